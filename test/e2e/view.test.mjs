@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openWorkbench } from './workbench.mjs';
+import { makeDemoRepo } from '../fixtures/repo.mjs';
+
+describe('the DataKit CI view in the workbench', () => {
+  let wb;
+  before(async () => {
+    wb = await openWorkbench({ name: 'view', folder: (runDir) => makeDemoRepo(path.join(runDir, 'ws', 'demo')) });
+  });
+  after(async () => { await wb?.close(); });
+
+  it('shows a DataKit CI icon in the activity bar', async () => {
+    const tab = wb.page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ });
+    await tab.waitFor({ timeout: 60_000 });
+    assert.equal(await tab.count(), 1);
+    await tab.click();
+  });
+
+  it('opens the side bar on the Builds view', async () => {
+    const sidebar = wb.page.locator('.part.sidebar');
+    await sidebar.locator('.composite.title', { hasText: /DataKit CI/i }).waitFor({ timeout: 30_000 });
+    // A container with one view shows that view's name in the side bar's title.
+    const title = await sidebar.locator('.composite.title').innerText();
+    assert.match(title, /DATAKIT CI: BUILDS/i);
+    assert.equal(await sidebar.locator('.pane-header[aria-label="Builds Section"]').count(), 1);
+    const welcome = sidebar.locator('.welcome-view-content');
+    await welcome.waitFor({ timeout: 30_000 });
+    assert.match(await welcome.innerText(), /builds the jobs that a repository declares/);
+    const file = await wb.screenshot('view-container.png');
+    assert.ok(fs.statSync(file).size > 10_000, 'the screenshot is a real image');
+  });
+});
