@@ -1,0 +1,45 @@
+// The builder contract: the seed's CI_s.BUILDER.
+import type { LiveLog } from './liveLog';
+
+/** What `generate` writes through: the entry's new tree, staged in memory until the build ends. */
+export interface Transaction {
+  /** `path` is under `value/`, or is `key.json`. */
+  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+}
+
+/** A saved entry, as `load` reads it back. */
+export interface EntryReader {
+  /** The commit of the results repository that holds this entry's state. */
+  readonly commit: string;
+  /** The bytes of a file of the entry's tree (e.g. `value/out.txt`); rejects with code `NotFound` if absent. */
+  readFile(path: string): Promise<Uint8Array>;
+  exists(path: string): Promise<boolean>;
+}
+
+export interface BuildJob<K, C> {
+  readonly ctx: C;
+  readonly key: K;
+  readonly log: LiveLog;
+  readonly tx: Transaction;
+  /** Aborts when the build is cancelled (the seed's switch); `generate` must then stop. */
+  readonly signal: AbortSignal;
+}
+
+export interface Builder<K, V, C = unknown> {
+  /** Names the builder: the first part of every branch it owns (`refs/heads/<name>/<entry>`). */
+  readonly name: string;
+  title(key: K): string;
+  /** The entry's name: the rest of its branch. */
+  branch(key: K): string;
+  generate(job: BuildJob<K, C>): Promise<V>;
+  load(entry: EntryReader, key: K): Promise<V>;
+}
+
+/** Thrown by `generate` to fail a build with a message (the seed's `Failure msg`). */
+export class BuildFailure extends Error {
+  readonly code = 'BuildFailure';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildFailure';
+  }
+}
