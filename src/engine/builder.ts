@@ -14,6 +14,8 @@ export interface EntryReader {
   /** The bytes of a file of the entry's tree (e.g. `value/out.txt`); rejects with code `NotFound` if absent. */
   readFile(path: string): Promise<Uint8Array>;
   exists(path: string): Promise<boolean>;
+  /** Every file path of the entry's tree, sorted (e.g. `key.json`, `log`, `value/dist/a.js`). */
+  paths(): Promise<string[]>;
 }
 
 export interface BuildJob<K, C> {

@@ -1,0 +1,348 @@
+// The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
+import { Mutex } from 'async-mutex';
+import type { Builder, Transaction } from './builder';
+import { DataKitError } from './errors';
+import { Emitter, type Event } from './events';
+import type { LiveLog, LogManager } from './liveLog';
+import type { CacheMetrics } from './metrics';
+import type { Pool } from './pool';
+import { EMPTY, type RebuildOutcome, type Result, type Saved, type Status } from './status';
+import type { EntrySnapshot, StoreTransaction } from '../store/types';
+
+/** What the cache needs of the results repository (GitStore implements it). */
+export interface ResultStore {
+  head(builder: string, entry: string): Promise<EntrySnapshot | undefined>;
+  begin(builder: string, entry: string): StoreTransaction;
+  markForRebuild(builder: string, entry: string): Promise<string | undefined>;
+  refName(builder: string, entry: string): string;
+}
+
+/** Locks that keep two processes from building one key at once (see jobs/entryLocks). */
+export interface EntryLocks {
+  /** Takes the entry's lock, or says which live process holds it. */
+  tryAcquire(entryId: string): Promise<{ release(): Promise<void> } | { holder: number }>;
+  /** Resolves once the lock is free (or its holder died), or rejects when `signal` aborts. */
+  waitUntilFree(entryId: string, signal: AbortSignal): Promise<void>;
+}
+
+export interface Logger {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+export interface BuildCacheOptions {
+  store: ResultStore;
+  logs: LogManager;
+  metrics?: CacheMetrics;
+  pool?: Pool;
+  locks?: EntryLocks;
+  logger?: Logger;
+}
+
+export interface StatusChange<K, V> {
+  readonly key: K;
+  readonly branch: string;
+  /** undefined once an entry is forgotten (marked for rebuild): the next lookup decides. */
+  readonly status: Status<V> | undefined;
+}
+
+interface Entry<V> {
+  readonly lock: Mutex;
+  value?: Status<V>;
+  /** Set while a build is pending. */
+  abort?: AbortController;
+  /** A failure that was never committed (an error outside `generate`): rebuilding just forgets it. */
+  uncommitted?: boolean;
+}
+
+const CANCELLED = 'Cancelled';
+const silent: Logger = { info: () => {}, error: () => {} };
+
+function isCancelled(abort: AbortController): boolean {
+  return abort.signal.aborted && DataKitError.is(abort.signal.reason, 'Cancelled');
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof Error) { return e.message || e.name; }
+  return String(e);
+}
+
+export class BuildCache<K, V, C = unknown> {
+  private readonly entries = new Map<string, Entry<V>>();
+  private readonly store: ResultStore;
+  private readonly logs: LogManager;
+  private readonly metrics?: CacheMetrics;
+  private readonly pool?: Pool;
+  private readonly locks?: EntryLocks;
+  private readonly logger: Logger;
+  private readonly _onDidChange = new Emitter<StatusChange<K, V>>();
+  /** Fires on every change of an entry's status. */
+  readonly onDidChange: Event<StatusChange<K, V>> = this._onDidChange.event;
+
+  constructor(readonly builder: Builder<K, V, C>, options: BuildCacheOptions) {
+    this.store = options.store;
+    this.logs = options.logs;
+    this.metrics = options.metrics;
+    this.pool = options.pool;
+    this.locks = options.locks;
+    this.logger = options.logger ?? silent;
+  }
+
+  private entry(branch: string): Entry<V> {
+    let e = this.entries.get(branch);
+    if (!e) {
+      e = { lock: new Mutex() };
+      this.entries.set(branch, e);
+    }
+    return e;
+  }
+
+  /** The status in memory, without touching the store or starting anything. */
+  peek(key: K): Status<V> | undefined {
+    return this.entries.get(this.builder.branch(key))?.value;
+  }
+
+  /** The status from memory or the store, never starting a build (for read-only views). */
+  async query(key: K): Promise<Status<V> | undefined> {
+    const branch = this.builder.branch(key);
+    const e = this.entry(branch);
+    if (e.value) { return e.value; }
+    return e.lock.runExclusive(async () => {
+      if (e.value) { return e.value; }
+      const loaded = await this.loadFromStore(key, branch);
+      if (loaded) { this.set(key, branch, e, loaded); }
+      return loaded;
+    });
+  }
+
+  /**
+   * The seed's `lookup`: memory, then the store, then a build. The per-key lock is held only while the
+   * entry is looked up or its pending status inserted; the pending status is in place before this returns.
+   */
+  async lookup(ctx: C, key: K): Promise<Status<V>> {
+    const branch = this.builder.branch(key);
+    const e = this.entry(branch);
+    // Fast path: a value in memory needs no lock (the lock only orders loading and inserting).
+    if (e.value && !e.lock.isLocked()) { return e.value; }
+    return e.lock.runExclusive(async () => {
+      if (e.value) { return e.value; }
+      const loaded = await this.loadFromStore(key, branch);
+      if (loaded) {
+        this.logger.info(`Loaded cached result from ${this.store.refName(this.builder.name, branch)}`);
+        this.set(key, branch, e, loaded);
+        return loaded;
+      }
+      return this.startBuild(ctx, key, branch, e);
+    });
+  }
+
+  /** Previously saved results, or undefined: none, marked for rebuild, or unreadable (logged; rebuilt). */
+  private async loadFromStore(key: K, branch: string): Promise<Status<V> | undefined> {
+    let snap: EntrySnapshot | undefined;
+    try {
+      snap = await this.store.head(this.builder.name, branch);
+      if (!snap || await snap.exists('rebuild-requested')) { return undefined; }
+      const title = this.builder.title(key);
+      const saved = (failed: boolean): Saved => this.saved(key, title, snap!.commit, branch, failed);
+      if (await snap.exists('failure')) {
+        const message = Buffer.from(await snap.readFile('failure')).toString('utf8');
+        return { result: { kind: 'failure', message }, output: { kind: 'saved', saved: saved(true) } };
+      }
+      const value = await this.builder.load(snap, key);
+      return { result: { kind: 'success', value }, output: { kind: 'saved', saved: saved(false) } };
+    } catch (err) {
+      this.logger.error(`Failed to load value from previously cached result ${snap?.commit ?? branch}: ${messageOf(err)}`);
+      return undefined;
+    }
+  }
+
+  private saved(key: K, title: string, commit: string, branch: string, failed: boolean): Saved {
+    return {
+      title, commit, failed,
+      ref: this.store.refName(this.builder.name, branch),
+      rebuild: () => this.markForRebuild(key),
+    };
+  }
+
+  private set(key: K, branch: string, e: Entry<V>, status: Status<V> | undefined): void {
+    e.value = status;
+    this._onDidChange.fire({ key, branch, status });
+  }
+
+  /** Inserts the pending entry and starts the build; must be called with the entry's lock held. */
+  private startBuild(ctx: C, key: K, branch: string, e: Entry<V>): Status<V> {
+    const name = this.builder.name;
+    this.metrics?.buildsStarted.inc({ name });
+    const title = this.builder.title(key);
+    let log: LiveLog;
+    try {
+      log = this.logs.create(`${name}/${branch}`, title);
+    } catch (err) {
+      // The seed's key-collision guard: nothing may be committed for a colliding entry.
+      this.metrics?.buildExceptions.inc({ name });
+      e.uncommitted = true;
+      const status: Status<V> = { result: { kind: 'failure', message: messageOf(err) }, output: EMPTY };
+      this.set(key, branch, e, status);
+      return status;
+    }
+    const abort = new AbortController();
+    e.abort = abort;
+    e.uncommitted = false;
+    log.heading(title);
+    log.log('Starting...');
+
+    // Keep the pending status in step with the log's pending reason; each status's `changed` resolves
+    // only after the next status is in place.
+    let wake = (): void => {};
+    const setPending = (): void => {
+      const previous = wake;
+      let resolve!: () => void;
+      const changed = new Promise<void>((r) => { resolve = r; });
+      wake = resolve;
+      this.set(key, branch, e, { result: { kind: 'pending', reason: log.pendingReason(), changed }, output: { kind: 'live', log } });
+      previous();
+    };
+    setPending();
+    const watch = log.onDidChangePending(() => { if (e.abort === abort) { setPending(); } });
+    const finish = (status: Status<V>, uncommitted = false): void => {
+      watch.dispose();
+      log.finish();
+      e.abort = undefined;
+      e.uncommitted = uncommitted;
+      this.set(key, branch, e, status);
+      wake();
+    };
+    void this.build(ctx, key, branch, title, log, abort).then(
+      (status) => finish(status),
+      (err) => {
+        this.logger.error(`Uncaught exception in build of ${name}/${branch}: ${messageOf(err)}`);
+        this.metrics?.buildExceptions.inc({ name });
+        finish({ result: { kind: 'failure', message: messageOf(err) }, output: EMPTY }, true);
+      });
+    return e.value!;
+  }
+
+  /** Runs `generate` and commits its result. A rejection here is an error outside `generate`. */
+  private async build(ctx: C, key: K, branch: string, title: string, log: LiveLog, abort: AbortController): Promise<Status<V>> {
+    const name = this.builder.name;
+    const lock = await this.takeEntryLock(key, branch, log, abort);
+    if (lock && 'loaded' in lock) { return lock.loaded; }
+    this.metrics?.buildsInProgress.inc({ name });
+    const endTimer = this.metrics?.buildTime.startTimer({ name });
+    try {
+      const tx = this.store.begin(name, branch);
+      tx.remove('rebuild-requested');
+      tx.remove('value');
+      tx.remove('failure');
+      let result: Result<V>;
+      try {
+        const value = await this.generate(ctx, key, log, tx, abort);
+        log.log('Success');
+        this.metrics?.buildsSucceeded.inc({ name });
+        result = { kind: 'success', value };
+      } catch (err) {
+        const message = isCancelled(abort) ? CANCELLED : messageOf(err);
+        log.log(`Failed: ${message}`);
+        this.metrics?.buildsFailed.inc({ name });
+        await tx.writeFile('failure', message);
+        result = { kind: 'failure', message };
+      }
+      await tx.writeFile('log', log.contents());
+      const commit = await tx.commit(result.kind === 'success' ? 'Cached successful result' : `Cached failure: ${result.message}`);
+      return { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure') } };
+    } finally {
+      endTimer?.();
+      this.metrics?.buildsInProgress.dec({ name });
+      await lock?.release();
+    }
+  }
+
+  private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController): Promise<V> {
+    const jobTx: Transaction = {
+      writeFile: (path, data) => {
+        if (!(path.startsWith('value/') && path.length > 'value/'.length) && path !== 'key.json') {
+          return Promise.reject(new DataKitError('InvalidPath', `A build may write only under value/ or key.json, not "${path}"`));
+        }
+        return tx.writeFile(path, data);
+      },
+    };
+    const run = async (): Promise<V> => {
+      if (abort.signal.aborted) { throw new DataKitError('Cancelled', CANCELLED); }
+      try {
+        return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal });
+      } finally {
+        // The seed turns the build's switch off when generate ends, releasing what hangs on it.
+        if (!abort.signal.aborted) { abort.abort(new DataKitError('Finished', 'Build finished')); }
+      }
+    };
+    const value = this.pool ? await this.pool.use(log, abort.signal, run) : await run();
+    // A build cancelled while it ran is a cancelled build, even if generate ignored the signal.
+    if (isCancelled(abort)) { throw new DataKitError('Cancelled', CANCELLED); }
+    return value;
+  }
+
+  /**
+   * Across processes: while another live process builds this entry, wait (pending "Building in another
+   * process (pid N)") and then load its result. Returns the lock to release, or the loaded result.
+   */
+  private async takeEntryLock(key: K, branch: string, log: LiveLog, abort: AbortController):
+    Promise<{ release(): Promise<void> } | { loaded: Status<V> } | undefined> {
+    if (!this.locks) { return undefined; }
+    const id = `${this.builder.name}/${branch}`;
+    for (;;) {
+      const got = await this.locks.tryAcquire(id);
+      if ('release' in got) {
+        // Another process may have saved the result while we waited for the lock.
+        const loaded = await this.loadFromStore(key, branch);
+        if (loaded) {
+          await got.release();
+          return { loaded };
+        }
+        return got;
+      }
+      await log.withPendingReason(`Building in another process (pid ${got.holder})`, () => this.locks!.waitUntilFree(id, abort.signal));
+      const loaded = await this.loadFromStore(key, branch);
+      if (loaded) { return { loaded }; }
+    }
+  }
+
+  /**
+   * The seed's `mark_for_rebuild`: ignored while a build is pending; otherwise commits an empty
+   * `rebuild-requested` and forgets the entry, so that the next lookup builds it again.
+   */
+  async markForRebuild(key: K): Promise<RebuildOutcome> {
+    const branch = this.builder.branch(key);
+    const e = this.entry(branch);
+    return e.lock.runExclusive(async () => {
+      if (e.value?.result.kind === 'pending') { return 'pending'; }
+      if (e.uncommitted) {
+        e.uncommitted = false;
+        this.set(key, branch, e, undefined);
+        return 'forgotten';
+      }
+      const commit = await this.store.markForRebuild(this.builder.name, branch);
+      this.set(key, branch, e, undefined);
+      return commit ? 'marked' : 'not-built';
+    });
+  }
+
+  /** Aborts a pending build; it is saved as the failure "Cancelled". Returns false if nothing was pending. */
+  cancel(key: K): boolean {
+    const e = this.entries.get(this.builder.branch(key));
+    if (!e?.abort || e.abort.signal.aborted) { return false; }
+    e.abort.abort(new DataKitError('Cancelled', CANCELLED));
+    return true;
+  }
+
+  /** Keys of builds pending in this cache. */
+  get pendingCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) { if (e.value?.result.kind === 'pending') { n++; } }
+    return n;
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) { e.abort?.abort(new DataKitError('Cancelled', CANCELLED)); }
+    this._onDidChange.dispose();
+  }
+}

@@ -1,0 +1,127 @@
+// Bounded concurrency for builds, first in first out (the seed's CI_monitored_pool): a queued build's log
+// says how many builds are ahead of it.
+import os from 'node:os';
+import { DataKitError } from './errors';
+import type { LiveLog, PendingReason } from './liveLog';
+import type { CacheMetrics } from './metrics';
+
+interface Waiter {
+  readonly pending: PendingReason | undefined;
+  readonly start: () => void;
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+export function waitingReason(ahead: number): string {
+  return `Waiting for a build slot (${ahead} ahead)`;
+}
+
+export class Pool {
+  private readonly queue: Waiter[] = [];
+  private used = 0;
+  private _capacity: number;
+
+  constructor(readonly name: string, capacity: number = Math.max(1, os.cpus().length), private readonly metrics?: CacheMetrics) {
+    this._capacity = Pool.checkCapacity(capacity);
+    this.report();
+  }
+
+  private static checkCapacity(n: number): number {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new DataKitError('InvalidCapacity', `A pool's capacity must be a positive integer, not ${n}`);
+    }
+    return n;
+  }
+
+  get capacity(): number { return this._capacity; }
+
+  /** Resizing up starts queued jobs at once; resizing down lets running jobs finish. */
+  set capacity(n: number) {
+    this._capacity = Pool.checkCapacity(n);
+    this.pump();
+    this.report();
+  }
+
+  get queueLength(): number { return this.queue.length; }
+  get inUse(): number { return this.used; }
+
+  /**
+   * Runs `fn` once a slot is free, in the order of the calls. While queued, `log`'s pending reason is
+   * `Waiting for a build slot (N ahead)`. If `signal` aborts while queued, `fn` never runs and this rejects
+   * with `Cancelled`; once `fn` runs, cancelling it is `fn`'s business.
+   */
+  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) { throw new DataKitError('Cancelled', 'Cancelled'); }
+    const queuedAt = performance.now();
+    if (this.queue.length > 0 || this.used >= this._capacity) {
+      await this.wait(log, signal);
+    } else {
+      this.used++;
+    }
+    this.metrics?.poolWaitTime.observe({ name: this.name }, seconds(queuedAt));
+    this.report();
+    const startedAt = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.used--;
+      this.metrics?.poolUseTime.observe({ name: this.name }, seconds(startedAt));
+      this.pump();
+      this.report();
+    }
+  }
+
+  /** Resolves once this waiter holds a slot (taken for it by `pump`, so no one can overtake it). */
+  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.queue.indexOf(waiter);
+        if (i < 0) { return; }
+        this.queue.splice(i, 1);
+        waiter.pending?.dispose();
+        this.updateReasons(i);
+        this.report();
+        reject(new DataKitError('Cancelled', 'Cancelled'));
+      };
+      const waiter: Waiter = {
+        pending: log?.pushPendingReason(waitingReason(this.queue.length)),
+        start: () => {
+          signal?.removeEventListener('abort', onAbort);
+          waiter.pending?.dispose();
+          resolve();
+        },
+      };
+      this.queue.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.report();
+    });
+  }
+
+  private pump(): void {
+    let started = 0;
+    while (this.used < this._capacity && this.queue.length > 0) {
+      const waiter = this.queue.shift()!;
+      this.used++;
+      started++;
+      waiter.start();
+    }
+    if (started > 0) { this.updateReasons(0); }
+  }
+
+  /** Queued entries from index `from` on have moved up. */
+  private updateReasons(from: number): void {
+    for (let i = from; i < this.queue.length; i++) {
+      this.queue[i].pending?.update(waitingReason(i));
+    }
+  }
+
+  private report(): void {
+    if (!this.metrics) { return; }
+    const labels = { name: this.name };
+    this.metrics.poolQlen.set(labels, this.queue.length);
+    this.metrics.poolResourcesInUse.set(labels, this.used);
+    this.metrics.poolCapacity.set(labels, this._capacity);
+  }
+}

@@ -1,0 +1,37 @@
+// A cache entry's status: the seed's `{ result; output }`, as plain objects.
+import type { LiveLog } from './liveLog';
+
+export type Result<V> =
+  | { readonly kind: 'success'; readonly value: V }
+  | { readonly kind: 'pending'; readonly reason: string; /** Resolves at the next change of reason, or when the result is final. */ readonly changed: Promise<void> }
+  | { readonly kind: 'failure'; readonly message: string };
+
+export interface Saved {
+  readonly title: string;
+  /** The results-repository commit that this build (or this rebuild mark) created. */
+  readonly commit: string;
+  /** The entry's branch, `refs/heads/<builder>/<entry>`. */
+  readonly ref: string;
+  readonly failed: boolean;
+  /** Marks the entry for rebuild (ignored while a build is pending). */
+  rebuild(): Promise<RebuildOutcome>;
+}
+
+export type Output =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'live'; readonly log: LiveLog }
+  | { readonly kind: 'saved'; readonly saved: Saved };
+
+export interface Status<V> {
+  readonly result: Result<V>;
+  readonly output: Output;
+}
+
+/** What `markForRebuild` did: marked, ignored while pending, forgot an uncommitted result, or nothing saved. */
+export type RebuildOutcome = 'marked' | 'pending' | 'forgotten' | 'not-built';
+
+export const EMPTY: Output = Object.freeze({ kind: 'empty' });
+
+export function failure(message: string): Result<never> {
+  return { kind: 'failure', message };
+}

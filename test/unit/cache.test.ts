@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { BuildFailure } from '../../src/engine/builder';
+import { BuildCache, type ResultStore } from '../../src/engine/cache';
+import { LogManager } from '../../src/engine/liveLog';
+import { CacheMetrics } from '../../src/engine/metrics';
+import type { Status } from '../../src/engine/status';
+import { GitStore } from '../../src/store/gitStore';
+import { SteppedBuilder, final, fsck, git, tempRepo } from './cacheHelpers';
+
+const NOW = () => new Date(2026, 0, 2, 3, 4, 5);
+const TS = '[2026-01-02 03:04:05] ';
+
+describe('BuildCache (the seed\'s cache tests, on a real results repository)', () => {
+  let repo: ReturnType<typeof tempRepo>;
+  let store: GitStore;
+  let builder: SteppedBuilder;
+  let logs: LogManager;
+  let cache: BuildCache<string, string>;
+  const repos: ReturnType<typeof tempRepo>[] = [];
+
+  beforeEach(async () => {
+    repo = tempRepo();
+    repos.push(repo);
+    store = await GitStore.open({ dir: repo.dir });
+    builder = new SteppedBuilder();
+    logs = new LogManager({ now: NOW });
+    cache = new BuildCache(builder, { store, logs });
+  });
+  afterEach(() => {
+    // Every test leaves a valid results repository behind.
+    fsck(repo.results);
+  });
+  after(() => { for (const r of repos) { r.cleanup(); } });
+
+  const lookup = (key: string, c = cache) => c.lookup(undefined, key);
+  const finalOf = (key: string, c = cache) => final(() => lookup(key, c));
+
+  it('keeps a finished build in memory (memory persistence)', async () => {
+    const first = await lookup('k');
+    assert.equal(first.result.kind, 'pending');
+    assert.equal(first.output.kind, 'live');
+    builder.step('k').resolve('v1');
+    const done = await finalOf('k');
+    assert.deepEqual(done.result, { kind: 'success', value: 'v1' });
+    assert.strictEqual(await lookup('k'), done, 'the same status object comes from memory');
+    assert.deepEqual(builder.generated, ['k']);
+    assert.equal(builder.loads, 0);
+  });
+
+  it('finds saved results from a new cache over the same store (disk persistence), with the exact log', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    const done = await finalOf('k');
+    assert.equal(done.output.kind, 'saved');
+    const saved = done.output.kind === 'saved' ? done.output.saved : assert.fail();
+    assert.equal(saved.ref, 'refs/heads/test/k');
+    assert.equal(saved.failed, false);
+    assert.equal(saved.title, 'Build k');
+    assert.equal(git(repo.results, 'rev-parse', 'test/k'), saved.commit);
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached successful result');
+    assert.equal(git(repo.results, 'log', '-1', '--format=%an <%ae>', 'test/k'), 'DataKit CI <datakit-ci@localhost>');
+    const expectedLog = `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Success\n`;
+    assert.equal(git(repo.results, 'show', 'test/k:log') + '\n', expectedLog);
+    assert.equal(await store.readLog(saved), expectedLog);
+    assert.equal(git(repo.results, 'show', 'test/k:value/out'), 'v1');
+    assert.deepEqual(git(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
+
+    const builder2 = new SteppedBuilder();
+    const cache2 = new BuildCache(builder2, { store: await GitStore.open({ dir: repo.dir }), logs: new LogManager() });
+    const again = await lookup('k', cache2);
+    assert.deepEqual(again.result, { kind: 'success', value: 'v1' });
+    assert.equal(again.output.kind === 'saved' && again.output.saved.commit, saved.commit);
+    assert.deepEqual(builder2.generated, []);
+    assert.equal(builder2.loads, 1);
+  });
+
+  it('rebuilds a saved result: a "Marked for rebuild" commit, then a new build on top', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    const done = await finalOf('k');
+    const saved = done.output.kind === 'saved' ? done.output.saved : assert.fail();
+    assert.equal(await saved.rebuild(), 'marked');
+    assert.equal(cache.peek('k'), undefined, 'the memory entry is dropped');
+    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Cached successful result']);
+    assert.equal(git(repo.results, 'cat-file', '-s', 'test/k:rebuild-requested'), '0');
+
+    const rebuilding = await lookup('k');
+    assert.equal(rebuilding.result.kind, 'pending');
+    builder.step('k').resolve('v2');
+    const again = await finalOf('k');
+    assert.deepEqual(again.result, { kind: 'success', value: 'v2' });
+    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
+      ['Cached successful result', 'Marked for rebuild', 'Cached successful result']);
+    assert.deepEqual(git(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
+    const history = await store.history('test', 'k');
+    assert.deepEqual(history.map((h) => h.result), ['success', 'rebuild', 'success']);
+    assert.equal(await store.readLog({ commit: history[2].commit }), `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Success\n`);
+  });
+
+  it('shares one build and one log between lookups during a rebuild', async () => {
+    const a = await lookup('k');
+    const b = await lookup('k');
+    assert.equal(a.output.kind, 'live');
+    assert.equal(b.output.kind, 'live');
+    assert.strictEqual(a.output.kind === 'live' && a.output.log, b.output.kind === 'live' && b.output.log);
+    builder.step('k').resolve('v');
+    await finalOf('k');
+    assert.deepEqual(builder.generated, ['k']);
+  });
+
+  it('delivers pending-reason updates in order through `changed`', async () => {
+    const first = await lookup('k');
+    const job = await builder.step('k').started;
+    const seen: string[] = [];
+    const follow = (async () => {
+      let s: Status<string> = first;
+      while (s.result.kind === 'pending') {
+        seen.push(s.result.reason);
+        await s.result.changed;
+        s = cache.peek('k')!;
+      }
+      seen.push(s.result.kind);
+    })();
+    let releaseA!: () => void;
+    const a = job.log.withPendingReason('Waiting for A', () => new Promise<void>((r) => { releaseA = r; }));
+    await new Promise((r) => setImmediate(r));
+    let releaseB!: () => void;
+    const b = job.log.withPendingReason('Waiting for B', () => new Promise<void>((r) => { releaseB = r; }));
+    await new Promise((r) => setImmediate(r));
+    releaseB(); await b;
+    releaseA(); await a;
+    builder.step('k').resolve('v');
+    await follow;
+    assert.deepEqual(seen, ['Running', 'Waiting for A', 'Waiting for B', 'Waiting for A', 'Running', 'success']);
+  });
+
+  it('caches a failure and reloads it without building', async () => {
+    await lookup('k');
+    builder.step('k').reject(new BuildFailure('boom'));
+    const done = await finalOf('k');
+    assert.deepEqual(done.result, { kind: 'failure', message: 'boom' });
+    assert.equal(done.output.kind === 'saved' && done.output.saved.failed, true);
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached failure: boom');
+    assert.equal(git(repo.results, 'show', 'test/k:failure'), 'boom');
+    assert.equal(git(repo.results, 'show', 'test/k:log') + '\n', `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Failed: boom\n`);
+
+    const builder2 = new SteppedBuilder();
+    const cache2 = new BuildCache(builder2, { store, logs: new LogManager() });
+    const again = await lookup('k', cache2);
+    assert.deepEqual(again.result, { kind: 'failure', message: 'boom' });
+    assert.deepEqual(builder2.generated, []);
+    assert.equal(builder2.loads, 0, 'a failure is not loaded through the builder');
+  });
+
+  it('rebuilds when a saved result cannot be loaded', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    await finalOf('k');
+    const builder2 = new SteppedBuilder();
+    builder2.failLoad = true;
+    const errors: string[] = [];
+    const cache2 = new BuildCache(builder2, { store, logs: new LogManager(), logger: { info: () => {}, error: (m) => errors.push(m) } });
+    const s = await lookup('k', cache2);
+    assert.equal(s.result.kind, 'pending');
+    assert.match(errors[0], /^Failed to load value from previously cached result [0-9a-f]{40}: cannot load$/);
+    builder2.step('k').resolve('v2');
+    assert.deepEqual((await finalOf('k', cache2)).result, { kind: 'success', value: 'v2' });
+    assert.deepEqual(builder2.generated, ['k']);
+  });
+
+  it('ignores a rebuild request while the build is pending', async () => {
+    await lookup('k');
+    assert.equal(await cache.markForRebuild('k'), 'pending');
+    builder.step('k').resolve('v');
+    await finalOf('k');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached successful result');
+  });
+
+  it('cancels a pending build and saves it as the failure "Cancelled"', async () => {
+    await lookup('k');
+    await builder.step('k').started;
+    assert.equal(cache.cancel('k'), true);
+    const done = await finalOf('k');
+    assert.deepEqual(done.result, { kind: 'failure', message: 'Cancelled' });
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached failure: Cancelled');
+    assert.match(git(repo.results, 'show', 'test/k:log'), /Failed: Cancelled$/);
+    assert.equal(cache.cancel('k'), false, 'nothing left to cancel');
+  });
+
+  it('leaves a store error as an uncommitted failure that stays rebuildable', async () => {
+    let broken = true;
+    const flaky: ResultStore = {
+      head: (b, e) => store.head(b, e),
+      refName: (b, e) => store.refName(b, e),
+      markForRebuild: (b, e) => store.markForRebuild(b, e),
+      begin: (b, e) => {
+        const tx = store.begin(b, e);
+        return {
+          ref: tx.ref, remove: (p) => tx.remove(p), writeFile: (p, d) => tx.writeFile(p, d),
+          commit: (m) => broken ? Promise.reject(new Error('disk full')) : tx.commit(m),
+        };
+      },
+    };
+    const c = new BuildCache(builder, { store: flaky, logs, metrics: new CacheMetrics() });
+    await lookup('k', c);
+    builder.step('k').resolve('v');
+    const done = await finalOf('k', c);
+    assert.deepEqual(done.result, { kind: 'failure', message: 'disk full' });
+    assert.equal(done.output.kind, 'empty');
+    assert.equal(git(repo.results, 'for-each-ref'), '', 'nothing was committed');
+    assert.strictEqual(await lookup('k', c), done, 'kept in memory until a rebuild');
+    broken = false;
+    assert.equal(await c.markForRebuild('k'), 'forgotten');
+    assert.equal(git(repo.results, 'for-each-ref'), '', 'no rebuild mark for an entry that was never saved');
+    await lookup('k', c);
+    builder.step('k').resolve('v2');
+    assert.deepEqual((await finalOf('k', c)).result, { kind: 'success', value: 'v2' });
+  });
+
+  it('calls generate exactly once for 1,000 concurrent lookups of one key', async () => {
+    const all = await Promise.all(Array.from({ length: 1000 }, () => lookup('k')));
+    assert.ok(all.every((s) => s.result.kind === 'pending'));
+    builder.step('k').resolve('v');
+    const done = await Promise.all(Array.from({ length: 1000 }, () => finalOf('k')));
+    assert.ok(done.every((s) => s === done[0]));
+    assert.deepEqual(builder.generated, ['k']);
+  });
+
+  it('fails, naming the entry, when two keys collide on one live log; nothing is committed for it', async () => {
+    const other = new BuildCache(new SteppedBuilder('test'), { store, logs });
+    await lookup('k');
+    const collided = await lookup('k', other);
+    assert.equal(collided.result.kind, 'failure');
+    assert.match(collided.result.kind === 'failure' ? collided.result.message : '', /test\/k/);
+    assert.equal(collided.output.kind, 'empty');
+    builder.step('k').resolve('v');
+    await finalOf('k');
+    assert.equal(git(repo.results, 'rev-list', '--count', 'test/k'), '1');
+  });
+
+  it('truncates a log over the cap, keeping its head and tail with one marker', async () => {
+    const small = new BuildCache(builder, { store, logs: new LogManager({ capBytes: 4096, now: NOW }) });
+    await lookup('k', small);
+    const job = await builder.step('k').started;
+    for (let i = 0; i < 2000; i++) { job.log.write(`line ${String(i).padStart(4, '0')}\n`); }
+    builder.step('k').resolve('v');
+    await finalOf('k', small);
+    const saved = git(repo.results, 'show', 'test/k:log');
+    assert.ok(saved.startsWith(`=== Build k\n${TS}Starting...\nbuilding k\nline 0000\n`));
+    assert.ok(saved.endsWith(`line 1999\n${TS}Success`));
+    assert.equal(saved.match(/bytes dropped/g)?.length, 1);
+    assert.ok(Buffer.byteLength(saved) <= 4096 + 100);
+  });
+
+  it('counts builds in its own metrics registry', async () => {
+    const metrics = new CacheMetrics();
+    const c = new BuildCache(builder, { store, logs, metrics });
+    await lookup('a', c);
+    builder.step('a').resolve('v');
+    await finalOf('a', c);
+    await lookup('b', c);
+    builder.step('b').reject(new BuildFailure('no'));
+    await finalOf('b', c);
+    const text = await metrics.text();
+    assert.match(text, /DataKitCI_cache_builds_started_total\{name="test"\} 2/);
+    assert.match(text, /DataKitCI_cache_builds_succeeded_total\{name="test"\} 1/);
+    assert.match(text, /DataKitCI_cache_builds_failed_total\{name="test"\} 1/);
+    assert.match(text, /DataKitCI_cache_builds_in_progress\{name="test"\} 0/);
+    assert.match(text, /DataKitCI_cache_build_time_count\{name="test"\} 2/);
+  });
+});
