@@ -1,0 +1,187 @@
+// The results repository: one branch per cache entry, each commit one saved result.
+import * as path from 'node:path';
+import { DataKitError } from '../engine/errors';
+import { checkName, checkRefPrefix, entryRefName, splitTreePath } from './names';
+import { ObjectStore, type Tree, type TreeEntry } from './objects';
+import { Refs } from './refLock';
+import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
+import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
+import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from './types';
+
+export interface GitStoreOptions {
+  /** A directory of the user's repository: a work tree (or a subdirectory), a linked worktree, or a bare repository. */
+  dir?: string;
+  /** The results repository itself (created if missing); instead of `dir`. */
+  resultsDir?: string;
+  /** Where entry branches live; `refs/heads/` by default. */
+  refPrefix?: string;
+  /** How long a commit waits for a ref lock that someone else holds before failing with `RefLocked`. */
+  lockTimeoutMs?: number;
+  /** The clock for commit times, in ms since the epoch (tests inject one). */
+  now?: () => number;
+}
+
+export const REBUILD_FILE = 'rebuild-requested';
+export const FAILURE_FILE = 'failure';
+export const LOG_FILE = 'log';
+
+export class GitStore {
+  private readonly objects: ObjectStore;
+  private readonly refs: Refs;
+
+  private readonly now: () => number;
+
+  private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
+    this.objects = new ObjectStore(dir);
+    this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs });
+    this.now = options.now ?? Date.now;
+  }
+
+  static async open(options: GitStoreOptions): Promise<GitStore> {
+    const refPrefix = options.refPrefix ?? 'refs/heads/';
+    checkRefPrefix(refPrefix);
+    let dir: string;
+    if (options.resultsDir !== undefined) {
+      dir = path.resolve(options.resultsDir);
+    } else if (options.dir !== undefined) {
+      dir = resultsDirOf(await findCommonDir(path.resolve(options.dir)));
+    } else {
+      throw new DataKitError('InvalidArgument', 'GitStore.open needs `dir` or `resultsDir`.');
+    }
+    await ensureBareRepo(dir);
+    return new GitStore(dir, refPrefix, options);
+  }
+
+  /** The branch of an entry; throws `InvalidRefName` for a name git would refuse. */
+  refName(builder: string, entry: string): string {
+    return entryRefName(this.refPrefix, builder, entry);
+  }
+
+  async head(builder: string, entry: string): Promise<EntrySnapshot | undefined> {
+    const ref = this.refName(builder, entry);
+    const commit = await this.refs.resolve(ref);
+    return commit === undefined ? undefined : new Snapshot(this.objects, commit, ref);
+  }
+
+  snapshot(commit: string, ref = ''): EntrySnapshot {
+    return new Snapshot(this.objects, commit, ref);
+  }
+
+  /** Begins the entry's next commit; its author time is now (the build's start), its committer time the commit's. */
+  begin(builder: string, entry: string, options: Pick<TransactionOptions, 'base'> = {}): GitStoreTransaction {
+    return new GitStoreTransaction(this.objects, this.refs, this.refName(builder, entry), { ...options, now: this.now });
+  }
+
+  /** When the result of a commit started (author time) and finished (committer time), ms since the epoch. */
+  async commitTimes(commit: string): Promise<CommitTimes> {
+    const info = await this.objects.readCommit(commit);
+    return { started: info.authorTime, finished: info.time };
+  }
+
+  /** Commits an empty `rebuild-requested` on an existing entry; undefined (nothing written) if it has no branch. */
+  async markForRebuild(builder: string, entry: string): Promise<string | undefined> {
+    const ref = this.refName(builder, entry);
+    const base = await this.refs.resolve(ref);
+    if (base === undefined) {
+      return undefined;
+    }
+    const tx = new GitStoreTransaction(this.objects, this.refs, ref, { base, now: this.now });
+    await tx.writeFile(REBUILD_FILE, '');
+    return tx.commit('Marked for rebuild');
+  }
+
+  /** The build log saved in a commit. */
+  async readLog(saved: SavedRef): Promise<string> {
+    return Buffer.from(await this.snapshot(saved.commit).readFile(LOG_FILE)).toString('utf8');
+  }
+
+  /** The entry's commits, newest first (first parents from the head). */
+  async history(builder: string, entry: string, options: { limit?: number } = {}): Promise<HistoryItem[]> {
+    const limit = options.limit ?? Infinity;
+    const items: HistoryItem[] = [];
+    let commit = await this.refs.resolve(this.refName(builder, entry));
+    while (commit !== undefined && items.length < limit) {
+      const info = await this.objects.readCommit(commit);
+      const tree = await this.objects.readTree(info.tree);
+      const message = info.message.replace(/\n+$/, '');
+      const failure = tree.get(FAILURE_FILE);
+      if (tree.has(REBUILD_FILE)) {
+        items.push({ commit, message, result: 'rebuild', time: info.time });
+      } else if (failure) {
+        const text = (await this.objects.read(failure.oid)).content.toString('utf8');
+        items.push({ commit, message, result: 'failure', failure: text, time: info.time });
+      } else {
+        items.push({ commit, message, result: 'success', time: info.time });
+      }
+      commit = info.parents[0];
+    }
+    return items;
+  }
+
+  /** Every entry (of one builder, if given), sorted by ref. */
+  async listEntries(builder?: string): Promise<EntryInfo[]> {
+    if (builder !== undefined) {
+      checkName('builder', builder);
+    }
+    const refs = await this.refs.list(builder === undefined ? this.refPrefix : `${this.refPrefix}${builder}/`);
+    const entries: EntryInfo[] = [];
+    for (const [ref, commit] of refs) {
+      const rest = ref.slice(this.refPrefix.length);
+      const slash = rest.indexOf('/');
+      if (slash > 0) {
+        entries.push({ builder: rest.slice(0, slash), entry: rest.slice(slash + 1), ref, commit });
+      }
+    }
+    return entries.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  }
+}
+
+class Snapshot implements EntrySnapshot {
+  constructor(private readonly objects: ObjectStore, readonly commit: string, readonly ref: string) {}
+
+  async readFile(file: string): Promise<Uint8Array> {
+    const e = await this.find(file);
+    if (!e || e.type !== 'blob') {
+      throw new DataKitError('NotFound', `${file} ${e ? 'is a directory' : 'does not exist'} in commit ${this.commit}${this.ref ? ` of ${this.ref}` : ''}.`);
+    }
+    return (await this.objects.read(e.oid)).content;
+  }
+
+  async exists(file: string): Promise<boolean> {
+    return (await this.find(file)) !== undefined;
+  }
+
+  async paths(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (tree: Tree, prefix: string): Promise<void> => {
+      for (const [name, e] of tree) {
+        if (e.type === 'tree') {
+          await walk(await this.objects.readTree(e.oid), `${prefix}${name}/`);
+        } else {
+          out.push(`${prefix}${name}`);
+        }
+      }
+    };
+    await walk(await this.root(), '');
+    return out.sort();
+  }
+
+  private async root(): Promise<Tree> {
+    return this.objects.readTree((await this.objects.readCommit(this.commit)).tree);
+  }
+
+  private async find(file: string): Promise<TreeEntry | undefined> {
+    const parts = splitTreePath(file);
+    let tree = await this.root();
+    for (let i = 0; ; i++) {
+      const e = tree.get(parts[i]);
+      if (!e || i === parts.length - 1) {
+        return e;
+      }
+      if (e.type !== 'tree') {
+        return undefined;
+      }
+      tree = await this.objects.readTree(e.oid);
+    }
+  }
+}

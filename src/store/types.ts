@@ -1,0 +1,54 @@
+// The results repository's API, as the build cache and the UI use it.
+import type { EntryReader } from '../engine/builder';
+
+/** A saved state of one entry: a commit on `refs/heads/<builder>/<entry>` of the results repository. */
+export interface EntrySnapshot extends EntryReader {
+  readonly ref: string;
+  readonly commit: string;
+  /** The entry's paths at this commit, e.g. `['failure', 'key.json', 'log', 'value/a.txt']`, sorted. */
+  paths(): Promise<string[]>;
+}
+
+/** Stages an entry's next tree in memory and commits it at the end; nothing is written to refs before. */
+export interface StoreTransaction {
+  readonly ref: string;
+  /** Removes a file, or a whole directory such as `value` (no error if absent). */
+  remove(path: string): void;
+  /** Stages a file (a blob is written to the object store now; the tree and commit at `commit`). */
+  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Writes the tree and a commit whose parent is the entry's head, then moves the ref with a
+   * compare-and-swap under git's lock protocol; on a lost race it re-applies the staged changes on
+   * the new head and retries (bounded). Returns the new commit id.
+   */
+  commit(message: string): Promise<string>;
+}
+
+export interface HistoryItem {
+  readonly commit: string;
+  readonly message: string;
+  /** `rebuild` for a "Marked for rebuild" commit, which is not a build. */
+  readonly result: 'success' | 'failure' | 'rebuild';
+  /** The failure message, for a failure. */
+  readonly failure?: string;
+  /** Commit time, ms since the epoch. */
+  readonly time: number;
+}
+
+export interface SavedRef {
+  readonly commit: string;
+}
+
+/** One entry of the results repository, as `listEntries` finds it. */
+export interface EntryInfo {
+  readonly builder: string;
+  readonly entry: string;
+  readonly ref: string;
+  readonly commit: string;
+}
+
+/** When a saved result's build started (its commit's author time) and finished (committer time), ms since the epoch. */
+export interface CommitTimes {
+  readonly started: number;
+  readonly finished: number;
+}

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DataKitError } from '../../src/engine/errors';
+import { SourceRepo } from '../../src/store/sourceRepo';
+import { listTargets } from '../../src/jobs/targets';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ENV = {
+  ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull,
+  GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
+};
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+function write(dir: string, file: string, data: string | Buffer): void {
+  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+  fs.writeFileSync(path.join(dir, file), data);
+}
+
+const BINARY = Buffer.concat([Buffer.from('line 1\nline 2\r\n\0\0'), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from('\n')]);
+const BIG = Buffer.alloc(3 * 1024 * 1024 + 7, 'x\n\0');
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(DataKitError.is(e), `a DataKitError, not ${String(e)}`);
+    return e.code;
+  }
+  throw new Error('did not throw');
+}
+
+describe('SourceRepo', () => {
+  let tmp: string;
+  let dir: string;
+  let repo: SourceRepo;
+  let first: string;
+  let second: string;
+
+  before(async () => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-src-')));
+    process.env.GIT_CEILING_DIRECTORIES = tmp; // a non-repository dir must not find a repository above tmp
+    dir = path.join(tmp, 'repo');
+    fs.mkdirSync(dir);
+    git(dir, 'init', '-q', '-b', 'main');
+    write(dir, 'README.md', '# r\n');
+    write(dir, 'src/a.txt', 'a\n');
+    first = (git(dir, 'add', '-A'), git(dir, 'commit', '-q', '-m', 'one'), git(dir, 'rev-parse', 'HEAD'));
+    write(dir, 'src/b.txt', 'b\n');
+    write(dir, 'with space/naïve ✓.txt', 'unicode\n');
+    write(dir, 'bin/data.bin', BINARY);
+    write(dir, 'bin/big.bin', BIG);
+    git(dir, 'add', '-A');
+    git(dir, 'update-index', '--add', '--cacheinfo', `160000,${'1'.repeat(40)},vendor/lib`);
+    git(dir, 'commit', '-q', '-m', 'two');
+    second = git(dir, 'rev-parse', 'HEAD');
+    git(dir, 'branch', 'feature', first);
+    git(dir, 'branch', 'a/b', first);
+    git(dir, 'update-ref', 'refs/datakit-ci/shell/x', first);
+    repo = await SourceRepo.open(path.join(dir, 'src'));
+  });
+
+  after(() => {
+    repo.dispose();
+    delete process.env.GIT_CEILING_DIRECTORIES;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('open', () => {
+    it('finds the work tree, git dir and common dir from a subdirectory', () => {
+      assert.equal(repo.topLevel, dir);
+      assert.equal(repo.gitDir, path.join(dir, '.git'));
+      assert.equal(repo.commonDir, path.join(dir, '.git'));
+    });
+
+    it('opens a linked worktree, whose git dir differs from the common dir', async () => {
+      const wt = path.join(tmp, 'wt');
+      git(dir, 'worktree', 'add', '-q', '--detach', wt, first);
+      const w = await SourceRepo.open(wt);
+      try {
+        assert.equal(w.topLevel, wt);
+        assert.equal(w.gitDir, path.join(dir, '.git', 'worktrees', 'wt'));
+        assert.equal(w.commonDir, path.join(dir, '.git'));
+        assert.deepEqual(await w.head(), { commit: first });
+      } finally {
+        w.dispose();
+        git(dir, 'worktree', 'remove', '--force', wt);
+      }
+    });
+
+    it('opens a bare repository, which has no work tree', async () => {
+      const bare = path.join(tmp, 'bare.git');
+      git(tmp, 'clone', '-q', '--bare', dir, bare);
+      const b = await SourceRepo.open(bare);
+      try {
+        assert.equal(b.topLevel, undefined);
+        assert.equal(b.gitDir, bare);
+        assert.equal(b.commonDir, bare);
+        assert.equal(await b.resolve('main'), second);
+        assert.deepEqual(await b.readFile(second, 'src/b.txt'), Buffer.from('b\n'));
+      } finally {
+        b.dispose();
+      }
+    });
+
+    it('says NotARepository, naming the directory, outside a repository or for a missing directory', async () => {
+      const plain = path.join(tmp, 'plain');
+      fs.mkdirSync(plain);
+      await assert.rejects(SourceRepo.open(plain), (e: DataKitError) => e.code === 'NotARepository' && e.message === `Not a git repository: ${plain}`);
+      const missing = path.join(tmp, 'missing');
+      await assert.rejects(SourceRepo.open(missing), (e: DataKitError) => e.code === 'NotARepository' && e.message.includes(missing));
+    });
+
+    it('says GitNotFound when there is no git on the PATH', () => {
+      const script = `require(${JSON.stringify(path.join(ROOT, 'out/src/store/sourceRepo.js'))}).SourceRepo.open(${JSON.stringify(dir)})`
+        + '.then(() => console.log("opened"), (e) => console.log(e.code))';
+      const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, PATH: '' }, encoding: 'utf8' });
+      assert.equal(out.trim(), 'GitNotFound');
+    });
+  });
+
+  describe('revisions and branches', () => {
+    it('resolves revisions to commits, and says UnknownRevision otherwise', async () => {
+      assert.equal(await repo.resolve('main'), second);
+      assert.equal(await repo.resolve('HEAD~1'), first);
+      assert.equal(await repo.resolve(second.slice(0, 10)), second);
+      assert.equal(await codeOf(repo.resolve('nope')), 'UnknownRevision');
+      assert.equal(await codeOf(repo.resolve('--all')), 'UnknownRevision');
+      assert.equal(await codeOf(repo.resolve(`${second}^{tree}`)), 'UnknownRevision');
+    });
+
+    it('reads HEAD on a branch, detached, and on an unborn branch', async () => {
+      assert.deepEqual(await repo.head(), { commit: second, branch: 'main' });
+      const other = path.join(tmp, 'detached');
+      git(tmp, 'clone', '-q', dir, other);
+      git(other, 'checkout', '-q', '--detach', first);
+      const d = await SourceRepo.open(other);
+      const unborn = path.join(tmp, 'unborn');
+      git(tmp, 'init', '-q', '-b', 'trunk', unborn);
+      const u = await SourceRepo.open(unborn);
+      try {
+        assert.deepEqual(await d.head(), { commit: first });
+        assert.equal(await u.head(), undefined);
+        assert.deepEqual(await u.branches(), []);
+        assert.deepEqual(await listTargets(u, { branches: true }), []);
+        assert.deepEqual(await listTargets(d, { branches: true }), [
+          { name: 'HEAD', commit: first, isHead: true, label: `HEAD @ ${first.slice(0, 7)}` },
+          { name: 'main', commit: second, isHead: false, label: `main @ ${second.slice(0, 7)}` },
+        ]);
+      } finally {
+        d.dispose();
+        u.dispose();
+      }
+    });
+
+    it('lists local branches only', async () => {
+      assert.deepEqual(await repo.branches(), [
+        { name: 'a/b', commit: first }, { name: 'feature', commit: first }, { name: 'main', commit: second },
+      ]);
+    });
+
+    it('lists targets: HEAD first, then the other branches by name, nothing from refs/datakit-ci', async () => {
+      const l = (n: string, c: string): string => `${n} @ ${c.slice(0, 7)}`;
+      assert.deepEqual(await listTargets(repo, { branches: true }), [
+        { name: 'main', commit: second, isHead: true, label: l('main', second) },
+        { name: 'a/b', commit: first, isHead: false, label: l('a/b', first) },
+        { name: 'feature', commit: first, isHead: false, label: l('feature', first) },
+      ]);
+      assert.deepEqual(await listTargets(repo, { branches: false }), [
+        { name: 'main', commit: second, isHead: true, label: l('main', second) },
+      ]);
+    });
+  });
+
+  describe('objects', () => {
+    it('gives the object id of files, directories, submodules, the root, and undefined for absent paths', async () => {
+      const paths = ['src', 'src/a.txt', './src/b.txt', 'src/', 'with space/naïve ✓.txt', 'vendor/lib', 'nope', 'src/nope', 'src/a.txt/x', '.'];
+      const ids = await repo.objectIds(second, paths);
+      assert.deepEqual([...ids.entries()], [
+        ['src', git(dir, 'rev-parse', 'HEAD:src')],
+        ['src/a.txt', git(dir, 'rev-parse', 'HEAD:src/a.txt')],
+        ['./src/b.txt', git(dir, 'rev-parse', 'HEAD:src/b.txt')],
+        ['src/', git(dir, 'rev-parse', 'HEAD:src')],
+        ['with space/naïve ✓.txt', git(dir, 'rev-parse', 'HEAD:with space/naïve ✓.txt')],
+        ['vendor/lib', '1'.repeat(40)],
+        ['nope', undefined],
+        ['src/nope', undefined],
+        ['src/a.txt/x', undefined],
+        ['.', git(dir, 'rev-parse', 'HEAD^{tree}')],
+      ]);
+      const older = await repo.objectIds(first, ['src', 'src/b.txt']);
+      assert.deepEqual([...older.values()], [git(dir, 'rev-parse', 'HEAD~1:src'), undefined]);
+      assert.equal(await repo.rootTree(first), git(dir, 'rev-parse', 'HEAD~1^{tree}'));
+    });
+
+    it('refuses paths that cannot be queried, and unknown commits', async () => {
+      assert.equal(await codeOf(repo.objectIds(second, ['a\nb'])), 'InvalidPath');
+      assert.equal(await codeOf(repo.objectIds(second, ['../x'])), 'InvalidPath');
+      assert.equal(await codeOf(repo.readFile(second, 'a\0b')), 'InvalidPath');
+      const absent = 'f'.repeat(40);
+      assert.equal(await codeOf(repo.objectIds(absent, ['src'])), 'UnknownRevision');
+      assert.equal(await codeOf(repo.rootTree(absent)), 'UnknownRevision');
+      assert.equal(await codeOf(repo.readFile(absent, 'README.md')), 'UnknownRevision');
+      assert.equal(await codeOf(repo.objectIds(git(dir, 'rev-parse', 'HEAD^{tree}'), ['src'])), 'UnknownRevision');
+    });
+
+    it('reads files byte for byte, binary and large ones too; a directory or absent path is undefined', async () => {
+      assert.deepEqual(await repo.readFile(second, 'bin/data.bin'), BINARY);
+      assert.deepEqual(await repo.readFile(second, 'README.md'), Buffer.from('# r\n'));
+      const [big, small] = await Promise.all([repo.readFile(second, 'bin/big.bin'), repo.readFile(second, 'with space/naïve ✓.txt')]);
+      assert.ok(big!.equals(BIG));
+      assert.deepEqual(small, Buffer.from('unicode\n'));
+      assert.equal(await repo.readFile(second, 'src'), undefined);
+      assert.equal(await repo.readFile(second, 'nope'), undefined);
+      assert.equal(await repo.readFile(first, 'src/b.txt'), undefined);
+    });
+
+    it('serves 1,000 queries from one cat-file process, and restarts it if it dies', async () => {
+      const r = await SourceRepo.open(dir, { cacheSize: 0 });
+      try {
+        await r.objectIds(second, ['src']);
+        const pid = r.catFilePids.check;
+        assert.equal(typeof pid, 'number');
+        const want = git(dir, 'rev-parse', 'HEAD:src/a.txt');
+        const all = await Promise.all(Array.from({ length: 500 }, () => r.objectIds(second, ['src/a.txt'])));
+        for (let i = 0; i < 500; i++) { await r.objectIds(second, ['src/b.txt']); }
+        assert.ok(all.every((m) => m.get('src/a.txt') === want));
+        assert.equal(r.catFilePids.check, pid);
+        process.kill(pid!, 'SIGKILL');
+        assert.deepEqual([...(await r.objectIds(second, ['src/a.txt'])).values()], [want]);
+        assert.notEqual(r.catFilePids.check, pid);
+        assert.equal(typeof r.catFilePids.check, 'number');
+      } finally {
+        r.dispose();
+      }
+      assert.deepEqual(r.catFilePids, { check: undefined, contents: undefined });
+      assert.equal(await codeOf(r.objectIds(second, ['src'])), 'Disposed');
+    });
+  });
+});
