@@ -11,6 +11,8 @@ const common = {
   target: 'node20',
   format: 'cjs',
   external: ['vscode'],
+  // jsonc-parser's default (UMD) build requires its files dynamically; its ESM build bundles.
+  mainFields: ['module', 'main'],
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',

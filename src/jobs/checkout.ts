@@ -1,0 +1,127 @@
+// Build directories: one per job (two when two builds of a job run at once), outside the repository and its
+// .git, filled with exactly a commit's files. A private index per directory lets git write only what
+// changed since the previous build; the user's index, work tree and refs are never touched.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DataKitError } from '../engine/errors';
+import { runGit, type SourceRepo } from '../store/sourceRepo';
+import { acquireLock, type LockHandle } from './lockFile';
+
+/** Overrides where build directories go (tests, and the extension's own storage). */
+export const CACHE_DIR_ENV = 'DATAKIT_CI_CACHE_DIR';
+
+/** The directory that holds every repository's build directories. */
+export function cacheBaseDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform,
+  home: string = os.homedir()): string {
+  if (env[CACHE_DIR_ENV]) { return path.resolve(env[CACHE_DIR_ENV]); }
+  if (platform === 'win32') { return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'datakit-ci'); }
+  if (platform === 'darwin') { return path.join(home, 'Library', 'Caches', 'datakit-ci'); }
+  const xdg = env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'datakit-ci');
+}
+
+/** A short stable name for a repository: its folder's name and a digest of its common git dir. */
+export function repoId(commonDir: string): string {
+  const base = path.basename(commonDir) === '.git' ? path.basename(path.dirname(commonDir)) : path.basename(commonDir, '.git');
+  const readable = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(0, 32) || 'repo';
+  return `${readable}-${createHash('sha256').update(path.resolve(commonDir)).digest('hex').slice(0, 8)}`;
+}
+
+/** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
+export function buildRoot(id: string, base: string = cacheBaseDir()): string {
+  return path.join(base, id);
+}
+
+/** A job's directory name; names that are not plain (or look like `x.2`) get a digest to stay distinct. */
+export function jobDirName(job: string): string {
+  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/.test(job) && !/\.\d+$/.test(job)) { return job; }
+  const safe = job.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(0, 48);
+  return `${safe || 'job'}-${createHash('sha256').update(job).digest('hex').slice(0, 8)}`;
+}
+
+export interface PrepareOptions {
+  repo: SourceRepo;
+  commit: string;
+  job: string;
+  /** Empty the directory first (build products kept from earlier builds are removed). */
+  clean?: boolean;
+  /** The repository's build root (default: `buildRoot(repoId(repo.commonDir))`). */
+  root?: string;
+}
+
+export interface BuildDir {
+  readonly dir: string;
+  /** Frees the directory for the next build of the job. */
+  release(): Promise<void>;
+}
+
+const MAX_DIRS_PER_JOB = 64;
+
+/** Locks a build directory of the job and makes it hold exactly the commit's files. */
+export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir> {
+  const { repo, commit } = options;
+  if (!/^[^-\s][^\s]*$/.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+  const root = options.root ?? buildRoot(repoId(repo.commonDir));
+  const { name, lock } = await lockFreeDir(root, jobDirName(options.job));
+  try {
+    const dir = path.join(root, 'work', name);
+    const index = path.join(root, 'index', name);
+    if (options.clean) {
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.rm(index, { force: true });
+    }
+    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(path.dirname(index), { recursive: true });
+    // We hold the directory's lock, so an index.lock left here is a crashed git's.
+    await fs.rm(`${index}.lock`, { force: true });
+    await checkOut(repo, commit, dir, index);
+    return { dir, release: () => lock.release() };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function lockFreeDir(root: string, base: string): Promise<{ name: string; lock: LockHandle }> {
+  for (let n = 1; n <= MAX_DIRS_PER_JOB; n++) {
+    const name = n === 1 ? base : `${base}.${n}`;
+    const lock = await acquireLock(path.join(root, 'locks', `${name}.lock`), { wait: false });
+    if (lock) { return { name, lock }; }
+  }
+  throw new DataKitError('BuildDirBusy', `All ${MAX_DIRS_PER_JOB} build directories of job ${base} are in use`);
+}
+
+/**
+ * `read-tree --reset -u` against the directory's own index writes only the entries that differ from the
+ * index, deletes files the commit no longer has, overwrites untracked files in the way, and leaves other
+ * untracked files alone. First `update-index --refresh` re-stats the files (so that a file a build touched
+ * but did not change is not rewritten) and tells whether the build changed tracked files. If it did not,
+ * a two-tree read-tree from the previous commit only visits what changed between the commits; if it did,
+ * the one-tree form compares every file and restores the changed ones. `--git-dir` only reads objects; the
+ * index written is the private one.
+ */
+async function checkOut(repo: SourceRepo, commit: string, dir: string, index: string): Promise<void> {
+  const env = { GIT_INDEX_FILE: index };
+  const git = (args: string[]) => runGit([`--git-dir=${repo.gitDir}`, `--work-tree=${dir}`, ...args], { cwd: dir, env, allowFailure: true });
+  // The commit that the index (and so the directory) holds; removed while they change, so never stale.
+  const state = `${index}.commit`;
+  const previous = await fs.readFile(state, 'utf8').catch(() => undefined);
+  await fs.rm(state, { force: true });
+  const hasIndex = await fs.stat(index).then(() => true, () => false);
+  // Exit code 1 ("needs update"): a tracked file was modified or deleted; the others are re-stated anyway.
+  const untouched = hasIndex && (await git(['update-index', '--refresh'])).code === 0;
+  const readTree = ['read-tree', '--reset', '-u', '--no-sparse-checkout'];
+  let r = untouched && previous && FULL_ID.test(previous) ? await git([...readTree, previous, commit]) : undefined;
+  if (r?.code !== 0) { r = await git([...readTree, commit]); } // also when the previous commit is gone
+  if (r.code !== 0) {
+    const msg = r.stderr.trim();
+    throw /not a valid object name|failed to unpack tree object|not a tree object/i.test(msg)
+      ? new DataKitError('UnknownRevision', `Unknown revision: ${commit}`)
+      : new DataKitError('CheckoutFailed', `Could not fill the build directory ${dir}: ${msg}`);
+  }
+  await fs.writeFile(state, commit);
+}
+
+const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

@@ -1,0 +1,98 @@
+// A job's declared outputs: found by glob inside its build directory, saved under value/, restored on
+// request. Nothing outside the build directory is read or written: symbolic links are never followed and
+// no path may climb out with `..`.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { BuildFailure } from '../engine/builder';
+import { DataKitError } from '../engine/errors';
+
+export const DEFAULT_OUTPUT_CAP = 100 * 1024 * 1024;
+
+export interface OutputFile {
+  /** Relative to the build directory, `/`-separated. */
+  readonly path: string;
+  readonly size: number;
+}
+
+function isSafeRelative(p: string): boolean {
+  return p !== '' && !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.includes('\\') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/** Regular files under `dir` matching any of `globs` (symbolic links skipped, never followed). */
+export async function findOutputs(dir: string, globs: readonly string[]): Promise<OutputFile[]> {
+  if (globs.length === 0) { return []; }
+  const match = picomatch(globs as string[], { dot: true });
+  // Walk only from the static part of each glob, so that `dist/**` does not scan node_modules.
+  const bases = new Set(globs.map((g) => picomatch.scan(g).base).map((b) => (b === '' ? '.' : b)));
+  const found = new Map<string, OutputFile>();
+  const walk = async (rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of entries) {
+      const child = rel === '.' ? d.name : `${rel}/${d.name}`;
+      if (d.isDirectory()) {
+        if (child !== '.git') { await walk(child); }
+      } else if (d.isFile() && match(child) && !found.has(child)) {
+        found.set(child, { path: child, size: (await fs.lstat(path.join(dir, child))).size });
+      }
+    }
+  };
+  for (const base of bases) {
+    if (base !== '.' && !isSafeRelative(base)) { continue; }
+    // Every component of the base must be a real directory inside `dir`, not a link out of it.
+    let ok = true;
+    let cur = '.';
+    for (const part of base === '.' ? [] : base.split('/')) {
+      cur = cur === '.' ? part : `${cur}/${part}`;
+      const st = await fs.lstat(path.join(dir, cur)).catch(() => undefined);
+      if (!st?.isDirectory()) { ok = false; break; }
+    }
+    if (ok) { await walk(base); }
+  }
+  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+function mib(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Fails the build when the outputs together exceed `cap`, naming the largest files. */
+export function checkOutputCap(files: readonly OutputFile[], cap = DEFAULT_OUTPUT_CAP): void {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  if (total <= cap) { return; }
+  const largest = [...files].sort((a, b) => b.size - a.size).slice(0, 5).map((f) => `${f.path} (${mib(f.size)})`);
+  throw new BuildFailure(`Outputs total ${mib(total)}, over the ${mib(cap)} cap; largest: ${largest.join(', ')}`);
+}
+
+/** Writes saved outputs (`value/<path>` → `<target>/<path>`), refusing any path or link that leaves `target`. */
+export async function restoreOutputs(files: ReadonlyArray<{ path: string; data: Uint8Array }>, target: string): Promise<string[]> {
+  const written: string[] = [];
+  const root = await fs.realpath(target);
+  for (const f of files) {
+    if (!isSafeRelative(f.path)) { throw new DataKitError('UnsafePath', `Refusing to restore "${f.path}": not a path inside the target`); }
+    const parts = f.path.split('/');
+    let cur = root;
+    for (const part of parts.slice(0, -1)) {
+      cur = path.join(cur, part);
+      const st = await fs.lstat(cur).catch(() => undefined);
+      if (!st) {
+        await fs.mkdir(cur);
+      } else if (!st.isDirectory()) {
+        throw new DataKitError('UnsafePath', `Refusing to restore "${f.path}": ${path.relative(root, cur)} is not a directory`);
+      }
+    }
+    const dest = path.join(cur, parts[parts.length - 1]);
+    const st = await fs.lstat(dest).catch(() => undefined);
+    if (st?.isSymbolicLink()) { await fs.unlink(dest); }
+    await fs.writeFile(dest, f.data);
+    written.push(f.path);
+  }
+  return written;
+}
+
+export { isSafeRelative };

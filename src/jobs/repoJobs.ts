@@ -1,0 +1,225 @@
+// One repository's jobs: its source (read with git), its results repository, and the shell builder's
+// cache — what the command-line tool and the extension both work through.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BuildCache, type Logger } from '../engine/cache';
+import { LogManager } from '../engine/liveLog';
+import { CacheMetrics } from '../engine/metrics';
+import { Pool } from '../engine/pool';
+import type { Status } from '../engine/status';
+import { DataKitError } from '../engine/errors';
+import { GitStore } from '../store/gitStore';
+import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
+import { SourceRepo } from '../store/sourceRepo';
+import { buildRoot, repoId } from './checkout';
+import { normalizeJob, parseConfig, type ConfigResult } from './config';
+import { FileEntryLocks } from './entryLocks';
+import { computeKey, entryName, TOOL, type JobKey } from './key';
+import { ShellBuilder, type ShellValue } from './shellBuilder';
+import { listTargets, type Target } from './targets';
+
+export const CONFIG_FILE = '.datakit-ci.json';
+
+export interface RepoJobsOptions {
+  /** Any directory of the repository (or give `dirs`). */
+  dir?: string;
+  dirs?: RepositoryDirs;
+  /** Overrides where build directories go (default: the user's cache directory). */
+  cacheDir?: string;
+  logs?: LogManager;
+  metrics?: CacheMetrics;
+  pool?: Pool;
+  logger?: Logger;
+}
+
+/** The jobs that a commit declares. */
+export interface JobsAt {
+  readonly commit: string;
+  /** `missing` when the commit has no .datakit-ci.json. */
+  readonly config: ConfigResult | 'missing';
+  /** One key per job, in file order; empty when the file is missing or broken. */
+  readonly keys: readonly JobKey[];
+}
+
+/** A saved key.json (see key.ts). */
+export interface KeyRecord {
+  tool?: string;
+  digest?: string;
+  job?: unknown;
+  inputs?: Record<string, string | null>;
+  commit?: string;
+}
+
+export type JobStatus = Status<ShellValue>;
+
+/**
+ * The user's repository is read with git only when needed: showing saved results (as an untrusted
+ * workspace does) reads files alone, since the keys of a commit, once computed, are kept beside the
+ * results repository.
+ */
+export class RepoJobs {
+  private readonly atCommit = new Map<string, Promise<JobsAt>>();
+  private source: Promise<SourceRepo> | undefined;
+  private readonly locks: FileEntryLocks;
+  readonly cache: BuildCache<JobKey, ShellValue>;
+  readonly tool = TOOL;
+
+  private constructor(
+    readonly dirs: RepositoryDirs,
+    readonly store: GitStore,
+    readonly logs: LogManager,
+    readonly metrics: CacheMetrics,
+    readonly pool: Pool,
+    readonly buildRoot: string,
+    logger: Logger | undefined,
+  ) {
+    this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
+    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot });
+    this.cache = new BuildCache(builder, { store, logs, metrics, pool, locks: this.locks, logger });
+  }
+
+  static async open(options: RepoJobsOptions): Promise<RepoJobs> {
+    const dirs = options.dirs ?? (options.dir !== undefined ? locateRepository(options.dir) : undefined);
+    if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${options.dir ?? '(none given)'}`); }
+    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci') });
+    const metrics = options.metrics ?? new CacheMetrics();
+    const id = repoId(dirs.commonDir);
+    const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);
+    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), metrics, options.pool ?? new Pool('builds', undefined, metrics), root, options.logger);
+  }
+
+  /** A stable id of the repository (for URIs and build directories). */
+  get id(): string {
+    return repoId(this.dirs.commonDir);
+  }
+
+  /** The git CLI reader of the repository, started on first use. */
+  repo(): Promise<SourceRepo> {
+    if (!this.source) {
+      this.source = SourceRepo.open(this.dirs.topLevel ?? this.dirs.gitDir);
+      this.source.catch(() => { this.source = undefined; });
+    }
+    return this.source;
+  }
+
+  /** The commit's jobs and their keys (cached: a commit never changes). */
+  jobsAt(commit: string): Promise<JobsAt> {
+    let p = this.atCommit.get(commit);
+    if (!p) {
+      p = this.readJobs(commit);
+      p.catch(() => this.atCommit.delete(commit)); // never keep a rejected promise as if it were a value
+      if (this.atCommit.size > 256) { this.atCommit.delete(this.atCommit.keys().next().value!); }
+      this.atCommit.set(commit, p);
+    }
+    return p;
+  }
+
+  private keysFile(commit: string): string {
+    return path.join(this.store.dir, 'keys', `${commit}.json`);
+  }
+
+  /** The jobs of a commit as computed before (by any process), without running git; undefined if never. */
+  async cachedJobsAt(commit: string): Promise<JobsAt | undefined> {
+    try {
+      const saved = JSON.parse(await fs.readFile(this.keysFile(commit), 'utf8')) as JobsAt & { tool: string };
+      return saved.tool === TOOL && saved.commit === commit ? { commit, config: saved.config, keys: saved.keys } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async readJobs(commit: string): Promise<JobsAt> {
+    const cached = await this.cachedJobsAt(commit);
+    if (cached) { return cached; }
+    const repo = await this.repo();
+    const text = await repo.readFile(commit, CONFIG_FILE);
+    let at: JobsAt;
+    if (text === undefined) {
+      at = { commit, config: 'missing', keys: [] };
+    } else {
+      const config = parseConfig(text.toString('utf8'));
+      at = config.ok
+        ? { commit, config, keys: await Promise.all(config.config.jobs.map((job) => computeKey(repo, commit, job))) }
+        : { commit, config, keys: [] };
+    }
+    await this.saveKeys(at);
+    return at;
+  }
+
+  private async saveKeys(at: JobsAt): Promise<void> {
+    const file = this.keysFile(at.commit);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(tmp, JSON.stringify({ tool: TOOL, ...at }));
+      await fs.rename(tmp, file);
+    } catch {
+      await fs.rm(tmp, { force: true }); // only a cache: the keys are computed again next time
+    }
+  }
+
+  async resolve(rev: string): Promise<string> {
+    return (await this.repo()).resolve(rev);
+  }
+
+  async targets(branches: boolean): Promise<Target[]> {
+    return listTargets(await this.repo(), { branches });
+  }
+
+  /** HEAD as a target, read from files only. */
+  headTarget(): Target[] {
+    const head = readHead(this.dirs);
+    if (!head) { return []; }
+    const name = head.branch ?? 'HEAD';
+    return [{ name, commit: head.commit, isHead: true, label: `${name} @ ${head.commit.slice(0, 7)}` }];
+  }
+
+  /** Status from memory or the results repository; never builds. */
+  query(key: JobKey): Promise<JobStatus | undefined> {
+    return this.cache.query(key);
+  }
+
+  /** Status, building what is missing or marked for rebuild. */
+  lookup(key: JobKey): Promise<JobStatus> {
+    return this.cache.lookup(undefined, key);
+  }
+
+  /** The pid of another live process building this key, if any. */
+  buildingElsewhere(key: JobKey): Promise<number | undefined> {
+    return this.locks.holder(`${this.cache.builder.name}/${entryName(key)}`);
+  }
+
+  ref(key: JobKey): string {
+    return this.store.refName(this.cache.builder.name, entryName(key));
+  }
+
+  history(key: JobKey) {
+    return this.store.history(this.cache.builder.name, entryName(key));
+  }
+
+  normalizedJob(key: JobKey): string {
+    return normalizeJob(key.job);
+  }
+
+  /** key.json of the most recent other saved build of the same job (what it was built from before). */
+  async previousKeyOf(key: JobKey): Promise<KeyRecord | undefined> {
+    const mine = entryName(key);
+    const others = (await this.store.listEntries(this.cache.builder.name))
+      .filter((e) => e.entry.startsWith(`${key.job.name}/`) && e.entry !== mine);
+    let best: { time: number; record: KeyRecord } | undefined;
+    for (const e of others) {
+      const snap = this.store.snapshot(e.commit, e.ref);
+      if (!(await snap.exists('key.json'))) { continue; }
+      const time = (await this.store.commitTimes(e.commit)).finished;
+      if (!best || time > best.time) {
+        best = { time, record: JSON.parse(Buffer.from(await snap.readFile('key.json')).toString('utf8')) as KeyRecord };
+      }
+    }
+    return best?.record;
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+    void this.source?.then((r) => r.dispose(), () => {});
+  }
+}

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DataKitError } from '../../src/engine/errors';
+import { buildRoot, cacheBaseDir, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/checkout';
+import { SourceRepo } from '../../src/store/sourceRepo';
+
+const ENV = {
+  ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull,
+  GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
+};
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: { ...ENV, GIT_OPTIONAL_LOCKS: '0' }, encoding: 'utf8' }).trimEnd();
+}
+
+function commit(dir: string, files: Record<string, string | null>, message: string): string {
+  for (const [p, content] of Object.entries(files)) {
+    const f = path.join(dir, p);
+    if (content === null) { fs.rmSync(f); continue; }
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, content);
+  }
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', message);
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+/** Every file under dir (relative, sorted), without the directories listed in `skip`. */
+function listFiles(dir: string, skip: string[] = []): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (skip.includes(p)) { continue; }
+      if (e.isDirectory()) { walk(p); } else { out.push(p); }
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+/** Path, size, mtime and content digest of every file under a git directory. */
+function snapshot(gitDir: string): string[] {
+  return listFiles(gitDir).map((p) => {
+    const f = path.join(gitDir, p);
+    const st = fs.statSync(f);
+    return `${p} ${st.size} ${st.mtimeMs} ${createHash('sha1').update(fs.readFileSync(f)).digest('hex')}`;
+  });
+}
+
+const OLD = new Date('2001-02-03T04:05:06Z');
+
+describe('build directories', () => {
+  let tmp: string;
+  let dir: string;
+  let root: string;
+  let repo: SourceRepo;
+  let A: string;
+  let B: string;
+
+  before(async () => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-co-')));
+    dir = path.join(tmp, 'myrepo');
+    root = path.join(tmp, 'cache', 'myrepo-x');
+    fs.mkdirSync(dir);
+    git(dir, 'init', '-q', '-b', 'main');
+    A = commit(dir, {
+      '.gitignore': 'node_modules/\n', 'keep.txt': 'keep\n', 'change.txt': 'before\n', 'remove.txt': 'remove\n',
+      'dir/nested.txt': 'nested\n', 'run.sh': '#!/bin/sh\necho hi\n',
+    }, 'A');
+    fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+    fs.symlinkSync('keep.txt', path.join(dir, 'link'));
+    A = commit(dir, {}, 'A with a link and a script');
+    B = commit(dir, { 'change.txt': 'after\n', 'remove.txt': null, 'add.txt': 'added\n' }, 'B');
+    repo = await SourceRepo.open(dir);
+  });
+
+  after(() => {
+    repo.dispose();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('where they go', () => {
+    it('uses the platform cache directory, or DATAKIT_CI_CACHE_DIR', () => {
+      assert.equal(cacheBaseDir({ DATAKIT_CI_CACHE_DIR: '/x/y' }, 'linux', '/home/u'), path.resolve('/x/y'));
+      assert.equal(cacheBaseDir({}, 'linux', '/home/u'), path.join('/home/u', '.cache', 'datakit-ci'));
+      assert.equal(cacheBaseDir({ XDG_CACHE_HOME: '/xdg' }, 'linux', '/home/u'), path.join('/xdg', 'datakit-ci'));
+      assert.equal(cacheBaseDir({ XDG_CACHE_HOME: 'relative' }, 'linux', '/home/u'), path.join('/home/u', '.cache', 'datakit-ci'));
+      assert.equal(cacheBaseDir({}, 'darwin', '/Users/u'), path.join('/Users/u', 'Library', 'Caches', 'datakit-ci'));
+      assert.equal(cacheBaseDir({ LOCALAPPDATA: 'C:\\L' }, 'win32', 'C:\\U'), path.join('C:\\L', 'datakit-ci'));
+    });
+
+    it('names a repository by its folder and a digest of its common dir', () => {
+      const digest = (p: string): string => createHash('sha256').update(p).digest('hex').slice(0, 8);
+      assert.equal(repoId(repo.commonDir), `myrepo-${digest(path.join(dir, '.git'))}`);
+      assert.equal(repoId('/srv/git/Tool Kit.git'), `Tool_Kit-${digest('/srv/git/Tool Kit.git')}`);
+      assert.equal(buildRoot('r-1', '/base'), path.join('/base', 'r-1'));
+    });
+
+    it('keeps plain job names and makes others safe and distinct', () => {
+      assert.equal(jobDirName('build'), 'build');
+      assert.equal(jobDirName('unit-tests_2'), 'unit-tests_2');
+      const h = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
+      assert.equal(jobDirName('a/b'), `a_b-${h('a/b')}`);
+      assert.equal(jobDirName('a_b'), 'a_b');
+      assert.equal(jobDirName('x.2'), `x.2-${h('x.2')}`);
+      assert.equal(jobDirName('..'), `job-${h('..')}`);
+    });
+  });
+
+  it('never writes to the user repository: index, HEAD, refs, status and .git are unchanged', async () => {
+    fs.writeFileSync(path.join(dir, 'keep.txt'), 'dirty\n'); // a dirty and an untracked file in the user's tree
+    fs.writeFileSync(path.join(dir, 'untracked.txt'), 'u\n');
+    const gitDir = path.join(dir, '.git');
+    const index = fs.readFileSync(path.join(gitDir, 'index'));
+    const indexMtime = fs.statSync(path.join(gitDir, 'index')).mtimeMs;
+    const before = { files: snapshot(gitDir), head: git(dir, 'rev-parse', 'HEAD'), refs: git(dir, 'for-each-ref'), status: git(dir, 'status', '--porcelain') };
+    for (const [i, c] of [A, B, A, B].entries()) {
+      const b = await prepareBuildDir({ repo, commit: c, job: 'isolation', root });
+      if (i === 1) { fs.writeFileSync(path.join(b.dir, 'keep.txt'), 'modified by a build\n'); }
+      await b.release();
+    }
+    assert.deepEqual(fs.readFileSync(path.join(gitDir, 'index')), index);
+    assert.equal(fs.statSync(path.join(gitDir, 'index')).mtimeMs, indexMtime);
+    assert.deepEqual(snapshot(gitDir), before.files);
+    assert.equal(git(dir, 'rev-parse', 'HEAD'), before.head);
+    assert.equal(git(dir, 'for-each-ref'), before.refs);
+    assert.equal(git(dir, 'status', '--porcelain'), before.status);
+    assert.equal(before.status, ' M keep.txt\n?? untracked.txt');
+    assert.equal(fs.existsSync(path.join(gitDir, 'worktrees')), false);
+    assert.ok(path.relative(dir, root).startsWith('..'), 'the build root is outside the repository');
+    git(dir, 'checkout', '-q', '--', 'keep.txt');
+    fs.rmSync(path.join(dir, 'untracked.txt'));
+  });
+
+  it('fills a directory with exactly the commit, then updates only what changed', async () => {
+    const a = await prepareBuildDir({ repo, commit: A, job: 'build', root });
+    assert.equal(a.dir, path.join(root, 'work', 'build'));
+    assert.deepEqual(listFiles(a.dir), ['.gitignore', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'remove.txt', 'run.sh']);
+    assert.equal(fs.readlinkSync(path.join(a.dir, 'link')), 'keep.txt');
+    assert.equal(fs.statSync(path.join(a.dir, 'run.sh')).mode & 0o111, 0o111);
+    assert.equal(fs.statSync(path.join(a.dir, 'keep.txt')).mode & 0o111, 0);
+    for (const f of listFiles(a.dir)) { fs.lutimesSync(path.join(a.dir, f), OLD, OLD); }
+    fs.mkdirSync(path.join(a.dir, 'node_modules'));
+    fs.writeFileSync(path.join(a.dir, 'node_modules', 'x'), 'kept\n');
+    fs.writeFileSync(path.join(a.dir, 'add.txt'), 'written by the build\n'); // untracked in A, tracked in B
+    await a.release();
+
+    const b = await prepareBuildDir({ repo, commit: B, job: 'build', root });
+    assert.equal(b.dir, a.dir);
+    assert.deepEqual(listFiles(b.dir), ['.gitignore', 'add.txt', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'node_modules/x', 'run.sh']);
+    const mtimes = Object.fromEntries(listFiles(b.dir).map((f) => [f, fs.lstatSync(path.join(b.dir, f)).mtimeMs === OLD.getTime()]));
+    assert.deepEqual(mtimes, {
+      '.gitignore': true, 'add.txt': false, 'change.txt': false, 'dir/nested.txt': true, 'keep.txt': true, 'link': true,
+      'node_modules/x': false, 'run.sh': true,
+    });
+    assert.equal(fs.readFileSync(path.join(b.dir, 'change.txt'), 'utf8'), 'after\n');
+    assert.equal(fs.readFileSync(path.join(b.dir, 'add.txt'), 'utf8'), 'added\n');
+    assert.equal(fs.readFileSync(path.join(b.dir, 'node_modules', 'x'), 'utf8'), 'kept\n');
+
+    // A build that modifies and deletes tracked files: the next build gets them back.
+    fs.writeFileSync(path.join(b.dir, 'keep.txt'), 'damaged\n');
+    fs.rmSync(path.join(b.dir, 'dir'), { recursive: true });
+    fs.rmSync(path.join(b.dir, 'link'));
+    await b.release();
+    const again = await prepareBuildDir({ repo, commit: B, job: 'build', root });
+    assert.equal(fs.readFileSync(path.join(again.dir, 'keep.txt'), 'utf8'), 'keep\n');
+    assert.equal(fs.readFileSync(path.join(again.dir, 'dir', 'nested.txt'), 'utf8'), 'nested\n');
+    assert.equal(fs.readlinkSync(path.join(again.dir, 'link')), 'keep.txt');
+    assert.equal(fs.readFileSync(path.join(again.dir, 'node_modules', 'x'), 'utf8'), 'kept\n');
+    await again.release();
+
+    const clean = await prepareBuildDir({ repo, commit: A, job: 'build', clean: true, root });
+    assert.equal(clean.dir, a.dir);
+    assert.deepEqual(listFiles(clean.dir), ['.gitignore', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'remove.txt', 'run.sh']);
+    assert.equal(fs.readFileSync(path.join(clean.dir, 'change.txt'), 'utf8'), 'before\n');
+    await clean.release();
+  });
+
+  it('starts from the commit alone when the previous one is unknown', async () => {
+    const a = await prepareBuildDir({ repo, commit: A, job: 'gone', root });
+    await a.release();
+    fs.writeFileSync(path.join(root, 'index', 'gone.commit'), 'f'.repeat(40));
+    const b = await prepareBuildDir({ repo, commit: B, job: 'gone', root });
+    assert.deepEqual(listFiles(b.dir), ['.gitignore', 'add.txt', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'run.sh']);
+    assert.equal(fs.readFileSync(path.join(b.dir, 'change.txt'), 'utf8'), 'after\n');
+    assert.equal(fs.readFileSync(path.join(root, 'index', 'gone.commit'), 'utf8'), B);
+    await b.release();
+  });
+
+  it('gives two builds of one job two directories at once, and the first again once free', async () => {
+    const [one, two] = await Promise.all([
+      prepareBuildDir({ repo, commit: A, job: 'twice', root }),
+      prepareBuildDir({ repo, commit: B, job: 'twice', root }),
+    ]);
+    assert.deepEqual([one.dir, two.dir].sort(), [path.join(root, 'work', 'twice'), path.join(root, 'work', 'twice.2')]);
+    const byCommit = [one, two].map((d) => fs.readFileSync(path.join(d.dir, 'change.txt'), 'utf8'));
+    assert.deepEqual(byCommit, ['before\n', 'after\n']);
+    await one.release();
+    await two.release();
+    const next = await prepareBuildDir({ repo, commit: B, job: 'twice', root });
+    assert.equal(next.dir, path.join(root, 'work', 'twice'));
+    await next.release();
+  });
+
+  it('says UnknownRevision for a commit that does not exist, and frees the directory', async () => {
+    await assert.rejects(prepareBuildDir({ repo, commit: 'e'.repeat(40), job: 'bad', root }),
+      (e) => DataKitError.is(e, 'UnknownRevision'));
+    const ok = await prepareBuildDir({ repo, commit: A, job: 'bad', root });
+    assert.equal(ok.dir, path.join(root, 'work', 'bad'));
+    await ok.release();
+  });
+
+  it('fills build directories from a bare repository', async () => {
+    const bare = path.join(tmp, 'bare.git');
+    git(tmp, 'clone', '-q', '--bare', dir, bare);
+    const b = await SourceRepo.open(bare);
+    try {
+      const d = await prepareBuildDir({ repo: b, commit: B, job: 'build', root: path.join(tmp, 'cache', 'bare') });
+      assert.deepEqual(listFiles(d.dir), ['.gitignore', 'add.txt', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'run.sh']);
+      await d.release();
+      assert.deepEqual(fs.readdirSync(bare).includes('index'), false);
+    } finally {
+      b.dispose();
+    }
+  });
+});

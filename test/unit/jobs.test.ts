@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
+import { restoreOutputs } from '../../src/jobs/outputs';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-jobs-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null' };
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+let n = 0;
+function repo(config: object, files: Record<string, string> = {}): string {
+  const dir = path.join(tmp, `r${n++}`);
+  fs.mkdirSync(dir);
+  git(dir, 'init', '-q', '-b', 'main');
+  for (const [p, c] of Object.entries({ '.datakit-ci.json': JSON.stringify(config), 'src/a.txt': 'a\n', 'docs/d.md': 'd\n', ...files })) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), c);
+  }
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'one');
+  return dir;
+}
+
+async function open(dir: string): Promise<RepoJobs> {
+  return RepoJobs.open({ dir, cacheDir: path.join(tmp, 'cache') });
+}
+
+async function final(jobs: RepoJobs, key: Parameters<RepoJobs['lookup']>[0]): Promise<JobStatus> {
+  let s = await jobs.lookup(key);
+  while (s.result.kind === 'pending') { await s.result.changed; s = jobs.cache.peek(key) ?? await jobs.lookup(key); }
+  return s;
+}
+
+function fsck(dir: string): void {
+  execFileSync('git', [`--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'fsck', '--strict', '--no-progress'], { stdio: 'pipe' });
+}
+
+/** Every file of the user's .git except our results repository, with its bytes' digest and mtime. */
+function snapshotGit(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (p === path.join(dir, '.git', 'datakit-ci')) { continue; }
+      if (e.isDirectory()) { walk(p); } else {
+        out.push(`${path.relative(dir, p)} ${crypto.createHash('sha1').update(fs.readFileSync(p)).digest('hex')} ${fs.statSync(p).mtimeMs}`);
+      }
+    }
+  };
+  walk(path.join(dir, '.git'));
+  return out.sort();
+}
+
+describe('jobs on a real repository', () => {
+  it('gives a rebased commit with identical trees the same keys, and reuses the result', async () => {
+    const dir = repo({ jobs: { t: { run: 'echo hi' } } });
+    const jobs = await open(dir);
+    try {
+      const a = git(dir, 'rev-parse', 'HEAD');
+      const [ka] = (await jobs.jobsAt(a)).keys;
+      assert.equal((await final(jobs, ka)).result.kind, 'success');
+      // The same tree under a different parent and message: what a rebase or an amend of a message makes.
+      const tree = git(dir, 'rev-parse', 'HEAD^{tree}');
+      const b = execFileSync('git', ['commit-tree', tree, '-m', 'rebased'], { cwd: dir, env: ENV, encoding: 'utf8' }).trim();
+      assert.notEqual(a, b);
+      const [kb] = (await jobs.jobsAt(b)).keys;
+      assert.equal(kb.digest, ka.digest);
+      const s = await jobs.query(kb);
+      assert.equal(s?.result.kind, 'success', 'a hit, without building');
+      fsck(dir);
+    } finally { jobs.dispose(); }
+  });
+
+  it('treats a docs-only commit as a hit for a job with inputs ["src"], and a miss for a job without inputs', async () => {
+    const dir = repo({ jobs: { test: { run: 'echo test', inputs: ['src'] }, all: { run: 'echo all' } } });
+    const jobs = await open(dir);
+    try {
+      const before = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
+      for (const k of before.keys) { await final(jobs, k); }
+      fs.writeFileSync(path.join(dir, 'docs', 'd.md'), 'changed\n');
+      git(dir, 'commit', '-qam', 'docs');
+      const after = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
+      assert.equal(after.keys[0].digest, before.keys[0].digest);
+      assert.equal((await jobs.query(after.keys[0]))?.result.kind, 'success');
+      assert.notEqual(after.keys[1].digest, before.keys[1].digest);
+      assert.equal(await jobs.query(after.keys[1]), undefined);
+      assert.deepEqual(Object.keys(after.keys[0].inputs), ['src']);
+      assert.match(after.keys[0].inputs.src!, /^[0-9a-f]{40}$/);
+      assert.equal(after.keys[1].inputs['.'], git(dir, 'rev-parse', 'HEAD^{tree}'));
+    } finally { jobs.dispose(); }
+  });
+
+  it('saves outputs under value/, key.json beside them, and restores them byte for byte', async () => {
+    const dir = repo({ jobs: { b: { run: 'mkdir -p dist/sub && printf "\\001\\002bin" > dist/sub/x.bin && echo ok > dist/y.txt && echo no > other.txt', outputs: ['dist/**'] } } });
+    const jobs = await open(dir);
+    try {
+      const [k] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
+      const s = await final(jobs, k);
+      assert.deepEqual(s.result.kind === 'success' && s.result.value.outputs, ['dist/sub/x.bin', 'dist/y.txt']);
+      const results = path.join(dir, '.git', 'datakit-ci');
+      const ref = jobs.ref(k);
+      assert.deepEqual(execFileSync('git', [`--git-dir=${results}`, 'ls-tree', '-r', '--name-only', ref], { encoding: 'utf8' }).trim().split('\n'),
+        ['key.json', 'log', 'value/dist/sub/x.bin', 'value/dist/y.txt']);
+      const keyJson = JSON.parse(execFileSync('git', [`--git-dir=${results}`, 'show', `${ref}:key.json`], { encoding: 'utf8' }));
+      assert.equal(keyJson.digest, k.digest);
+      assert.equal(keyJson.commit, git(dir, 'rev-parse', 'HEAD'));
+      assert.deepEqual(keyJson.inputs, { '.': git(dir, 'rev-parse', 'HEAD^{tree}') });
+      const saved = s.output.kind === 'saved' ? s.output.saved : assert.fail();
+      const snap = jobs.store.snapshot(saved.commit);
+      const target = fs.mkdtempSync(path.join(tmp, 'restore-'));
+      const files = await Promise.all((await snap.paths()).filter((p) => p.startsWith('value/')).map(async (p) => ({ path: p.slice(6), data: await snap.readFile(p) })));
+      assert.deepEqual(await restoreOutputs(files, target), ['dist/sub/x.bin', 'dist/y.txt']);
+      assert.deepEqual(fs.readFileSync(path.join(target, 'dist/sub/x.bin')), Buffer.from([1, 2, 0x62, 0x69, 0x6e]));
+      await assert.rejects(restoreOutputs([{ path: '../escape', data: new Uint8Array() }], target), /Refusing/);
+      fs.symlinkSync(tmp, path.join(target, 'link'));
+      await assert.rejects(restoreOutputs([{ path: 'link/x', data: new Uint8Array() }], target), /not a directory/);
+    } finally { jobs.dispose(); }
+  });
+
+  it('gives the job its env and DATAKIT_CI variables, in a directory outside the repository', async () => {
+    const dir = repo({ jobs: { e: { run: 'echo "$FOO/$DATAKIT_CI/$DATAKIT_CI_JOB/$DATAKIT_CI_COMMIT"; pwd', env: { FOO: 'bar' } } } });
+    const jobs = await open(dir);
+    try {
+      const head = git(dir, 'rev-parse', 'HEAD');
+      const [k] = (await jobs.jobsAt(head)).keys;
+      const s = await final(jobs, k);
+      const log = await jobs.store.readLog(s.output.kind === 'saved' ? s.output.saved : assert.fail());
+      assert.match(log, new RegExp(`^bar/1/e/${head}$`, 'm'));
+      const pwd = log.split('\n').find((l) => l.startsWith('/'))!;
+      assert.ok(!pwd.startsWith(dir), 'the build directory is outside the repository');
+      assert.ok(pwd.startsWith(path.join(tmp, 'cache')));
+    } finally { jobs.dispose(); }
+  });
+
+  it('leaves the user\'s index, working tree and refs byte-identical', async () => {
+    const dir = repo({ jobs: { w: { run: 'echo changed > src/a.txt; touch new.txt; git status >/dev/null 2>&1; true' } } });
+    fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'dirty\n'); // a local change the build must not see or touch
+    const status = git(dir, 'status', '--porcelain'); // (git status itself may refresh the index: run it first)
+    const gitBefore = snapshotGit(dir);
+    const jobs = await open(dir);
+    try {
+      const [k] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
+      assert.equal((await final(jobs, k)).result.kind, 'success');
+    } finally { jobs.dispose(); }
+    assert.deepEqual(snapshotGit(dir), gitBefore);
+    assert.equal(git(dir, 'status', '--porcelain'), status);
+    assert.equal(fs.readFileSync(path.join(dir, 'src', 'a.txt'), 'utf8'), 'dirty\n');
+    assert.ok(!fs.existsSync(path.join(dir, '.git', 'worktrees')));
+  });
+
+  it('runs nothing for a broken configuration and reports every error with its position', async () => {
+    const dir = repo({});
+    fs.writeFileSync(path.join(dir, '.datakit-ci.json'), '{\n  "jobs": {\n    "Bad Name": { "run": "touch /tmp/never" },\n    "ok": { "rnu": "x" }\n  }\n}\n');
+    git(dir, 'commit', '-qam', 'broken');
+    const jobs = await open(dir);
+    try {
+      const at = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
+      assert.equal(at.keys.length, 0);
+      const config = at.config;
+      assert.ok(config !== 'missing' && !config.ok);
+      const errors = config.errors;
+      assert.ok(errors.length >= 2);
+      assert.ok(errors.some((e) => e.line === 3 && /Bad Name/.test(e.message)));
+      assert.ok(errors.some((e) => e.line === 4 && /rnu/.test(e.message)));
+      assert.equal(execFileSync('git', [`--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'for-each-ref'], { encoding: 'utf8' }), '');
+    } finally { jobs.dispose(); }
+  });
+});

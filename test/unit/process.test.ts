@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isProcessAlive, runJobProcess, type RunJobProcessOptions } from '../../src/jobs/process';
+
+let dir: string;
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datakit-process-')); });
+after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+/** Runs a command; gives the failure message (or 'ok') and the output, chunk by chunk. */
+async function run(command: string, opts: Partial<RunJobProcessOptions> = {}): Promise<{ result: string; chunks: string[] }> {
+  const chunks: string[] = [];
+  const result = await runJobProcess({ command, cwd: dir, env: {}, timeoutMs: 20_000, onOutput: (t) => chunks.push(t), ...opts })
+    .then(() => 'ok', (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'BuildFailure');
+      return e.message;
+    });
+  return { result, chunks };
+}
+
+/**
+ * The process no longer runs: kill(pid, 0) fails with ESRCH — or, where PID 1 does not reap orphans (as in
+ * some containers), the killed process is a zombie, which has no code or files left.
+ */
+function assertGone(pid: number): void {
+  assert.ok(Number.isInteger(pid) && pid > 1, `pid ${pid}`);
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ESRCH');
+    return;
+  }
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  assert.equal(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), 'Z', `${pid} still runs`);
+  assert.equal(isProcessAlive(pid), false);
+}
+
+function readPid(file: string): number {
+  return Number(fs.readFileSync(path.join(dir, file), 'utf8').trim());
+}
+
+describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells and process groups' }, () => {
+  it('resolves on exit 0 with the output as written', async () => {
+    const { result, chunks } = await run('echo hello; echo world');
+    assert.equal(result, 'ok');
+    assert.equal(chunks.join(''), 'hello\nworld\n');
+  });
+
+  it('fails with the exit code', async () => {
+    assert.equal((await run('exit 3')).result, 'Command exited with code 3');
+    assert.equal((await run('false')).result, 'Command exited with code 1');
+    assert.equal((await run('no-such-command-datakit')).result, 'Command exited with code 127');
+  });
+
+  it('fails with the name of the signal that killed the command', async () => {
+    assert.equal((await run('kill -9 $$')).result, 'Killed by SIGKILL');
+    assert.equal((await run('kill -TERM $$')).result, 'Killed by SIGTERM');
+  });
+
+  it('keeps the order in which the command wrote to stdout and stderr', async () => {
+    const { result, chunks } = await run('echo one; echo two >&2; echo three; printf four >&2; echo; ls /no-such-datakit-dir 2>/dev/null; echo five');
+    assert.equal(result, 'ok');
+    assert.equal(chunks.join(''), 'one\ntwo\nthree\nfour\nfive\n');
+  });
+
+  it('streams output while the command runs', async () => {
+    // The command waits for a file that the test writes only once it has seen the first line.
+    const seen: string[] = [];
+    const { result, chunks } = await run('echo ready; while [ ! -f go ]; do sleep 0.02; done; echo done', {
+      onOutput: (t) => {
+        seen.push(t);
+        if (seen.join('') === 'ready\n') {
+          fs.writeFileSync(path.join(dir, 'go'), '');
+        }
+      },
+    });
+    assert.equal(result, 'ok');
+    assert.deepEqual(chunks, []);
+    assert.equal(seen.join(''), 'ready\ndone\n');
+  });
+
+  it('does not split a character written in two pieces', async () => {
+    const { chunks } = await run("printf '\\303'; sleep 0.1; printf '\\251t\\342\\202'; sleep 0.1; printf '\\254\\n'");
+    assert.equal(chunks.join(''), 'ét€\n');
+    assert.ok(chunks.every((c) => !c.includes('\uFFFD')));
+  });
+
+  it('passes the environment: its own variables over the inherited ones', async () => {
+    process.env.DATAKIT_TEST_INHERITED = 'inherited';
+    try {
+      const { chunks } = await run('echo "$FOO|$DATAKIT_CI|$DATAKIT_TEST_INHERITED|$HOME"', {
+        env: { FOO: 'bar baz', DATAKIT_CI: '1', HOME: '/nowhere' },
+      });
+      assert.equal(chunks.join(''), 'bar baz|1|inherited|/nowhere\n');
+    } finally {
+      delete process.env.DATAKIT_TEST_INHERITED;
+    }
+  });
+
+  it('runs in the given directory, and says so when it does not exist', async () => {
+    fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    assert.equal((await run('pwd -P')).chunks.join(''), `${fs.realpathSync(dir)}\n`);
+    const missing = path.join(dir, 'missing');
+    assert.equal((await run('true', { cwd: missing })).result, `Cannot run the command: the directory ${missing} does not exist`);
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    assert.equal((await run('true', { cwd: path.join(dir, 'file') })).result, `Cannot run the command: ${path.join(dir, 'file')} is not a directory`);
+  });
+
+  it('on timeout, kills the whole process group, grandchildren included', async () => {
+    const { result } = await run('sleep 30 & echo $! > timeout.pid; wait', { timeoutMs: 300 });
+    assert.equal(result, 'Timed out after 300ms');
+    assertGone(readPid('timeout.pid'));
+  });
+
+  it('names the timeout as the caller wrote it', async () => {
+    assert.equal((await run('sleep 30', { timeoutMs: 200, timeoutLabel: '10m' })).result, 'Timed out after 10m');
+  });
+
+  it('on cancel, kills the whole process group, grandchildren included', async () => {
+    const controller = new AbortController();
+    const { result } = await run('sleep 30 & echo $! > cancel.pid; echo started; wait', {
+      signal: controller.signal,
+      onOutput: (t) => { if (t.includes('started')) { controller.abort(); } },
+    });
+    assert.equal(result, 'Cancelled');
+    assertGone(readPid('cancel.pid'));
+  });
+
+  it('sends SIGKILL after the grace period to processes that ignore SIGTERM', async () => {
+    // An ignored signal stays ignored across fork and exec, so the grandchild ignores SIGTERM too.
+    const { result } = await run("trap '' TERM; sleep 30 & echo $! > stubborn.pid; wait; wait", { timeoutMs: 200, killGraceMs: 200 });
+    assert.equal(result, 'Timed out after 200ms');
+    assertGone(readPid('stubborn.pid'));
+  });
+
+  it('spawns nothing when already cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { result, chunks } = await run('touch spawned', { signal: controller.signal });
+    assert.equal(result, 'Cancelled');
+    assert.deepEqual(chunks, []);
+    assert.equal(fs.existsSync(path.join(dir, 'spawned')), false);
+  });
+
+  it('kills what a successful command left running in the background', async () => {
+    const { result, chunks } = await run('sleep 30 & echo $! > leftover.pid; echo done');
+    assert.equal(result, 'ok');
+    assert.equal(chunks.join(''), 'done\n');
+    assertGone(readPid('leftover.pid'));
+  });
+});
+
+describe('isProcessAlive', { skip: process.platform === 'win32' && 'POSIX shells' }, () => {
+  it('is true for this process and false for one that has exited', async () => {
+    assert.equal(isProcessAlive(process.pid), true);
+    const { result } = await run('echo $$ > self.pid');
+    assert.equal(result, 'ok');
+    assert.equal(isProcessAlive(readPid('self.pid')), false);
+  });
+});
