@@ -1,26 +1,165 @@
+// The datakit-ci command: the same engine as the extension, from a terminal, a git hook or a CI runner.
+import { parseArgs } from 'node:util';
+import { DataKitError } from '../engine/errors';
 import { VERSION } from '../engine/version';
+import type { JobKey } from '../jobs/key';
+import { RepoJobs, type JobsAt } from '../jobs/repoJobs';
+import { runBuild } from './build';
+import { localTime, seconds, table } from './format';
+import { report, type JobReport } from './report';
 
 const USAGE = `Usage: datakit-ci <command> [options]
 
 Commands:
-  --version     print the version
-  --help        print this help
+  status [--rev REV] [--json]                   every job of REV (default HEAD) and its state
+  build [JOB...] [--rev REV] [--json] [--verbose]
+                                                build what is missing or marked for rebuild
+  log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
+  rebuild JOB [--rev REV]                       mark a job's result for rebuild
+  --version, --help
+
+Exit codes: 0 all passed, 1 a job failed, 2 usage or configuration error.
 `;
 
-export function main(argv: string[]): number {
-  const [cmd] = argv;
-  if (cmd === '--version' || cmd === 'version') {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
+export class UsageError extends Error {}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  isTTY: boolean;
+}
+
+const stdio: Io = {
+  out: (t) => { process.stdout.write(t); },
+  err: (t) => { process.stderr.write(t); },
+  isTTY: Boolean(process.stdout.isTTY),
+};
+
+export async function loadJobs(jobs: RepoJobs, rev: string, io: Io): Promise<JobsAt | undefined> {
+  const commit = await jobs.resolve(rev);
+  const at = await jobs.jobsAt(commit);
+  if (at.config === 'missing') {
+    io.err(`datakit-ci: ${rev} (${commit.slice(0, 7)}) has no .datakit-ci.json\n`);
+    return undefined;
   }
-  if (cmd === undefined || cmd === '--help' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
+  if (!at.config.ok) {
+    for (const e of at.config.errors) { io.err(`.datakit-ci.json:${e.line}:${e.column}: ${e.message}\n`); }
+    io.err(`datakit-ci: .datakit-ci.json at ${commit.slice(0, 7)} has ${at.config.errors.length} error(s); nothing was run\n`);
+    return undefined;
   }
-  process.stderr.write(`datakit-ci: unknown command '${cmd}'\n${USAGE}`);
-  return 2;
+  return at;
+}
+
+export function pickJobs(at: JobsAt, names: string[]): JobKey[] {
+  if (names.length === 0) { return [...at.keys]; }
+  const unknown = names.filter((n) => !at.keys.some((k) => k.job.name === n));
+  if (unknown.length) { throw new UsageError(`unknown job${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (jobs: ${at.keys.map((k) => k.job.name).join(', ')})`); }
+  return at.keys.filter((k) => names.includes(k.job.name));
+}
+
+export function reportTable(reports: JobReport[]): string {
+  return table([
+    ['JOB', 'STATE', 'DURATION', 'FINISHED', 'KEY', 'DETAIL'],
+    ...reports.map((r) => [r.job, r.state, seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), r.message?.split('\n')[0] ?? '']),
+  ]);
+}
+
+/** `main` for HEAD on a branch, else the revision as given. */
+async function revLabel(jobs: RepoJobs, rev: string): Promise<string> {
+  return rev === 'HEAD' ? (jobs.headTarget()[0]?.name ?? rev) : rev;
+}
+
+async function status(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false } }, allowPositionals: false });
+  void positionals;
+  const at = await loadJobs(jobs, values.rev!, io);
+  if (!at) { return 2; }
+  const reports: JobReport[] = [];
+  for (const key of at.keys) {
+    let s = await jobs.query(key);
+    if (!s) {
+      const holder = await jobs.buildingElsewhere(key);
+      if (holder) { reports.push({ ...(await report(jobs, key, undefined)), state: 'pending', message: `Building in another process (pid ${holder})` }); continue; }
+      s = undefined;
+    }
+    reports.push(await report(jobs, key, s));
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
+  } else {
+    io.out(`${await revLabel(jobs, values.rev!)} @ ${at.commit.slice(0, 7)}\n`);
+    io.out(reportTable(reports));
+  }
+  return reports.some((r) => r.state === 'failure') ? 1 : 0;
+}
+
+async function log(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { rev: { type: 'string', default: 'HEAD' }, previous: { type: 'string', default: '0' } }, allowPositionals: true });
+  if (positionals.length !== 1) { throw new UsageError('log needs exactly one JOB'); }
+  const n = Number(values.previous);
+  if (!Number.isInteger(n) || n < 0) { throw new UsageError('--previous takes a whole number'); }
+  const at = await loadJobs(jobs, values.rev!, io);
+  if (!at) { return 2; }
+  const [key] = pickJobs(at, positionals);
+  const builds = (await jobs.history(key)).filter((h) => h.result !== 'rebuild');
+  if (builds.length === 0) {
+    io.err(`datakit-ci: ${key.job.name} has not been built for ${at.commit.slice(0, 7)}\n`);
+    return 1;
+  }
+  if (n >= builds.length) {
+    io.err(`datakit-ci: ${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back\n`);
+    return 1;
+  }
+  io.out(await jobs.store.readLog(builds[n]));
+  return 0;
+}
+
+async function rebuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { rev: { type: 'string', default: 'HEAD' } }, allowPositionals: true });
+  if (positionals.length !== 1) { throw new UsageError('rebuild needs exactly one JOB'); }
+  const at = await loadJobs(jobs, values.rev!, io);
+  if (!at) { return 2; }
+  const [key] = pickJobs(at, positionals);
+  const outcome = await jobs.cache.markForRebuild(key);
+  const what: Record<typeof outcome, string> = {
+    marked: `marked ${key.job.name} for rebuild; \`datakit-ci build\` will build it again`,
+    pending: `${key.job.name} is being built now; the request was ignored`,
+    forgotten: `forgot the unsaved result of ${key.job.name}`,
+    'not-built': `${key.job.name} has never been built for ${at.commit.slice(0, 7)}; nothing to rebuild`,
+  };
+  io.out(what[outcome] + '\n');
+  return 0;
+}
+
+export async function main(argv: string[], io: Io = stdio, cwd = process.cwd()): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === 'version') { io.out(`${VERSION}\n`); return 0; }
+  if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') { io.out(USAGE); return 0; }
+  const commands: Record<string, (jobs: RepoJobs, args: string[], io: Io) => Promise<number>> = { status, build: runBuild, log, rebuild };
+  const run = commands[cmd];
+  if (!run) { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return 2; }
+  let jobs: RepoJobs | undefined;
+  try {
+    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR });
+    return await run(jobs, rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      io.err(`datakit-ci: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (DataKitError.is(e)) {
+      io.err(`datakit-ci: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    jobs?.dispose();
+  }
 }
 
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    process.stderr.write(`datakit-ci: ${e?.stack ?? e}\n`);
+    process.exitCode = 2;
+  });
 }

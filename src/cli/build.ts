@@ -1,0 +1,96 @@
+// `datakit-ci build`: looks every job up (building what is missing), shows progress, ends with a table.
+import { parseArgs } from 'node:util';
+import type { Disposable } from '../engine/events';
+import type { JobKey } from '../jobs/key';
+import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { seconds } from './format';
+import { loadJobs, pickJobs, reportTable, type Io } from './main';
+import { report } from './report';
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus): Promise<JobStatus> {
+  let s = first;
+  while (s.result.kind === 'pending') {
+    await s.result.changed;
+    s = jobs.cache.peek(key) ?? await jobs.lookup(key);
+  }
+  return s;
+}
+
+export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } },
+  });
+  const at = await loadJobs(jobs, values.rev!, io);
+  if (!at) { return 2; }
+  const keys = pickJobs(at, positionals);
+  const started = Date.now();
+  const subs: Disposable[] = [];
+  const live = io.isTTY && !values.json && !values.verbose;
+
+  // Ctrl-C cancels what is running: its processes are killed and the only record is the Cancelled failure.
+  let interrupted = 0;
+  const onSigint = (): void => {
+    interrupted++;
+    if (interrupted > 1) { process.exit(130); }
+    io.err('\ndatakit-ci: cancelling (Ctrl-C again to quit at once)\n');
+    for (const k of keys) { jobs.cache.cancel(k); }
+  };
+  process.on('SIGINT', onSigint);
+
+  const statuses = new Map<JobKey, JobStatus>();
+  for (const key of keys) {
+    const s = await jobs.lookup(key);
+    statuses.set(key, s);
+    if (values.verbose && s.output.kind === 'live') {
+      const prefix = keys.length > 1 ? `[${key.job.name}] ` : '';
+      let partial = '';
+      subs.push(s.output.log.subscribe(0, (chunk) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) { io.out(prefix + l + '\n'); }
+      }));
+    }
+  }
+
+  let frame = 0;
+  let drawn = 0;
+  const draw = (): void => {
+    const lines = keys.map((k) => {
+      const s = jobs.cache.peek(k) ?? statuses.get(k)!;
+      const r = s.result;
+      const icon = r.kind === 'pending' ? SPINNER[frame % SPINNER.length] : r.kind === 'success' ? '✔' : '✘';
+      const detail = r.kind === 'pending' ? r.reason : r.kind === 'failure' ? r.message.split('\n')[0] : 'passed';
+      return `${icon} ${k.job.name.padEnd(16)} ${seconds(Date.now() - started).padStart(8)}  ${detail}`;
+    });
+    io.out((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join(''));
+    drawn = lines.length;
+    frame++;
+  };
+  const timer = live ? setInterval(draw, 100) : undefined;
+  if (live) { draw(); }
+
+  try {
+    const finals = await Promise.all(keys.map(async (k) => {
+      const s = await untilFinal(jobs, k, statuses.get(k)!);
+      if (!live && !values.json) {
+        io.out(`${s.result.kind === 'success' ? '✔' : '✘'} ${k.job.name}${s.result.kind === 'failure' ? `: ${s.result.message}` : ''}\n`);
+      }
+      return s;
+    }));
+    if (timer) { clearInterval(timer); draw(); }
+    const reports = await Promise.all(keys.map((k, i) => report(jobs, k, finals[i])));
+    if (values.json) {
+      io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
+    } else {
+      io.out('\n' + reportTable(reports));
+    }
+    return reports.every((r) => r.state === 'success') ? 0 : 1;
+  } finally {
+    if (timer) { clearInterval(timer); }
+    for (const s of subs) { s.dispose(); }
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,20 @@
+// Plain-text formatting for the command-line tool.
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) { r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); }); }
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export function seconds(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) { return '-'; }
+  if (ms < 10_000) { return `${(ms / 1000).toFixed(1)} s`; }
+  if (ms < 120_000) { return `${Math.round(ms / 1000)} s`; }
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function localTime(iso: string | null): string {
+  if (!iso) { return '-'; }
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

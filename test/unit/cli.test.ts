@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-cli-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+let n = 0;
+function repo(jobs: object): string {
+  const dir = path.join(tmp, `r${n++}`);
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  git(dir, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }));
+  fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'a\n');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'one');
+  return dir;
+}
+
+function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: ENV, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const results = (dir: string) => path.join(dir, '.git', 'datakit-ci');
+
+describe('the datakit-ci command', () => {
+  it('status, build, log and rebuild, with their exit codes and --json shapes', () => {
+    const dir = repo({ pass: { run: 'echo passing' }, fail: { run: 'echo failing; exit 4' } });
+    const head = git(dir, 'rev-parse', 'HEAD');
+
+    const before = cli(dir, 'status', '--json');
+    assert.equal(before.code, 0);
+    const s0 = JSON.parse(before.out);
+    assert.deepEqual(Object.keys(s0), ['rev', 'commit', 'jobs']);
+    assert.equal(s0.commit, head);
+    assert.deepEqual(s0.jobs.map((j: { job: string; state: string }) => [j.job, j.state]), [['pass', 'not built'], ['fail', 'not built']]);
+    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'commit', 'durationMs', 'finishedAt', 'job', 'key', 'message', 'state'].sort());
+    assert.match(s0.jobs[0].key, /^[0-9a-f]{64}$/);
+    assert.match(s0.jobs[0].branch, /^refs\/heads\/shell\/pass\/[0-9a-f]{16}$/);
+
+    const build = cli(dir, 'build', '--json');
+    assert.equal(build.code, 1, 'a job failed');
+    const b = JSON.parse(build.out);
+    const [pass, fail] = b.jobs;
+    assert.equal(pass.state, 'success');
+    assert.equal(fail.state, 'failure');
+    assert.equal(fail.message, 'Command exited with code 4');
+    assert.equal(pass.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', pass.branch));
+    assert.ok(pass.durationMs >= 0 && typeof pass.finishedAt === 'string');
+
+    const status = cli(dir, 'status');
+    assert.equal(status.code, 1);
+    assert.match(status.out, /^main @ [0-9a-f]{7}\nJOB\s+STATE\s+DURATION\s+FINISHED\s+KEY\s+DETAIL\npass\s+success .*\nfail\s+failure .*Command exited with code 4\n$/);
+
+    // A cached failure is not retried by build: rebuild does that.
+    const again = cli(dir, 'build', 'fail', '--json');
+    assert.equal(again.code, 1);
+    assert.equal(JSON.parse(again.out).jobs[0].commit, fail.commit);
+    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'rev-list', '--count', fail.branch), '1');
+
+    const log = cli(dir, 'log', 'fail');
+    assert.equal(log.code, 0);
+    assert.match(log.out, /^=== fail @ [0-9a-f]{7}\n\[[0-9: -]+\] Starting\.\.\.\n(.*\n)*failing\n\[[0-9: -]+\] Failed: Command exited with code 4\n$/);
+
+    const rebuild = cli(dir, 'rebuild', 'fail');
+    assert.equal(rebuild.code, 0);
+    assert.match(rebuild.out, /marked fail for rebuild/);
+    assert.equal(cli(dir, 'build', 'fail').code, 1);
+    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', fail.branch),
+      'Cached failure: Command exited with code 4\nMarked for rebuild\nCached failure: Command exited with code 4');
+    const previous = cli(dir, 'log', 'fail', '--previous', '1');
+    assert.equal(previous.code, 0);
+    assert.equal(previous.out, log.out, 'the rebuild mark is not a build: --previous 1 is the first build');
+    assert.equal(cli(dir, 'log', 'fail', '--previous', '2').code, 1);
+    execFileSync('git', [`--git-dir=${results(dir)}`, 'fsck', '--strict', '--no-progress'], { stdio: 'pipe' });
+  });
+
+  it('says so when asked to rebuild a job never built, and rejects bad usage with exit 2', () => {
+    const dir = repo({ only: { run: 'true' } });
+    const r = cli(dir, 'rebuild', 'only');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /only has never been built/);
+    assert.equal(cli(dir, 'build', 'nope').code, 2);
+    assert.match(cli(dir, 'build', 'nope').err, /unknown job: nope/);
+    assert.equal(cli(dir, 'status', '--bogus').code, 2);
+    assert.equal(cli(dir, 'frob').code, 2);
+    assert.equal(cli(tmp, 'status').code, 2, 'not a repository');
+  });
+
+  it('exits 2 and runs nothing for a broken .datakit-ci.json, printing each error with its position', () => {
+    const dir = repo({ ok: { run: 'true' } });
+    fs.writeFileSync(path.join(dir, '.datakit-ci.json'), '{ "jobs": { "ok": { "run": 1 } }, }\n');
+    git(dir, 'commit', '-qam', 'broken');
+    const r = cli(dir, 'build');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^\.datakit-ci\.json:1:\d+: .+/m);
+    assert.match(r.err, /nothing was run/);
+    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'for-each-ref'), '');
+  });
+
+  it('builds a job once when two processes build it at once', async () => {
+    const counter = path.join(tmp, 'counter');
+    const dir = repo({ once: { run: `echo run >> '${counter}'; sleep 1.5; echo done` } });
+    const run = () => new Promise<{ code: number; out: string }>((resolve) => {
+      const c = spawn(process.execPath, [CLI, 'build', '--json'], { cwd: dir, env: ENV });
+      let out = '';
+      c.stdout.on('data', (d) => { out += d; });
+      c.on('close', (code) => resolve({ code: code ?? -1, out }));
+    });
+    const [a, b] = await Promise.all([run(), run()]);
+    assert.equal(a.code, 0);
+    assert.equal(b.code, 0);
+    assert.equal(fs.readFileSync(counter, 'utf8'), 'run\n', 'the job ran once');
+    assert.equal(JSON.parse(a.out).jobs[0].commit, JSON.parse(b.out).jobs[0].commit);
+  });
+
+  it('cancels running builds on Ctrl-C: processes killed, a Cancelled failure saved', async () => {
+    const pidFile = path.join(tmp, 'grandchild.pid');
+    const dir = repo({ long: { run: `sleep 60 & echo $! > '${pidFile}'; echo started; wait` } });
+    const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: ENV });
+    let out = '';
+    c.stdout.on('data', (d) => { out += d; });
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (/started/.test(out)) { clearInterval(t); resolve(); } }, 50); });
+    c.kill('SIGINT');
+    const code = await new Promise<number>((resolve) => c.on('close', (x) => resolve(x ?? -1)));
+    assert.equal(code, 1);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    const stat = (() => { try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return ''; } })();
+    assert.ok(stat === '' || / Z /.test(stat), 'the grandchild is gone (or a zombie awaiting its reaper)');
+    const branch = JSON.parse(cli(dir, 'status', '--json').out).jobs[0].branch;
+    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', branch), 'Cached failure: Cancelled');
+  });
+});
