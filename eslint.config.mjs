@@ -15,6 +15,16 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Code evaluated in the browser page by Playwright.
+    files: ['test/e2e/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // The core runs in plain Node: only src/extension may talk to VS Code.
     files: ['src/engine/**', 'src/store/**', 'src/jobs/**', 'src/cli/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The core must not import vscode.' }] }] },

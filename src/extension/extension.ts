@@ -1,19 +1,81 @@
+// Activation: sessions per repository, the Builds tree, logs, commands, status bar, diagnostics, metrics.
 import * as vscode from 'vscode';
+import { BuildCache } from '../engine/cache';
+import type { Builder } from '../engine/builder';
 import { VERSION } from '../engine/version';
+import { ConfigDiagnostics } from './diagnostics';
+import { registerCommands } from './commands';
+import { registerLogViews } from './logs';
+import { MetricsServer } from './metricsServer';
+import { Sessions } from './sessions';
+import { readSettings } from './settings';
+import { StatusBar } from './statusBar';
+import { TreeModel } from './treeModel';
+import { BuildTreeProvider } from './treeProvider';
 
-/** What `activate` returns to other extensions. */
+/** What `activate` returns to other extensions (see docs/api.md). */
 export interface DataKitCiApi {
   readonly version: string;
+  /**
+   * Runs another extension's builder on the same engine and results repository: its results live on
+   * `refs/heads/<builder.name>/<entry>` of the repository that holds `options.folder` (default: the first).
+   */
+  registerBuilder<K, V, C>(builder: Builder<K, V, C>, options?: { folder?: vscode.Uri }): Promise<BuildCache<K, V, C>>;
+  /** For tests and tools: the sessions, tree model and status bar of this window. */
+  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown };
 }
 
-class EmptyBuilds implements vscode.TreeDataProvider<never> {
-  getTreeItem(element: never): vscode.TreeItem { return element; }
-  getChildren(): never[] { return []; }
-}
+export async function activate(context: vscode.ExtensionContext): Promise<DataKitCiApi> {
+  const output = vscode.window.createOutputChannel('DataKit CI', { log: true });
+  context.subscriptions.push(output);
+  const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri);
+  context.subscriptions.push(sessions);
 
-export function activate(context: vscode.ExtensionContext): DataKitCiApi {
-  context.subscriptions.push(vscode.window.registerTreeDataProvider('datakitCi.builds', new EmptyBuilds()));
-  return { version: VERSION };
+  const model = new TreeModel(() => sessions.all);
+  const tree = new BuildTreeProvider(model, sessions);
+  const view = vscode.window.createTreeView('datakitCi.builds', { treeDataProvider: tree, showCollapseAll: true });
+  context.subscriptions.push(tree, view);
+  const updateMessage = (): void => {
+    // Our own key: the workbench's isWorkspaceTrusted is not set everywhere (e.g. when trust is disabled).
+    void vscode.commands.executeCommand('setContext', 'datakitCi.untrusted', !vscode.workspace.isTrusted);
+    view.message = !vscode.workspace.isTrusted && sessions.all.length > 0
+      ? 'Workspace not trusted: saved results only; no job runs.'
+      : undefined;
+  };
+  updateMessage();
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(updateMessage));
+
+  const settings = readSettings();
+  const { channels, documents } = registerLogViews(context, (id) => sessions.all.find((s) => s.id === id)?.jobs.store, { maxChannels: settings.maxOutputChannels });
+  const statusBar = new StatusBar(sessions);
+  context.subscriptions.push(statusBar);
+  const diagnostics = new ConfigDiagnostics();
+  context.subscriptions.push(diagnostics);
+  void diagnostics.checkWorkspace();
+
+  const metrics = new MetricsServer(sessions.metrics, output);
+  context.subscriptions.push(metrics);
+  void metrics.listen(settings.metricsPort);
+  context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('datakitCi.metricsPort')) { void metrics.listen(readSettings().metricsPort); }
+  }));
+
+  registerCommands(context, { sessions, channels, documents, output, refreshTree: () => tree.scheduleRefresh() });
+  await sessions.sync();
+
+  return {
+    version: VERSION,
+    async registerBuilder(builder, options) {
+      await sessions.sync();
+      const folder = options?.folder;
+      const session = (folder && sessions.all.find((s) => s.folder.toString() === folder.toString())) ?? sessions.all[0];
+      if (!session) { throw new Error('DataKit CI: no git repository is open'); }
+      const cache = new BuildCache(builder, { store: session.jobs.store, logs: sessions.logs, metrics: sessions.metrics, pool: sessions.pool });
+      context.subscriptions.push({ dispose: () => cache.dispose() });
+      return cache;
+    },
+    internals: { sessions, tree, statusBar, diagnostics, metrics, channels },
+  };
 }
 
 export function deactivate(): void {

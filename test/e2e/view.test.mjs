@@ -26,9 +26,13 @@ describe('the DataKit CI view in the workbench', () => {
     const title = await sidebar.locator('.composite.title').innerText();
     assert.match(title, /DATAKIT CI: BUILDS/i);
     assert.equal(await sidebar.locator('.pane-header[aria-label="Builds Section"]').count(), 1);
-    const welcome = sidebar.locator('.welcome-view-content');
-    await welcome.waitFor({ timeout: 30_000 });
-    assert.match(await welcome.innerText(), /builds the jobs that a repository declares/);
+    // The demo repository's HEAD target, with its jobs.
+    const head = sidebar.locator('.monaco-list-row').first();
+    await head.waitFor({ timeout: 30_000 });
+    assert.match(await head.innerText(), /^main @ [0-9a-f]{7}/);
+    for (const job of ['build', 'test', 'lint', 'slow', 'docs']) {
+      await sidebar.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^${job}$`) }).waitFor({ timeout: 30_000 });
+    }
     const file = await wb.screenshot('view-container.png');
     assert.ok(fs.statSync(file).size > 10_000, 'the screenshot is a real image');
   });

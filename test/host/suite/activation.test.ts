@@ -23,9 +23,27 @@ describe('activation', () => {
     await vscode.commands.executeCommand('datakitCi.builds.focus');
   });
 
-  it('opened the generated demo repository as the workspace', () => {
+  it('opened the generated fixture repository as the workspace', () => {
     const folders = vscode.workspace.workspaceFolders ?? [];
     assert.strictEqual(folders.length, 1);
-    assert.match(folders[0].uri.fsPath, /[/\\]demo$/);
+    assert.match(folders[0].uri.fsPath, /[/\\]fixture$/);
+  });
+
+  it('returns an API on which another extension can run its own builder', async () => {
+    const api = await vscode.extensions.getExtension(ID)!.activate();
+    const builder = {
+      name: 'other', title: (k: string) => `Other ${k}`, branch: (k: string) => k,
+      generate: async (job: { log: { log(l: string): void }; tx: { writeFile(p: string, d: string): Promise<void> }; key: string }) => {
+        job.log.log('hello from another extension');
+        await job.tx.writeFile('value/answer', '42');
+        return 42;
+      },
+      load: async (entry: { readFile(p: string): Promise<Uint8Array> }) => Number(Buffer.from(await entry.readFile('value/answer')).toString()),
+    };
+    const cache = await api.registerBuilder(builder);
+    let s = await cache.lookup(undefined, 'x');
+    while (s.result.kind === 'pending') { await s.result.changed; s = await cache.lookup(undefined, 'x'); }
+    assert.deepStrictEqual(s.result, { kind: 'success', value: 42 });
+    assert.strictEqual(s.output.saved.ref, 'refs/heads/other/x');
   });
 });

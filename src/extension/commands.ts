@@ -1,0 +1,207 @@
+// The commands: every user action goes through here, and errors become messages in exactly one place.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { DataKitError } from '../engine/errors';
+import { changedInputs } from '../jobs/key';
+import { restoreOutputs } from '../jobs/outputs';
+import type { LogChannels, LogDocumentProvider } from './logs';
+import type { JobView, Session } from './session';
+import type { Sessions } from './sessions';
+import type { Node } from './treeModel';
+
+type JobNode = Extract<Node, { kind: 'job' }>;
+type BuildNode = Extract<Node, { kind: 'build' }>;
+
+export const STARTER_CONFIG = `// Jobs that DataKit CI runs for each commit. See the JSON schema for every field.
+{
+  "jobs": {
+    "build": { "run": "npm ci && npm run build", "inputs": ["src", "package.json", "package-lock.json"], "outputs": ["dist/**"] },
+    "test": { "run": "npm test", "timeout": "10m" }
+  }
+}
+`;
+
+export interface CommandDeps {
+  sessions: Sessions;
+  channels: LogChannels;
+  documents: LogDocumentProvider;
+  output: vscode.LogOutputChannel;
+  refreshTree(): void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- command arguments come from VS Code untyped
+type CommandFn = (...args: any[]) => unknown;
+
+function register(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, id: string, fn: CommandFn): void {
+  context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      output.error(`${id}: ${msg}`);
+      // Not awaited: a command must not hang until someone answers the notification.
+      void vscode.window.showErrorMessage(`DataKit CI: ${msg}`, 'Open Log').then((pick) => { if (pick) { output.show(); } });
+      return undefined;
+    }
+  }));
+}
+
+/** A job from a tree node, or one picked from the HEAD targets when run from the palette. */
+async function jobArg(deps: CommandDeps, arg: unknown, filter: (j: JobView) => boolean = () => true): Promise<{ session: Session; job: JobView } | undefined> {
+  const n = arg as Partial<JobNode> | undefined;
+  if (n && n.kind === 'job' && n.session && n.job) { return { session: n.session, job: n.job }; }
+  if (n && n.session && n.job) { return { session: n.session, job: n.job }; } // e.g. from a notification
+  const picks = deps.sessions.all.flatMap((session) => (session.head?.jobs ?? []).filter(filter).map((job) => ({
+    label: job.key.job.name, description: `${session.name} · ${session.head!.target.label}`, session, job,
+  })));
+  if (picks.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no job to act on.'); return undefined; }
+  return vscode.window.showQuickPick(picks, { placeHolder: 'Pick a job' });
+}
+
+export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
+  const { sessions, output } = deps;
+  const reg = (id: string, fn: CommandFn) => register(context, output, id, fn);
+
+  reg('datakitCi.refresh', async () => {
+    await Promise.all(sessions.all.map((s) => s.refresh()));
+    deps.refreshTree();
+  });
+
+  reg('datakitCi.buildNow', async () => {
+    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+    let started = 0;
+    for (const s of sessions.all) { await s.refresh(); started += await s.build('all'); }
+    return started;
+  });
+
+  reg('datakitCi.rebuildFailed', async () => {
+    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+    let n = 0;
+    for (const s of sessions.all) {
+      const seen = new Set<string>();
+      for (const t of s.targets) {
+        for (const j of t.jobs) {
+          if (j.status?.result.kind === 'failure' && !seen.has(j.key.digest)) {
+            seen.add(j.key.digest);
+            await s.rebuild(j.key);
+            n++;
+          }
+        }
+      }
+    }
+    if (n === 0) { void vscode.window.showInformationMessage('DataKit CI: no failed job to rebuild.'); }
+    return n;
+  });
+
+  reg('datakitCi.rebuild', async (arg?: unknown) => {
+    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+    const picked = await jobArg(deps, arg, (j) => j.status?.result.kind !== 'pending');
+    if (!picked) { return undefined; }
+    return picked.session.rebuild(picked.job.key);
+  });
+
+  reg('datakitCi.cancel', async (arg?: unknown) => {
+    const picked = await jobArg(deps, arg, (j) => j.status?.result.kind === 'pending');
+    if (!picked) { return false; }
+    return picked.session.cancel(picked.job.key);
+  });
+
+  reg('datakitCi.showLog', async (arg?: unknown) => {
+    const b = arg as Partial<BuildNode> | undefined;
+    if (b?.kind === 'build' && b.session && b.item && b.job) {
+      return deps.documents.open(deps.documents.uriFor(b.session.id, b.item.commit, `${b.job.key.job.name} ${b.item.commit.slice(0, 7)}`));
+    }
+    const picked = await jobArg(deps, arg);
+    if (!picked) { return undefined; }
+    const { session, job } = picked;
+    const s = job.status;
+    const name = `${job.key.job.name} @ ${job.key.commit.slice(0, 7)}`;
+    if (s?.output.kind === 'live') { return deps.channels.show(s.output.log, name, false); }
+    if (s?.output.kind === 'saved') {
+      return deps.documents.open(deps.documents.uriFor(session.id, s.output.saved.commit, name));
+    }
+    if (s?.result.kind === 'failure') { throw new DataKitError('NoLog', `${job.key.job.name} failed before it had a log: ${s.result.message}`); }
+    throw new DataKitError('NoLog', `${job.key.job.name} has not been built for ${job.key.commit.slice(0, 7)} yet.`);
+  });
+
+  reg('datakitCi.explainKey', async (arg?: unknown) => {
+    const picked = await jobArg(deps, arg);
+    if (!picked) { return undefined; }
+    const text = await explainKey(picked.session, picked.job);
+    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'markdown' });
+    await vscode.window.showTextDocument(doc, { preview: true });
+    return text;
+  });
+
+  reg('datakitCi.restoreOutputs', async (arg?: unknown, options?: { confirm?: boolean }) => {
+    const picked = await jobArg(deps, arg, (j) => j.status?.output.kind === 'saved' && j.status.result.kind === 'success');
+    if (!picked) { return undefined; }
+    const { session, job } = picked;
+    const s = job.status;
+    if (s?.output.kind !== 'saved' || s.result.kind !== 'success') { throw new DataKitError('NoOutputs', `${job.key.job.name} has no saved outputs.`); }
+    const target = session.dirs.topLevel;
+    if (!target) { throw new DataKitError('NoWorkTree', 'A bare repository has no work tree to restore into.'); }
+    const snap = await session.jobs.store.snapshot(s.output.saved.commit);
+    const files = (await snap.paths()).filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length));
+    if (files.length === 0) { throw new DataKitError('NoOutputs', `${job.key.job.name} saved no output files.`); }
+    const existing: string[] = [];
+    for (const f of files) {
+      try { await vscode.workspace.fs.stat(vscode.Uri.file(path.join(target, f))); existing.push(f); } catch { /* new file */ }
+    }
+    if (options?.confirm !== false) {
+      const detail = existing.length
+        ? `These ${existing.length} file(s) will be overwritten:\n${existing.slice(0, 20).join('\n')}${existing.length > 20 ? `\n… and ${existing.length - 20} more` : ''}`
+        : 'No existing file is overwritten.';
+      const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file(s) of ${job.key.job.name} into ${path.basename(target)}?`,
+        { modal: true, detail }, 'Restore');
+      if (ok !== 'Restore') { return undefined; }
+    }
+    const data = await Promise.all(files.map(async (p) => ({ path: p, data: await snap.readFile(`value/${p}`) })));
+    const written = await restoreOutputs(data, target);
+    void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file(s) of ${job.key.job.name}.`);
+    return written;
+  });
+
+  reg('datakitCi.showMetrics', async () => {
+    const text = await sessions.metrics.text();
+    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
+    await vscode.window.showTextDocument(doc, { preview: true });
+    return text;
+  });
+
+  reg('datakitCi.createConfig', async () => {
+    const root = sessions.all[0]?.dirs.topLevel ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!root) { throw new DataKitError('NoFolder', 'Open a folder first.'); }
+    const uri = vscode.Uri.file(path.join(root, '.datakit-ci.json'));
+    try {
+      await vscode.workspace.fs.stat(uri);
+    } catch {
+      await vscode.workspace.fs.writeFile(uri, Buffer.from(STARTER_CONFIG));
+    }
+    await vscode.window.showTextDocument(uri);
+    return uri;
+  });
+
+  reg('datakitCi.manageTrust', () => vscode.commands.executeCommand('workbench.trust.manage'));
+}
+
+/** key.json of a job's saved result and, against the previous build of the same job, what changed. */
+export async function explainKey(session: Session, job: JobView): Promise<string> {
+  const key = job.key;
+  const lines = [`# Why \`${key.job.name}\` has key \`${key.digest.slice(0, 16)}\``, '',
+    `The key is a digest of the tool version, the job's definition and the object id of each input in commit \`${key.commit.slice(0, 12)}\`.`, '',
+    '```json', JSON.stringify({ digest: key.digest, job: key.job, inputs: key.inputs, commit: key.commit }, null, 2), '```', ''];
+  const previous = await session.jobs.previousKeyOf(key);
+  if (!previous) {
+    lines.push('No other build of this job is saved, so there is nothing to compare with.');
+  } else {
+    lines.push(`## Against the previous build of \`${key.job.name}\` (key \`${String(previous.digest).slice(0, 16)}\`, commit \`${String(previous.commit).slice(0, 12)}\`)`, '');
+    const changed = changedInputs(previous.inputs ?? {}, key.inputs as Record<string, string | null>);
+    const defChanged = JSON.stringify(previous.job) !== JSON.stringify(JSON.parse(session.jobs.normalizedJob(key)));
+    if (defChanged) { lines.push('- the job definition changed'); }
+    if (previous.tool !== session.jobs.tool) { lines.push(`- the tool changed (${previous.tool} → ${session.jobs.tool})`); }
+    for (const p of changed) { lines.push(`- input \`${p}\` changed: \`${previous.inputs?.[p] ?? 'absent'}\` → \`${key.inputs[p] ?? 'absent'}\``); }
+    if (!defChanged && changed.length === 0 && previous.tool === session.jobs.tool) { lines.push('- nothing: the same key (a rebuild was asked for)'); }
+  }
+  return lines.join('\n') + '\n';
+}

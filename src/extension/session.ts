@@ -1,0 +1,178 @@
+// One session per git repository among the workspace folders: its results store, the shell builder's
+// cache, and the targets (HEAD first) with the status of each job.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { Emitter, type Disposable } from '../engine/events';
+import type { ConfigResult } from '../jobs/config';
+import type { JobKey } from '../jobs/key';
+import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
+import type { Target } from '../jobs/targets';
+import type { RepositoryDirs } from '../store/gitDirs';
+import type { Settings } from './settings';
+
+export interface JobView {
+  readonly key: JobKey;
+  status: JobStatus | undefined;
+}
+
+export interface TargetView {
+  readonly target: Target;
+  /** `unknown` when the keys cannot be computed without running git (an untrusted workspace). */
+  readonly config: ConfigResult | 'missing' | 'unknown';
+  readonly jobs: JobView[];
+}
+
+export class Session implements Disposable {
+  private readonly _onDidChange = new Emitter<void>();
+  readonly onDidChange = this._onDidChange.event;
+  targets: TargetView[] = [];
+  private readonly disposables: Disposable[] = [];
+  private watchers: fs.FSWatcher[] = [];
+  private headTimer: NodeJS.Timeout | undefined;
+  private lastHead: string | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  disposed = false;
+
+  constructor(
+    readonly jobs: RepoJobs,
+    readonly dirs: RepositoryDirs,
+    readonly folder: vscode.Uri,
+    private readonly trusted: () => boolean,
+    private readonly settings: () => Settings,
+    private readonly onHeadBuildFailed: (session: Session, job: JobView) => void,
+  ) {
+    this.disposables.push(jobs.cache.onDidChange((change) => this.onStatus(change.key, change.status)));
+  }
+
+  /** The repository's name as shown in the tree. */
+  get name(): string {
+    return path.basename(this.dirs.topLevel ?? this.dirs.gitDir);
+  }
+
+  /** An opaque id for URIs: the results repository stands for the session. */
+  get id(): string {
+    return this.jobs.id;
+  }
+
+  get head(): TargetView | undefined {
+    return this.targets.find((t) => t.target.isHead);
+  }
+
+  private onStatus(key: JobKey, status: JobStatus | undefined): void {
+    let touched = false;
+    for (const t of this.targets) {
+      for (const j of t.jobs) {
+        if (j.key.digest === key.digest) {
+          const was = j.status?.result.kind;
+          j.status = status;
+          touched = true;
+          if (t.target.isHead && was === 'pending' && status?.result.kind === 'failure') { this.onHeadBuildFailed(this, j); }
+        }
+      }
+    }
+    if (touched) { this._onDidChange.fire(); }
+  }
+
+  /** Re-reads targets, their jobs and the saved status of each job; coalesces concurrent calls. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        await this.load();
+      } while (this.refreshAgain && !this.disposed);
+    })().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const trusted = this.trusted();
+    const targets = trusted
+      ? await this.jobs.targets(this.settings().targets === 'localBranches')
+      : this.jobs.headTarget();
+    const views: TargetView[] = [];
+    for (const target of targets) {
+      const at = trusted ? await this.jobs.jobsAt(target.commit) : await this.jobs.cachedJobsAt(target.commit);
+      const jobs: JobView[] = [];
+      for (const key of at?.keys ?? []) {
+        jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
+      }
+      views.push({ target, config: at ? at.config : 'unknown', jobs });
+    }
+    if (this.disposed) { return; }
+    this.targets = views;
+    this._onDidChange.fire();
+  }
+
+  /** Looks up (building what is missing) every job of the given targets, or of HEAD. Trusted only. */
+  async build(which: 'head' | 'all' = 'head'): Promise<number> {
+    if (!this.trusted()) { return 0; }
+    let started = 0;
+    for (const t of this.targets.filter((v) => which === 'all' || v.target.isHead)) {
+      for (const j of t.jobs) {
+        const before = this.jobs.cache.peek(j.key);
+        const s = await this.jobs.lookup(j.key);
+        if (s.result.kind === 'pending' && before?.result.kind !== 'pending') { started++; }
+      }
+    }
+    return started;
+  }
+
+  /** Marks a job for rebuild and, in a trusted workspace, builds it again at once. */
+  async rebuild(key: JobKey): Promise<string> {
+    const outcome = await this.jobs.cache.markForRebuild(key);
+    if (this.trusted() && outcome !== 'pending') { await this.jobs.lookup(key); }
+    return outcome;
+  }
+
+  cancel(key: JobKey): boolean {
+    return this.jobs.cache.cancel(key);
+  }
+
+  /** Watches HEAD and the branches: a move refreshes the targets and, if enabled, builds the new HEAD. */
+  watch(): void {
+    const onChange = (): void => {
+      clearTimeout(this.headTimer);
+      this.headTimer = setTimeout(() => { void this.onRefsChanged(); }, 250);
+    };
+    for (const dir of [this.dirs.gitDir, path.join(this.dirs.commonDir, 'refs', 'heads')]) {
+      try {
+        this.watchers.push(fs.watch(dir, { recursive: dir !== this.dirs.gitDir }, onChange));
+      } catch {
+        // A directory that cannot be watched (e.g. refs/heads missing in a fresh repository).
+      }
+    }
+  }
+
+  private async onRefsChanged(): Promise<void> {
+    if (this.disposed) { return; }
+    const head = this.jobs.headTarget()[0]?.commit;
+    await this.refresh();
+    if (head !== this.lastHead) {
+      this.lastHead = head;
+      if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
+    }
+  }
+
+  /** After the first refresh: remember HEAD and build it if automatic builds are on. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.lastHead = this.head?.target.commit;
+    this.watch();
+    if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.headTimer);
+    for (const w of this.watchers) { w.close(); }
+    for (const d of this.disposables) { d.dispose(); }
+    this._onDidChange.dispose();
+    this.jobs.dispose();
+  }
+}

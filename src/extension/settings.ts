@@ -1,0 +1,26 @@
+import * as os from 'os';
+import * as vscode from 'vscode';
+
+export interface Settings {
+  automaticBuilds: boolean;
+  targets: 'head' | 'localBranches';
+  maxParallelBuilds: number;
+  logCapBytes: number;
+  notifyOnFailure: boolean;
+  metricsPort: number;
+  maxOutputChannels: number;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const c = vscode.workspace.getConfiguration('datakitCi', scope);
+  const parallel = c.get<number>('maxParallelBuilds', 0);
+  return {
+    automaticBuilds: c.get<boolean>('automaticBuilds', true),
+    targets: c.get<'head' | 'localBranches'>('targets', 'head'),
+    maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
+    logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
+    notifyOnFailure: c.get<boolean>('notifyOnFailure', false),
+    metricsPort: c.get<number>('metricsPort', 0),
+    maxOutputChannels: c.get<number>('maxOutputChannels', 10),
+  };
+}

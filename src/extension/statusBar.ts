@@ -1,0 +1,55 @@
+// The status bar: the HEAD target of the active repository — `$(sync~spin) 2  $(pass) 5  $(error) 1`.
+import * as vscode from 'vscode';
+import type { Sessions } from './sessions';
+import { jobState, TreeModel } from './treeModel';
+
+export class StatusBar implements vscode.Disposable {
+  readonly item = vscode.window.createStatusBarItem('datakitCi.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly sessions: Sessions) {
+    this.item.name = 'DataKit CI';
+    this.item.command = 'workbench.view.extension.datakitCi';
+    const sub = sessions.onDidChange(() => this.schedule());
+    this.disposables.push({ dispose: () => sub.dispose() }, vscode.window.onDidChangeActiveTextEditor(() => this.schedule()));
+    this.update();
+  }
+
+  private schedule(): void {
+    if (this.timer) { return; }
+    this.timer = setTimeout(() => { this.timer = undefined; this.update(); }, 200);
+  }
+
+  update(): void {
+    const session = this.sessions.active;
+    const head = session?.head;
+    if (!session || !head || head.jobs.length === 0) {
+      this.item.hide();
+      return;
+    }
+    const c = TreeModel.counts(head);
+    const parts: string[] = [];
+    if (c.pending) { parts.push(`$(sync~spin) ${c.pending}`); }
+    parts.push(`$(pass) ${c.success}`);
+    if (c.failure) { parts.push(`$(error) ${c.failure}`); }
+    if (c.cancelled) { parts.push(`$(circle-slash) ${c.cancelled}`); }
+    this.item.text = parts.join('  ');
+    this.item.backgroundColor = c.failure ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    const md = new vscode.MarkdownString(`**DataKit CI** · ${session.name} · ${head.target.label}\n\n`, true);
+    for (const j of head.jobs) {
+      const s = j.status?.result;
+      const icon = { success: '$(pass)', failure: '$(error)', cancelled: '$(circle-slash)', pending: '$(sync~spin)', notBuilt: '$(circle-large-outline)' }[jobState(j)];
+      const detail = !s ? 'not built' : s.kind === 'pending' ? s.reason : s.kind === 'failure' ? s.message.split('\n')[0] : 'passed';
+      md.appendMarkdown(`${icon} **${j.key.job.name}** — ${detail.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&')}\n\n`);
+    }
+    this.item.tooltip = md;
+    this.item.show();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) { d.dispose(); }
+    this.item.dispose();
+  }
+}

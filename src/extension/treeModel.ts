@@ -1,0 +1,90 @@
+// The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
+// Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
+// tests read the same derived state.
+import type { HistoryItem } from '../store/types';
+import type { Session, JobView, TargetView } from './session';
+
+export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';
+
+export type Node =
+  | { readonly kind: 'repo'; readonly session: Session }
+  | { readonly kind: 'target'; readonly session: Session; readonly target: TargetView }
+  | { readonly kind: 'job'; readonly session: Session; readonly target: TargetView; readonly job: JobView }
+  | { readonly kind: 'build'; readonly session: Session; readonly job: JobView; readonly item: HistoryItem; readonly index: number }
+  | { readonly kind: 'message'; readonly session: Session; readonly text: string; readonly detail?: string };
+
+export function jobState(job: JobView): JobState {
+  const r = job.status?.result;
+  if (!r) { return 'notBuilt'; }
+  if (r.kind === 'failure') { return r.message === 'Cancelled' ? 'cancelled' : 'failure'; }
+  return r.kind;
+}
+
+export function ago(ms: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 45) { return 'just now'; }
+  if (s < 90) { return '1 min ago'; }
+  if (s < 3600) { return `${Math.round(s / 60)} min ago`; }
+  if (s < 5400) { return '1 h ago'; }
+  if (s < 86_400) { return `${Math.round(s / 3600)} h ago`; }
+  return `${Math.round(s / 86_400)} d ago`;
+}
+
+export function duration(ms: number): string {
+  // Saved times come from git commits, which count whole seconds.
+  if (ms < 1000) { return '<1 s'; }
+  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** Tokens that gate the context menus: no command is offered where it cannot act. */
+export function contextValue(job: JobView, trusted: boolean, hasOutputs: boolean): string {
+  const state = jobState(job);
+  const tokens = ['job', state];
+  const output = job.status?.output.kind;
+  if (state === 'pending') { tokens.push('cancellable'); }
+  else if (trusted) { tokens.push(state === 'notBuilt' ? 'buildable' : 'rebuildable'); }
+  if (output === 'saved' || output === 'live') { tokens.push('hasLog'); }
+  if (hasOutputs && state === 'success') { tokens.push('hasOutputs'); }
+  return tokens.join(' ');
+}
+
+export class TreeModel {
+  constructor(private readonly sessions: () => Session[]) {}
+
+  roots(): Node[] {
+    const all = this.sessions();
+    if (all.length === 1) { return this.targets(all[0]); }
+    return all.map((session) => ({ kind: 'repo', session }));
+  }
+
+  targets(session: Session): Node[] {
+    if (session.targets.length === 0) { return []; }
+    return session.targets.map((target) => ({ kind: 'target', session, target }));
+  }
+
+  jobs(session: Session, target: TargetView): Node[] {
+    const c = target.config;
+    if (c === 'missing') { return [{ kind: 'message', session, text: 'No .datakit-ci.json in this commit' }]; }
+    if (c === 'unknown') {
+      return [{ kind: 'message', session, text: 'No saved results for this commit', detail: 'Trust the workspace to read its jobs and build them.' }];
+    }
+    if (!c.ok) {
+      return c.errors.map((e) => ({ kind: 'message', session, text: `.datakit-ci.json:${e.line}:${e.column}: ${e.message}` }));
+    }
+    return target.jobs.map((job) => ({ kind: 'job', session, target, job }));
+  }
+
+  async builds(session: Session, job: JobView): Promise<Node[]> {
+    const history = await session.jobs.history(job.key);
+    return history.filter((h) => h.result !== 'rebuild').map((item, index) => ({ kind: 'build', session, job, item, index }));
+  }
+
+  /** Counts for the status bar: the HEAD target of a session. */
+  static counts(target: TargetView | undefined): Record<JobState, number> {
+    const counts: Record<JobState, number> = { success: 0, failure: 0, cancelled: 0, pending: 0, notBuilt: 0 };
+    for (const j of target?.jobs ?? []) { counts[jobState(j)]++; }
+    return counts;
+  }
+}

@@ -1,0 +1,150 @@
+// Maps the tree model to VS Code's TreeItems. Refreshes are coalesced: however fast statuses change, the
+// view is told at most a few times a second.
+import * as vscode from 'vscode';
+import { ago, contextValue, duration, jobState, TreeModel, type JobState, type Node } from './treeModel';
+import type { Sessions } from './sessions';
+
+const REFRESH_MS = 250;
+
+const ICONS: Record<JobState, vscode.ThemeIcon> = {
+  success: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  failure: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  cancelled: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('testing.iconSkipped')),
+  pending: new vscode.ThemeIcon('sync~spin'),
+  notBuilt: new vscode.ThemeIcon('circle-large-outline', new vscode.ThemeColor('testing.iconUnset')),
+};
+
+export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly _onDidChangeTreeData = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  private timer: NodeJS.Timeout | undefined;
+  private lastFire = 0;
+  /** How many times the view was told to refresh (for tests and benchmarks). */
+  refreshes = 0;
+  private readonly times = new Map<string, { started: number; finished: number }>();
+  private readonly disposable: { dispose(): void };
+
+  constructor(readonly model: TreeModel, sessions: Sessions) {
+    this.disposable = sessions.onDidChange(() => this.scheduleRefresh());
+  }
+
+  /** Coalesces refreshes: at most one per REFRESH_MS. */
+  scheduleRefresh(): void {
+    if (this.timer) { return; }
+    const wait = Math.max(0, this.lastFire + REFRESH_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastFire = Date.now();
+      this.refreshes++;
+      this._onDidChangeTreeData.fire(undefined);
+    }, wait);
+  }
+
+  getChildren(node?: Node): vscode.ProviderResult<Node[]> {
+    if (!node) { return this.model.roots(); }
+    switch (node.kind) {
+      case 'repo': return this.model.targets(node.session);
+      case 'target': return this.model.jobs(node.session, node.target);
+      case 'job': return this.model.builds(node.session, node.job);
+      default: return [];
+    }
+  }
+
+  private async commitTimes(node: Extract<Node, { kind: 'job' }>, commit: string): Promise<{ started: number; finished: number }> {
+    const known = this.times.get(commit);
+    if (known) { return known; }
+    const t = await node.session.jobs.store.commitTimes(commit);
+    if (this.times.size > 5000) { this.times.clear(); }
+    this.times.set(commit, t);
+    return t;
+  }
+
+  async getTreeItem(node: Node): Promise<vscode.TreeItem> {
+    switch (node.kind) {
+      case 'repo': {
+        const item = new vscode.TreeItem(node.session.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `repo:${node.session.id}`;
+        item.iconPath = new vscode.ThemeIcon('repo');
+        item.description = node.session.dirs.topLevel;
+        item.contextValue = 'repository';
+        return item;
+      }
+      case 'target': {
+        const t = node.target.target;
+        const item = new vscode.TreeItem(t.label, t.isHead ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `target:${node.session.id}:${t.name}`;
+        item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
+        item.description = t.isHead ? 'HEAD' : undefined;
+        item.tooltip = `${t.name} at ${t.commit}`;
+        item.contextValue = 'target';
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon('info');
+        item.tooltip = node.detail;
+        item.contextValue = 'message';
+        return item;
+      }
+      case 'build': return this.buildItem(node);
+      case 'job': return this.jobItem(node);
+    }
+  }
+
+  private async jobItem(node: Extract<Node, { kind: 'job' }>): Promise<vscode.TreeItem> {
+    const { job, session, target } = node;
+    const state = jobState(job);
+    const item = new vscode.TreeItem(job.key.job.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `job:${session.id}:${target.target.name}:${job.key.job.name}`;
+    item.iconPath = ICONS[state];
+    const s = job.status;
+    const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
+    const times = saved ? await this.commitTimes(node, saved.commit) : undefined;
+    if (s?.result.kind === 'pending') {
+      item.description = s.result.reason;
+    } else if (s?.result.kind === 'failure') {
+      item.description = s.result.message.split('\n')[0] + (times ? ` · ${ago(times.finished)}` : '');
+    } else if (s?.result.kind === 'success') {
+      item.description = times ? `passed · ${duration(times.finished - times.started)} · ${ago(times.finished)}` : 'passed';
+    } else {
+      item.description = vscode.workspace.isTrusted ? 'not built' : 'not built · workspace not trusted';
+    }
+    const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
+    item.contextValue = contextValue(job, vscode.workspace.isTrusted, hasOutputs);
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${job.key.job.name}** · ${state === 'notBuilt' ? 'not built' : state}\n\n`);
+    md.appendMarkdown(`| | |\n|---|---|\n`);
+    md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
+    md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
+    md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\` |\n`);
+    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` |\n`); }
+    if (times) {
+      md.appendMarkdown(`| started | ${new Date(times.started).toLocaleString()} |\n`);
+      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${duration(times.finished - times.started)}) |\n`);
+    }
+    md.appendCodeblock(job.key.job.run, 'sh');
+    item.tooltip = md;
+    item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };
+    return item;
+  }
+
+  private buildItem(node: Extract<Node, { kind: 'build' }>): vscode.TreeItem {
+    const h = node.item;
+    const state: JobState = h.result === 'success' ? 'success' : h.failure === 'Cancelled' ? 'cancelled' : 'failure';
+    const label = h.result === 'success' ? 'passed' : h.failure?.split('\n')[0] ?? 'failed';
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+    item.id = `build:${node.session.id}:${h.commit}`;
+    item.iconPath = ICONS[state];
+    item.description = `${ago(h.time)}${node.index === 0 ? ' · latest' : ''}`;
+    item.tooltip = `${h.message}\n${h.commit}\n${new Date(h.time).toLocaleString()}`;
+    item.contextValue = 'build hasLog';
+    item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };
+    return item;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.disposable.dispose();
+    this._onDidChangeTreeData.dispose();
+  }
+}

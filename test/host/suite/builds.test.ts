@@ -1,0 +1,154 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { api, children, git, headJobs, iconOf, item, jobNode, waitFor } from './helpers';
+
+const folder = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const results = () => path.join(folder(), '.git', 'datakit-ci');
+const release = () => path.join(path.dirname(folder()), 'fixture.release');
+
+describe('builds in the tree', function () {
+  this.timeout(90_000);
+
+  before(async () => {
+    const a = await api();
+    await waitFor('the HEAD target', async () => (await children(a)).length > 0);
+  });
+
+  it('shows the HEAD target first, labelled "main @ <sha>", with the jobs of .datakit-ci.json', async () => {
+    const a = await api();
+    const [head] = await children(a);
+    const headItem = await item(a, head);
+    assert.strictEqual(headItem.label, `main @ ${git(folder(), 'rev-parse', '--short=7', 'HEAD')}`);
+    assert.strictEqual(headItem.description, 'HEAD');
+    const names = (await headJobs(a)).map((n) => n.job.key.job.name);
+    assert.deepStrictEqual(names, ['ok', 'bad', 'slow']);
+  });
+
+  it('builds with Build Now: pass, fail and a spinning pending job, with their icons, descriptions and menus', async () => {
+    const a = await api();
+    fs.rmSync(release(), { force: true });
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    const ok = await waitFor('ok to pass', async () => { const n = await jobNode(a, 'ok'); return n.job.status?.result.kind === 'success' && n; });
+    const bad = await waitFor('bad to fail', async () => { const n = await jobNode(a, 'bad'); return n.job.status?.result.kind === 'failure' && n; });
+    const slow = await jobNode(a, 'slow');
+    assert.strictEqual(slow.job.status?.result.kind, 'pending');
+
+    const okItem = await item(a, ok);
+    assert.deepStrictEqual(iconOf(okItem), { id: 'pass', color: 'testing.iconPassed' });
+    assert.match(String(okItem.description), /^passed · (<1 s|\d+ s) · just now$/);
+    assert.strictEqual(okItem.contextValue, 'job success rebuildable hasLog hasOutputs');
+
+    const badItem = await item(a, bad);
+    assert.deepStrictEqual(iconOf(badItem), { id: 'error', color: 'testing.iconFailed' });
+    assert.strictEqual(badItem.description, 'Command exited with code 3 · just now');
+    assert.strictEqual(badItem.contextValue, 'job failure rebuildable hasLog');
+
+    const slowItem = await item(a, slow);
+    assert.deepStrictEqual(iconOf(slowItem), { id: 'sync~spin', color: undefined });
+    assert.strictEqual(slowItem.description, 'Running');
+    assert.strictEqual(slowItem.contextValue, 'job pending cancellable hasLog');
+    const tooltip = (slowItem.tooltip as vscode.MarkdownString).value;
+    assert.match(tooltip, /\| branch \| `refs\/heads\/shell\/slow\/[0-9a-f]{16}` \|/);
+
+    // The status bar counts the HEAD target (its updates are coalesced, so wait for this one).
+    await waitFor('the status bar to count the builds', () => a.internals.statusBar.item.text === '$(sync~spin) 1  $(pass) 1  $(error) 1');
+
+    fs.writeFileSync(release(), '');
+    await waitFor('slow to pass', async () => (await jobNode(a, 'slow')).job.status?.result.kind === 'success');
+    await waitFor('the status bar to settle', () => a.internals.statusBar.item.text === '$(pass) 2  $(error) 1');
+    assert.ok(a.internals.statusBar.item.backgroundColor, 'an error background while a job failed');
+  });
+
+  it('opens the saved log of a finished job, read from git, as a read-only document', async () => {
+    const a = await api();
+    const bad = await jobNode(a, 'bad');
+    await vscode.commands.executeCommand('datakitCi.showLog', bad);
+    const editor = await waitFor('the log editor', () => vscode.window.activeTextEditor?.document.uri.scheme === 'datakit-ci-log' && vscode.window.activeTextEditor);
+    const saved = bad.job.status!.output.kind === 'saved' ? bad.job.status!.output.saved : assert.fail('saved');
+    const fromGit = git(folder(), `--git-dir=${results()}`, 'show', `${saved.commit}:log`);
+    assert.strictEqual(editor.document.getText(), fromGit + '\n');
+    assert.match(editor.document.getText(), /^=== bad @ [0-9a-f]{7}\n/);
+    assert.match(editor.document.getText(), /checking\n.*Failed: Command exited with code 3\n$/s);
+  });
+
+  it('rebuilds a failed job through the Rebuild command: pending, then failed again, with its history', async () => {
+    const a = await api();
+    const bad = await jobNode(a, 'bad');
+    await vscode.commands.executeCommand('datakitCi.rebuild', bad);
+    const again = await waitFor('bad to fail again', async () => { const n = await jobNode(a, 'bad'); return n.job.status?.result.kind === 'failure' && n; });
+    const ref = a.internals.sessions.all[0].jobs.ref(again.job.key);
+    assert.deepStrictEqual(git(folder(), `--git-dir=${results()}`, 'log', '--format=%s', ref).split('\n'),
+      ['Cached failure: Command exited with code 3', 'Marked for rebuild', 'Cached failure: Command exited with code 3']);
+    const history = await children(a, again);
+    assert.strictEqual(history.length, 2, 'two builds; the rebuild mark is not a build');
+    const first = await item(a, history[0]);
+    assert.strictEqual(first.label, 'Command exited with code 3');
+  });
+
+  it('streams a running build into its output channel, then cancels it', async () => {
+    const a = await api();
+    fs.rmSync(release(), { force: true });
+    const slow = await jobNode(a, 'slow');
+    await vscode.commands.executeCommand('datakitCi.rebuild', slow);
+    const pending = await waitFor('slow to run', async () => { const n = await jobNode(a, 'slow'); return n.job.status?.result.kind === 'pending' && n; });
+    await vscode.commands.executeCommand('datakitCi.showLog', pending);
+    const channels = a.internals.channels as { textOf(name: string): string | undefined };
+    const name = `slow @ ${pending.job.key.commit.slice(0, 7)}`;
+    await waitFor('ticks in the output channel', () => /tick 2/.test(channels.textOf(name) ?? ''));
+    assert.match(channels.textOf(name)!, /^=== slow @ [0-9a-f]{7}\n/);
+
+    assert.strictEqual(await vscode.commands.executeCommand('datakitCi.cancel', pending), true);
+    const cancelled = await waitFor('slow to be cancelled', async () => { const n = await jobNode(a, 'slow'); return n.job.status?.result.kind === 'failure' && n; });
+    const ci = await item(a, cancelled);
+    assert.deepStrictEqual(iconOf(ci), { id: 'circle-slash', color: 'testing.iconSkipped' });
+    assert.match(String(ci.description), /^Cancelled/);
+    assert.strictEqual(ci.contextValue, 'job cancelled rebuildable hasLog');
+  });
+
+  it('explains a key against the previous build of the same job', async () => {
+    const a = await api();
+    fs.writeFileSync(path.join(folder(), 'src', 'util.txt'), 'changed\n');
+    git(folder(), 'commit', '-qam', 'Change util');
+    await vscode.commands.executeCommand('datakitCi.refresh');
+    const ok = await waitFor('the new HEAD', async () => { const n = await jobNode(a, 'ok'); return n.job.key.commit === git(folder(), 'rev-parse', 'HEAD') && n; });
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
+    const text = await vscode.commands.executeCommand<string>('datakitCi.explainKey', await jobNode(a, 'ok'));
+    assert.match(text, /input `src` changed: `[0-9a-f]{40}` → `[0-9a-f]{40}`/);
+    assert.ok(ok);
+  });
+
+  it('restores saved outputs into the workspace', async () => {
+    const a = await api();
+    const ok = await jobNode(a, 'ok');
+    const written = await vscode.commands.executeCommand<string[]>('datakitCi.restoreOutputs', ok, { confirm: false });
+    assert.deepStrictEqual(written, ['out/app.txt']);
+    assert.strictEqual(fs.readFileSync(path.join(folder(), 'out', 'app.txt'), 'utf8'), 'built\n');
+    fs.rmSync(path.join(folder(), 'out'), { recursive: true });
+  });
+
+  it('shows the metrics of its own registry', async () => {
+    const text = await vscode.commands.executeCommand<string>('datakitCi.showMetrics');
+    assert.match(text, /DataKitCI_cache_builds_started_total\{name="shell"\} \d+/);
+    assert.match(text, /DataKitCI_pool_capacity\{name="builds"\} \d+/);
+  });
+
+  it('builds the new HEAD automatically after a commit when automatic builds are on', async () => {
+    const a = await api();
+    await vscode.workspace.getConfiguration('datakitCi').update('automaticBuilds', true, vscode.ConfigurationTarget.Global);
+    fs.writeFileSync(release(), '');
+    try {
+      fs.writeFileSync(path.join(folder(), 'src', 'main.txt'), 'auto\n');
+      git(folder(), 'commit', '-qam', 'Trigger an automatic build');
+      const sha = git(folder(), 'rev-parse', 'HEAD');
+      await waitFor('ok built for the new HEAD', async () => {
+        const n = await jobNode(a, 'ok');
+        return n.job.key.commit === sha && n.job.status?.result.kind === 'success';
+      });
+    } finally {
+      await vscode.workspace.getConfiguration('datakitCi').update('automaticBuilds', false, vscode.ConfigurationTarget.Global);
+    }
+  });
+});
