@@ -7,33 +7,17 @@
 //          (d) the same after `git gc` (packed refs and objects): ≤ 3 ms median.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, git, makeEntries, lcg, median, ms, requireOut, time, verdict } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const { GitStore } = require(path.join(ROOT, 'out/src/store/index.js'));
+const { GitStore } = requireOut('store/index');
 
 const SAVES = 60;
 const ENTRIES = 10_000;
 const LOOKUPS = 2000;
 const GIT_LOOKUPS = 200;
 const LOG_10K = 'x'.repeat(80).concat('\n').repeat(124) + 'tail\n';
-const ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'DataKit CI', GIT_AUTHOR_EMAIL: 'datakit-ci@localhost', GIT_COMMITTER_NAME: 'DataKit CI', GIT_COMMITTER_EMAIL: 'datakit-ci@localhost' };
-
-const git = (gitdir, args, input) => execFileSync('git', [`--git-dir=${gitdir}`, ...args], { env: ENV, input, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (x) => `${x.toFixed(2)} ms`;
-async function time(fn) {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-function verdict(ok) {
-  return ok ? 'ok' : 'OVER BUDGET';
-}
 
 /**
  * (a) one result: blob, tree, commit, ref — through the store and through git plumbing, interleaved, each in
@@ -108,40 +92,10 @@ function benchBigLog(tmp) {
   return `(b) save a 16 MiB log: peak RSS growth store ${x(ours)}, isomorphic-git writeBlob alone ${x(iso)} — ${verdict(ours.growth <= 3 * size)}`;
 }
 
-/** 10,000 entries written by git fast-import, then unpacked into loose objects. */
-function makeEntries(dir) {
-  git(dir, ['init', '-q', '--bare']);
-  const parts = [];
-  const data = (s) => `data ${Buffer.byteLength(s)}\n${s}\n`;
-  for (let i = 0; i < ENTRIES; i++) {
-    parts.push(`commit refs/heads/bench/e${i}\ncommitter DataKit CI <datakit-ci@localhost> ${1700000000 + i} +0000\n${data('Cached successful result')}`);
-    parts.push(`M 100644 inline log\n${data(`Building e${i}\n${'step ok\n'.repeat(40)}Success\n`)}`);
-    parts.push(`M 100644 inline key.json\n${data(`{"job":"e${i}"}`)}`);
-    parts.push(`M 100644 inline value/out.txt\n${data(`value of e${i}\n`)}`);
-    if (i % 5 === 0) {
-      parts.push(`M 100644 inline failure\n${data(`failed e${i}`)}`);
-    }
-    if (i % 17 === 0) {
-      parts.push(`M 100644 inline rebuild-requested\n${data('')}`);
-    }
-    parts.push('\n');
-  }
-  execFileSync('git', [`--git-dir=${dir}`, 'fast-import', '--quiet'], { env: ENV, input: parts.join('') });
-  // fast-import writes a pack; make every object loose, as the store writes them.
-  const packDir = path.join(dir, 'objects', 'pack');
-  for (const f of fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'))) {
-    const moved = path.join(dir, f);
-    fs.renameSync(path.join(packDir, f), moved);
-    fs.rmSync(path.join(packDir, f.replace(/pack$/, 'idx')));
-    execFileSync('git', [`--git-dir=${dir}`, 'unpack-objects', '-q'], { env: ENV, input: fs.readFileSync(moved) });
-    fs.rmSync(moved);
-  }
-}
-
 async function benchLookups(dir, label, budget) {
   const store = await GitStore.open({ resultsDir: dir });
-  let seed = 42;
-  const pick = () => `e${(seed = (seed * 1103515245 + 12345) % 2147483648) % ENTRIES}`;
+  const next = lcg(42);
+  const pick = () => `e${next(ENTRIES)}`;
   const ours = [];
   for (let i = 0; i < LOOKUPS; i++) {
     const entry = pick();
@@ -179,7 +133,7 @@ try {
   if (parts.includes('c') || parts.includes('d')) {
     const dir = path.join(tmp, 'entries');
     const t0 = Date.now();
-    makeEntries(dir);
+    makeEntries(dir, ENTRIES);
     console.log(`(${ENTRIES} entries generated in ${Date.now() - t0} ms)`);
     if (parts.includes('c')) {
       console.log(await benchLookups(dir, `(c) lookup among ${ENTRIES} loose refs and objects`, 2));

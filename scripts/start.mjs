@@ -32,7 +32,8 @@ async function main() {
     makeDemoRepo(demo);
     console.log(`[start] generated the demo repository ${demo}`);
   }
-  const runDir = makeRunDir('start');
+  // Two build slots, so that the demo's five jobs show some waiting for a slot.
+  const runDir = makeRunDir('start', { 'datakitCi.maxParallelBuilds': 2 });
   installExtension(runDir, vsix);
 
   let port = Number(opt('--port', process.env.PORT ?? '8080'));

@@ -20,8 +20,8 @@ export interface JobReport {
 }
 
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
-  const base = { job: key.job.name, key: key.digest, branch: jobs.ref(key), commit: null, message: null, durationMs: null, finishedAt: null };
-  if (!status) { return { ...base, state: 'not built' }; }
+  const base = { job: key.job.name, state: 'not built' as JobState, key: key.digest, branch: jobs.ref(key), commit: null, message: null, durationMs: null, finishedAt: null };
+  if (!status) { return base; }
   const r = status.result;
   if (r.kind === 'pending') { return { ...base, state: 'pending', message: r.reason }; }
   const saved = status.output.kind === 'saved' ? status.output.saved : undefined;

@@ -1,0 +1,119 @@
+// The benchmark's repositories, made by the runner (scripts/host/run-host-tests.mjs, config `bench`) before
+// the extension host starts. Plain Node, no vscode: the runner loads this compiled file itself.
+//
+// `big`: 10 jobs, HEAD's 10 built by the command-line tool, plus OTHER_ENTRIES older saved results (other
+// keys of the same jobs) written with `git fast-import` and unpacked into loose objects, as the extension
+// itself writes them. `small`: a copy of `big` taken before the other entries were added (the baseline).
+// The workspace folder is a subdirectory of `big`, so that `workspaceContains:.git` does not activate the
+// extension before the suite starts: the suite's first `activate()` is the real first activation.
+import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const OTHER_ENTRIES = 10_000;
+/** Lines the `paced` job prints: 50 bursts of 10,000, one every 0.1 s (~100,000 lines a second for ~5 s). */
+export const PACED_LINES = 500_000;
+/** Bytes the `flood` job prints (plus one newline every 100 bytes). */
+export const FLOOD_BYTES = 50_000_000;
+
+const ENV = {
+  GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+};
+
+export const JOBS: Record<string, { run: string; inputs?: string[]; outputs?: string[] }> = {
+  build: { run: 'mkdir -p dist && cp src/*.txt dist/ && echo built', inputs: ['src'], outputs: ['dist/**'] },
+  test: { run: 'echo "ok 1"; echo "ok 2"', inputs: ['src', 'test'] },
+  lint: { run: 'echo "src/a.txt:1: too long" >&2; exit 1', inputs: ['src'] },
+  docs: { run: 'echo docs ok', inputs: ['docs'] },
+  typecheck: { run: 'echo no type errors', inputs: ['src'] },
+  unit: { run: 'echo 12 passed', inputs: ['src', 'test'] },
+  integration: { run: 'echo 3 passed' },
+  package: { run: 'echo packaged', inputs: ['src', 'docs'] },
+  flood: { run: `head -c ${FLOOD_BYTES} /dev/zero | tr '\\0' x | fold -w 100`, inputs: ['src'] },
+  paced: { run: `i=0; while [ $i -lt ${PACED_LINES / 10_000} ]; do seq $((i*10000+1)) $((i*10000+10000)); i=$((i+1)); sleep 0.1; done`, inputs: ['test'] },
+};
+
+function git(cwd: string, args: string[], input?: string): string {
+  return execFileSync('git', args, { cwd, env: { ...process.env, ...ENV }, input, encoding: 'utf8', maxBuffer: 256 << 20 }).trim();
+}
+
+function makeRepo(dir: string): void {
+  const files: Record<string, string> = {
+    'README.md': '# bench\n',
+    'app/README.md': 'The workspace folder of the benchmark.\n',
+    'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'test/t.txt': 't\n', 'docs/index.md': '# docs\n',
+    '.datakit-ci.json': JSON.stringify({ jobs: JOBS }, null, 2) + '\n',
+  };
+  for (const [p, content] of Object.entries(files)) {
+    fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), content);
+  }
+  git(dir, ['init', '-q', '-b', 'main']);
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-q', '-m', 'Initial commit']);
+}
+
+/** A fast-import stream of `count` entries, as the shell builder saves them: key.json, log, maybe failure. */
+function otherEntries(count: number): string {
+  const names = Object.keys(JOBS);
+  const chunks: string[] = [];
+  const data = (text: string): string => `data ${Buffer.byteLength(text)}\n${text}\n`;
+  const start = Math.floor(Date.now() / 1000) - 90 * 86_400;
+  for (let i = 0; i < count; i++) {
+    const job = names[i % names.length];
+    const digest = createHash('sha256').update(`bench ${i}`).digest('hex');
+    const commit = createHash('sha1').update(`commit ${i}`).digest('hex');
+    const failed = i % 10 === 2;
+    const t = start + i * 600;
+    const log = `=== ${job} @ ${commit.slice(0, 7)}\nStarting...\nRunning: ${JOBS[job].run}\nline ${i}\n${failed ? 'Failed: Command exited with code 1' : 'Success'}\n`;
+    const keyJson = JSON.stringify({ tool: 'datakit-ci/bench', digest, job: { name: job, ...JOBS[job] }, inputs: { src: digest.slice(0, 40) }, commit }, null, 2) + '\n';
+    const msg = failed ? 'Cached failure: Command exited with code 1' : 'Cached successful result';
+    chunks.push(
+      `commit refs/heads/shell/${job}/${digest.slice(0, 16)}\n`,
+      `author DataKit CI <datakit-ci@localhost> ${t} +0000\n`,
+      `committer DataKit CI <datakit-ci@localhost> ${t + 3} +0000\n`,
+      data(msg),
+      'M 100644 inline key.json\n', data(keyJson),
+      'M 100644 inline log\n', data(log),
+      ...(failed ? ['M 100644 inline failure\n', data('Command exited with code 1')] : []),
+      '\n',
+    );
+  }
+  return chunks.join('');
+}
+
+export interface BenchFixture {
+  /** The workspace folder: a subdirectory of the big repository. */
+  readonly folder: string;
+  readonly big: string;
+  readonly small: string;
+}
+
+/** Makes both repositories under `root`; `cli` is the built command-line tool (dist/cli.js). */
+export function makeBenchFixture(root: string, cli: string, cacheDir: string): BenchFixture {
+  const big = path.join(root, 'bench');
+  const small = path.join(root, 'baseline');
+  makeRepo(big);
+  try {
+    execFileSync(process.execPath, [cli, 'build'], { cwd: big, env: { ...process.env, ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
+  } catch (e) {
+    if ((e as { status?: number }).status !== 1) { throw e; } // 1: `lint` failed, as it should
+  }
+  fs.cpSync(big, small, { recursive: true });
+  const results = path.join(big, '.git', 'datakit-ci');
+  git(results, ['fast-import', '--quiet'], otherEntries(OTHER_ENTRIES));
+  // The extension writes loose objects: unpack what fast-import packed (unpack-objects skips objects that
+  // are in the repository's packs, so the pack is moved out first).
+  const packDir = path.join(results, 'objects', 'pack');
+  for (const f of fs.readdirSync(packDir).filter((n) => n.endsWith('.pack'))) {
+    const moved = path.join(root, f);
+    fs.renameSync(path.join(packDir, f), moved);
+    fs.rmSync(path.join(packDir, f.replace(/\.pack$/, '.idx')));
+    execFileSync('git', ['unpack-objects', '-q'], { cwd: results, input: fs.readFileSync(moved), env: { ...process.env, ...ENV, GIT_DIR: results } });
+    fs.rmSync(moved);
+  }
+  return { folder: path.join(big, 'app'), big, small };
+}
