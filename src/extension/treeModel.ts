@@ -55,6 +55,8 @@ export class TreeModel {
 
   roots(): Node[] {
     const all = this.sessions();
+    // No jobs declared anywhere: an empty tree, so that the welcome view offers to create the file.
+    if (all.every((s) => s.targets.every((t) => t.config === 'missing'))) { return []; }
     if (all.length === 1) { return this.targets(all[0]); }
     return all.map((session) => ({ kind: 'repo', session }));
   }

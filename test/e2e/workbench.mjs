@@ -16,7 +16,7 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
     browser = await launchBrowser(runDir);
     const { page } = browser;
     const payload = [['extensionDevelopmentPath', remoteUri(server, PROJECT)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(workbenchUrl(server, { folder: target, payload }), { waitUntil: 'domcontentloaded' });
+    await page.goto(workbenchUrl(server, target ? { folder: target, payload } : { payload }), { waitUntil: 'domcontentloaded' });
     await page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 });
   } catch (e) {
     await browser?.context.close().catch(() => {});

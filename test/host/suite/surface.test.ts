@@ -1,0 +1,88 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { api, waitFor } from './helpers';
+
+const folder = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('configuration file support, metrics server, commands', function () {
+  this.timeout(60_000);
+
+  it('puts the errors of .datakit-ci.json in the Problems panel at their positions', async () => {
+    await api();
+    const file = path.join(folder(), '.datakit-ci.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    try {
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), '{\n  "jobs": {\n    "Bad": { "run": "x" },\n    "ok": { "run": "x", "timeout": "soon" }\n  }\n}\n'));
+      const diags = await waitFor('diagnostics', () => { const d = vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'DataKit CI'); return d.length >= 2 && d; });
+      const byLine = diags.map((d) => [d.range.start.line, d.message]).sort();
+      assert.strictEqual(byLine[0][0], 2);
+      assert.match(String(byLine[0][1]), /Bad/);
+      assert.strictEqual(byLine[byLine.length - 1][0], 3);
+      assert.match(String(byLine[byLine.length - 1][1]), /timeout/);
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), original));
+      await waitFor('diagnostics to clear', () => vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'DataKit CI').length === 0);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      assert.strictEqual(fs.readFileSync(file, 'utf8'), original);
+    }
+  });
+
+  it('contributes the JSON schema of .datakit-ci.json', async () => {
+    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!;
+    const validation = pkg.packageJSON.contributes.jsonValidation;
+    assert.deepStrictEqual(validation, [{ fileMatch: '.datakit-ci.json', url: './schemas/datakit-ci.schema.json' }]);
+    const schema = JSON.parse(fs.readFileSync(path.join(pkg.extensionPath, 'schemas', 'datakit-ci.schema.json'), 'utf8'));
+    assert.deepStrictEqual(schema.required, ['jobs']);
+  });
+
+  it('serves /metrics on 127.0.0.1 when a port is set, and warns instead of crashing when the port is taken', async () => {
+    const a = await api();
+    const config = vscode.workspace.getConfiguration('datakitCi');
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    try {
+      const free = await new Promise<number>((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => r(p)); }); });
+      await config.update('metricsPort', free, vscode.ConfigurationTarget.Global);
+      await waitFor('the metrics server', () => a.internals.metrics.port === free);
+      const res = await get(`http://127.0.0.1:${free}/metrics`);
+      assert.strictEqual(res.status, 200);
+      assert.match(res.body, /# TYPE DataKitCI_cache_builds_started_total counter/);
+      assert.strictEqual((await get(`http://127.0.0.1:${free}/other`)).status, 404);
+
+      await config.update('metricsPort', busyPort, vscode.ConfigurationTarget.Global);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.strictEqual(a.internals.metrics.port, 0, 'not serving; a warning was shown');
+    } finally {
+      await config.update('metricsPort', undefined, vscode.ConfigurationTarget.Global);
+      busy.close();
+    }
+  });
+
+  it('offers every command in the palette under "DataKit CI", hiding the tree-only ones', async () => {
+    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON;
+    const all = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('datakitCi.'));
+    for (const c of pkg.contributes.commands) {
+      assert.strictEqual(c.category, 'DataKit CI');
+      assert.ok(all.includes(c.command), `${c.command} is registered`);
+    }
+    const hidden = pkg.contributes.menus.commandPalette.filter((m: { when: string }) => m.when === 'false').map((m: { command: string }) => m.command).sort();
+    assert.deepStrictEqual(hidden, ['datakitCi.cancel', 'datakitCi.explainKey', 'datakitCi.rebuild', 'datakitCi.restoreOutputs', 'datakitCi.showLog']);
+  });
+});
