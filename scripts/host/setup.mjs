@@ -23,7 +23,7 @@ function installedVersion(pkgDir) {
   try { return JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version; } catch { return undefined; }
 }
 
-/** Debian packages: chromium (the browser), ripgrep (seeds code-server's rg), libkrb5-dev + build-essential (native modules). */
+/** Debian packages: chromium (the browser), ripgrep (seeds code-server's rg), libkrb5-dev + build-essential (native modules), unzip. */
 function ensureDebianPackages() {
   const missing = [];
   if (!fs.existsSync(CHROMIUM)) { missing.push('chromium'); }
@@ -31,6 +31,7 @@ function ensureDebianPackages() {
   if (!onPath('krb5-config')) { missing.push('libkrb5-dev'); }
   if (!onPath('g++') || !onPath('make')) { missing.push('build-essential'); }
   if (!onPath('python3')) { missing.push('python3'); }
+  if (!onPath('unzip')) { missing.push('unzip'); } // the unit tests list the .vsix
   if (missing.length === 0) { return; }
   const command = `apt-get update && apt-get install -y ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
