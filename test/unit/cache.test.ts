@@ -4,6 +4,7 @@ import { BuildFailure } from '../../src/engine/builder';
 import { BuildCache, type ResultStore } from '../../src/engine/cache';
 import { LogManager } from '../../src/engine/liveLog';
 import { CacheMetrics } from '../../src/engine/metrics';
+import { Pool } from '../../src/engine/pool';
 import type { Status } from '../../src/engine/status';
 import { GitStore } from '../../src/store/gitStore';
 import { SteppedBuilder, final, fsck, git, tempRepo } from './cacheHelpers';
@@ -251,6 +252,27 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.ok(saved.endsWith(`line 1999\n${TS}Success`));
     assert.equal(saved.match(/bytes dropped/g)?.length, 1);
     assert.ok(Buffer.byteLength(saved) <= 4096 + 100);
+  });
+
+  it('queues builds in a pool: "Waiting for a build slot (N ahead)", and a cancelled queued build never runs', async () => {
+    const pooled = new BuildCache(builder, { store, logs, pool: new Pool('test', 1) });
+    await lookup('a', pooled);
+    await lookup('b', pooled);
+    await lookup('c', pooled);
+    await builder.step('a').started; // the queue settles once the first build holds the slot
+    const [a, b, c] = ['a', 'b', 'c'].map((k) => pooled.peek(k)!);
+    assert.equal(a.result.kind === 'pending' && a.result.reason, 'Running');
+    assert.equal(b.result.kind === 'pending' && b.result.reason, 'Waiting for a build slot (0 ahead)');
+    assert.equal(c.result.kind === 'pending' && c.result.reason, 'Waiting for a build slot (1 ahead)');
+    assert.equal(pooled.cancel('b'), true);
+    assert.deepEqual((await finalOf('b', pooled)).result, { kind: 'failure', message: 'Cancelled' });
+    const cNow = pooled.peek('c')!;
+    assert.equal(cNow.result.kind === 'pending' && cNow.result.reason, 'Waiting for a build slot (0 ahead)');
+    builder.step('a').resolve('va');
+    builder.step('c').resolve('vc');
+    assert.deepEqual((await finalOf('c', pooled)).result, { kind: 'success', value: 'vc' });
+    assert.deepEqual(builder.generated, ['a', 'c'], 'the cancelled build never ran');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/b'), 'Cached failure: Cancelled');
   });
 
   it('counts builds in its own metrics registry', async () => {
