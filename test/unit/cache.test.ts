@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { BuildFailure } from '../../src/engine/builder';
 import { BuildCache, type ResultStore } from '../../src/engine/cache';
@@ -168,6 +170,27 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     builder2.step('k').resolve('v2');
     assert.deepEqual((await finalOf('k', cache2)).result, { kind: 'success', value: 'v2' });
     assert.deepEqual(builder2.generated, ['k']);
+  });
+
+  it('rebuilds a corrupt saved entry instead of failing', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    await finalOf('k');
+    const blob = git(repo.results, 'rev-parse', 'test/k:value/out');
+    const file = path.join(repo.results, 'objects', blob.slice(0, 2), blob.slice(2));
+    const saved = fs.readFileSync(file);
+    fs.rmSync(file, { force: true });
+    try {
+      const builder2 = new SteppedBuilder();
+      const cache2 = new BuildCache(builder2, { store: await GitStore.open({ dir: repo.dir }), logs: new LogManager() });
+      assert.equal((await lookup('k', cache2)).result.kind, 'pending', 'an unreadable value means a rebuild');
+      builder2.step('k').resolve('v2');
+      assert.deepEqual((await finalOf('k', cache2)).result, { kind: 'success', value: 'v2' });
+    } finally {
+      // Put the object back so that the repository's older history checks out again.
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, saved);
+    }
   });
 
   it('ignores a rebuild request while the build is pending', async () => {
