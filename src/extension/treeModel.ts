@@ -55,8 +55,9 @@ export class TreeModel {
 
   roots(): Node[] {
     const all = this.sessions();
-    // No jobs declared anywhere: an empty tree, so that the welcome view offers to create the file.
-    if (all.every((s) => s.targets.every((t) => t.config === 'missing'))) { return []; }
+    // Nothing to show anywhere (no jobs declared, or untrusted with nothing saved): an empty tree, so that
+    // the welcome view explains and offers what to do.
+    if (all.every((s) => s.targets.every((t) => t.config === 'missing' || t.config === 'unknown'))) { return []; }
     if (all.length === 1) { return this.targets(all[0]); }
     return all.map((session) => ({ kind: 'repo', session }));
   }
