@@ -71,17 +71,46 @@ class CappedText {
     if (this.truncated) { this.trimTail(); } else if (this.bytes > this.cap) { this.cutHead(); }
   }
 
+  /**
+   * The first time the cap is passed: the first half becomes the head (cut after a line break in its second
+   * half when there is one). Only the head is joined and copied; the other chunks stay as they are, so the
+   * write that crosses the cap does not rebuild the whole log.
+   */
   private cutHead(): void {
-    const all = this.tail();
-    const { end } = walkUtf8(all, 0, Math.floor(this.cap / 2), false);
-    const nl = end > 0 ? all.lastIndexOf('\n', end - 1) : -1;
-    const cut = nl >= 0 && (nl + 1) * 2 >= end ? nl + 1 : end;
-    this.head = detach(all.slice(0, cut));
-    const headBytes = Buffer.byteLength(this.head, 'utf8');
+    const half = Math.floor(this.cap / 2);
+    const pieces: string[] = [];
+    let headBytes = 0;
+    while (this.first < this.chunks.length) {
+      const c = this.chunks[this.first];
+      const text = c.start === 0 ? c.text : c.text.slice(c.start);
+      if (headBytes + c.bytes <= half) {
+        pieces.push(text);
+        headBytes += c.bytes;
+        this.first++;
+        continue;
+      }
+      const room = half - headBytes;
+      // Build output is mostly ASCII: then bytes are characters and there is nothing to walk.
+      const taken = c.bytes === text.length ? { end: room, bytes: room } : walkUtf8(text, 0, room, false);
+      pieces.push(text.slice(0, taken.end));
+      headBytes += taken.bytes;
+      c.text = text;
+      c.start = taken.end;
+      c.bytes -= taken.bytes;
+      break;
+    }
+    let head = pieces.join('');
+    const nl = head.lastIndexOf('\n');
+    if (nl >= 0 && nl + 1 < head.length && (nl + 1) * 2 >= head.length) {
+      const rest = head.slice(nl + 1);
+      const restBytes = Buffer.byteLength(rest, 'utf8');
+      this.chunks.splice(this.first, 0, { text: rest, start: 0, bytes: restBytes });
+      headBytes -= restBytes;
+      head = head.slice(0, nl + 1);
+    }
+    this.head = detach(head);
     this.tailBudget = this.cap - headBytes;
     this.bytes -= headBytes;
-    this.chunks = cut < all.length ? [{ text: all.slice(cut), start: 0, bytes: this.bytes }] : [];
-    this.first = 0;
     this.truncated = true;
     this.trimTail();
     if (this.chunks.length > this.first) {
@@ -100,6 +129,8 @@ class CappedText {
       if (c.bytes <= excess) {
         gone = { end: c.text.length, bytes: c.bytes };
         this.first++;
+      } else if (c.bytes === c.text.length - c.start) {
+        gone = { end: c.start + excess, bytes: excess }; // all ASCII: no need to walk characters
       } else {
         gone = walkUtf8(c.text, c.start, excess, true);
       }
