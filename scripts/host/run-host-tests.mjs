@@ -3,7 +3,9 @@
 // extension host: the workbench is opened in headless Chromium with the web-test `payload`
 // (extensionDevelopmentPath, extensionTestsPath), and exits with the code it reports through
 // window.codeAutomationExit. Usage: run-host-tests.mjs [--only NAME] [--verbose] [--timeout SEC]
+// A configuration marked `optIn` (the benchmarks) runs only when named with --only.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { format } from 'node:util';
 import { ensureHostTools } from './setup.mjs';
@@ -59,6 +61,17 @@ const CONFIGS = [
         if (e.status !== 1) { throw e; } // 1: the job "bad" failed, as it should
       }
       return { folder: dir, env: { NODE_OPTIONS: `--require ${path.join(PROJECT, 'test', 'host', 'spawnSpy.cjs')}` } };
+    },
+  },
+  {
+    // The extension's benchmarks (test/host/bench; see bench/extension.bench.mjs): 10 jobs, 10,000 saved results.
+    name: 'bench',
+    optIn: true,
+    settings: QUIET,
+    setup(runDir) {
+      const { makeBenchFixture } = createRequire(import.meta.url)(path.join(PROJECT, 'out', 'test', 'host', 'bench', 'fixture.js'));
+      const f = makeBenchFixture(path.join(runDir, 'ws'), path.join(PROJECT, 'dist', 'cli.js'), path.join(runDir, 'build-cache'));
+      return { folder: f.folder, env: { DATAKIT_CI_BENCH_BASELINE: f.small } };
     },
   },
 ];
@@ -117,7 +130,7 @@ let worst = 0;
 try {
   ensureHostTools({ quiet: true });
   if (!fs.existsSync(TESTS + '.js')) { throw new Error(`${TESTS}.js is missing: run \`npm run pretest\` first`); }
-  for (const config of CONFIGS.filter((c) => !ONLY || c.name === ONLY)) {
+  for (const config of CONFIGS.filter((c) => (ONLY ? c.name === ONLY : !c.optIn))) {
     const code = await runConfig(config);
     if (code !== 0) { worst = code; }
   }

@@ -1,9 +1,10 @@
 // The benchmark's repositories, made by the runner (scripts/host/run-host-tests.mjs, config `bench`) before
 // the extension host starts. Plain Node, no vscode: the runner loads this compiled file itself.
 //
-// `big`: 10 jobs, HEAD's 10 built by the command-line tool, plus OTHER_ENTRIES older saved results (other
-// keys of the same jobs) written with `git fast-import` and unpacked into loose objects, as the extension
-// itself writes them. `small`: a copy of `big` taken before the other entries were added (the baseline).
+// `big`: 10 jobs, HEAD's 10 built by the command-line tool (loose objects and refs, as the extension writes
+// them), plus OTHER_ENTRIES older saved results (other keys of the same jobs) in one pack with packed refs,
+// as after a `git gc` (writing 40,000 loose objects and 10,000 loose refs takes minutes on slow disks).
+// `small`: a copy of `big` taken before the other entries were added (the baseline).
 // The workspace folder is a subdirectory of `big`, so that `workspaceContains:.git` does not activate the
 // extension before the suite starts: the suite's first `activate()` is the real first activation.
 import { execFileSync } from 'child_process';
@@ -12,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const OTHER_ENTRIES = 10_000;
-/** Lines the `paced` job prints: 50 bursts of 10,000, one every 0.1 s (~100,000 lines a second for ~5 s). */
+/** Lines the `paced` job prints: 50 bursts of 10,000, one every 0.09 s plus their own time (~100,000 lines a second for ~5 s). */
 export const PACED_LINES = 500_000;
 /** Bytes the `flood` job prints (plus one newline every 100 bytes). */
 export const FLOOD_BYTES = 50_000_000;
@@ -33,7 +34,7 @@ export const JOBS: Record<string, { run: string; inputs?: string[]; outputs?: st
   integration: { run: 'echo 3 passed' },
   package: { run: 'echo packaged', inputs: ['src', 'docs'] },
   flood: { run: `head -c ${FLOOD_BYTES} /dev/zero | tr '\\0' x | fold -w 100`, inputs: ['src'] },
-  paced: { run: `i=0; while [ $i -lt ${PACED_LINES / 10_000} ]; do seq $((i*10000+1)) $((i*10000+10000)); i=$((i+1)); sleep 0.1; done`, inputs: ['test'] },
+  paced: { run: `i=0; while [ $i -lt ${PACED_LINES / 10_000} ]; do seq $((i*10000+1)) $((i*10000+10000)); i=$((i+1)); sleep 0.09; done`, inputs: ['test'] },
 };
 
 function git(cwd: string, args: string[], input?: string): string {
@@ -56,10 +57,15 @@ function makeRepo(dir: string): void {
   git(dir, ['commit', '-q', '-m', 'Initial commit']);
 }
 
-/** A fast-import stream of `count` entries, as the shell builder saves them: key.json, log, maybe failure. */
-function otherEntries(count: number): string {
+/**
+ * A fast-import stream of `count` entries, as the shell builder saves them (key.json, log, maybe failure),
+ * each a root commit; all go through one scratch ref (10,000 ref updates would cost fast-import seconds) and
+ * the entry refs are written to packed-refs from the exported marks.
+ */
+function otherEntries(count: number): { stream: string; refs: string[] } {
   const names = Object.keys(JOBS);
   const chunks: string[] = [];
+  const refs: string[] = [];
   const data = (text: string): string => `data ${Buffer.byteLength(text)}\n${text}\n`;
   const start = Math.floor(Date.now() / 1000) - 90 * 86_400;
   for (let i = 0; i < count; i++) {
@@ -71,8 +77,9 @@ function otherEntries(count: number): string {
     const log = `=== ${job} @ ${commit.slice(0, 7)}\nStarting...\nRunning: ${JOBS[job].run}\nline ${i}\n${failed ? 'Failed: Command exited with code 1' : 'Success'}\n`;
     const keyJson = JSON.stringify({ tool: 'datakit-ci/bench', digest, job: { name: job, ...JOBS[job] }, inputs: { src: digest.slice(0, 40) }, commit }, null, 2) + '\n';
     const msg = failed ? 'Cached failure: Command exited with code 1' : 'Cached successful result';
+    refs.push(`refs/heads/shell/${job}/${digest.slice(0, 16)}`);
     chunks.push(
-      `commit refs/heads/shell/${job}/${digest.slice(0, 16)}\n`,
+      `reset ${SCRATCH}\ncommit ${SCRATCH}\nmark :${i + 1}\n`,
       `author DataKit CI <datakit-ci@localhost> ${t} +0000\n`,
       `committer DataKit CI <datakit-ci@localhost> ${t + 3} +0000\n`,
       data(msg),
@@ -82,7 +89,28 @@ function otherEntries(count: number): string {
       '\n',
     );
   }
-  return chunks.join('');
+  return { stream: chunks.join(''), refs };
+}
+
+const SCRATCH = 'refs/bench/scratch';
+
+/** Adds the other entries to a results repository: their objects in one pack, their refs in packed-refs. */
+function addOtherEntries(results: string, count: number): void {
+  const { stream, refs } = otherEntries(count);
+  const marks = path.join(results, 'bench-marks');
+  git(results, ['fast-import', '--quiet', `--export-marks=${marks}`], stream);
+  const byMark = new Map<number, string>();
+  for (const line of fs.readFileSync(marks, 'utf8').split('\n')) {
+    const m = /^:(\d+) ([0-9a-f]{40})$/.exec(line);
+    if (m) { byMark.set(Number(m[1]), m[2]); }
+  }
+  fs.rmSync(marks);
+  git(results, ['update-ref', '-d', SCRATCH]);
+  const lines = refs.map((ref, i) => `${byMark.get(i + 1)} ${ref}`).sort((a, b) => (a.slice(41) < b.slice(41) ? -1 : 1));
+  const packed = path.join(results, 'packed-refs');
+  const before = fs.existsSync(packed) ? fs.readFileSync(packed, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')) : [];
+  if (before.length > 0) { throw new Error('the fixture expects no packed refs yet'); }
+  fs.writeFileSync(packed, `# pack-refs with: peeled fully-peeled sorted \n${lines.join('\n')}\n`);
 }
 
 export interface BenchFixture {
@@ -103,17 +131,6 @@ export function makeBenchFixture(root: string, cli: string, cacheDir: string): B
     if ((e as { status?: number }).status !== 1) { throw e; } // 1: `lint` failed, as it should
   }
   fs.cpSync(big, small, { recursive: true });
-  const results = path.join(big, '.git', 'datakit-ci');
-  git(results, ['fast-import', '--quiet'], otherEntries(OTHER_ENTRIES));
-  // The extension writes loose objects: unpack what fast-import packed (unpack-objects skips objects that
-  // are in the repository's packs, so the pack is moved out first).
-  const packDir = path.join(results, 'objects', 'pack');
-  for (const f of fs.readdirSync(packDir).filter((n) => n.endsWith('.pack'))) {
-    const moved = path.join(root, f);
-    fs.renameSync(path.join(packDir, f), moved);
-    fs.rmSync(path.join(packDir, f.replace(/\.pack$/, '.idx')));
-    execFileSync('git', ['unpack-objects', '-q'], { cwd: results, input: fs.readFileSync(moved), env: { ...process.env, ...ENV, GIT_DIR: results } });
-    fs.rmSync(moved);
-  }
+  addOtherEntries(path.join(big, '.git', 'datakit-ci'), OTHER_ENTRIES);
   return { folder: path.join(big, 'app'), big, small };
 }
