@@ -1,0 +1,97 @@
+// A fully cached `datakit-ci build` against a fully cached `turbo run` of the same 4 tasks in the same
+// repository: whole-process wall time, side by side in rotating order, with `node -e 0` as the floor.
+// Run after `npm run build`: node bench/turbo.bench.mjs [rounds]
+// turbo comes from the npm registry (its platform binary is an optional dependency) and is installed once
+// into bench/results/turbo/ (git-ignored), kept between runs; delete that directory to get a newer one.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GIT_ENV, RESULTS, distFile, gitIn, median, ms, record, sideBySide, wall, withTmp } from './lib.mjs';
+
+const ROUNDS = Number(process.argv[2] ?? 20);
+const TASKS = ['t1', 't2', 't3', 't4'];
+const TURBO_DIR = path.join(RESULTS, 'turbo');
+
+/** The turbo package in bench/results/turbo, installed if missing; undefined (and why) if it cannot be. */
+function ensureTurbo(tmp) {
+  const wrapper = path.join(TURBO_DIR, 'node_modules', 'turbo', 'bin', 'turbo');
+  if (!fs.existsSync(wrapper)) {
+    fs.mkdirSync(TURBO_DIR, { recursive: true });
+    fs.writeFileSync(path.join(TURBO_DIR, 'package.json'), '{ "private": true }\n');
+    // Its own npm cache in the temp dir: nothing written outside bench/results and temp dirs.
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'npm-cache'), 'turbo@^2'], { cwd: TURBO_DIR, encoding: 'utf8' });
+    if (r.status !== 0) { return { why: `npm install turbo failed: ${r.error ?? r.stderr.trim().split('\n').slice(-3).join(' ')}` }; }
+  }
+  const native = path.join(TURBO_DIR, 'node_modules', '@turbo', `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch === 'x64' ? '64' : process.arch}`, 'bin', 'turbo');
+  if (!fs.existsSync(native)) { return { why: `no turbo binary for ${process.platform}-${process.arch} was installed` }; }
+  const version = JSON.parse(fs.readFileSync(path.join(TURBO_DIR, 'node_modules', 'turbo', 'package.json'), 'utf8')).version;
+  return { wrapper, native, version };
+}
+
+/**
+ * One package (turbo's single-package mode: tasks are the root package.json's scripts) and the same
+ * four jobs in .datakit-ci.json, each echoing a line; both key on every tracked file of the commit.
+ */
+function makeRepo(dir, env) {
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  gitIn(dir, ['init', '-q', '-b', 'main']);
+  const npmVersion = execFileSync('npm', ['--version'], { env, encoding: 'utf8' }).trim();
+  const scripts = Object.fromEntries(TASKS.map((t) => [t, `echo task ${t} done`]));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'bench', private: true, packageManager: `npm@${npmVersion}`, scripts }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'turbo.json'), JSON.stringify({ tasks: Object.fromEntries(TASKS.map((t) => [t, {}])) }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs: Object.fromEntries(TASKS.map((t) => [t, { run: `echo task ${t} done` }])) }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, '.gitignore'), '.turbo/\nnode_modules\n');
+  for (let i = 0; i < 50; i++) { fs.writeFileSync(path.join(dir, 'src', `f${i}.ts`), `export const x${i} = ${i};\n`); }
+  // turbo found in the repository's node_modules runs as the local turbo (no hand-off to another copy).
+  fs.symlinkSync(path.join(TURBO_DIR, 'node_modules'), path.join(dir, 'node_modules'));
+  gitIn(dir, ['add', '-A']);
+  gitIn(dir, ['commit', '-q', '-m', 'bench']);
+}
+
+await withTmp('dkci-turbo-bench-', async (tmp) => {
+  const turbo = ensureTurbo(tmp);
+  if (turbo.why) {
+    console.log(`turbo could not run here: ${turbo.why}`);
+    return;
+  }
+  const cli = distFile('cli.js');
+  const repo = path.join(tmp, 'repo');
+  const home = path.join(tmp, 'home');
+  fs.mkdirSync(home);
+  // Both tools write only into the temp dir: build directories, turbo's and npm's config, logs and caches.
+  const env = {
+    ...GIT_ENV, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'),
+    npm_config_cache: path.join(tmp, 'npm-cache'), DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'),
+    TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1',
+  };
+  makeRepo(repo, env);
+  const run = (cmd, args) => spawnSync(cmd, args, { cwd: repo, env, encoding: 'utf8' });
+  const turboArgs = ['run', ...TASKS];
+  const commits = () => gitIn(repo, ['--git-dir=.git/datakit-ci', 'rev-list', '--all', '--count']);
+
+  // First runs fill both caches; the second runs must be hits only.
+  for (const [cmd, args] of [[process.execPath, [cli, 'build']], [turbo.wrapper, turboArgs]]) {
+    const r = run(cmd, args);
+    assert.equal(r.status, 0, `${path.basename(cmd)} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  }
+  const saved = commits();
+  const again = run(process.execPath, [cli, 'build', '--json']);
+  assert.deepEqual(JSON.parse(again.stdout).jobs.map((j) => j.state), TASKS.map(() => 'success'));
+  assert.equal(commits(), saved, 'a cached build commits nothing');
+  const hit = run(turbo.wrapper, turboArgs);
+  assert.match(hit.stdout, new RegExp(`${TASKS.length} cached, ${TASKS.length} total`), hit.stdout);
+
+  const times = await sideBySide({
+    datakit: () => wall(process.execPath, [cli, 'build'], { cwd: repo, env }),
+    turbo: () => wall(turbo.wrapper, turboArgs, { cwd: repo, env }),
+    turboNative: () => wall(turbo.native, turboArgs, { cwd: repo, env }),
+    node: () => wall(process.execPath, ['-e', '0'], { cwd: repo, env }),
+  }, ROUNDS);
+  assert.equal(commits(), saved, 'no rebuild happened during the rounds');
+  const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  console.log(`fully cached, ${TASKS.length} tasks, median of ${ROUNDS} (turbo ${turbo.version}):`);
+  console.log(`  datakit-ci build ${ms(m.datakit)}; turbo run (npm's node wrapper, as installed) ${ms(m.turbo)}; ratio ${(m.datakit / m.turbo).toFixed(2)}`);
+  console.log(`  turbo's native binary alone ${ms(m.turboNative)}; node -e 0 ${ms(m.node)}; datakit-ci above node's floor ${ms(m.datakit - m.node)}, turbo above it ${ms(m.turbo - m.node)}`);
+  record('turbo', { tasks: TASKS.length, rounds: ROUNDS, turbo: turbo.version, medianMs: m });
+});
