@@ -6,7 +6,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DataKitError } from '../engine/errors';
-import { runGit, type SourceRepo } from '../store/sourceRepo';
+import { runGit } from '../store/git';
+import type { SourceRepo } from '../store/sourceRepo';
 import { acquireLock, type LockHandle } from './lockFile';
 
 /** Overrides where build directories go (tests, and the extension's own storage). */

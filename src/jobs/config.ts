@@ -4,9 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseTree, printParseErrorCode, stripComments, type Node, type ParseError } from 'jsonc-parser';
+import { parseTree, stripComments, type Node, type ParseError } from 'jsonc-parser';
 import { DataKitError } from '../engine/errors';
+import { describeSchemaError, positions, syntaxMessage, type ConfigError } from './configErrors';
 import { DURATION_PATTERN, parseDuration } from './duration';
+import { property, toValue } from './jsonTree';
+
+export type { ConfigError } from './configErrors';
 
 export const CONFIG_FILE = '.datakit-ci.json';
 export const SCHEMA_FILE = 'schemas/datakit-ci.schema.json';
@@ -32,39 +36,7 @@ export interface Config {
   readonly jobs: JobDefinition[];
 }
 
-export interface ConfigError {
-  readonly message: string;
-  /** 1-based. */
-  readonly line: number;
-  /** 1-based, in UTF-16 code units (as VS Code counts). */
-  readonly column: number;
-  /** 0-based offset into the text. */
-  readonly offset: number;
-  readonly length: number;
-}
-
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
-
-const DURATION_MESSAGE = '"timeout" must be a duration such as "90s", "10m" or "1h30m"';
-
-const SYNTAX_MESSAGES: Record<string, string> = {
-  InvalidSymbol: 'Invalid symbol',
-  InvalidNumberFormat: 'Invalid number',
-  PropertyNameExpected: 'Expected a property name in double quotes',
-  ValueExpected: 'Expected a value',
-  ColonExpected: 'Expected ":"',
-  CommaExpected: 'Expected ","',
-  CloseBraceExpected: 'Expected "}"',
-  CloseBracketExpected: 'Expected "]"',
-  EndOfFileExpected: 'Expected the end of the file',
-  InvalidCommentToken: 'Invalid comment',
-  UnexpectedEndOfComment: 'Unterminated comment',
-  UnexpectedEndOfString: 'Unterminated string',
-  UnexpectedEndOfNumber: 'Unterminated number',
-  InvalidUnicode: 'Invalid unicode escape',
-  InvalidEscapeCharacter: 'Invalid escape character',
-  InvalidCharacter: 'Invalid character in string',
-};
 
 export function parseConfig(text: string): ConfigResult {
   const errors: ConfigError[] = [];
@@ -79,13 +51,12 @@ export function parseConfig(text: string): ConfigResult {
     return { ok: false, errors };
   }
   for (const e of syntax) {
-    const code = printParseErrorCode(e.error);
-    report(e.offset, e.length, SYNTAX_MESSAGES[code] ?? code);
+    report(e.offset, e.length, syntaxMessage(e));
   }
   if (root) {
     const describeAll = (errs: ErrorObject[], base: Node, prefix: string[]): void => {
       for (const e of errs) {
-        const found = describe(base, prefix, e);
+        const found = describeSchemaError(base, prefix, e, JOB_NAME_PATTERN);
         // An object cut short by a syntax error is not also missing what it may have held.
         const cut = found && e.keyword === 'required' && syntax.some((s) => s.offset >= found.object.offset && s.offset <= found.object.offset + found.object.length);
         if (found && !cut) {
@@ -173,7 +144,7 @@ function readJobs(root: Node): JobDefinition[] {
   });
 }
 
-// ---- schema validation, with ajv's errors turned into positions and sentences
+// ---- schema validation (configErrors turns ajv's errors into positions and sentences)
 
 let ajv: Ajv | undefined;
 
@@ -200,82 +171,6 @@ export function loadConfigSchema(): object {
       throw new DataKitError('SchemaNotFound', `${SCHEMA_FILE} was not found above ${__dirname}`);
     }
   }
-}
-
-/** Where an error of the value of `base` (at path `prefix` in the file) points, and what it says. */
-function describe(base: Node, prefix: string[], e: ErrorObject): { node: Node; message: string; object: Node } | undefined {
-  const relative = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const at = [...prefix, ...relative];
-  const node = nodeAt(base, relative);
-  const described = node && describeAt(node, at, e);
-  return described && { ...described, object: node };
-}
-
-function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; message: string } | undefined {
-  const where = at[0] === 'jobs' && at.length >= 2 ? `job "${at[1]}"` : undefined;
-  const field = at.length === 3 && at[0] === 'jobs' ? at[2] : undefined;
-  const keyOf = (name: string): Node => property(node, name)?.children?.[0] ?? node;
-  switch (e.keyword) {
-    case 'type':
-      return { node, message: typeMessage(at) };
-    case 'required': {
-      const missing = (e.params as { missingProperty: string }).missingProperty;
-      if (at.length === 2 && node.parent?.children?.[0]) {
-        return { node: node.parent.children[0], message: `Job "${at[1]}" needs "${missing}"` };
-      }
-      return { node: { ...node, length: 1 }, message: `The configuration needs "${missing}"` };
-    }
-    case 'additionalProperties': {
-      const name = (e.params as { additionalProperty: string }).additionalProperty;
-      return { node: keyOf(name), message: where ? `Unknown field "${name}" in ${where}` : `Unknown field "${name}"` };
-    }
-    case 'pattern': {
-      if (e.propertyName !== undefined) {
-        const key = keyOf(e.propertyName);
-        return at.length === 1
-          ? { node: key, message: `Job name "${e.propertyName}" must match ${JOB_NAME_PATTERN.source}` }
-          : { node: key, message: `Environment variable name "${e.propertyName}" must not be empty or contain "="` };
-      }
-      if (field === 'timeout') {
-        return { node, message: DURATION_MESSAGE };
-      }
-      if (field === 'run') {
-        return { node, message: '"run" must not be empty' };
-      }
-      return undefined; // input and output paths: checkJobs says precisely what is wrong
-    }
-    case 'minItems':
-      return { node, message: '"inputs" must list at least one path (leave it out for the whole tree)' };
-    case 'propertyNames':
-      return undefined; // reported through the inner "pattern" error, which names the property
-    default:
-      return { node, message: `${e.instancePath || 'The configuration'} ${e.message ?? 'is invalid'}` };
-  }
-}
-
-function typeMessage(at: string[]): string {
-  if (at.length === 0) {
-    return 'The configuration must be a JSON object with "jobs"';
-  }
-  if (at.length === 1) {
-    return at[0] === 'jobs' ? '"jobs" must be an object of jobs by name' : `"${at[0]}" must be a string`;
-  }
-  if (at.length === 2) {
-    return `Job "${at[1]}" must be an object`;
-  }
-  const messages: Record<string, string> = {
-    run: '"run" must be a string',
-    inputs: '"inputs" must be an array of paths',
-    outputs: '"outputs" must be an array of glob patterns',
-    env: '"env" must be an object of strings',
-    timeout: DURATION_MESSAGE,
-    clean: '"clean" must be true or false',
-  };
-  if (at.length === 3) {
-    return messages[at[2]] ?? `"${at[2]}" has the wrong type`;
-  }
-  return at[2] === 'env' ? `Environment variable "${at[3]}" must be a string`
-    : at[2] === 'inputs' ? 'Each input must be a string' : 'Each output must be a string';
 }
 
 // ---- checks on the syntax tree
@@ -333,59 +228,4 @@ function checkJobs(root: Node, report: Report): void {
       }
     }
   }
-}
-
-/** The value of a node as ajv should see it: the last of duplicate keys wins, and `__proto__` is a plain key. */
-function toValue(node: Node): unknown {
-  if (node.type === 'object') {
-    const obj = Object.create(null) as Record<string, unknown>;
-    for (const prop of node.children ?? []) {
-      const [key, value] = prop.children ?? [];
-      if (value) {
-        obj[key.value as string] = toValue(value);
-      }
-    }
-    return obj;
-  }
-  if (node.type === 'array') {
-    return (node.children ?? []).map(toValue);
-  }
-  return node.value;
-}
-
-/** The last property named `name` (the one whose value counts), as a `property` node. */
-function property(node: Node, name: string): Node | undefined {
-  if (node.type !== 'object') {
-    return undefined;
-  }
-  return (node.children ?? []).filter((p) => p.children?.[0].value === name && p.children.length === 2).pop();
-}
-
-function nodeAt(root: Node, at: string[]): Node | undefined {
-  let node: Node | undefined = root;
-  for (const segment of at) {
-    node = node?.type === 'array' ? node.children?.[Number(segment)] : node && property(node, segment)?.children?.[1];
-  }
-  return node;
-}
-
-/** Offset → 1-based line and column; `\n`, `\r\n` and `\r` end a line. */
-function positions(text: string): (offset: number) => { line: number; column: number } {
-  const starts = [0];
-  for (const m of text.matchAll(/\r\n|\r|\n/g)) {
-    starts.push((m.index as number) + m[0].length);
-  }
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return { line: lo + 1, column: offset - starts[lo] + 1 };
-  };
 }

@@ -2,7 +2,8 @@
 import * as path from 'node:path';
 import { DataKitError } from '../engine/errors';
 import { checkName, checkRefPrefix, entryRefName, splitTreePath } from './names';
-import { ObjectStore, type Tree, type TreeEntry } from './objects';
+import type { Tree, TreeEntry } from './objectFormat';
+import { ObjectStore } from './objects';
 import { Refs } from './refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';

@@ -2,7 +2,8 @@
 // branch; on a lost race the same changes are applied again on the new head.
 import { DataKitError } from '../engine/errors';
 import { splitTreePath } from './names';
-import type { ObjectStore, TreeEntry } from './objects';
+import type { TreeEntry } from './objectFormat';
+import type { ObjectStore } from './objects';
 import type { Refs } from './refLock';
 import type { StoreTransaction } from './types';
 

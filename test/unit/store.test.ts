@@ -3,42 +3,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GitStore } from '../../src/store';
-
-const ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid' };
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 }).replace(/\n$/, '');
-}
-function gitIn(results: string, ...args: string[]): string {
-  return git(results, `--git-dir=${results}`, ...args);
-}
-function assertFsckClean(results: string): void {
-  const r = spawnSync('git', [`--git-dir=${results}`, 'fsck', '--strict', '--no-dangling'], { env: ENV, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  // The results repository's HEAD names a branch that never exists, which fsck mentions in notices.
-  assert.equal((r.stdout + r.stderr).replace(/^notice: .*\n/gm, ''), '');
-}
-function text(data: Uint8Array): string {
-  return Buffer.from(data).toString('utf8');
-}
-function tempRoot(name: string): string {
-  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `dkci-${name}-`)));
-}
-async function save(store: GitStore, entry: string, files: Record<string, string | null>, message: string): Promise<string> {
-  const tx = store.begin('build', entry);
-  for (const [p, content] of Object.entries(files)) {
-    if (content === null) {
-      tx.remove(p);
-    } else {
-      await tx.writeFile(p, content);
-    }
-  }
-  return tx.commit(message);
-}
+import { assertFsckClean, ENV, fsckThenRemove, git, gitIn, save, tempRoot, text } from './storeHelpers';
 
 describe('locating the results repository', () => {
   let root: string;
@@ -53,14 +21,7 @@ describe('locating the results repository', () => {
     git(repo, 'worktree', 'add', '-q', path.join(root, 'wt'), '-b', 'wt');
     git(root, 'clone', '-q', '--bare', repo, path.join(root, 'bare.git'));
   });
-  after(() => {
-    try {
-      assertFsckClean(path.join(root, 'repo', '.git', 'datakit-ci'));
-      assertFsckClean(path.join(root, 'bare.git', 'datakit-ci'));
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
+  after(() => fsckThenRemove(root, path.join(root, 'repo', '.git', 'datakit-ci'), path.join(root, 'bare.git', 'datakit-ci')));
 
   it('creates a bare repository in the common git directory on first use, from a subdirectory', async () => {
     const expected = path.join(root, 'repo', '.git', 'datakit-ci');
@@ -77,7 +38,7 @@ describe('locating the results repository', () => {
     const [a, b] = await Promise.all([GitStore.open({ dir: path.join(root, 'repo') }), GitStore.open({ dir: path.join(root, 'wt') })]);
     assert.equal(a.dir, expected);
     assert.equal(b.dir, expected);
-    await save(b, 'from-worktree', { log: 'wt\n' }, 'Cached successful result');
+    await save(b, 'build', 'from-worktree', { log: 'wt\n' }, 'Cached successful result');
     assert.equal(text(await (await a.head('build', 'from-worktree'))!.readFile('log')), 'wt\n');
   });
 
@@ -119,16 +80,10 @@ describe('saving and reading results', () => {
     root = tempRoot('rw');
     store = await GitStore.open({ resultsDir: path.join(root, 'results') });
   });
-  after(() => {
-    try {
-      assertFsckClean(store.dir);
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
+  after(() => fsckThenRemove(root, store.dir));
 
   it('commits a result that git reads back: message, files, nested trees, identity, no parent', async () => {
-    const c1 = await save(store, 'abc/def', { log: 'hello\n', 'key.json': '{}', 'value/a/b.txt': 'B', 'value/c.txt': 'C' }, 'Cached successful result');
+    const c1 = await save(store, 'build', 'abc/def', { log: 'hello\n', 'key.json': '{}', 'value/a/b.txt': 'B', 'value/c.txt': 'C' }, 'Cached successful result');
     assert.equal(gitIn(store.dir, 'rev-parse', ref), c1);
     assert.equal(gitIn(store.dir, 'log', '--format=%s', ref), 'Cached successful result');
     assert.equal(gitIn(store.dir, 'show', `${ref}:log`), 'hello');
@@ -142,20 +97,20 @@ describe('saving and reading results', () => {
 
   it('chains each new commit on the previous head and applies removals of files and directories', async () => {
     const c1 = gitIn(store.dir, 'rev-parse', ref);
-    const c2 = await save(store, 'abc/def', { value: null, failure: null, 'rebuild-requested': null, log: 'second\n', failure2: null }, 'Cached successful result');
+    const c2 = await save(store, 'build', 'abc/def', { value: null, failure: null, 'rebuild-requested': null, log: 'second\n', failure2: null }, 'Cached successful result');
     assert.equal(gitIn(store.dir, 'rev-parse', `${c2}^`), c1);
     assert.equal(gitIn(store.dir, 'ls-tree', '-r', '--name-only', ref), 'key.json\nlog');
-    const c3 = await save(store, 'abc/def', { log: 'third\n', failure: 'boom' }, 'Cached failure: boom');
+    const c3 = await save(store, 'build', 'abc/def', { log: 'third\n', failure: 'boom' }, 'Cached failure: boom');
     assert.equal(gitIn(store.dir, 'rev-parse', `${c3}^`), c2);
     assert.equal(gitIn(store.dir, 'rev-list', '--count', ref), '3');
     assert.equal(gitIn(store.dir, 'log', '--format=%s', ref), 'Cached failure: boom\nCached successful result\nCached successful result');
     // A removal inside a directory keeps its siblings; a staged write after a removal wins.
-    await save(store, 'nested', { 'value/a/x': '1', 'value/a/y': '2', 'value/b': '3' }, 'one');
-    await save(store, 'nested', { 'value/a/x': null, 'value/b/new': '4', 'value/missing/z': null }, 'two');
+    await save(store, 'build', 'nested', { 'value/a/x': '1', 'value/a/y': '2', 'value/b': '3' }, 'one');
+    await save(store, 'build', 'nested', { 'value/a/x': null, 'value/b/new': '4', 'value/missing/z': null }, 'two');
     assert.equal(gitIn(store.dir, 'ls-tree', '-r', '--name-only', 'build/nested'), 'value/a/y\nvalue/b/new');
-    await save(store, 'nested', { value: null, 'value/only': '5' }, 'three');
+    await save(store, 'build', 'nested', { value: null, 'value/only': '5' }, 'three');
     assert.equal(gitIn(store.dir, 'ls-tree', '-r', '--name-only', 'build/nested'), 'value/only');
-    await save(store, 'nested', { 'value/only': null }, 'four');
+    await save(store, 'build', 'nested', { 'value/only': null }, 'four');
     assert.equal(gitIn(store.dir, 'ls-tree', '-r', 'build/nested'), '');
   });
 
@@ -206,16 +161,10 @@ describe('transactions', () => {
     root = tempRoot('tx');
     store = await GitStore.open({ resultsDir: path.join(root, 'results') });
   });
-  after(() => {
-    try {
-      assertFsckClean(store.dir);
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
+  after(() => fsckThenRemove(root, store.dir));
 
   it('leaves refs untouched when never committed', async () => {
-    const c1 = await save(store, 'e', { log: 'one\n' }, 'first');
+    const c1 = await save(store, 'build', 'e', { log: 'one\n' }, 'first');
     const tx = store.begin('build', 'e');
     tx.remove('log');
     await tx.writeFile('value/x', 'x');
@@ -318,7 +267,7 @@ describe('names', () => {
 
   it('accepts entries with "/" and lists them under their builder', async () => {
     for (const name of goodEntries) {
-      await save(store, name, { log: `${name}\n` }, 'Cached successful result');
+      await save(store, 'build', name, { log: `${name}\n` }, 'Cached successful result');
     }
     const listed = await store.listEntries('build');
     assert.deepEqual(listed.map((e) => e.entry), [...goodEntries].sort());

@@ -1,38 +1,19 @@
 // The results repository shared with git and other processes: ref locks, lost races, packed refs, gc.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GitStore } from '../../src/store';
+import { assertFsckClean, ENV, gitIn, save, tempRoot, text } from './storeHelpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const STORE_JS = path.join(ROOT, 'out', 'src', 'store', 'index.js');
-const ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid' };
 const execFileAsync = promisify(execFile);
 
-function gitIn(results: string, ...args: string[]): string {
-  return execFileSync('git', [`--git-dir=${results}`, ...args], { env: ENV, encoding: 'utf8' }).replace(/\n$/, '');
-}
 function gitInput(results: string, input: string, ...args: string[]): string {
   return execFileSync('git', [`--git-dir=${results}`, ...args], { env: ENV, encoding: 'utf8', input }).replace(/\n$/, '');
-}
-function assertFsckClean(results: string): void {
-  const r = spawnSync('git', [`--git-dir=${results}`, 'fsck', '--strict', '--no-dangling'], { env: ENV, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal((r.stdout + r.stderr).replace(/^notice: .*\n/gm, ''), '');
-}
-function text(data: Uint8Array): string {
-  return Buffer.from(data).toString('utf8');
-}
-async function save(store: GitStore, builder: string, entry: string, files: Record<string, string>, message: string): Promise<string> {
-  const tx = store.begin(builder, entry);
-  for (const [p, content] of Object.entries(files)) {
-    await tx.writeFile(p, content);
-  }
-  return tx.commit(message);
 }
 /** A commit made by git itself on top of `parent`, holding `files`. */
 function gitCommit(results: string, parent: string, files: Record<string, string>, message: string): string {
@@ -63,7 +44,7 @@ describe('sharing the results repository', () => {
   let results: string;
   let store: GitStore;
   before(async () => {
-    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-share-')));
+    root = tempRoot('share');
     results = path.join(root, 'results');
     store = await GitStore.open({ resultsDir: results, lockTimeoutMs: 200 });
   });
@@ -160,7 +141,7 @@ describe('sharing the results repository', () => {
 describe('concurrent writers', () => {
   let root: string;
   before(() => {
-    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-race-')));
+    root = tempRoot('race');
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
