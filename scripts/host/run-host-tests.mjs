@@ -5,14 +5,12 @@
 // window.codeAutomationExit. Usage: run-host-tests.mjs [--only NAME] [--verbose] [--timeout SEC]
 // A configuration marked `optIn` (the benchmarks) runs only when named with --only.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { format } from 'node:util';
 import { ensureHostTools } from './setup.mjs';
 import { PROJECT } from './paths.mjs';
 import { launchBrowser, makeRunDir, remoteUri, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { execFileSync } from 'node:child_process';
-import { makeHostFixture, makeRepo } from '../../test/fixtures/repo.mjs';
+import { HOST_CONFIGS } from '../../test/host/configs.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : def; };
@@ -21,60 +19,7 @@ const ONLY = opt('--only');
 const TIMEOUT_MS = Number(opt('--timeout', '300')) * 1000;
 const TESTS = path.join(PROJECT, 'out', 'test', 'host', 'index');
 
-/** Each configuration is one extension host: a workspace, trust, and the suite's environment. */
-const QUIET = { 'datakitCi.automaticBuilds': false };
-const CONFIGS = [
-  {
-    name: 'trusted',
-    settings: QUIET,
-    setup(runDir) {
-      const { dir } = makeHostFixture(path.join(runDir, 'ws', 'fixture'));
-      return { folder: dir, env: { DATAKIT_CI_CACHE_DIR: path.join(runDir, 'build-cache') } };
-    },
-  },
-  {
-    name: 'multi',
-    settings: QUIET,
-    setup(runDir) {
-      const alpha = makeHostFixture(path.join(runDir, 'ws', 'alpha'), 'alpha').dir;
-      const beta = makeHostFixture(path.join(runDir, 'ws', 'beta'), 'beta').dir;
-      const workspace = path.join(runDir, 'ws', 'two.code-workspace');
-      fs.writeFileSync(workspace, JSON.stringify({ folders: [{ path: alpha }, { path: beta }] }));
-      return { workspace };
-    },
-  },
-  {
-    // Workspace trust on and not granted; results saved beforehand by the command-line tool.
-    name: 'untrusted',
-    trust: true,
-    settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' },
-    setup(runDir) {
-      const dir = path.join(runDir, 'ws', 'untrusted');
-      makeRepo(dir, [{ message: 'Initial commit', files: {
-        'src/a.txt': 'a\n',
-        '.datakit-ci.json': JSON.stringify({ jobs: { ok: { run: 'mkdir -p out && echo hi > out/x.txt', outputs: ['out/**'] }, bad: { run: 'exit 1' } } }),
-      } }]);
-      const cacheDir = path.join(runDir, 'build-cache');
-      try {
-        execFileSync(process.execPath, [path.join(PROJECT, 'dist', 'cli.js'), 'build'], { cwd: dir, env: { ...process.env, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
-      } catch (e) {
-        if (e.status !== 1) { throw e; } // 1: the job "bad" failed, as it should
-      }
-      return { folder: dir, env: { NODE_OPTIONS: `--require ${path.join(PROJECT, 'test', 'host', 'spawnSpy.cjs')}` } };
-    },
-  },
-  {
-    // The extension's benchmarks (test/host/bench; see bench/extension.bench.mjs): 10 jobs, 10,000 saved results.
-    name: 'bench',
-    optIn: true,
-    settings: QUIET,
-    setup(runDir) {
-      const { makeBenchFixture } = createRequire(import.meta.url)(path.join(PROJECT, 'out', 'test', 'host', 'bench', 'fixture.js'));
-      const f = makeBenchFixture(path.join(runDir, 'ws'), path.join(PROJECT, 'dist', 'cli.js'), path.join(runDir, 'build-cache'));
-      return { folder: f.folder, env: { DATAKIT_CI_BENCH_BASELINE: f.small } };
-    },
-  },
-];
+const CONFIGS = HOST_CONFIGS;
 
 const t0 = Date.now();
 const say = (m) => console.log(`[host ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
