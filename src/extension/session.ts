@@ -140,9 +140,21 @@ export class Session implements Disposable {
       clearTimeout(this.headTimer);
       this.headTimer = setTimeout(() => { void this.onRefsChanged(); }, 250);
     };
-    for (const dir of [this.dirs.gitDir, path.join(this.dirs.commonDir, 'refs', 'heads')]) {
+    // In the git directory only HEAD (git locks it on every commit, checkout and reset, so HEAD.lock shows
+    // each move) and packed-refs matter: the index changes all the time (VS Code's own git view refreshes
+    // it) and must not make us re-read the repository. Watches are not recursive: Node's recursive watch
+    // on Linux loses a file once git replaces it by renaming its lock file over it.
+    const GIT_DIR_FILES = new Set(['HEAD', 'HEAD.lock', 'ORIG_HEAD', 'packed-refs']);
+    const watches: [string, boolean, (file: string | null) => boolean][] = [
+      [this.dirs.gitDir, false, (file) => file === null || GIT_DIR_FILES.has(file)],
+      [path.join(this.dirs.commonDir, 'refs', 'heads'), false, () => true],
+    ];
+    if (this.dirs.commonDir !== this.dirs.gitDir) { // a linked worktree: branches are packed in the common dir
+      watches.push([this.dirs.commonDir, false, (file) => file === null || file === 'packed-refs']);
+    }
+    for (const [dir, recursive, relevant] of watches) {
       try {
-        this.watchers.push(fs.watch(dir, { recursive: dir !== this.dirs.gitDir }, onChange));
+        this.watchers.push(fs.watch(dir, { recursive }, (_event, file) => { if (relevant(file)) { onChange(); } }));
       } catch {
         // A directory that cannot be watched (e.g. refs/heads missing in a fresh repository).
       }
