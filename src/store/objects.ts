@@ -1,10 +1,9 @@
-// The results repository's objects: read directly when loose, through isomorphic-git when packed; written
+// The results repository's objects: read directly when loose, in place when packed (packReader.ts); written
 // as loose objects that appear atomically (temporary file, then rename).
 //
-// Writing does not go through isomorphic-git: measured here, its write path took 0.8–3.5 ms per object
-// (in Node 20 it deflates through web CompressionStream streams and hashes through crypto.subtle, each a
-// thread-pool hop, and it writes objects in place), so a 10 KB result took 7–13 ms, no faster than git
-// plumbing; zlib + crypto with one small synchronous write and a rename take ~0.2 ms per object.
+// Small objects are written through isomorphic-git with an `fs` that makes each appear atomically; blobs
+// over 1 MiB are hashed and deflated in chunks here (isomorphic-git's writeBlob takes the whole buffer and
+// grew peak memory by 4-6x the blob).
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
@@ -14,9 +13,9 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import * as git from 'isomorphic-git';
-import type { PromiseFsClient } from 'isomorphic-git';
 import { DataKitError } from '../engine/errors';
 import { Lru } from './lru';
+import { PackReader } from './packReader';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
 /** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
@@ -26,45 +25,29 @@ const inflateAsync = promisify(zlib.inflate);
 
 export class ObjectStore {
   private readonly objectsDir: string;
-  // One isomorphic-git cache for the store's life, so that a pack is loaded once; replaced when the pack
-  // directory changes, so that packs deleted by `git gc` do not stay in memory.
-  private cache: object = {};
-  private packDirStamp = '';
+  private readonly packs: PackReader;
   private readonly trees = new Lru<string, Tree>(10_000);
   private readonly commits = new Lru<string, CommitInfo>(10_000);
-  private readonly readerFs: PromiseFsClient = makeReaderFs();
 
   constructor(readonly gitdir: string) {
     this.objectsDir = path.join(gitdir, 'objects');
+    this.packs = new PackReader(path.join(this.objectsDir, 'pack'), (oid) => this.readLoose(oid));
   }
 
   /** An object's type and content; `ObjectMissing` if it is in neither the loose store nor a pack. */
   async read(oid: string): Promise<{ type: string; content: Buffer }> {
-    const loose = await this.readLoose(oid);
-    if (loose) {
-      return loose;
-    }
     for (let attempt = 1; ; attempt++) {
-      await this.checkPackDir();
-      try {
-        const r = await git.readObject({ fs: this.readerFs, gitdir: this.gitdir, oid, cache: this.cache, format: 'content' });
-        return { type: r.type, content: Buffer.from(r.object as Uint8Array) };
-      } catch (e) {
-        // A concurrent `git gc` may have deleted the pack we listed (git deletes a pack before its index):
-        // look again with a fresh cache, a few times, since gc may run again meanwhile.
-        if (attempt >= 5) {
-          if ((e as { code?: string }).code === 'NotFoundError') {
-            throw new DataKitError('ObjectMissing', `The object ${oid} is missing from ${this.gitdir}.`);
-          }
-          throw e;
-        }
-        this.cache = {};
-        const again = await this.readLoose(oid);
-        if (again) {
-          return again;
-        }
-        await new Promise((r) => setTimeout(r, attempt * 5));
+      // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
+      // other (into a pack, or out of a deleted pack when it loosens unreachable objects); it may run again
+      // meanwhile, hence a few tries.
+      const found = (await this.readLoose(oid)) ?? (await this.packs.read(oid)) ?? (await this.readLoose(oid));
+      if (found) {
+        return found;
       }
+      if (attempt >= 5) {
+        throw new DataKitError('ObjectMissing', `The object ${oid} is missing from ${this.gitdir}.`);
+      }
+      await new Promise((r) => setTimeout(r, attempt * 5));
     }
   }
 
@@ -90,19 +73,33 @@ export class ObjectStore {
     if (data.length > STREAM_THRESHOLD) {
       return writeBlobStreamed(this.objectsDir, data);
     }
-    return writeLoose(this.objectsDir, 'blob', data);
+    return this.writeSmall('blob', data);
+  }
+
+  /**
+   * Small objects are written by isomorphic-git's object database, through an `fs` that makes each appear
+   * atomically. Node's native zlib and SHA-1 prepare them: isomorphic-git's own (web streams and
+   * crypto.subtle, a thread-pool hop each) took ~1.8 ms an object here against ~0.4 ms.
+   */
+  private async writeSmall(type: 'blob' | 'tree' | 'commit', content: Uint8Array): Promise<string> {
+    const header = Buffer.from(`${type} ${content.length}\0`);
+    const oid = createHash('sha1').update(header).update(content).digest('hex');
+    if (freshen(this.objectsDir, oid)) { return oid; }
+    const deflated = zlib.deflateSync(Buffer.concat([header, content]));
+    await git.writeObject({ fs: ATOMIC_FS, gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
+    return oid;
   }
 
   // What is written is remembered as read: the next commit on the entry starts from it.
   async writeTree(entries: ReadonlyMap<string, TreeEntry>): Promise<string> {
-    const oid = writeLoose(this.objectsDir, 'tree', formatTree(entries));
+    const oid = await this.writeSmall('tree', formatTree(entries));
     this.trees.set(oid, new Map(entries));
     return oid;
   }
 
   /** `started` becomes the author time, `finished` the committer time. */
   async writeCommit(tree: string, parents: readonly string[], message: string, started: Date, finished: Date): Promise<string> {
-    const oid = writeLoose(this.objectsDir, 'commit', formatCommit(tree, parents, message, started, finished));
+    const oid = await this.writeSmall('commit', formatCommit(tree, parents, message, started, finished));
     const full = message.endsWith('\n') ? message : `${message}\n`;
     const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
     this.commits.set(oid, { tree, parents: [...parents], message: full, authorTime: seconds(started), time: seconds(finished) });
@@ -136,40 +133,37 @@ export class ObjectStore {
     }
     return { type, content };
   }
+}
 
-  private async checkPackDir(): Promise<void> {
-    const st = await fsp.stat(path.join(this.objectsDir, 'pack')).catch(() => undefined);
-    const stamp = st ? `${st.mtimeMs}:${st.ino}` : '';
-    if (stamp !== this.packDirStamp) {
-      this.packDirStamp = stamp;
-      this.cache = {};
-    }
+/**
+ * An object that exists already is freshened as git does, so that a concurrent `git gc` does not prune it
+ * as old garbage just as a new commit starts to use it; false if it is absent.
+ */
+function freshen(objectsDir: string, oid: string): boolean {
+  try {
+    const now = new Date();
+    fs.utimesSync(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), now, now);
+    return true;
+  } catch {
+    return false; // absent (or read-only: then writing fails and says why)
   }
 }
 
 /**
- * Writes a loose object unless it exists, in which case it is freshened as git does, so that a concurrent
- * `git gc` does not prune it as old garbage just as a new commit starts to use it. Synchronous: a few
- * small-file syscalls of tens of microseconds, less than one round trip through libuv's thread pool.
+ * isomorphic-git writes objects in place; through this `fs` each loose object is written to a temporary
+ * file and renamed into place, so a crash never leaves a truncated object.
  */
-function writeLoose(objectsDir: string, type: string, content: Uint8Array): string {
-  const header = Buffer.from(`${type} ${content.length}\0`);
-  const oid = createHash('sha1').update(header).update(content).digest('hex');
-  const dir = path.join(objectsDir, oid.slice(0, 2));
-  const file = path.join(dir, oid.slice(2));
-  try {
-    const now = new Date();
-    fs.utimesSync(file, now, now);
-    return oid;
-  } catch {
-    // absent (or read-only: then writing fails below and says why)
-  }
-  const deflated = zlib.deflateSync(Buffer.concat([header, content]));
-  const tmp = path.join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
-  retryingMissingDir(dir, () => fs.writeFileSync(tmp, deflated, { flag: 'wx', mode: 0o444 }));
-  renameObject(tmp, file);
-  return oid;
-}
+const ATOMIC_FS = {
+  promises: {
+    ...fsp,
+    async writeFile(file: string, data: Uint8Array): Promise<void> {
+      const dir = path.dirname(file);
+      const tmp = path.join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
+      retryingMissingDir(dir, () => fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 }));
+      renameObject(tmp, file);
+    },
+  },
+};
 
 /** Runs `op`, creating `dir` when it is missing: `git prune-packed` removes emptied object directories. */
 function retryingMissingDir(dir: string, op: () => void): void {
@@ -200,23 +194,6 @@ function renameObject(tmp: string, target: string): void {
       throw e;
     }
   }
-}
-
-/** Node's fs, except that a pack index whose pack is already gone (a `git gc` in progress) is not listed. */
-function makeReaderFs(): PromiseFsClient {
-  return {
-    promises: {
-      ...fsp,
-      async readdir(p: string) {
-        const names = await fsp.readdir(p);
-        if (path.basename(p) !== 'pack') {
-          return names;
-        }
-        const present = new Set(names);
-        return names.filter((n) => !n.endsWith('.idx') || present.has(`${n.slice(0, -4)}.pack`));
-      },
-    },
-  };
 }
 
 /** Hashes and deflates a big blob chunk by chunk into a temporary file, then renames it into place. */
