@@ -1,4 +1,6 @@
 // Plain-text formatting for the command-line tool.
+import { timestamp } from '../engine/liveLog';
+
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) { r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); }); }
@@ -13,8 +15,5 @@ export function seconds(ms: number | null | undefined): string {
 }
 
 export function localTime(iso: string | null): string {
-  if (!iso) { return '-'; }
-  const d = new Date(iso);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return iso ? timestamp(new Date(iso)) : '-';
 }

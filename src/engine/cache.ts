@@ -334,12 +334,6 @@ export class BuildCache<K, V, C = unknown> {
     return true;
   }
 
-  /** Keys of builds pending in this cache. */
-  get pendingCount(): number {
-    let n = 0;
-    for (const e of this.entries.values()) { if (e.value?.result.kind === 'pending') { n++; } }
-    return n;
-  }
 
   dispose(): void {
     for (const e of this.entries.values()) { e.abort?.abort(new DataKitError('Cancelled', CANCELLED)); }

@@ -20,7 +20,8 @@ export interface LiveLogOptions {
   pending?: string;
 }
 
-function timestamp(d: Date): string {
+/** `YYYY-MM-DD HH:MM:SS` in local time, as the seed's log lines. */
+export function timestamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }

@@ -1,8 +1,6 @@
 // Configuration errors of .datakit-ci.json in the Problems panel, at their positions.
 import * as vscode from 'vscode';
-import { parseConfig } from '../jobs/config';
-
-export const CONFIG_FILE = '.datakit-ci.json';
+import { CONFIG_FILE, parseConfig } from '../jobs/config';
 
 export class ConfigDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('datakit-ci');

@@ -12,13 +12,11 @@ import { GitStore } from '../store/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
 import { SourceRepo } from '../store/sourceRepo';
 import { buildRoot, repoId } from './checkout';
-import { normalizeJob, parseConfig, type ConfigResult } from './config';
+import { CONFIG_FILE, normalizeJob, parseConfig, type ConfigResult } from './config';
 import { FileEntryLocks } from './entryLocks';
 import { computeKey, entryName, TOOL, type JobKey } from './key';
 import { ShellBuilder, type ShellValue } from './shellBuilder';
 import { listTargets, type Target } from './targets';
-
-export const CONFIG_FILE = '.datakit-ci.json';
 
 export interface RepoJobsOptions {
   /** Any directory of the repository (or give `dirs`). */
