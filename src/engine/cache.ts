@@ -106,13 +106,19 @@ export class BuildCache<K, V, C = unknown> {
   async query(key: K): Promise<Status<V> | undefined> {
     const branch = this.builder.branch(key);
     const e = this.entry(branch);
+    if (e.value && !e.lock.isLocked()) { return e.value; }
+    return e.lock.runExclusive(() => this.find(key, branch, e));
+  }
+
+  /** Memory, then the store (remembering what it finds); the entry's lock must be held. */
+  private async find(key: K, branch: string, e: Entry<V>): Promise<Status<V> | undefined> {
     if (e.value) { return e.value; }
-    return e.lock.runExclusive(async () => {
-      if (e.value) { return e.value; }
-      const loaded = await this.loadFromStore(key, branch);
-      if (loaded) { this.set(key, branch, e, loaded); }
-      return loaded;
-    });
+    const loaded = await this.loadFromStore(key, branch);
+    if (loaded) {
+      this.logger.info(`Loaded cached result from ${this.store.refName(this.builder.name, branch)}`);
+      this.set(key, branch, e, loaded);
+    }
+    return loaded;
   }
 
   /**
@@ -124,16 +130,7 @@ export class BuildCache<K, V, C = unknown> {
     const e = this.entry(branch);
     // Fast path: a value in memory needs no lock (the lock only orders loading and inserting).
     if (e.value && !e.lock.isLocked()) { return e.value; }
-    return e.lock.runExclusive(async () => {
-      if (e.value) { return e.value; }
-      const loaded = await this.loadFromStore(key, branch);
-      if (loaded) {
-        this.logger.info(`Loaded cached result from ${this.store.refName(this.builder.name, branch)}`);
-        this.set(key, branch, e, loaded);
-        return loaded;
-      }
-      return this.startBuild(ctx, key, branch, e);
-    });
+    return e.lock.runExclusive(async () => (await this.find(key, branch, e)) ?? this.startBuild(ctx, key, branch, e));
   }
 
   /** Previously saved results, or undefined: none, marked for rebuild, or unreadable (logged; rebuilt). */

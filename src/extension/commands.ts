@@ -32,6 +32,10 @@ export interface CommandDeps {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- command arguments come from VS Code untyped
 type CommandFn = (...args: any[]) => unknown;
 
+function requireTrust(): void {
+  if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+}
+
 function register(context: vscode.ExtensionContext, output: vscode.LogOutputChannel, id: string, fn: CommandFn): void {
   context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => {
     try {
@@ -68,14 +72,14 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   });
 
   reg('datakitCi.buildNow', async () => {
-    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+    requireTrust();
     let started = 0;
     for (const s of sessions.all) { await s.refresh(); started += await s.build('all'); }
     return started;
   });
 
   reg('datakitCi.rebuildFailed', async () => {
-    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+    requireTrust();
     let n = 0;
     for (const s of sessions.all) {
       const seen = new Set<string>();
@@ -94,7 +98,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   });
 
   reg('datakitCi.rebuild', async (arg?: unknown) => {
-    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'This workspace is not trusted, so no job runs. Trust it to build.'); }
+    requireTrust();
     const picked = await jobArg(deps, arg, (j) => j.status?.result.kind !== 'pending');
     if (!picked) { return undefined; }
     return picked.session.rebuild(picked.job.key);

@@ -21,7 +21,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   private lastFire = 0;
   /** How many times the view was told to refresh (for tests and benchmarks). */
   refreshes = 0;
-  private readonly times = new Map<string, { started: number; finished: number }>();
   private readonly disposable: { dispose(): void };
 
   constructor(readonly model: TreeModel, sessions: Sessions) {
@@ -50,14 +49,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     }
   }
 
-  private async commitTimes(node: Extract<Node, { kind: 'job' }>, commit: string): Promise<{ started: number; finished: number }> {
-    const known = this.times.get(commit);
-    if (known) { return known; }
-    const t = await node.session.jobs.store.commitTimes(commit);
-    if (this.times.size > 5000) { this.times.clear(); }
-    this.times.set(commit, t);
-    return t;
-  }
 
   async getTreeItem(node: Node): Promise<vscode.TreeItem> {
     switch (node.kind) {
@@ -99,7 +90,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     item.iconPath = ICONS[state];
     const s = job.status;
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
-    const times = saved ? await this.commitTimes(node, saved.commit) : undefined;
+    const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
     if (s?.result.kind === 'pending') {
       item.description = s.result.reason;
     } else if (s?.result.kind === 'failure') {

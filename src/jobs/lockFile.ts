@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isProcessAlive } from './process';
+
+export { isProcessAlive };
 
 export interface LockOptions {
   /** Wait for a held lock to be free (default true); when false, a held lock gives undefined at once. */
@@ -82,15 +85,6 @@ export async function readLockHolder(file: string): Promise<LockHolder | undefin
 }
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function handle(file: string, content: string): LockHandle {
   let released = false;
   return {

@@ -2,6 +2,7 @@
 // untrusted workspace can show cached results without running anything.
 import fs from 'node:fs';
 import path from 'node:path';
+import { parsePackedRefs } from './packedRefs';
 
 export interface RepositoryDirs {
   /** The work tree's root, or undefined for a bare repository. */
@@ -55,10 +56,7 @@ export function locateRepository(start: string): RepositoryDirs | undefined {
 function readPackedRef(commonDir: string, ref: string): string | undefined {
   let text: string;
   try { text = fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8'); } catch { return undefined; }
-  for (const line of text.split('\n')) {
-    if (line.length > 41 && line[40] === ' ' && line.slice(41) === ref) { return line.slice(0, 40); }
-  }
-  return undefined;
+  return parsePackedRefs(text).get(ref);
 }
 
 /** A ref's commit id (following symbolic refs), read from loose ref files or packed-refs. */

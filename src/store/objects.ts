@@ -51,22 +51,22 @@ export class ObjectStore {
     }
   }
 
-  async readTree(oid: string): Promise<Tree> {
-    let tree = this.trees.get(oid);
-    if (!tree) {
-      tree = parseTree(await this.readTyped(oid, 'tree'));
-      this.trees.set(oid, tree);
-    }
-    return tree;
+  readTree(oid: string): Promise<Tree> {
+    return this.readParsed(this.trees, oid, 'tree', parseTree);
   }
 
-  async readCommit(oid: string): Promise<CommitInfo> {
-    let commit = this.commits.get(oid);
-    if (!commit) {
-      commit = parseCommit(await this.readTyped(oid, 'commit'));
-      this.commits.set(oid, commit);
+  readCommit(oid: string): Promise<CommitInfo> {
+    return this.readParsed(this.commits, oid, 'commit', parseCommit);
+  }
+
+  /** Objects never change, so a parsed tree or commit is kept by id. */
+  private async readParsed<T>(cache: Lru<string, T>, oid: string, type: string, parse: (content: Buffer) => T): Promise<T> {
+    let value = cache.get(oid);
+    if (value === undefined) {
+      value = parse(await this.readTyped(oid, type));
+      cache.set(oid, value);
     }
-    return commit;
+    return value;
   }
 
   async writeBlob(data: Uint8Array): Promise<string> {
