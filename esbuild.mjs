@@ -21,7 +21,7 @@ const common = {
 const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/engine/index.ts'], outfile: 'dist/engine.js' },
+  { entryPoints: ['src/api/engine.ts'], outfile: 'dist/engine.js' },
 ];
 
 if (watch) {

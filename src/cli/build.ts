@@ -1,11 +1,11 @@
 // `datakit-ci build`: looks every job up (building what is missing), shows progress, ends with a table.
 import { parseArgs } from 'node:util';
-import type { Disposable } from '../engine/events';
+import type { Disposable } from '../shared/events';
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { seconds } from './format';
-import { loadJobs, pickJobs, reportTable, type Io } from './main';
-import { report } from './report';
+import { loadJobs, pickJobs, type Io } from './context';
+import { report, reportTable } from './report';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 

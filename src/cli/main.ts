@@ -1,12 +1,11 @@
 // The datakit-ci command: the same engine as the extension, from a terminal, a git hook or a CI runner.
 import { parseArgs } from 'node:util';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { VERSION } from '../engine/version';
-import type { JobKey } from '../jobs/key';
-import { RepoJobs, type JobsAt } from '../jobs/repoJobs';
+import { RepoJobs } from '../jobs/repoJobs';
 import { runBuild } from './build';
-import { localTime, seconds, table } from './format';
-import { report, type JobReport } from './report';
+import { loadJobs, pickJobs, UsageError, type Io } from './context';
+import { report, reportTable, type JobReport } from './report';
 
 const USAGE = `Usage: datakit-ci <command> [options]
 
@@ -21,48 +20,11 @@ Commands:
 Exit codes: 0 all passed, 1 a job failed, 2 usage or configuration error.
 `;
 
-export class UsageError extends Error {}
-
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-  isTTY: boolean;
-}
-
 const stdio: Io = {
   out: (t) => { process.stdout.write(t); },
   err: (t) => { process.stderr.write(t); },
   isTTY: Boolean(process.stdout.isTTY),
 };
-
-export async function loadJobs(jobs: RepoJobs, rev: string, io: Io): Promise<JobsAt | undefined> {
-  const commit = await jobs.resolve(rev);
-  const at = await jobs.jobsAt(commit);
-  if (at.config === 'missing') {
-    io.err(`datakit-ci: ${rev} (${commit.slice(0, 7)}) has no .datakit-ci.json\n`);
-    return undefined;
-  }
-  if (!at.config.ok) {
-    for (const e of at.config.errors) { io.err(`.datakit-ci.json:${e.line}:${e.column}: ${e.message}\n`); }
-    io.err(`datakit-ci: .datakit-ci.json at ${commit.slice(0, 7)} has ${at.config.errors.length} error(s); nothing was run\n`);
-    return undefined;
-  }
-  return at;
-}
-
-export function pickJobs(at: JobsAt, names: string[]): JobKey[] {
-  if (names.length === 0) { return [...at.keys]; }
-  const unknown = names.filter((n) => !at.keys.some((k) => k.job.name === n));
-  if (unknown.length) { throw new UsageError(`unknown job${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (jobs: ${at.keys.map((k) => k.job.name).join(', ')})`); }
-  return at.keys.filter((k) => names.includes(k.job.name));
-}
-
-export function reportTable(reports: JobReport[]): string {
-  return table([
-    ['JOB', 'STATE', 'DURATION', 'FINISHED', 'KEY', 'DETAIL'],
-    ...reports.map((r) => [r.job, r.state, seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), r.message?.split('\n')[0] ?? '']),
-  ]);
-}
 
 /** `main` for HEAD on a branch, else the revision as given. */
 async function revLabel(jobs: RepoJobs, rev: string): Promise<string> {

@@ -1,6 +1,7 @@
 // What `status` and `build` report for each job; also the shape of their --json output.
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { localTime, seconds, table } from './format';
 
 export type JobState = 'success' | 'failure' | 'pending' | 'not built';
 
@@ -40,3 +41,11 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     durationMs, finishedAt,
   };
 }
+
+export function reportTable(reports: JobReport[]): string {
+  return table([
+    ['JOB', 'STATE', 'DURATION', 'FINISHED', 'KEY', 'DETAIL'],
+    ...reports.map((r) => [r.job, r.state, seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), r.message?.split('\n')[0] ?? '']),
+  ]);
+}
+

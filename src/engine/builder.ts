@@ -1,21 +1,13 @@
 // The builder contract: the seed's CI_s.BUILDER.
+import type { EntryReader } from '../shared/results';
 import type { LiveLog } from './liveLog';
+
+export type { EntryReader };
 
 /** What `generate` writes through: the entry's new tree, staged in memory until the build ends. */
 export interface Transaction {
   /** `path` is under `value/`, or is `key.json`. */
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
-}
-
-/** A saved entry, as `load` reads it back. */
-export interface EntryReader {
-  /** The commit of the results repository that holds this entry's state. */
-  readonly commit: string;
-  /** The bytes of a file of the entry's tree (e.g. `value/out.txt`); rejects with code `NotFound` if absent. */
-  readFile(path: string): Promise<Uint8Array>;
-  exists(path: string): Promise<boolean>;
-  /** Every file path of the entry's tree, sorted (e.g. `key.json`, `log`, `value/dist/a.js`). */
-  paths(): Promise<string[]>;
 }
 
 export interface BuildJob<K, C> {

@@ -1,13 +1,13 @@
 // The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
 import { Mutex } from 'async-mutex';
 import type { Builder, Transaction } from './builder';
-import { DataKitError } from './errors';
-import { Emitter, type Event } from './events';
+import { DataKitError } from '../shared/errors';
+import { Emitter, type Event } from '../shared/events';
 import type { LiveLog, LogManager } from './liveLog';
 import type { CacheMetrics } from './metrics';
 import type { Pool } from './pool';
 import { EMPTY, type RebuildOutcome, type Result, type Saved, type Status } from './status';
-import type { EntrySnapshot, StoreTransaction } from '../store/types';
+import type { EntrySnapshot, StoreTransaction } from '../shared/results';
 
 /** What the cache needs of the results repository (GitStore implements it). */
 export interface ResultStore {

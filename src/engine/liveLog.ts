@@ -1,8 +1,8 @@
 // A build's live log (the seed's CI_live_log): append-only text under a memory cap, followed by readers
 // without polling, plus the stack of pending reasons that says what the build is waiting for.
 import { CappedText } from './cappedText';
-import { DataKitError } from './errors';
-import { Disposable, Emitter, Event } from './events';
+import { DataKitError } from '../shared/errors';
+import { Disposable, Emitter, Event } from '../shared/events';
 
 export const DEFAULT_LOG_CAP_BYTES = 16 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
 // Bounded concurrency for builds, first in first out (the seed's CI_monitored_pool): a queued build's log
 // says how many builds are ahead of it.
 import os from 'node:os';
-import { DataKitError } from './errors';
+import { DataKitError } from '../shared/errors';
 import type { LiveLog, PendingReason } from './liveLog';
 import type { CacheMetrics } from './metrics';
 

@@ -1,7 +1,7 @@
 // The commands: every user action goes through here, and errors become messages in exactly one place.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { changedInputs } from '../jobs/key';
 import { restoreOutputs } from '../jobs/outputs';
 import type { LogChannels, LogDocumentProvider } from './logs';

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { Emitter, type Disposable } from '../engine/events';
+import { Emitter, type Disposable } from '../shared/events';
 import type { ConfigResult } from '../jobs/config';
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';

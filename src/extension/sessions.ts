@@ -1,7 +1,7 @@
 // The sessions of a window: one per git repository among the workspace folders, kept in step with folders
 // added and removed, sharing one log manager, metrics registry and build pool.
 import * as vscode from 'vscode';
-import { Emitter } from '../engine/events';
+import { Emitter } from '../shared/events';
 import { LogManager } from '../engine/liveLog';
 import { CacheMetrics } from '../engine/metrics';
 import { Pool } from '../engine/pool';

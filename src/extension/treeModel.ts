@@ -1,7 +1,7 @@
 // The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
 // tests read the same derived state.
-import type { HistoryItem } from '../store/types';
+import type { HistoryItem } from '../shared/results';
 import type { Session, JobView, TargetView } from './session';
 
 export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';

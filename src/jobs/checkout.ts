@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { runGit } from '../store/git';
 import type { SourceRepo } from '../store/sourceRepo';
 import { acquireLock, type LockHandle } from './lockFile';

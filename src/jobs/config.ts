@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseTree, stripComments, type Node, type ParseError } from 'jsonc-parser';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { describeSchemaError, positions, syntaxMessage, type ConfigError } from './configErrors';
 import { DURATION_PATTERN, parseDuration } from './duration';
 import { property, toValue } from './jsonTree';

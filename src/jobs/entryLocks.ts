@@ -3,7 +3,7 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import type { EntryLocks } from '../engine/cache';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { acquireLock, readLockHolder } from './lockFile';
 
 const POLL_MS = 200;

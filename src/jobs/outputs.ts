@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { BuildFailure } from '../engine/builder';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 
 export const DEFAULT_OUTPUT_CAP = 100 * 1024 * 1024;
 

@@ -2,12 +2,13 @@
 // cache — what the command-line tool and the extension both work through.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { BuildCache, type Logger } from '../engine/cache';
 import { LogManager } from '../engine/liveLog';
 import { CacheMetrics } from '../engine/metrics';
 import { Pool } from '../engine/pool';
 import type { Status } from '../engine/status';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { GitStore } from '../store/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
 import { SourceRepo } from '../store/sourceRepo';
@@ -56,7 +57,7 @@ export type JobStatus = Status<ShellValue>;
  * results repository.
  */
 export class RepoJobs {
-  private readonly atCommit = new Map<string, Promise<JobsAt>>();
+  private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
   private source: Promise<SourceRepo> | undefined;
   private readonly locks: FileEntryLocks;
   readonly cache: BuildCache<JobKey, ShellValue>;
@@ -106,7 +107,6 @@ export class RepoJobs {
     if (!p) {
       p = this.readJobs(commit);
       p.catch(() => this.atCommit.delete(commit)); // never keep a rejected promise as if it were a value
-      if (this.atCommit.size > 256) { this.atCommit.delete(this.atCommit.keys().next().value!); }
       this.atCommit.set(commit, p);
     }
     return p;

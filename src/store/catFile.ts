@@ -1,7 +1,7 @@
 // The `git cat-file --batch` protocol: one query a line; each reply is a header line, then (for --batch)
 // the object's bytes and a newline. Replies come back in query order.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { GIT_GLOBAL_ARGS, gitEnv, gitNotFound } from './git';
 
 export interface CatReply {

@@ -2,7 +2,7 @@
 // neither follows variables inherited from a hook or terminal nor takes the user's optional locks.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 
 export interface GitResult {
   readonly stdout: Buffer;

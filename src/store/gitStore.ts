@@ -1,13 +1,13 @@
 // The results repository: one branch per cache entry, each commit one saved result.
 import * as path from 'node:path';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { checkName, checkRefPrefix, entryRefName, splitTreePath } from './names';
 import type { Tree, TreeEntry } from './objectFormat';
 import { ObjectStore } from './objects';
 import { Refs } from './refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
-import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from './types';
+import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from '../shared/results';
 
 export interface GitStoreOptions {
   /** A directory of the user's repository: a work tree (or a subdirectory), a linked worktree, or a bare repository. */

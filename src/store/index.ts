@@ -3,4 +3,4 @@ export { GitStore, FAILURE_FILE, LOG_FILE, REBUILD_FILE, type GitStoreOptions } 
 export { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
 export { checkName, entryRefName, refNameProblem } from './names';
 export { findCommonDir, resultsDirOf, RESULTS_DIR_NAME } from './resultsRepo';
-export type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef, StoreTransaction } from './types';
+export type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef, StoreTransaction } from '../shared/results';

@@ -1,6 +1,6 @@
 // Names that become part of a ref must follow git's ref-name rules (git check-ref-format), or git
 // itself would refuse to read, list, push or gc the results repository's branches.
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 
 export type NameKind = 'builder' | 'entry' | 'ref prefix';
 

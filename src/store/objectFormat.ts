@@ -1,6 +1,6 @@
 // git's object formats: trees and commits parsed from and formatted to their raw bytes (without the
 // loose-object header).
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 
 export interface TreeEntry {
   /** As git stores it: `100644`, `100755`, `40000`, `120000`, `160000`. */

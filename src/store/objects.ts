@@ -13,8 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import * as git from 'isomorphic-git';
-import { DataKitError } from '../engine/errors';
-import { Lru } from './lru';
+import { LRUCache } from 'lru-cache';
+import { DataKitError } from '../shared/errors';
 import { PackReader } from './packReader';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
@@ -26,8 +26,8 @@ const inflateAsync = promisify(zlib.inflate);
 export class ObjectStore {
   private readonly objectsDir: string;
   private readonly packs: PackReader;
-  private readonly trees = new Lru<string, Tree>(10_000);
-  private readonly commits = new Lru<string, CommitInfo>(10_000);
+  private readonly trees = new LRUCache<string, Tree>({ max: 10_000 });
+  private readonly commits = new LRUCache<string, CommitInfo>({ max: 10_000 });
 
   constructor(readonly gitdir: string) {
     this.objectsDir = path.join(gitdir, 'objects');
@@ -60,7 +60,7 @@ export class ObjectStore {
   }
 
   /** Objects never change, so a parsed tree or commit is kept by id. */
-  private async readParsed<T>(cache: Lru<string, T>, oid: string, type: string, parse: (content: Buffer) => T): Promise<T> {
+  private async readParsed<T extends object>(cache: LRUCache<string, T>, oid: string, type: string, parse: (content: Buffer) => T): Promise<T> {
     let value = cache.get(oid);
     if (value === undefined) {
       value = parse(await this.readTyped(oid, type));

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { parseEntryHeader, type EntryHeader } from './packFormat';
 import { readExact, type PackIndex } from './packIndex';
 

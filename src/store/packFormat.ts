@@ -1,6 +1,6 @@
 // git's pack formats: the header of an entry in a `.pack` file, and the delta instructions that rebuild an
 // object from its base.
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 
 export const OBJ_OFS_DELTA = 6;
 export const OBJ_REF_DELTA = 7;

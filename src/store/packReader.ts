@@ -7,7 +7,7 @@
 // What is kept is immutable: a pack's name is its checksum, so its index's fan-out table stays valid.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { OpenFiles, PackVanished, type Pack } from './packFile';
 import { OBJ_OFS_DELTA, TYPE_NAMES, applyDelta } from './packFormat';
 import { PackIndex, readExact } from './packIndex';

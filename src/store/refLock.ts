@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { parsePackedRefs, SortedPackedRefs, UnusablePackedRefs } from './packedRefs';
 
 export { parsePackedRefs } from './packedRefs';

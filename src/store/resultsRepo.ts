@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 
 export const RESULTS_DIR_NAME = 'datakit-ci';
 
@@ -26,7 +26,7 @@ export function findCommonDir(dir: string): Promise<string> {
           return;
         }
         const why = stderr.trim() || err.message;
-        reject(new DataKitError('NotAGitRepository', `${dir} is not in a git repository: ${why}`));
+        reject(new DataKitError('NotARepository', `${dir} is not in a git repository: ${why}`));
         return;
       }
       resolve(path.resolve(dir, stdout.trim()));
@@ -69,7 +69,7 @@ export async function ensureBareRepo(dir: string): Promise<void> {
         await fsp.rmdir(dir).catch(() => undefined);
         await fsp.rename(tmp, dir).catch(async (e2) => {
           if (!(await isGitDir(dir))) {
-            throw new DataKitError('NotAGitRepository', `Cannot create the results repository at ${dir}: ${(e2 as Error).message}`);
+            throw new DataKitError('NotARepository', `Cannot create the results repository at ${dir}: ${(e2 as Error).message}`);
           }
         });
       }

@@ -3,8 +3,9 @@
 // object costs tens of milliseconds in a large extension host.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataKitError } from '../engine/errors';
-import type { Disposable } from '../engine/events';
+import { LRUCache } from 'lru-cache';
+import { DataKitError } from '../shared/errors';
+import type { Disposable } from '../shared/events';
 import { CatFile, isObjectHeader, type CatReply } from './catFile';
 import { runGit, type GitResult, type RunGitOptions } from './git';
 import { findTreeEntry } from './objectFormat';
@@ -41,8 +42,8 @@ export interface SourceRepoOptions {
 export class SourceRepo implements Disposable {
   private readonly check: CatFile;
   private readonly contents: CatFile;
-  private readonly cache = new Map<string, Found>();
-  private readonly cacheSize: number;
+  /** What a path of a commit is (commits are immutable); a path found absent is remembered as `null`. */
+  private readonly cache: LRUCache<string, { found: Found }> | undefined;
 
   private constructor(
     /** The work tree's root; undefined for a bare repository. */
@@ -53,7 +54,8 @@ export class SourceRepo implements Disposable {
   ) {
     this.check = new CatFile(gitDir, 'check');
     this.contents = new CatFile(gitDir, 'contents');
-    this.cacheSize = options.cacheSize ?? 4096;
+    const size = options.cacheSize ?? 4096;
+    this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
   }
 
   static async open(dir: string, options: SourceRepoOptions = {}): Promise<SourceRepo> {
@@ -148,7 +150,7 @@ export class SourceRepo implements Disposable {
 
   /** Looks the paths up, from the cache or with one batch of queries (plus the commit check). */
   private async lookup(commit: string, paths: string[]): Promise<Map<string, Found>> {
-    const pinned = FULL_ID.test(commit) && this.cacheSize > 0;
+    const pinned = FULL_ID.test(commit) && this.cache !== undefined;
     const result = new Map<string, Found>();
     const missing = ['^{commit}', ...paths].filter((p) => {
       const hit = pinned ? this.cacheGet(`${commit}\0${p}`) : undefined;
@@ -180,14 +182,11 @@ export class SourceRepo implements Disposable {
   }
 
   private cacheGet(k: string): Found | undefined {
-    const v = this.cache.get(k);
-    if (v !== undefined) { this.cache.delete(k); this.cache.set(k, v); }
-    return v;
+    return this.cache?.get(k)?.found;
   }
 
-  private cacheSet(k: string, v: Found): void {
-    this.cache.set(k, v);
-    if (this.cache.size > this.cacheSize) { this.cache.delete(this.cache.keys().next().value!); }
+  private cacheSet(k: string, found: Found): void {
+    this.cache?.set(k, { found });
   }
 }
 

@@ -1,11 +1,11 @@
 // One entry's next commit: staged changes applied on the entry's head, then a compare-and-swap of its
 // branch; on a lost race the same changes are applied again on the new head.
-import { DataKitError } from '../engine/errors';
+import { DataKitError } from '../shared/errors';
 import { splitTreePath } from './names';
 import type { TreeEntry } from './objectFormat';
 import type { ObjectStore } from './objects';
 import type { Refs } from './refLock';
-import type { StoreTransaction } from './types';
+import type { StoreTransaction } from '../shared/results';
 
 const MAX_TRIES = 20;
 const FILE_MODE = '100644';

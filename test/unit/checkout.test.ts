@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DataKitError } from '../../src/engine/errors';
+import { DataKitError } from '../../src/shared/errors';
 import { buildRoot, cacheBaseDir, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/checkout';
 import { SourceRepo } from '../../src/store/sourceRepo';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DataKitError } from '../../src/engine/errors';
+import { DataKitError } from '../../src/shared/errors';
 import { LiveLog, LogManager } from '../../src/engine/liveLog';
 
 // Local time, as the log's timestamps are.

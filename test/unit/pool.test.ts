@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DataKitError } from '../../src/engine/errors';
+import { DataKitError } from '../../src/shared/errors';
 import { LiveLog } from '../../src/engine/liveLog';
 import { CacheMetrics } from '../../src/engine/metrics';
 import { Pool } from '../../src/engine/pool';

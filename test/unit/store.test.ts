@@ -58,10 +58,10 @@ describe('locating the results repository', () => {
     assertFsckClean(dir);
   });
 
-  it('fails with NotAGitRepository outside a repository and GitNotFound without git', async () => {
+  it('fails with NotARepository outside a repository and GitNotFound without git', async () => {
     const plain = path.join(root, 'plain');
     fs.mkdirSync(plain);
-    await assert.rejects(GitStore.open({ dir: plain }), { code: 'NotAGitRepository' });
+    await assert.rejects(GitStore.open({ dir: plain }), { code: 'NotARepository' });
     const saved = process.env.PATH;
     process.env.PATH = path.join(root, 'no-such-dir');
     try {

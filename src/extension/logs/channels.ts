@@ -1,6 +1,6 @@
 // Live logs shown in output channels: one channel per cache entry, fed in batches, at most N kept.
 import * as vscode from 'vscode';
-import { Emitter, type Event, type Disposable } from '../../engine/events';
+import { Emitter, type Event, type Disposable } from '../../shared/events';
 import type { LiveLog } from '../../engine/liveLog';
 import { AnsiStripper } from './ansi';
 

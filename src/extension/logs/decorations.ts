@@ -1,6 +1,6 @@
 // ANSI colours of saved logs drawn as editor decorations: the document holds the stripped text.
 import * as vscode from 'vscode';
-import { Emitter, type Event } from '../../engine/events';
+import { Emitter, type Event } from '../../shared/events';
 import type { AnsiStyle } from './ansi';
 import { LOG_SCHEME, type LogDocumentProvider } from './logDocuments';
 

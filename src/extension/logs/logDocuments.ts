@@ -1,7 +1,7 @@
 // Saved build logs as read-only documents on `datakit-ci-log:/<repoKey>/<commit>/<title>.log` URIs: the
 // text comes from the results repository's commit, never from a file path in the URI.
 import * as vscode from 'vscode';
-import { DataKitError } from '../../engine/errors';
+import { DataKitError } from '../../shared/errors';
 import { lineStarts, parseAnsi, positionAt, styleKey, type AnsiStyle } from './ansi';
 
 export const LOG_SCHEME = 'datakit-ci-log';

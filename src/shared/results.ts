@@ -1,5 +1,16 @@
-// The results repository's API, as the build cache and the UI use it.
-import type { EntryReader } from '../engine/builder';
+// The results repository's contract, shared by the build cache (src/engine), which uses it, and the store
+// (src/store), which implements it.
+
+/** A saved entry, as a builder's `load` reads it back. */
+export interface EntryReader {
+  /** The commit of the results repository that holds this entry's state. */
+  readonly commit: string;
+  /** The bytes of a file of the entry's tree (e.g. `value/out.txt`); rejects with code `NotFound` if absent. */
+  readFile(path: string): Promise<Uint8Array>;
+  exists(path: string): Promise<boolean>;
+  /** Every file path of the entry's tree, sorted (e.g. `key.json`, `log`, `value/dist/a.js`). */
+  paths(): Promise<string[]>;
+}
 
 /** A saved state of one entry: a commit on `refs/heads/<builder>/<entry>` of the results repository. */
 export interface EntrySnapshot extends EntryReader {
