@@ -62,6 +62,11 @@ function isCancelled(abort: AbortController): boolean {
   return abort.signal.aborted && DataKitError.is(abort.signal.reason, 'Cancelled');
 }
 
+/** A result that a build must not reuse: a cancelled build is retried by the next lookup (its commit stays). */
+function isRetried<V>(s: Status<V>): boolean {
+  return s.result.kind === 'failure' && s.result.message === CANCELLED;
+}
+
 function messageOf(e: unknown): string {
   if (e instanceof Error) { return e.message || e.name; }
   return String(e);
@@ -129,8 +134,11 @@ export class BuildCache<K, V, C = unknown> {
     const branch = this.builder.branch(key);
     const e = this.entry(branch);
     // Fast path: a value in memory needs no lock (the lock only orders loading and inserting).
-    if (e.value && !e.lock.isLocked()) { return e.value; }
-    return e.lock.runExclusive(async () => (await this.find(key, branch, e)) ?? this.startBuild(ctx, key, branch, e));
+    if (e.value && !e.lock.isLocked() && !isRetried(e.value)) { return e.value; }
+    return e.lock.runExclusive(async () => {
+      const found = await this.find(key, branch, e);
+      return found && !isRetried(found) ? found : this.startBuild(ctx, key, branch, e);
+    });
   }
 
   /** Previously saved results, or undefined: none, marked for rebuild, or unreadable (logged; rebuilt). */
@@ -173,7 +181,8 @@ export class BuildCache<K, V, C = unknown> {
     const title = this.builder.title(key);
     let log: LiveLog;
     try {
-      log = this.logs.create(`${name}/${branch}`, title);
+      // The seed's first pending reason is the builder's title.
+      log = this.logs.create(`${name}/${branch}`, title, { pending: title });
     } catch (err) {
       // The seed's key-collision guard: nothing may be committed for a colliding entry.
       this.metrics?.buildExceptions.inc({ name });
@@ -291,7 +300,7 @@ export class BuildCache<K, V, C = unknown> {
       if ('release' in got) {
         // Another process may have saved the result while we waited for the lock.
         const loaded = await this.loadFromStore(key, branch);
-        if (loaded) {
+        if (loaded && !isRetried(loaded)) {
           await got.release();
           return { loaded };
         }
@@ -299,7 +308,7 @@ export class BuildCache<K, V, C = unknown> {
       }
       await log.withPendingReason(`Building in another process (pid ${got.holder})`, () => this.locks!.waitUntilFree(id, abort.signal));
       const loaded = await this.loadFromStore(key, branch);
-      if (loaded) { return { loaded }; }
+      if (loaded && !isRetried(loaded)) { return { loaded }; }
     }
   }
 

@@ -41,7 +41,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       prepareBuildDir({ repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot }));
     try {
       log.log(`Running: ${job.run}`);
-      await runJobProcess({
+      await log.withPendingReason('Running', () => runJobProcess({
         command: job.run,
         cwd: dir.dir,
         // GIT_CEILING_DIRECTORIES: git run by the job must not find a repository above the build directory.
@@ -50,7 +50,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         timeoutMs: job.timeoutMs,
         timeoutLabel: job.timeout,
         onOutput: (text) => log.write(text),
-      });
+      }));
       const files = await findOutputs(dir.dir, job.outputs);
       checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);
       for (const f of files) {

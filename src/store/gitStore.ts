@@ -79,12 +79,18 @@ export class GitStore {
     return { started: info.authorTime, finished: info.time };
   }
 
-  /** Commits an empty `rebuild-requested` on an existing entry; undefined (nothing written) if it has no branch. */
+  /**
+   * Commits an empty `rebuild-requested` on an existing entry, once per result (the seed's lazy rebuild): an
+   * entry already marked keeps its head. Undefined (nothing written) if the entry has no branch.
+   */
   async markForRebuild(builder: string, entry: string): Promise<string | undefined> {
     const ref = this.refName(builder, entry);
     const base = await this.refs.resolve(ref);
     if (base === undefined) {
       return undefined;
+    }
+    if (await this.snapshot(base, ref).exists(REBUILD_FILE).catch(() => false)) {
+      return base;
     }
     const tx = new GitStoreTransaction(this.objects, this.refs, ref, { base, now: this.now });
     await tx.writeFile(REBUILD_FILE, '');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { BuildFailure } from '../../src/engine/builder';
+import { BuildFailure, type Builder } from '../../src/engine/builder';
 import { BuildCache, type ResultStore } from '../../src/engine/cache';
 import { LogManager } from '../../src/engine/liveLog';
 import { CacheMetrics } from '../../src/engine/metrics';
@@ -135,7 +135,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     releaseA(); await a;
     builder.step('k').resolve('v');
     await follow;
-    assert.deepEqual(seen, ['Running', 'Waiting for A', 'Waiting for B', 'Waiting for A', 'Running', 'success']);
+    assert.deepEqual(seen, ['Build k', 'Waiting for A', 'Waiting for B', 'Waiting for A', 'Build k', 'success']);
   });
 
   it('caches a failure and reloads it without building', async () => {
@@ -205,11 +205,83 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await lookup('k');
     await builder.step('k').started;
     assert.equal(cache.cancel('k'), true);
-    const done = await finalOf('k');
+    const done = await final(async () => (await cache.query('k'))!);
     assert.deepEqual(done.result, { kind: 'failure', message: 'Cancelled' });
     assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached failure: Cancelled');
     assert.match(git(repo.results, 'show', 'test/k:log'), /Failed: Cancelled$/);
     assert.equal(cache.cancel('k'), false, 'nothing left to cancel');
+  });
+
+  it('retries a cancelled build at the next lookup, in memory and from the store; the cancelled commit stays', async () => {
+    await lookup('k');
+    await builder.step('k').started;
+    cache.cancel('k');
+    await final(async () => (await cache.query('k'))!);
+    // The same cache: the Cancelled failure in memory is not replayed.
+    const retry = await lookup('k');
+    assert.equal(retry.result.kind, 'pending');
+    await builder.step('k').started;
+    cache.cancel('k');
+    await final(async () => (await cache.query('k'))!);
+    // A new cache over the same store: the saved Cancelled failure is shown by query, and rebuilt by lookup.
+    const other = new BuildCache(builder, { store, logs });
+    assert.deepEqual((await other.query('k'))!.result, { kind: 'failure', message: 'Cancelled' });
+    assert.equal((await lookup('k', other)).result.kind, 'pending');
+    builder.step('k').resolve('v');
+    assert.deepEqual((await finalOf('k', other)).result, { kind: 'success', value: 'v' });
+    assert.deepEqual(builder.generated, ['k', 'k', 'k']);
+    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
+      ['Cached successful result', 'Cached failure: Cancelled', 'Cached failure: Cancelled']);
+  });
+
+  it('marks a result for rebuild at most once, however often it is asked', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v');
+    const done = await finalOf('k');
+    const saved = done.output.kind === 'saved' ? done.output.saved : assert.fail();
+    assert.equal(await saved.rebuild(), 'marked');
+    assert.equal(await saved.rebuild(), 'marked');
+    assert.equal(await cache.markForRebuild('k'), 'marked');
+    assert.equal(await new BuildCache(builder, { store, logs }).markForRebuild('k'), 'marked');
+    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Cached successful result']);
+  });
+
+  it('holds DataKitCI\'s test_pending_updates: title, then "Paused", then title, then the value', async () => {
+    // The seed's test builder: three steps, the second under the pending reason "Paused".
+    const steps: (() => void)[] = [];
+    const next = (): Promise<void> => new Promise<void>((r) => { steps.push(r); });
+    const advance = (): void => { steps.shift()!(); };
+    const pausing: Builder<string, number> = {
+      name: 'test-builder',
+      title: () => 'Get key',
+      branch: (key) => `cache-of-${key}`,
+      async generate({ key, log, tx }) {
+        await next();
+        await log.withPendingReason('Paused', next);
+        await next();
+        await tx.writeFile('value/x', key);
+        return Number(key);
+      },
+      async load(entry) { return Number(Buffer.from(await entry.readFile('value/x')).toString('utf8')); },
+    };
+    const c = new BuildCache(pausing, { store, logs });
+    const checkPending = async (expected: string): Promise<void> => {
+      const s = await c.lookup(undefined, '1');
+      assert.equal(s.result.kind, 'pending');
+      if (s.result.kind !== 'pending') { return; }
+      assert.equal(s.result.reason, expected);
+      let settled = false;
+      void s.result.changed.then(() => { settled = true; });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(settled, false, 'the update is still asleep');
+      while (steps.length === 0) { await new Promise((r) => setImmediate(r)); }
+      advance();
+      await s.result.changed;
+    };
+    await checkPending('Get key');
+    await checkPending('Paused');
+    await checkPending('Get key');
+    assert.deepEqual((await c.lookup(undefined, '1')).result, { kind: 'success', value: 1 });
   });
 
   it('leaves a store error as an uncommitted failure that stays rebuildable', async () => {
@@ -284,11 +356,11 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await lookup('c', pooled);
     await builder.step('a').started; // the queue settles once the first build holds the slot
     const [a, b, c] = ['a', 'b', 'c'].map((k) => pooled.peek(k)!);
-    assert.equal(a.result.kind === 'pending' && a.result.reason, 'Running');
+    assert.equal(a.result.kind === 'pending' && a.result.reason, 'Build a');
     assert.equal(b.result.kind === 'pending' && b.result.reason, 'Waiting for a build slot (0 ahead)');
     assert.equal(c.result.kind === 'pending' && c.result.reason, 'Waiting for a build slot (1 ahead)');
     assert.equal(pooled.cancel('b'), true);
-    assert.deepEqual((await finalOf('b', pooled)).result, { kind: 'failure', message: 'Cancelled' });
+    assert.deepEqual((await final(async () => (await pooled.query('b'))!)).result, { kind: 'failure', message: 'Cancelled' });
     const cNow = pooled.peek('c')!;
     assert.equal(cNow.result.kind === 'pending' && cNow.result.reason, 'Waiting for a build slot (0 ahead)');
     builder.step('a').resolve('va');
