@@ -6,6 +6,7 @@ import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { seconds } from './format';
 import { loadJobs, pickJobs, type Io } from './context';
 import { report, reportTable } from './report';
+import { stopOnSignals } from './signals';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -30,15 +31,7 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<
   const subs: Disposable[] = [];
   const live = io.isTTY && !values.json && !values.verbose;
 
-  // Ctrl-C cancels what is running: its processes are killed and the only record is the Cancelled failure.
-  let interrupted = 0;
-  const onSigint = (): void => {
-    interrupted++;
-    if (interrupted > 1) { process.exit(130); }
-    io.err('\ndatakit-ci: cancelling (Ctrl-C again to quit at once)\n');
-    for (const k of keys) { jobs.cache.cancel(k); }
-  };
-  process.on('SIGINT', onSigint);
+  const stop = stopOnSignals(io, () => { for (const k of keys) { jobs.cache.cancel(k); } });
 
   const statuses = new Map<JobKey, JobStatus>();
   for (const key of keys) {
@@ -87,10 +80,10 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<
     } else {
       io.out('\n' + reportTable(reports));
     }
-    return reports.every((r) => r.state === 'success') ? 0 : 1;
+    return stop.exitCode ?? (reports.every((r) => r.state === 'success') ? 0 : 1);
   } finally {
     if (timer) { clearInterval(timer); }
     for (const s of subs) { s.dispose(); }
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
 }

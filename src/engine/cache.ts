@@ -51,6 +51,8 @@ interface Entry<V> {
   value?: Status<V>;
   /** Set while a build is pending. */
   abort?: AbortController;
+  /** Resolves once the pending build has saved its result (or failed outside `generate`). */
+  done?: Promise<void>;
   /** A failure that was never committed (an error outside `generate`): rebuilding just forgets it. */
   uncommitted?: boolean;
 }
@@ -214,11 +216,12 @@ export class BuildCache<K, V, C = unknown> {
       watch.dispose();
       log.finish();
       e.abort = undefined;
+      e.done = undefined;
       e.uncommitted = uncommitted;
       this.set(key, branch, e, status);
       wake();
     };
-    void this.build(ctx, key, branch, title, log, abort).then(
+    e.done = this.build(ctx, key, branch, title, log, abort).then(
       (status) => finish(status),
       (err) => {
         this.logger.error(`Uncaught exception in build of ${name}/${branch}: ${messageOf(err)}`);
@@ -340,6 +343,18 @@ export class BuildCache<K, V, C = unknown> {
     return true;
   }
 
+
+  /** Cancels every pending build and resolves once each has saved its `Cancelled` failure. */
+  async cancelAll(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const e of this.entries.values()) {
+      if (e.abort && e.done) {
+        if (!e.abort.signal.aborted) { e.abort.abort(new DataKitError('Cancelled', CANCELLED)); }
+        pending.push(e.done);
+      }
+    }
+    await Promise.all(pending);
+  }
 
   dispose(): void {
     for (const e of this.entries.values()) { e.abort?.abort(new DataKitError('Cancelled', CANCELLED)); }

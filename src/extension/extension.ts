@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { BuildCache } from '../engine/cache';
 import type { Builder } from '../engine/builder';
 import { VERSION } from '../engine/version';
+import { killAllNow } from '../jobs/process';
 import { ConfigDiagnostics } from './diagnostics';
 import { registerCommands } from './commands';
 import { registerLogViews } from './logs';
@@ -12,6 +13,9 @@ import { readSettings } from './settings';
 import { StatusBar } from './statusBar';
 import { TreeModel } from './treeModel';
 import { BuildTreeProvider } from './treeProvider';
+
+/** The window's sessions, for `deactivate`. */
+let current: Sessions | undefined;
 
 /** What `activate` returns to other extensions (see docs/api.md). */
 export interface DataKitCiApi {
@@ -30,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   context.subscriptions.push(output);
   const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri);
   context.subscriptions.push(sessions);
+  current = sessions;
 
   const model = new TreeModel(() => sessions.all);
   const tree = new BuildTreeProvider(model, sessions);
@@ -78,6 +83,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   };
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+/** How long deactivation waits for cancelled builds to stop and save before killing what is left. */
+const DEACTIVATE_WAIT_MS = 4000;
+
+/**
+ * Cancels every running build and waits (bounded) for each to save its `Cancelled` failure: no job outlives
+ * the window. Everything else is disposed through context.subscriptions.
+ */
+export async function deactivate(): Promise<void> {
+  const sessions = current;
+  current = undefined;
+  if (!sessions) { return; }
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([
+    sessions.cancelAll().then(() => true),
+    new Promise<false>((r) => { timer = setTimeout(() => r(false), DEACTIVATE_WAIT_MS); }),
+  ]);
+  clearTimeout(timer);
+  if (!waited) { killAllNow(); }
 }

@@ -120,6 +120,11 @@ export class Sessions implements vscode.Disposable {
       .then((pick) => { if (pick) { void vscode.commands.executeCommand('datakitCi.showLog', { session, job }); } });
   }
 
+  /** Cancels every running build of every repository; resolves once each has saved its result. */
+  async cancelAll(): Promise<void> {
+    await Promise.all(this.all.map((s) => s.jobs.cache.cancelAll()));
+  }
+
   dispose(): void {
     for (const s of this.byCommonDir.values()) { s.dispose(); }
     this.byCommonDir.clear();

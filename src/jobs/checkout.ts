@@ -8,7 +8,10 @@ import path from 'node:path';
 import { DataKitError } from '../shared/errors';
 import { runGit } from '../store/git';
 import type { SourceRepo } from '../store/sourceRepo';
-import { acquireLock, type LockHandle } from './lockFile';
+import { RUN_VARIABLE } from './environment';
+import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
+import { killTree } from './process';
+import { processesWithVariable } from './procfs';
 
 /** Overrides where build directories go (tests, and the extension's own storage). */
 export const CACHE_DIR_ENV = 'DATAKIT_CI_CACHE_DIR';
@@ -50,6 +53,10 @@ export interface PrepareOptions {
   clean?: boolean;
   /** The repository's build root (default: `buildRoot(repoId(repo.commonDir))`). */
   root?: string;
+  /** The marker of the run that will use the directory (see environment.ts), recorded in its lock. */
+  run?: string;
+  /** Told when the directory's lock was taken over from a dead or departed build, and what was killed. */
+  onTakeOver?: (message: string) => void;
 }
 
 export interface BuildDir {
@@ -65,7 +72,7 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
   const { repo, commit } = options;
   if (!/^[^-\s][^\s]*$/.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
   const root = options.root ?? buildRoot(repoId(repo.commonDir));
-  const { name, lock } = await lockFreeDir(root, jobDirName(options.job));
+  const { name, lock } = await lockFreeDir(root, jobDirName(options.job), options);
   try {
     const dir = path.join(root, 'work', name);
     const index = path.join(root, 'index', name);
@@ -85,10 +92,15 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
   }
 }
 
-async function lockFreeDir(root: string, base: string): Promise<{ name: string; lock: LockHandle }> {
+async function lockFreeDir(root: string, base: string, options: PrepareOptions): Promise<{ name: string; lock: LockHandle }> {
   for (let n = 1; n <= MAX_DIRS_PER_JOB; n++) {
     const name = n === 1 ? base : `${base}.${n}`;
-    const lock = await acquireLock(path.join(root, 'locks', `${name}.lock`), { wait: false });
+    const lock = await acquireLock(path.join(root, 'locks', `${name}.lock`), {
+      wait: false,
+      data: options.run,
+      // A build that died (kill -9) may have left its job running here: it must not share the directory.
+      onTakeOver: (stale) => killLeftovers(path.join(root, 'work', name), stale, options.onTakeOver),
+    });
     if (lock) { return { name, lock }; }
   }
   throw new DataKitError('BuildDirBusy', `All ${MAX_DIRS_PER_JOB} build directories of job ${base} are in use`);
@@ -123,6 +135,14 @@ async function checkOut(repo: SourceRepo, commit: string, dir: string, index: st
       : new DataKitError('CheckoutFailed', `Could not fill the build directory ${dir}: ${msg}`);
   }
   await fs.writeFile(state, commit);
+}
+
+/** Kills what a dead build left running (found by its run's marker) before its directory is reused. */
+async function killLeftovers(dir: string, stale: StaleHolder, tell?: (message: string) => void): Promise<void> {
+  const left = stale.data ? processesWithVariable(RUN_VARIABLE, stale.data) : [];
+  if (left.length > 0) { await killTree(undefined, 2000, { name: RUN_VARIABLE, value: stale.data! }); }
+  const who = stale.pid !== undefined ? `pid ${stale.pid}` : 'a crashed build';
+  tell?.(`Took over the build directory ${dir} from ${who} (${stale.reason})${left.length ? `; killed ${left.length} process${left.length === 1 ? '' : 'es'} it left running (${left.join(', ')})` : ''}`);
 }
 
 const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

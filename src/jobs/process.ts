@@ -4,12 +4,23 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { BuildFailure } from '../engine/builder';
 import { formatDuration } from './duration';
+import { groupAlive, processesWithVariable } from './procfs';
+
+export { isProcessAlive } from './procfs';
+
+/** A variable set in a job's environment, unique to one run: its descendants are found by it. */
+export interface RunMarker {
+  readonly name: string;
+  readonly value: string;
+}
 
 export interface RunJobProcessOptions {
   command: string;
   cwd: string;
-  /** Added to `process.env`. */
+  /** The whole environment (see environment.ts); nothing of `process.env` is added. */
   env: Record<string, string>;
+  /** The variable of `env` that marks this run's processes; killed with the group when the job ends. */
+  run?: RunMarker;
   signal?: AbortSignal;
   timeoutMs: number;
   /** How the timeout is named in `Timed out after …` (e.g. as written in the config); default: formatted. */
@@ -25,6 +36,10 @@ const POLL_MS = 25;
 /** How long to wait for the pipes once the group is gone: a process that left the group may hold them. */
 const PIPE_GRACE_MS = 500;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface RunningJob { killNow(): void }
+/** The jobs this process runs now, for `killAllNow`. */
+const running = new Set<RunningJob>();
 
 export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
   if (opts.signal?.aborted) {
@@ -45,7 +60,7 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
       : ['/bin/sh', ['-c', 'exec /bin/sh -c "$1" 2>&1', 'sh', opts.command]];
     const child = spawn(file, args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: !IS_WINDOWS,
       windowsHide: true,
@@ -53,7 +68,18 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
     });
     let stopReason: 'timeout' | 'cancel' | undefined;
     let killing: Promise<void> | undefined;
-    const killGroup = (): Promise<void> => (killing ??= killTree(child.pid as number, opts.killGraceMs ?? 2000));
+    let graceMs = opts.killGraceMs ?? 2000;
+    const killGroup = (): Promise<void> => (killing ??= killTree(child.pid, graceMs, opts.run));
+    const entry: RunningJob = {
+      killNow: () => {
+        stopReason ??= 'cancel';
+        graceMs = 0;
+        if (!IS_WINDOWS && child.pid !== undefined) { signalGroup(child.pid, 'SIGKILL'); }
+        for (const pid of opts.run ? processesWithVariable(opts.run.name, opts.run.value) : []) { signalProcess(pid, 'SIGKILL'); }
+        void killGroup();
+      },
+    };
+    running.add(entry);
     const stop = (reason: 'timeout' | 'cancel'): void => {
       stopReason ??= reason;
       if (child.pid !== undefined) {
@@ -81,16 +107,19 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
     };
+    const settle = (): void => { running.delete(entry); };
     child.once('error', (err) => {
       cleanup();
+      settle();
       reject(new BuildFailure(`Cannot run the command: ${err.message}`));
     });
     child.once('exit', (code, signal) => {
       cleanup();
       void (async () => {
         if (!IS_WINDOWS) {
-          // Leftovers of a finished command are killed too; after a stop, this waits for the kill.
-          if (killing || groupAlive(child.pid as number)) {
+          // Leftovers of a finished command are killed too, those that left its group included; after a
+          // stop, this waits for the kill.
+          if (killing || groupAlive(child.pid as number) || (opts.run && processesWithVariable(opts.run.name, opts.run.value).length > 0)) {
             await killGroup();
           }
         }
@@ -98,6 +127,7 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
         for (const s of streams) {
           s.destroy();
         }
+        settle();
         if (stopReason === 'cancel') {
           reject(new BuildFailure('Cancelled'));
         } else if (stopReason === 'timeout') {
@@ -114,41 +144,45 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
   });
 }
 
-/** Whether a process runs (a zombie, exited but not yet reaped, does not). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return !isZombie(pid);
-}
-
 /**
- * Kills a process group (POSIX; `pgid` is its leader's pid) or a process tree (Windows): SIGTERM, then
- * SIGKILL after `graceMs` if any member remains; resolves once none runs.
+ * Kills a process group (POSIX; `pgid` is its leader's pid) and every process that carries the run's
+ * marker (`runVariable`), or a process tree (Windows): SIGTERM, then SIGKILL after `graceMs` if any remains;
+ * resolves once none runs.
  */
-export async function killTree(pgid: number, graceMs = 2000): Promise<void> {
+export async function killTree(pgid: number | undefined, graceMs = 2000, run?: RunMarker): Promise<void> {
   if (IS_WINDOWS) {
+    if (pgid === undefined) { return; }
     await new Promise<void>((done) => {
       spawn('taskkill', ['/pid', String(pgid), '/T', '/F'], { stdio: 'ignore', windowsHide: true })
         .once('exit', () => done()).once('error', () => done());
     });
     return;
   }
-  signalGroup(pgid, 'SIGTERM');
+  const marked = (): number[] => (run ? processesWithVariable(run.name, run.value) : []);
+  const alive = (): boolean => (pgid !== undefined && groupAlive(pgid)) || marked().length > 0;
+  const signal = (sig: NodeJS.Signals): void => {
+    if (pgid !== undefined) { signalGroup(pgid, sig); }
+    for (const pid of marked()) { signalProcess(pid, sig); }
+  };
+  signal('SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (groupAlive(pgid) && Date.now() < deadline) {
+  while (alive() && Date.now() < deadline) {
     await delay(POLL_MS);
   }
-  if (groupAlive(pgid)) {
-    signalGroup(pgid, 'SIGKILL');
+  if (alive()) {
+    signal('SIGKILL');
     // SIGKILL cannot be ignored; the cap only guards against a process stuck in the kernel.
     const cap = Date.now() + 5000;
-    while (groupAlive(pgid) && Date.now() < cap) {
+    while (alive() && Date.now() < cap) {
       await delay(POLL_MS);
+      signal('SIGKILL'); // a process forked since the last look
     }
   }
+}
+
+/** SIGKILLs, at once, every job this process runs (a second Ctrl-C); their builds then end as cancelled. */
+export function killAllNow(): void {
+  for (const r of running) { r.killNow(); }
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -159,47 +193,11 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/**
- * Whether any member of the group still runs. Zombies do not count: where PID 1 does not reap orphans
- * (some containers), a killed grandchild would otherwise look alive forever.
- */
-function groupAlive(pgid: number): boolean {
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pgid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') {
-    return true;
-  }
-  try {
-    for (const entry of fs.readdirSync('/proc')) {
-      if (/^\d+$/.test(entry)) {
-        const stat = readStat(Number(entry));
-        if (stat && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') {
-          return true;
-        }
-      }
-    }
-    return false;
+    process.kill(pid, signal);
   } catch {
-    return true;
-  }
-}
-
-function isZombie(pid: number): boolean {
-  const state = process.platform === 'linux' ? readStat(pid)?.state : undefined;
-  return state === 'Z' || state === 'X';
-}
-
-/** State and process group from /proc/<pid>/stat; the command name in parentheses may hold anything. */
-function readStat(pid: number): { state: string; pgrp: number } | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], pgrp: Number(fields[2]) };
-  } catch {
-    return undefined;
+    // ESRCH: already gone.
   }
 }
 

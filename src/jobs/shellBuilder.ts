@@ -1,11 +1,13 @@
 // The built-in builder: runs a job of .datakit-ci.json in an isolated build directory holding exactly the
 // commit's files, and saves its declared outputs under value/.
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Builder, BuildJob, EntryReader } from '../engine/builder';
 import type { SourceRepo } from '../store/sourceRepo';
 import { prepareBuildDir } from './checkout';
 import { entryName, keyJson, type JobKey } from './key';
+import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs } from './outputs';
 import { runJobProcess } from './process';
 
@@ -37,15 +39,20 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   async generate({ key, log, tx, signal }: BuildJob<JobKey, unknown>): Promise<ShellValue> {
     await tx.writeFile('key.json', keyJson(key));
     const { job, commit } = key;
+    // Marks every process of this run, so that those that leave the job's process group are found too.
+    const run = randomUUID();
     const dir = await log.withPendingReason('Preparing the build directory', async () =>
-      prepareBuildDir({ repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot }));
+      prepareBuildDir({
+        repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run,
+        onTakeOver: (message) => log.log(message),
+      }));
     try {
       log.log(`Running: ${job.run}`);
       await log.withPendingReason('Running', () => runJobProcess({
         command: job.run,
         cwd: dir.dir,
-        // GIT_CEILING_DIRECTORIES: git run by the job must not find a repository above the build directory.
-        env: { GIT_CEILING_DIRECTORIES: path.dirname(dir.dir), ...job.env, DATAKIT_CI: '1', DATAKIT_CI_JOB: job.name, DATAKIT_CI_COMMIT: commit },
+        env: jobEnvironment(process.env, job.env, { job: job.name, commit, key: key.digest, run, ceiling: path.dirname(dir.dir) }),
+        run: { name: RUN_VARIABLE, value: run },
         signal,
         timeoutMs: job.timeoutMs,
         timeoutLabel: job.timeout,

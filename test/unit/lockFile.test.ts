@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { acquireLock, isProcessAlive, readLockHolder } from '../../src/jobs/lockFile';
+import { acquireLock, isProcessAlive, readLockHolder, type StaleHolder } from '../../src/jobs/lockFile';
+import { processStartTime } from '../../src/jobs/procfs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LOCK_MODULE = path.join(ROOT, 'out/src/jobs/lockFile.js');
@@ -22,8 +23,14 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-function writeLock(file: string, pid: number, hostname = os.hostname()): void {
-  fs.writeFileSync(file, JSON.stringify({ pid, hostname, startedAt: '2001-02-03T04:05:06.000Z' }));
+function writeLock(file: string, pid: number, hostname = os.hostname(), extra: object = {}): void {
+  fs.writeFileSync(file, JSON.stringify({ pid, hostname, startedAt: '2001-02-03T04:05:06.000Z', ...extra }));
+}
+
+/** Sets a lock file's heartbeat (its mtime) to `ms` ago. */
+function age(file: string, ms: number): void {
+  const then = new Date(Date.now() - ms);
+  fs.utimesSync(file, then, then);
 }
 
 describe('lock files', () => {
@@ -110,6 +117,51 @@ describe('lock files', () => {
     await h.release();
     writeLock(file, await deadPid(), `not-${os.hostname()}`);
     assert.equal(await acquireLock(file, { wait: false }), undefined);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (its start time differs)', async () => {
+    const file = next();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // This very process stands for the unrelated process that reused the holder's pid.
+    writeLock(file, process.pid, os.hostname(), { startTime: '1' });
+    assert.equal(await readLockHolder(file), undefined);
+    const stale: StaleHolder[] = [];
+    const h = (await acquireLock(file, { wait: false, onTakeOver: (s) => { stale.push(s); } }))!;
+    assert.ok(h);
+    assert.deepEqual(stale, [{ pid: process.pid, hostname: os.hostname(), data: undefined, reason: `pid ${process.pid} now belongs to another process` }]);
+    await h.release();
+  });
+
+  it('takes over another host\'s lock, or a live holder\'s, once its heartbeat has stopped', async () => {
+    const file = next();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeLock(file, 12345, 'another-host', { data: 'run-7' });
+    age(file, 5_000);
+    assert.deepEqual(await readLockHolder(file, { heartbeatStaleMs: 10_000 }), { pid: 12345 }, 'a fresh heartbeat: alive');
+    assert.equal(await acquireLock(file, { wait: false, heartbeatStaleMs: 10_000 }), undefined);
+    age(file, 11_000);
+    const stale: StaleHolder[] = [];
+    const h = (await acquireLock(file, { wait: false, heartbeatStaleMs: 10_000, onTakeOver: (s) => { stale.push(s); } }))!;
+    assert.ok(h);
+    assert.equal(stale[0].data, 'run-7');
+    assert.match(stale[0].reason, /^its holder \(pid 12345 on another-host\) has not refreshed it for 1\d s$/);
+    await h.release();
+
+    // A live process of this host that stopped beating (hung, or stopped with SIGSTOP).
+    writeLock(file, process.pid, os.hostname(), { startTime: processStartTime(process.pid) });
+    assert.deepEqual(await readLockHolder(file), { pid: process.pid });
+    age(file, 11_000);
+    assert.equal(await readLockHolder(file, { heartbeatStaleMs: 10_000 }), undefined);
+  });
+
+  it('keeps its own heartbeat fresh while it holds the lock', async () => {
+    const file = next();
+    const h = (await acquireLock(file, { heartbeatMs: 20 }))!;
+    age(file, 50_000);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() - fs.statSync(file).mtimeMs > 10_000 && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 10)); }
+    assert.ok(Date.now() - fs.statSync(file).mtimeMs < 10_000, 'the heartbeat refreshed the file');
+    await h.release();
   });
 
   it('releases only its own lock', async () => {

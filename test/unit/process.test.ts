@@ -12,7 +12,7 @@ after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 /** Runs a command; gives the failure message (or 'ok') and the output, chunk by chunk. */
 async function run(command: string, opts: Partial<RunJobProcessOptions> = {}): Promise<{ result: string; chunks: string[] }> {
   const chunks: string[] = [];
-  const result = await runJobProcess({ command, cwd: dir, env: {}, timeoutMs: 20_000, onOutput: (t) => chunks.push(t), ...opts })
+  const result = await runJobProcess({ command, cwd: dir, env: { ...process.env } as Record<string, string>, timeoutMs: 20_000, onOutput: (t) => chunks.push(t), ...opts })
     .then(() => 'ok', (e: Error & { code?: string }) => {
       assert.equal(e.code, 'BuildFailure');
       return e.message;
@@ -87,13 +87,13 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
     assert.ok(chunks.every((c) => !c.includes('\uFFFD')));
   });
 
-  it('passes the environment: its own variables over the inherited ones', async () => {
+  it('gives the command exactly the environment it is handed, nothing of its own process', async () => {
     process.env.DATAKIT_TEST_INHERITED = 'inherited';
     try {
-      const { chunks } = await run('echo "$FOO|$DATAKIT_CI|$DATAKIT_TEST_INHERITED|$HOME"', {
-        env: { FOO: 'bar baz', DATAKIT_CI: '1', HOME: '/nowhere' },
+      const { chunks } = await run('echo "$FOO|$DATAKIT_CI|${DATAKIT_TEST_INHERITED-unset}|$HOME"', {
+        env: { FOO: 'bar baz', DATAKIT_CI: '1', HOME: '/nowhere', PATH: process.env.PATH! },
       });
-      assert.equal(chunks.join(''), 'bar baz|1|inherited|/nowhere\n');
+      assert.equal(chunks.join(''), 'bar baz|1|unset|/nowhere\n');
     } finally {
       delete process.env.DATAKIT_TEST_INHERITED;
     }
@@ -142,6 +142,29 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
     assert.equal(result, 'Cancelled');
     assert.deepEqual(chunks, []);
     assert.equal(fs.existsSync(path.join(dir, 'spawned')), false);
+  });
+
+  // Descendants that left the job's process group carry the run's marker in their environment.
+  const marked = (value: string): Partial<RunJobProcessOptions> => ({
+    env: { ...process.env, DATAKIT_CI_RUN: value } as Record<string, string>,
+    run: { name: 'DATAKIT_CI_RUN', value },
+  });
+
+  it('on timeout, kills a daemon that left the process group with setsid', async () => {
+    const { result } = await run('setsid sh -c "echo \\$\\$ > daemon.pid; exec sleep 30" < /dev/null > /dev/null 2>&1 & sleep 30', { timeoutMs: 500, ...marked('t1') });
+    assert.equal(result, 'Timed out after 500ms');
+    assertGone(readPid('daemon.pid'));
+  });
+
+  it('kills what a successful command left running after a double fork, with nohup or setsid', async () => {
+    const { result } = await run([
+      '(sh -c "sleep 30 & echo \\$! > forked.pid" &)',
+      'nohup sh -c "echo \\$\\$ > nohup.pid; exec sleep 30" > /dev/null 2>&1 &',
+      'setsid sh -c "echo \\$\\$ > setsid.pid; exec sleep 30" < /dev/null > /dev/null 2>&1 &',
+      'while [ ! -s forked.pid ] || [ ! -s nohup.pid ] || [ ! -s setsid.pid ]; do sleep 0.05; done; echo done',
+    ].join('\n'), marked('t2'));
+    assert.equal(result, 'ok');
+    for (const f of ['forked.pid', 'nohup.pid', 'setsid.pid']) { assertGone(readPid(f)); }
   });
 
   it('kills what a successful command left running in the background', async () => {

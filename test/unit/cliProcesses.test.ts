@@ -1,0 +1,158 @@
+// The command line and the processes of its jobs: signals, a killed CLI, and a git hook's environment.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-procs-')));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const ENV = {
+  ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e',
+  GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'),
+};
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+let n = 0;
+function repo(jobs: object): string {
+  const dir = path.join(tmp, `r${n++}`);
+  fs.mkdirSync(dir, { recursive: true });
+  git(dir, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }));
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'a\n');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'one');
+  return dir;
+}
+
+const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
+
+/** Polls until `test` holds (a generous deadline: these machines are loaded; no assertion on timing). */
+async function until(what: string, test: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > deadline) { throw new Error(`timed out waiting for ${what}`); }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function exited(c: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal })));
+}
+
+/** Whether the process still runs (a zombie awaiting a reaper that never comes, as here, does not). */
+function runs(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+const readPid = (file: string): number => Number(fs.readFileSync(file, 'utf8').trim());
+
+/** A job that starts a grandchild, a setsid daemon and a nohup'ed process, writes their pids, then waits. */
+function escapingJob(dir: string): string {
+  return [
+    `sleep 300 & echo $! > '${dir}/child.pid'`,
+    `setsid sh -c "echo \\$\\$ > '${dir}/daemon.pid'; exec sleep 300" < /dev/null > /dev/null 2>&1 &`,
+    `nohup sh -c "echo \\$\\$ > '${dir}/nohup.pid'; exec sleep 300" > /dev/null 2>&1 &`,
+    `while [ ! -s '${dir}/daemon.pid' ] || [ ! -s '${dir}/nohup.pid' ]; do sleep 0.05; done`,
+    'echo started',
+    'wait',
+  ].join('\n');
+}
+
+describe('the command line and its jobs\' processes', { skip: process.platform !== 'linux' && 'signals and /proc' }, () => {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`on ${signal}, kills every process of the job (those that left its group too), saves Cancelled, then exits ${code}`, async () => {
+      const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
+      const dir = repo({ long: { run: escapingJob(pids) } });
+      const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: ENV });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d) => { out += d; });
+      c.stderr.on('data', (d) => { err += d; });
+      await until('the job to start', () => /started/.test(out));
+      const all = ['child.pid', 'daemon.pid', 'nohup.pid'].map((f) => readPid(path.join(pids, f)));
+      assert.ok(all.every(runs), 'every process runs before the signal');
+      c.kill(signal);
+      const done = await exited(c);
+      assert.deepEqual(done, { code, signal: null });
+      assert.match(err, new RegExp(`datakit-ci: ${signal}: cancelling the running jobs`));
+      for (const pid of all) { assert.equal(runs(pid), false, `pid ${pid} was killed before the command exited`); }
+      const branch = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' }).stdout).jobs[0].branch;
+      assert.equal(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', branch), 'Cached failure: Cancelled');
+    });
+  }
+
+  it('on a second Ctrl-C, kills at once a job that ignores SIGTERM, and still saves Cancelled', async () => {
+    const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
+    const dir = repo({ stubborn: { run: `trap '' TERM; sleep 300 & echo $! > '${pids}/child.pid'; echo started; wait; wait` } });
+    const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: ENV });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => { out += d; });
+    c.stderr.on('data', (d) => { err += d; });
+    await until('the job to start', () => /started/.test(out));
+    const child = readPid(path.join(pids, 'child.pid'));
+    c.kill('SIGINT');
+    await until('the first signal to be taken', () => /cancelling/.test(err));
+    c.kill('SIGINT');
+    const done = await exited(c);
+    assert.deepEqual(done, { code: 130, signal: null });
+    assert.match(err, /SIGINT again: killing every job now/);
+    assert.equal(runs(child), false);
+    const branch = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' }).stdout).jobs[0].branch;
+    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', branch), 'Cached failure: Cancelled');
+  });
+
+  it('after kill -9 of the command, the next build kills the job it left running before reusing its directory', async () => {
+    const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
+    const marker = path.join(pids, 'ran-once');
+    // The first run stays quiet in the background; the second passes.
+    const dir = repo({ quiet: { run: `if [ -e '${marker}' ]; then echo second run; else touch '${marker}'; sleep 300 & echo $! > '${pids}/left.pid'; wait; fi` } });
+    const c = spawn(process.execPath, [CLI, 'build'], { cwd: dir, env: ENV });
+    await until('the job to start', () => fs.existsSync(path.join(pids, 'left.pid')) && readPid(path.join(pids, 'left.pid')) > 0);
+    const left = readPid(path.join(pids, 'left.pid'));
+    c.kill('SIGKILL');
+    await exited(c);
+    assert.equal(runs(left), true, 'kill -9 of the command leaves its job running');
+    const second = spawnSync(process.execPath, [CLI, 'build', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' });
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(runs(left), false, 'the leftover was killed');
+    const log = spawnSync(process.execPath, [CLI, 'log', 'quiet'], { cwd: dir, env: ENV, encoding: 'utf8' }).stdout;
+    assert.match(log, new RegExp(`Took over the build directory .* from pid ${c.pid} \\(its process ${c.pid} is gone\\); killed 2 processes it left running`));
+    assert.match(log, /second run/);
+  });
+
+  it('from a pre-commit hook of a linked worktree, a job sees neither the hook\'s git variables nor the editor\'s', () => {
+    const envFile = path.join(tmp, 'hook-job.env');
+    const dir = repo({ hooked: { run: `env > '${envFile}'; git tag leaked 2>/dev/null; git -C '${tmp}' rev-parse --git-dir 2>/dev/null; true` } });
+    const worktree = path.join(tmp, 'hook-wt');
+    git(dir, 'worktree', 'add', '-q', worktree, '-b', 'feature');
+    const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
+    fs.writeFileSync(hook, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" build\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(worktree, 'b.txt'), 'b\n');
+    git(worktree, 'add', 'b.txt');
+    const head = git(worktree, 'rev-parse', 'HEAD');
+    execFileSync('git', ['commit', '-qm', 'two'], { cwd: worktree, env: { ...ENV, ELECTRON_RUN_AS_NODE: '1', VSCODE_PID: '42' }, stdio: 'pipe' });
+    const env = Object.fromEntries(fs.readFileSync(envFile, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    for (const v of ['GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE', 'GIT_PREFIX', 'GIT_EXEC_PATH', 'ELECTRON_RUN_AS_NODE', 'VSCODE_PID']) {
+      assert.equal(env[v], undefined, `${v} reached the job`);
+    }
+    assert.equal(env.CI, 'true');
+    assert.equal(env.DATAKIT_CI_JOB, 'hooked');
+    assert.equal(env.DATAKIT_CI_COMMIT, head, 'the hook builds HEAD, the commit before this one');
+    assert.match(env.DATAKIT_CI_KEY, /^[0-9a-f]{64}$/);
+    assert.equal(git(dir, 'tag', '--list'), '', 'the job could not tag the user\'s repository');
+    assert.equal(git(worktree, 'log', '-1', '--format=%s'), 'two', 'the commit went through');
+  });
+});
