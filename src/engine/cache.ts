@@ -15,6 +15,8 @@ export interface ResultStore {
   begin(builder: string, entry: string): StoreTransaction;
   markForRebuild(builder: string, entry: string): Promise<string | undefined>;
   refName(builder: string, entry: string): string;
+  /** Clears what a crashed writer left that would stop this entry's result from being saved; says what it did. */
+  recoverLocks?(builder: string, entry: string): string | undefined;
 }
 
 /** Locks that keep two processes from building one key at once (see jobs/entryLocks). */
@@ -239,6 +241,12 @@ export class BuildCache<K, V, C = unknown> {
     this.metrics?.buildsInProgress.inc({ name });
     const endTimer = this.metrics?.buildTime.startTimer({ name });
     try {
+      // Found before the job runs, not when its result cannot be saved.
+      const recovered = this.store.recoverLocks?.(name, branch);
+      if (recovered) {
+        log.log(recovered);
+        this.logger.error(recovered);
+      }
       const tx = this.store.begin(name, branch);
       tx.remove('rebuild-requested');
       tx.remove('value');

@@ -80,7 +80,7 @@ export class RepoJobs {
   static async open(options: RepoJobsOptions): Promise<RepoJobs> {
     const dirs = options.dirs ?? (options.dir !== undefined ? locateRepository(options.dir) : undefined);
     if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${options.dir ?? '(none given)'}`); }
-    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci') });
+    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m) });
     const metrics = options.metrics ?? new CacheMetrics();
     const id = repoId(dirs.commonDir);
     const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);

@@ -20,6 +20,8 @@ export interface GitStoreOptions {
   lockTimeoutMs?: number;
   /** The clock for commit times, in ms since the epoch (tests inject one). */
   now?: () => number;
+  /** Told of what the store repaired by itself (a stale ref lock removed, an unreadable head set aside…). */
+  onWarning?: (message: string) => void;
 }
 
 export const REBUILD_FILE = 'rebuild-requested';
@@ -34,7 +36,7 @@ export class GitStore {
 
   private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
     this.objects = new ObjectStore(dir);
-    this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs });
+    this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs, onWarning: options.onWarning });
     this.now = options.now ?? Date.now;
   }
 
@@ -62,6 +64,14 @@ export class GitStore {
     const ref = this.refName(builder, entry);
     const commit = await this.refs.resolve(ref);
     return commit === undefined ? undefined : new Snapshot(this.objects, commit, ref);
+  }
+
+  /**
+   * Before a build: removes a `<ref>.lock` that a crashed writer left on the entry's branch, so that the
+   * build's result can be saved. Returns what was done, naming the file.
+   */
+  recoverLocks(builder: string, entry: string): string | undefined {
+    return this.refs.removeStaleLock(this.refName(builder, entry));
   }
 
   snapshot(commit: string, ref = ''): EntrySnapshot {

@@ -14,14 +14,47 @@ const OID = /^[0-9a-f]{40}$/;
 export interface RefsOptions {
   /** How long to wait for a `<ref>.lock` that someone else holds before failing with `RefLocked`. */
   lockTimeoutMs?: number;
+  /** A `<ref>.lock` older than this was left by a writer that crashed: it is removed (default 30 s). */
+  staleLockMs?: number;
+  /** Told each time a stale lock is removed. */
+  onWarning?: (message: string) => void;
 }
+
+const DEFAULT_STALE_LOCK_MS = 30_000;
 
 export class Refs {
   private packedCache: { stamp: string; refs: ReadonlyMap<string, string> } | undefined;
   private readonly lockTimeoutMs: number;
+  private readonly staleLockMs: number;
 
-  constructor(readonly gitdir: string, options: RefsOptions = {}) {
+  constructor(readonly gitdir: string, private readonly options: RefsOptions = {}) {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+    this.staleLockMs = options.staleLockMs ?? DEFAULT_STALE_LOCK_MS;
+  }
+
+  /**
+   * Removes `<ref>.lock` if a writer that crashed left it (older than the stale age: git and this store hold
+   * a ref's lock for milliseconds). Returns what was done, naming the file, or undefined if there was none.
+   */
+  removeStaleLock(ref: string): string | undefined {
+    const lock = path.join(this.gitdir, `${ref}.lock`);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(lock);
+    } catch {
+      return undefined;
+    }
+    const age = Date.now() - st.mtimeMs;
+    if (age < this.staleLockMs) { return undefined; }
+    try {
+      fs.rmSync(lock);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { return undefined; }
+      throw e;
+    }
+    const message = `Removed ${lock}: a lock left ${Math.round(age / 1000)} s ago by a writer that did not finish`;
+    this.options.onWarning?.(message);
+    return message;
   }
 
   /** The commit a ref points to, or undefined if there is no such ref. */
@@ -203,6 +236,9 @@ export class Refs {
         if (code !== 'ENOENT' && code !== 'EEXIST') {
           throw e;
         }
+      }
+      if (code === 'EEXIST' && this.removeStaleLock(ref) !== undefined) {
+        continue;
       }
       if (Date.now() >= deadline && code === 'ENOENT') {
         throw new DataKitError('RefLocked', `Could not create ${lock}: its directory keeps disappearing.`);

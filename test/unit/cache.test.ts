@@ -234,6 +234,28 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
       ['Cached successful result', 'Cached failure: Cancelled', 'Cached failure: Cancelled']);
   });
 
+  it('removes a ref lock that a crashed writer left, before the job runs, and says so in the log', async () => {
+    // A first result, so that the entry's branch exists; then a crashed writer's lock beside it.
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    const first = await finalOf('k');
+    assert.equal(await cache.markForRebuild('k'), 'marked');
+    const lock = path.join(repo.results, 'refs', 'heads', 'test', 'k.lock');
+    fs.writeFileSync(lock, '0'.repeat(40) + '\n');
+    const old = new Date(Date.now() - 10 * 60_000);
+    fs.utimesSync(lock, old, old);
+    const pending = await lookup('k');
+    const job = await builder.step('k').started;
+    assert.equal(fs.existsSync(lock), false, 'removed before generate ran');
+    assert.match(job.log.contents(), new RegExp(`Removed ${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: a lock left \\d+ s ago by a writer that did not finish\n`));
+    builder.step('k').resolve('v2');
+    const done = await finalOf('k');
+    assert.equal(pending.result.kind, 'pending');
+    assert.deepEqual(done.result, { kind: 'success', value: 'v2' });
+    assert.notEqual(done.output.kind === 'saved' && done.output.saved.commit, first.output.kind === 'saved' && first.output.saved.commit);
+    assert.deepEqual(builder.generated, ['k', 'k']);
+  });
+
   it('marks a result for rebuild at most once, however often it is asked', async () => {
     await lookup('k');
     builder.step('k').resolve('v');
