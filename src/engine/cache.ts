@@ -145,12 +145,18 @@ export class BuildCache<K, V, C = unknown> {
     });
   }
 
-  /** Previously saved results, or undefined: none, marked for rebuild, or unreadable (logged; rebuilt). */
+  /**
+   * Previously saved results, or undefined: none, marked for rebuild, or unreadable — a missing or corrupt
+   * commit, tree, log, failure or value file (logged, naming the entry and the object; rebuilt).
+   */
   private async loadFromStore(key: K, branch: string): Promise<Status<V> | undefined> {
     let snap: EntrySnapshot | undefined;
     try {
       snap = await this.store.head(this.builder.name, branch);
-      if (!snap || await snap.exists('rebuild-requested')) { return undefined; }
+      if (!snap) { return undefined; }
+      // A result is used only if everything it saved can be read back: a truncated log must not pass.
+      await snap.verify();
+      if (await snap.exists('rebuild-requested')) { return undefined; }
       const title = this.builder.title(key);
       const saved = (failed: boolean): Saved => this.saved(key, title, snap!.commit, branch, failed);
       if (await snap.exists('failure')) {
@@ -160,7 +166,8 @@ export class BuildCache<K, V, C = unknown> {
       const value = await this.builder.load(snap, key);
       return { result: { kind: 'success', value }, output: { kind: 'saved', saved: saved(false) } };
     } catch (err) {
-      this.logger.error(`Failed to load value from previously cached result ${snap?.commit ?? branch}: ${messageOf(err)}`);
+      const where = snap ? `${snap.ref || this.store.refName(this.builder.name, branch)} (commit ${snap.commit})` : this.store.refName(this.builder.name, branch);
+      this.logger.error(`The saved result ${where} cannot be used, so it will be built again: ${messageOf(err)}`);
       return undefined;
     }
   }

@@ -18,6 +18,11 @@ export interface EntrySnapshot extends EntryReader {
   readonly commit: string;
   /** The entry's paths at this commit, e.g. `['failure', 'key.json', 'log', 'value/a.txt']`, sorted. */
   paths(): Promise<string[]>;
+  /**
+   * Reads back the commit, its trees and every file (log, failure, values) and checks each against its
+   * object id; rejects with `ObjectMissing` or `CorruptObject`, naming the object and the repository.
+   */
+  verify(): Promise<void>;
 }
 
 /** Stages an entry's next tree in memory and commits it at the end; nothing is written to refs before. */

@@ -1,9 +1,10 @@
 // The results repository: one branch per cache entry, each commit one saved result.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataKitError } from '../shared/errors';
 import { checkName, checkRefPrefix, entryRefName, splitTreePath } from './names';
 import type { Tree, TreeEntry } from './objectFormat';
-import { ObjectStore } from './objects';
+import { ObjectStore, sweepTemporaryObjects } from './objects';
 import { Refs } from './refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
@@ -33,8 +34,10 @@ export class GitStore {
   private readonly refs: Refs;
 
   private readonly now: () => number;
+  private readonly onWarning?: (message: string) => void;
 
   private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
+    this.onWarning = options.onWarning;
     this.objects = new ObjectStore(dir);
     this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs, onWarning: options.onWarning });
     this.now = options.now ?? Date.now;
@@ -52,6 +55,7 @@ export class GitStore {
       throw new DataKitError('InvalidArgument', 'GitStore.open needs `dir` or `resultsDir`.');
     }
     await ensureBareRepo(dir);
+    sweepNow(dir, options.onWarning);
     return new GitStore(dir, refPrefix, options);
   }
 
@@ -63,7 +67,7 @@ export class GitStore {
   async head(builder: string, entry: string): Promise<EntrySnapshot | undefined> {
     const ref = this.refName(builder, entry);
     const commit = await this.refs.resolve(ref);
-    return commit === undefined ? undefined : new Snapshot(this.objects, commit, ref);
+    return commit === undefined ? undefined : this.snapshot(commit, ref);
   }
 
   /**
@@ -75,12 +79,12 @@ export class GitStore {
   }
 
   snapshot(commit: string, ref = ''): EntrySnapshot {
-    return new Snapshot(this.objects, commit, ref);
+    return new Snapshot(this.objects, commit, ref, this.dir);
   }
 
   /** Begins the entry's next commit; its author time is now (the build's start), its committer time the commit's. */
   begin(builder: string, entry: string, options: Pick<TransactionOptions, 'base'> = {}): GitStoreTransaction {
-    return new GitStoreTransaction(this.objects, this.refs, this.refName(builder, entry), { ...options, now: this.now });
+    return new GitStoreTransaction(this.objects, this.refs, this.refName(builder, entry), { ...options, now: this.now, onWarning: this.onWarning });
   }
 
   /** When the result of a commit started (author time) and finished (committer time), ms since the epoch. */
@@ -102,7 +106,7 @@ export class GitStore {
     if (await this.snapshot(base, ref).exists(REBUILD_FILE).catch(() => false)) {
       return base;
     }
-    const tx = new GitStoreTransaction(this.objects, this.refs, ref, { base, now: this.now });
+    const tx = new GitStoreTransaction(this.objects, this.refs, ref, { base, now: this.now, onWarning: this.onWarning });
     await tx.writeFile(REBUILD_FILE, '');
     return tx.commit('Marked for rebuild');
   }
@@ -112,14 +116,21 @@ export class GitStore {
     return Buffer.from(await this.snapshot(saved.commit).readFile(LOG_FILE)).toString('utf8');
   }
 
-  /** The entry's commits, newest first (first parents from the head). */
+  /** The entry's commits, newest first (first parents from the head), up to the first that cannot be read. */
   async history(builder: string, entry: string, options: { limit?: number } = {}): Promise<HistoryItem[]> {
     const limit = options.limit ?? Infinity;
     const items: HistoryItem[] = [];
     let commit = await this.refs.resolve(this.refName(builder, entry));
     while (commit !== undefined && items.length < limit) {
-      const info = await this.objects.readCommit(commit);
-      const tree = await this.objects.readTree(info.tree);
+      let info: Awaited<ReturnType<ObjectStore['readCommit']>>;
+      let tree: Tree;
+      try {
+        info = await this.objects.readCommit(commit);
+        tree = await this.objects.readTree(info.tree);
+      } catch (e) {
+        if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { break; }
+        throw e;
+      }
       const message = info.message.replace(/\n+$/, '');
       const failure = tree.get(FAILURE_FILE);
       if (tree.has(REBUILD_FILE)) {
@@ -153,13 +164,52 @@ export class GitStore {
   }
 }
 
+/** How often an opened store looks for temporary object files that interrupted writes left behind. */
+const SWEEP_EVERY_MS = 60 * 60 * 1000;
+
+/** At most hourly (a stamp file says when it last ran), in the background: never on a command's path. */
+function sweepNow(dir: string, onWarning?: (message: string) => void): void {
+  const stamp = path.join(dir, 'info', 'last-sweep');
+  let due = true;
+  try {
+    due = Date.now() - fs.statSync(stamp).mtimeMs > SWEEP_EVERY_MS;
+  } catch {
+    // never swept
+  }
+  if (!due) { return; }
+  try {
+    fs.mkdirSync(path.dirname(stamp), { recursive: true });
+    fs.writeFileSync(stamp, '');
+  } catch {
+    return; // read-only: nothing to sweep either
+  }
+  void sweepTemporaryObjects(path.join(dir, 'objects')).then(
+    (n) => { if (n > 0) { onWarning?.(`Removed ${n} temporary object file${n === 1 ? '' : 's'} that interrupted writes left in ${dir}`); } },
+    () => undefined);
+}
+
 class Snapshot implements EntrySnapshot {
-  constructor(private readonly objects: ObjectStore, readonly commit: string, readonly ref: string) {}
+  constructor(private readonly objects: ObjectStore, readonly commit: string, readonly ref: string, private readonly repo: string) {}
+
+  async verify(): Promise<void> {
+    await this.objects.verify(this.commit);
+    const walk = async (treeOid: string): Promise<void> => {
+      await this.objects.verify(treeOid);
+      for (const e of (await this.objects.readTree(treeOid)).values()) {
+        if (e.type === 'tree') {
+          await walk(e.oid);
+        } else if (e.type === 'blob') {
+          await this.objects.verify(e.oid);
+        }
+      }
+    };
+    await walk((await this.objects.readCommit(this.commit)).tree);
+  }
 
   async readFile(file: string): Promise<Uint8Array> {
     const e = await this.find(file);
     if (!e || e.type !== 'blob') {
-      throw new DataKitError('NotFound', `${file} ${e ? 'is a directory' : 'does not exist'} in commit ${this.commit}${this.ref ? ` of ${this.ref}` : ''}.`);
+      throw new DataKitError('NotFound', `${file} ${e ? 'is a directory' : 'does not exist'} in commit ${this.commit}${this.ref ? ` of ${this.ref}` : ''} in ${this.repo}.`);
     }
     return (await this.objects.read(e.oid)).content;
   }

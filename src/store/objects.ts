@@ -15,6 +15,7 @@ import * as zlib from 'node:zlib';
 import * as git from 'isomorphic-git';
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
+import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { PackReader } from './packReader';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
@@ -23,31 +24,94 @@ export const STREAM_THRESHOLD = 1 << 20;
 const CHUNK = 256 << 10;
 const inflateAsync = promisify(zlib.inflate);
 
+/** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
+export type Journal = Map<string, { readonly type: 'blob' | 'tree' | 'commit'; readonly content: Uint8Array }>;
+
 export class ObjectStore {
   private readonly objectsDir: string;
   private readonly packs: PackReader;
   private readonly trees = new LRUCache<string, Tree>({ max: 10_000 });
   private readonly commits = new LRUCache<string, CommitInfo>({ max: 10_000 });
+  private readonly verified = new LRUCache<string, true>({ max: 100_000 });
 
   constructor(readonly gitdir: string) {
     this.objectsDir = path.join(gitdir, 'objects');
     this.packs = new PackReader(path.join(this.objectsDir, 'pack'), (oid) => this.readLoose(oid));
   }
 
-  /** An object's type and content; `ObjectMissing` if it is in neither the loose store nor a pack. */
+  /**
+   * An object's type and content; `ObjectMissing` if it is in neither the loose store nor a pack,
+   * `CorruptObject` if it cannot be read back. Either error names the object and this repository.
+   */
   async read(oid: string): Promise<{ type: string; content: Buffer }> {
+    let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
       // other (into a pack, or out of a deleted pack when it loosens unreachable objects); it may run again
       // meanwhile, hence a few tries.
-      const found = (await this.readLoose(oid)) ?? (await this.packs.read(oid)) ?? (await this.readLoose(oid));
+      let found: { type: string; content: Buffer } | undefined;
+      try {
+        found = (await this.readLoose(oid)) ?? (await this.packs.read(oid)) ?? (await this.readLoose(oid));
+      } catch (e) {
+        if (DataKitError.is(e, 'CorruptObject') && e.message.includes(oid)) { throw e; }
+        throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} cannot be read: ${(e as Error).message}`);
+      }
       if (found) {
         return found;
       }
       if (attempt >= 5) {
+        // A gc may have pruned an object whose save is about to write it again (see gcGuard.ts): once the
+        // gc has finished, look a little longer before calling it missing.
+        if (!waitedForGc && runningGcSince(this.gitdir) !== undefined) {
+          waitedForGc = true;
+          await afterConcurrentGc(this.gitdir, Date.now(), () => 0);
+          attempt = -5;
+          continue;
+        }
         throw new DataKitError('ObjectMissing', `The object ${oid} is missing from ${this.gitdir}.`);
       }
-      await new Promise((r) => setTimeout(r, attempt * 5));
+      await new Promise((r) => setTimeout(r, Math.max(1, attempt) * 10));
+    }
+  }
+
+  /**
+   * Reads the object back and checks that it hashes to its id: a truncated, zeroed or altered object (loose
+   * or packed) is `CorruptObject`, a missing one `ObjectMissing`. Objects never change, so one that passed
+   * is not read again by this store.
+   */
+  async verify(oid: string): Promise<void> {
+    if (this.verified.has(oid)) { return; }
+    try {
+      const o = await this.read(oid);
+      const actual = createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
+      if (actual !== oid) {
+        throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
+      }
+    } catch (e) {
+      // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
+      // `git fsck`: it goes, and the same content written again later is whole.
+      if (DataKitError.is(e, 'CorruptObject') && await this.removeLooseIfDamaged(oid)) {
+        throw new DataKitError('CorruptObject', `${e.message} The damaged loose object was removed.`);
+      }
+      throw e;
+    }
+    this.verified.set(oid, true);
+  }
+
+  /** Removes the loose file of `oid` if it is there and is itself what cannot be read; whether it did. */
+  private async removeLooseIfDamaged(oid: string): Promise<boolean> {
+    const file = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+    try {
+      const raw = zlib.inflateSync(await fsp.readFile(file));
+      if (createHash('sha1').update(raw).digest('hex') === oid) { return false; }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { return false; }
+    }
+    try {
+      await fsp.unlink(file);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -69,11 +133,33 @@ export class ObjectStore {
     return value;
   }
 
-  async writeBlob(data: Uint8Array): Promise<string> {
-    if (data.length > STREAM_THRESHOLD) {
-      return writeBlobStreamed(this.objectsDir, data);
+  async writeBlob(data: Uint8Array, journal?: Journal): Promise<string> {
+    const oid = data.length > STREAM_THRESHOLD ? await writeBlobStreamed(this.objectsDir, data) : await this.writeSmall('blob', data);
+    journal?.set(oid, { type: 'blob', content: data });
+    return oid;
+  }
+
+  /** Whether the object is here, loose or packed (nothing is read but a directory entry and pack indexes). */
+  has(oid: string): boolean {
+    return fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2))) || this.packs.has(oid);
+  }
+
+  /**
+   * Writes again, loose, every object of the journal that is no longer here (a `git prune` that walked the
+   * refs before our ref moved deletes what was not yet reachable). Returns how many were written.
+   */
+  restore(journal: Journal): number {
+    let restored = 0;
+    for (const [oid, { type, content }] of journal) {
+      if (this.has(oid)) { continue; }
+      const header = Buffer.from(`${type} ${content.length}\0`);
+      const file = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+      const tmp = path.join(path.dirname(file), `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
+      retryingMissingDir(path.dirname(file), () => fs.writeFileSync(tmp, zlib.deflateSync(Buffer.concat([header, content])), { flag: 'wx', mode: 0o444 }));
+      renameObject(tmp, file);
+      restored++;
     }
-    return this.writeSmall('blob', data);
+    return restored;
   }
 
   /**
@@ -91,15 +177,19 @@ export class ObjectStore {
   }
 
   // What is written is remembered as read: the next commit on the entry starts from it.
-  async writeTree(entries: ReadonlyMap<string, TreeEntry>): Promise<string> {
-    const oid = await this.writeSmall('tree', formatTree(entries));
+  async writeTree(entries: ReadonlyMap<string, TreeEntry>, journal?: Journal): Promise<string> {
+    const content = formatTree(entries);
+    const oid = await this.writeSmall('tree', content);
     this.trees.set(oid, new Map(entries));
+    journal?.set(oid, { type: 'tree', content });
     return oid;
   }
 
   /** `started` becomes the author time, `finished` the committer time. */
-  async writeCommit(tree: string, parents: readonly string[], message: string, started: Date, finished: Date): Promise<string> {
-    const oid = await this.writeSmall('commit', formatCommit(tree, parents, message, started, finished));
+  async writeCommit(tree: string, parents: readonly string[], message: string, started: Date, finished: Date, journal?: Journal): Promise<string> {
+    const content = formatCommit(tree, parents, message, started, finished);
+    const oid = await this.writeSmall('commit', content);
+    journal?.set(oid, { type: 'commit', content });
     const full = message.endsWith('\n') ? message : `${message}\n`;
     const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
     this.commits.set(oid, { tree, parents: [...parents], message: full, authorTime: seconds(started), time: seconds(finished) });
@@ -124,7 +214,12 @@ export class ObjectStore {
       }
       throw e;
     }
-    const raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated);
+    let raw: Buffer;
+    try {
+      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated);
+    } catch (e) {
+      throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt: ${(e as Error).message}.`);
+    }
     const nul = raw.indexOf(0);
     const [type, size] = raw.toString('latin1', 0, nul).split(' ');
     const content = raw.subarray(nul + 1);
@@ -136,8 +231,8 @@ export class ObjectStore {
 }
 
 /**
- * An object that exists already is freshened as git does, so that a concurrent `git gc` does not prune it
- * as old garbage just as a new commit starts to use it; false if it is absent.
+ * An object that exists already is freshened as git does, so that a `git gc` with a prune expiry does not
+ * prune it as old garbage just as a new commit starts to use it; false if it is absent.
  */
 function freshen(objectsDir: string, oid: string): boolean {
   try {
@@ -219,4 +314,43 @@ async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<
   const oid = hash.digest('hex');
   renameObject(tmp, path.join(objectsDir, oid.slice(0, 2), oid.slice(2)));
   return oid;
+}
+
+const TMP_PREFIX = 'tmp_obj_';
+/** A temporary object file whose writer is not running any more, or that is older than this, is removed. */
+const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the temporary object files (`tmp_obj_<pid>_<random>`) that an interrupted write left: those of a
+ * process that no longer runs, and any a day old. Returns how many were removed.
+ */
+export async function sweepTemporaryObjects(objectsDir: string): Promise<number> {
+  let removed = 0;
+  const sweepDir = async (dir: string): Promise<void> => {
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith(TMP_PREFIX)) { continue; }
+      const file = path.join(dir, name);
+      const pid = Number(name.slice(TMP_PREFIX.length).split('_')[0]);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!st) { continue; }
+      const writerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidExists(pid);
+      if (writerGone || Date.now() - st.mtimeMs > TMP_MAX_AGE_MS) {
+        await fsp.unlink(file).then(() => { removed++; }, () => undefined);
+      }
+    }
+  };
+  await sweepDir(objectsDir);
+  const subdirs = (await fsp.readdir(objectsDir).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d));
+  for (const d of subdirs) { await sweepDir(path.join(objectsDir, d)); }
+  return removed;
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -7,6 +7,7 @@
 // What is kept is immutable: a pack's name is its checksum, so its index's fan-out table stays valid.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
 import { OpenFiles, PackVanished, type Pack } from './packFile';
 import { OBJ_OFS_DELTA, TYPE_NAMES, applyDelta } from './packFormat';
@@ -31,7 +32,8 @@ export class PackReader {
   private packs: Pack[] = [];
   private known = new Map<string, Pack>();
   private dirStamp: string | undefined;
-  private readonly bases = new ByteLru<RawObject>(BASE_CACHE_BYTES);
+  // A base above a quarter of the budget is not kept: it would push out everything else.
+  private readonly bases = new LRUCache<string, RawObject>({ maxSize: BASE_CACHE_BYTES, maxEntrySize: BASE_CACHE_BYTES / 4, sizeCalculation: (o) => Math.max(1, o.content.length) });
 
   /** `readLoose` finds a ref-delta's base when no pack holds it. */
   constructor(readonly packDir: string, private readonly readLoose: (oid: string) => Promise<RawObject | undefined>) {}
@@ -58,6 +60,11 @@ export class PackReader {
       }
     }
     return undefined;
+  }
+
+  /** Whether a pack holds `oid` (the directory listed again if it is not found). */
+  has(oid: string): boolean {
+    return this.locate(oid, false) !== undefined;
   }
 
   /** The pack and offset of `oid`; the directory is listed again when it changed or when `oid` is not found. */
@@ -171,7 +178,7 @@ export class PackReader {
       if (TYPE_NAMES[header.type]) {
         base = { type: TYPE_NAMES[header.type], content: data };
         if (depth > 0) {
-          this.bases.set(key, base, data.length);
+          this.bases.set(key, base);
         }
         break;
       }
@@ -195,41 +202,9 @@ export class PackReader {
     for (let i = deltas.length - 1; i >= 0; i--) {
       base = { type: base.type, content: applyDelta(base.content, deltas[i].data) };
       if (i > 0) {
-        this.bases.set(deltas[i].key, base, base.content.length);
+        this.bases.set(deltas[i].key, base);
       }
     }
     return base;
-  }
-}
-
-/** A least-recently-used map bounded by the bytes of its values. */
-class ByteLru<V> {
-  private readonly map = new Map<string, { v: V; bytes: number }>();
-  private total = 0;
-
-  constructor(private readonly max: number) {}
-
-  get(k: string): V | undefined {
-    const e = this.map.get(k);
-    if (e) {
-      this.map.delete(k);
-      this.map.set(k, e);
-    }
-    return e?.v;
-  }
-
-  set(k: string, v: V, bytes: number): void {
-    if (bytes > this.max / 4 || this.map.has(k)) {
-      return;
-    }
-    this.map.set(k, { v, bytes });
-    this.total += bytes;
-    for (const [old, e] of this.map) {
-      if (this.total <= this.max) {
-        break;
-      }
-      this.map.delete(old);
-      this.total -= e.bytes;
-    }
   }
 }

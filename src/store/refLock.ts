@@ -184,10 +184,11 @@ export class Refs {
    * Moves `ref` from `expected` (undefined: the ref must not exist) to `next`, as git does: create
    * `<ref>.lock` exclusively, compare the current value, write the lock, rename it over the ref.
    * If the ref had moved, asks `onMoved` for a value to put on top of the current one, still holding the
-   * lock so that the second try cannot lose again; without `onMoved`, returns undefined. Returns the value
-   * written. Throws `RefLocked` if someone else kept the lock too long.
+   * lock so that the second try cannot lose again; without `onMoved`, returns undefined. `beforeRename` runs
+   * last, under the lock. Returns the value written. Throws `RefLocked` if someone else kept the lock too long.
    */
-  async compareAndSwap(ref: string, expected: string | undefined, next: string, onMoved?: (current: string | undefined) => Promise<string>): Promise<string | undefined> {
+  async compareAndSwap(ref: string, expected: string | undefined, next: string, onMoved?: (current: string | undefined) => Promise<string>,
+    beforeRename?: () => void): Promise<string | undefined> {
     const file = path.join(this.gitdir, ref);
     const lock = `${file}.lock`;
     const fd = await this.acquire(ref, lock);
@@ -204,6 +205,7 @@ export class Refs {
       if (expected === undefined) {
         await this.checkNoPackedConflict(ref);
       }
+      beforeRename?.();
       fs.writeSync(fd, `${next}\n`);
       fs.closeSync(fd);
       closed = true;

@@ -3,7 +3,8 @@
 import { DataKitError } from '../shared/errors';
 import { splitTreePath } from './names';
 import type { TreeEntry } from './objectFormat';
-import type { ObjectStore } from './objects';
+import type { Journal, ObjectStore } from './objects';
+import { afterConcurrentGc } from './gcGuard';
 import type { Refs } from './refLock';
 import type { StoreTransaction } from '../shared/results';
 
@@ -25,10 +26,14 @@ export interface TransactionOptions {
   base?: string | null;
   /** The clock, in ms since the epoch (tests inject one). */
   now?: () => number;
+  /** Told when the head cannot be read and the commit starts the branch afresh. */
+  onWarning?: (message: string) => void;
 }
 
 export class GitStoreTransaction implements StoreTransaction {
   private readonly ops: Op[] = [];
+  /** Every object this transaction wrote, kept until its ref has moved (see gcGuard.ts). */
+  private readonly journal: Journal = new Map();
   private state: 'open' | 'committing' | 'done' = 'open';
   private tries = 0;
   private readonly now: () => number;
@@ -60,7 +65,7 @@ export class GitStoreTransaction implements StoreTransaction {
     const parts = splitTreePath(path);
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     // Staged in call order now; the blob is written meanwhile.
-    const oid = this.objects.writeBlob(bytes);
+    const oid = this.objects.writeBlob(bytes, this.journal);
     oid.catch(() => undefined);
     this.ops.push({ kind: 'write', path: parts, oid });
     return oid.then(() => undefined);
@@ -75,12 +80,23 @@ export class GitStoreTransaction implements StoreTransaction {
       this.tries = 1;
       const first = await this.commitOn(head, message, finished);
       // On a lost race the same changes go on the new head, under the ref's lock, so the retry wins.
+      let movedAt = 0;
       const written = await this.refs.compareAndSwap(this.ref, head, first, (current) => {
         if (++this.tries > MAX_TRIES) {
           throw new DataKitError('RefUpdateConflict', `Could not update ${this.ref}: it kept moving during ${MAX_TRIES} attempts.`);
         }
         return this.commitOn(current, message, finished);
+      }, () => {
+        // What a prune took since we wrote it goes back before the ref points at it, ...
+        this.objects.restore(this.journal);
+        movedAt = Date.now();
       });
+      // ... and again once any `git gc` that walked the refs before the move has finished deleting.
+      const again = await afterConcurrentGc(this.objects.gitdir, movedAt, () => this.objects.restore(this.journal));
+      if (again > 0) {
+        this.options.onWarning?.(`A git gc that ran during the save of ${this.ref} pruned ${again} of its objects; they were written again.`);
+      }
+      this.journal.clear();
       return written as string;
     } finally {
       this.state = 'done';
@@ -94,12 +110,31 @@ export class GitStoreTransaction implements StoreTransaction {
   }
 
   private async commitOn(head: string | undefined, message: string, finished: Date): Promise<string> {
-    return this.objects.writeCommit(await this.applyOn(head), head ? [head] : [], message, this.started, finished);
+    const base = await this.readableBase(head);
+    return this.objects.writeCommit(await this.applyOn(base?.tree), base ? [base.commit] : [], message, this.started, finished, this.journal);
   }
 
-  /** The tree of `head` with the staged changes applied, written to the object store. */
-  private async applyOn(head: string | undefined): Promise<string> {
-    const root: Dir = head ? { oid: (await this.objects.readCommit(head)).tree, dirty: false } : { children: new Map(), dirty: true };
+  /**
+   * The head to build on: a head commit that is missing or corrupt (a pruned or damaged object) is set aside
+   * and the commit starts the branch afresh, so that the entry heals without manual steps; its tree is read
+   * whole here, so that a damaged tree is found now rather than half-way through applying the changes.
+   */
+  private async readableBase(head: string | undefined): Promise<{ commit: string; tree: string } | undefined> {
+    if (head === undefined) { return undefined; }
+    try {
+      const tree = (await this.objects.readCommit(head)).tree;
+      await this.objects.readTree(tree);
+      return { commit: head, tree };
+    } catch (e) {
+      if (!DataKitError.is(e, 'ObjectMissing') && !DataKitError.is(e, 'CorruptObject')) { throw e; }
+      this.options.onWarning?.(`The head ${head} of ${this.ref} cannot be read (${e.message}); the new result starts the branch afresh.`);
+      return undefined;
+    }
+  }
+
+  /** The tree `base` (none: empty) with the staged changes applied, written to the object store. */
+  private async applyOn(base: string | undefined): Promise<string> {
+    const root: Dir = base ? { oid: base, dirty: false } : { children: new Map(), dirty: true };
     for (const op of this.ops) {
       if (op.kind === 'remove') {
         await this.removePath(root, op.path);
@@ -166,7 +201,7 @@ export class GitStoreTransaction implements StoreTransaction {
         entries.set(name, { mode: DIR_MODE, type: 'tree', oid });
       }
     }
-    return entries.size === 0 && !isRoot ? undefined : this.objects.writeTree(entries);
+    return entries.size === 0 && !isRoot ? undefined : this.objects.writeTree(entries, this.journal);
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
@@ -30,9 +31,11 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     logs = new LogManager({ now: NOW });
     cache = new BuildCache(builder, { store, logs });
   });
+  let skipFsck = false;
   afterEach(() => {
-    // Every test leaves a valid results repository behind.
-    fsck(repo.results);
+    // Every test leaves a valid results repository behind (but those that damage objects on purpose).
+    if (!skipFsck) { fsck(repo.results); }
+    skipFsck = false;
   });
   after(() => { for (const r of repos) { r.cleanup(); } });
 
@@ -166,7 +169,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const cache2 = new BuildCache(builder2, { store, logs: new LogManager(), logger: { info: () => {}, error: (m) => errors.push(m) } });
     const s = await lookup('k', cache2);
     assert.equal(s.result.kind, 'pending');
-    assert.match(errors[0], /^Failed to load value from previously cached result [0-9a-f]{40}: cannot load$/);
+    assert.match(errors[0], /^The saved result refs\/heads\/test\/k \(commit [0-9a-f]{40}\) cannot be used, so it will be built again: cannot load$/);
     builder2.step('k').resolve('v2');
     assert.deepEqual((await finalOf('k', cache2)).result, { kind: 'success', value: 'v2' });
     assert.deepEqual(builder2.generated, ['k']);
@@ -254,6 +257,68 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.deepEqual(done.result, { kind: 'success', value: 'v2' });
     assert.notEqual(done.output.kind === 'saved' && done.output.saved.commit, first.output.kind === 'saved' && first.output.saved.commit);
     assert.deepEqual(builder.generated, ['k', 'k']);
+  });
+
+  /** Damages the loose object behind `rev` (e.g. `test/k:log`) in one of three ways; returns its id. */
+  function damage(rev: string, how: 'truncated' | 'zeroed' | 'deleted'): string {
+    const oid = git(repo.results, 'rev-parse', rev);
+    const file = path.join(repo.results, 'objects', oid.slice(0, 2), oid.slice(2));
+    fs.chmodSync(file, 0o644);
+    const bytes = fs.readFileSync(file);
+    if (how === 'deleted') { fs.unlinkSync(file); }
+    if (how === 'truncated') { fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2))); }
+    if (how === 'zeroed') { fs.writeFileSync(file, Buffer.alloc(bytes.length)); }
+    return oid;
+  }
+
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  for (const [what, rev] of [['log', 'test/k:log'], ['output', 'test/k:value/out']] as const) {
+    for (const how of ['truncated', 'zeroed', 'deleted'] as const) {
+      it(`rebuilds a result whose ${what} blob was ${how}, warning with the entry, the object and the repository`, async () => {
+        await lookup('k');
+        builder.step('k').resolve('v1');
+        const first = await finalOf('k');
+        const firstCommit = first.output.kind === 'saved' ? first.output.saved.commit : assert.fail();
+        const oid = damage(rev, how);
+        const errors: string[] = [];
+        const fresh = new BuildCache(builder, { store: await GitStore.open({ dir: repo.dir }), logs, logger: { info: () => {}, error: (m) => errors.push(m) } });
+        assert.equal(await fresh.query('k'), undefined, 'status does not report the damaged result');
+        assert.equal(errors.length, 1);
+        assert.match(errors[0], new RegExp(`^The saved result refs/heads/test/k \\(commit ${firstCommit}\\) cannot be used, so it will be built again: .*${oid}.*${escape(repo.results)}`));
+        assert.equal((await lookup('k', fresh)).result.kind, 'pending', 'a miss: built again');
+        builder.step('k').resolve('v2');
+        assert.deepEqual((await finalOf('k', fresh)).result, { kind: 'success', value: 'v2' });
+        assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Cached successful result', 'Cached successful result']);
+        // The damaged file was removed (git could not read it either). The rebuilt log is the same text (the
+        // clock is fixed), so writing it made the old commit whole again; the new output differs, so the old
+        // commit still names a blob that is gone, and that is all fsck finds.
+        if (what === 'output') {
+          const fsck = spawnSync('git', [`--git-dir=${repo.results}`, 'fsck', '--no-dangling'], { encoding: 'utf8' });
+          assert.equal((fsck.stdout + fsck.stderr).replace(/^notice: .*\n/gm, '').replace(/^broken link from .*\n\s+to .*\n/gm, ''), `missing blob ${oid}\n`);
+          skipFsck = true;
+        }
+      });
+    }
+  }
+
+  it('sets aside a head commit that was truncated: a miss, then a new result that starts the branch afresh', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    await finalOf('k');
+    const oid = damage('test/k', 'truncated');
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    const store2 = await GitStore.open({ dir: repo.dir, onWarning: (m) => warnings.push(m) });
+    const fresh = new BuildCache(builder, { store: store2, logs, logger: { info: () => {}, error: (m) => errors.push(m) } });
+    assert.equal(await fresh.query('k'), undefined);
+    assert.match(errors[0], new RegExp(`^The saved result refs/heads/test/k \\(commit ${oid}\\) cannot be used, so it will be built again: The loose object ${oid} in ${escape(repo.results)} is corrupt: .*The damaged loose object was removed\\.$`));
+    await lookup('k', fresh);
+    builder.step('k').resolve('v2');
+    assert.deepEqual((await finalOf('k', fresh)).result, { kind: 'success', value: 'v2' });
+    assert.match(warnings.join('\n'), new RegExp(`The head ${oid} of refs/heads/test/k cannot be read \\(.*${oid}.*\\); the new result starts the branch afresh\\.`));
+    assert.equal(git(repo.results, 'rev-list', '--count', 'test/k'), '1');
+    // Nothing damaged is left: the repository is whole again.
   });
 
   it('marks a result for rebuild at most once, however often it is asked', async () => {

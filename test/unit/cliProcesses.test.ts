@@ -65,7 +65,8 @@ function escapingJob(dir: string): string {
     `setsid sh -c "echo \\$\\$ > '${dir}/daemon.pid'; exec sleep 300" < /dev/null > /dev/null 2>&1 &`,
     `nohup sh -c "echo \\$\\$ > '${dir}/nohup.pid'; exec sleep 300" > /dev/null 2>&1 &`,
     `while [ ! -s '${dir}/daemon.pid' ] || [ ! -s '${dir}/nohup.pid' ]; do sleep 0.05; done`,
-    'echo started',
+    // Printed as "ready-2": the command line itself (echoed by --verbose) says $((1+1)).
+    'echo "ready-$((1+1))"',
     'wait',
   ].join('\n');
 }
@@ -80,7 +81,7 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
       let err = '';
       c.stdout.on('data', (d) => { out += d; });
       c.stderr.on('data', (d) => { err += d; });
-      await until('the job to start', () => /started/.test(out));
+      await until('the job to start', () => /^ready-2$/m.test(out));
       const all = ['child.pid', 'daemon.pid', 'nohup.pid'].map((f) => readPid(path.join(pids, f)));
       assert.ok(all.every(runs), 'every process runs before the signal');
       c.kill(signal);
@@ -95,13 +96,13 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
 
   it('on a second Ctrl-C, kills at once a job that ignores SIGTERM, and still saves Cancelled', async () => {
     const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
-    const dir = repo({ stubborn: { run: `trap '' TERM; sleep 300 & echo $! > '${pids}/child.pid'; echo started; wait; wait` } });
+    const dir = repo({ stubborn: { run: `trap '' TERM; sleep 300 & echo $! > '${pids}/child.pid'; echo "ready-$((1+1))"; wait; wait` } });
     const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: ENV });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => { out += d; });
     c.stderr.on('data', (d) => { err += d; });
-    await until('the job to start', () => /started/.test(out));
+    await until('the job to start', () => /^ready-2$/m.test(out));
     const child = readPid(path.join(pids, 'child.pid'));
     c.kill('SIGINT');
     await until('the first signal to be taken', () => /cancelling/.test(err));

@@ -229,6 +229,37 @@ describe('transactions', () => {
   });
 });
 
+describe('temporary object files', () => {
+  let root: string;
+  before(() => { root = tempRoot('tmpobj'); });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('removes those that an interrupted write left (a writer that is gone, or a day old) when a store opens', async () => {
+    const results = path.join(root, 'results');
+    // Made by git, so that no earlier open of ours has swept (or is sweeping) already.
+    git(root, 'init', '-q', '--bare', results);
+    const objects = path.join(results, 'objects');
+    // A pid that no longer runs: a process that has exited.
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    fs.mkdirSync(path.join(objects, 'ab'), { recursive: true });
+    const left = [path.join(objects, `tmp_obj_${dead}_aaaaaaaaaaaa`), path.join(objects, 'ab', `tmp_obj_${dead}_bbbbbbbbbbbb`)];
+    const old = path.join(objects, 'ab', `tmp_obj_${process.pid}_cccccccccccc`);
+    const live = path.join(objects, 'ab', `tmp_obj_${process.pid}_dddddddddddd`);
+    for (const f of [...left, old, live]) { fs.writeFileSync(f, 'partial'); }
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    fs.utimesSync(old, dayAgo, dayAgo);
+    const warnings: string[] = [];
+    await GitStore.open({ resultsDir: results, onWarning: (m) => warnings.push(m) });
+    const deadline = Date.now() + 30_000;
+    while (warnings.length === 0 && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 20)); }
+    assert.deepEqual(warnings, [`Removed 3 temporary object files that interrupted writes left in ${results}`]);
+    for (const f of [...left, old]) { assert.equal(fs.existsSync(f), false, f); }
+    assert.equal(fs.existsSync(live), true, 'a running writer\'s file stays');
+    fs.rmSync(live);
+    assertFsckClean(results);
+  });
+});
+
 describe('names', () => {
   let root: string;
   let store: GitStore;

@@ -1,0 +1,58 @@
+// Saving beside a concurrent `git gc --prune=now`. Our objects are written before the ref that makes them
+// reachable moves; `git prune` (also run by gc) walks the refs first and deletes what it did not reach,
+// whatever its age when the expiry is "now". So an object written before a prune's walk and made reachable
+// after it can be deleted after the ref points at it. git's own plumbing loses objects this way (measured:
+// hash-object / mktree / commit-tree / update-ref beside a `gc --prune=now` loop left a ref on a missing
+// tree). A save therefore writes again, before its ref moves and once more after any gc that was running
+// then has finished, every object of its own that is gone. `git gc` holds `gc.pid` while it runs.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** git itself takes a gc.pid this old for a crashed gc's. */
+const GC_PID_STALE_MS = 12 * 60 * 60 * 1000;
+const POLL_MS = 20;
+/** However long a gc takes, a save does not wait longer than this for it. */
+const MAX_WAIT_MS = 60_000;
+
+/** When the gc that holds `gc.pid` started, if one is running. */
+export function runningGcSince(gitdir: string): number | undefined {
+  const file = path.join(gitdir, 'gc.pid');
+  let text: string;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (Date.now() - st.mtimeMs > GC_PID_STALE_MS) { return undefined; }
+  const [pid, host] = text.trim().split(/\s+/);
+  if (host === os.hostname() && !alive(Number(pid))) { return undefined; }
+  return st.mtimeMs;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `restore` once no gc that started before `movedAt` (ms since the epoch) is running — at once when
+ * none is, as is usual. Returns what `restore` returned.
+ */
+export async function afterConcurrentGc(gitdir: string, movedAt: number, restore: () => number): Promise<number> {
+  const deadline = Date.now() + MAX_WAIT_MS;
+  for (;;) {
+    const since = runningGcSince(gitdir);
+    // File times come from a coarse clock, a few ms behind: a gc stamped up to 50 ms after the move may
+    // still have walked the refs before it.
+    if (since === undefined || since > movedAt + 50 || Date.now() > deadline) { break; }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return restore();
+}
