@@ -102,7 +102,9 @@ export async function main(argv: string[], io: Io = stdio, cwd = process.cwd()):
   if (!run) { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return 2; }
   let jobs: RepoJobs | undefined;
   try {
-    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR });
+    // What the engine repaired or set aside (a damaged result, a stale lock) is said, never silent.
+    const logger = { info: (): void => {}, error: (m: string): void => io.err(`datakit-ci: warning: ${m}\n`) };
+    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger });
     return await run(jobs, rest, io);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {

@@ -24,10 +24,12 @@ export async function computeKey(repo: SourceRepo, commit: string, job: JobDefin
     const ids = await repo.objectIds(commit, job.inputs);
     for (const p of [...job.inputs].sort()) { inputs[p] = ids.get(p) ?? null; }
   }
-  const digest = createHash('sha256')
-    .update(JSON.stringify({ tool: TOOL, job: normalizeJob(job), inputs }))
-    .digest('hex');
-  return { job, commit, inputs, digest };
+  return { job, commit, inputs, digest: digestOf(job, inputs) };
+}
+
+/** The key's digest: what was built (the tool, the normalised definition, the inputs' object ids). */
+export function digestOf(job: JobDefinition, inputs: Readonly<Record<string, string | null>>): string {
+  return createHash('sha256').update(JSON.stringify({ tool: TOOL, job: normalizeJob(job), inputs })).digest('hex');
 }
 
 /** What key.json in each saved entry records: everything the digest was made of, and the source commit. */

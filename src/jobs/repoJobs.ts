@@ -1,6 +1,5 @@
 // One repository's jobs: its source (read with git), its results repository, and the shell builder's
 // cache — what the command-line tool and the extension both work through.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { BuildCache, type Logger } from '../engine/cache';
@@ -16,6 +15,7 @@ import { buildRoot, repoId } from './checkout';
 import { CONFIG_FILE, normalizeJob, parseConfig, type ConfigResult } from './config';
 import { FileEntryLocks } from './entryLocks';
 import { computeKey, entryName, TOOL, type JobKey } from './key';
+import { readKeysCache, writeKeysCache } from './keysCache';
 import { ShellBuilder, type ShellValue } from './shellBuilder';
 import { listTargets, type Target } from './targets';
 
@@ -70,7 +70,7 @@ export class RepoJobs {
     readonly metrics: CacheMetrics,
     readonly pool: Pool,
     readonly buildRoot: string,
-    logger: Logger | undefined,
+    private readonly logger: Logger | undefined,
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
     const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot });
@@ -116,19 +116,16 @@ export class RepoJobs {
     return path.join(this.store.dir, 'keys', `${commit}.json`);
   }
 
-  /** The jobs of a commit as computed before (by any process), without running git; undefined if never. */
-  async cachedJobsAt(commit: string): Promise<JobsAt | undefined> {
-    try {
-      const saved = JSON.parse(await fs.readFile(this.keysFile(commit), 'utf8')) as JobsAt & { tool: string };
-      return saved.tool === TOOL && saved.commit === commit ? { commit, config: saved.config, keys: saved.keys } : undefined;
-    } catch {
-      return undefined;
-    }
+  /**
+   * The jobs of a commit as computed before (by any process), without running git; undefined if never. Only
+   * for showing saved results: a build reads the commit's own configuration (see keysCache.ts).
+   */
+  cachedJobsAt(commit: string): Promise<JobsAt | undefined> {
+    return readKeysCache(this.keysFile(commit), commit, (m) => this.logger?.error(m));
   }
 
+  /** Always from the commit itself: nothing under the results repository decides what runs. */
   private async readJobs(commit: string): Promise<JobsAt> {
-    const cached = await this.cachedJobsAt(commit);
-    if (cached) { return cached; }
     const repo = await this.repo();
     const text = await repo.readFile(commit, CONFIG_FILE);
     let at: JobsAt;
@@ -140,20 +137,8 @@ export class RepoJobs {
         ? { commit, config, keys: await Promise.all(config.config.jobs.map((job) => computeKey(repo, commit, job))) }
         : { commit, config, keys: [] };
     }
-    await this.saveKeys(at);
+    await writeKeysCache(this.keysFile(commit), at);
     return at;
-  }
-
-  private async saveKeys(at: JobsAt): Promise<void> {
-    const file = this.keysFile(at.commit);
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(tmp, JSON.stringify({ tool: TOOL, ...at }));
-      await fs.rename(tmp, file);
-    } catch {
-      await fs.rm(tmp, { force: true }); // only a cache: the keys are computed again next time
-    }
   }
 
   async resolve(rev: string): Promise<string> {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { restoreOutputs } from '../../src/jobs/outputs';
+import { digestOf, TOOL } from '../../src/jobs/key';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-jobs-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -173,5 +174,65 @@ describe('jobs on a real repository', () => {
       assert.ok(errors.some((e) => e.line === 4 && /rnu/.test(e.message)));
       assert.equal(execFileSync('git', [`--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'for-each-ref'], { encoding: 'utf8' }), '');
     } finally { jobs.dispose(); }
+  });
+});
+
+describe('the keys cache beside the results repository', () => {
+  it('never decides what runs: a forged keys file is overwritten by the commit\'s own jobs, which are what runs', async () => {
+    const marker = path.join(tmp, 'forged-marker');
+    const dir = repo({ jobs: { job: { run: 'echo committed' } } });
+    const commit = git(dir, 'rev-parse', 'HEAD');
+    const keysFile = path.join(dir, '.git', 'datakit-ci', 'keys', `${commit}.json`);
+    // A forged file, self-consistent: its digest is what its forged definition hashes to.
+    const first = await open(dir);
+    const honest = (await first.jobsAt(commit)).keys[0];
+    first.dispose();
+    const forgedJob = { ...honest.job, run: `echo forged > '${marker}'` };
+    fs.writeFileSync(keysFile, JSON.stringify({ tool: TOOL, commit, config: { ok: true, config: { jobs: [forgedJob] } },
+      keys: [{ ...honest, job: forgedJob, digest: digestOf(forgedJob, honest.inputs) }] }));
+    const jobs = await open(dir);
+    try {
+      const at = await jobs.jobsAt(commit);
+      assert.equal(at.keys[0].job.run, 'echo committed');
+      assert.equal(at.keys[0].digest, honest.digest);
+      const s = await final(jobs, at.keys[0]);
+      assert.equal(s.result.kind, 'success');
+      assert.equal(fs.existsSync(marker), false, 'the forged command never ran');
+      assert.match(await jobs.store.readLog(s.output.kind === 'saved' ? s.output.saved : assert.fail()), /\ncommitted\n/);
+      assert.equal(JSON.parse(fs.readFileSync(keysFile, 'utf8')).keys[0].job.run, 'echo committed', 'the file was rewritten from the commit');
+    } finally {
+      jobs.dispose();
+    }
+    fsck(dir);
+  });
+
+  it('drops a keys file that does not hold up, with a warning, when showing results without git', async () => {
+    const dir = repo({ jobs: { job: { run: 'true' } } });
+    const commit = git(dir, 'rev-parse', 'HEAD');
+    const warnings: string[] = [];
+    const jobs = await RepoJobs.open({ dir, cacheDir: path.join(tmp, 'cache'), logger: { info: () => {}, error: (m) => warnings.push(m) } });
+    try {
+      const honest = await jobs.jobsAt(commit);
+      assert.deepEqual(await jobs.cachedJobsAt(commit), { commit, config: honest.config, keys: honest.keys });
+      const keysFile = path.join(dir, '.git', 'datakit-ci', 'keys', `${commit}.json`);
+      const saved = JSON.parse(fs.readFileSync(keysFile, 'utf8'));
+      const cases: [unknown, string][] = [
+        ['{', 'it is not JSON'],
+        [{ ...saved, keys: [{ job: 5 }] }, 'a key has the wrong shape'],
+        [{ ...saved, keys: [{ ...saved.keys[0], job: { ...saved.keys[0].job, run: 'rm -rf /' } }] }, 'the key of job "job" does not match what it records'],
+        [{ ...saved, tool: 'datakit-ci/0.0.1' }, 'it was written by "datakit-ci/0.0.1", not '],
+        [{ ...saved, commit: '0'.repeat(40) }, 'it names another commit'],
+        [[], 'it was written by undefined'],
+      ];
+      for (const [content, why] of cases) {
+        warnings.length = 0;
+        fs.writeFileSync(keysFile, typeof content === 'string' ? content : JSON.stringify(content));
+        assert.equal(await jobs.cachedJobsAt(commit), undefined, why);
+        assert.equal(warnings.length, 1);
+        assert.ok(warnings[0].startsWith(`Ignored ${keysFile}: ${why}`), `${warnings[0]} / ${why}`);
+      }
+    } finally {
+      jobs.dispose();
+    }
   });
 });
