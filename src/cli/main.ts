@@ -123,7 +123,9 @@ export async function main(argv: string[], io: Io = stdio, cwd = process.cwd()):
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
-    process.stderr.write(`datakit-ci: ${e?.stack ?? e}\n`);
+    // No input may show a user a stack trace: this is a bug of ours, said as such (DATAKIT_CI_DEBUG=1 shows where).
+    const where = process.env.DATAKIT_CI_DEBUG ? `\n${e?.stack ?? ''}` : '';
+    process.stderr.write(`datakit-ci: internal error: ${e instanceof Error ? e.message : String(e)} (please report it; DATAKIT_CI_DEBUG=1 shows where)${where}\n`);
     process.exitCode = 2;
   });
 }

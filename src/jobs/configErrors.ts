@@ -2,6 +2,7 @@
 // become sentences that name the job and field, at a 1-based line and column.
 import type { ErrorObject } from 'ajv';
 import { printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { JOB_NAME_CHARS, jobNameProblem } from './configChecks';
 import { nodeAt, property } from './jsonTree';
 
 export interface ConfigError {
@@ -46,15 +47,15 @@ export function syntaxMessage(e: ParseError): string {
  * Where an error of the value of `base` (at path `prefix` in the file) points, and what it says; a job name
  * that fails the schema is told the rule, `jobNamePattern`.
  */
-export function describeSchemaError(base: Node, prefix: string[], e: ErrorObject, jobNamePattern: RegExp): { node: Node; message: string; object: Node } | undefined {
+export function describeSchemaError(base: Node, prefix: string[], e: ErrorObject): { node: Node; message: string; object: Node } | undefined {
   const relative = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const at = [...prefix, ...relative];
   const node = nodeAt(base, relative);
-  const described = node && describeAt(node, at, e, jobNamePattern);
+  const described = node && describeAt(node, at, e);
   return described && { ...described, object: node };
 }
 
-function describeAt(node: Node, at: string[], e: ErrorObject, jobNamePattern: RegExp): { node: Node; message: string } | undefined {
+function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; message: string } | undefined {
   const where = at[0] === 'jobs' && at.length >= 2 ? `job "${at[1]}"` : undefined;
   const field = at.length === 3 && at[0] === 'jobs' ? at[2] : undefined;
   const keyOf = (name: string): Node => property(node, name)?.children?.[0] ?? node;
@@ -76,8 +77,8 @@ function describeAt(node: Node, at: string[], e: ErrorObject, jobNamePattern: Re
       if (e.propertyName !== undefined) {
         const key = keyOf(e.propertyName);
         return at.length === 1
-          ? { node: key, message: `Job name "${e.propertyName}" must match ${jobNamePattern.source}` }
-          : { node: key, message: `Environment variable name "${e.propertyName}" must not be empty or contain "="` };
+          ? jobNameMessage(key, e.propertyName)
+          : { node: key, message: `Environment variable name "${e.propertyName}" must not be empty, nor contain "=" or a NUL character` };
       }
       if (field === 'timeout') {
         return { node, message: DURATION_MESSAGE };
@@ -94,6 +95,13 @@ function describeAt(node: Node, at: string[], e: ErrorObject, jobNamePattern: Re
     default:
       return { node, message: `${e.instancePath || 'The configuration'} ${e.message ?? 'is invalid'}` };
   }
+}
+
+/** The schema's name pattern failed: the characters are wrong, or git's ref rules (said by configChecks). */
+function jobNameMessage(key: Node, name: string): { node: Node; message: string } | undefined {
+  const problem = jobNameProblem(name);
+  if (problem === undefined || JOB_NAME_CHARS.test(name)) { return undefined; }
+  return { node: key, message: `Job name "${name}" is not allowed: ${problem}` };
 }
 
 function typeMessage(at: string[]): string {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
 import {
-  DEFAULT_TIMEOUT, JOB_NAME_PATTERN, loadConfigSchema, normalizeJob, parseConfig, pathProblem, type ConfigError, type JobDefinition,
+  DEFAULT_TIMEOUT, jobNameProblem, loadConfigSchema, normalizeJob, parseConfig, pathProblem, type ConfigError, type JobDefinition,
 } from '../../src/jobs/config';
 import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/jobs/duration';
 
@@ -100,6 +100,35 @@ describe('parseConfig', () => {
     assert.equal(errorsOf('  \n').length, 1);
   });
 
+  it('refuses a file nested thousands of levels deep before parsing it, at the first level too many', () => {
+    const text = `{"jobs": {"a": {"run": "x", "env": ${'['.repeat(10_000)}${']'.repeat(10_000)}}}}`;
+    // Three objects, then the 30th "[" is the 33rd level.
+    const offset = text.indexOf('[') + 29;
+    assert.deepEqual(errorsOf(text), [{ message: 'The file nests deeper than 32 levels', line: 1, column: offset + 1, offset, length: 1 }]);
+  });
+
+  it('refuses control characters in paths, NUL in "run" and "env", and commands the system cannot take', () => {
+    const big = 'x'.repeat(128 * 1024);
+    const text = JSON.stringify({ jobs: {
+      a: { run: 'echo\u0000', inputs: ['src\nlib', 'ok'], outputs: ['dist\r'] },
+      b: { run: big },
+      c: { run: 'true', env: { 'A\u0000B': '1', C: 'x\u0000', D: big } },
+      d: { run: 'y'.repeat(100_000), env: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`V${i}`, 'v'.repeat(100_000)])) },
+    } });
+    const errors = errorsOf(text);
+    assert.deepEqual(errors.map((e) => e.message), [
+      '"run" must not contain a NUL character',
+      'Input "src\\u000alib" contains a control character (a newline, a tab, NUL…)',
+      'Output "dist\\u000d" contains a control character (a newline, a tab, NUL…)',
+      `"run" is ${128 * 1024} bytes; the system takes at most 131071 in one command (put a long script in a file)`,
+      'Environment variable name "A\\u0000B" must not be empty, nor contain "=" or a NUL character',
+      'Environment variable "C" must not contain a NUL character',
+      `Environment variable "D" is ${128 * 1024 + 2} bytes; the system takes at most 131071 in one variable`,
+      'Job "d": its "run" and "env" take 1100040 bytes, more than the 1048576 a command may have',
+    ]);
+    for (const e of errors) { assert.ok(e.line >= 1 && e.column >= 1 && e.offset >= 0 && e.offset < text.length, e.message); }
+  });
+
   it('accepts an empty set of jobs and a "$schema"', () => {
     assert.deepEqual(parseConfig('{"$schema": "x.json", "jobs": {}}'), { ok: true, config: { jobs: [] } });
   });
@@ -176,7 +205,11 @@ describe('the JSON schema', () => {
   });
 
   it('has the same job name and duration patterns as the code', () => {
-    assert.equal(schema.properties.jobs.propertyNames.pattern, JOB_NAME_PATTERN.source);
+    // One rule: the schema's pattern (for the editor) accepts exactly the names the code accepts.
+    const name = new RegExp(schema.properties.jobs.propertyNames.pattern, 'u');
+    for (const n of ['build', 'a', 'a.b', 'a-b_c', '0', 'x'.repeat(64), 'x'.repeat(65), 'a..b', 'x.lock', 'x.lock.y', 'a.', 'A', '-a', '.a', 'a b', 'a/b', 'a@{b', '']) {
+      assert.equal(name.test(n), jobNameProblem(n) === undefined, n);
+    }
     const timeout = new RegExp(schema.definitions.job.properties.timeout.pattern, 'u');
     for (const s of ['90s', '1h30m', '1h2m3s4ms', '5ms', '', 'h', '1m1h', '10 m', '1.5s', '1s1s']) {
       assert.equal(timeout.test(s), DURATION_PATTERN.test(s), s);
