@@ -1,5 +1,6 @@
 // `datakit-ci build`: looks every job up (building what is missing), shows progress, ends with a table.
 import { parseArgs } from 'node:util';
+import type { Flow } from '../engine/flow';
 import type { Disposable } from '../shared/events';
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
@@ -9,6 +10,37 @@ import { report, reportTable } from './report';
 import { stopOnSignals } from './signals';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * Writes a log's chunks as they come, each line after `prefix`: linear in the output, holding no more than
+ * one chunk, however long a line is (a 200 MB line once took quadratic time and 770 MB).
+ */
+export function prefixLines(prefix: string, io: Io, flow?: Flow): (chunk: string) => void {
+  // A reader of the output slower than the job holds the job's output back (backpressure) until it drains.
+  const write = (text: string): void => {
+    io.out(text);
+    const waiting = io.whenWritable?.();
+    if (waiting && flow) {
+      const hold = flow.hold();
+      void waiting.then(() => hold.dispose());
+    }
+  };
+  if (prefix === '') { return write; }
+  let atLineStart = true;
+  return (chunk) => {
+    const parts: string[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      if (atLineStart) { parts.push(prefix); }
+      const nl = chunk.indexOf('\n', i);
+      const end = nl < 0 ? chunk.length : nl + 1;
+      parts.push(chunk.slice(i, end));
+      atLineStart = nl >= 0;
+      i = end;
+    }
+    write(parts.join(''));
+  };
+}
 
 async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus): Promise<JobStatus> {
   let s = first;
@@ -38,13 +70,7 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<
     const s = await jobs.lookup(key);
     statuses.set(key, s);
     if (values.verbose && s.output.kind === 'live') {
-      const prefix = keys.length > 1 ? `[${key.job.name}] ` : '';
-      let partial = '';
-      subs.push(s.output.log.subscribe(0, (chunk) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop()!;
-        for (const l of lines) { io.out(prefix + l + '\n'); }
-      }));
+      subs.push(s.output.log.subscribe(0, prefixLines(keys.length > 1 ? `[${key.job.name}] ` : '', io, s.output.log.flow)));
     }
   }
 

@@ -8,6 +8,8 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   isTTY: boolean;
+  /** A promise while what `out` wrote waits to be taken by the reader of the output (a slow pipe), else undefined. */
+  whenWritable?(): Promise<void> | undefined;
 }
 
 export async function loadJobs(jobs: RepoJobs, rev: string, io: Io): Promise<JobsAt | undefined> {

@@ -20,11 +20,28 @@ Commands:
 Exit codes: 0 all passed, 1 a job failed, 2 usage or configuration error.
 `;
 
-const stdio: Io = {
-  out: (t) => { process.stdout.write(t); },
-  err: (t) => { process.stderr.write(t); },
-  isTTY: Boolean(process.stdout.isTTY),
-};
+/**
+ * The process's own output. A reader that goes away (`datakit-ci log JOB | head`) ends the output quietly,
+ * with no EPIPE stack; a reader slower than the writer is waited for (see `whenWritable`).
+ */
+function processIo(): Io {
+  let closed = false;
+  let drained: Promise<void> | undefined;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') { throw e; }
+    closed = true;
+    process.stdout.emit('drain'); // whoever waits for the reader stops waiting: there is none
+  });
+  return {
+    out: (t) => {
+      if (closed || process.stdout.write(t) || drained) { return; }
+      drained = new Promise<void>((r) => process.stdout.once('drain', () => { drained = undefined; r(); }));
+    },
+    err: (t) => { process.stderr.write(t); },
+    isTTY: Boolean(process.stdout.isTTY),
+    whenWritable: () => drained,
+  };
+}
 
 /** `main` for HEAD on a branch, else the revision as given. */
 async function revLabel(jobs: RepoJobs, rev: string): Promise<string> {
@@ -93,7 +110,7 @@ async function rebuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> 
   return 0;
 }
 
-export async function main(argv: string[], io: Io = stdio, cwd = process.cwd()): Promise<number> {
+export async function main(argv: string[], io: Io = processIo(), cwd = process.cwd()): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '--version' || cmd === 'version') { io.out(`${VERSION}\n`); return 0; }
   if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') { io.out(USAGE); return 0; }

@@ -3,6 +3,7 @@
 import { CappedText } from './cappedText';
 import { DataKitError } from '../shared/errors';
 import { Disposable, Emitter, Event } from '../shared/events';
+import { Flow } from './flow';
 
 export const DEFAULT_LOG_CAP_BYTES = 16 * 1024 * 1024;
 
@@ -47,6 +48,8 @@ export class LiveLog {
   readonly onDidChangePending: Event<string> = this._onDidChangePending.event;
   private readonly _onDidFinish = new Emitter<void>();
   readonly onDidFinish: Event<void> = this._onDidFinish.event;
+  /** Held by a reader that cannot keep up; the writer waits for it (see flow.ts). */
+  readonly flow = new Flow();
 
   constructor(readonly entry: string, readonly title: string, options: LiveLogOptions = {}) {
     this.buffer = new CappedText(options.capBytes ?? DEFAULT_LOG_CAP_BYTES);
@@ -107,6 +110,7 @@ export class LiveLog {
   finish(): void {
     if (this._finished) { return; }
     this._finished = true;
+    this.flow.release();
     this.pendingWaiter?.resolve();
     this.pendingWaiter = undefined;
     this._onDidFinish.fire();

@@ -29,6 +29,8 @@ export interface RunJobProcessOptions {
   killGraceMs?: number;
   /** Output, decoded as UTF-8, as it comes; stderr is merged into stdout in write order on POSIX. */
   onOutput(text: string): void;
+  /** While held, the output is not read: the command blocks on its writes instead of output piling up. */
+  flow?: { readonly held: boolean; whenFlowing(): Promise<void> };
 }
 
 const IS_WINDOWS = process.platform === 'win32';
@@ -100,6 +102,10 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
           opts.onOutput(text);
         } catch (err) {
           console.error('DataKit CI: an output listener threw', err);
+        }
+        if (opts.flow?.held) {
+          s.pause();
+          void opts.flow.whenFlowing().then(() => s.resume());
         }
       });
     }

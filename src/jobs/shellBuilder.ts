@@ -57,6 +57,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         timeoutMs: job.timeoutMs,
         timeoutLabel: job.timeout,
         onOutput: (text) => log.write(text),
+        flow: log.flow,
       }));
       const files = await findOutputs(dir.dir, job.outputs);
       checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);

@@ -126,3 +126,22 @@ describe('the datakit-ci command', () => {
   });
 
 });
+
+describe('the command line\'s output', () => {
+  it('prefixes every line of interleaved logs, wherever the chunks split them', async () => {
+    const { prefixLines } = await import('../../src/cli/build.js');
+    let out = '';
+    const write = prefixLines('[a] ', { out: (t) => { out += t; }, err: () => {}, isTTY: false });
+    for (const chunk of ['one\ntw', 'o\n', '', 'th', 'ree', '\n\nfour']) { write(chunk); }
+    assert.equal(out, '[a] one\n[a] two\n[a] three\n[a] \n[a] four');
+  });
+
+  it('ends quietly when its reader goes away (`datakit-ci log JOB | head -c 10`)', () => {
+    const dir = repo({ chatty: { run: 'seq 1 200000' } });
+    assert.equal(cli(dir, 'build').code, 0);
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${CLI}" log chatty | head -c 10`], { cwd: dir, env: ENV, encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, '=== chatty');
+    assert.equal(r.stderr, '');
+  });
+});

@@ -183,3 +183,28 @@ describe('isProcessAlive', { skip: process.platform === 'win32' && 'POSIX shells
     assert.equal(isProcessAlive(readPid('self.pid')), false);
   });
 });
+
+describe('backpressure from the output\'s reader', { skip: process.platform !== 'linux' && '/proc' }, () => {
+  it('stops reading while the flow is held, so that the command blocks on its writes, and loses nothing', async () => {
+    const { Flow } = await import('../../src/engine/flow.js');
+    const flow = new Flow();
+    let received = 0;
+    let hold: { dispose(): void } | undefined;
+    const pidFile = path.join(dir, 'writer.pid');
+    const done = runJobProcess({
+      command: `echo $$ > '${pidFile}'; exec head -c 50000000 /dev/zero`, cwd: dir, env: { ...process.env } as Record<string, string>, timeoutMs: 60_000, flow,
+      onOutput: (t) => { received += t.length; hold ??= flow.hold(); },
+    });
+    // The writer is blocked in the kernel, writing into a full pipe (Node's are socket pairs) that nobody reads.
+    const BLOCKED_WRITE = /^(pipe_write|sock_alloc_send_pskb|unix_stream_sendmsg)$/;
+    const deadline = Date.now() + 30_000;
+    const wchan = (): string => { try { return fs.readFileSync(`/proc/${readPid('writer.pid')}/wchan`, 'utf8'); } catch { return ''; } };
+    while (!BLOCKED_WRITE.test(wchan()) && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 20)); }
+    assert.match(wchan(), BLOCKED_WRITE);
+    const whileHeld = received;
+    assert.ok(whileHeld > 0 && whileHeld < 50_000_000);
+    hold!.dispose();
+    await done;
+    assert.equal(received, 50_000_000);
+  });
+});
