@@ -1,13 +1,13 @@
 // The builder contract: the seed's CI_s.BUILDER.
-import type { EntryReader } from '../shared/results';
+import type { EntryReader, FileMode } from '../shared/results';
 import type { LiveLog } from './liveLog';
 
 export type { EntryReader };
 
 /** What `generate` writes through: the entry's new tree, staged in memory until the build ends. */
 export interface Transaction {
-  /** `path` is under `value/`, or is `key.json`. */
-  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  /** `path` is under `value/`, or is `key.json`; `mode` (default `100644`) marks executables and symbolic links. */
+  writeFile(path: string, data: Uint8Array | string, mode?: FileMode): Promise<void>;
 }
 
 export interface BuildJob<K, C> {

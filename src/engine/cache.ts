@@ -283,11 +283,11 @@ export class BuildCache<K, V, C = unknown> {
 
   private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController): Promise<V> {
     const jobTx: Transaction = {
-      writeFile: (path, data) => {
+      writeFile: (path, data, mode) => {
         if (!(path.startsWith('value/') && path.length > 'value/'.length) && path !== 'key.json') {
           return Promise.reject(new DataKitError('InvalidPath', `A build may write only under value/ or key.json, not "${path}"`));
         }
-        return tx.writeFile(path, data);
+        return tx.writeFile(path, data, mode);
       },
     };
     const run = async (): Promise<V> => {

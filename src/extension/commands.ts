@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataKitError } from '../shared/errors';
 import { changedInputs } from '../jobs/key';
-import { restoreOutputs } from '../jobs/outputs';
+import { plannedRestore, restoreOutputs, restoreProblem } from '../jobs/outputs';
 import type { LogChannels, LogDocumentProvider } from './logs';
 import type { JobView, Session } from './session';
 import type { Sessions } from './sessions';
@@ -137,7 +137,9 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     return text;
   });
 
-  reg('datakitCi.restoreOutputs', async (arg?: unknown, options?: { confirm?: boolean }) => {
+  reg('datakitCi.restoreOutputs', async (arg?: unknown) => {
+    // Restoring writes into the work tree: only in a trusted workspace.
+    requireTrust();
     const picked = await jobArg(deps, arg, (j) => j.status?.output.kind === 'saved' && j.status.result.kind === 'success');
     if (!picked) { return undefined; }
     const { session, job } = picked;
@@ -145,24 +147,23 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     if (s?.output.kind !== 'saved' || s.result.kind !== 'success') { throw new DataKitError('NoOutputs', `${job.key.job.name} has no saved outputs.`); }
     const target = session.dirs.topLevel;
     if (!target) { throw new DataKitError('NoWorkTree', 'A bare repository has no work tree to restore into.'); }
-    const snap = await session.jobs.store.snapshot(s.output.saved.commit);
-    const files = (await snap.paths()).filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length));
+    const snap = session.jobs.store.snapshot(s.output.saved.commit);
+    const files = (await snap.files()).filter((f) => f.path.startsWith('value/')).map((f) => ({ ...f, path: f.path.slice('value/'.length) }));
     if (files.length === 0) { throw new DataKitError('NoOutputs', `${job.key.job.name} saved no output files.`); }
-    const existing: string[] = [];
-    for (const f of files) {
-      try { await vscode.workspace.fs.stat(vscode.Uri.file(path.join(target, f))); existing.push(f); } catch { /* new file */ }
+    const refused = files.map((f) => [f.path, restoreProblem(f.path)]).filter(([, why]) => why);
+    if (refused.length > 0) {
+      throw new DataKitError('UnsafePath', `Refusing to restore the outputs of ${job.key.job.name}: ${refused.map(([p, why]) => `"${p}" (${why})`).join(', ')}.`);
     }
-    if (options?.confirm !== false) {
-      const detail = existing.length
-        ? `These ${existing.length} file(s) will be overwritten:\n${existing.slice(0, 20).join('\n')}${existing.length > 20 ? `\n… and ${existing.length - 20} more` : ''}`
-        : 'No existing file is overwritten.';
-      const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file(s) of ${job.key.job.name} into ${path.basename(target)}?`,
-        { modal: true, detail }, 'Restore');
-      if (ok !== 'Restore') { return undefined; }
-    }
-    const data = await Promise.all(files.map(async (p) => ({ path: p, data: await snap.readFile(`value/${p}`) })));
+    const { overwritten, created } = await plannedRestore(files.map((f) => f.path), target);
+    const list = (title: string, paths: string[]): string => paths.length === 0 ? ''
+      : `${title} (${paths.length}):\n${paths.slice(0, 15).join('\n')}${paths.length > 15 ? `\n… and ${paths.length - 15} more` : ''}\n\n`;
+    const detail = (list('Overwritten', overwritten) + list('New', created)).trim();
+    const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?`,
+      { modal: true, detail }, 'Restore');
+    if (ok !== 'Restore') { return undefined; }
+    const data = await Promise.all(files.map(async (f) => ({ path: f.path, mode: f.mode, data: await snap.readFile(`value/${f.path}`) })));
     const written = await restoreOutputs(data, target);
-    void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file(s) of ${job.key.job.name}.`);
+    void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file${written.length === 1 ? '' : 's'} of ${job.key.job.name}.`);
     return written;
   });
 

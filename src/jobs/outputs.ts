@@ -13,6 +13,8 @@ export interface OutputFile {
   /** Relative to the build directory, `/`-separated. */
   readonly path: string;
   readonly size: number;
+  /** Its git mode: `100755` when any execute bit is set. */
+  readonly mode: '100644' | '100755';
 }
 
 function isSafeRelative(p: string): boolean {
@@ -38,7 +40,8 @@ export async function findOutputs(dir: string, globs: readonly string[]): Promis
       if (d.isDirectory()) {
         if (child !== '.git') { await walk(child); }
       } else if (d.isFile() && match(child) && !found.has(child)) {
-        found.set(child, { path: child, size: (await fs.lstat(path.join(dir, child))).size });
+        const st = await fs.lstat(path.join(dir, child));
+        found.set(child, { path: child, size: st.size, mode: st.mode & 0o111 ? '100755' : '100644' });
       }
     }
   };
@@ -69,12 +72,52 @@ export function checkOutputCap(files: readonly OutputFile[], cap = DEFAULT_OUTPU
   throw new BuildFailure(`Outputs total ${mib(total)}, over the ${mib(cap)} cap; largest: ${largest.join(', ')}`);
 }
 
-/** Writes saved outputs (`value/<path>` → `<target>/<path>`), refusing any path or link that leaves `target`. */
-export async function restoreOutputs(files: ReadonlyArray<{ path: string; data: Uint8Array }>, target: string): Promise<string[]> {
+/** A saved output as restored: its path under `value/`, its bytes and its git mode (`100755` is executable). */
+export interface SavedOutput {
+  readonly path: string;
+  readonly data: Uint8Array;
+  readonly mode?: string;
+}
+
+/**
+ * Whether a path component names a git directory, as git itself checks (`is_ntfs_dotgit`, `is_hfs_dotgit`):
+ * `.git` in any case, with trailing dots or spaces (Windows drops them), or its NTFS short name `git~1`.
+ */
+function isDotGit(part: string): boolean {
+  const p = part.toLowerCase().replace(/[. ]+$/, '');
+  return p === '.git' || p === 'git~1';
+}
+
+/** Why `p` may not be restored into a work tree (it leaves it, or writes into a `.git`), or undefined. */
+export function restoreProblem(p: string): string | undefined {
+  if (!isSafeRelative(p)) { return 'it is not a path inside the work tree'; }
+  if (p.split('/').some(isDotGit)) { return 'it would write into a .git directory'; }
+  return undefined;
+}
+
+/** The outputs' paths split into those that would overwrite a file of `target` and those that are new. */
+export async function plannedRestore(paths: readonly string[], target: string): Promise<{ overwritten: string[]; created: string[] }> {
+  const overwritten: string[] = [];
+  const created: string[] = [];
+  for (const p of paths) {
+    const exists = await fs.lstat(path.join(target, p)).then(() => true, () => false);
+    (exists ? overwritten : created).push(p);
+  }
+  return { overwritten, created };
+}
+
+/**
+ * Writes saved outputs (`value/<path>` → `<target>/<path>`), with their executable bit, refusing any path
+ * or link that leaves `target` and anything under a `.git`. Every path is checked before anything is written.
+ */
+export async function restoreOutputs(files: readonly SavedOutput[], target: string): Promise<string[]> {
+  for (const f of files) {
+    const problem = restoreProblem(f.path);
+    if (problem) { throw new DataKitError('UnsafePath', `Refusing to restore "${f.path}": ${problem}`); }
+  }
   const written: string[] = [];
   const root = await fs.realpath(target);
   for (const f of files) {
-    if (!isSafeRelative(f.path)) { throw new DataKitError('UnsafePath', `Refusing to restore "${f.path}": not a path inside the target`); }
     const parts = f.path.split('/');
     let cur = root;
     for (const part of parts.slice(0, -1)) {
@@ -90,6 +133,11 @@ export async function restoreOutputs(files: ReadonlyArray<{ path: string; data: 
     const st = await fs.lstat(dest).catch(() => undefined);
     if (st?.isSymbolicLink()) { await fs.unlink(dest); }
     await fs.writeFile(dest, f.data);
+    // As git checks out: executable where it may be read if the output was, never otherwise, whatever the
+    // file was before (writeFile keeps an existing file's mode).
+    const now = (await fs.stat(dest)).mode & 0o777;
+    const wanted = f.mode === '100755' ? now | ((now & 0o444) >> 2) : now & ~0o111;
+    if (wanted !== now) { await fs.chmod(dest, wanted); }
     written.push(f.path);
   }
   return written;

@@ -62,7 +62,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       const files = await findOutputs(dir.dir, job.outputs);
       checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);
       for (const f of files) {
-        await tx.writeFile(`value/${f.path}`, await fs.readFile(path.join(dir.dir, f.path)));
+        await tx.writeFile(`value/${f.path}`, await fs.readFile(path.join(dir.dir, f.path)), f.mode);
       }
       if (files.length > 0) { log.log(`Saved ${files.length} output file${files.length === 1 ? '' : 's'}`); }
       return { outputs: files.map((f) => f.path) };

@@ -1,6 +1,9 @@
 // The results repository's contract, shared by the build cache (src/engine), which uses it, and the store
 // (src/store), which implements it.
 
+/** A file's git mode in an entry's tree: a plain file, an executable, or a symbolic link (its target as data). */
+export type FileMode = '100644' | '100755' | '120000';
+
 /** A saved entry, as a builder's `load` reads it back. */
 export interface EntryReader {
   /** The commit of the results repository that holds this entry's state. */
@@ -10,6 +13,8 @@ export interface EntryReader {
   exists(path: string): Promise<boolean>;
   /** Every file path of the entry's tree, sorted (e.g. `key.json`, `log`, `value/dist/a.js`). */
   paths(): Promise<string[]>;
+  /** Every file with its git mode (`100644`, `100755`, `120000` for a symbolic link), sorted by path. */
+  files(): Promise<{ path: string; mode: string }[]>;
 }
 
 /** A saved state of one entry: a commit on `refs/heads/<builder>/<entry>` of the results repository. */
@@ -31,7 +36,7 @@ export interface StoreTransaction {
   /** Removes a file, or a whole directory such as `value` (no error if absent). */
   remove(path: string): void;
   /** Stages a file (a blob is written to the object store now; the tree and commit at `commit`). */
-  writeFile(path: string, data: Uint8Array | string): Promise<void>;
+  writeFile(path: string, data: Uint8Array | string, mode?: FileMode): Promise<void>;
   /**
    * Writes the tree and a commit whose parent is the entry's head, then moves the ref with a
    * compare-and-swap under git's lock protocol; on a lost race it re-applies the staged changes on

@@ -219,18 +219,22 @@ class Snapshot implements EntrySnapshot {
   }
 
   async paths(): Promise<string[]> {
-    const out: string[] = [];
+    return (await this.files()).map((f) => f.path);
+  }
+
+  async files(): Promise<{ path: string; mode: string }[]> {
+    const out: { path: string; mode: string }[] = [];
     const walk = async (tree: Tree, prefix: string): Promise<void> => {
       for (const [name, e] of tree) {
         if (e.type === 'tree') {
           await walk(await this.objects.readTree(e.oid), `${prefix}${name}/`);
         } else {
-          out.push(`${prefix}${name}`);
+          out.push({ path: `${prefix}${name}`, mode: e.mode });
         }
       }
     };
     await walk(await this.root(), '');
-    return out.sort();
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   private async root(): Promise<Tree> {

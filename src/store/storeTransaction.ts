@@ -6,13 +6,13 @@ import type { TreeEntry } from './objectFormat';
 import type { Journal, ObjectStore } from './objects';
 import { afterConcurrentGc } from './gcGuard';
 import type { Refs } from './refLock';
-import type { StoreTransaction } from '../shared/results';
+import type { FileMode, StoreTransaction } from '../shared/results';
 
 const MAX_TRIES = 20;
-const FILE_MODE = '100644';
+const FILE_MODE: FileMode = '100644';
 const DIR_MODE = '40000';
 
-type Op = { readonly kind: 'remove'; readonly path: string[] } | { readonly kind: 'write'; readonly path: string[]; readonly oid: Promise<string> };
+type Op = { readonly kind: 'remove'; readonly path: string[] } | { readonly kind: 'write'; readonly path: string[]; readonly oid: Promise<string>; readonly mode: FileMode };
 
 /** A directory being edited: its original tree (if any), loaded only when a change goes through it. */
 interface Dir {
@@ -60,14 +60,14 @@ export class GitStoreTransaction implements StoreTransaction {
     this.ops.push({ kind: 'remove', path: splitTreePath(path) });
   }
 
-  writeFile(path: string, data: Uint8Array | string): Promise<void> {
+  writeFile(path: string, data: Uint8Array | string, mode: FileMode = FILE_MODE): Promise<void> {
     this.checkOpen();
     const parts = splitTreePath(path);
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     // Staged in call order now; the blob is written meanwhile.
     const oid = this.objects.writeBlob(bytes, this.journal);
     oid.catch(() => undefined);
-    this.ops.push({ kind: 'write', path: parts, oid });
+    this.ops.push({ kind: 'write', path: parts, oid, mode });
     return oid.then(() => undefined);
   }
 
@@ -139,7 +139,7 @@ export class GitStoreTransaction implements StoreTransaction {
       if (op.kind === 'remove') {
         await this.removePath(root, op.path);
       } else {
-        await this.writePath(root, op.path, await op.oid);
+        await this.writePath(root, op.path, await op.oid, op.mode);
       }
     }
     return this.writeDir(root, true) as Promise<string>;
@@ -159,7 +159,7 @@ export class GitStoreTransaction implements StoreTransaction {
     (await this.load(dir)).delete(parts[parts.length - 1]);
   }
 
-  private async writePath(root: Dir, parts: string[], oid: string): Promise<void> {
+  private async writePath(root: Dir, parts: string[], oid: string, mode: FileMode): Promise<void> {
     let dir = root;
     for (const name of parts.slice(0, -1)) {
       const children = await this.load(dir);
@@ -172,7 +172,7 @@ export class GitStoreTransaction implements StoreTransaction {
       dir = child;
     }
     dir.dirty = true;
-    (await this.load(dir)).set(parts[parts.length - 1], { mode: FILE_MODE, type: 'blob', oid });
+    (await this.load(dir)).set(parts[parts.length - 1], { mode, type: 'blob', oid });
   }
 
   private async load(dir: Dir): Promise<Map<string, TreeEntry | Dir>> {

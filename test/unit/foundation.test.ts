@@ -18,7 +18,7 @@ describe('the package', () => {
     }
   });
 
-  it('runs nothing in an untrusted workspace and refuses virtual workspaces, saying why', () => {
+  it('declares limited support for untrusted workspaces and none for virtual ones, saying why (the untrusted host suite proves nothing runs)', () => {
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.match(pkg.capabilities.untrustedWorkspaces.description, /trusted/);
     assert.equal(pkg.capabilities.virtualWorkspaces.supported, false);

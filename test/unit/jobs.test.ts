@@ -101,16 +101,16 @@ describe('jobs on a real repository', () => {
   });
 
   it('saves outputs under value/, key.json beside them, and restores them byte for byte', async () => {
-    const dir = repo({ jobs: { b: { run: 'mkdir -p dist/sub && printf "\\001\\002bin" > dist/sub/x.bin && echo ok > dist/y.txt && echo no > other.txt', outputs: ['dist/**'] } } });
+    const dir = repo({ jobs: { b: { run: 'mkdir -p dist/sub && printf "\\001\\002bin" > dist/sub/x.bin && echo ok > dist/y.txt && printf "#!/bin/sh\\necho run\\n" > dist/run.sh && chmod +x dist/run.sh && echo no > other.txt', outputs: ['dist/**'] } } });
     const jobs = await open(dir);
     try {
       const [k] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
       const s = await final(jobs, k);
-      assert.deepEqual(s.result.kind === 'success' && s.result.value.outputs, ['dist/sub/x.bin', 'dist/y.txt']);
+      assert.deepEqual(s.result.kind === 'success' && s.result.value.outputs, ['dist/run.sh', 'dist/sub/x.bin', 'dist/y.txt']);
       const results = path.join(dir, '.git', 'datakit-ci');
       const ref = jobs.ref(k);
-      assert.deepEqual(execFileSync('git', [`--git-dir=${results}`, 'ls-tree', '-r', '--name-only', ref], { encoding: 'utf8' }).trim().split('\n'),
-        ['key.json', 'log', 'value/dist/sub/x.bin', 'value/dist/y.txt']);
+      assert.deepEqual(execFileSync('git', [`--git-dir=${results}`, 'ls-tree', '-r', ref], { encoding: 'utf8' }).trim().split('\n').map((l) => `${l.split(' ')[0]} ${l.split('\t')[1]}`),
+        ['100644 key.json', '100644 log', '100755 value/dist/run.sh', '100644 value/dist/sub/x.bin', '100644 value/dist/y.txt']);
       const keyJson = JSON.parse(execFileSync('git', [`--git-dir=${results}`, 'show', `${ref}:key.json`], { encoding: 'utf8' }));
       assert.equal(keyJson.digest, k.digest);
       assert.equal(keyJson.commit, git(dir, 'rev-parse', 'HEAD'));
@@ -118,10 +118,22 @@ describe('jobs on a real repository', () => {
       const saved = s.output.kind === 'saved' ? s.output.saved : assert.fail();
       const snap = jobs.store.snapshot(saved.commit);
       const target = fs.mkdtempSync(path.join(tmp, 'restore-'));
-      const files = await Promise.all((await snap.paths()).filter((p) => p.startsWith('value/')).map(async (p) => ({ path: p.slice(6), data: await snap.readFile(p) })));
-      assert.deepEqual(await restoreOutputs(files, target), ['dist/sub/x.bin', 'dist/y.txt']);
+      const files = await Promise.all((await snap.files()).filter((f) => f.path.startsWith('value/')).map(async (f) => ({ path: f.path.slice(6), mode: f.mode, data: await snap.readFile(f.path) })));
+      // An older executable copy of y.txt in the way loses its execute bit, as git would check it out.
+      fs.mkdirSync(path.join(target, 'dist'));
+      fs.writeFileSync(path.join(target, 'dist', 'y.txt'), 'old\n', { mode: 0o755 });
+      assert.deepEqual(await restoreOutputs(files, target), ['dist/run.sh', 'dist/sub/x.bin', 'dist/y.txt']);
       assert.deepEqual(fs.readFileSync(path.join(target, 'dist/sub/x.bin')), Buffer.from([1, 2, 0x62, 0x69, 0x6e]));
+      assert.equal(fs.statSync(path.join(target, 'dist/run.sh')).mode & 0o111, 0o111, 'the executable stays executable');
+      assert.equal(fs.statSync(path.join(target, 'dist/y.txt')).mode & 0o111, 0);
+      assert.equal(execFileSync(path.join(target, 'dist/run.sh'), { encoding: 'utf8' }), 'run\n');
       await assert.rejects(restoreOutputs([{ path: '../escape', data: new Uint8Array() }], target), /Refusing/);
+      // Nothing under a .git, however it is spelled, and nothing at all once one path is refused.
+      for (const bad of ['.git/hooks/post-checkout', 'sub/.GIT/config', '.git./hooks/x', 'git~1/hooks/x']) {
+        await assert.rejects(restoreOutputs([{ path: 'fine.txt', data: new Uint8Array() }, { path: bad, data: new Uint8Array() }], target),
+          { code: 'UnsafePath', message: `Refusing to restore "${bad}": it would write into a .git directory` });
+      }
+      assert.equal(fs.existsSync(path.join(target, 'fine.txt')), false);
       fs.symlinkSync(tmp, path.join(target, 'link'));
       await assert.rejects(restoreOutputs([{ path: 'link/x', data: new Uint8Array() }], target), /not a directory/);
     } finally { jobs.dispose(); }

@@ -120,15 +120,6 @@ describe('builds in the tree', function () {
     assert.ok(ok);
   });
 
-  it('restores saved outputs into the workspace', async () => {
-    const a = await api();
-    const ok = await jobNode(a, 'ok');
-    const written = await vscode.commands.executeCommand<string[]>('datakitCi.restoreOutputs', ok, { confirm: false });
-    assert.deepStrictEqual(written, ['out/app.txt']);
-    assert.strictEqual(fs.readFileSync(path.join(folder(), 'out', 'app.txt'), 'utf8'), 'built\n');
-    fs.rmSync(path.join(folder(), 'out'), { recursive: true });
-  });
-
   it('shows the metrics of its own registry', async () => {
     const text = await vscode.commands.executeCommand<string>('datakitCi.showMetrics');
     assert.match(text, /DataKitCI_cache_builds_started_total\{name="shell"\} \d+/);

@@ -28,6 +28,15 @@ describe('an untrusted workspace', function () {
     assert.strictEqual(ok.contextValue, 'job success hasLog hasOutputs');
   });
 
+  it('refuses to restore outputs into the work tree, without asking', async () => {
+    const a = await api();
+    const ok = (await headJobs(a)).find((j) => j.job.key.job.name === 'ok')!;
+    assert.strictEqual(ok.job.status?.result.kind, 'success');
+    // Were the trust check missing, the command would wait on its modal dialog here and the test time out.
+    assert.strictEqual(await vscode.commands.executeCommand('datakitCi.restoreOutputs', ok), undefined);
+    assert.strictEqual(fs.existsSync(path.join(folder(), 'out')), false, 'nothing was written');
+  });
+
   it('runs no job and starts no process, even when asked to build', async () => {
     const a = await api();
     const refsBefore = fs.readdirSync(path.join(folder(), '.git', 'datakit-ci', 'refs', 'heads', 'shell'), { recursive: true }).sort();
