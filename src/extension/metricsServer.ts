@@ -6,12 +6,15 @@ import type { CacheMetrics } from '../engine/metrics';
 export class MetricsServer implements vscode.Disposable {
   private server: http.Server | undefined;
   port = 0;
+  /** Why the last `listen` serves nothing (e.g. the port is in use), until the next one. */
+  problem: string | undefined;
 
   constructor(private readonly metrics: CacheMetrics, private readonly output: vscode.LogOutputChannel) {}
 
   /** (Re)starts on `port`, or stops when it is 0. A port in use is a warning, not a crash. */
   async listen(port: number): Promise<void> {
     await this.close();
+    this.problem = undefined;
     if (!port) { return; }
     const server = http.createServer((req, res) => {
       if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
@@ -35,6 +38,7 @@ export class MetricsServer implements vscode.Disposable {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'EADDRINUSE' ? `port ${port} is already in use` : (e as Error).message;
+      this.problem = why;
       this.output.warn(`Metrics server not started: ${why}`);
       void vscode.window.showWarningMessage(`DataKit CI could not serve metrics on 127.0.0.1:${port}: ${why}. Change "datakitCi.metricsPort".`);
     }

@@ -67,7 +67,7 @@ describe('configuration file support, metrics server, commands', function () {
       assert.strictEqual((await get(`http://127.0.0.1:${free}/other`)).status, 404);
 
       await config.update('metricsPort', busyPort, vscode.ConfigurationTarget.Global);
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor('the metrics server to give up on the busy port', () => a.internals.metrics.problem === `port ${busyPort} is already in use`);
       assert.strictEqual(a.internals.metrics.port, 0, 'not serving; a warning was shown');
     } finally {
       await config.update('metricsPort', undefined, vscode.ConfigurationTarget.Global);
