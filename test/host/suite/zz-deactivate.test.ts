@@ -38,6 +38,7 @@ describe('deactivation', function () {
     const digest = running.job.key.digest;
     await waitFor('the job\'s processes', () => processesOf(digest).length > 0);
     // The extension host calls the very same function when the window closes.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the extension's own module, as the host loaded it
     const extension = require(path.join(vscode.extensions.getExtension(ID)!.extensionPath, 'dist', 'extension.js')) as { deactivate(): Promise<void> };
     await extension.deactivate();
     assert.deepStrictEqual(processesOf(digest), [], 'no process of the job outlives deactivation');
