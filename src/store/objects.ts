@@ -30,9 +30,11 @@ export type Journal = Map<string, { readonly type: 'blob' | 'tree' | 'commit'; r
 export class ObjectStore {
   private readonly objectsDir: string;
   private readonly packs: PackReader;
-  private readonly trees = new LRUCache<string, Tree>({ max: 10_000 });
-  private readonly commits = new LRUCache<string, CommitInfo>({ max: 10_000 });
-  private readonly verified = new LRUCache<string, true>({ max: 100_000 });
+  // lru-cache allocates every slot up front (measured: 1.1 ms for 10,000, 13 ms for 100,000), which each
+  // store opened (each command run) pays: sizes for what one process touches, not for the whole repository.
+  private readonly trees = new LRUCache<string, Tree>({ max: 2000 });
+  private readonly commits = new LRUCache<string, CommitInfo>({ max: 2000 });
+  private readonly verified = new LRUCache<string, true>({ max: 4000 });
 
   constructor(readonly gitdir: string) {
     this.objectsDir = path.join(gitdir, 'objects');
@@ -207,7 +209,9 @@ export class ObjectStore {
   private async readLoose(oid: string): Promise<{ type: string; content: Buffer } | undefined> {
     let deflated: Buffer;
     try {
-      deflated = await fsp.readFile(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)));
+      // Synchronous: a loose object is a few KB (a streamed log a few MB at most), and each await of an
+      // asynchronous read is four round trips through libuv's thread pool (open, fstat, read, close).
+      deflated = fs.readFileSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         return undefined;
