@@ -190,6 +190,15 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg('datakitCi.manageTrust', () => vscode.commands.executeCommand('workbench.trust.manage'));
 }
 
+/** How an input's record changed: two object ids, or the files of a pattern added, removed and changed. */
+function describeInputChange(before: unknown, after: unknown): string {
+  const asList = (r: unknown): Map<string, string> => new Map(Array.isArray(r) ? (r as [string, string][]) : []);
+  if (!Array.isArray(before) && !Array.isArray(after)) { return `\`${(before as string | null | undefined) ?? 'absent'}\` → \`${(after as string | null | undefined) ?? 'absent'}\``; }
+  const [b, a] = [asList(before), asList(after)];
+  const files = [...new Set([...b.keys(), ...a.keys()])].sort().filter((f) => b.get(f) !== a.get(f));
+  return files.map((f) => `\`${f}\` ${!b.has(f) ? 'added' : !a.has(f) ? 'removed' : 'changed'}`).join(', ');
+}
+
 /** key.json of a job's saved result and, against the previous build of the same job, what changed. */
 export async function explainKey(session: Session, job: JobView): Promise<string> {
   const key = job.key;
@@ -201,11 +210,11 @@ export async function explainKey(session: Session, job: JobView): Promise<string
     lines.push('No other build of this job is saved, so there is nothing to compare with.');
   } else {
     lines.push(`## Against the previous build of \`${key.job.name}\` (key \`${String(previous.digest).slice(0, 16)}\`, commit \`${String(previous.commit).slice(0, 12)}\`)`, '');
-    const changed = changedInputs(previous.inputs ?? {}, key.inputs as Record<string, string | null>);
+    const changed = changedInputs(previous.inputs ?? {}, key.inputs);
     const defChanged = JSON.stringify(previous.job) !== JSON.stringify(JSON.parse(session.jobs.normalizedJob(key)));
     if (defChanged) { lines.push('- the job definition changed'); }
     if (previous.tool !== session.jobs.tool) { lines.push(`- the tool changed (${previous.tool} → ${session.jobs.tool})`); }
-    for (const p of changed) { lines.push(`- input \`${p}\` changed: \`${previous.inputs?.[p] ?? 'absent'}\` → \`${key.inputs[p] ?? 'absent'}\``); }
+    for (const p of changed) { lines.push(`- input \`${p}\` changed: ${describeInputChange(previous.inputs?.[p], key.inputs[p])}`); }
     if (!defChanged && changed.length === 0 && previous.tool === session.jobs.tool) { lines.push('- nothing: the same key (a rebuild was asked for)'); }
   }
   return lines.join('\n') + '\n';

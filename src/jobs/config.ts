@@ -3,7 +3,7 @@
 // carries its position; a file with any error yields no jobs at all.
 import type { ErrorObject } from 'ajv';
 import { parseTree, stripComments, type Node, type ParseError } from 'jsonc-parser';
-import { checkDuplicates, checkJobs, MAX_DEPTH, shown, tooDeep, trimSlash } from './configChecks';
+import { checkDuplicates, checkJobs, checkNeeds, MAX_DEPTH, shown, tooDeep, trimSlash } from './configChecks';
 import { describeSchemaError, positions, syntaxMessage, type ConfigError } from './configErrors';
 import { schemaErrors } from './configSchema';
 import { parseDuration } from './duration';
@@ -19,7 +19,10 @@ export const DEFAULT_TIMEOUT = '30m';
 export interface JobDefinition {
   readonly name: string;
   readonly run: string;
-  /** Repository paths as written, without a trailing `/` and without repeats; absent: the whole tree. */
+  /**
+   * Plain paths and globs (`!` excludes) as written, without a trailing `/` and without repeats; absent:
+   * the whole tree.
+   */
   readonly inputs?: string[];
   readonly outputs: string[];
   readonly env: Record<string, string>;
@@ -27,11 +30,42 @@ export interface JobDefinition {
   /** As written, or `DEFAULT_TIMEOUT`. */
   readonly timeout: string;
   readonly clean: boolean;
+  /** The jobs that must succeed first, in the order written (empty when none). */
+  readonly needs: string[];
+  /** Whether the job starts with the top-level setup's products (always false when there is no setup). */
+  readonly setup: boolean;
+}
+
+/** The top-level `setup`: installs dependencies once per key of its own inputs. */
+export interface SetupDefinition {
+  readonly run: string;
+  readonly inputs?: string[];
+  readonly env: Record<string, string>;
+  readonly timeoutMs: number;
+  readonly timeout: string;
+}
+
+/** Where something is written in the file (1-based line and column, 0-based offset). */
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Where each job's parts are written, for messages about them (e.g. an input that matches nothing). */
+export interface JobPositions {
+  readonly name: Position;
+  readonly inputs: Position[];
+  readonly outputs: Position[];
 }
 
 export interface Config {
   /** In file order. */
   readonly jobs: JobDefinition[];
+  readonly setup?: SetupDefinition;
+  /** By job name; `setup` under the key `""`. */
+  readonly positions: Readonly<Record<string, JobPositions>>;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
@@ -80,35 +114,69 @@ export function parseConfig(text: string): ConfigResult {
     });
     checkDuplicates(root, [], report);
     checkJobs(root, report);
+    checkNeeds(root, report);
   }
   if (errors.length > 0) {
     const unique = new Map(errors.map((e) => [`${e.offset}:${e.message}`, e]));
     return { ok: false, errors: [...unique.values()].sort((a, b) => a.offset - b.offset) };
   }
-  return { ok: true, config: { jobs: readJobs(root as Node) } };
+  return { ok: true, config: readConfig(root as Node, at) };
 }
 
 /**
  * The canonical JSON of a definition, for the cache key: sorted keys, defaults filled, inputs sorted and
- * without repeats or trailing `/`. Outputs keep their order (negated globs may depend on it).
+ * without repeats or trailing `/`. Outputs and needs keep their order (negations may depend on it).
  */
 export function normalizeJob(job: JobDefinition): string {
-  const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  const env = Object.fromEntries(Object.entries(job.env).sort(([a], [b]) => byCodeUnit(a, b)));
-  const inputs = job.inputs ? [...new Set(job.inputs.map(trimSlash))].sort(byCodeUnit) : null;
   return JSON.stringify({
-    clean: job.clean, env, inputs, name: job.name, outputs: [...job.outputs], run: job.run, timeoutMs: job.timeoutMs,
+    clean: job.clean, env: sortedEnv(job.env), inputs: sortedInputs(job.inputs), name: job.name, needs: [...job.needs],
+    outputs: [...job.outputs], run: job.run, setup: job.setup, timeoutMs: job.timeoutMs,
   });
 }
 
-function readJobs(root: Node): JobDefinition[] {
-  const jobs = property(root, 'jobs')?.children?.[1];
-  return (jobs?.children ?? []).map((prop) => {
+/** The canonical JSON of the setup, for its key (see normalizeJob). */
+export function normalizeSetup(setup: SetupDefinition): string {
+  return JSON.stringify({ env: sortedEnv(setup.env), inputs: sortedInputs(setup.inputs), run: setup.run, timeoutMs: setup.timeoutMs });
+}
+
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function sortedEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => byCodeUnit(a, b)));
+}
+
+function sortedInputs(inputs: string[] | undefined): string[] | null {
+  return inputs ? [...new Set(inputs.map(trimSlash))].sort(byCodeUnit) : null;
+}
+
+type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean };
+
+function readConfig(root: Node, at: (offset: number) => { line: number; column: number }): Config {
+  const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
+  const itemPositions = (value: Node | undefined, field: string): Position[] =>
+    (property(value as Node, field)?.children?.[1]?.children ?? []).map(position);
+  const setupNode = property(root, 'setup')?.children?.[1];
+  const rawSetup = setupNode ? toValue(setupNode) as { run: string; inputs?: string[]; env?: Record<string, string>; timeout?: string } : undefined;
+  const setup: SetupDefinition | undefined = rawSetup && {
+    run: rawSetup.run,
+    ...(rawSetup.inputs ? { inputs: [...new Set(rawSetup.inputs.map(trimSlash))] } : {}),
+    env: Object.fromEntries(Object.entries(rawSetup.env ?? {})),
+    timeoutMs: parseDuration(rawSetup.timeout ?? DEFAULT_TIMEOUT) as number,
+    timeout: rawSetup.timeout ?? DEFAULT_TIMEOUT,
+  };
+  const positions: Record<string, JobPositions> = {};
+  if (setupNode) {
+    positions[''] = { name: position(property(root, 'setup')!.children![0]), inputs: itemPositions(setupNode, 'inputs'), outputs: [] };
+  }
+  const jobsNode = property(root, 'jobs')?.children?.[1];
+  const jobs = (jobsNode?.children ?? []).map((prop): JobDefinition => {
     const [key, value] = prop.children as [Node, Node];
-    const raw = toValue(value) as { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean };
+    const raw = toValue(value) as RawJob;
     const timeout = raw.timeout ?? DEFAULT_TIMEOUT;
+    const name = key.value as string;
+    positions[name] = { name: position(key), inputs: itemPositions(value, 'inputs'), outputs: itemPositions(value, 'outputs') };
     return {
-      name: key.value as string,
+      name,
       run: raw.run,
       ...(raw.inputs ? { inputs: [...new Set(raw.inputs.map(trimSlash))] } : {}),
       outputs: raw.outputs ? [...raw.outputs] : [],
@@ -116,6 +184,9 @@ function readJobs(root: Node): JobDefinition[] {
       timeoutMs: parseDuration(timeout) as number,
       timeout,
       clean: raw.clean ?? false,
+      needs: [...new Set(raw.needs ?? [])],
+      setup: setup !== undefined && raw.setup !== false,
     };
   });
+  return { jobs, ...(setup ? { setup } : {}), positions };
 }

@@ -107,8 +107,12 @@ function bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-/** Job names, paths, timeouts, and what the system can run, of every job (duplicates included). */
+/** Job names, paths, timeouts, and what the system can run, of every job (duplicates included) and the setup. */
 export function checkJobs(root: Node, report: Report): void {
+  const setup = property(root, 'setup');
+  if (setup?.children?.[1]?.type === 'object') {
+    checkCommand(setup.children[1], setup.children[0], 'Setup', report);
+  }
   const jobs = property(root, 'jobs')?.children?.[1];
   for (const job of jobs?.type === 'object' ? jobs.children ?? [] : []) {
     const [name, value] = job.children ?? [];
@@ -117,53 +121,115 @@ export function checkJobs(root: Node, report: Report): void {
     if (nameProblem && JOB_NAME_CHARS.test(name.value as string)) {
       report(name.offset, name.length, `Job name "${name.value as string}" is not allowed: ${nameProblem} (a job's name is part of its results' git branch)`);
     }
-    let commandBytes = 0;
-    for (const field of value?.type === 'object' ? value.children ?? [] : []) {
-      const [key, v] = field.children ?? [];
-      if ((key.value === 'inputs' || key.value === 'outputs') && v?.type === 'array') {
-        const what = key.value === 'inputs' ? 'Input' : 'Output';
-        for (const item of v.children ?? []) {
-          const problem = item.type === 'string' ? pathProblem(item.value as string) : undefined;
-          if (problem) {
-            report(item.offset, item.length, `${what} "${item.value as string}" ${problem}`);
-          }
-        }
-      }
-      if (key.value === 'timeout' && v?.type === 'string') {
-        const ms = parseDuration(v.value as string);
-        if (ms === 0) {
-          report(v.offset, v.length, '"timeout" must be longer than 0s');
-        } else if (ms === undefined ? DURATION_PATTERN.test(v.value as string) : ms > MAX_TIMEOUT_MS) {
-          // (a well-formed duration too large for parseDuration is too long as well)
-          report(v.offset, v.length, '"timeout" must be at most 24h');
-        }
-      }
-      if (key.value === 'run' && v?.type === 'string') {
-        const run = v.value as string;
-        commandBytes += bytes(run);
-        if (run.includes('\0')) {
-          report(v.offset, v.length, '"run" must not contain a NUL character');
-        } else if (bytes(run) > MAX_ARG_BYTES) {
-          report(v.offset, v.length, `"run" is ${bytes(run)} bytes; the system takes at most ${MAX_ARG_BYTES} in one command (put a long script in a file)`);
-        }
-      }
-      if (key.value === 'env' && v?.type === 'object') {
-        for (const entry of v.children ?? []) {
-          const [k, val] = entry.children ?? [];
-          const envName = k?.value as string;
-          if (typeof val?.value !== 'string') { continue; }
-          const entryBytes = bytes(envName) + 1 + bytes(val.value as string);
-          commandBytes += entryBytes + 1;
-          if ((val.value as string).includes('\0')) {
-            report(val.offset, val.length, `Environment variable "${envName}" must not contain a NUL character`);
-          } else if (entryBytes > MAX_ARG_BYTES) {
-            report(val.offset, val.length, `Environment variable "${envName}" is ${entryBytes} bytes; the system takes at most ${MAX_ARG_BYTES} in one variable`);
-          }
+    if (value?.type === 'object' && name) {
+      checkCommand(value, name, `Job "${name.value as string}"`, report);
+    }
+  }
+}
+
+/** The fields a job and the setup share: paths, timeout, run and env within what the system can run. */
+function checkCommand(value: Node, name: Node, who: string, report: Report): void {
+  let commandBytes = 0;
+  for (const field of value.children ?? []) {
+    const [key, v] = field.children ?? [];
+    if ((key.value === 'inputs' || key.value === 'outputs') && v?.type === 'array') {
+      const what = key.value === 'inputs' ? 'Input' : 'Output';
+      for (const item of v.children ?? []) {
+        const problem = item.type === 'string' ? patternProblem(item.value as string) : undefined;
+        if (problem) {
+          report(item.offset, item.length, `${what} "${item.value as string}" ${problem}`);
         }
       }
     }
-    if (commandBytes > MAX_COMMAND_BYTES && name) {
-      report(name.offset, name.length, `Job "${name.value as string}": its "run" and "env" take ${commandBytes} bytes, more than the ${MAX_COMMAND_BYTES} a command may have`);
+    if (key.value === 'timeout' && v?.type === 'string') {
+      const ms = parseDuration(v.value as string);
+      if (ms === 0) {
+        report(v.offset, v.length, '"timeout" must be longer than 0s');
+      } else if (ms === undefined ? DURATION_PATTERN.test(v.value as string) : ms > MAX_TIMEOUT_MS) {
+        // (a well-formed duration too large for parseDuration is too long as well)
+        report(v.offset, v.length, '"timeout" must be at most 24h');
+      }
     }
+    if (key.value === 'run' && v?.type === 'string') {
+      const run = v.value as string;
+      commandBytes += bytes(run);
+      if (run.includes('\0')) {
+        report(v.offset, v.length, '"run" must not contain a NUL character');
+      } else if (bytes(run) > MAX_ARG_BYTES) {
+        report(v.offset, v.length, `"run" is ${bytes(run)} bytes; the system takes at most ${MAX_ARG_BYTES} in one command (put a long script in a file)`);
+      }
+    }
+    if (key.value === 'env' && v?.type === 'object') {
+      for (const entry of v.children ?? []) {
+        const [k, val] = entry.children ?? [];
+        const envName = k?.value as string;
+        if (typeof val?.value !== 'string') { continue; }
+        const entryBytes = bytes(envName) + 1 + bytes(val.value as string);
+        commandBytes += entryBytes + 1;
+        if ((val.value as string).includes('\0')) {
+          report(val.offset, val.length, `Environment variable "${envName}" must not contain a NUL character`);
+        } else if (entryBytes > MAX_ARG_BYTES) {
+          report(val.offset, val.length, `Environment variable "${envName}" is ${entryBytes} bytes; the system takes at most ${MAX_ARG_BYTES} in one variable`);
+        }
+      }
+    }
+  }
+  if (commandBytes > MAX_COMMAND_BYTES) {
+    report(name.offset, name.length, `${who}: its "run" and "env" take ${commandBytes} bytes, more than the ${MAX_COMMAND_BYTES} a command may have`);
+  }
+}
+
+/** An input or output: a path or a glob, `!` in front to exclude. */
+function patternProblem(p: string): string | undefined {
+  if (p.startsWith('!')) {
+    return p === '!' ? 'excludes nothing: write what to exclude after "!"' : pathProblem(p.slice(1));
+  }
+  return pathProblem(p);
+}
+
+/** Every job named in `needs` exists and is not the job itself, and no chain of needs comes back to its start. */
+export function checkNeeds(root: Node, report: Report): void {
+  const jobs = property(root, 'jobs')?.children?.[1];
+  if (jobs?.type !== 'object') { return; }
+  const names = new Set((jobs.children ?? []).map((p) => p.children?.[0]?.value as string));
+  const edges = new Map<string, { to: string; node: Node }[]>();
+  for (const job of jobs.children ?? []) {
+    const [key, value] = job.children ?? [];
+    const name = key?.value as string;
+    const needs = value?.type === 'object' ? property(value, 'needs')?.children?.[1] : undefined;
+    const list: { to: string; node: Node }[] = [];
+    for (const item of needs?.type === 'array' ? needs.children ?? [] : []) {
+      if (item.type !== 'string') { continue; }
+      const to = item.value as string;
+      if (to === name) {
+        report(item.offset, item.length, `Job "${name}" cannot need itself`);
+      } else if (!names.has(to)) {
+        report(item.offset, item.length, `Job "${name}" needs "${to}", which is not a job of this file`);
+      } else {
+        list.push({ to, node: item });
+      }
+    }
+    edges.set(name, list);
+  }
+  // Depth-first: an edge back to a job on the current path closes a cycle; each is reported once, where
+  // it is written.
+  const state = new Map<string, 'active' | 'done'>();
+  const path: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, 'active');
+    path.push(name);
+    for (const { to, node } of edges.get(name) ?? []) {
+      if (state.get(to) === 'active') {
+        const cycle = [...path.slice(path.indexOf(to)), to];
+        report(node.offset, node.length, `Job "${name}" needs "${to}": a cycle (${cycle.join(' → ')})`);
+      } else if (!state.has(to)) {
+        visit(to);
+      }
+    }
+    path.pop();
+    state.set(name, 'done');
+  };
+  for (const name of edges.keys()) {
+    if (!state.has(name)) { visit(name); }
   }
 }

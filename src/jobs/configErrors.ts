@@ -56,16 +56,19 @@ export function describeSchemaError(base: Node, prefix: string[], e: ErrorObject
 }
 
 function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; message: string } | undefined {
-  const where = at[0] === 'jobs' && at.length >= 2 ? `job "${at[1]}"` : undefined;
-  const field = at.length === 3 && at[0] === 'jobs' ? at[2] : undefined;
+  const where = at[0] === 'jobs' && at.length >= 2 ? `job "${at[1]}"` : at[0] === 'setup' ? 'the setup' : undefined;
+  const field = at.length === 3 && at[0] === 'jobs' ? at[2] : at.length === 2 && at[0] === 'setup' ? at[1] : undefined;
   const keyOf = (name: string): Node => property(node, name)?.children?.[0] ?? node;
   switch (e.keyword) {
     case 'type':
       return { node, message: typeMessage(at) };
     case 'required': {
       const missing = (e.params as { missingProperty: string }).missingProperty;
-      if (at.length === 2 && node.parent?.children?.[0]) {
+      if (at.length === 2 && at[0] === 'jobs' && node.parent?.children?.[0]) {
         return { node: node.parent.children[0], message: `Job "${at[1]}" needs "${missing}"` };
+      }
+      if (at.length === 1 && at[0] === 'setup' && node.parent?.children?.[0]) {
+        return { node: node.parent.children[0], message: `The setup needs "${missing}"` };
       }
       return { node: { ...node, length: 1 }, message: `The configuration needs "${missing}"` };
     }
@@ -109,24 +112,29 @@ function typeMessage(at: string[]): string {
     return 'The configuration must be a JSON object with "jobs"';
   }
   if (at.length === 1) {
-    return at[0] === 'jobs' ? '"jobs" must be an object of jobs by name' : `"${at[0]}" must be a string`;
+    return at[0] === 'jobs' ? '"jobs" must be an object of jobs by name'
+      : at[0] === 'setup' ? '"setup" must be an object with "run"' : `"${at[0]}" must be a string`;
   }
-  if (at.length === 2) {
+  // A field of a job (jobs/<name>/<field>/…) or of the setup (setup/<field>/…).
+  const rest = at[0] === 'setup' ? at.slice(1) : at.slice(2);
+  if (rest.length === 0) {
     return `Job "${at[1]}" must be an object`;
   }
   const messages: Record<string, string> = {
     run: '"run" must be a string',
-    inputs: '"inputs" must be an array of paths',
-    outputs: '"outputs" must be an array of glob patterns',
+    inputs: '"inputs" must be an array of paths and glob patterns',
+    outputs: '"outputs" must be an array of paths and glob patterns',
     env: '"env" must be an object of strings',
     timeout: DURATION_MESSAGE,
     clean: '"clean" must be true or false',
+    needs: '"needs" must be an array of job names',
+    setup: '"setup" must be true or false',
   };
-  if (at.length === 3) {
-    return messages[at[2]] ?? `"${at[2]}" has the wrong type`;
+  if (rest.length === 1) {
+    return messages[rest[0]] ?? `"${rest[0]}" has the wrong type`;
   }
-  return at[2] === 'env' ? `Environment variable "${at[3]}" must be a string`
-    : at[2] === 'inputs' ? 'Each input must be a string' : 'Each output must be a string';
+  const each: Record<string, string> = { inputs: 'Each input must be a string', outputs: 'Each output must be a string', needs: 'Each job in "needs" must be a name' };
+  return rest[0] === 'env' ? `Environment variable "${rest[1]}" must be a string` : each[rest[0]] ?? `"${rest[0]}" has the wrong type`;
 }
 
 /** Offset → 1-based line and column; `\n`, `\r\n` and `\r` end a line. */

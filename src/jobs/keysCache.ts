@@ -34,7 +34,7 @@ function problemOf(data: unknown, commit: string): string | undefined {
     }
     let recomputed: string;
     try {
-      recomputed = digestOf(k.job, k.inputs);
+      recomputed = digestOf(k.job, k.inputs, k.setup?.digest, k.needs ?? {});
     } catch {
       return 'a key has the wrong shape';
     }

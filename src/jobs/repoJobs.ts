@@ -14,7 +14,7 @@ import { SourceRepo } from '../store/sourceRepo';
 import { buildRoot, repoId } from './checkout';
 import { CONFIG_FILE, normalizeJob, parseConfig, type ConfigResult } from './config';
 import { FileEntryLocks } from './entryLocks';
-import { computeKey, entryName, TOOL, type JobKey } from './key';
+import { commitSource, computeKeys, entryName, TOOL, type JobKey } from './key';
 import { readKeysCache, writeKeysCache } from './keysCache';
 import { ShellBuilder, type ShellValue } from './shellBuilder';
 import { listTargets, type Target } from './targets';
@@ -45,7 +45,7 @@ export interface KeyRecord {
   tool?: string;
   digest?: string;
   job?: unknown;
-  inputs?: Record<string, string | null>;
+  inputs?: Record<string, unknown>;
   commit?: string;
 }
 
@@ -134,7 +134,7 @@ export class RepoJobs {
     } else {
       const config = parseConfig(text.toString('utf8'));
       at = config.ok
-        ? { commit, config, keys: await Promise.all(config.config.jobs.map((job) => computeKey(repo, commit, job))) }
+        ? { commit, config, keys: await computeKeys(commitSource(repo, commit), commit, config.config.jobs, config.config.setup) }
         : { commit, config, keys: [] };
     }
     await writeKeysCache(this.keysFile(commit), at);

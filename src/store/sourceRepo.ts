@@ -16,6 +16,13 @@ export interface RepoHead {
   readonly branch?: string;
 }
 
+/** A file of a commit's tree. */
+export interface TreeFile {
+  readonly path: string;
+  readonly oid: string;
+  readonly mode: string;
+}
+
 export interface Branch {
   readonly name: string;
   readonly commit: string;
@@ -44,6 +51,8 @@ export class SourceRepo implements Disposable {
   private readonly contents: CatFile;
   /** What a path of a commit is (commits are immutable); a path found absent is remembered as `null`. */
   private readonly cache: LRUCache<string, { found: Found }> | undefined;
+  /** Listings of a commit's folders (see `listFiles`). */
+  private readonly listings = new LRUCache<string, TreeFile[]>({ max: 64 });
 
   private constructor(
     /** The work tree's root; undefined for a bare repository. */
@@ -119,6 +128,34 @@ export class SourceRepo implements Disposable {
     const norm = paths.map(normalisePath);
     const found = await this.lookup(commit, [...new Set(norm)]);
     return new Map(paths.map((p, i) => [p, found.get(norm[i]!)?.oid]));
+  }
+
+  /**
+   * Every file of the commit under the given folders ('' is the whole tree), sorted by path: blobs
+   * (`100644`, `100755`, `120000`) and submodules (`160000`, whose id is a commit). Cached by commit.
+   */
+  async listFiles(commit: string, bases: readonly string[]): Promise<TreeFile[]> {
+    await this.verifyCommit(commit);
+    const norm = [...new Set(bases.map(normalisePath))].sort();
+    const key = `${commit}\0${norm.join('\0')}`;
+    const cached = this.listings.get(key);
+    if (cached) { return cached; }
+    const args = ['ls-tree', '-r', '-z', '--full-tree', commit];
+    if (!norm.includes('')) { args.push('--', ...norm); }
+    const out = (await this.git(args)).stdout;
+    const files: TreeFile[] = [];
+    for (let i = 0; i < out.length;) {
+      const nul = out.indexOf(0, i);
+      const end = nul < 0 ? out.length : nul;
+      const line = out.toString('utf8', i, end);
+      const tab = line.indexOf('\t');
+      const [mode, , oid] = line.slice(0, tab).split(' ');
+      files.push({ path: line.slice(tab + 1), oid: oid!, mode: mode! });
+      i = end + 1;
+    }
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    this.listings.set(key, files);
+    return files;
   }
 
   /** The commit's root tree id. */

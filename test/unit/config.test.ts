@@ -61,18 +61,51 @@ describe('parseConfig', () => {
         "build": { "run": "npm ci && npm run build", "inputs": ["src", "package.json"], "outputs": ["dist/**"], "timeout": "10m" },
       },
     }`);
-    assert.deepEqual(result, {
-      ok: true,
-      config: {
-        jobs: [
-          { name: 'test', run: 'npm test', outputs: [], env: { CI: '1' }, timeoutMs: 1_800_000, timeout: DEFAULT_TIMEOUT, clean: false },
-          {
-            name: 'build', run: 'npm ci && npm run build', inputs: ['src', 'package.json'], outputs: ['dist/**'], env: {},
-            timeoutMs: 600_000, timeout: '10m', clean: false,
-          },
-        ],
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.jobs, [
+      { name: 'test', run: 'npm test', outputs: [], env: { CI: '1' }, timeoutMs: 1_800_000, timeout: DEFAULT_TIMEOUT, clean: false, needs: [], setup: false },
+      {
+        name: 'build', run: 'npm ci && npm run build', inputs: ['src', 'package.json'], outputs: ['dist/**'], env: {},
+        timeoutMs: 600_000, timeout: '10m', clean: false, needs: [], setup: false,
       },
-    });
+    ]);
+    assert.equal(result.config.setup, undefined);
+    // Where each input is written, for messages about it.
+    assert.deepEqual(result.config.positions.build.inputs.map((p) => [p.line, p.column]), [[5, 65], [5, 72]]);
+  });
+
+  it('reads a setup, needs and "setup": false, with globs and exclusions among the inputs', () => {
+    const result = parseConfig(JSON.stringify({
+      setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json'] },
+      jobs: {
+        build: { run: 'npm run build', inputs: ['src/**/*.ts', '!src/**/*.test.ts'], outputs: ['dist', 'bin/tool'] },
+        test: { run: 'npm test', needs: ['build', 'build'] },
+        docs: { run: 'echo docs', setup: false },
+      },
+    }));
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.config.setup, { run: 'npm ci', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json'], env: {}, timeoutMs: 1_800_000, timeout: '30m' });
+    assert.deepEqual(result.config.jobs.map((j) => [j.name, j.needs, j.setup]), [['build', [], true], ['test', ['build'], true], ['docs', [], false]]);
+    assert.deepEqual(result.config.jobs[0].inputs, ['src/**/*.ts', '!src/**/*.test.ts']);
+  });
+
+  it('refuses a need that is unknown, the job itself, or part of a cycle, where it is written', () => {
+    const text = '{"jobs": {"a": {"run": "x", "needs": ["b"]}, "b": {"run": "y", "needs": ["c", "nope"]}, "c": {"run": "z", "needs": ["a"]}, "d": {"run": "w", "needs": ["d"]}}}';
+    assert.deepEqual(errorsOf(text).map((e) => [e.message, text.slice(e.offset, e.offset + e.length)]), [
+      ['Job "b" needs "nope", which is not a job of this file', '"nope"'],
+      ['Job "c" needs "a": a cycle (a → b → c → a)', '"a"'],
+      ['Job "d" cannot need itself', '"d"'],
+    ]);
+  });
+
+  it('checks the setup as a job: it needs "run", and its inputs, env and timeout follow the same rules', () => {
+    const text = '{"setup": {"inputs": ["../x", "!"], "timeout": "0s"}, "jobs": {}}';
+    assert.deepEqual(errorsOf(text).map((e) => [e.message, text.slice(e.offset, e.offset + e.length)]), [
+      ['The setup needs "run"', '"setup"'],
+      ['Input "../x" must not contain ".."', '"../x"'],
+      ['Input "!" excludes nothing: write what to exclude after "!"', '"!"'],
+      ['"timeout" must be longer than 0s', '"0s"'],
+    ]);
   });
 
   it('points an unknown field at its key, and a missing "run" at the job\'s name', () => {
@@ -130,26 +163,26 @@ describe('parseConfig', () => {
   });
 
   it('accepts an empty set of jobs and a "$schema"', () => {
-    assert.deepEqual(parseConfig('{"$schema": "x.json", "jobs": {}}'), { ok: true, config: { jobs: [] } });
+    assert.deepEqual(parseConfig('{"$schema": "x.json", "jobs": {}}'), { ok: true, config: { jobs: [], positions: {} } });
   });
 });
 
 describe('normalizeJob', () => {
   const job: JobDefinition = {
     name: 'build', run: 'make', inputs: ['src/', 'docs', 'src', 'a/b'], outputs: ['dist/**', 'out/*.o'],
-    env: { ZED: '1', ALPHA: '2' }, timeoutMs: 600_000, timeout: '10m', clean: true,
+    env: { ZED: '1', ALPHA: '2' }, timeoutMs: 600_000, timeout: '10m', clean: true, needs: [], setup: false,
   };
 
   it('writes sorted keys, sorted unique inputs without a trailing "/", and the timeout in milliseconds', () => {
     assert.equal(normalizeJob(job),
-      '{"clean":true,"env":{"ALPHA":"2","ZED":"1"},"inputs":["a/b","docs","src"],"name":"build",' +
-      '"outputs":["dist/**","out/*.o"],"run":"make","timeoutMs":600000}');
+      '{"clean":true,"env":{"ALPHA":"2","ZED":"1"},"inputs":["a/b","docs","src"],"name":"build","needs":[],' +
+      '"outputs":["dist/**","out/*.o"],"run":"make","setup":false,"timeoutMs":600000}');
   });
 
   it('does not depend on the order of keys, of env variables or of inputs, nor on how the timeout is written', () => {
     const shuffled: JobDefinition = {
       clean: true, timeout: '600s', timeoutMs: 600_000, env: { ALPHA: '2', ZED: '1' }, outputs: ['dist/**', 'out/*.o'],
-      inputs: ['a/b', 'src', 'docs', 'src/'], run: 'make', name: 'build',
+      inputs: ['a/b', 'src', 'docs', 'src/'], run: 'make', name: 'build', setup: false, needs: [],
     };
     assert.equal(normalizeJob(shuffled), normalizeJob(job));
   });

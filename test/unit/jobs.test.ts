@@ -95,7 +95,7 @@ describe('jobs on a real repository', () => {
       assert.notEqual(after.keys[1].digest, before.keys[1].digest);
       assert.equal(await jobs.query(after.keys[1]), undefined);
       assert.deepEqual(Object.keys(after.keys[0].inputs), ['src']);
-      assert.match(after.keys[0].inputs.src!, /^[0-9a-f]{40}$/);
+      assert.match(after.keys[0].inputs.src as string, /^[0-9a-f]{40}$/);
       assert.equal(after.keys[1].inputs['.'], git(dir, 'rev-parse', 'HEAD^{tree}'));
     } finally { jobs.dispose(); }
   });
@@ -201,7 +201,7 @@ describe('the keys cache beside the results repository', () => {
     first.dispose();
     const forgedJob = { ...honest.job, run: `echo forged > '${marker}'` };
     fs.writeFileSync(keysFile, JSON.stringify({ tool: TOOL, commit, config: { ok: true, config: { jobs: [forgedJob] } },
-      keys: [{ ...honest, job: forgedJob, digest: digestOf(forgedJob, honest.inputs) }] }));
+      keys: [{ ...honest, job: forgedJob, digest: digestOf(forgedJob, honest.inputs, undefined, {}) }] }));
     const jobs = await open(dir);
     try {
       const at = await jobs.jobsAt(commit);

@@ -199,8 +199,9 @@ describe('backpressure from the output\'s reader', { skip: process.platform !== 
     const BLOCKED_WRITE = /^(pipe_write|sock_alloc_send_pskb|unix_stream_sendmsg)$/;
     const deadline = Date.now() + 30_000;
     const wchan = (): string => { try { return fs.readFileSync(`/proc/${readPid('writer.pid')}/wchan`, 'utf8'); } catch { return ''; } };
-    while (!BLOCKED_WRITE.test(wchan()) && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 20)); }
-    assert.match(wchan(), BLOCKED_WRITE);
+    let seen = '';
+    while (!BLOCKED_WRITE.test(seen = wchan()) && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 20)); }
+    assert.match(seen, BLOCKED_WRITE);
     const whileHeld = received;
     assert.ok(whileHeld > 0 && whileHeld < 50_000_000);
     hold!.dispose();

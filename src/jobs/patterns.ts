@@ -1,0 +1,63 @@
+// What `inputs` and `outputs` mean: plain paths (a file, or a folder and all beneath it) and globs, in the
+// one dialect of picomatch, with `!pattern` excluding what the others matched. Dot files match like any
+// other file: a change to `.babelrc` must reach a job whose inputs say `**`.
+import picomatch from 'picomatch';
+
+const OPTIONS = { dot: true } as const;
+
+/** Whether a pattern is a glob (has `*`, `?`, `[…]`, `{…}`, `(…)`), as opposed to a plain path. */
+export function isGlob(pattern: string): boolean {
+  return picomatch.scan(pattern).isGlob;
+}
+
+/** The folder a pattern cannot match outside of: its static part ('' for the whole tree). */
+export function baseOf(pattern: string): string {
+  if (!isGlob(pattern)) { return pattern.replace(/\/$/, ''); }
+  const base = picomatch.scan(pattern).base;
+  return base === '.' ? '' : base;
+}
+
+export interface PatternSet {
+  /** As written, without the `!` of negations, in order. */
+  readonly plain: readonly string[];
+  readonly globs: readonly string[];
+  readonly negated: readonly string[];
+  /** Whether a repository path (a file) is matched: by a plain path or a glob, and by no negation. */
+  matches(file: string): boolean;
+  /** Whether the path matches this one positive pattern (before negations). */
+  matchesPattern(pattern: string, file: string): boolean;
+  /** The folders to list to find every match ('' is the root). */
+  readonly bases: readonly string[];
+}
+
+export function compilePatterns(patterns: readonly string[]): PatternSet {
+  const plain: string[] = [];
+  const globs: string[] = [];
+  const negated: string[] = [];
+  for (const p of patterns) {
+    if (p.startsWith('!')) { negated.push(p.slice(1)); } else if (isGlob(p)) { globs.push(p); } else { plain.push(p.replace(/\/$/, '')); }
+  }
+  const globMatch = new Map(globs.map((g) => [g, picomatch(g, OPTIONS)]));
+  const notMatch = negated.map((n) => (isGlob(n) ? picomatch(n, OPTIONS) : underPlain(n.replace(/\/$/, ''))));
+  const matchesPattern = (pattern: string, file: string): boolean =>
+    globMatch.get(pattern)?.(file) ?? underPlain(pattern.replace(/\/$/, ''))(file);
+  const positive = [...plain, ...globs];
+  return {
+    plain, globs, negated,
+    matchesPattern,
+    matches: (file) => positive.some((p) => matchesPattern(p, file)) && !notMatch.some((m) => m(file)),
+    bases: minimalBases(positive.map(baseOf)),
+  };
+}
+
+/** A plain path matches itself and everything beneath it. */
+function underPlain(p: string): (file: string) => boolean {
+  return (file) => file === p || file.startsWith(`${p}/`) || p === '';
+}
+
+/** The bases without those inside another ('' covers everything). */
+function minimalBases(bases: string[]): string[] {
+  const sorted = [...new Set(bases)].sort();
+  if (sorted.includes('')) { return ['']; }
+  return sorted.filter((b, i) => !sorted.slice(0, i).some((a) => b.startsWith(`${a}/`)));
+}
