@@ -15,6 +15,7 @@ Commands:
                                                 build what is missing or marked for rebuild
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
+  clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
   --version, --help
 
 Exit codes: 0 all passed, 1 a job failed, 2 usage or configuration error.
@@ -110,11 +111,23 @@ async function rebuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> 
   return 0;
 }
 
+async function clean(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } }, allowPositionals: false });
+  const head = jobs.headTarget()[0];
+  const r = await jobs.clean(head ? [head.commit] : [], { dryRun: values['dry-run'] });
+  const mb = (r.bytes / 1024 / 1024).toFixed(1);
+  const verb = values['dry-run'] ? 'Would remove' : 'Removed';
+  io.out(r.removed.length === 0 ? `Nothing to remove in ${jobs.buildRoot}\n`
+    : `${verb} ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} (${mb} MB) from ${jobs.buildRoot}:\n${r.removed.map((d) => `  ${d}\n`).join('')}`);
+  if (r.busy.length > 0) { io.out(`Left ${r.busy.length} in use by a running build: ${r.busy.join(', ')}\n`); }
+  return 0;
+}
+
 export async function main(argv: string[], io: Io = processIo(), cwd = process.cwd()): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '--version' || cmd === 'version') { io.out(`${VERSION}\n`); return 0; }
   if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') { io.out(USAGE); return 0; }
-  const commands: Record<string, (jobs: RepoJobs, args: string[], io: Io) => Promise<number>> = { status, build: runBuild, log, rebuild };
+  const commands: Record<string, (jobs: RepoJobs, args: string[], io: Io) => Promise<number>> = { status, build: runBuild, log, rebuild, clean };
   const run = commands[cmd];
   if (!run) { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return 2; }
   let jobs: RepoJobs | undefined;

@@ -10,13 +10,22 @@ export interface Transaction {
   writeFile(path: string, data: Uint8Array | string, mode?: FileMode): Promise<void>;
 }
 
-export interface BuildJob<K, C> {
+/** A job this one needs, as it finished: always a success (a failed need skips the build). */
+export interface FinishedNeed<V> {
+  readonly value: V;
+  /** Its saved result, to read what it saved; undefined if it was never saved. */
+  readonly saved?: EntryReader;
+}
+
+export interface BuildJob<K, C, V = unknown> {
   readonly ctx: C;
   readonly key: K;
   readonly log: LiveLog;
   readonly tx: Transaction;
   /** Aborts when the build is cancelled (the seed's switch); `generate` must then stop. */
   readonly signal: AbortSignal;
+  /** The jobs it needs (see `Builder.needs`), by name, each finished with success. */
+  readonly needs: ReadonlyMap<string, FinishedNeed<V>>;
 }
 
 export interface Builder<K, V, C = unknown> {
@@ -25,8 +34,13 @@ export interface Builder<K, V, C = unknown> {
   title(key: K): string;
   /** The entry's name: the rest of its branch. */
   branch(key: K): string;
-  generate(job: BuildJob<K, C>): Promise<V>;
+  generate(job: BuildJob<K, C, V>): Promise<V>;
   load(entry: EntryReader, key: K): Promise<V>;
+  /**
+   * Keys that must be built, and succeed, before this one (a task graph, without cycles). The build waits
+   * for them outside the build pool; if one fails, this build is skipped with the failure "Skipped: …".
+   */
+  needs?(key: K): { name: string; key: K }[];
 }
 
 /** Thrown by `generate` to fail a build with a message (the seed's `Failure msg`). */

@@ -1,13 +1,13 @@
 // The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
 import { Mutex } from 'async-mutex';
-import type { Builder, Transaction } from './builder';
+import { BuildFailure, type Builder, type FinishedNeed, type Transaction } from './builder';
 import { DataKitError } from '../shared/errors';
 import { Emitter, type Event } from '../shared/events';
 import type { LiveLog, LogManager } from './liveLog';
 import type { CacheMetrics } from './metrics';
 import type { Pool } from './pool';
 import { EMPTY, type RebuildOutcome, type Result, type Saved, type Status } from './status';
-import type { EntrySnapshot, StoreTransaction } from '../shared/results';
+import type { EntryReader, EntrySnapshot, StoreTransaction } from '../shared/results';
 
 /** What the cache needs of the results repository (GitStore implements it). */
 export interface ResultStore {
@@ -15,6 +15,8 @@ export interface ResultStore {
   begin(builder: string, entry: string): StoreTransaction;
   markForRebuild(builder: string, entry: string): Promise<string | undefined>;
   refName(builder: string, entry: string): string;
+  /** A saved result by its commit (for a build to read what a job it needs saved). */
+  snapshot?(commit: string, ref?: string): EntryReader;
   /** Clears what a crashed writer left that would stop this entry's result from being saved; says what it did. */
   recoverLocks?(builder: string, entry: string): string | undefined;
 }
@@ -66,9 +68,15 @@ function isCancelled(abort: AbortController): boolean {
   return abort.signal.aborted && DataKitError.is(abort.signal.reason, 'Cancelled');
 }
 
-/** A result that a build must not reuse: a cancelled build is retried by the next lookup (its commit stays). */
+/** A build skipped because a job it needs did not succeed says so in its failure, with this prefix. */
+export const SKIPPED = 'Skipped: ';
+
+/**
+ * A result that a build must not reuse: a cancelled build, or one skipped because of a need, is retried
+ * by the next lookup (its commit stays); a replay would hide that the need now passes.
+ */
 function isRetried<V>(s: Status<V>): boolean {
-  return s.result.kind === 'failure' && s.result.message === CANCELLED;
+  return s.result.kind === 'failure' && (s.result.message === CANCELLED || s.result.message.startsWith(SKIPPED));
 }
 
 function messageOf(e: unknown): string {
@@ -260,7 +268,8 @@ export class BuildCache<K, V, C = unknown> {
       tx.remove('failure');
       let result: Result<V>;
       try {
-        const value = await this.generate(ctx, key, log, tx, abort);
+        const needs = await this.awaitNeeds(ctx, key, log, abort);
+        const value = await this.generate(ctx, key, log, tx, abort, needs);
         log.log('Success');
         this.metrics?.buildsSucceeded.inc({ name });
         result = { kind: 'success', value };
@@ -281,7 +290,43 @@ export class BuildCache<K, V, C = unknown> {
     }
   }
 
-  private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController): Promise<V> {
+  /**
+   * Builds (or finds) what the key needs, one after another, outside the pool (a build holding a slot while
+   * it waits could starve what it waits for); a need that does not succeed skips this build.
+   */
+  private async awaitNeeds(ctx: C, key: K, log: LiveLog, abort: AbortController): Promise<Map<string, FinishedNeed<V>>> {
+    const needs = new Map<string, FinishedNeed<V>>();
+    for (const need of this.builder.needs?.(key) ?? []) {
+      const s = await log.withPendingReason(`Waiting for ${need.name}`, () => this.untilFinal(ctx, need.key, abort.signal));
+      if (s.result.kind !== 'success') {
+        const state = s.result.kind === 'failure' && s.result.message === CANCELLED ? 'cancelled'
+          : s.result.kind === 'failure' && s.result.message.startsWith(SKIPPED) ? 'skipped' : 'failed';
+        throw new BuildFailure(`${SKIPPED}needs ${need.name} (${state})`);
+      }
+      const saved = s.output.kind === 'saved' ? this.store.snapshot?.(s.output.saved.commit, s.output.saved.ref) : undefined;
+      needs.set(need.name, { value: s.result.value, ...(saved ? { saved } : {}) });
+      log.log(`${need.name} passed${s.output.kind === 'saved' ? ` (${s.output.saved.commit.slice(0, 12)})` : ''}`);
+    }
+    return needs;
+  }
+
+  /** The key's final status: looked up (built if missing), then followed until it is no longer pending. */
+  private async untilFinal(ctx: C, key: K, signal: AbortSignal): Promise<Status<V>> {
+    let s = await this.lookup(ctx, key);
+    while (s.result.kind === 'pending') {
+      if (signal.aborted) { throw new DataKitError('Cancelled', CANCELLED); }
+      const changed = s.result.changed;
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => reject(new DataKitError('Cancelled', CANCELLED));
+        signal.addEventListener('abort', onAbort, { once: true });
+        void changed.then(() => { signal.removeEventListener('abort', onAbort); resolve(); });
+      });
+      s = this.peek(key) ?? await this.lookup(ctx, key);
+    }
+    return s;
+  }
+
+  private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController, needs: ReadonlyMap<string, FinishedNeed<V>>): Promise<V> {
     const jobTx: Transaction = {
       writeFile: (path, data, mode) => {
         if (!(path.startsWith('value/') && path.length > 'value/'.length) && path !== 'key.json') {
@@ -293,7 +338,7 @@ export class BuildCache<K, V, C = unknown> {
     const run = async (): Promise<V> => {
       if (abort.signal.aborted) { throw new DataKitError('Cancelled', CANCELLED); }
       try {
-        return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal });
+        return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal, needs });
       } finally {
         // The seed turns the build's switch off when generate ends, releasing what hangs on it.
         if (!abort.signal.aborted) { abort.abort(new DataKitError('Finished', 'Build finished')); }

@@ -38,11 +38,13 @@ export function buildRoot(id: string, base: string = cacheBaseDir()): string {
   return path.join(base, id);
 }
 
-/** A job's directory name; names that are not plain (or look like `x.2`) get a digest to stay distinct. */
+/**
+ * A job's folder name: a short digest of its name, never the name itself, so that no tool mistakes the
+ * checkout for something else (a folder named `test` is a test folder to `node --test`). Stable across
+ * commits, so that ignored products (node_modules) stay from one build of the job to the next.
+ */
 export function jobDirName(job: string): string {
-  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/.test(job) && !/\.\d+$/.test(job)) { return job; }
-  const safe = job.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(0, 48);
-  return `${safe || 'job'}-${createHash('sha256').update(job).digest('hex').slice(0, 8)}`;
+  return createHash('sha256').update(`job:${job}`).digest('hex').slice(0, 12);
 }
 
 export interface PrepareOptions {
@@ -67,29 +69,40 @@ export interface BuildDir {
 
 const MAX_DIRS_PER_JOB = 64;
 
-/** Locks a build directory of the job and makes it hold exactly the commit's files. */
+/**
+ * Locks a build directory of the job and makes it a git checkout of the commit: its own repository in
+ * `.git` (its own index and HEAD, the user's objects borrowed through `objects/info/alternates`, the
+ * user's `origin` and tags), holding exactly the commit's tracked files. Nothing is written into the
+ * user's repository.
+ */
 export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir> {
   const { repo, commit } = options;
-  if (!/^[^-\s][^\s]*$/.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+  if (!FULL_ID.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
   const root = options.root ?? buildRoot(repoId(repo.commonDir));
   const { name, lock } = await lockFreeDir(root, jobDirName(options.job), options);
   try {
     const dir = path.join(root, 'work', name);
-    const index = path.join(root, 'index', name);
     if (options.clean) {
       await fs.rm(dir, { recursive: true, force: true });
-      await fs.rm(index, { force: true });
     }
-    await fs.mkdir(dir, { recursive: true });
-    await fs.mkdir(path.dirname(index), { recursive: true });
-    // We hold the directory's lock, so an index.lock left here is a crashed git's.
-    await fs.rm(`${index}.lock`, { force: true });
-    await checkOut(repo, commit, dir, index);
+    await checkoutInto(dir, repo, commit);
     return { dir, release: () => lock.release() };
   } catch (e) {
     await lock.release();
     throw e;
   }
+}
+
+/**
+ * Makes `dir` a checkout of the commit (see prepareBuildDir); the caller holds whatever lock keeps others
+ * out of `dir`.
+ */
+export async function checkoutInto(dir: string, repo: SourceRepo, commit: string): Promise<void> {
+  const gitDir = path.join(dir, '.git');
+  await ensureCheckoutRepo(gitDir, repo);
+  // The caller holds the directory's lock, so an index.lock left here is a crashed git's.
+  await fs.rm(path.join(gitDir, 'index.lock'), { force: true });
+  await checkOut(gitDir, dir, commit);
 }
 
 async function lockFreeDir(root: string, base: string, options: PrepareOptions): Promise<{ name: string; lock: LockHandle }> {
@@ -103,30 +116,59 @@ async function lockFreeDir(root: string, base: string, options: PrepareOptions):
     });
     if (lock) { return { name, lock }; }
   }
-  throw new DataKitError('BuildDirBusy', `All ${MAX_DIRS_PER_JOB} build directories of job ${base} are in use`);
+  throw new DataKitError('BuildDirBusy', `All ${MAX_DIRS_PER_JOB} build directories of job ${options.job} are in use`);
 }
 
 /**
- * `read-tree --reset -u` against the directory's own index writes only the entries that differ from the
+ * The checkout's own repository: created once; its `origin`, tags and shallow boundary copied from the
+ * user's repository each time, so that `git describe`, `git remote -v` and `git log` say what they say
+ * there.
+ */
+async function ensureCheckoutRepo(gitDir: string, repo: SourceRepo): Promise<void> {
+  const fresh = !(await fs.stat(path.join(gitDir, 'HEAD')).then(() => true, () => false));
+  if (fresh) {
+    for (const sub of ['objects/info', 'refs/heads', 'refs/tags', 'info']) {
+      await fs.mkdir(path.join(gitDir, sub), { recursive: true });
+    }
+    await fs.writeFile(path.join(gitDir, 'HEAD'), `${'0'.repeat(40)}\n`);
+    await fs.writeFile(path.join(gitDir, 'description'), 'A DataKit CI build directory: a checkout of one commit of the repository.\n');
+  }
+  await writeIfChanged(path.join(gitDir, 'objects', 'info', 'alternates'), `${path.join(repo.commonDir, 'objects')}\n`);
+  const origin = await repo.remoteUrl('origin');
+  const config = ['[core]', '\trepositoryformatversion = 0', '\tfilemode = true', '\tbare = false', '\tlogallrefupdates = false'];
+  if (origin !== undefined) { config.push('[remote "origin"]', `\turl = ${origin}`, '\tfetch = +refs/heads/*:refs/remotes/origin/*'); }
+  await writeIfChanged(path.join(gitDir, 'config'), config.join('\n') + '\n');
+  await writeIfChanged(path.join(gitDir, 'packed-refs'), await repo.packedTags());
+  const shallow = await fs.readFile(path.join(repo.commonDir, 'shallow'), 'utf8').catch(() => undefined);
+  if (shallow !== undefined) {
+    await writeIfChanged(path.join(gitDir, 'shallow'), shallow);
+  } else {
+    await fs.rm(path.join(gitDir, 'shallow'), { force: true });
+  }
+}
+
+async function writeIfChanged(file: string, text: string): Promise<void> {
+  if ((await fs.readFile(file, 'utf8').catch(() => undefined)) !== text) { await fs.writeFile(file, text); }
+}
+
+/**
+ * `read-tree --reset -u` against the checkout's own index writes only the entries that differ from the
  * index, deletes files the commit no longer has, overwrites untracked files in the way, and leaves other
  * untracked files alone. First `update-index --refresh` re-stats the files (so that a file a build touched
  * but did not change is not rewritten) and tells whether the build changed tracked files. If it did not,
- * a two-tree read-tree from the previous commit only visits what changed between the commits; if it did,
- * the one-tree form compares every file and restores the changed ones. `--git-dir` only reads objects; the
- * index written is the private one.
+ * a two-tree read-tree from the previous commit (HEAD) only visits what changed between the commits; if it
+ * did, the one-tree form compares every file and restores the changed ones. HEAD moves last, so that a
+ * crash half-way leaves a checkout that the next one repairs.
  */
-async function checkOut(repo: SourceRepo, commit: string, dir: string, index: string): Promise<void> {
-  const env = { GIT_INDEX_FILE: index };
-  const git = (args: string[]) => runGit([`--git-dir=${repo.gitDir}`, `--work-tree=${dir}`, ...args], { cwd: dir, env, allowFailure: true });
-  // The commit that the index (and so the directory) holds; removed while they change, so never stale.
-  const state = `${index}.commit`;
-  const previous = await fs.readFile(state, 'utf8').catch(() => undefined);
-  await fs.rm(state, { force: true });
-  const hasIndex = await fs.stat(index).then(() => true, () => false);
+async function checkOut(gitDir: string, dir: string, commit: string): Promise<void> {
+  const git = (args: string[]) => runGit([`--git-dir=${gitDir}`, `--work-tree=${dir}`, ...args], { cwd: dir, allowFailure: true });
+  const previous = (await fs.readFile(path.join(gitDir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  const hasIndex = await fs.stat(path.join(gitDir, 'index')).then(() => true, () => false);
   // Exit code 1 ("needs update"): a tracked file was modified or deleted; the others are re-stated anyway.
   const untouched = hasIndex && (await git(['update-index', '--refresh'])).code === 0;
   const readTree = ['read-tree', '--reset', '-u', '--no-sparse-checkout'];
-  let r = untouched && previous && FULL_ID.test(previous) ? await git([...readTree, previous, commit]) : undefined;
+  const known = FULL_ID.test(previous) && !/^0+$/.test(previous);
+  let r = untouched && known ? await git([...readTree, previous, commit]) : undefined;
   if (r?.code !== 0) { r = await git([...readTree, commit]); } // also when the previous commit is gone
   if (r.code !== 0) {
     const msg = r.stderr.trim();
@@ -134,7 +176,7 @@ async function checkOut(repo: SourceRepo, commit: string, dir: string, index: st
       ? new DataKitError('UnknownRevision', `Unknown revision: ${commit}`)
       : new DataKitError('CheckoutFailed', `Could not fill the build directory ${dir}: ${msg}`);
   }
-  await fs.writeFile(state, commit);
+  await fs.writeFile(path.join(gitDir, 'HEAD'), `${commit}\n`);
 }
 
 /** Kills what a dead build left running (found by its run's marker) before its directory is reused. */

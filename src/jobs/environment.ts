@@ -13,6 +13,8 @@ const REMOVED = new Set([
   'GIT_QUARANTINE_PATH', 'GIT_EXEC_PATH', 'GIT_REFLOG_ACTION',
   // Configuration passed down by the git command that ran the hook (`git -c …`), or a config file forced on it.
   'GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT',
+  // Node's test runner marks its child processes with it: a job's own `node --test` would then run nothing.
+  'NODE_TEST_CONTEXT',
 ]);
 
 /** Removed by prefix: `git -c` pairs, the editor's and Electron's variables, and an outer build's own. */

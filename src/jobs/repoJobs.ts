@@ -12,6 +12,8 @@ import { GitStore } from '../store/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
 import { SourceRepo } from '../store/sourceRepo';
 import { buildRoot, repoId } from './checkout';
+import { cleanBuildRoot, type CleanResult } from './cleanup';
+import { setupDirName } from './setup';
 import { CONFIG_FILE, normalizeJob, parseConfig, type ConfigResult } from './config';
 import { FileEntryLocks } from './entryLocks';
 import { commitSource, computeKeys, entryName, TOOL, type JobKey } from './key';
@@ -58,6 +60,8 @@ export type JobStatus = Status<ShellValue>;
  */
 export class RepoJobs {
   private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
+  /** Every key computed here, by digest: a job's needs are found among them. */
+  private readonly knownKeys = new LRUCache<string, JobKey>({ max: 4096 });
   private source: Promise<SourceRepo> | undefined;
   private readonly locks: FileEntryLocks;
   readonly cache: BuildCache<JobKey, ShellValue>;
@@ -73,7 +77,7 @@ export class RepoJobs {
     private readonly logger: Logger | undefined,
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
-    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot });
+    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.knownKeys.get(digest) });
     this.cache = new BuildCache(builder, { store, logs, metrics, pool, locks: this.locks, logger });
   }
 
@@ -137,6 +141,7 @@ export class RepoJobs {
         ? { commit, config, keys: await computeKeys(commitSource(repo, commit), commit, config.config.jobs, config.config.setup) }
         : { commit, config, keys: [] };
     }
+    for (const k of at.keys) { this.knownKeys.set(k.digest, k); }
     await writeKeysCache(this.keysFile(commit), at);
     return at;
   }
@@ -199,6 +204,22 @@ export class RepoJobs {
       }
     }
     return best?.record;
+  }
+
+  /**
+   * Removes the build directories of jobs that none of `commits` declares (renamed and deleted jobs), the
+   * setup products of keys none of them uses, and what earlier layouts left; what a build holds stays.
+   */
+  async clean(commits: readonly string[], options: { dryRun?: boolean } = {}): Promise<CleanResult> {
+    const jobs = new Set<string>();
+    const setups = new Set<string>();
+    for (const commit of commits) {
+      for (const k of (await this.jobsAt(commit)).keys) {
+        jobs.add(k.job.name);
+        if (k.setup) { setups.add(setupDirName(k.setup)); }
+      }
+    }
+    return cleanBuildRoot(this.buildRoot, { jobs, setups }, options);
   }
 
   dispose(): void {

@@ -3,12 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Builder, BuildJob, EntryReader } from '../engine/builder';
+import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../engine/builder';
+import type { LiveLog } from '../engine/liveLog';
 import type { SourceRepo } from '../store/sourceRepo';
 import { prepareBuildDir } from './checkout';
 import { entryName, keyJson, type JobKey } from './key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
-import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs } from './outputs';
+import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
+import { linkProducts, Setups } from './setup';
 import { runJobProcess } from './process';
 
 export interface ShellValue {
@@ -21,12 +23,17 @@ export interface ShellBuilderOptions {
   /** Where build directories live (outside the repository and its .git). */
   buildRoot: string;
   outputCap?: number;
+  /** A key computed with the others of its target, by digest (the keys of what a job needs). */
+  keyOf: (digest: string) => JobKey | undefined;
 }
 
 export class ShellBuilder implements Builder<JobKey, ShellValue> {
   readonly name = 'shell';
+  private readonly setups: Setups;
 
-  constructor(private readonly options: ShellBuilderOptions) {}
+  constructor(private readonly options: ShellBuilderOptions) {
+    this.setups = new Setups(options.buildRoot, options.repo);
+  }
 
   title(key: JobKey): string {
     return `${key.job.name} @ ${key.commit.slice(0, 7)}`;
@@ -36,9 +43,20 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     return entryName(key);
   }
 
-  async generate({ key, log, tx, signal }: BuildJob<JobKey, unknown>): Promise<ShellValue> {
+  /** The jobs of `needs`: their keys were computed with this one's (see key.ts). */
+  needs(key: JobKey): { name: string; key: JobKey }[] {
+    return key.job.needs.map((name) => {
+      const need = this.options.keyOf(key.needs[name] ?? '');
+      if (!need) { throw new BuildFailure(`The key of "${name}", which ${key.job.name} needs, is unknown`); }
+      return { name, key: need };
+    });
+  }
+
+  async generate({ key, log, tx, signal, needs }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
     await tx.writeFile('key.json', keyJson(key));
     const { job, commit } = key;
+    const products = key.setup ? await this.setups.ensure(key.setup, commit, log, signal) : undefined;
+    if (products) { log.heading(`${job.name}: ${job.run}`); }
     // Marks every process of this run, so that those that leave the job's process group are found too.
     const run = randomUUID();
     const dir = await log.withPendingReason('Preparing the build directory', async () =>
@@ -47,6 +65,9 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         onTakeOver: (message) => log.log(message),
       }));
     try {
+      const { linked, removed } = await linkProducts(products, dir.dir);
+      if (products) { log.log(`Setup products in place: ${products.files.length} files (${linked} linked now${removed ? `, ${removed} of another setup removed` : ''})`); }
+      for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`Running: ${job.run}`);
       await log.withPendingReason('Running', () => runJobProcess({
         command: job.run,
@@ -59,16 +80,27 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         onOutput: (text) => log.write(text),
         flow: log.flow,
       }));
-      const files = await findOutputs(dir.dir, job.outputs);
+      const { files, warnings } = await findOutputs(dir.dir, job.outputs);
+      for (const w of warnings) { log.log(`Warning: ${w}`); }
       checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);
       for (const f of files) {
-        await tx.writeFile(`value/${f.path}`, await fs.readFile(path.join(dir.dir, f.path)), f.mode);
+        const data = f.mode === '120000' ? Buffer.from(f.target!, 'utf8') : await fs.readFile(path.join(dir.dir, f.path));
+        await tx.writeFile(`value/${f.path}`, data, f.mode);
       }
       if (files.length > 0) { log.log(`Saved ${files.length} output file${files.length === 1 ? '' : 's'}`); }
       return { outputs: files.map((f) => f.path) };
     } finally {
       await dir.release();
     }
+  }
+
+  /** A needed job's saved outputs, written into the checkout before the job runs. */
+  private async restoreNeed(name: string, need: FinishedNeed<ShellValue>, dir: string, log: LiveLog): Promise<void> {
+    if (need.value.outputs.length === 0 || !need.saved) { return; }
+    const files = (await need.saved.files()).filter((f) => f.path.startsWith('value/'));
+    const data = await Promise.all(files.map(async (f) => ({ path: f.path.slice('value/'.length), mode: f.mode, data: await need.saved!.readFile(f.path) })));
+    await restoreOutputs(data, dir);
+    log.log(`Restored ${data.length} output file${data.length === 1 ? '' : 's'} of ${name}`);
   }
 
   async load(entry: EntryReader): Promise<ShellValue> {

@@ -112,6 +112,25 @@ export class SourceRepo implements Disposable {
     return { commit, branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref };
   }
 
+  /** The URL of a remote as git would use it (the user's configuration included), or undefined. */
+  async remoteUrl(name: string): Promise<string | undefined> {
+    const r = await this.git(['config', '--get', `remote.${name}.url`], { allowFailure: true });
+    return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+  }
+
+  /** The repository's tags in the packed-refs format (sorted, annotated tags peeled), for a build directory. */
+  async packedTags(): Promise<string> {
+    const r = await this.git(['for-each-ref', '--format=%(objectname) %(refname)%00%(*objectname)', 'refs/tags/']);
+    const lines = ['# pack-refs with: peeled fully-peeled sorted '];
+    for (const line of r.stdout.toString('utf8').split('\n')) {
+      const [ref, peeled] = line.split('\0');
+      if (!ref) { continue; }
+      lines.push(ref);
+      if (peeled) { lines.push(`^${peeled}`); }
+    }
+    return lines.join('\n') + '\n';
+  }
+
   /** Local branches (`refs/heads`) that point at commits, in ref order. */
   async branches(): Promise<Branch[]> {
     const r = await this.git(['for-each-ref', '--format=%(objectname) %(objecttype) %(refname)', 'refs/heads/']);

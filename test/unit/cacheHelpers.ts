@@ -8,7 +8,7 @@ import { BuildFailure, type Builder, type BuildJob, type EntryReader } from '../
 export interface Step {
   resolve(value: string): void;
   reject(err: Error): void;
-  started: Promise<BuildJob<string, unknown>>;
+  started: Promise<BuildJob<string, unknown, string>>;
 }
 
 /** generate(key) waits until the test calls step(key).resolve(v) / .reject(e); saves value/out. */
@@ -17,7 +17,7 @@ export class SteppedBuilder implements Builder<string, string> {
   generated: string[] = [];
   loads = 0;
   failLoad = false;
-  private steps = new Map<string, { resolve(v: string): void; reject(e: Error): void; job?: BuildJob<string, unknown>; onStart: (j: BuildJob<string, unknown>) => void; started: Promise<BuildJob<string, unknown>>; done: Promise<string> }>();
+  private steps = new Map<string, { resolve(v: string): void; reject(e: Error): void; job?: BuildJob<string, unknown, string>; onStart: (j: BuildJob<string, unknown, string>) => void; started: Promise<BuildJob<string, unknown, string>>; done: Promise<string> }>();
 
   constructor(name = 'test') { this.name = name; }
 
@@ -27,16 +27,16 @@ export class SteppedBuilder implements Builder<string, string> {
   step(key: string): Step {
     let s = this.steps.get(key);
     if (!s) {
-      let resolve!: (v: string) => void; let reject!: (e: Error) => void; let onStart!: (j: BuildJob<string, unknown>) => void;
+      let resolve!: (v: string) => void; let reject!: (e: Error) => void; let onStart!: (j: BuildJob<string, unknown, string>) => void;
       const done = new Promise<string>((res, rej) => { resolve = res; reject = rej; });
-      const started = new Promise<BuildJob<string, unknown>>((r) => { onStart = r; });
+      const started = new Promise<BuildJob<string, unknown, string>>((r) => { onStart = r; });
       s = { resolve, reject, onStart, started, done };
       this.steps.set(key, s);
     }
     return { resolve: s.resolve, reject: s.reject, started: s.started };
   }
 
-  async generate(job: BuildJob<string, unknown>): Promise<string> {
+  async generate(job: BuildJob<string, unknown, string>): Promise<string> {
     this.generated.push(job.key);
     this.step(job.key);
     const s = this.steps.get(job.key)!;

@@ -30,8 +30,8 @@ function commit(dir: string, files: Record<string, string | null>, message: stri
   return git(dir, 'rev-parse', 'HEAD');
 }
 
-/** Every file under dir (relative, sorted), without the directories listed in `skip`. */
-function listFiles(dir: string, skip: string[] = []): string[] {
+/** Every file under dir (relative, sorted), without `.git` and the directories listed in `skip`. */
+function listFiles(dir: string, skip: string[] = ['.git']): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
@@ -102,14 +102,13 @@ describe('build directories', () => {
       assert.equal(buildRoot('r-1', '/base'), path.join('/base', 'r-1'));
     });
 
-    it('keeps plain job names and makes others safe and distinct', () => {
-      assert.equal(jobDirName('build'), 'build');
-      assert.equal(jobDirName('unit-tests_2'), 'unit-tests_2');
-      const h = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
-      assert.equal(jobDirName('a/b'), `a_b-${h('a/b')}`);
-      assert.equal(jobDirName('a_b'), 'a_b');
-      assert.equal(jobDirName('x.2'), `x.2-${h('x.2')}`);
-      assert.equal(jobDirName('..'), `job-${h('..')}`);
+    it('names a job\'s folder by a short digest of its name, never by the name itself', () => {
+      const h = (s: string): string => createHash('sha256').update(`job:${s}`).digest('hex').slice(0, 12);
+      for (const name of ['build', 'test', 'a/b', 'x.2', '..']) {
+        assert.equal(jobDirName(name), h(name));
+        assert.match(jobDirName(name), /^[0-9a-f]{12}$/);
+      }
+      assert.notEqual(jobDirName('a'), jobDirName('b'));
     });
   });
 
@@ -140,7 +139,7 @@ describe('build directories', () => {
 
   it('fills a directory with exactly the commit, then updates only what changed', async () => {
     const a = await prepareBuildDir({ repo, commit: A, job: 'build', root });
-    assert.equal(a.dir, path.join(root, 'work', 'build'));
+    assert.equal(a.dir, path.join(root, 'work', jobDirName('build')));
     assert.deepEqual(listFiles(a.dir), ['.gitignore', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'remove.txt', 'run.sh']);
     assert.equal(fs.readlinkSync(path.join(a.dir, 'link')), 'keep.txt');
     assert.equal(fs.statSync(path.join(a.dir, 'run.sh')).mode & 0o111, 0o111);
@@ -182,14 +181,43 @@ describe('build directories', () => {
     await clean.release();
   });
 
+  it('is a git checkout in which git tells the truth: HEAD, log, index, status, diff, origin and tags', async () => {
+    git(dir, 'remote', 'add', 'origin', 'https://example.invalid/team/myrepo.git');
+    git(dir, 'tag', '-a', 'v1.0', '-m', 'release', A);
+    try {
+      const b = await prepareBuildDir({ repo, commit: B, job: 'truth', root });
+      const inside = (...args: string[]): string => git(b.dir, ...args);
+      assert.equal(inside('rev-parse', 'HEAD'), B);
+      assert.equal(inside('rev-parse', '--show-toplevel'), b.dir);
+      assert.deepEqual(inside('log', '-2', '--format=%H').split('\n'), [B, A]);
+      assert.equal(inside('ls-files'), git(dir, 'ls-tree', '-r', '--name-only', B));
+      assert.equal(inside('status', '--porcelain'), '');
+      assert.equal(inside('diff', 'HEAD', '--stat'), '');
+      assert.equal(inside('diff', '--name-only', 'HEAD~1', 'HEAD'), 'add.txt\nchange.txt\nremove.txt');
+      assert.equal(inside('remote', 'get-url', 'origin'), 'https://example.invalid/team/myrepo.git');
+      assert.equal(inside('describe', '--tags'), `v1.0-1-g${B.slice(0, 7)}`);
+      assert.equal(fs.readFileSync(path.join(b.dir, '.git', 'objects', 'info', 'alternates'), 'utf8'), `${path.join(dir, '.git', 'objects')}\n`);
+      // A build that modifies a tracked file: git status says so, and the next checkout puts it back.
+      fs.writeFileSync(path.join(b.dir, 'keep.txt'), 'changed by the job\n');
+      assert.equal(inside('status', '--porcelain'), ' M keep.txt');
+      await b.release();
+      const again = await prepareBuildDir({ repo, commit: B, job: 'truth', root });
+      assert.equal(git(again.dir, 'status', '--porcelain'), '');
+      await again.release();
+    } finally {
+      git(dir, 'remote', 'remove', 'origin');
+      git(dir, 'tag', '-d', 'v1.0');
+    }
+  });
+
   it('starts from the commit alone when the previous one is unknown', async () => {
     const a = await prepareBuildDir({ repo, commit: A, job: 'gone', root });
     await a.release();
-    fs.writeFileSync(path.join(root, 'index', 'gone.commit'), 'f'.repeat(40));
+    fs.writeFileSync(path.join(a.dir, '.git', 'HEAD'), `${'f'.repeat(40)}\n`);
     const b = await prepareBuildDir({ repo, commit: B, job: 'gone', root });
     assert.deepEqual(listFiles(b.dir), ['.gitignore', 'add.txt', 'change.txt', 'dir/nested.txt', 'keep.txt', 'link', 'run.sh']);
     assert.equal(fs.readFileSync(path.join(b.dir, 'change.txt'), 'utf8'), 'after\n');
-    assert.equal(fs.readFileSync(path.join(root, 'index', 'gone.commit'), 'utf8'), B);
+    assert.equal(fs.readFileSync(path.join(b.dir, '.git', 'HEAD'), 'utf8'), `${B}\n`);
     await b.release();
   });
 
@@ -198,13 +226,13 @@ describe('build directories', () => {
       prepareBuildDir({ repo, commit: A, job: 'twice', root }),
       prepareBuildDir({ repo, commit: B, job: 'twice', root }),
     ]);
-    assert.deepEqual([one.dir, two.dir].sort(), [path.join(root, 'work', 'twice'), path.join(root, 'work', 'twice.2')]);
+    assert.deepEqual([one.dir, two.dir].sort(), [path.join(root, 'work', jobDirName('twice')), path.join(root, 'work', `${jobDirName('twice')}.2`)]);
     const byCommit = [one, two].map((d) => fs.readFileSync(path.join(d.dir, 'change.txt'), 'utf8'));
     assert.deepEqual(byCommit, ['before\n', 'after\n']);
     await one.release();
     await two.release();
     const next = await prepareBuildDir({ repo, commit: B, job: 'twice', root });
-    assert.equal(next.dir, path.join(root, 'work', 'twice'));
+    assert.equal(next.dir, path.join(root, 'work', jobDirName('twice')));
     await next.release();
   });
 
@@ -212,7 +240,7 @@ describe('build directories', () => {
     await assert.rejects(prepareBuildDir({ repo, commit: 'e'.repeat(40), job: 'bad', root }),
       (e) => DataKitError.is(e, 'UnknownRevision'));
     const ok = await prepareBuildDir({ repo, commit: A, job: 'bad', root });
-    assert.equal(ok.dir, path.join(root, 'work', 'bad'));
+    assert.equal(ok.dir, path.join(root, 'work', jobDirName('bad')));
     await ok.release();
   });
 

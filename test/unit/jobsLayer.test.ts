@@ -1,0 +1,278 @@
+// The jobs layer as real repositories use it: inputs and outputs as users write them, a shared setup, a
+// task graph, checkouts named by digest, and cleaning up after renamed jobs.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { jobDirName } from '../../src/jobs/checkout';
+import { keyWarnings, type JobKey } from '../../src/jobs/key';
+import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
+
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-layer-')));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const CACHE = path.join(tmp, 'cache');
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+let n = 0;
+/** A repository with `files` committed; `config` becomes .datakit-ci.json. */
+function repo(config: object, files: Record<string, string>): string {
+  const dir = path.join(tmp, `r${n++}`);
+  fs.mkdirSync(dir);
+  git(dir, 'init', '-q', '-b', 'main');
+  write(dir, { '.datakit-ci.json': JSON.stringify(config), ...files });
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'one');
+  return dir;
+}
+
+function write(dir: string, files: Record<string, string | null>): void {
+  for (const [p, c] of Object.entries(files)) {
+    const f = path.join(dir, p);
+    if (c === null) { fs.rmSync(f, { force: true }); continue; }
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, c);
+  }
+}
+
+function commit(dir: string, files: Record<string, string | null>): string {
+  write(dir, files);
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'change');
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+async function withJobs<T>(dir: string, fn: (jobs: RepoJobs) => Promise<T>): Promise<T> {
+  const jobs = await RepoJobs.open({ dir, cacheDir: CACHE });
+  try { return await fn(jobs); } finally { jobs.dispose(); }
+}
+
+async function keysAt(jobs: RepoJobs, dir: string): Promise<Record<string, JobKey>> {
+  const at = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
+  return Object.fromEntries(at.keys.map((k) => [k.job.name, k]));
+}
+
+async function final(jobs: RepoJobs, key: JobKey): Promise<JobStatus> {
+  let s = await jobs.lookup(key);
+  while (s.result.kind === 'pending') { await s.result.changed; s = jobs.cache.peek(key) ?? await jobs.lookup(key); }
+  return s;
+}
+
+async function logOf(jobs: RepoJobs, s: JobStatus): Promise<string> {
+  assert.equal(s.output.kind, 'saved');
+  return jobs.store.readLog(s.output.kind === 'saved' ? s.output.saved : assert.fail());
+}
+
+describe('inputs as users write them', () => {
+  it('keys a glob by the files it matches, a plain path by its object id, and honours exclusions', async () => {
+    const dir = repo({ jobs: {
+      glob: { run: 'true', inputs: ['src/*.txt'] },
+      plain: { run: 'true', inputs: ['src', 'README.md'] },
+      except: { run: 'true', inputs: ['src', '!src/*.md'] },
+    } }, { 'src/a.txt': 'a\n', 'src/b.md': 'b\n', 'src/deep/c.txt': 'c\n', 'README.md': 'r\n' });
+    await withJobs(dir, async (jobs) => {
+      const one = await keysAt(jobs, dir);
+      const blob = (p: string): string => git(dir, 'rev-parse', `HEAD:${p}`);
+      assert.deepEqual(one.glob.inputs, { 'src/*.txt': [['src/a.txt', blob('src/a.txt')]] });
+      assert.deepEqual(one.plain.inputs, { 'README.md': blob('README.md'), src: git(dir, 'rev-parse', 'HEAD:src') });
+      assert.deepEqual(one.except.inputs, { src: [['src/a.txt', blob('src/a.txt')], ['src/deep/c.txt', blob('src/deep/c.txt')]] });
+
+      commit(dir, { 'src/b.md': 'b changed\n' });
+      const two = await keysAt(jobs, dir);
+      assert.equal(two.glob.digest, one.glob.digest, 'a markdown file is not one of src/*.txt');
+      assert.equal(two.except.digest, one.except.digest, 'excluded');
+      assert.notEqual(two.plain.digest, one.plain.digest, 'src changed');
+
+      commit(dir, { 'src/new.txt': 'n\n' });
+      const three = await keysAt(jobs, dir);
+      assert.notEqual(three.glob.digest, two.glob.digest, 'a file that appears under the glob changes the key');
+      assert.equal(keyWarnings(Object.values(three)).length, 0);
+    });
+  });
+
+  it('warns, where it is written, about an input that matches nothing — never a silent constant key', async () => {
+    const config = '{\n  "jobs": {\n    "typo": { "run": "true", "inputs": ["srcc", "src/*.js", "src"] }\n  }\n}\n';
+    const dir = repo({ jobs: {} }, { 'src/a.txt': 'a\n' });
+    commit(dir, { '.datakit-ci.json': config });
+    await withJobs(dir, async (jobs) => {
+      const at = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
+      const head = git(dir, 'rev-parse', '--short=7', 'HEAD');
+      const warnings = keyWarnings(at.keys);
+      assert.deepEqual(warnings.map((w) => [w.job, w.index, w.message]), [
+        ['typo', 0, `Input "srcc" of job "typo" matches nothing at ${head}: the job is not rebuilt when such files appear or change`],
+        ['typo', 1, `Input "src/*.js" of job "typo" matches nothing at ${head}: the job is not rebuilt when such files appear or change`],
+      ]);
+      const parsed = at.config;
+      const pos = typeof parsed === 'object' && parsed.ok ? parsed.config.positions.typo.inputs[0] : assert.fail('a good config');
+      assert.deepEqual([pos.line, pos.column], [3, 41]);
+      assert.equal(config.slice(pos.offset, pos.offset + pos.length), '"srcc"');
+    });
+  });
+});
+
+describe('outputs as users write them', () => {
+  it('saves plain files and folders, globs, exclusions, executables and links inside the checkout; warns about the rest', async () => {
+    const run = [
+      'mkdir -p dist/sub bin',
+      'echo app > a.js',
+      'echo x > dist/x.js && echo m > dist/x.map && echo s > dist/sub/s.js',
+      'printf "#!/bin/sh\\necho hi\\n" > bin/tool && chmod +x bin/tool',
+      'ln -s x.js dist/link.js',
+      'ln -s /etc/passwd dist/out.js',
+    ].join(' && ');
+    const dir = repo({ jobs: { b: { run, outputs: ['a.js', 'dist', '!dist/*.map', 'bin/*', 'missing.txt', 'gen/**'] } } }, { 'src/a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const { b } = await keysAt(jobs, dir);
+      const s = await final(jobs, b);
+      assert.equal(s.result.kind, 'success');
+      const results = path.join(dir, '.git', 'datakit-ci');
+      const tree = git(dir, `--git-dir=${results}`, 'ls-tree', '-r', jobs.ref(b)).split('\n').map((l) => `${l.split(' ')[0]} ${l.split('\t')[1]}`);
+      assert.deepEqual(tree.filter((l) => l.includes('value/')), [
+        '100644 value/a.js', '100755 value/bin/tool', '120000 value/dist/link.js', '100644 value/dist/sub/s.js', '100644 value/dist/x.js',
+      ]);
+      assert.equal(git(dir, `--git-dir=${results}`, 'cat-file', '-p', `${jobs.ref(b)}:value/dist/link.js`), 'x.js');
+      const log = await logOf(jobs, s);
+      assert.match(log, /Warning: Output "dist\/out\.js" is a symbolic link to \/etc\/passwd, outside the checkout: not saved\n/);
+      assert.match(log, /Warning: Output "missing\.txt" matched no file \(after the exclusions\): nothing was saved for it\n/);
+      assert.match(log, /Warning: Output "gen\/\*\*" matched no file \(after the exclusions\): nothing was saved for it\n/);
+    });
+  });
+});
+
+describe('the checkout', () => {
+  it('runs a job named "test" in a folder named by a digest: node --test finds only the test files', async () => {
+    const dir = repo({ jobs: { test: { run: 'node --test' } } }, {
+      'lib/helper.js': 'throw new Error("not a test file");\n',
+      'test/ok.test.js': 'require("node:test")("ok", () => {});\n',
+      'package.json': '{"name": "t", "private": true}\n',
+    });
+    await withJobs(dir, async (jobs) => {
+      const { test } = await keysAt(jobs, dir);
+      const s = await final(jobs, test);
+      assert.equal(s.result.kind, 'success', await logOf(jobs, s));
+      assert.match(await logOf(jobs, s), /# pass 1\n/);
+      assert.equal(fs.existsSync(path.join(jobs.buildRoot, 'work', jobDirName('test'))), true);
+      assert.equal(fs.existsSync(path.join(jobs.buildRoot, 'work', 'test')), false);
+    });
+  });
+
+  it('cleans the build directories of renamed and deleted jobs, keeping those in use', async () => {
+    const dir = repo({ jobs: { one: { run: 'true' }, two: { run: 'true' } } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      for (const k of Object.values(await keysAt(jobs, dir))) { await final(jobs, k); }
+      const work = path.join(jobs.buildRoot, 'work');
+      assert.deepEqual(fs.readdirSync(work).sort(), [jobDirName('one'), jobDirName('two')].sort());
+      const head = commit(dir, { '.datakit-ci.json': JSON.stringify({ jobs: { uno: { run: 'true' }, two: { run: 'true' } } }) });
+      const dry = await jobs.clean([head], { dryRun: true });
+      assert.deepEqual(dry.removed, [path.join('work', jobDirName('one'))]);
+      assert.equal(fs.existsSync(path.join(work, jobDirName('one'))), true, 'a dry run removes nothing');
+      const r = await jobs.clean([head]);
+      assert.deepEqual(r.removed, [path.join('work', jobDirName('one'))]);
+      assert.ok(r.bytes > 0);
+      assert.deepEqual(fs.readdirSync(work), [jobDirName('two')]);
+    });
+  });
+});
+
+describe('a shared setup', () => {
+  it('runs once per key of its inputs; every job that uses it starts with its products, hard-linked and read-only', async () => {
+    const counter = path.join(tmp, 'setup-runs');
+    const setupRun = `echo run >> '${counter}'; mkdir -p node_modules/dep packages/p/node_modules/x && cat lock.txt > node_modules/dep/index.js && echo x > packages/p/node_modules/x/i.js && ln -s ../packages/p node_modules/p`;
+    const dir = repo({
+      setup: { run: setupRun, inputs: ['lock.txt'] },
+      jobs: {
+        a: { run: 'cat node_modules/dep/index.js; test -L node_modules/p && cat packages/p/node_modules/x/i.js', inputs: ['src'] },
+        b: { run: 'cat node_modules/dep/index.js', inputs: ['src'] },
+        bare: { run: 'test ! -e node_modules', setup: false, inputs: ['src'] },
+      },
+    }, { 'lock.txt': 'v1\n', 'src/a.txt': 'a\n', 'packages/p/package.json': '{}\n' });
+    await withJobs(dir, async (jobs) => {
+      const keys = await keysAt(jobs, dir);
+      const [a, b, bare] = await Promise.all([final(jobs, keys.a), final(jobs, keys.b), final(jobs, keys.bare)]);
+      assert.deepEqual([a, b, bare].map((s) => s.result.kind), ['success', 'success', 'success']);
+      assert.equal(fs.readFileSync(counter, 'utf8'), 'run\n', 'the setup ran once for both jobs');
+      const logA = await logOf(jobs, a);
+      assert.match(logA, /^=== a @ [0-9a-f]{7}\n[^]*=== setup: echo run[^]*Setup done: 3 files that git does not track\n[^]*=== a: cat [^]*\nv1\nx\n/);
+      assert.match(await logOf(jobs, b), /=== setup: /);
+      assert.doesNotMatch(await logOf(jobs, bare), /setup/);
+      // Hard links to the shared, read-only products.
+      const products = path.join(jobs.buildRoot, 'deps', keys.a.setup!.digest.slice(0, 16), 'tree');
+      const inJob = path.join(jobs.buildRoot, 'work', jobDirName('a'), 'node_modules', 'dep', 'index.js');
+      assert.equal(fs.statSync(inJob).ino, fs.statSync(path.join(products, 'node_modules', 'dep', 'index.js')).ino);
+      assert.equal(fs.statSync(inJob).mode & 0o222, 0, 'read-only');
+      assert.equal(keys.bare.setup, undefined, 'its key does not depend on the setup');
+
+      // A change outside the setup's inputs reuses it; a change of the lockfile runs it again, and the
+      // next build of each job sees the new products.
+      commit(dir, { 'src/a.txt': 'a2\n' });
+      let next = await keysAt(jobs, dir);
+      assert.equal(next.a.setup!.digest, keys.a.setup!.digest);
+      assert.match(await logOf(jobs, await final(jobs, next.a)), /Setup [0-9a-f]{12} reused \(3 files\)/);
+      commit(dir, { 'lock.txt': 'v2\n' });
+      next = await keysAt(jobs, dir);
+      assert.notEqual(next.a.setup!.digest, keys.a.setup!.digest);
+      assert.notEqual(next.a.digest, keys.a.digest, 'a job\'s key includes its setup\'s');
+      assert.match(await logOf(jobs, await final(jobs, next.a)), /\nv2\nx\n/);
+      assert.equal(fs.readFileSync(counter, 'utf8'), 'run\nrun\n');
+    });
+  });
+
+  it('fails every job that uses a failing setup, with a clear message, and runs none of them', async () => {
+    const ran = path.join(tmp, 'ran-after-failed-setup');
+    const dir = repo({ setup: { run: 'echo installing; exit 3' }, jobs: { a: { run: `touch '${ran}'` } } }, { 'x.txt': 'x\n' });
+    await withJobs(dir, async (jobs) => {
+      const { a } = await keysAt(jobs, dir);
+      const s = await final(jobs, a);
+      assert.deepEqual(s.result, { kind: 'failure', message: 'Setup failed: Command exited with code 3 (see the "=== setup" section of this log)' });
+      assert.match(await logOf(jobs, s), /=== setup: echo installing; exit 3\n(.*\n)*installing\n/);
+      assert.equal(fs.existsSync(ran), false);
+    });
+  });
+});
+
+describe('a task graph', () => {
+  it('runs a job after what it needs, with its outputs in place, and keys it with theirs', async () => {
+    const dir = repo({ jobs: {
+      test: { run: 'cat dist/app.js', needs: ['build'], inputs: ['test'] },
+      build: { run: 'mkdir -p dist && cat src/app.txt > dist/app.js', inputs: ['src'], outputs: ['dist'] },
+    } }, { 'src/app.txt': 'v1\n', 'test/t.txt': 't\n' });
+    await withJobs(dir, async (jobs) => {
+      const one = await keysAt(jobs, dir);
+      assert.deepEqual(one.test.needs, { build: one.build.digest });
+      const s = await final(jobs, one.test);
+      assert.equal(s.result.kind, 'success');
+      const log = await logOf(jobs, s);
+      assert.match(log, /build passed \([0-9a-f]{12}\)\n[^]*Restored 1 output file of build\n[^]*\nv1\n/);
+      assert.equal((await jobs.query(one.build))?.result.kind, 'success', 'the need was built');
+      commit(dir, { 'src/app.txt': 'v2\n' });
+      const two = await keysAt(jobs, dir);
+      assert.notEqual(two.test.digest, one.test.digest, 'test\'s inputs are unchanged, but what it needs changed');
+      assert.match(await logOf(jobs, await final(jobs, two.test)), /\nv2\n/);
+    });
+  });
+
+  it('skips a job whose need failed, without running it, and retries it once the need passes', async () => {
+    const ran = path.join(tmp, 'dependent-ran');
+    const flag = path.join(tmp, 'build-passes');
+    const dir = repo({ jobs: {
+      build: { run: `test -e '${flag}'` },
+      test: { run: `echo ran >> '${ran}'`, needs: ['build'] },
+    } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const { build, test } = await keysAt(jobs, dir);
+      const s = await final(jobs, test);
+      assert.deepEqual(s.result, { kind: 'failure', message: 'Skipped: needs build (failed)' });
+      assert.equal(fs.existsSync(ran), false);
+      fs.writeFileSync(flag, '');
+      assert.equal(await jobs.cache.markForRebuild(build), 'marked');
+      const again = await final(jobs, test);
+      assert.equal(again.result.kind, 'success', 'the skip was not replayed');
+      assert.equal(fs.readFileSync(ran, 'utf8'), 'ran\n');
+    });
+  });
+});
