@@ -19,7 +19,7 @@ function layer(files, forbidden) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-host/**', 'test-results/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-host/**', 'test-results/**', 'bench/results/**', 'src/**/*.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,25 +1,19 @@
-// The JSON schema of .datakit-ci.json (the one VS Code uses for completion and hover), compiled by ajv on
-// first use only: a command whose configuration needs no validation does not pay for loading it.
+// The JSON schema of .datakit-ci.json (the one VS Code uses for completion and hover), compiled ahead of
+// time by ajv's standalone code generation (scripts/generate-validator.mjs): validating needs no ajv and
+// no compilation at run time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { DataKitError } from '../shared/errors';
+import { validateConfig, validateJob } from './configValidator.generated';
 
 export const SCHEMA_FILE = 'schemas/datakit-ci.schema.json';
 
-let ajv: import('ajv').default | undefined;
+type Validate = ((value: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-/** Errors of `value` against the schema (`pointer` '') or a part of it (e.g. `#/definitions/job`). */
-export function schemaErrors(pointer: string, value: unknown): ErrorObject[] {
-  if (!ajv) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
-    const Ajv = (require('ajv') as typeof import('ajv')).default;
-    ajv = new Ajv({ allErrors: true, strict: true });
-    // VS Code's own keywords for hover, completion and messages.
-    ajv.addVocabulary(['markdownDescription', 'defaultSnippets', 'patternErrorMessage']);
-    ajv.addSchema(loadConfigSchema(), 'config');
-  }
-  const validate = ajv.getSchema(`config${pointer}`) as ValidateFunction;
+/** Errors of `value` against the whole schema (`''`) or against one job's definition (`#/definitions/job`). */
+export function schemaErrors(pointer: '' | '#/definitions/job', value: unknown): ErrorObject[] {
+  const validate = (pointer === '' ? validateConfig : validateJob) as Validate;
   return validate(value) ? [] : [...(validate.errors ?? [])];
 }
 

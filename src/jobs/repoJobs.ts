@@ -4,7 +4,7 @@ import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { BuildCache, type Logger } from '../engine/cache';
 import { LogManager } from '../engine/liveLog';
-import { CacheMetrics } from '../engine/metrics';
+import type { CacheMetrics } from '../engine/metrics';
 import { Pool } from '../engine/pool';
 import type { Status } from '../engine/status';
 import { DataKitError } from '../shared/errors';
@@ -71,7 +71,7 @@ export class RepoJobs {
     readonly dirs: RepositoryDirs,
     readonly store: GitStore,
     readonly logs: LogManager,
-    readonly metrics: CacheMetrics,
+    readonly metrics: CacheMetrics | undefined,
     readonly pool: Pool,
     readonly buildRoot: string,
     private readonly logger: Logger | undefined,
@@ -85,7 +85,8 @@ export class RepoJobs {
     const dirs = options.dirs ?? (options.dir !== undefined ? locateRepository(options.dir) : undefined);
     if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${options.dir ?? '(none given)'}`); }
     const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m) });
-    const metrics = options.metrics ?? new CacheMetrics();
+    // No metrics unless asked for: the command line does without prom-client altogether.
+    const metrics = options.metrics;
     const id = repoId(dirs.commonDir);
     const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);
     return new RepoJobs(dirs, store, options.logs ?? new LogManager(), metrics, options.pool ?? new Pool('builds', undefined, metrics), root, options.logger);
@@ -99,7 +100,7 @@ export class RepoJobs {
   /** The git CLI reader of the repository, started on first use. */
   repo(): Promise<SourceRepo> {
     if (!this.source) {
-      this.source = SourceRepo.open(this.dirs.topLevel ?? this.dirs.gitDir);
+      this.source = Promise.resolve().then(() => SourceRepo.fromDirs(this.dirs));
       this.source.catch(() => { this.source = undefined; });
     }
     return this.source;

@@ -12,7 +12,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import * as git from 'isomorphic-git';
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
@@ -36,7 +35,12 @@ export class ObjectStore {
   private readonly commits = new LRUCache<string, CommitInfo>({ max: 2000 });
   private readonly verified = new LRUCache<string, true>({ max: 4000 });
 
-  constructor(readonly gitdir: string) {
+  /**
+   * `patient`: a missing object is looked for again for a while (a concurrent `git gc` moves objects
+   * between loose files and packs, and a save may be writing back what a prune took); without it, a
+   * missing object is said to be missing at once (a repository whose gc we do not share, read to answer).
+   */
+  constructor(readonly gitdir: string, private readonly patient = true) {
     this.objectsDir = path.join(gitdir, 'objects');
     this.packs = new PackReader(path.join(this.objectsDir, 'pack'), (oid) => this.readLoose(oid));
   }
@@ -60,6 +64,9 @@ export class ObjectStore {
       }
       if (found) {
         return found;
+      }
+      if (!this.patient && attempt >= 2) {
+        throw new DataKitError('ObjectMissing', `The object ${oid} is missing from ${this.gitdir}.`);
       }
       if (attempt >= 5) {
         // A gc may have pruned an object whose save is about to write it again (see gcGuard.ts): once the
@@ -174,7 +181,7 @@ export class ObjectStore {
     const oid = createHash('sha1').update(header).update(content).digest('hex');
     if (freshen(this.objectsDir, oid)) { return oid; }
     const deflated = zlib.deflateSync(Buffer.concat([header, content]));
-    await git.writeObject({ fs: ATOMIC_FS, gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
+    await isomorphicGit().writeObject({ fs: ATOMIC_FS, gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
     return oid;
   }
 
@@ -246,6 +253,17 @@ function freshen(objectsDir: string, oid: string): boolean {
   } catch {
     return false; // absent (or read-only: then writing fails and says why)
   }
+}
+
+let loadedIsomorphicGit: typeof import('isomorphic-git') | undefined;
+
+/**
+ * isomorphic-git, loaded on the first write: a command that only reads results (a fully cached build, a
+ * status) does not load its 550 KB. The bundles keep it in a file of its own (see esbuild.mjs).
+ */
+function isomorphicGit(): typeof import('isomorphic-git') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return (loadedIsomorphicGit ??= require('isomorphic-git') as typeof import('isomorphic-git'));
 }
 
 /**

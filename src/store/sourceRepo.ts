@@ -8,7 +8,9 @@ import { DataKitError } from '../shared/errors';
 import type { Disposable } from '../shared/events';
 import { CatFile, isObjectHeader, type CatReply } from './catFile';
 import { runGit, type GitResult, type RunGitOptions } from './git';
-import { findTreeEntry } from './objectFormat';
+import { readRef } from './gitDirs';
+import { findTreeEntry, type TreeEntry } from './objectFormat';
+import { ObjectStore } from './objects';
 
 export interface RepoHead {
   readonly commit: string;
@@ -44,7 +46,31 @@ type Found = { oid: string; type: string } | null;
 export interface SourceRepoOptions {
   /** Entries of the per-commit lookup cache (commits are immutable); 0 disables it. */
   cacheSize?: number;
+  /** false: every object is read through git, never in this process (tests compare the two). */
+  inProcess?: boolean;
 }
+
+/**
+ * Whether the repository's objects can be read in this process exactly as git would read them: no
+ * alternates, grafts or replace refs (git would substitute objects), no extensions (another hash, a
+ * partial clone whose missing objects git fetches). Otherwise every read goes through `git cat-file`.
+ */
+function plainObjects(commonDir: string): boolean {
+  const exists = (p: string): boolean => fs.existsSync(path.join(commonDir, p));
+  if (exists('objects/info/alternates') || exists('info/grafts') || exists('objects/info/grafts')) { return false; }
+  try {
+    if (fs.readdirSync(path.join(commonDir, 'refs', 'replace')).length > 0) { return false; }
+  } catch { /* no replace refs */ }
+  let config = '';
+  try { config = fs.readFileSync(path.join(commonDir, 'config'), 'utf8'); } catch { return false; }
+  if (/^\s*\[\s*extensions\b/im.test(config)) { return false; }
+  try {
+    if (/ refs\/replace\//.test(fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8'))) { return false; }
+  } catch { /* no packed refs */ }
+  return true;
+}
+
+
 
 export class SourceRepo implements Disposable {
   private readonly check: CatFile;
@@ -54,6 +80,9 @@ export class SourceRepo implements Disposable {
   /** Listings of a commit's folders (see `listFiles`). */
   private readonly listings = new LRUCache<string, TreeFile[]>({ max: 64 });
 
+  /** The repository's objects read in this process, when nothing makes that differ from git (see `plainObjects`). */
+  private readonly local: ObjectStore | undefined;
+
   private constructor(
     /** The work tree's root; undefined for a bare repository. */
     readonly topLevel: string | undefined,
@@ -61,6 +90,7 @@ export class SourceRepo implements Disposable {
     readonly commonDir: string,
     options: SourceRepoOptions,
   ) {
+    this.local = options.inProcess !== false && plainObjects(commonDir) ? new ObjectStore(commonDir, false) : undefined;
     this.check = new CatFile(gitDir, 'check');
     this.contents = new CatFile(gitDir, 'contents');
     const size = options.cacheSize ?? 4096;
@@ -85,6 +115,15 @@ export class SourceRepo implements Disposable {
     return new SourceRepo(topLevel && real(topLevel), real(gitDir!), real(commonDir!), options);
   }
 
+  /**
+   * A reader of a repository whose directories are known already (gitDirs.locateRepository), started with
+   * no git process: `open` asks git where they are.
+   */
+  static fromDirs(dirs: { topLevel?: string; gitDir: string; commonDir: string }, options: SourceRepoOptions = {}): SourceRepo {
+    const real = (p: string): string => fs.realpathSync(p);
+    return new SourceRepo(dirs.topLevel && real(dirs.topLevel), real(dirs.gitDir), real(dirs.commonDir), options);
+  }
+
   /** Runs git on this repository (`--git-dir`: no discovery, no work tree). */
   git(args: string[], options: RunGitOptions = {}): Promise<GitResult> {
     return runGit([`--git-dir=${this.gitDir}`, ...args], { cwd: this.gitDir, ...options });
@@ -94,9 +133,25 @@ export class SourceRepo implements Disposable {
   async resolve(rev: string): Promise<string> {
     const unknown = new DataKitError('UnknownRevision', `Unknown revision: ${rev}`);
     if (rev === '' || rev.startsWith('-') || /[\n\0]/.test(rev)) { throw unknown; }
+    const local = await this.resolveLocal(rev);
+    if (local !== undefined) { return local; }
     const r = await this.git(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { allowFailure: true });
     if (r.code !== 0) { throw unknown; }
     return r.stdout.toString('utf8').trim();
+  }
+
+  /** HEAD, a branch or a full commit id, resolved by reading files (undefined: ask git). */
+  private async resolveLocal(rev: string): Promise<string | undefined> {
+    if (!this.local) { return undefined; }
+    const id = FULL_ID.test(rev) ? rev
+      : rev === 'HEAD' || /^refs\/heads\/[^\s~^:?*[\\]+$/.test(rev) ? readRef({ gitDir: this.gitDir, commonDir: this.commonDir }, rev) : undefined;
+    if (id === undefined) { return undefined; }
+    try {
+      await this.local.readCommit(id);
+      return id;
+    } catch {
+      return undefined; // not a commit here (a tag, a missing object): git says what it is
+    }
   }
 
   /** HEAD's commit and branch; undefined on an unborn branch. */
@@ -159,6 +214,11 @@ export class SourceRepo implements Disposable {
     const key = `${commit}\0${norm.join('\0')}`;
     const cached = this.listings.get(key);
     if (cached) { return cached; }
+    const local = await this.listLocal(commit, norm);
+    if (local) {
+      this.listings.set(key, local);
+      return local;
+    }
     const args = ['ls-tree', '-r', '-z', '--full-tree', commit];
     if (!norm.includes('')) { args.push('--', ...norm); }
     const out = (await this.git(args)).stdout;
@@ -177,6 +237,39 @@ export class SourceRepo implements Disposable {
     return files;
   }
 
+  /** `listFiles` in this process; undefined when the objects cannot be read here. */
+  private async listLocal(commit: string, bases: string[]): Promise<TreeFile[] | undefined> {
+    if (!this.local) { return undefined; }
+    const local = this.local;
+    const found = await this.lookupLocal(commit, bases);
+    if (!found) { return undefined; }
+    const files: TreeFile[] = [];
+    const walk = async (tree: string, prefix: string): Promise<void> => {
+      for (const [name, e] of await local.readTree(tree)) {
+        if (e.type === 'tree') { await walk(e.oid, `${prefix}${name}/`); } else { files.push({ path: `${prefix}${name}`, oid: e.oid, mode: e.mode }); }
+      }
+    };
+    try {
+      for (const base of bases) {
+        const at = found.get(base);
+        if (!at) { continue; }
+        if (at.type === 'tree') {
+          await walk(at.oid, base === '' ? '' : `${base}/`);
+        } else {
+          const parent = base.includes('/') ? base.slice(0, base.lastIndexOf('/')) : '';
+          const entry = (await this.lookupLocal(commit, [parent]))?.get(parent);
+          const mode = entry ? (await local.readTree(entry.oid)).get(base.slice(base.lastIndexOf('/') + 1))?.mode : undefined;
+          files.push({ path: base, oid: at.oid, mode: mode ?? '100644' });
+        }
+      }
+    } catch (e) {
+      if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { return undefined; }
+      throw e;
+    }
+    const unique = new Map(files.map((f) => [f.path, f]));
+    return [...unique.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
   /** The commit's root tree id. */
   async rootTree(commit: string): Promise<string> {
     return (await this.lookup(commit, ['']).then((m) => m.get('')))!.oid;
@@ -185,7 +278,15 @@ export class SourceRepo implements Disposable {
   /** A file's bytes in the commit; undefined when absent or not a file. */
   async readFile(commit: string, file: string): Promise<Buffer | undefined> {
     const p = normalisePath(file);
-    await this.verifyCommit(commit);
+    const found = (await this.lookup(commit, [p])).get(p);
+    if (this.local && found) {
+      if (found.type !== 'blob') { return undefined; }
+      try {
+        return (await this.local.read(found.oid)).content;
+      } catch (e) {
+        if (!DataKitError.is(e, 'ObjectMissing') && !DataKitError.is(e, 'CorruptObject')) { throw e; }
+      }
+    }
     const [reply] = await this.contents.query([`${commit}:${p}`]);
     return reply && isObjectHeader(reply.header) && reply.header.split(' ')[1] === 'blob' ? reply.body : undefined;
   }
@@ -193,6 +294,11 @@ export class SourceRepo implements Disposable {
   /** The cat-file processes' pids (for tests: one process serves every query). */
   get catFilePids(): { check?: number; contents?: number } {
     return { check: this.check.pid, contents: this.contents.pid };
+  }
+
+  /** Whether objects are read in this process (else every read is a `git cat-file` query). */
+  get readsInProcess(): boolean {
+    return this.local !== undefined;
   }
 
   dispose(): void {
@@ -213,7 +319,13 @@ export class SourceRepo implements Disposable {
       if (hit !== undefined) { result.set(p, hit); }
       return hit === undefined;
     });
-    if (missing.length > 0) {
+    const local = missing.length > 0 && FULL_ID.test(commit) ? await this.lookupLocal(commit, missing) : undefined;
+    if (local) {
+      for (const [p, found] of local) {
+        result.set(p, found);
+        if (pinned) { this.cacheSet(`${commit}\0${p}`, found); }
+      }
+    } else if (missing.length > 0) {
       if (!/^[^-\s][^\n\0]*$/.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
       const replies = await this.check.query(missing.map((p) => (p === '^{commit}' ? `${commit}^{commit}` : `${commit}:${p}`)));
       for (const [i, p] of missing.entries()) {
@@ -225,6 +337,31 @@ export class SourceRepo implements Disposable {
     }
     if (result.get('^{commit}') === null) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
     return result;
+  }
+
+  /**
+   * The paths (and `^{commit}`) looked up in this process, through the commit's trees; undefined when the
+   * objects cannot be read here (not a commit, a missing or damaged object): git is asked then.
+   */
+  private async lookupLocal(commit: string, paths: string[]): Promise<Map<string, Found> | undefined> {
+    if (!this.local) { return undefined; }
+    try {
+      const root = (await this.local.readCommit(commit)).tree;
+      const out = new Map<string, Found>();
+      for (const p of paths) {
+        if (p === '^{commit}') { out.set(p, { oid: commit, type: 'commit' }); continue; }
+        let at: Found = { oid: root, type: 'tree' };
+        for (const name of p === '' ? [] : p.split('/')) {
+          const e: TreeEntry | undefined = at?.type === 'tree' ? (await this.local.readTree(at.oid)).get(name) : undefined;
+          at = e ? { oid: e.oid, type: e.type } : null;
+        }
+        out.set(p, at);
+      }
+      return out;
+    } catch (e) {
+      if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { return undefined; }
+      throw e;
+    }
   }
 
   // A submodule's commit is not in this repository, so cat-file reports it missing: read the parent tree.

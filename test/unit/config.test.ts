@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -229,6 +230,11 @@ describe('the JSON schema', () => {
     definitions: { path: { pattern: string }; job: { properties: { timeout: { pattern: string } } } };
     properties: { jobs: { propertyNames: { pattern: string } } };
   };
+
+  it('is what the validator in src/jobs/configValidator.generated.ts was generated from (npm run gen:validator)', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'generate-validator.mjs'), '--check'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
 
   it('compiles as draft-07 in strict mode, knowing only VS Code\'s extra keywords', () => {
     const ajv = new Ajv({ strict: true });

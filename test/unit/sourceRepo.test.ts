@@ -36,7 +36,8 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   throw new Error('did not throw');
 }
 
-describe('SourceRepo', () => {
+// Every behaviour holds whether objects are read in this process or through git cat-file.
+for (const inProcess of [true, false]) describe(`SourceRepo (objects read ${inProcess ? 'in this process' : 'through git'})`, () => {
   let tmp: string;
   let dir: string;
   let repo: SourceRepo;
@@ -63,7 +64,8 @@ describe('SourceRepo', () => {
     git(dir, 'branch', 'feature', first);
     git(dir, 'branch', 'a/b', first);
     git(dir, 'update-ref', 'refs/datakit-ci/shell/x', first);
-    repo = await SourceRepo.open(path.join(dir, 'src'));
+    repo = await SourceRepo.open(path.join(dir, 'src'), { inProcess });
+    assert.equal(repo.readsInProcess, inProcess);
   });
 
   after(() => {
@@ -82,7 +84,7 @@ describe('SourceRepo', () => {
     it('opens a linked worktree, whose git dir differs from the common dir', async () => {
       const wt = path.join(tmp, 'wt');
       git(dir, 'worktree', 'add', '-q', '--detach', wt, first);
-      const w = await SourceRepo.open(wt);
+      const w = await SourceRepo.open(wt, { inProcess });
       try {
         assert.equal(w.topLevel, wt);
         assert.equal(w.gitDir, path.join(dir, '.git', 'worktrees', 'wt'));
@@ -97,7 +99,7 @@ describe('SourceRepo', () => {
     it('opens a bare repository, which has no work tree', async () => {
       const bare = path.join(tmp, 'bare.git');
       git(tmp, 'clone', '-q', '--bare', dir, bare);
-      const b = await SourceRepo.open(bare);
+      const b = await SourceRepo.open(bare, { inProcess });
       try {
         assert.equal(b.topLevel, undefined);
         assert.equal(b.gitDir, bare);
@@ -221,8 +223,18 @@ describe('SourceRepo', () => {
       assert.equal(await repo.readFile(first, 'src/b.txt'), undefined);
     });
 
+    it('lists the files of a commit under folders, with their modes and ids, as git ls-tree does', async () => {
+      const fromGit = (bases: string[]): { path: string; oid: string; mode: string }[] => git(dir, 'ls-tree', '-r', '-z', '--full-tree', second, '--', ...bases)
+        .split('\0').filter(Boolean).map((l) => ({ path: l.slice(l.indexOf('\t') + 1), oid: l.split(' ')[2].split('\t')[0], mode: l.split(' ')[0] }))
+        .sort((a, b) => (a.path < b.path ? -1 : 1));
+      assert.deepEqual(await repo.listFiles(second, ['']), fromGit([]));
+      assert.deepEqual(await repo.listFiles(second, ['src', 'bin/data.bin', 'vendor']), fromGit(['src', 'bin/data.bin', 'vendor']));
+      assert.deepEqual(await repo.listFiles(second, ['nope']), []);
+      assert.equal((await repo.listFiles(second, ['vendor'])).find((f) => f.path === 'vendor/lib')?.mode, '160000');
+    });
+
     it('serves 1,000 queries from one cat-file process, and restarts it if it dies', async () => {
-      const r = await SourceRepo.open(dir, { cacheSize: 0 });
+      const r = await SourceRepo.open(dir, { cacheSize: 0, inProcess: false });
       try {
         await r.objectIds(second, ['src']);
         const pid = r.catFilePids.check;
