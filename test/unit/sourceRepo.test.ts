@@ -37,7 +37,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 // Every behaviour holds whether objects are read in this process or through git cat-file.
-for (const inProcess of [true, false]) describe(`SourceRepo (objects read ${inProcess ? 'in this process' : 'through git'})`, () => {
+for (const inProcess of [true, false]) {describe(`SourceRepo (objects read ${inProcess ? 'in this process' : 'through git'})`, () => {
   let tmp: string;
   let dir: string;
   let repo: SourceRepo;
@@ -255,4 +255,4 @@ for (const inProcess of [true, false]) describe(`SourceRepo (objects read ${inPr
       assert.equal(await codeOf(r.objectIds(second, ['src'])), 'Disposed');
     });
   });
-});
+});}
