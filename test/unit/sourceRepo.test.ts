@@ -37,7 +37,8 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 // Every behaviour holds whether objects are read in this process or through git cat-file.
-for (const inProcess of [true, false]) {describe(`SourceRepo (objects read ${inProcess ? 'in this process' : 'through git'})`, () => {
+for (const inProcess of [true, false]) {
+  describe(`SourceRepo (objects read ${inProcess ? 'in this process' : 'through git'})`, () => {
   let tmp: string;
   let dir: string;
   let repo: SourceRepo;
