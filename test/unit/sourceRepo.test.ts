@@ -256,4 +256,5 @@ for (const inProcess of [true, false]) {
       assert.equal(await codeOf(r.objectIds(second, ['src'])), 'Disposed');
     });
   });
-});}
+});
+}
