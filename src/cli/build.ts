@@ -5,8 +5,8 @@ import type { Disposable } from '../shared/events';
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { seconds } from './format';
-import { loadJobs, pickJobs, type Io } from './context';
-import { report, reportTable } from './report';
+import { EXIT, loadJobs, pickJobs, REV_OPTIONS, type Io } from './context';
+import { report, reportLine, reportTable, summary, type JobReport } from './report';
 import { stopOnSignals } from './signals';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -51,13 +51,12 @@ async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus): Promis
   return s;
 }
 
-export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } },
+    options: { ...REV_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } },
   });
-  const at = await loadJobs(jobs, values.rev!, io);
-  if (!at) { return 2; }
+  const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const keys = pickJobs(at, positionals);
   const started = Date.now();
   const subs: Disposable[] = [];
@@ -74,15 +73,17 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<
     }
   }
 
+  // A finished job's line says where its result came from; computed once, when it finishes.
+  const done = new Map<JobKey, JobReport>();
   let frame = 0;
   let drawn = 0;
   const draw = (): void => {
     const lines = keys.map((k) => {
+      const finished = done.get(k);
+      if (finished) { return reportLine(finished); }
       const s = jobs.cache.peek(k) ?? statuses.get(k)!;
-      const r = s.result;
-      const icon = r.kind === 'pending' ? SPINNER[frame % SPINNER.length] : r.kind === 'success' ? '✔' : '✘';
-      const detail = r.kind === 'pending' ? r.reason : r.kind === 'failure' ? r.message.split('\n')[0] : 'passed';
-      return `${icon} ${k.job.name.padEnd(16)} ${seconds(Date.now() - started).padStart(8)}  ${detail}`;
+      const reason = s.result.kind === 'pending' ? s.result.reason : '';
+      return `${SPINNER[frame % SPINNER.length]} ${k.job.name.padEnd(16)} ${seconds(Date.now() - started).padStart(8)}  ${reason}`;
     });
     io.out((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\x1b[2K${l}\n`).join(''));
     drawn = lines.length;
@@ -92,21 +93,19 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io): Promise<
   if (live) { draw(); }
 
   try {
-    const finals = await Promise.all(keys.map(async (k) => {
-      const s = await untilFinal(jobs, k, statuses.get(k)!);
-      if (!live && !values.json) {
-        io.out(`${s.result.kind === 'success' ? '✔' : '✘'} ${k.job.name}${s.result.kind === 'failure' ? `: ${s.result.message}` : ''}\n`);
-      }
-      return s;
+    const reports = await Promise.all(keys.map(async (k) => {
+      const r = await report(jobs, k, await untilFinal(jobs, k, statuses.get(k)!));
+      done.set(k, r);
+      if (!live && !values.json) { io.out(`${reportLine(r)}\n`); }
+      return r;
     }));
     if (timer) { clearInterval(timer); draw(); }
-    const reports = await Promise.all(keys.map((k, i) => report(jobs, k, finals[i])));
     if (values.json) {
       io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
     } else {
-      io.out('\n' + reportTable(reports));
+      io.out(`\n${reportTable(reports)}${summary(reports)}`);
     }
-    return stop.exitCode ?? (reports.every((r) => r.state === 'success') ? 0 : 1);
+    return stop.exitCode ?? (reports.every((r) => r.state === 'success') ? EXIT.ok : EXIT.failed);
   } finally {
     if (timer) { clearInterval(timer); }
     for (const s of subs) { s.dispose(); }

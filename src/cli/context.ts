@@ -1,8 +1,35 @@
-// What every command shares: the terminal, usage errors, and the jobs of the revision it was asked about.
-import type { JobKey } from '../jobs/key';
+// What every command shares: the terminal, its exit codes and errors, and the jobs of the revision (and
+// the configuration) it was asked about, with what a user should hear about them first.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_FILE } from '../jobs/config';
+import { keyWarnings, type JobKey } from '../jobs/key';
 import type { JobsAt, RepoJobs } from '../jobs/repoJobs';
 
-export class UsageError extends Error {}
+/** The exit codes, as documented: every command ends with one of them. */
+export const EXIT = {
+  /** Every job asked about passed (or nothing was asked). */
+  ok: 0,
+  /** A job failed, was cancelled or skipped. */
+  failed: 1,
+  /** Bad usage, a broken or missing configuration, not a repository. */
+  usage: 2,
+  /** The result asked for was never built (or not that far back). */
+  notBuilt: 3,
+} as const;
+
+/** A command that cannot go on, with its sentence and exit code. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
+}
 
 export interface Io {
   out(text: string): void;
@@ -12,19 +39,65 @@ export interface Io {
   whenWritable?(): Promise<void> | undefined;
 }
 
-export async function loadJobs(jobs: RepoJobs, rev: string, io: Io): Promise<JobsAt | undefined> {
-  const commit = await jobs.resolve(rev);
-  const at = await jobs.jobsAt(commit);
-  if (at.config === 'missing') {
-    io.err(`datakit-ci: ${rev} (${commit.slice(0, 7)}) has no .datakit-ci.json\n`);
-    return undefined;
+export interface JobsOptions {
+  /** The revision (default HEAD). */
+  rev: string;
+  /** Another configuration file to read the jobs from (instead of the commit's .datakit-ci.json). */
+  config?: string;
+  /** The working directory, for --config and for comparing the working copy's configuration. */
+  cwd: string;
+}
+
+/**
+ * The jobs of the revision, from its own .datakit-ci.json or from `--config FILE`. Says, on stderr, which
+ * configuration is used when the working copy's differs, and every input that matches nothing. A missing
+ * or broken configuration, an unknown revision or a repository without commits ends the command (exit 2).
+ */
+export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promise<JobsAt> {
+  if (opts.rev === 'HEAD' && jobs.headTarget().length === 0) {
+    throw new UsageError('this repository has no commit yet: datakit-ci builds commits, so commit something first');
   }
-  if (!at.config.ok) {
-    for (const e of at.config.errors) { io.err(`.datakit-ci.json:${e.line}:${e.column}: ${e.message}\n`); }
-    io.err(`datakit-ci: .datakit-ci.json at ${commit.slice(0, 7)} has ${at.config.errors.length} error(s); nothing was run\n`);
-    return undefined;
+  const commit = await jobs.resolve(opts.rev);
+  const short = commit.slice(0, 7);
+  let at: JobsAt;
+  let file = CONFIG_FILE;
+  if (opts.config !== undefined) {
+    file = path.relative(opts.cwd, path.resolve(opts.cwd, opts.config)) || opts.config;
+    let text: string;
+    try {
+      text = fs.readFileSync(path.resolve(opts.cwd, opts.config), 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    at = await jobs.jobsWithConfig(commit, text);
+    io.err(`datakit-ci: building ${opts.rev} (${short}) with the jobs of ${file}, not those of its own ${CONFIG_FILE}\n`);
+  } else {
+    at = await jobs.jobsAt(commit);
+    if (at.config === 'missing') {
+      throw new UsageError(`${opts.rev} (${short}) has no ${CONFIG_FILE}; \`--config FILE\` builds it with the jobs of another file`);
+    }
+    await noteEditedConfig(jobs, commit, opts, io);
+  }
+  if (at.config !== 'missing' && !at.config.ok) {
+    for (const e of at.config.errors) { io.err(`${file}:${e.line}:${e.column}: ${e.message}\n`); }
+    throw new UsageError(`${file} ${opts.config ? '' : `at ${short} `}has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
+  }
+  const positions = at.config !== 'missing' && at.config.ok ? at.config.config.positions : {};
+  for (const w of keyWarnings(at.keys)) {
+    const p = positions[w.job]?.inputs[w.index];
+    io.err(`${file}:${p ? `${p.line}:${p.column}:` : ''} warning: ${w.message}\n`);
   }
   return at;
+}
+
+/** When the working copy's configuration differs from the one that runs, says so and how to use it. */
+async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOptions, io: Io): Promise<void> {
+  const top = jobs.dirs.topLevel;
+  if (!top || jobs.headTarget()[0]?.commit !== commit) { return; }
+  const mine = await fs.promises.readFile(path.join(top, CONFIG_FILE), 'utf8').catch(() => undefined);
+  if (mine === undefined || mine === await jobs.configText(commit)) { return; }
+  const rel = path.relative(opts.cwd, path.join(top, CONFIG_FILE)) || CONFIG_FILE;
+  io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--config ${rel}\` runs yours\n`);
 }
 
 export function pickJobs(at: JobsAt, names: string[]): JobKey[] {
@@ -34,3 +107,8 @@ export function pickJobs(at: JobsAt, names: string[]): JobKey[] {
   return at.keys.filter((k) => names.includes(k.job.name));
 }
 
+/** The options every command that looks at a revision takes. */
+export const REV_OPTIONS = {
+  rev: { type: 'string', default: 'HEAD' },
+  config: { type: 'string' },
+} as const;

@@ -1,6 +1,8 @@
 // Plain-text formatting for the command-line tool.
 import { timestamp } from '../engine/liveLog';
 
+export { ago } from '../shared/format';
+
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) { r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); }); }

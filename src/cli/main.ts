@@ -1,24 +1,28 @@
 // The datakit-ci command: the same engine as the extension, from a terminal, a git hook or a CI runner.
 import { parseArgs } from 'node:util';
-import { DataKitError } from '../shared/errors';
 import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
+import { DataKitError } from '../shared/errors';
 import { runBuild } from './build';
-import { loadJobs, pickJobs, UsageError, type Io } from './context';
-import { report, reportTable, type JobReport } from './report';
+import { CliError, EXIT, loadJobs, pickJobs, REV_OPTIONS, UsageError, type Io } from './context';
+import { report, reportTable, summary, type JobReport } from './report';
 
 const USAGE = `Usage: datakit-ci <command> [options]
 
 Commands:
-  status [--rev REV] [--json]                   every job of REV (default HEAD) and its state
-  build [JOB...] [--rev REV] [--json] [--verbose]
+  status [--rev REV] [--config FILE] [--json]   every job of REV (default HEAD) and its state
+  build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
                                                 build what is missing or marked for rebuild
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
   clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
   --version, --help
 
-Exit codes: 0 all passed, 1 a job failed, 2 usage or configuration error.
+--config FILE takes the jobs from FILE instead of the commit's .datakit-ci.json (any commit, even one
+that has none); the keys cover the definitions used.
+
+Exit codes: 0 all passed, 1 a job failed, 2 bad usage or configuration, 3 the result asked for was never
+built (or not that far back); after a signal, 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP).
 `;
 
 /**
@@ -44,61 +48,54 @@ function processIo(): Io {
   };
 }
 
+type Command = (jobs: RepoJobs, args: string[], io: Io, cwd: string) => Promise<number>;
+
 /** `main` for HEAD on a branch, else the revision as given. */
-async function revLabel(jobs: RepoJobs, rev: string): Promise<string> {
+function revLabel(jobs: RepoJobs, rev: string): string {
   return rev === 'HEAD' ? (jobs.headTarget()[0]?.name ?? rev) : rev;
 }
 
-async function status(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false } }, allowPositionals: false });
-  void positionals;
-  const at = await loadJobs(jobs, values.rev!, io);
-  if (!at) { return 2; }
+const status: Command = async (jobs, args, io, cwd) => {
+  const { values } = parseArgs({ args, options: { ...REV_OPTIONS, json: { type: 'boolean', default: false } }, allowPositionals: false });
+  const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const reports: JobReport[] = [];
   for (const key of at.keys) {
-    let s = await jobs.query(key);
-    if (!s) {
-      const holder = await jobs.buildingElsewhere(key);
-      if (holder) { reports.push({ ...(await report(jobs, key, undefined)), state: 'pending', message: `Building in another process (pid ${holder})` }); continue; }
-      s = undefined;
-    }
-    reports.push(await report(jobs, key, s));
+    const s = await jobs.query(key);
+    const holder = s ? undefined : await jobs.buildingElsewhere(key);
+    reports.push(holder
+      ? { ...(await report(jobs, key, undefined)), state: 'pending', message: `Building in another process (pid ${holder})` }
+      : await report(jobs, key, s));
   }
   if (values.json) {
     io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
   } else {
-    io.out(`${await revLabel(jobs, values.rev!)} @ ${at.commit.slice(0, 7)}\n`);
-    io.out(reportTable(reports));
+    io.out(`${revLabel(jobs, values.rev)} @ ${at.commit.slice(0, 7)}\n${reportTable(reports)}${summary(reports)}`);
   }
-  return reports.some((r) => r.state === 'failure') ? 1 : 0;
-}
+  return reports.some((r) => r.state === 'failure') ? EXIT.failed : EXIT.ok;
+};
 
-async function log(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { rev: { type: 'string', default: 'HEAD' }, previous: { type: 'string', default: '0' } }, allowPositionals: true });
+const log: Command = async (jobs, args, io, cwd) => {
+  const { values, positionals } = parseArgs({ args, options: { ...REV_OPTIONS, previous: { type: 'string', default: '0' } }, allowPositionals: true });
   if (positionals.length !== 1) { throw new UsageError('log needs exactly one JOB'); }
   const n = Number(values.previous);
   if (!Number.isInteger(n) || n < 0) { throw new UsageError('--previous takes a whole number'); }
-  const at = await loadJobs(jobs, values.rev!, io);
-  if (!at) { return 2; }
+  const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const [key] = pickJobs(at, positionals);
   const builds = (await jobs.history(key)).filter((h) => h.result !== 'rebuild');
   if (builds.length === 0) {
-    io.err(`datakit-ci: ${key.job.name} has not been built for ${at.commit.slice(0, 7)}\n`);
-    return 1;
+    throw new CliError(`${key.job.name} has not been built for ${at.commit.slice(0, 7)}`, EXIT.notBuilt);
   }
   if (n >= builds.length) {
-    io.err(`datakit-ci: ${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back\n`);
-    return 1;
+    throw new CliError(`${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back`, EXIT.notBuilt);
   }
   io.out(await jobs.store.readLog(builds[n]));
-  return 0;
-}
+  return EXIT.ok;
+};
 
-async function rebuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { rev: { type: 'string', default: 'HEAD' } }, allowPositionals: true });
+const rebuild: Command = async (jobs, args, io, cwd) => {
+  const { values, positionals } = parseArgs({ args, options: REV_OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) { throw new UsageError('rebuild needs exactly one JOB'); }
-  const at = await loadJobs(jobs, values.rev!, io);
-  if (!at) { return 2; }
+  const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const [key] = pickJobs(at, positionals);
   const outcome = await jobs.cache.markForRebuild(key);
   const what: Record<typeof outcome, string> = {
@@ -108,10 +105,10 @@ async function rebuild(jobs: RepoJobs, args: string[], io: Io): Promise<number> 
     'not-built': `${key.job.name} has never been built for ${at.commit.slice(0, 7)}; nothing to rebuild`,
   };
   io.out(what[outcome] + '\n');
-  return 0;
-}
+  return EXIT.ok;
+};
 
-async function clean(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
+const clean: Command = async (jobs, args, io) => {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } }, allowPositionals: false });
   const head = jobs.headTarget()[0];
   const r = await jobs.clean(head ? [head.commit] : [], { dryRun: values['dry-run'] });
@@ -120,30 +117,47 @@ async function clean(jobs: RepoJobs, args: string[], io: Io): Promise<number> {
   io.out(r.removed.length === 0 ? `Nothing to remove in ${jobs.buildRoot}\n`
     : `${verb} ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} (${mb} MB) from ${jobs.buildRoot}:\n${r.removed.map((d) => `  ${d}\n`).join('')}`);
   if (r.busy.length > 0) { io.out(`Left ${r.busy.length} in use by a running build: ${r.busy.join(', ')}\n`); }
-  return 0;
-}
+  return EXIT.ok;
+};
+
+/** Each command, and whether it only reads (never creating the results repository). */
+const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
+  status: { run: status, readOnly: true },
+  log: { run: log, readOnly: true },
+  build: { run: runBuild, readOnly: false },
+  rebuild: { run: rebuild, readOnly: false },
+  clean: { run: clean, readOnly: false },
+};
 
 export async function main(argv: string[], io: Io = processIo(), cwd = process.cwd()): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === '--version' || cmd === 'version') { io.out(`${VERSION}\n`); return 0; }
-  if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') { io.out(USAGE); return 0; }
-  const commands: Record<string, (jobs: RepoJobs, args: string[], io: Io) => Promise<number>> = { status, build: runBuild, log, rebuild, clean };
-  const run = commands[cmd];
-  if (!run) { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return 2; }
+  if (cmd === '--version' || cmd === 'version') { io.out(`${VERSION}\n`); return EXIT.ok; }
+  if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') { io.out(USAGE); return EXIT.ok; }
+  const command = COMMANDS[cmd];
+  if (!command) { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return EXIT.usage; }
   let jobs: RepoJobs | undefined;
   try {
     // What the engine repaired or set aside (a damaged result, a stale lock) is said, never silent.
     const logger = { info: (): void => {}, error: (m: string): void => io.err(`datakit-ci: warning: ${m}\n`) };
-    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger });
-    return await run(jobs, rest, io);
+    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger, readOnly: command.readOnly });
+    return await command.run(jobs, rest, io, cwd);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const code = (e as { code?: string }).code;
+    if (e instanceof CliError) {
+      io.err(`datakit-ci: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       io.err(`datakit-ci: ${(e as Error).message}\n`);
-      return 2;
+      return EXIT.usage;
+    }
+    if (DataKitError.is(e, 'NotARepository')) {
+      io.err(`datakit-ci: ${cwd} is not inside a git repository; datakit-ci builds the commits of a repository, so run it in one\n`);
+      return EXIT.usage;
     }
     if (DataKitError.is(e)) {
       io.err(`datakit-ci: ${e.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw e;
   } finally {
@@ -156,6 +170,6 @@ if (require.main === module) {
     // No input may show a user a stack trace: this is a bug of ours, said as such (DATAKIT_CI_DEBUG=1 shows where).
     const where = process.env.DATAKIT_CI_DEBUG ? `\n${e?.stack ?? ''}` : '';
     process.stderr.write(`datakit-ci: internal error: ${e instanceof Error ? e.message : String(e)} (please report it; DATAKIT_CI_DEBUG=1 shows where)${where}\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
   });
 }

@@ -1,7 +1,7 @@
 // What `status` and `build` report for each job; also the shape of their --json output.
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
-import { localTime, seconds, table } from './format';
+import { ago, localTime, seconds, table } from './format';
 
 export type JobState = 'success' | 'failure' | 'pending' | 'not built';
 
@@ -18,20 +18,30 @@ export interface JobReport {
   message: string | null;
   durationMs: number | null;
   finishedAt: string | null;
+  /** true: the result was there before this command (a hit); false: this command built it; null: none. */
+  cached: boolean | null;
+  /** The commit the result was built for, when it is not the one asked about (a rebase, a docs-only commit…). */
+  builtFor: string | null;
 }
 
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
-  const base = { job: key.job.name, state: 'not built' as JobState, key: key.digest, branch: jobs.ref(key), commit: null, message: null, durationMs: null, finishedAt: null };
+  const base: JobReport = {
+    job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null,
+    durationMs: null, finishedAt: null, cached: null, builtFor: null,
+  };
   if (!status) { return base; }
   const r = status.result;
   if (r.kind === 'pending') { return { ...base, state: 'pending', message: r.reason }; }
   const saved = status.output.kind === 'saved' ? status.output.saved : undefined;
   let durationMs: number | null = null;
   let finishedAt: string | null = null;
+  let builtFor: string | null = null;
   if (saved) {
     const t = await jobs.store.commitTimes(saved.commit);
     durationMs = t.finished - t.started;
     finishedAt = new Date(t.finished).toISOString();
+    const recorded = await jobs.builtFor(saved.commit);
+    builtFor = recorded !== undefined && recorded !== key.commit ? recorded : null;
   }
   return {
     ...base,
@@ -39,13 +49,41 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     commit: saved?.commit ?? null,
     message: r.kind === 'failure' ? r.message : null,
     durationMs, finishedAt,
+    cached: saved ? !saved.built : false,
+    builtFor,
   };
+}
+
+/** Where the result came from, in a few words: `built now`, `cached`, `cached · built for 1a2b3c4`. */
+export function source(r: JobReport): string {
+  if (r.cached === null) { return ''; }
+  if (!r.cached) { return 'built now'; }
+  return r.builtFor ? `cached · built for ${r.builtFor.slice(0, 7)}` : 'cached';
+}
+
+/** One finished job on a line: `✔ lint  cached · built for 1a2b3c4`, `✘ test (cached failure from 3 min ago): …`. */
+export function reportLine(r: JobReport, now = Date.now()): string {
+  if (r.state === 'success') {
+    return `✔ ${r.job}  ${r.cached ? source(r) : `built now${r.durationMs !== null ? ` in ${seconds(r.durationMs)}` : ''}`}`;
+  }
+  if (r.state === 'failure') {
+    const when = r.cached && r.finishedAt ? ` (cached failure from ${ago(Date.parse(r.finishedAt), now)}${r.builtFor ? `, built for ${r.builtFor.slice(0, 7)}` : ''})` : '';
+    return `✘ ${r.job}${when}: ${r.message?.split('\n')[0] ?? ''}`;
+  }
+  return `${r.state === 'pending' ? '⟳' : '·'} ${r.job}: ${r.message ?? r.state}`;
+}
+
+/** As turbo ends its runs: how many were built, how many came from the cache, how many failed. */
+export function summary(reports: readonly JobReport[]): string {
+  const built = reports.filter((r) => r.cached === false).length;
+  const cached = reports.filter((r) => r.cached === true).length;
+  const failed = reports.filter((r) => r.state === 'failure').length;
+  return `${reports.length} job${reports.length === 1 ? '' : 's'}: ${built} built, ${cached} cached${failed ? `, ${failed} failed` : ''}\n`;
 }
 
 export function reportTable(reports: JobReport[]): string {
   return table([
-    ['JOB', 'STATE', 'DURATION', 'FINISHED', 'KEY', 'DETAIL'],
-    ...reports.map((r) => [r.job, r.state, seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), r.message?.split('\n')[0] ?? '']),
+    ['JOB', 'STATE', 'RESULT', 'DURATION', 'FINISHED', 'KEY', 'DETAIL'],
+    ...reports.map((r) => [r.job, r.state, source(r) || '-', seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), r.message?.split('\n')[0] ?? '']),
   ]);
 }
-

@@ -166,7 +166,7 @@ export class BuildCache<K, V, C = unknown> {
       await snap.verify();
       if (await snap.exists('rebuild-requested')) { return undefined; }
       const title = this.builder.title(key);
-      const saved = (failed: boolean): Saved => this.saved(key, title, snap!.commit, branch, failed);
+      const saved = (failed: boolean): Saved => this.saved(key, title, snap!.commit, branch, failed, false);
       if (await snap.exists('failure')) {
         const message = Buffer.from(await snap.readFile('failure')).toString('utf8');
         return { result: { kind: 'failure', message }, output: { kind: 'saved', saved: saved(true) } };
@@ -180,9 +180,9 @@ export class BuildCache<K, V, C = unknown> {
     }
   }
 
-  private saved(key: K, title: string, commit: string, branch: string, failed: boolean): Saved {
+  private saved(key: K, title: string, commit: string, branch: string, failed: boolean, built: boolean): Saved {
     return {
-      title, commit, failed,
+      title, commit, failed, built,
       ref: this.store.refName(this.builder.name, branch),
       rebuild: () => this.markForRebuild(key),
     };
@@ -282,7 +282,7 @@ export class BuildCache<K, V, C = unknown> {
       }
       await tx.writeFile('log', log.contents());
       const commit = await tx.commit(result.kind === 'success' ? 'Cached successful result' : `Cached failure: ${result.message}`);
-      return { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure') } };
+      return { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure', true) } };
     } finally {
       endTimer?.();
       this.metrics?.buildsInProgress.dec({ name });

@@ -13,6 +13,8 @@ export interface Saved {
   /** The entry's branch, `refs/heads/<builder>/<entry>`. */
   readonly ref: string;
   readonly failed: boolean;
+  /** Whether this cache built it (in this process); false for a result found in the store. */
+  readonly built: boolean;
   /** Marks the entry for rebuild (ignored while a build is pending). */
   rebuild(): Promise<RebuildOutcome>;
 }

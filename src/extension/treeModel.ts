@@ -2,6 +2,9 @@
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
 // tests read the same derived state.
 import type { HistoryItem } from '../shared/results';
+import { ago } from '../shared/format';
+
+export { ago };
 import type { Session, JobView, TargetView } from './session';
 
 export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';
@@ -18,16 +21,6 @@ export function jobState(job: JobView): JobState {
   if (!r) { return 'notBuilt'; }
   if (r.kind === 'failure') { return r.message === 'Cancelled' ? 'cancelled' : 'failure'; }
   return r.kind;
-}
-
-export function ago(ms: number, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 45) { return 'just now'; }
-  if (s < 90) { return '1 min ago'; }
-  if (s < 3600) { return `${Math.round(s / 60)} min ago`; }
-  if (s < 5400) { return '1 h ago'; }
-  if (s < 86_400) { return `${Math.round(s / 3600)} h ago`; }
-  return `${Math.round(s / 86_400)} d ago`;
 }
 
 export function duration(ms: number): string {

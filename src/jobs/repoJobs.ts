@@ -31,6 +31,8 @@ export interface RepoJobsOptions {
   metrics?: CacheMetrics;
   pool?: Pool;
   logger?: Logger;
+  /** Never create or write the results repository (`status`, `log`): nothing can be built then. */
+  readOnly?: boolean;
 }
 
 /** The jobs that a commit declares. */
@@ -75,6 +77,7 @@ export class RepoJobs {
     readonly pool: Pool,
     readonly buildRoot: string,
     private readonly logger: Logger | undefined,
+    private readonly readOnly = false,
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
     const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.knownKeys.get(digest) });
@@ -84,12 +87,12 @@ export class RepoJobs {
   static async open(options: RepoJobsOptions): Promise<RepoJobs> {
     const dirs = options.dirs ?? (options.dir !== undefined ? locateRepository(options.dir) : undefined);
     if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${options.dir ?? '(none given)'}`); }
-    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m) });
+    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m), create: !options.readOnly });
     // No metrics unless asked for: the command line does without prom-client altogether.
     const metrics = options.metrics;
     const id = repoId(dirs.commonDir);
     const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);
-    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), metrics, options.pool ?? new Pool('builds', undefined, metrics), root, options.logger);
+    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), metrics, options.pool ?? new Pool('builds', undefined, metrics), root, options.logger, options.readOnly ?? false);
   }
 
   /** A stable id of the repository (for URIs and build directories). */
@@ -129,6 +132,27 @@ export class RepoJobs {
     return readKeysCache(this.keysFile(commit), commit, (m) => this.logger?.error(m));
   }
 
+  /**
+   * The jobs of a commit as another configuration declares them (`--config FILE`): the keys are computed
+   * from the commit's files as usual, and cover the definitions used, so they differ from the commit's own
+   * wherever the definitions do.
+   */
+  async jobsWithConfig(commit: string, text: string): Promise<JobsAt> {
+    const repo = await this.repo();
+    await repo.resolve(commit);
+    const config = parseConfig(text);
+    const at: JobsAt = config.ok
+      ? { commit, config, keys: await computeKeys(commitSource(repo, commit), commit, config.config.jobs, config.config.setup) }
+      : { commit, config, keys: [] };
+    for (const k of at.keys) { this.knownKeys.set(k.digest, k); }
+    return at;
+  }
+
+  /** The committed .datakit-ci.json of a commit, as text; undefined when the commit has none. */
+  async configText(commit: string): Promise<string | undefined> {
+    return (await (await this.repo()).readFile(commit, CONFIG_FILE))?.toString('utf8');
+  }
+
   /** Always from the commit itself: nothing under the results repository decides what runs. */
   private async readJobs(commit: string): Promise<JobsAt> {
     const repo = await this.repo();
@@ -143,7 +167,7 @@ export class RepoJobs {
         : { commit, config, keys: [] };
     }
     for (const k of at.keys) { this.knownKeys.set(k.digest, k); }
-    await writeKeysCache(this.keysFile(commit), at);
+    if (!this.readOnly) { await writeKeysCache(this.keysFile(commit), at); }
     return at;
   }
 
@@ -188,6 +212,16 @@ export class RepoJobs {
 
   normalizedJob(key: JobKey): string {
     return normalizeJob(key.job);
+  }
+
+  /** The source commit that a saved result was built for, as its key.json records it. */
+  async builtFor(resultCommit: string): Promise<string | undefined> {
+    try {
+      const record = JSON.parse(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8')) as KeyRecord;
+      return typeof record.commit === 'string' ? record.commit : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** key.json of the most recent other saved build of the same job (what it was built from before). */

@@ -23,6 +23,11 @@ export interface GitStoreOptions {
   now?: () => number;
   /** Told of what the store repaired by itself (a stale ref lock removed, an unreadable head set aside…). */
   onWarning?: (message: string) => void;
+  /**
+   * false: never create the results repository (a read-only command): one that does not exist reads as
+   * empty, and nothing can be saved in it.
+   */
+  create?: boolean;
 }
 
 export const REBUILD_FILE = 'rebuild-requested';
@@ -35,9 +40,11 @@ export class GitStore {
 
   private readonly now: () => number;
   private readonly onWarning?: (message: string) => void;
+  private readonly readOnly: boolean;
 
   private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
     this.onWarning = options.onWarning;
+    this.readOnly = options.create === false;
     this.objects = new ObjectStore(dir);
     this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs, onWarning: options.onWarning });
     this.now = options.now ?? Date.now;
@@ -54,9 +61,16 @@ export class GitStore {
     } else {
       throw new DataKitError('InvalidArgument', 'GitStore.open needs `dir` or `resultsDir`.');
     }
+    if (options.create === false) {
+      return new GitStore(dir, refPrefix, options);
+    }
     await ensureBareRepo(dir);
     sweepNow(dir, options.onWarning);
     return new GitStore(dir, refPrefix, options);
+  }
+
+  private checkWritable(): void {
+    if (this.readOnly) { throw new DataKitError('InvalidArgument', `The results repository ${this.dir} was opened to read only.`); }
   }
 
   /** The branch of an entry; throws `InvalidRefName` for a name git would refuse. */
@@ -84,6 +98,7 @@ export class GitStore {
 
   /** Begins the entry's next commit; its author time is now (the build's start), its committer time the commit's. */
   begin(builder: string, entry: string, options: Pick<TransactionOptions, 'base'> = {}): GitStoreTransaction {
+    this.checkWritable();
     return new GitStoreTransaction(this.objects, this.refs, this.refName(builder, entry), { ...options, now: this.now, onWarning: this.onWarning });
   }
 
@@ -98,6 +113,7 @@ export class GitStore {
    * entry already marked keeps its head. Undefined (nothing written) if the entry has no branch.
    */
   async markForRebuild(builder: string, entry: string): Promise<string | undefined> {
+    this.checkWritable();
     const ref = this.refName(builder, entry);
     const base = await this.refs.resolve(ref);
     if (base === undefined) {

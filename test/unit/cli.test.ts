@@ -45,7 +45,9 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(Object.keys(s0), ['rev', 'commit', 'jobs']);
     assert.equal(s0.commit, head);
     assert.deepEqual(s0.jobs.map((j: { job: string; state: string }) => [j.job, j.state]), [['pass', 'not built'], ['fail', 'not built']]);
-    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'commit', 'durationMs', 'finishedAt', 'job', 'key', 'message', 'state'].sort());
+    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'finishedAt', 'job', 'key', 'message', 'state'].sort());
+    assert.equal(s0.jobs[0].cached, null);
+    assert.equal(fs.existsSync(results(dir)), false, 'status, which only reads, creates no results repository');
     assert.match(s0.jobs[0].key, /^[0-9a-f]{64}$/);
     assert.match(s0.jobs[0].branch, /^refs\/heads\/shell\/pass\/[0-9a-f]{16}$/);
 
@@ -58,10 +60,11 @@ describe('the datakit-ci command', () => {
     assert.equal(fail.message, 'Command exited with code 4');
     assert.equal(pass.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', pass.branch));
     assert.ok(pass.durationMs >= 0 && typeof pass.finishedAt === 'string');
+    assert.deepEqual([pass.cached, pass.builtFor, fail.cached], [false, null, false], 'built by this command');
 
     const status = cli(dir, 'status');
     assert.equal(status.code, 1);
-    assert.match(status.out, /^main @ [0-9a-f]{7}\nJOB\s+STATE\s+DURATION\s+FINISHED\s+KEY\s+DETAIL\npass\s+success .*\nfail\s+failure .*Command exited with code 4\n$/);
+    assert.match(status.out, /^main @ [0-9a-f]{7}\nJOB\s+STATE\s+RESULT\s+DURATION\s+FINISHED\s+KEY\s+DETAIL\npass\s+success\s+cached .*\nfail\s+failure\s+cached .*Command exited with code 4\n2 jobs: 0 built, 2 cached, 1 failed\n$/);
 
     // A cached failure is not retried by build: rebuild does that.
     const again = cli(dir, 'build', 'fail', '--json');
@@ -82,8 +85,78 @@ describe('the datakit-ci command', () => {
     const previous = cli(dir, 'log', 'fail', '--previous', '1');
     assert.equal(previous.code, 0);
     assert.equal(previous.out, log.out, 'the rebuild mark is not a build: --previous 1 is the first build');
-    assert.equal(cli(dir, 'log', 'fail', '--previous', '2').code, 1);
+    const tooFar = cli(dir, 'log', 'fail', '--previous', '2');
+    assert.deepEqual([tooFar.code, tooFar.err], [3, 'datakit-ci: fail has 2 saved builds; --previous 2 is too far back\n']);
     execFileSync('git', [`--git-dir=${results(dir)}`, 'fsck', '--strict', '--no-progress'], { stdio: 'pipe' });
+  });
+
+  it('says, for each job, whether it was built now or reused, and for which commit; a reused failure says so', () => {
+    const dir = repo({ code: { run: 'echo built', inputs: ['src'] }, lint: { run: 'exit 1', inputs: ['src'] } });
+    const first = git(dir, 'rev-parse', 'HEAD');
+    const one = cli(dir, 'build');
+    assert.equal(one.code, 1);
+    assert.match(one.out, /^✔ code {2}built now in \d+\.\d s$/m);
+    assert.match(one.out, /^✘ lint: Command exited with code 1$/m);
+    assert.match(one.out, /\n2 jobs: 2 built, 0 cached, 1 failed\n$/);
+    // A docs-only commit: both results are reused, built for the first commit.
+    fs.writeFileSync(path.join(dir, 'README.md'), 'docs\n');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'docs');
+    const two = cli(dir, 'build');
+    assert.equal(two.code, 1);
+    assert.match(two.out, new RegExp(`^✔ code  cached · built for ${first.slice(0, 7)}$`, 'm'));
+    assert.match(two.out, new RegExp(`^✘ lint \\(cached failure from just now, built for ${first.slice(0, 7)}\\): Command exited with code 1$`, 'm'));
+    assert.match(two.out, /\n2 jobs: 0 built, 2 cached, 1 failed\n$/);
+    const json = JSON.parse(cli(dir, 'build', '--json').out);
+    assert.deepEqual(json.jobs.map((j: { cached: boolean; builtFor: string }) => [j.cached, j.builtFor]), [[true, first], [true, first]]);
+  });
+
+  it('never creates the results repository for a read-only command, and exits 3 for a log never built', () => {
+    const dir = repo({ only: { run: 'true' } });
+    const log = cli(dir, 'log', 'only');
+    assert.deepEqual([log.code, log.err], [3, `datakit-ci: only has not been built for ${git(dir, 'rev-parse', '--short=7', 'HEAD')}\n`]);
+    assert.equal(cli(dir, 'status').code, 0);
+    assert.equal(fs.existsSync(results(dir)), false);
+  });
+
+  it('says one clear sentence in a repository without commits, and in a folder outside any repository', () => {
+    const empty = path.join(tmp, 'no-commits');
+    fs.mkdirSync(empty);
+    git(empty, 'init', '-q');
+    const r = cli(empty, 'build');
+    assert.deepEqual([r.code, r.err], [2, 'datakit-ci: this repository has no commit yet: datakit-ci builds commits, so commit something first\n']);
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-nowhere-'));
+    try {
+      const o = spawnSync(process.execPath, [CLI, 'status'], { cwd: outside, env: { ...ENV, GIT_CEILING_DIRECTORIES: path.dirname(outside) }, encoding: 'utf8' });
+      assert.deepEqual([o.status, o.stderr], [2, `datakit-ci: ${outside} is not inside a git repository; datakit-ci builds the commits of a repository, so run it in one\n`]);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('says which configuration runs when the working copy\'s differs; --config runs another on any commit', () => {
+    const dir = repo({ a: { run: 'echo from-commit' } });
+    fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs: { a: { run: 'echo from-working-copy' }, typo: { run: 'true', inputs: ['srcc'] } } }));
+    const committed = cli(dir, 'build', '--verbose');
+    assert.equal(committed.code, 0);
+    assert.match(committed.err, /^datakit-ci: note: your \.datakit-ci\.json differs from the one committed at [0-9a-f]{7}, which is what runs; `--config \.datakit-ci\.json` runs yours\n$/);
+    assert.match(committed.out, /\nfrom-commit\n/);
+    const mine = cli(dir, 'build', 'a', '--config', '.datakit-ci.json', '--verbose');
+    assert.equal(mine.code, 0, mine.err);
+    assert.match(mine.out, /\nfrom-working-copy\n/);
+    assert.match(mine.err, /^datakit-ci: building HEAD \([0-9a-f]{7}\) with the jobs of \.datakit-ci\.json, not those of its own \.datakit-ci\.json\n/);
+    assert.match(mine.err, /^\.datakit-ci\.json:1:\d+: warning: Input "srcc" of job "typo" matches nothing at [0-9a-f]{7}: the job is not rebuilt when such files appear or change\n/m);
+    const keys = (args: string[]): string[] => JSON.parse(cli(dir, 'status', '--json', ...args).out).jobs.map((j: { key: string }) => j.key);
+    assert.notEqual(keys(['--config', '.datakit-ci.json'])[0], keys([])[0], 'the key covers the definition used');
+    // A commit older than any configuration.
+    git(dir, 'checkout', '-q', '--orphan', 'old');
+    git(dir, 'rm', '-q', '-r', '-f', '--cached', '.');
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'no config');
+    const none = cli(dir, 'build');
+    assert.equal(none.code, 2);
+    assert.match(none.err, /HEAD \([0-9a-f]{7}\) has no \.datakit-ci\.json; `--config FILE` builds it with the jobs of another file\n$/);
+    const given = cli(dir, 'build', 'a', '--config', '.datakit-ci.json');
+    assert.equal(given.code, 0, given.err);
   });
 
   it('says so when asked to rebuild a job never built, and rejects bad usage with exit 2', () => {

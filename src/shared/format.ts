@@ -1,0 +1,13 @@
+// Times as people read them, in the tree and on the command line alike.
+
+/** `just now`, `3 min ago`, `2 h ago`, `4 d ago`. */
+export function ago(ms: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 45) { return 'just now'; }
+  if (s < 90) { return '1 min ago'; }
+  if (s < 3600) { return `${Math.round(s / 60)} min ago`; }
+  if (s < 5400) { return '1 h ago'; }
+  if (s < 86_400) { return `${Math.round(s / 3600)} h ago`; }
+  return `${Math.round(s / 86_400)} d ago`;
+}
+
