@@ -1,10 +1,14 @@
-// Configuration errors of .datakit-ci.json in the Problems panel, at their positions.
+// Configuration errors of .datakit-ci.json in the Problems panel, at their positions, and the warnings of
+// HEAD's keys (an input that matches nothing), placed where the same input is written in the file as it is.
 import * as vscode from 'vscode';
 import { CONFIG_FILE, parseConfig } from '../jobs/config';
+import type { InputWarning } from '../jobs/key';
 
 export class ConfigDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('datakit-ci');
   private readonly disposables: vscode.Disposable[] = [this.collection];
+  /** By the configuration file's URI: what HEAD's keys say about its inputs. */
+  private readonly warnings = new Map<string, readonly InputWarning[]>();
 
   constructor() {
     const check = (doc: vscode.TextDocument): void => { if (this.isConfig(doc.uri)) { this.check(doc.uri, doc.getText()); } };
@@ -35,15 +39,36 @@ export class ConfigDiagnostics implements vscode.Disposable {
     }
   }
 
+  /** HEAD's input warnings for the configuration file at `uri` (an empty list clears them). */
+  setInputWarnings(uri: vscode.Uri, warnings: readonly InputWarning[]): void {
+    const key = uri.toString();
+    if (JSON.stringify(this.warnings.get(key) ?? []) === JSON.stringify(warnings)) { return; }
+    this.warnings.set(key, warnings);
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === key);
+    if (doc) {
+      this.check(uri, doc.getText());
+    } else {
+      void vscode.workspace.fs.readFile(uri).then((b) => this.check(uri, Buffer.from(b).toString('utf8')), () => undefined);
+    }
+  }
+
   check(uri: vscode.Uri, text: string): vscode.Diagnostic[] {
     const result = parseConfig(text);
-    const diags = result.ok ? [] : result.errors.map((e) => {
-      const start = new vscode.Position(e.line - 1, e.column - 1);
-      const end = offsetToPosition(text, e.offset + Math.max(1, e.length));
-      const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message, vscode.DiagnosticSeverity.Error);
+    const diag = (offset: number, length: number, message: string, severity: vscode.DiagnosticSeverity): vscode.Diagnostic => {
+      const d = new vscode.Diagnostic(new vscode.Range(offsetToPosition(text, offset), offsetToPosition(text, offset + Math.max(1, length))), message, severity);
       d.source = 'DataKit CI';
       return d;
-    });
+    };
+    const diags = result.ok ? [] : result.errors.map((e) => diag(e.offset, e.length, e.message, vscode.DiagnosticSeverity.Error));
+    if (result.ok) {
+      // Where the same input is written in the file as it is now (it may have been edited since HEAD).
+      for (const w of this.warnings.get(uri.toString()) ?? []) {
+        const p = result.config.positions[w.job]?.inputs[w.index];
+        if (p && text.slice(p.offset, p.offset + p.length) === JSON.stringify(w.pattern)) {
+          diags.push(diag(p.offset, p.length, w.message, vscode.DiagnosticSeverity.Warning));
+        }
+      }
+    }
     this.collection.set(uri, diags);
     return diags;
   }

@@ -2,7 +2,9 @@
 import * as vscode from 'vscode';
 import { BuildCache } from '../engine/cache';
 import type { Builder } from '../engine/builder';
+import * as path from 'path';
 import { VERSION } from '../engine/version';
+import { CONFIG_FILE } from '../jobs/config';
 import { killAllNow } from '../jobs/process';
 import { ConfigDiagnostics } from './diagnostics';
 import { registerCommands } from './commands';
@@ -57,6 +59,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   const diagnostics = new ConfigDiagnostics();
   context.subscriptions.push(diagnostics);
   void diagnostics.checkWorkspace();
+  // An input of HEAD's jobs that matches nothing is a warning where it is written.
+  const warnings = sessions.onDidChange(() => {
+    for (const s of sessions.all) {
+      if (s.dirs.topLevel) { diagnostics.setInputWarnings(vscode.Uri.file(path.join(s.dirs.topLevel, CONFIG_FILE)), s.inputWarnings); }
+    }
+  });
+  context.subscriptions.push({ dispose: () => warnings.dispose() });
 
   const metrics = new MetricsServer(sessions.metrics, output);
   context.subscriptions.push(metrics);

@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { Emitter, type Disposable } from '../shared/events';
-import type { ConfigResult } from '../jobs/config';
-import type { JobKey } from '../jobs/key';
+import { CONFIG_FILE, type ConfigResult } from '../jobs/config';
+import { keyWarnings, type InputWarning, type JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import type { Target } from '../jobs/targets';
 import type { RepositoryDirs } from '../store/gitDirs';
@@ -21,12 +21,16 @@ export interface TargetView {
   /** `unknown` when the keys cannot be computed without running git (an untrusted workspace). */
   readonly config: ConfigResult | 'missing' | 'unknown';
   readonly jobs: JobView[];
+  /** HEAD only: the working copy's .datakit-ci.json differs from the one committed, which is what runs. */
+  readonly configEdited?: boolean;
 }
 
 export class Session implements Disposable {
   private readonly _onDidChange = new Emitter<void>();
   readonly onDidChange = this._onDidChange.event;
   targets: TargetView[] = [];
+  /** What HEAD's keys say about inputs that match nothing (for the Problems panel). */
+  inputWarnings: InputWarning[] = [];
   private readonly disposables: Disposable[] = [];
   private watchers: fs.FSWatcher[] = [];
   private headTimer: NodeJS.Timeout | undefined;
@@ -42,6 +46,7 @@ export class Session implements Disposable {
     private readonly trusted: () => boolean,
     private readonly settings: () => Settings,
     private readonly onHeadBuildFailed: (session: Session, job: JobView) => void,
+    private readonly log?: (message: string) => void,
   ) {
     this.disposables.push(jobs.cache.onDidChange((change) => this.onStatus(change.key, change.status)));
   }
@@ -102,11 +107,21 @@ export class Session implements Disposable {
       for (const key of at?.keys ?? []) {
         jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
       }
-      views.push({ target, config: at ? at.config : 'unknown', jobs });
+      const configEdited = target.isHead && trusted && at !== undefined ? await this.configEdited(target.commit) : undefined;
+      views.push({ target, config: at ? at.config : 'unknown', jobs, ...(configEdited ? { configEdited } : {}) });
     }
     if (this.disposed) { return; }
     this.targets = views;
+    this.inputWarnings = keyWarnings(views.find((v) => v.target.isHead)?.jobs.map((j) => j.key) ?? []);
     this._onDidChange.fire();
+  }
+
+  /** Whether the working copy's configuration differs from the one committed at `commit`. */
+  private async configEdited(commit: string): Promise<boolean> {
+    const top = this.dirs.topLevel;
+    if (!top) { return false; }
+    const mine = await fs.promises.readFile(path.join(top, CONFIG_FILE), 'utf8').catch(() => undefined);
+    return mine !== undefined && mine !== await this.jobs.configText(commit);
   }
 
   /** Looks up (building what is missing) every job of the given targets, or of HEAD. Trusted only. */
@@ -167,6 +182,7 @@ export class Session implements Disposable {
     await this.refresh();
     if (head !== this.lastHead) {
       this.lastHead = head;
+      this.cleanInBackground();
       if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
     }
   }
@@ -176,7 +192,20 @@ export class Session implements Disposable {
     await this.refresh();
     this.lastHead = this.head?.target.commit;
     this.watch();
+    this.cleanInBackground();
     if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
+  }
+
+  /**
+   * Removes, in the background, the build directories of jobs that no target declares any more (renamed
+   * or deleted jobs): at start and when HEAD moves. Trusted only (it reads the targets' configurations).
+   */
+  private cleanInBackground(): void {
+    if (!this.trusted() || this.targets.length === 0) { return; }
+    const commits = this.targets.map((t) => t.target.commit);
+    void this.jobs.clean(commits).then((r) => {
+      if (r.removed.length > 0) { this.log?.(`Removed ${r.removed.length} build director${r.removed.length === 1 ? 'y' : 'ies'} of jobs no longer declared (${(r.bytes / 1024 / 1024).toFixed(1)} MB): ${r.removed.join(', ')}`); }
+    }, (e: Error) => this.log?.(`Could not clean the build directories: ${e.message}`));
   }
 
   dispose(): void {

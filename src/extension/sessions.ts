@@ -79,7 +79,7 @@ export class Sessions implements vscode.Disposable {
           logger: { info: (m) => this.output.info(m), error: (m) => this.output.error(m) },
         });
         const session = new Session(jobs, dirs, folder, () => vscode.workspace.isTrusted, () => readSettings(folder),
-          (s, job) => this.notifyFailure(s, job));
+          (s, job) => this.notifyFailure(s, job), (m) => this.output.info(m));
         session.onDidChange(() => { this.updateState(); this._onDidChange.fire(); });
         this.byCommonDir.set(common, session);
         started.push(session);

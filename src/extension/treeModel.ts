@@ -69,7 +69,15 @@ export class TreeModel {
     if (!c.ok) {
       return c.errors.map((e) => ({ kind: 'message', session, text: `.datakit-ci.json:${e.line}:${e.column}: ${e.message}` }));
     }
-    return target.jobs.map((job) => ({ kind: 'job', session, target, job }));
+    const jobs: Node[] = target.jobs.map((job) => ({ kind: 'job', session, target, job }));
+    if (target.configEdited) {
+      jobs.unshift({
+        kind: 'message', session,
+        text: 'Runs the committed .datakit-ci.json: yours differs',
+        detail: 'The jobs of HEAD are those of the .datakit-ci.json committed at HEAD. Commit your edited copy to run it (the command line runs it with `datakit-ci build --config .datakit-ci.json`).',
+      });
+    }
+    return jobs;
   }
 
   async builds(session: Session, job: JobView): Promise<Node[]> {

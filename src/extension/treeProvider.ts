@@ -91,12 +91,19 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const s = job.status;
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
+    // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
+    const builtFor = saved ? await session.jobs.builtFor(saved.commit) : undefined;
+    const elsewhere = builtFor !== undefined && builtFor !== job.key.commit ? builtFor : undefined;
+    const cached = elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
     if (s?.result.kind === 'pending') {
       item.description = s.result.reason;
     } else if (s?.result.kind === 'failure') {
-      item.description = s.result.message.split('\n')[0] + (times ? ` · ${ago(times.finished)}` : '');
+      const from = times && saved && !saved.built ? ` · cached failure from ${ago(times.finished)}${elsewhere ? `, built for ${elsewhere.slice(0, 7)}` : ''}` : times ? ` · ${ago(times.finished)}` : '';
+      item.description = s.result.message.split('\n')[0] + from;
     } else if (s?.result.kind === 'success') {
-      item.description = times ? `passed · ${duration(times.finished - times.started)} · ${ago(times.finished)}` : 'passed';
+      item.description = times
+        ? ['passed', duration(times.finished - times.started), cached, ago(times.finished)].filter(Boolean).join(' · ')
+        : 'passed';
     } else {
       item.description = vscode.workspace.isTrusted ? 'not built' : 'not built · workspace not trusted';
     }
@@ -108,7 +115,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
     md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
     md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\` |\n`);
-    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` |\n`); }
+    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${elsewhere ? `cached · built for \`${elsewhere.slice(0, 12)}\`${saved.built ? ' in this window' : ''}` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
     if (times) {
       md.appendMarkdown(`| started | ${new Date(times.started).toLocaleString()} |\n`);
       md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${duration(times.finished - times.started)}) |\n`);

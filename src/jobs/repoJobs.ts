@@ -62,6 +62,7 @@ export type JobStatus = Status<ShellValue>;
  */
 export class RepoJobs {
   private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
+  private readonly builtForCache = new LRUCache<string, string>({ max: 1024 });
   /** Every key computed here, by digest: a job's needs are found among them. */
   private readonly knownKeys = new LRUCache<string, JobKey>({ max: 4096 });
   private source: Promise<SourceRepo> | undefined;
@@ -214,14 +215,19 @@ export class RepoJobs {
     return normalizeJob(key.job);
   }
 
-  /** The source commit that a saved result was built for, as its key.json records it. */
+  /** The source commit that a saved result was built for, as its key.json records it (kept: it never changes). */
   async builtFor(resultCommit: string): Promise<string | undefined> {
+    const known = this.builtForCache.get(resultCommit);
+    if (known !== undefined) { return known || undefined; }
+    let commit = '';
     try {
       const record = JSON.parse(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8')) as KeyRecord;
-      return typeof record.commit === 'string' ? record.commit : undefined;
+      commit = typeof record.commit === 'string' ? record.commit : '';
     } catch {
-      return undefined;
+      // no key.json (another builder's entry): nothing to say
     }
+    this.builtForCache.set(resultCommit, commit);
+    return commit || undefined;
   }
 
   /** key.json of the most recent other saved build of the same job (what it was built from before). */

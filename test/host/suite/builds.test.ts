@@ -123,6 +123,21 @@ describe('builds in the tree', function () {
     assert.ok(!text.includes('the job definition changed'), text);
   });
 
+  it('says a result reused from another commit is cached, and for which commit it was built', async () => {
+    const a = await api();
+    const before = git(folder(), 'rev-parse', 'HEAD');
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
+    fs.writeFileSync(path.join(folder(), 'README.md'), '# docs only\n');
+    git(folder(), 'commit', '-qam', 'Docs only');
+    await vscode.commands.executeCommand('datakitCi.refresh');
+    const ok = await waitFor('the new HEAD', async () => { const n = await jobNode(a, 'ok'); return n.job.key.commit !== before && n; });
+    assert.strictEqual(ok.job.status?.result.kind, 'success', 'ok\'s inputs (src) did not change: a hit');
+    const okItem = await item(a, ok);
+    assert.match(String(okItem.description), new RegExp(`^passed · (<1 s|\\d+ s) · cached · built for ${before.slice(0, 7)} · just now$`));
+    assert.match((okItem.tooltip as vscode.MarkdownString).value, new RegExp(`cached · built for \`${before.slice(0, 12)}\``));
+  });
+
   it('shows the metrics of its own registry', async () => {
     const text = await vscode.commands.executeCommand<string>('datakitCi.showMetrics');
     assert.match(text, /DataKitCI_cache_builds_started_total\{name="shell"\} \d+/);

@@ -4,7 +4,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, waitFor } from './helpers';
+import { api, children, git, waitFor } from './helpers';
 
 const folder = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 
@@ -41,6 +41,38 @@ describe('configuration file support, metrics server, commands', function () {
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
       assert.strictEqual(fs.readFileSync(file, 'utf8'), original);
     }
+  });
+
+  it('warns in the Problems panel, where it is written, about an input of HEAD that matches nothing; says when the config is edited', async () => {
+    const a = await api();
+    const file = path.join(folder(), '.datakit-ci.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const config = JSON.parse(original);
+    config.jobs.ok.inputs = ['src', 'srcc'];
+    const text = JSON.stringify(config, null, 2) + '\n';
+    fs.writeFileSync(file, text);
+    git(folder(), 'commit', '-qam', 'An input with a typo');
+    try {
+      await vscode.commands.executeCommand('datakitCi.refresh');
+      const uri = vscode.Uri.file(file);
+      const warning = await waitFor('the warning', () => vscode.languages.getDiagnostics(uri).find((d) => d.source === 'DataKit CI' && d.severity === vscode.DiagnosticSeverity.Warning));
+      const at = text.indexOf('"srcc"');
+      const line = text.slice(0, at).split('\n').length - 1;
+      assert.deepStrictEqual([warning.range.start.line, warning.range.start.character], [line, at - text.lastIndexOf('\n', at) - 1]);
+      assert.match(warning.message, /^Input "srcc" of job "ok" matches nothing at [0-9a-f]{7}: the job is not rebuilt when such files appear or change$/);
+
+      // Edited and not committed: the tree says which configuration runs.
+      fs.writeFileSync(file, text.replace('"srcc"', '"src/main.txt"'));
+      await vscode.commands.executeCommand('datakitCi.refresh');
+      const [head] = await children(a);
+      const note = await waitFor('the note under HEAD', async () => (await children(a, head)).find((n) => n.kind === 'message'));
+      assert.strictEqual(note.kind === 'message' && note.text, 'Runs the committed .datakit-ci.json: yours differs');
+    } finally {
+      fs.writeFileSync(file, text);
+      git(folder(), 'reset', '-q', '--hard', 'HEAD~1');
+      await vscode.commands.executeCommand('datakitCi.refresh');
+    }
+    await waitFor('the warning to go', () => !vscode.languages.getDiagnostics(vscode.Uri.file(file)).some((d) => d.severity === vscode.DiagnosticSeverity.Warning));
   });
 
   it('contributes the JSON schema of .datakit-ci.json', async () => {
