@@ -1,7 +1,7 @@
 // What every command shares: the terminal, its exit codes and errors, and the jobs of the revision (and
 // the configuration) it was asked about, with what a user should hear about them first.
-import fs from 'node:fs';
-import path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { CONFIG_FILE } from '../jobs/config';
 import { keyWarnings, type JobKey } from '../jobs/key';
 import type { JobsAt, RepoJobs } from '../jobs/repoJobs';
@@ -94,7 +94,8 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
 async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOptions, io: Io): Promise<void> {
   const top = jobs.dirs.topLevel;
   if (!top || jobs.headTarget()[0]?.commit !== commit) { return; }
-  const mine = await fs.promises.readFile(path.join(top, CONFIG_FILE), 'utf8').catch(() => undefined);
+  let mine: string | undefined;
+  try { mine = fs.readFileSync(path.join(top, CONFIG_FILE), 'utf8'); } catch { /* none in the working tree */ }
   if (mine === undefined || mine === await jobs.configText(commit)) { return; }
   const rel = path.relative(opts.cwd, path.join(top, CONFIG_FILE)) || CONFIG_FILE;
   io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--config ${rel}\` runs yours\n`);

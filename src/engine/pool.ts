@@ -1,6 +1,6 @@
 // Bounded concurrency for builds, first in first out (the seed's CI_monitored_pool): a queued build's log
 // says how many builds are ahead of it.
-import os from 'node:os';
+import os = require('node:os');
 import { DataKitError } from '../shared/errors';
 import type { LiveLog, PendingReason } from './liveLog';
 import type { CacheMetrics } from './metrics';
@@ -10,8 +10,13 @@ interface Waiter {
   readonly start: () => void;
 }
 
+/** Milliseconds on a monotonic clock (not `performance`, whose first use loads perf_hooks: a cost of every command's start). */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 function seconds(since: number): number {
-  return (performance.now() - since) / 1000;
+  return (monotonicMs() - since) / 1000;
 }
 
 export function waitingReason(ahead: number): string {
@@ -23,7 +28,7 @@ export class Pool {
   private used = 0;
   private _capacity: number;
 
-  constructor(readonly name: string, capacity: number = Math.max(1, os.cpus().length), private readonly metrics?: CacheMetrics) {
+  constructor(readonly name: string, capacity: number = Math.max(1, os.availableParallelism()), private readonly metrics?: CacheMetrics) {
     this._capacity = Pool.checkCapacity(capacity);
     this.report();
   }
@@ -54,7 +59,7 @@ export class Pool {
    */
   async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     if (signal?.aborted) { throw new DataKitError('Cancelled', 'Cancelled'); }
-    const queuedAt = performance.now();
+    const queuedAt = monotonicMs();
     if (this.queue.length > 0 || this.used >= this._capacity) {
       await this.wait(log, signal);
     } else {
@@ -62,7 +67,7 @@ export class Pool {
     }
     this.metrics?.poolWaitTime.observe({ name: this.name }, seconds(queuedAt));
     this.report();
-    const startedAt = performance.now();
+    const startedAt = monotonicMs();
     try {
       return await fn();
     } finally {

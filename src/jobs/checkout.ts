@@ -2,9 +2,9 @@
 // .git, filled with exactly a commit's files. A private index per directory lets git write only what
 // changed since the previous build; the user's index, work tree and refs are never touched.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import os = require('node:os');
+import path = require('node:path');
 import { DataKitError } from '../shared/errors';
 import { runGit } from '../store/git';
 import type { SourceRepo } from '../store/sourceRepo';

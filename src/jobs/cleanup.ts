@@ -1,7 +1,7 @@
 // Build directories of jobs that the current configuration no longer has (renamed, deleted), and setup
 // products of keys no longer current, are removed; what a build is using (its lock is held) is left alone.
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import path = require('node:path');
 import { jobDirName } from './checkout';
 import { acquireLock } from './lockFile';
 

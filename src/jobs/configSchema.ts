@@ -1,8 +1,8 @@
 // The JSON schema of .datakit-ci.json (the one VS Code uses for completion and hover), compiled ahead of
 // time by ajv's standalone code generation (scripts/generate-validator.mjs): validating needs no ajv and
 // no compilation at run time.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import type { ErrorObject } from 'ajv';
 import { DataKitError } from '../shared/errors';
 import { validateConfig, validateJob } from './configValidator.generated';

@@ -1,7 +1,7 @@
 // Cross-process locks on cache entries: one lock file per entry in the results repository, holding the
 // builder's pid, so that the extension, the CLI and a second window never build one key twice at once.
-import path from 'node:path';
-import fs from 'node:fs/promises';
+import path = require('node:path');
+import { promises as fs } from 'node:fs';
 import type { EntryLocks } from '../engine/cache';
 import { DataKitError } from '../shared/errors';
 import { acquireLock, readLockHolder } from './lockFile';

@@ -3,8 +3,9 @@
 // always reads the jobs from the commit's own .datakit-ci.json, and this file is only written from that.
 // When read, every key must be one that its own recorded fields hash to; anything else is dropped, with a
 // warning, so a file edited by hand cannot make a result appear under a definition nobody committed.
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import fsSync = require('node:fs');
+import path = require('node:path');
 import type { ConfigResult } from './config';
 import { digestOf, TOOL, type JobKey } from './key';
 
@@ -70,7 +71,12 @@ export async function readKeysCache(file: string, commit: string, warn: (message
 /** Writes the jobs computed from the commit, unless the file already says exactly that; a failure is harmless. */
 export async function writeKeysCache(file: string, jobs: CachedJobs): Promise<void> {
   const text = JSON.stringify({ tool: TOOL, ...jobs });
-  if ((await fs.readFile(file, 'utf8').catch(() => undefined)) === text) { return; }
+  try {
+    // Synchronous: a small file, read on every run, and usually unchanged.
+    if (fsSync.readFileSync(file, 'utf8') === text) { return; }
+  } catch {
+    // not written yet
+  }
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     await fs.mkdir(path.dirname(file), { recursive: true });

@@ -7,10 +7,10 @@
 // a holder on another host (or in a restarted container) that stopped beating, or one that hangs, cannot
 // keep the lock forever.
 import { randomUUID } from 'node:crypto';
-import * as fsSync from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import fsSync = require('node:fs');
+import { promises as fs } from 'node:fs';
+import os = require('node:os');
+import path = require('node:path');
 import { isProcessAlive, processStartTime } from './procfs';
 
 export { isProcessAlive };

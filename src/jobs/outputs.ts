@@ -1,8 +1,8 @@
 // A job's declared outputs: found by glob inside its build directory, saved under value/, restored on
 // request. Nothing outside the build directory is read or written: symbolic links are never followed and
 // no path may climb out with `..`.
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import path = require('node:path');
 import { BuildFailure } from '../engine/builder';
 import { DataKitError } from '../shared/errors';
 import { compilePatterns } from './patterns';

@@ -1,19 +1,30 @@
 // What `inputs` and `outputs` mean: plain paths (a file, or a folder and all beneath it) and globs, in the
 // one dialect of picomatch, with `!pattern` excluding what the others matched. Dot files match like any
 // other file: a change to `.babelrc` must reach a job whose inputs say `**`.
-import picomatch from 'picomatch';
+import type picomatchType from 'picomatch';
 
 const OPTIONS = { dot: true } as const;
 
-/** Whether a pattern is a glob (has `*`, `?`, `[…]`, `{…}`, `(…)`), as opposed to a plain path. */
+let loaded: typeof picomatchType | undefined;
+
+/** picomatch, loaded when a configuration first has a glob (most runs have plain paths only). */
+function picomatch(): typeof picomatchType {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return (loaded ??= require('picomatch') as typeof picomatchType);
+}
+
+/**
+ * Whether a pattern is a glob (has `*`, `?`, `[…]`, `{…}`, `(…)` or an extglob), as opposed to a plain
+ * path. A path with none of these characters is plain without asking picomatch.
+ */
 export function isGlob(pattern: string): boolean {
-  return picomatch.scan(pattern).isGlob;
+  return /[*?[\]{}()!+@]/.test(pattern) && picomatch().scan(pattern).isGlob;
 }
 
 /** The folder a pattern cannot match outside of: its static part ('' for the whole tree). */
 export function baseOf(pattern: string): string {
   if (!isGlob(pattern)) { return pattern.replace(/\/$/, ''); }
-  const base = picomatch.scan(pattern).base;
+  const base = picomatch().scan(pattern).base;
   return base === '.' ? '' : base;
 }
 
@@ -37,8 +48,8 @@ export function compilePatterns(patterns: readonly string[]): PatternSet {
   for (const p of patterns) {
     if (p.startsWith('!')) { negated.push(p.slice(1)); } else if (isGlob(p)) { globs.push(p); } else { plain.push(p.replace(/\/$/, '')); }
   }
-  const globMatch = new Map(globs.map((g) => [g, picomatch(g, OPTIONS)]));
-  const notMatch = negated.map((n) => (isGlob(n) ? picomatch(n, OPTIONS) : underPlain(n.replace(/\/$/, ''))));
+  const globMatch = new Map(globs.map((g) => [g, picomatch()(g, OPTIONS)]));
+  const notMatch = negated.map((n) => (isGlob(n) ? picomatch()(n, OPTIONS) : underPlain(n.replace(/\/$/, ''))));
   const matchesPattern = (pattern: string, file: string): boolean =>
     globMatch.get(pattern)?.(file) ?? underPlain(pattern.replace(/\/$/, ''))(file);
   const positive = [...plain, ...globs];

@@ -1,7 +1,7 @@
 // Runs a job's command in its own process group and kills the whole group, grandchildren included, on
 // cancel and on timeout — and whatever the command left running once it exits, as CI runners do.
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+import { childProcess } from '../shared/lazy';
+import fs = require('node:fs');
 import { BuildFailure } from '../engine/builder';
 import { formatDuration } from './duration';
 import { groupAlive, processesWithVariable } from './procfs';
@@ -60,7 +60,7 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
       // The outer shell execs the inner one with stderr on stdout's pipe, so that the log keeps the order
       // in which the command wrote; the inner shell sees the command exactly as written.
       : ['/bin/sh', ['-c', 'exec /bin/sh -c "$1" 2>&1', 'sh', opts.command]];
-    const child = spawn(file, args, {
+    const child = childProcess().spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -159,7 +159,7 @@ export async function killTree(pgid: number | undefined, graceMs = 2000, run?: R
   if (IS_WINDOWS) {
     if (pgid === undefined) { return; }
     await new Promise<void>((done) => {
-      spawn('taskkill', ['/pid', String(pgid), '/T', '/F'], { stdio: 'ignore', windowsHide: true })
+      childProcess().spawn('taskkill', ['/pid', String(pgid), '/T', '/F'], { stdio: 'ignore', windowsHide: true })
         .once('exit', () => done()).once('error', () => done());
     });
     return;

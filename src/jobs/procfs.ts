@@ -1,7 +1,7 @@
 // What Linux's /proc says about processes: whether one runs, when it started (so that a reused pid is not
 // taken for the process that held a lock), which belong to a process group, and which carry a marker in
 // their environment (so that a job's descendants that left its process group are still found).
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 
 interface Stat {
   readonly state: string;

@@ -1,6 +1,6 @@
 // One repository's jobs: its source (read with git), its results repository, and the shell builder's
 // cache — what the command-line tool and the extension both work through.
-import path from 'node:path';
+import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { BuildCache, type Logger } from '../engine/cache';
 import { LogManager } from '../engine/liveLog';
@@ -62,9 +62,11 @@ export type JobStatus = Status<ShellValue>;
  */
 export class RepoJobs {
   private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
-  private readonly builtForCache = new LRUCache<string, string>({ max: 1024 });
+  private readonly builtForCache = new LRUCache<string, string>({ max: 512 });
   /** Every key computed here, by digest: a job's needs are found among them. */
-  private readonly knownKeys = new LRUCache<string, JobKey>({ max: 4096 });
+  private readonly knownKeys = new LRUCache<string, JobKey>({ max: 1024 });
+  /** The configuration text last read, for `configText` (asked of the commit just read). */
+  private lastConfig: { readonly commit: string; readonly text: string | undefined } | undefined;
   private source: Promise<SourceRepo> | undefined;
   private readonly locks: FileEntryLocks;
   readonly cache: BuildCache<JobKey, ShellValue>;
@@ -151,18 +153,22 @@ export class RepoJobs {
 
   /** The committed .datakit-ci.json of a commit, as text; undefined when the commit has none. */
   async configText(commit: string): Promise<string | undefined> {
-    return (await (await this.repo()).readFile(commit, CONFIG_FILE))?.toString('utf8');
+    if (this.lastConfig?.commit === commit) { return this.lastConfig.text; }
+    const text = (await (await this.repo()).readFile(commit, CONFIG_FILE))?.toString('utf8');
+    this.lastConfig = { commit, text };
+    return text;
   }
 
   /** Always from the commit itself: nothing under the results repository decides what runs. */
   private async readJobs(commit: string): Promise<JobsAt> {
     const repo = await this.repo();
-    const text = await repo.readFile(commit, CONFIG_FILE);
+    const text = (await repo.readFile(commit, CONFIG_FILE))?.toString('utf8');
+    this.lastConfig = { commit, text };
     let at: JobsAt;
     if (text === undefined) {
       at = { commit, config: 'missing', keys: [] };
     } else {
-      const config = parseConfig(text.toString('utf8'));
+      const config = parseConfig(text);
       at = config.ok
         ? { commit, config, keys: await computeKeys(commitSource(repo, commit), commit, config.config.jobs, config.config.setup) }
         : { commit, config, keys: [] };

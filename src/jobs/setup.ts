@@ -8,9 +8,9 @@
 //   deps/<key>/log         the setup's log, shown as a `=== setup` section of every job that uses it
 //   deps/<key>/done        written last: the products are complete
 import { randomUUID } from 'node:crypto';
-import * as fsSync from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import fsSync = require('node:fs');
+import { promises as fs } from 'node:fs';
+import path = require('node:path');
 import { BuildFailure } from '../engine/builder';
 import { LiveLog } from '../engine/liveLog';
 import { runGit } from '../store/git';

@@ -1,8 +1,8 @@
 // The built-in builder: runs a job of .datakit-ci.json in an isolated build directory holding exactly the
 // commit's files, and saves its declared outputs under value/.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import path = require('node:path');
 import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../engine/builder';
 import type { LiveLog } from '../engine/liveLog';
 import type { SourceRepo } from '../store/sourceRepo';

@@ -1,6 +1,7 @@
 // The `git cat-file --batch` protocol: one query a line; each reply is a header line, then (for --batch)
 // the object's bytes and a newline. Replies come back in query order.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { childProcess } from '../shared/lazy';
 import { DataKitError } from '../shared/errors';
 import { GIT_GLOBAL_ARGS, gitEnv, gitNotFound } from './git';
 
@@ -104,7 +105,7 @@ export class CatFile {
 
   private start(): ChildProcessWithoutNullStreams {
     const flag = this.mode === 'check' ? `--batch-check=${CAT_FORMAT}` : `--batch=${CAT_FORMAT}`;
-    const child = spawn('git', [...GIT_GLOBAL_ARGS, `--git-dir=${this.gitDir}`, 'cat-file', flag],
+    const child = childProcess().spawn('git', [...GIT_GLOBAL_ARGS, `--git-dir=${this.gitDir}`, 'cat-file', flag],
       { cwd: this.gitDir, env: gitEnv(), windowsHide: true });
     this.child = child;
     this.buf = new ByteQueue();

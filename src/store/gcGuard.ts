@@ -5,9 +5,9 @@
 // hash-object / mktree / commit-tree / update-ref beside a `gc --prune=now` loop left a ref on a missing
 // tree). A save therefore writes again, before its ref moves and once more after any gc that was running
 // then has finished, every object of its own that is gone. `git gc` holds `gc.pid` while it runs.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 
 /** git itself takes a gc.pid this old for a crashed gc's. */
 const GC_PID_STALE_MS = 12 * 60 * 60 * 1000;

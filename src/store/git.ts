@@ -1,7 +1,7 @@
 // Running the git CLI: every command we start gets the same environment and global options, so that it
 // neither follows variables inherited from a hook or terminal nor takes the user's optional locks.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { childProcess } from '../shared/lazy';
+import fs = require('node:fs');
 import { DataKitError } from '../shared/errors';
 
 export interface GitResult {
@@ -39,7 +39,7 @@ export function gitNotFound(): DataKitError {
 /** Runs one git command; a missing git binary is `GitNotFound`, a failure `GitFailed` (unless allowed). */
 export function runGit(args: string[], options: RunGitOptions = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', [...GIT_GLOBAL_ARGS, ...args], {
+    const child = childProcess().spawn('git', [...GIT_GLOBAL_ARGS, ...args], {
       cwd: options.cwd, env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true,
     });
     const out: Buffer[] = [];

@@ -1,7 +1,7 @@
 // Finds a repository's directories and its HEAD by reading files only — no `git` process — so that an
 // untrusted workspace can show cached results without running anything.
-import fs from 'node:fs';
-import path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { parsePackedRefs } from './packedRefs';
 
 export interface RepositoryDirs {

@@ -1,6 +1,6 @@
 // The results repository: one branch per cache entry, each commit one saved result.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { DataKitError } from '../shared/errors';
 import { checkName, checkRefPrefix, entryRefName, splitTreePath } from './names';
 import type { Tree, TreeEntry } from './objectFormat';

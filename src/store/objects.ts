@@ -5,17 +5,16 @@
 // over 1 MiB are hashed and deflated in chunks here (isomorphic-git's writeBlob takes the whole buffer and
 // grew peak memory by 4-6x the blob).
 import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import path = require('node:path');
 import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
+import zlib = require('node:zlib');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
+import { streams } from '../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
-import { PackReader } from './packReader';
+import { PackReader, type RawObject } from './packReader';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
 /** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
@@ -31,9 +30,15 @@ export class ObjectStore {
   private readonly packs: PackReader;
   // lru-cache allocates every slot up front (measured: 1.1 ms for 10,000, 13 ms for 100,000), which each
   // store opened (each command run) pays: sizes for what one process touches, not for the whole repository.
-  private readonly trees = new LRUCache<string, Tree>({ max: 2000 });
-  private readonly commits = new LRUCache<string, CommitInfo>({ max: 2000 });
-  private readonly verified = new LRUCache<string, true>({ max: 4000 });
+  private readonly trees = new LRUCache<string, Tree>({ max: 1000 });
+  private readonly commits = new LRUCache<string, CommitInfo>({ max: 1000 });
+  /** Objects already checked against their ids: a memo, forgotten whole when it gets large. */
+  private readonly verified = new Set<string>();
+  /**
+   * The small objects `verify` just read, for the read that follows it (a lookup checks an entry, then reads
+   * its value): each is inflated once per process, not twice.
+   */
+  private readonly justVerified = new LRUCache<string, RawObject>({ maxSize: 1 << 20, maxEntrySize: 64 << 10, sizeCalculation: (o) => Math.max(1, o.content.length) });
 
   /**
    * `patient`: a missing object is looked for again for a while (a concurrent `git gc` moves objects
@@ -49,7 +54,9 @@ export class ObjectStore {
    * An object's type and content; `ObjectMissing` if it is in neither the loose store nor a pack,
    * `CorruptObject` if it cannot be read back. Either error names the object and this repository.
    */
-  async read(oid: string): Promise<{ type: string; content: Buffer }> {
+  async read(oid: string): Promise<RawObject> {
+    const known = this.justVerified.get(oid);
+    if (known) { return known; }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
@@ -96,6 +103,7 @@ export class ObjectStore {
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
+      this.justVerified.set(oid, o);
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
@@ -104,7 +112,8 @@ export class ObjectStore {
       }
       throw e;
     }
-    this.verified.set(oid, true);
+    if (this.verified.size >= 20_000) { this.verified.clear(); }
+    this.verified.add(oid);
   }
 
   /** Removes the loose file of `oid` if it is there and is itself what cannot be read; whether it did. */
@@ -181,7 +190,7 @@ export class ObjectStore {
     const oid = createHash('sha1').update(header).update(content).digest('hex');
     if (freshen(this.objectsDir, oid)) { return oid; }
     const deflated = zlib.deflateSync(Buffer.concat([header, content]));
-    await isomorphicGit().writeObject({ fs: ATOMIC_FS, gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
+    await isomorphicGit().writeObject({ fs: atomicFs(), gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
     return oid;
   }
 
@@ -270,8 +279,10 @@ function isomorphicGit(): typeof import('isomorphic-git') {
  * isomorphic-git writes objects in place; through this `fs` each loose object is written to a temporary
  * file and renamed into place, so a crash never leaves a truncated object.
  */
-const ATOMIC_FS = {
-  promises: {
+type AtomicFs = { promises: Omit<typeof fsp, 'writeFile'> & { writeFile(file: string, data: Uint8Array): Promise<void> } };
+let atomicFsMemo: AtomicFs | undefined;
+function atomicFs(): AtomicFs {
+  return (atomicFsMemo ??= { promises: {
     ...fsp,
     async writeFile(file: string, data: Uint8Array): Promise<void> {
       const dir = path.dirname(file);
@@ -279,8 +290,8 @@ const ATOMIC_FS = {
       retryingMissingDir(dir, () => fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 }));
       renameObject(tmp, file);
     },
-  },
-};
+  } });
+}
 
 /** Runs `op`, creating `dir` when it is missing: `git prune-packed` removes emptied object directories. */
 function retryingMissingDir(dir: string, op: () => void): void {
@@ -328,7 +339,7 @@ async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<
     }
   }
   try {
-    await pipeline(Readable.from(chunks(), { objectMode: false }), zlib.createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
+    await streams().pipeline(streams().Readable.from(chunks(), { objectMode: false }), zlib.createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
   } catch (e) {
     await fsp.unlink(tmp).catch(() => undefined);
     throw e;

@@ -1,9 +1,9 @@
 // The `.pack` files that one read of a packed object has open, and their entries read and inflated: the
 // header at the entry's offset, then as much of the zlib stream as its announced size can take.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
+import zlib = require('node:zlib');
 import { DataKitError } from '../shared/errors';
 import { parseEntryHeader, type EntryHeader } from './packFormat';
 import { readExact, type PackIndex } from './packIndex';

@@ -1,7 +1,7 @@
 // A pack's `.idx` file, looked up in place: the fan-out table is kept (1 KB), and each lookup reads only the
 // ids that share the wanted id's first byte and then the one offset it needs, so that the cost of a lookup
 // does not grow with the size of the pack (isomorphic-git parses the whole index into hex strings first).
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import { DataKitError } from '../shared/errors';
 
 const MAGIC = 0xff744f63; // "\377tOc", which no version 1 index can start with (it would be a fan-out count)

@@ -5,8 +5,8 @@
 // No file stays open between reads: a `git gc` may delete any pack at any time (git removes the `.pack`
 // before its `.idx`), and a kept descriptor would pin a deleted pack on disk (and on Windows its name).
 // What is kept is immutable: a pack's name is its checksum, so its index's fan-out table stays valid.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
 import { OpenFiles, PackVanished, type Pack } from './packFile';

@@ -1,6 +1,6 @@
 // git's `packed-refs` file: parsed whole (to list refs), or searched in place when git marked it sorted, so
 // that finding one ref among 10,000 reads a few 4 KB blocks instead of parsing 640 KB.
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 
 const BLOCK = 4096;
 const NL = 0x0a;

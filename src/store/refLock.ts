@@ -1,9 +1,9 @@
 // The results repository's refs: read as git stores them (a loose file, else packed-refs) and moved only
 // by a compare-and-swap under git's own lockfile protocol, so that git, other windows and the CLI can
 // share the repository.
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
+import path = require('node:path');
 import { DataKitError } from '../shared/errors';
 import { parsePackedRefs, SortedPackedRefs, UnusablePackedRefs } from './packedRefs';
 

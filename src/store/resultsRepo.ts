@@ -1,8 +1,9 @@
 // Locates the results repository, `<git-common-dir>/datakit-ci/`, and creates it on first use.
-import { execFile } from 'node:child_process';
+import { childProcess } from '../shared/lazy';
 import { randomBytes } from 'node:crypto';
+import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
+import path = require('node:path');
 import { DataKitError } from '../shared/errors';
 
 export const RESULTS_DIR_NAME = 'datakit-ci';
@@ -14,7 +15,7 @@ export const RESULTS_DIR_NAME = 'datakit-ci';
  */
 export function findCommonDir(dir: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', ['rev-parse', '--git-common-dir'], { cwd: dir, encoding: 'utf8', windowsHide: true }, (err, stdout, stderr) => {
+    childProcess().execFile('git', ['rev-parse', '--git-common-dir'], { cwd: dir, encoding: 'utf8', windowsHide: true }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
@@ -80,11 +81,6 @@ export async function ensureBareRepo(dir: string): Promise<void> {
 }
 
 async function isGitDir(dir: string): Promise<boolean> {
-  try {
-    await fsp.stat(path.join(dir, 'objects'));
-    await fsp.stat(path.join(dir, 'HEAD'));
-    return true;
-  } catch {
-    return false;
-  }
+  // Synchronous: two stats, on every open.
+  return fs.existsSync(path.join(dir, 'objects')) && fs.existsSync(path.join(dir, 'HEAD'));
 }

@@ -1,8 +1,8 @@
 // The user's repository, read with the git CLI and never written. Object lookups go through long-lived
 // `git cat-file` processes: isomorphic-git would load a whole packfile to read one object, and a spawn per
 // object costs tens of milliseconds in a large extension host.
-import fs from 'node:fs';
-import path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
 import type { Disposable } from '../shared/events';
@@ -93,7 +93,7 @@ export class SourceRepo implements Disposable {
     this.local = options.inProcess !== false && plainObjects(commonDir) ? new ObjectStore(commonDir, false) : undefined;
     this.check = new CatFile(gitDir, 'check');
     this.contents = new CatFile(gitDir, 'contents');
-    const size = options.cacheSize ?? 4096;
+    const size = options.cacheSize ?? 1024;
     this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
   }
 

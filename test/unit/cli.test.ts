@@ -218,3 +218,36 @@ describe('the command line\'s output', () => {
     assert.equal(r.stderr, '');
   });
 });
+
+describe('the command line\'s start (dist/cli.js)', () => {
+  it('keeps V8\'s compiled code in the cache directory, rewrites a cache it cannot use, and runs without one', () => {
+    const dir = repo({ pass: { run: 'true' } });
+    const cacheDir = path.join(tmp, 'code-cache-test');
+    const env = { ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir };
+    const run = (): void => {
+      const r = spawnSync(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).jobs[0].job, 'pass');
+      assert.equal(r.stderr, '');
+    };
+    const caches = (): string[] => fs.readdirSync(path.join(cacheDir, 'code-cache'));
+
+    run();
+    const [file] = caches();
+    assert.match(file!, /^cli-[0-9a-f]{16}\.bin$/);
+    const written = fs.readFileSync(path.join(cacheDir, 'code-cache', file!));
+    assert.ok(written.length > 10_000, `${written.length} bytes of compiled code`);
+
+    // One of another build (an older version) is removed; a damaged one is written anew.
+    fs.writeFileSync(path.join(cacheDir, 'code-cache', 'cli-0000000000000000.bin'), 'old');
+    fs.writeFileSync(path.join(cacheDir, 'code-cache', file!), 'not a code cache');
+    run();
+    assert.deepEqual(caches(), [file]);
+    assert.ok(fs.readFileSync(path.join(cacheDir, 'code-cache', file!)).length > 10_000, 'written again');
+
+    // A cache directory that cannot be written: the command runs all the same.
+    fs.rmSync(path.join(cacheDir, 'code-cache'), { recursive: true });
+    fs.writeFileSync(path.join(cacheDir, 'code-cache'), 'a file where the folder would be');
+    run();
+  });
+});

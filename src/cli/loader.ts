@@ -1,0 +1,68 @@
+// dist/cli.js: starts the command line from dist/cli-main.js with V8's code cache. Most of a fully cached
+// run is Node starting and compiling the bundle; the cache keeps the compiled code (and the functions the
+// previous run compiled lazily) in the user's cache directory, next to the build directories, so that a
+// later run compiles nothing. A cache that V8 rejects (another Node, another bundle) is written anew; one
+// that cannot be written is simply not used. Only Node's built-in modules are used here.
+import { createHash } from 'node:crypto';
+import fs = require('node:fs');
+import Module = require('node:module');
+import os = require('node:os');
+import path = require('node:path');
+import vm = require('node:vm');
+
+interface MainModule {
+  main(argv: string[]): Promise<number>;
+}
+
+/** The cache directory, as checkout.ts's cacheBaseDir says it (kept apart: this file loads nothing else). */
+function cacheBase(): string {
+  if (process.env.DATAKIT_CI_CACHE_DIR) { return path.resolve(process.env.DATAKIT_CI_CACHE_DIR); }
+  if (process.platform === 'win32') { return path.join(process.env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'datakit-ci'); }
+  if (process.platform === 'darwin') { return path.join(os.homedir(), 'Library', 'Caches', 'datakit-ci'); }
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'datakit-ci');
+}
+
+function load(file: string): MainModule {
+  const source = fs.readFileSync(file, 'utf8');
+  // Named by the bundle's size and time and Node's version (V8 checks the source itself, and rejects a
+  // cache made for other code): no hashing of the bundle on every start.
+  const st = fs.statSync(file);
+  const id = createHash('sha1').update(`${process.version}\0${st.size}\0${st.mtimeMs}\0${file}`).digest('hex').slice(0, 16);
+  const dir = path.join(cacheBase(), 'code-cache');
+  const cacheFile = path.join(dir, `cli-${id}.bin`);
+  let cachedData: Buffer | undefined;
+  try { cachedData = fs.readFileSync(cacheFile); } catch { /* first run */ }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    // After this run: the cache then holds what the run compiled, not only the top level.
+    process.once('exit', () => {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+        // The caches of earlier bundles (another version, another build) are of no use any more.
+        for (const old of fs.readdirSync(dir)) {
+          if (old.startsWith('cli-') && old !== path.basename(cacheFile) && !old.endsWith('.tmp')) { fs.rmSync(path.join(dir, old), { force: true }); }
+        }
+      } catch {
+        // a read-only or full disk: the next run compiles again
+      }
+    });
+  }
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
+  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
+  wrapper.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  mod.loaded = true;
+  return mod.exports as MainModule;
+}
+
+load(path.join(__dirname, 'cli-main.js')).main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  // No input may show a user a stack trace: this is a bug of ours, said as such (DATAKIT_CI_DEBUG=1 shows where).
+  const where = process.env.DATAKIT_CI_DEBUG ? `\n${(e as Error)?.stack ?? ''}` : '';
+  process.stderr.write(`datakit-ci: internal error: ${e instanceof Error ? e.message : String(e)} (please report it; DATAKIT_CI_DEBUG=1 shows where)${where}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,22 @@
+// Node modules that most runs never need, loaded on first use: a fully cached build starts no process, and
+// child_process brings net, dgram and tty with it; it writes no large blob, which streams are for
+// (measured: a few ms of every command's start).
+
+let childProcessModule: typeof import('node:child_process') | undefined;
+
+export function childProcess(): typeof import('node:child_process') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return (childProcessModule ??= require('node:child_process') as typeof import('node:child_process'));
+}
+
+let streamsModules: { pipeline: typeof import('node:stream/promises').pipeline; Readable: typeof import('node:stream').Readable } | undefined;
+
+/** stream's Readable and stream/promises' pipeline. */
+export function streams(): NonNullable<typeof streamsModules> {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded when first needed */
+  return (streamsModules ??= {
+    pipeline: (require('node:stream/promises') as typeof import('node:stream/promises')).pipeline,
+    Readable: (require('node:stream') as typeof import('node:stream')).Readable,
+  });
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
