@@ -129,7 +129,11 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
             await killGroup();
           }
         }
-        await Promise.race([closed, delay(PIPE_GRACE_MS)]);
+        // A grandchild that kept the pipes open is not waited for long; the timer goes once they close (a
+        // pending timer would keep a command-line process alive for nothing).
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((done) => { grace = setTimeout(done, PIPE_GRACE_MS); })]);
+        clearTimeout(grace);
         for (const s of streams) {
           s.destroy();
         }
