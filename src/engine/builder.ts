@@ -24,7 +24,11 @@ export interface BuildJob<K, C, V = unknown> {
   readonly tx: Transaction;
   /** Aborts when the build is cancelled (the seed's switch); `generate` must then stop. */
   readonly signal: AbortSignal;
-  /** The jobs it needs (see `Builder.needs`), by name, each finished with success. */
+  /**
+   * The jobs it needs (see `Builder.needs`) and, before each, what that one needed in turn, by name, each
+   * finished with success: what a job needed is in its checkout when a job that needs it runs, as it is in
+   * a working tree where they all ran, one after another.
+   */
   readonly needs: ReadonlyMap<string, FinishedNeed<V>>;
 }
 
@@ -41,6 +45,12 @@ export interface Builder<K, V, C = unknown> {
    * for them outside the build pool; if one fails, this build is skipped with the failure "Skipped: …".
    */
   needs?(key: K): { name: string; key: K }[];
+  /**
+   * When builds queue for the pool, a free slot goes to the one of highest priority first (the oldest among
+   * equals): for a task graph, how many builds wait for this one, one after another, so that the longest
+   * chain starts first. 0 when absent.
+   */
+  priority?(key: K): number;
 }
 
 /** Thrown by `generate` to fail a build with a message (the seed's `Failure msg`). */

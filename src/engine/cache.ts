@@ -238,18 +238,28 @@ export class BuildCache<K, V, C = unknown> {
       this.set(key, branch, e, status);
       wake();
     };
-    e.done = this.build(ctx, key, branch, title, log, abort).then(
-      (status) => finish(status),
+    let finished = false;
+    const publish = (status: Status<V>, uncommitted = false): void => {
+      if (finished) { return; }
+      finished = true;
+      finish(status, uncommitted);
+    };
+    e.done = this.build(ctx, key, branch, title, log, abort, publish).then(
+      (status) => publish(status),
       (err) => {
         this.logger.error(`Uncaught exception in build of ${name}/${branch}: ${messageOf(err)}`);
         this.metrics?.buildExceptions.inc({ name });
-        finish({ result: { kind: 'failure', message: messageOf(err) }, output: EMPTY }, true);
+        publish({ result: { kind: 'failure', message: messageOf(err) }, output: EMPTY }, true);
       });
     return e.value!;
   }
 
-  /** Runs `generate` and commits its result. A rejection here is an error outside `generate`. */
-  private async build(ctx: C, key: K, branch: string, title: string, log: LiveLog, abort: AbortController): Promise<Status<V>> {
+  /**
+   * Runs `generate` and commits its result. A rejection here is an error outside `generate`. A build that
+   * runs holds its pool slot until its result is committed and published (`publish`): the builds that were
+   * waiting for it are then ready, and compete for the slot by priority.
+   */
+  private async build(ctx: C, key: K, branch: string, title: string, log: LiveLog, abort: AbortController, publish: (status: Status<V>) => void): Promise<Status<V>> {
     const name = this.builder.name;
     const lock = await this.takeEntryLock(key, branch, log, abort);
     if (lock && 'loaded' in lock) { return lock.loaded; }
@@ -266,23 +276,45 @@ export class BuildCache<K, V, C = unknown> {
       tx.remove('rebuild-requested');
       tx.remove('value');
       tx.remove('failure');
-      let result: Result<V>;
-      try {
-        const needs = await this.awaitNeeds(ctx, key, log, abort);
-        const value = await this.generate(ctx, key, log, tx, abort, needs);
-        log.log('Success');
-        this.metrics?.buildsSucceeded.inc({ name });
-        result = { kind: 'success', value };
-      } catch (err) {
+      const fail = (err: unknown): Result<V> => {
         const message = isCancelled(abort) ? CANCELLED : messageOf(err);
         log.log(`Failed: ${message}`);
         this.metrics?.buildsFailed.inc({ name });
-        await tx.writeFile('failure', message);
-        result = { kind: 'failure', message };
+        return { kind: 'failure', message };
+      };
+      const save = async (result: Result<V>): Promise<Status<V>> => {
+        if (result.kind === 'failure') { await tx.writeFile('failure', result.message); }
+        await tx.writeFile('log', log.contents());
+        const commit = await tx.commit(result.kind === 'failure' ? `Cached failure: ${result.message}` : 'Cached successful result');
+        const status: Status<V> = { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure', true) } };
+        publish(status);
+        return status;
+      };
+      let needs: Map<string, FinishedNeed<V>>;
+      try {
+        needs = await this.awaitNeeds(ctx, key, log, abort);
+      } catch (err) {
+        return await save(fail(err));
       }
-      await tx.writeFile('log', log.contents());
-      const commit = await tx.commit(result.kind === 'success' ? 'Cached successful result' : `Cached failure: ${result.message}`);
-      return { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure', true) } };
+      const run = async (): Promise<Status<V>> => {
+        let result: Result<V>;
+        try {
+          const value = await this.generate(ctx, key, log, tx, abort, needs);
+          log.log('Success');
+          this.metrics?.buildsSucceeded.inc({ name });
+          result = { kind: 'success', value };
+        } catch (err) {
+          result = fail(err);
+        }
+        return save(result);
+      };
+      if (!this.pool) { return await run(); }
+      try {
+        return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0);
+      } catch (err) {
+        if (!DataKitError.is(err, 'Cancelled')) { throw err; }
+        return await save(fail(err)); // cancelled while it waited for a slot
+      }
     } finally {
       endTimer?.();
       this.metrics?.buildsInProgress.dec({ name });
@@ -292,21 +324,27 @@ export class BuildCache<K, V, C = unknown> {
 
   /**
    * Builds (or finds) what the key needs, one after another, outside the pool (a build holding a slot while
-   * it waits could starve what it waits for); a need that does not succeed skips this build.
+   * it waits could starve what it waits for); a need that does not succeed skips this build. Then what each
+   * need needed, which finished before it: in the map before it, dependencies first.
    */
   private async awaitNeeds(ctx: C, key: K, log: LiveLog, abort: AbortController): Promise<Map<string, FinishedNeed<V>>> {
     const needs = new Map<string, FinishedNeed<V>>();
-    for (const need of this.builder.needs?.(key) ?? []) {
-      const s = await log.withPendingReason(`Waiting for ${need.name}`, () => this.untilFinal(ctx, need.key, abort.signal));
+    const visit = async (need: { name: string; key: K }, neededBy: string | undefined): Promise<void> => {
+      if (needs.has(need.name)) { return; }
+      const s = neededBy === undefined
+        ? await log.withPendingReason(`Waiting for ${need.name}`, () => this.untilFinal(ctx, need.key, abort.signal))
+        : await this.untilFinal(ctx, need.key, abort.signal);
       if (s.result.kind !== 'success') {
         const state = s.result.kind === 'failure' && s.result.message === CANCELLED ? 'cancelled'
           : s.result.kind === 'failure' && s.result.message.startsWith(SKIPPED) ? 'skipped' : 'failed';
-        throw new BuildFailure(`${SKIPPED}needs ${need.name} (${state})`);
+        throw new BuildFailure(`${SKIPPED}needs ${need.name} (${state})${neededBy === undefined ? '' : `, through ${neededBy}`}`);
       }
+      for (const inner of this.builder.needs?.(need.key) ?? []) { await visit(inner, need.name); }
       const saved = s.output.kind === 'saved' ? this.store.snapshot?.(s.output.saved.commit, s.output.saved.ref) : undefined;
       needs.set(need.name, { value: s.result.value, ...(saved ? { saved } : {}) });
-      log.log(`${need.name} passed${s.output.kind === 'saved' ? ` (${s.output.saved.commit.slice(0, 12)})` : ''}`);
-    }
+      log.log(`${need.name} passed${s.output.kind === 'saved' ? ` (${s.output.saved.commit.slice(0, 12)})` : ''}${neededBy === undefined ? '' : `, needed by ${neededBy}`}`);
+    };
+    for (const need of this.builder.needs?.(key) ?? []) { await visit(need, undefined); }
     return needs;
   }
 
@@ -344,7 +382,7 @@ export class BuildCache<K, V, C = unknown> {
         if (!abort.signal.aborted) { abort.abort(new DataKitError('Finished', 'Build finished')); }
       }
     };
-    const value = this.pool ? await this.pool.use(log, abort.signal, run) : await run();
+    const value = await run();
     // A build cancelled while it ran is a cancelled build, even if generate ignored the signal.
     if (isCancelled(abort)) { throw new DataKitError('Cancelled', CANCELLED); }
     return value;

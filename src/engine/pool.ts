@@ -6,7 +6,9 @@ import type { LiveLog, PendingReason } from './liveLog';
 import type { CacheMetrics } from './metrics';
 
 interface Waiter {
-  readonly pending: PendingReason | undefined;
+  readonly priority: number;
+  readonly log: LiveLog | undefined;
+  pending: PendingReason | undefined;
   readonly start: () => void;
 }
 
@@ -26,6 +28,7 @@ export function waitingReason(ahead: number): string {
 export class Pool {
   private readonly queue: Waiter[] = [];
   private used = 0;
+  private pumpScheduled = false;
   private _capacity: number;
 
   constructor(readonly name: string, capacity: number = Math.max(1, os.availableParallelism()), private readonly metrics?: CacheMetrics) {
@@ -45,7 +48,7 @@ export class Pool {
   /** Resizing up starts queued jobs at once; resizing down lets running jobs finish. */
   set capacity(n: number) {
     this._capacity = Pool.checkCapacity(n);
-    this.pump();
+    this.schedulePump();
     this.report();
   }
 
@@ -53,18 +56,17 @@ export class Pool {
   get inUse(): number { return this.used; }
 
   /**
-   * Runs `fn` once a slot is free, in the order of the calls. While queued, `log`'s pending reason is
-   * `Waiting for a build slot (N ahead)`. If `signal` aborts while queued, `fn` never runs and this rejects
-   * with `Cancelled`; once `fn` runs, cancelling it is `fn`'s business.
+   * Runs `fn` once a slot is free. Slots are given out a moment later (once what is running now has had its
+   * say): a slot goes to the waiting call of highest `priority` (for a task graph, how many builds wait,
+   * one after another, for this one), among equals to the oldest, so that jobs that a finished build made
+   * ready at once compete for its slot by priority, not by which asked first. While queued behind others,
+   * `log`'s pending reason is `Waiting for a build slot (N ahead)`. If `signal` aborts while queued, `fn`
+   * never runs and this rejects with `Cancelled`; once `fn` runs, cancelling it is `fn`'s business.
    */
-  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>, priority = 0): Promise<T> {
     if (signal?.aborted) { throw new DataKitError('Cancelled', 'Cancelled'); }
     const queuedAt = monotonicMs();
-    if (this.queue.length > 0 || this.used >= this._capacity) {
-      await this.wait(log, signal);
-    } else {
-      this.used++;
-    }
+    await this.wait(log, signal, priority);
     this.metrics?.poolWaitTime.observe({ name: this.name }, seconds(queuedAt));
     this.report();
     const startedAt = monotonicMs();
@@ -73,13 +75,13 @@ export class Pool {
     } finally {
       this.used--;
       this.metrics?.poolUseTime.observe({ name: this.name }, seconds(startedAt));
-      this.pump();
+      this.schedulePump();
       this.report();
     }
   }
 
   /** Resolves once this waiter holds a slot (taken for it by `pump`, so no one can overtake it). */
-  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined): Promise<void> {
+  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined, priority: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         const i = this.queue.indexOf(waiter);
@@ -91,16 +93,33 @@ export class Pool {
         reject(new DataKitError('Cancelled', 'Cancelled'));
       };
       const waiter: Waiter = {
-        pending: log?.pushPendingReason(waitingReason(this.queue.length)),
+        priority,
+        log,
+        pending: undefined,
         start: () => {
           signal?.removeEventListener('abort', onAbort);
           waiter.pending?.dispose();
           resolve();
         },
       };
-      this.queue.push(waiter);
+      // Behind every waiter of the same or a higher priority: those behind it move down.
+      let at = this.queue.findIndex((w) => w.priority < priority);
+      if (at < 0) { at = this.queue.length; }
+      this.queue.splice(at, 0, waiter);
+      // With a free slot, the pump about to run decides; behind others, it says so at once.
+      if (this.used + at >= this._capacity) { this.updateReasons(at); }
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.schedulePump();
       this.report();
+    });
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) { return; }
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
     });
   }
 
@@ -112,13 +131,15 @@ export class Pool {
       started++;
       waiter.start();
     }
-    if (started > 0) { this.updateReasons(0); }
+    if (started > 0 || this.queue.some((w) => !w.pending)) { this.updateReasons(0); }
+    this.report();
   }
 
   /** Queued entries from index `from` on have moved up. */
   private updateReasons(from: number): void {
     for (let i = from; i < this.queue.length; i++) {
-      this.queue[i].pending?.update(waitingReason(i));
+      const w = this.queue[i];
+      if (w.pending) { w.pending.update(waitingReason(i)); } else { w.pending = w.log?.pushPendingReason(waitingReason(i)); }
     }
   }
 

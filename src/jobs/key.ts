@@ -30,6 +30,11 @@ export interface JobKey {
   /** The digest of each job it needs, by name. */
   readonly needs: Readonly<Record<string, string>>;
   readonly digest: string;
+  /**
+   * The longest chain of jobs of its configuration that need it, one after another (0: none): its build's
+   * priority for a slot. Not part of the digest.
+   */
+  readonly waitedOnBy?: number;
 }
 
 export const TOOL = `datakit-ci/${VERSION}`;
@@ -98,7 +103,25 @@ export async function computeKeys(source: InputSource, commit: string, jobs: rea
     }
     return k;
   };
-  return Promise.all(jobs.map(keyOf));
+  const chains = dependentChains(jobs);
+  return (await Promise.all(jobs.map(keyOf))).map((k) => ({ ...k, waitedOnBy: chains.get(k.job.name) ?? 0 }));
+}
+
+/** For each job, the longest chain of jobs that need it, one after another (the graph has no cycle). */
+function dependentChains(jobs: readonly JobDefinition[]): Map<string, number> {
+  const neededBy = new Map<string, string[]>(jobs.map((j) => [j.name, []]));
+  for (const j of jobs) { for (const n of j.needs) { neededBy.get(n)?.push(j.name); } }
+  const chains = new Map<string, number>();
+  const chain = (name: string): number => {
+    let c = chains.get(name);
+    if (c === undefined) {
+      c = Math.max(0, ...(neededBy.get(name) ?? []).map((d) => 1 + chain(d)));
+      chains.set(name, c);
+    }
+    return c;
+  };
+  for (const j of jobs) { chain(j.name); }
+  return chains;
 }
 
 /** The key's digest: what was built (the tool, the definition, the inputs, the setup's key, the needs' keys). */

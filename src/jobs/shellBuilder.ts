@@ -52,6 +52,10 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     });
   }
 
+  priority(key: JobKey): number {
+    return key.waitedOnBy ?? 0;
+  }
+
   async generate({ key, log, tx, signal, needs }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
     await tx.writeFile('key.json', keyJson(key));
     const { job, commit } = key;

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import { jobDirName } from '../../src/jobs/checkout';
 import { keyWarnings, type JobKey } from '../../src/jobs/key';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
+import { Pool } from '../../src/engine/pool';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-layer-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -47,8 +48,8 @@ function commit(dir: string, files: Record<string, string | null>): string {
   return git(dir, 'rev-parse', 'HEAD');
 }
 
-async function withJobs<T>(dir: string, fn: (jobs: RepoJobs) => Promise<T>): Promise<T> {
-  const jobs = await RepoJobs.open({ dir, cacheDir: CACHE });
+async function withJobs<T>(dir: string, fn: (jobs: RepoJobs) => Promise<T>, pool?: Pool): Promise<T> {
+  const jobs = await RepoJobs.open({ dir, cacheDir: CACHE, pool });
   try { return await fn(jobs); } finally { jobs.dispose(); }
 }
 
@@ -253,6 +254,59 @@ describe('a task graph', () => {
       const two = await keysAt(jobs, dir);
       assert.notEqual(two.test.digest, one.test.digest, 'test\'s inputs are unchanged, but what it needs changed');
       assert.match(await logOf(jobs, await final(jobs, two.test)), /\nv2\n/);
+    });
+  });
+
+  it('gives each job the longest chain of jobs that wait for it, so that a free slot starts the longest chain first', async () => {
+    const dir = repo({ jobs: {
+      'build-core': { run: 'true' }, 'build-utils': { run: 'true' },
+      'build-api': { run: 'true', needs: ['build-core', 'build-utils'] }, 'build-web': { run: 'true', needs: ['build-api'] },
+      'test-core': { run: 'true', needs: ['build-core'] }, 'test-web': { run: 'true', needs: ['build-web'] }, lint: { run: 'true' },
+    } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const keys = await keysAt(jobs, dir);
+      assert.deepEqual(Object.fromEntries(Object.entries(keys).map(([n, k]) => [n, k.waitedOnBy])),
+        { 'build-core': 3, 'build-utils': 3, 'build-api': 2, 'build-web': 1, 'test-core': 0, 'test-web': 0, lint: 0 });
+      assert.equal(jobs.cache.builder.priority?.(keys['build-api']!), 2);
+    });
+  });
+
+  it('gives the slot a finished build frees to the job that most jobs wait for, not to the first that asked', async () => {
+    const order = path.join(tmp, 'slot-order');
+    const rec = (name: string): string => `echo ${name} >> '${order}'`;
+    const dir = repo({ jobs: {
+      core: { run: rec('core') }, utils: { run: rec('utils') },
+      'test-core': { run: rec('test-core'), needs: ['core'] },
+      api: { run: rec('api'), needs: ['utils', 'core'] },
+      web: { run: rec('web'), needs: ['api'] },
+    } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const keys = await keysAt(jobs, dir);
+      const all = await Promise.all(Object.values(keys).map((k) => final(jobs, k)));
+      assert.deepEqual(all.map((s) => s.result.kind), ['success', 'success', 'success', 'success', 'success']);
+      const ran = fs.readFileSync(order, 'utf8').trim().split('\n');
+      assert.deepEqual(ran.slice(0, 2).sort(), ['core', 'utils'], 'core and utils, which wait for nothing, in either order');
+      // test-core was ready as soon as core passed; api (2 jobs in a row wait for it) goes first all the
+      // same, then test-core, which waited longer than web.
+      assert.deepEqual(ran.slice(2), ['api', 'test-core', 'web']);
+    }, new Pool('one at a time', 1));
+  });
+
+  it('puts in place what the needed jobs needed too, dependencies first (a test that loads a library the app links)', async () => {
+    const dir = repo({ jobs: {
+      lib: { run: 'mkdir -p lib/dist && echo lib-v1 > lib/dist/lib.js && echo shared-from-lib > out.txt', outputs: ['lib/dist', 'out.txt'] },
+      app: { run: 'cat lib/dist/lib.js > app.js && echo shared-from-app > out.txt', needs: ['lib'], outputs: ['app.js', 'out.txt'] },
+      test: { run: 'cat lib/dist/lib.js app.js out.txt', needs: ['app'] },
+    } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const { test } = await keysAt(jobs, dir);
+      const s = await final(jobs, test);
+      assert.equal(s.result.kind, 'success');
+      const log = await logOf(jobs, s);
+      assert.match(log, /\] lib passed \([0-9a-f]{12}\), needed by app\n.*\] app passed \([0-9a-f]{12}\)\n/);
+      assert.match(log, /Restored 2 output files of lib\n[^]*Restored 2 output files of app\n/);
+      // app's out.txt, restored after lib's, is the one in place.
+      assert.match(log, /\nlib-v1\nlib-v1\nshared-from-app\n/);
     });
   });
 

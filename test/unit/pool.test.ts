@@ -16,7 +16,7 @@ class Job {
   private release!: () => void;
   private readonly gate = new Promise<void>((r) => { this.release = r; });
 
-  constructor(pool: Pool, readonly name: string, order: string[], signal?: AbortSignal) {
+  constructor(pool: Pool, readonly name: string, order: string[], signal?: AbortSignal, priority?: number) {
     this.log = new LiveLog(`test/${name}`, name);
     this.result = pool.use(this.log, signal, async () => {
       this.started = true;
@@ -24,7 +24,7 @@ class Job {
       assert.equal(this.log.pendingReason(), 'Running');
       await this.gate;
       return name;
-    });
+    }, priority);
   }
 
   async finish(): Promise<string> {
@@ -59,6 +59,23 @@ describe('Pool', () => {
     await d.finish();
     assert.equal(pool.inUse, 0);
     assert.equal(pool.queueLength, 0);
+  });
+
+  it('gives a freed slot to the queued job of highest priority, the oldest among equals, and says so to those it passes', async () => {
+    const pool = new Pool('p', 1);
+    const order: string[] = [];
+    const running = new Job(pool, 'running', order);
+    const low1 = new Job(pool, 'low1', order, undefined, 0);
+    const low2 = new Job(pool, 'low2', order, undefined, 0);
+    await tick();
+    assert.deepEqual([low1, low2].map((j) => j.log.pendingReason()), [waiting(0), waiting(1)]);
+    const high = new Job(pool, 'high', order, undefined, 2);
+    const mid = new Job(pool, 'mid', order, undefined, 1);
+    const high2 = new Job(pool, 'high2', order, undefined, 2);
+    await tick();
+    assert.deepEqual([high, high2, mid, low1, low2].map((j) => j.log.pendingReason()), [0, 1, 2, 3, 4].map(waiting));
+    for (const j of [running, high, high2, mid, low1, low2]) { await j.finish(); }
+    assert.deepEqual(order, ['running', 'high', 'high2', 'mid', 'low1', 'low2']);
   });
 
   it('runs two at a time with capacity 2, starting the oldest queued job when either ends', async () => {
