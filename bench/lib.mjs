@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS = path.join(ROOT, 'bench', 'results');
+export const TURBO_DIR = path.join(RESULTS, 'turbo');
 const require = createRequire(import.meta.url);
 
 /** A module of the compiled sources (`npx tsc -p tsconfig.test.json` puts src under out/src). */
@@ -156,3 +157,34 @@ export const PROC_STATUS_JS = `
     .filter((l) => l.startsWith('Vm')).map((l) => [l.split(':')[0], Number(l.split(/\\s+/)[1]) * 1024]));
   // Resets VmHWM to the current RSS, so that the peak after it is the peak of what follows.
   const resetPeak = () => require('fs').writeFileSync('/proc/self/clear_refs', '5');`;
+
+/** The turbo package in bench/results/turbo, installed if missing; undefined (and why) if it cannot be. */
+export function ensureTurbo(tmp) {
+  const wrapper = path.join(TURBO_DIR, 'node_modules', 'turbo', 'bin', 'turbo');
+  if (!fs.existsSync(wrapper)) {
+    fs.mkdirSync(TURBO_DIR, { recursive: true });
+    fs.writeFileSync(path.join(TURBO_DIR, 'package.json'), '{ "private": true }\n');
+    // Its own npm cache in the temp dir: nothing written outside bench/results and temp dirs.
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'npm-cache'), 'turbo@^2'], { cwd: TURBO_DIR, encoding: 'utf8' });
+    if (r.status !== 0) { return { why: `npm install turbo failed: ${r.error ?? r.stderr.trim().split('\n').slice(-3).join(' ')}` }; }
+  }
+  const native = path.join(TURBO_DIR, 'node_modules', '@turbo', `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch === 'x64' ? '64' : process.arch}`, 'bin', 'turbo');
+  if (!fs.existsSync(native)) { return { why: `no turbo binary for ${process.platform}-${process.arch} was installed` }; }
+  const version = JSON.parse(fs.readFileSync(path.join(TURBO_DIR, 'node_modules', 'turbo', 'package.json'), 'utf8')).version;
+  return { wrapper, native, version };
+}
+
+
+/**
+ * The environment both tools run in: home, config, caches (npm's, turbo's, the build directories) all in
+ * the temp dir, no telemetry or update check, fixed git identity.
+ */
+export function toolEnv(tmp) {
+  const home = path.join(tmp, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  return {
+    ...GIT_ENV, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'),
+    npm_config_cache: path.join(tmp, 'npm-cache'), DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'),
+    TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1',
+  };
+}

@@ -7,27 +7,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GIT_ENV, RESULTS, distFile, gitIn, median, ms, record, sideBySide, wall, withTmp } from './lib.mjs';
+import { distFile, ensureTurbo, gitIn, median, ms, record, sideBySide, toolEnv, TURBO_DIR, wall, withTmp } from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
 const TASKS = ['t1', 't2', 't3', 't4'];
-const TURBO_DIR = path.join(RESULTS, 'turbo');
-
-/** The turbo package in bench/results/turbo, installed if missing; undefined (and why) if it cannot be. */
-function ensureTurbo(tmp) {
-  const wrapper = path.join(TURBO_DIR, 'node_modules', 'turbo', 'bin', 'turbo');
-  if (!fs.existsSync(wrapper)) {
-    fs.mkdirSync(TURBO_DIR, { recursive: true });
-    fs.writeFileSync(path.join(TURBO_DIR, 'package.json'), '{ "private": true }\n');
-    // Its own npm cache in the temp dir: nothing written outside bench/results and temp dirs.
-    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'npm-cache'), 'turbo@^2'], { cwd: TURBO_DIR, encoding: 'utf8' });
-    if (r.status !== 0) { return { why: `npm install turbo failed: ${r.error ?? r.stderr.trim().split('\n').slice(-3).join(' ')}` }; }
-  }
-  const native = path.join(TURBO_DIR, 'node_modules', '@turbo', `${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch === 'x64' ? '64' : process.arch}`, 'bin', 'turbo');
-  if (!fs.existsSync(native)) { return { why: `no turbo binary for ${process.platform}-${process.arch} was installed` }; }
-  const version = JSON.parse(fs.readFileSync(path.join(TURBO_DIR, 'node_modules', 'turbo', 'package.json'), 'utf8')).version;
-  return { wrapper, native, version };
-}
 
 /**
  * One package (turbo's single-package mode: tasks are the root package.json's scripts) and the same
@@ -57,14 +40,7 @@ await withTmp('dkci-turbo-bench-', async (tmp) => {
   }
   const cli = distFile('cli.js');
   const repo = path.join(tmp, 'repo');
-  const home = path.join(tmp, 'home');
-  fs.mkdirSync(home);
-  // Both tools write only into the temp dir: build directories, turbo's and npm's config, logs and caches.
-  const env = {
-    ...GIT_ENV, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'),
-    npm_config_cache: path.join(tmp, 'npm-cache'), DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'),
-    TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1',
-  };
+  const env = toolEnv(tmp);
   makeRepo(repo, env);
   const run = (cmd, args) => spawnSync(cmd, args, { cwd: repo, env, encoding: 'utf8' });
   const turboArgs = ['run', ...TASKS];
