@@ -62,8 +62,9 @@ function makeMonorepo(dir, env, turboVersion) {
     write(path.join(pkg, 'src', 'index.ts'), `${imports.join('\n')}\n\nexport function describe(): string {\n  return '${name}: ' + ${uses};\n}\n`);
     write(path.join(pkg, 'test', `${name}.test.js`), `const test = require('node:test');\nconst assert = require('node:assert');\nconst { describe } = require('../dist/index.js');\ntest('${name}', () => { assert.match(describe(), /^${name}: /); });\n`);
     const inputs = [`packages/${name}`, 'tsconfig.base.json'];
-    jobs[`build-${name}`] = { run: `npx tsc -p packages/${name}`, inputs, outputs: [`packages/${name}/dist/**`], needs: p.uses.map((u) => `build-${u}`) };
-    jobs[`test-${name}`] = { run: `node --test packages/${name}/test/`, inputs, needs: [`build-${name}`] };
+    // The commands turbo runs for these tasks: the package's own scripts, through npm.
+    jobs[`build-${name}`] = { run: `npm run build -w packages/${name}`, inputs, outputs: [`packages/${name}/dist/**`], needs: p.uses.map((u) => `build-${u}`) };
+    jobs[`test-${name}`] = { run: `npm run test -w packages/${name}`, inputs, needs: [`build-${name}`] };
   }
   write(path.join(dir, '.datakit-ci.json'), json({
     setup: { run: 'npm ci --no-audit --no-fund', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json'] },

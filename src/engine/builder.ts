@@ -30,6 +30,8 @@ export interface BuildJob<K, C, V = unknown> {
    * a working tree where they all ran, one after another.
    */
   readonly needs: ReadonlyMap<string, FinishedNeed<V>>;
+  /** What `Builder.prepare` readied while the build waited for its needs, if it did. */
+  readonly prepared?: Promise<unknown>;
 }
 
 export interface Builder<K, V, C = unknown> {
@@ -51,6 +53,13 @@ export interface Builder<K, V, C = unknown> {
    * chain starts first. 0 when absent.
    */
   priority?(key: K): number;
+  /**
+   * What a build that needs others can ready while it waits for them (a checkout, say): started with the
+   * build, outside the pool, and handed to `generate` as `job.prepared`. When `generate` will not run (a
+   * need failed, the build was cancelled), `abandon` gets it to free what it holds.
+   */
+  prepare?(key: K, log: LiveLog, signal: AbortSignal): Promise<unknown>;
+  abandon?(prepared: Promise<unknown>): Promise<void>;
 }
 
 /** Thrown by `generate` to fail a build with a message (the seed's `Failure msg`). */

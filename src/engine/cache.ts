@@ -291,15 +291,22 @@ export class BuildCache<K, V, C = unknown> {
         return status;
       };
       let needs: Map<string, FinishedNeed<V>>;
+      let prepared: Promise<unknown> | undefined;
       try {
+        if ((this.builder.needs?.(key) ?? []).length > 0 && this.builder.prepare) {
+          // Readied while the needs build; its failure is generate's to report.
+          prepared = this.builder.prepare(key, log, abort.signal);
+          prepared.catch(() => undefined);
+        }
         needs = await this.awaitNeeds(ctx, key, log, abort);
       } catch (err) {
+        await this.abandon(prepared);
         return await save(fail(err));
       }
       const run = async (): Promise<Status<V>> => {
         let result: Result<V>;
         try {
-          const value = await this.generate(ctx, key, log, tx, abort, needs);
+          const value = await this.generate(ctx, key, log, tx, abort, needs, prepared);
           log.log('Success');
           this.metrics?.buildsSucceeded.inc({ name });
           result = { kind: 'success', value };
@@ -313,6 +320,7 @@ export class BuildCache<K, V, C = unknown> {
         return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0);
       } catch (err) {
         if (!DataKitError.is(err, 'Cancelled')) { throw err; }
+        await this.abandon(prepared);
         return await save(fail(err)); // cancelled while it waited for a slot
       }
     } finally {
@@ -364,7 +372,12 @@ export class BuildCache<K, V, C = unknown> {
     return s;
   }
 
-  private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController, needs: ReadonlyMap<string, FinishedNeed<V>>): Promise<V> {
+  /** Frees what `prepare` readied for a `generate` that will not run. */
+  private async abandon(prepared: Promise<unknown> | undefined): Promise<void> {
+    if (prepared) { await this.builder.abandon?.(prepared); }
+  }
+
+  private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController, needs: ReadonlyMap<string, FinishedNeed<V>>, prepared: Promise<unknown> | undefined): Promise<V> {
     const jobTx: Transaction = {
       writeFile: (path, data, mode) => {
         if (!(path.startsWith('value/') && path.length > 'value/'.length) && path !== 'key.json') {
@@ -374,9 +387,12 @@ export class BuildCache<K, V, C = unknown> {
       },
     };
     const run = async (): Promise<V> => {
-      if (abort.signal.aborted) { throw new DataKitError('Cancelled', CANCELLED); }
+      if (abort.signal.aborted) {
+        await this.abandon(prepared);
+        throw new DataKitError('Cancelled', CANCELLED);
+      }
       try {
-        return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal, needs });
+        return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal, needs, ...(prepared ? { prepared } : {}) });
       } finally {
         // The seed turns the build's switch off when generate ends, releasing what hangs on it.
         if (!abort.signal.aborted) { abort.abort(new DataKitError('Finished', 'Build finished')); }

@@ -6,7 +6,7 @@ import path = require('node:path');
 import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../engine/builder';
 import type { LiveLog } from '../engine/liveLog';
 import type { SourceRepo } from '../store/sourceRepo';
-import { prepareBuildDir } from './checkout';
+import { prepareBuildDir, type BuildDir } from './checkout';
 import { entryName, keyJson, type JobKey } from './key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
@@ -25,6 +25,12 @@ export interface ShellBuilderOptions {
   outputCap?: number;
   /** A key computed with the others of its target, by digest (the keys of what a job needs). */
   keyOf: (digest: string) => JobKey | undefined;
+}
+
+/** A build directory readied for a job (see `prepare`), with the marker of the run that will use it. */
+interface PreparedDir {
+  readonly dir: BuildDir;
+  readonly run: string;
 }
 
 export class ShellBuilder implements Builder<JobKey, ShellValue> {
@@ -56,21 +62,57 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     return key.waitedOnBy ?? 0;
   }
 
-  async generate({ key, log, tx, signal, needs }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
-    await tx.writeFile('key.json', keyJson(key));
+  /**
+   * The job's build directory, locked, checked out, with the setup's products in place (the setup run
+   * first if no one has): what a job that needs others readies while they build. Its links are made a few
+   * hundred at a time, so that the jobs that can run at once (which link theirs in one go) start first.
+   */
+  prepare(key: JobKey, log: LiveLog, signal: AbortSignal): Promise<PreparedDir> {
+    return this.ready(key, log, signal, true);
+  }
+
+  private async ready(key: JobKey, log: LiveLog, signal: AbortSignal, inBackground: boolean): Promise<PreparedDir> {
     const { job, commit } = key;
-    const products = key.setup ? await this.setups.ensure(key.setup, commit, log, signal) : undefined;
-    if (products) { log.heading(`${job.name}: ${job.run}`); }
     // Marks every process of this run, so that those that leave the job's process group are found too.
     const run = randomUUID();
-    const dir = await log.withPendingReason('Preparing the build directory', async () =>
-      prepareBuildDir({
+    // The checkout is made while the setup runs (once its command has started: it comes first).
+    const setup = key.setup ? this.setups.ensure(key.setup, commit, log, signal) : undefined;
+    const checkout = (async () => {
+      await setup?.started;
+      return prepareBuildDir({
         repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run,
         onTakeOver: (message) => log.log(message),
-      }));
+      });
+    })();
+    const [made, ran] = await log.withPendingReason('Preparing the build directory', () => Promise.allSettled([checkout, setup?.products]));
+    if (made.status === 'rejected') { throw made.reason; }
+    const dir = made.value;
+    if (ran.status === 'rejected') {
+      await dir.release();
+      throw ran.reason;
+    }
+    const products = ran.value;
+    if (products) { log.heading(`${job.name}: ${job.run}`); }
     try {
-      const { linked, removed } = await linkProducts(products, dir.dir);
+      const { linked, removed } = await linkProducts(products, dir.dir, inBackground ? { yieldEvery: 256 } : {});
       if (products) { log.log(`Setup products in place: ${products.files.length} files (${linked} linked now${removed ? `, ${removed} of another setup removed` : ''})`); }
+    } catch (e) {
+      await dir.release();
+      throw e;
+    }
+    return { dir, run };
+  }
+
+  async abandon(prepared: Promise<unknown>): Promise<void> {
+    const p = await (prepared as Promise<PreparedDir>).catch(() => undefined);
+    await p?.dir.release();
+  }
+
+  async generate({ key, log, tx, signal, needs, prepared }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
+    await tx.writeFile('key.json', keyJson(key));
+    const { job, commit } = key;
+    const { dir, run } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
+    try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`Running: ${job.run}`);
       await log.withPendingReason('Running', () => runJobProcess({

@@ -72,6 +72,28 @@ function plainObjects(commonDir: string): boolean {
 
 
 
+/** The modification times of files of `dir` (-1 for a missing one), to tell when they change. */
+function mtimes(dir: string, files: readonly string[]): number[] {
+  return files.map((f) => fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? -1);
+}
+
+/** The modification times of a folder and of every folder beneath it (-1 if it is missing). */
+function folderTimes(dir: string, into: number[] = []): number[] {
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) { into.push(-1); return into; }
+  into.push(st.mtimeMs);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) { folderTimes(path.join(dir, e.name), into); }
+  }
+  return into;
+}
+
+/**
+ * A file changed within this long of a look may have changed again since without its time changing (the
+ * clock of file times is coarse): what depends on it is not kept.
+ */
+const RACY_MS = 2000;
+
 export class SourceRepo implements Disposable {
   private readonly check: CatFile;
   private readonly contents: CatFile;
@@ -79,6 +101,9 @@ export class SourceRepo implements Disposable {
   private readonly cache: LRUCache<string, { found: Found }> | undefined;
   /** Listings of a commit's folders (see `listFiles`). */
   private readonly listings = new LRUCache<string, TreeFile[]>({ max: 64 });
+
+  /** Values derived from the repository's files, with what they were derived from (see `whileUnchanged`). */
+  private readonly memo = new Map<string, { stamp: string; value: Promise<unknown> }>();
 
   /** The repository's objects read in this process, when nothing makes that differ from git (see `plainObjects`). */
   private readonly local: ObjectStore | undefined;
@@ -168,13 +193,42 @@ export class SourceRepo implements Disposable {
   }
 
   /** The URL of a remote as git would use it (the user's configuration included), or undefined. */
-  async remoteUrl(name: string): Promise<string | undefined> {
-    const r = await this.git(['config', '--get', `remote.${name}.url`], { allowFailure: true });
-    return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+  remoteUrl(name: string): Promise<string | undefined> {
+    // Asked for every build directory: kept while the repository's config file is unchanged.
+    return this.whileUnchanged(`remote ${name}`, () => mtimes(this.commonDir, ['config']), async () => {
+      const r = await this.git(['config', '--get', `remote.${name}.url`], { allowFailure: true });
+      return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+    });
   }
 
   /** The repository's tags in the packed-refs format (sorted, annotated tags peeled), for a build directory. */
-  async packedTags(): Promise<string> {
+  packedTags(): Promise<string> {
+    // Kept while packed-refs and every folder under refs/tags are unchanged (a tag written, moved or
+    // deleted renames or removes a file in one of them).
+    return this.whileUnchanged('tags', () => [...mtimes(this.commonDir, ['packed-refs']), ...folderTimes(path.join(this.commonDir, 'refs', 'tags'))], () => this.readTags());
+  }
+
+  /**
+   * `compute`'s value, computed again when the modification times of what it depends on (`times`) changed,
+   * or changed too recently to tell.
+   */
+  private whileUnchanged<T>(name: string, times: () => number[], compute: () => Promise<T>): Promise<T> {
+    const t = times();
+    const stamp = t.join(' ');
+    const known = this.memo.get(name);
+    if (known && known.stamp === stamp) { return known.value as Promise<T>; }
+    const value = compute();
+    this.memo.set(name, { stamp, value });
+    // Shared by the calls made while it is computed; kept after only if what it depends on is settled.
+    if (Math.max(...t) > Date.now() - RACY_MS) {
+      const forget = (): void => { if (this.memo.get(name)?.value === value) { this.memo.delete(name); } };
+      value.then(forget, forget);
+    }
+    value.catch(() => { if (this.memo.get(name)?.value === value) { this.memo.delete(name); } });
+    return value;
+  }
+
+  private async readTags(): Promise<string> {
     const r = await this.git(['for-each-ref', '--format=%(objectname) %(refname)%00%(*objectname)', 'refs/tags/']);
     const lines = ['# pack-refs with: peeled fully-peeled sorted '];
     for (const line of r.stdout.toString('utf8').split('\n')) {

@@ -208,6 +208,18 @@ describe('a shared setup', () => {
       assert.equal(fs.statSync(inJob).mode & 0o222, 0, 'read-only');
       assert.equal(keys.bare.setup, undefined, 'its key does not depend on the setup');
 
+      // What a job removed or put in the way of a product is put back on its next run, and only that.
+      fs.rmSync(inJob);
+      const linkInJob = path.join(jobs.buildRoot, 'work', jobDirName('a'), 'node_modules', 'p');
+      fs.rmSync(linkInJob);
+      fs.mkdirSync(linkInJob);
+      assert.equal(await jobs.cache.markForRebuild(keys.a), 'marked');
+      const again = await final(jobs, keys.a);
+      assert.equal(again.result.kind, 'success');
+      assert.match(await logOf(jobs, again), /Setup products in place: 3 files \(2 linked now\)\n/);
+      assert.equal(fs.statSync(inJob).ino, fs.statSync(path.join(products, 'node_modules', 'dep', 'index.js')).ino);
+      assert.equal(fs.readlinkSync(linkInJob), '../packages/p');
+
       // A change outside the setup's inputs reuses it; a change of the lockfile runs it again, and the
       // next build of each job sees the new products.
       commit(dir, { 'src/a.txt': 'a2\n' });
@@ -307,6 +319,31 @@ describe('a task graph', () => {
       assert.match(log, /Restored 2 output files of lib\n[^]*Restored 2 output files of app\n/);
       // app's out.txt, restored after lib's, is the one in place.
       assert.match(log, /\nlib-v1\nlib-v1\nshared-from-app\n/);
+    });
+  });
+
+  it('readies a job\'s checkout while what it needs builds, and frees it when the need fails', async () => {
+    const flag = path.join(tmp, 'prepared-need-passes');
+    const dir = repo({ jobs: {
+      // Passes only once test's checkout (and the setup's product in it) is there: test readies it meanwhile.
+      build: { run: `for i in $(seq 600); do test -f "@ROOT@/work/${jobDirName('test')}/node_modules/dep.js" && exec test -e '${flag}'; sleep 0.05; done; exit 2` },
+      test: { run: 'cat node_modules/dep.js', needs: ['build'] },
+    }, setup: { run: 'mkdir -p node_modules && echo dep > node_modules/dep.js' } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const config = JSON.parse(fs.readFileSync(path.join(dir, '.datakit-ci.json'), 'utf8'));
+      config.jobs.build.run = config.jobs.build.run.replace('@ROOT@', jobs.buildRoot);
+      commit(dir, { '.datakit-ci.json': JSON.stringify(config) });
+      const { build, test } = await keysAt(jobs, dir);
+      // The need fails (no flag yet): the dependent is skipped, and its readied directory is free again.
+      const skipped = await final(jobs, test);
+      assert.deepEqual(skipped.result, { kind: 'failure', message: 'Skipped: needs build (failed)' });
+      assert.deepEqual(fs.readdirSync(path.join(jobs.buildRoot, 'locks')).filter((f) => f.startsWith(jobDirName('test'))), []);
+      fs.writeFileSync(flag, '');
+      assert.equal(await jobs.cache.markForRebuild(build), 'marked');
+      const passed = await final(jobs, test);
+      assert.equal(passed.result.kind, 'success');
+      assert.match(await logOf(jobs, passed), /Setup products in place: 1 files \(\d linked now\)\n[^]*build passed[^]*\ndep\n/);
+      assert.deepEqual(fs.readdirSync(path.join(jobs.buildRoot, 'work')).filter((f) => f.startsWith(jobDirName('test'))), [jobDirName('test')], 'one directory, used twice');
     });
   });
 

@@ -255,6 +255,44 @@ for (const inProcess of [true, false]) {
       assert.deepEqual(r.catFilePids, { check: undefined, contents: undefined });
       assert.equal(await codeOf(r.objectIds(second, ['src'])), 'Disposed');
     });
+
+    it('says the remote URL and the tags as they are now, though it keeps them between calls', async () => {
+      const r = await SourceRepo.open(dir, { inProcess });
+      const gitDir = path.join(dir, '.git');
+      // Files changed long ago (as a settled repository's are): what was read from them is kept.
+      const age = (): void => {
+        const old = new Date(Date.now() - 3600_000);
+        for (const f of ['config', 'packed-refs', 'refs/tags', 'refs/tags/rel']) {
+          if (fs.existsSync(path.join(gitDir, f))) { fs.utimesSync(path.join(gitDir, f), old, old); }
+        }
+      };
+      try {
+        git(dir, 'remote', 'add', 'origin', 'https://example.invalid/one.git');
+        git(dir, 'tag', 'rel/v1', first);
+        age();
+        assert.equal(await r.remoteUrl('origin'), 'https://example.invalid/one.git');
+        assert.match(await r.packedTags(), new RegExp(`^${first} refs/tags/rel/v1$`, 'm'));
+        assert.equal(await r.remoteUrl('origin'), 'https://example.invalid/one.git');
+
+        git(dir, 'remote', 'set-url', 'origin', 'https://example.invalid/two.git');
+        git(dir, 'tag', 'rel/v2', second); // in a folder beneath refs/tags
+        assert.equal(await r.remoteUrl('origin'), 'https://example.invalid/two.git');
+        assert.match(await r.packedTags(), new RegExp(`^${second} refs/tags/rel/v2$`, 'm'));
+        age();
+        await r.packedTags();
+        git(dir, 'tag', '-d', 'rel/v1');
+        assert.doesNotMatch(await r.packedTags(), /rel\/v1/);
+        git(dir, 'tag', '-f', 'rel/v2', first); // moved
+        assert.match(await r.packedTags(), new RegExp(`^${first} refs/tags/rel/v2$`, 'm'));
+        git(dir, 'pack-refs', '--all');
+        git(dir, 'tag', '-d', 'rel/v2');
+        assert.doesNotMatch(await r.packedTags(), /rel\/v2/);
+      } finally {
+        r.dispose();
+        for (const t of git(dir, 'tag', '-l', 'rel/*').split('\n').filter((x) => x !== '')) { git(dir, 'tag', '-d', t); }
+        git(dir, 'remote', 'remove', 'origin');
+      }
+    });
   });
 });
 }

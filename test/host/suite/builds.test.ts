@@ -45,9 +45,9 @@ describe('builds in the tree', function () {
     assert.strictEqual(badItem.description, 'Command exited with code 3 · just now');
     assert.strictEqual(badItem.contextValue, 'job failure rebuildable hasLog');
 
-    const slowItem = await item(a, slow);
+    // slow runs until released: once its command has started, the tree says so.
+    const slowItem = await waitFor('slow to be running', async () => { const i = await item(a, await jobNode(a, 'slow')); return i.description === 'Running' && i; });
     assert.deepStrictEqual(iconOf(slowItem), { id: 'sync~spin', color: undefined });
-    assert.strictEqual(slowItem.description, 'Running');
     assert.strictEqual(slowItem.contextValue, 'job pending cancellable hasLog');
     const tooltip = (slowItem.tooltip as vscode.MarkdownString).value;
     assert.match(tooltip, /\| branch \| `refs\/heads\/shell\/slow\/[0-9a-f]{16}` \|/);
