@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { VERSION } from '../engine/version';
 import type { SourceRepo, TreeFile } from '../store/sourceRepo';
 import { normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from './config';
-import { baseOf, compilePatterns } from './patterns';
+import { compilePatterns, listingOf, type Listing } from './patterns';
 
 /** A plain path's object id (`null` when absent), or the sorted (path, blob id) pairs a pattern matches. */
 export type InputRecord = string | null | [string, string][];
@@ -43,14 +43,14 @@ export const TOOL = `datakit-ci/${VERSION}`;
 export interface InputSource {
   rootTree(): Promise<string>;
   objectIds(paths: readonly string[]): Promise<Map<string, string | undefined>>;
-  listFiles(bases: readonly string[]): Promise<TreeFile[]>;
+  listFiles(listings: readonly Listing[]): Promise<TreeFile[]>;
 }
 
 export function commitSource(repo: SourceRepo, commit: string): InputSource {
   return {
     rootTree: () => repo.rootTree(commit),
     objectIds: (paths) => repo.objectIds(commit, paths),
-    listFiles: (bases) => repo.listFiles(commit, bases),
+    listFiles: (listings) => repo.listFiles(commit, listings),
   };
 }
 
@@ -63,7 +63,8 @@ export async function computeInputs(source: InputSource, patterns: readonly stri
   const set = compilePatterns(patterns);
   const listed = set.negated.length > 0 ? [...set.plain, ...set.globs] : [...set.globs];
   const ids = set.negated.length > 0 ? new Map<string, string | undefined>() : await source.objectIds(set.plain);
-  const files = listed.length > 0 ? await source.listFiles(listed.map(baseOf)) : [];
+  // A glob is listed only as deep as it can match; a plain path (listed when an exclusion applies) entirely.
+  const files = listed.length > 0 ? await source.listFiles(listed.map((p) => (set.plain.includes(p) ? { base: p.replace(/\/$/, '') } : listingOf(p)))) : [];
   const inputs: Record<string, InputRecord> = {};
   for (const p of [...set.plain, ...set.globs].sort()) {
     inputs[p] = listed.includes(p)

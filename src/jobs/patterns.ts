@@ -23,9 +23,27 @@ export function isGlob(pattern: string): boolean {
 
 /** The folder a pattern cannot match outside of: its static part ('' for the whole tree). */
 export function baseOf(pattern: string): string {
-  if (!isGlob(pattern)) { return pattern.replace(/\/$/, ''); }
-  const base = picomatch().scan(pattern).base;
-  return base === '.' ? '' : base;
+  return listingOf(pattern).base;
+}
+
+/** Where a pattern's matches can be: under `base`, at most `depth` levels down (undefined: any depth). */
+export interface Listing {
+  readonly base: string;
+  readonly depth?: number;
+}
+
+/**
+ * What must be listed to match `pattern`: for a plain path, everything under it; for a glob, its base, as
+ * deep as its other part has levels (`*.js`: the base's own files), or entirely when that part can cross
+ * folders (`**`, braces and extglobs may hold a `/`).
+ */
+export function listingOf(pattern: string): Listing {
+  if (!isGlob(pattern)) { return { base: pattern.replace(/\/$/, '') }; }
+  const scan = picomatch().scan(pattern);
+  const base = scan.base === '.' ? '' : scan.base;
+  const rest = scan.glob;
+  if (/\*\*|[{}()]|\[[^\]]*\//.test(rest)) { return { base }; }
+  return { base, depth: rest.split('/').length };
 }
 
 export interface PatternSet {

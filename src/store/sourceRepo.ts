@@ -94,6 +94,20 @@ function folderTimes(dir: string, into: number[] = []): number[] {
  */
 const RACY_MS = 2000;
 
+/** What `listFiles` lists: the files under `base`, at most `depth` levels down (undefined: all). */
+export interface TreeListing {
+  readonly base: string;
+  readonly depth?: number;
+}
+
+/** Whether `file` is one that `spec` lists. */
+function within(file: string, spec: TreeListing): boolean {
+  if (spec.base !== '' && file !== spec.base && !file.startsWith(`${spec.base}/`)) { return false; }
+  if (spec.depth === undefined || file === spec.base) { return true; }
+  const rest = spec.base === '' ? file : file.slice(spec.base.length + 1);
+  return rest.split('/').length <= spec.depth;
+}
+
 export class SourceRepo implements Disposable {
   private readonly check: CatFile;
   private readonly contents: CatFile;
@@ -259,13 +273,20 @@ export class SourceRepo implements Disposable {
   }
 
   /**
-   * Every file of the commit under the given folders ('' is the whole tree), sorted by path: blobs
-   * (`100644`, `100755`, `120000`) and submodules (`160000`, whose id is a commit). Cached by commit.
+   * Every file of the commit under the given folders ('' is the whole tree), each as deep as its listing
+   * says (all the way by default), sorted by path: blobs (`100644`, `100755`, `120000`) and submodules
+   * (`160000`, whose id is a commit). Cached by commit.
    */
-  async listFiles(commit: string, bases: readonly string[]): Promise<TreeFile[]> {
+  async listFiles(commit: string, listings: readonly (string | TreeListing)[]): Promise<TreeFile[]> {
     await this.verifyCommit(commit);
-    const norm = [...new Set(bases.map(normalisePath))].sort();
-    const key = `${commit}\0${norm.join('\0')}`;
+    const specs = new Map<string, TreeListing>();
+    for (const l of listings) {
+      const { base, depth } = typeof l === 'string' ? { base: l, depth: undefined } : l;
+      const spec = { base: normalisePath(base), depth };
+      specs.set(`${spec.base}\0${depth ?? ''}`, spec);
+    }
+    const norm = [...specs.values()].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : (a.depth ?? Infinity) - (b.depth ?? Infinity)));
+    const key = `${commit}\0${[...specs.keys()].sort().join('\0')}`;
     const cached = this.listings.get(key);
     if (cached) { return cached; }
     const local = await this.listLocal(commit, norm);
@@ -274,7 +295,7 @@ export class SourceRepo implements Disposable {
       return local;
     }
     const args = ['ls-tree', '-r', '-z', '--full-tree', commit];
-    if (!norm.includes('')) { args.push('--', ...norm); }
+    if (!norm.some((s) => s.base === '')) { args.push('--', ...new Set(norm.map((s) => s.base))); }
     const out = (await this.git(args)).stdout;
     const files: TreeFile[] = [];
     for (let i = 0; i < out.length;) {
@@ -283,7 +304,8 @@ export class SourceRepo implements Disposable {
       const line = out.toString('utf8', i, end);
       const tab = line.indexOf('\t');
       const [mode, , oid] = line.slice(0, tab).split(' ');
-      files.push({ path: line.slice(tab + 1), oid: oid!, mode: mode! });
+      const file = line.slice(tab + 1);
+      if (norm.some((s) => within(file, s))) { files.push({ path: file, oid: oid!, mode: mode! }); }
       i = end + 1;
     }
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -292,23 +314,27 @@ export class SourceRepo implements Disposable {
   }
 
   /** `listFiles` in this process; undefined when the objects cannot be read here. */
-  private async listLocal(commit: string, bases: string[]): Promise<TreeFile[] | undefined> {
+  private async listLocal(commit: string, specs: readonly TreeListing[]): Promise<TreeFile[] | undefined> {
     if (!this.local) { return undefined; }
     const local = this.local;
-    const found = await this.lookupLocal(commit, bases);
+    const found = await this.lookupLocal(commit, [...new Set(specs.map((s) => s.base))]);
     if (!found) { return undefined; }
     const files: TreeFile[] = [];
-    const walk = async (tree: string, prefix: string): Promise<void> => {
+    const walk = async (tree: string, prefix: string, levels: number): Promise<void> => {
       for (const [name, e] of await local.readTree(tree)) {
-        if (e.type === 'tree') { await walk(e.oid, `${prefix}${name}/`); } else { files.push({ path: `${prefix}${name}`, oid: e.oid, mode: e.mode }); }
+        if (e.type !== 'tree') {
+          files.push({ path: `${prefix}${name}`, oid: e.oid, mode: e.mode });
+        } else if (levels > 1) {
+          await walk(e.oid, `${prefix}${name}/`, levels - 1);
+        }
       }
     };
     try {
-      for (const base of bases) {
+      for (const { base, depth } of specs) {
         const at = found.get(base);
         if (!at) { continue; }
         if (at.type === 'tree') {
-          await walk(at.oid, base === '' ? '' : `${base}/`);
+          await walk(at.oid, base === '' ? '' : `${base}/`, depth ?? Infinity);
         } else {
           const parent = base.includes('/') ? base.slice(0, base.lastIndexOf('/')) : '';
           const entry = (await this.lookupLocal(commit, [parent]))?.get(parent);

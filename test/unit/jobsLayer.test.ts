@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jobDirName } from '../../src/jobs/checkout';
+import { listingOf } from '../../src/jobs/patterns';
 import { keyWarnings, type JobKey } from '../../src/jobs/key';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { Pool } from '../../src/engine/pool';
@@ -94,6 +95,13 @@ describe('inputs as users write them', () => {
       assert.notEqual(three.glob.digest, two.glob.digest, 'a file that appears under the glob changes the key');
       assert.equal(keyWarnings(Object.values(three)).length, 0);
     });
+  });
+
+  it('lists only as deep as a glob can match: a whole subtree only when its pattern can cross folders', () => {
+    assert.deepEqual(['*.js', 'src/*.ts', 'src/*/index.ts', 'src/[ab]/x.ts', 'src/**/*.ts', '**', 'src/{a,b/c}.ts', 'src/@(a|b)/x', 'lib', 'lib/'].map(listingOf), [
+      { base: '', depth: 1 }, { base: 'src', depth: 1 }, { base: 'src', depth: 2 }, { base: 'src', depth: 2 },
+      { base: 'src' }, { base: '' }, { base: 'src' }, { base: 'src' }, { base: 'lib' }, { base: 'lib' },
+    ]);
   });
 
   it('warns, where it is written, about an input that matches nothing — never a silent constant key', async () => {

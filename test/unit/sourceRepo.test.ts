@@ -232,6 +232,13 @@ for (const inProcess of [true, false]) {
       assert.deepEqual(await repo.listFiles(second, ['src', 'bin/data.bin', 'vendor']), fromGit(['src', 'bin/data.bin', 'vendor']));
       assert.deepEqual(await repo.listFiles(second, ['nope']), []);
       assert.equal((await repo.listFiles(second, ['vendor'])).find((f) => f.path === 'vendor/lib')?.mode, '160000');
+      // As deep as asked: the root's own files; those of a folder and the folders in it, one level down.
+      const depth = (files: { path: string }[], base: string, levels: number): { path: string }[] =>
+        files.filter((f) => (base === '' ? f.path : f.path.slice(base.length + 1)).split('/').length <= levels);
+      assert.deepEqual(await repo.listFiles(second, [{ base: '', depth: 1 }]), depth(fromGit([]), '', 1));
+      assert.deepEqual((await repo.listFiles(second, [{ base: '', depth: 1 }])).map((f) => f.path), ['README.md']);
+      assert.deepEqual(await repo.listFiles(second, [{ base: 'bin', depth: 1 }, { base: '', depth: 2 }]), depth(fromGit([]), '', 2));
+      assert.deepEqual(await repo.listFiles(second, [{ base: '', depth: 1 }, { base: 'src' }]), [...depth(fromGit([]), '', 1), ...fromGit(['src'])].sort((a, b) => (a.path < b.path ? -1 : 1)));
     });
 
     it('serves 1,000 queries from one cat-file process, and restarts it if it dies', async () => {
