@@ -70,7 +70,8 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
       throw new UsageError(`cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     at = await jobs.jobsWithConfig(commit, text);
-    io.err(`datakit-ci: building ${opts.rev} (${short}) with the jobs of ${file}, not those of its own ${CONFIG_FILE}\n`);
+    const own = (await jobs.configText(commit)) === undefined ? `it has no ${CONFIG_FILE} of its own` : `not those of its own ${CONFIG_FILE}`;
+    io.err(`datakit-ci: building ${opts.rev} (${short}) with the jobs of ${file}, ${own}\n`);
   } else {
     at = await jobs.jobsAt(commit);
     if (at.config === 'missing') {

@@ -157,6 +157,7 @@ describe('the datakit-ci command', () => {
     assert.match(none.err, /HEAD \([0-9a-f]{7}\) has no \.datakit-ci\.json; `--config FILE` builds it with the jobs of another file\n$/);
     const given = cli(dir, 'build', 'a', '--config', '.datakit-ci.json');
     assert.equal(given.code, 0, given.err);
+    assert.match(given.err, /^datakit-ci: building HEAD \([0-9a-f]{7}\) with the jobs of \.datakit-ci\.json, it has no \.datakit-ci\.json of its own\n/);
   });
 
   it('says so when asked to rebuild a job never built, and rejects bad usage with exit 2', () => {
