@@ -20,3 +20,19 @@ export function streams(): NonNullable<typeof streamsModules> {
   });
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
+
+/**
+ * A value made on first use. For caches that a process may never use: \`lru-cache\` allocates every slot
+ * when it is made, which each command's start would pay for nothing.
+ */
+export function lazily<T>(make: () => T): () => T {
+  let value: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      value = make();
+      made = true;
+    }
+    return value as T;
+  };
+}

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import zlib = require('node:zlib');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
-import { streams } from '../shared/lazy';
+import { lazily, streams } from '../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { PackReader, type RawObject } from './packReader';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
@@ -30,15 +30,15 @@ export class ObjectStore {
   private readonly packs: PackReader;
   // lru-cache allocates every slot up front (measured: 1.1 ms for 10,000, 13 ms for 100,000), which each
   // store opened (each command run) pays: sizes for what one process touches, not for the whole repository.
-  private readonly trees = new LRUCache<string, Tree>({ max: 1000 });
-  private readonly commits = new LRUCache<string, CommitInfo>({ max: 1000 });
+  private readonly trees = lazily(() => new LRUCache<string, Tree>({ max: 1000 }));
+  private readonly commits = lazily(() => new LRUCache<string, CommitInfo>({ max: 1000 }));
   /** Objects already checked against their ids: a memo, forgotten whole when it gets large. */
   private readonly verified = new Set<string>();
   /**
    * The small objects `verify` just read, for the read that follows it (a lookup checks an entry, then reads
    * its value): each is inflated once per process, not twice.
    */
-  private readonly justVerified = new LRUCache<string, RawObject>({ maxSize: 1 << 20, maxEntrySize: 64 << 10, sizeCalculation: (o) => Math.max(1, o.content.length) });
+  private justVerified: LRUCache<string, RawObject> | undefined;
 
   /**
    * `patient`: a missing object is looked for again for a while (a concurrent `git gc` moves objects
@@ -55,7 +55,7 @@ export class ObjectStore {
    * `CorruptObject` if it cannot be read back. Either error names the object and this repository.
    */
   async read(oid: string): Promise<RawObject> {
-    const known = this.justVerified.get(oid);
+    const known = this.justVerified?.get(oid);
     if (known) { return known; }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
@@ -103,7 +103,7 @@ export class ObjectStore {
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
-      this.justVerified.set(oid, o);
+      (this.justVerified ??= new LRUCache({ maxSize: 1 << 20, maxEntrySize: 64 << 10, sizeCalculation: (v) => Math.max(1, v.content.length) })).set(oid, o);
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
@@ -134,11 +134,11 @@ export class ObjectStore {
   }
 
   readTree(oid: string): Promise<Tree> {
-    return this.readParsed(this.trees, oid, 'tree', parseTree);
+    return this.readParsed(this.trees(), oid, 'tree', parseTree);
   }
 
   readCommit(oid: string): Promise<CommitInfo> {
-    return this.readParsed(this.commits, oid, 'commit', parseCommit);
+    return this.readParsed(this.commits(), oid, 'commit', parseCommit);
   }
 
   /** Objects never change, so a parsed tree or commit is kept by id. */
@@ -198,7 +198,7 @@ export class ObjectStore {
   async writeTree(entries: ReadonlyMap<string, TreeEntry>, journal?: Journal): Promise<string> {
     const content = formatTree(entries);
     const oid = await this.writeSmall('tree', content);
-    this.trees.set(oid, new Map(entries));
+    this.trees().set(oid, new Map(entries));
     journal?.set(oid, { type: 'tree', content });
     return oid;
   }
@@ -210,7 +210,7 @@ export class ObjectStore {
     journal?.set(oid, { type: 'commit', content });
     const full = message.endsWith('\n') ? message : `${message}\n`;
     const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
-    this.commits.set(oid, { tree, parents: [...parents], message: full, authorTime: seconds(started), time: seconds(finished) });
+    this.commits().set(oid, { tree, parents: [...parents], message: full, authorTime: seconds(started), time: seconds(finished) });
     return oid;
   }
 

@@ -9,6 +9,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
+import { lazily } from '../shared/lazy';
 import { OpenFiles, PackVanished, type Pack } from './packFile';
 import { OBJ_OFS_DELTA, TYPE_NAMES, applyDelta } from './packFormat';
 import { PackIndex, readExact } from './packIndex';
@@ -33,7 +34,7 @@ export class PackReader {
   private known = new Map<string, Pack>();
   private dirStamp: string | undefined;
   // A base above a quarter of the budget is not kept: it would push out everything else.
-  private readonly bases = new LRUCache<string, RawObject>({ maxSize: BASE_CACHE_BYTES, maxEntrySize: BASE_CACHE_BYTES / 4, sizeCalculation: (o) => Math.max(1, o.content.length) });
+  private readonly bases = lazily(() => new LRUCache<string, RawObject>({ maxSize: BASE_CACHE_BYTES, maxEntrySize: BASE_CACHE_BYTES / 4, sizeCalculation: (o) => Math.max(1, o.content.length) }));
 
   /** `readLoose` finds a ref-delta's base when no pack holds it. */
   constructor(readonly packDir: string, private readonly readLoose: (oid: string) => Promise<RawObject | undefined>) {}
@@ -168,7 +169,7 @@ export class PackReader {
         throw new DataKitError('CorruptObject', `A delta chain in ${this.packDir} is deeper than ${MAX_DEPTH}.`);
       }
       const key = `${at.pack.name}:${at.offset}`;
-      const cached = this.bases.get(key);
+      const cached = this.bases().get(key);
       if (cached) {
         // The caller may keep (or change) what it gets: never hand out the cached buffer itself.
         base = depth === 0 ? { type: cached.type, content: Buffer.from(cached.content) } : cached;
@@ -178,7 +179,7 @@ export class PackReader {
       if (TYPE_NAMES[header.type]) {
         base = { type: TYPE_NAMES[header.type], content: data };
         if (depth > 0) {
-          this.bases.set(key, base);
+          this.bases().set(key, base);
         }
         break;
       }
@@ -202,7 +203,7 @@ export class PackReader {
     for (let i = deltas.length - 1; i >= 0; i--) {
       base = { type: base.type, content: applyDelta(base.content, deltas[i].data) };
       if (i > 0) {
-        this.bases.set(deltas[i].key, base);
+        this.bases().set(deltas[i].key, base);
       }
     }
     return base;

@@ -5,6 +5,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../shared/errors';
+import { lazily } from '../shared/lazy';
 import type { Disposable } from '../shared/events';
 import { CatFile, isObjectHeader, type CatReply } from './catFile';
 import { runGit, type GitResult, type RunGitOptions } from './git';
@@ -112,9 +113,9 @@ export class SourceRepo implements Disposable {
   private readonly check: CatFile;
   private readonly contents: CatFile;
   /** What a path of a commit is (commits are immutable); a path found absent is remembered as `null`. */
-  private readonly cache: LRUCache<string, { found: Found }> | undefined;
+  private readonly cache: (() => LRUCache<string, { found: Found }>) | undefined;
   /** Listings of a commit's folders (see `listFiles`). */
-  private readonly listings = new LRUCache<string, TreeFile[]>({ max: 64 });
+  private readonly listings = lazily(() => new LRUCache<string, TreeFile[]>({ max: 64 }));
 
   /** Values derived from the repository's files, with what they were derived from (see `whileUnchanged`). */
   private readonly memo = new Map<string, { stamp: string; value: Promise<unknown> }>();
@@ -133,7 +134,7 @@ export class SourceRepo implements Disposable {
     this.check = new CatFile(gitDir, 'check');
     this.contents = new CatFile(gitDir, 'contents');
     const size = options.cacheSize ?? 1024;
-    this.cache = size > 0 ? new LRUCache({ max: size }) : undefined;
+    this.cache = size > 0 ? lazily(() => new LRUCache({ max: size })) : undefined;
   }
 
   static async open(dir: string, options: SourceRepoOptions = {}): Promise<SourceRepo> {
@@ -287,11 +288,11 @@ export class SourceRepo implements Disposable {
     }
     const norm = [...specs.values()].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : (a.depth ?? Infinity) - (b.depth ?? Infinity)));
     const key = `${commit}\0${[...specs.keys()].sort().join('\0')}`;
-    const cached = this.listings.get(key);
+    const cached = this.listings().get(key);
     if (cached) { return cached; }
     const local = await this.listLocal(commit, norm);
     if (local) {
-      this.listings.set(key, local);
+      this.listings().set(key, local);
       return local;
     }
     const args = ['ls-tree', '-r', '-z', '--full-tree', commit];
@@ -309,7 +310,7 @@ export class SourceRepo implements Disposable {
       i = end + 1;
     }
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    this.listings.set(key, files);
+    this.listings().set(key, files);
     return files;
   }
 
@@ -455,11 +456,11 @@ export class SourceRepo implements Disposable {
   }
 
   private cacheGet(k: string): Found | undefined {
-    return this.cache?.get(k)?.found;
+    return this.cache?.().get(k)?.found;
   }
 
   private cacheSet(k: string, found: Found): void {
-    this.cache?.set(k, { found });
+    this.cache?.().set(k, { found });
   }
 }
 
