@@ -9,7 +9,7 @@ import path from 'node:path';
 import { RESULTS, ROOT } from './lib.mjs';
 
 // Every bench/<name>.bench.mjs: these first, in this order (cheap and in-process first), then any other.
-const ORDER = ['store', 'checkout', 'liveLog', 'cache', 'cli', 'packMemory', 'turbo', 'extension'];
+const ORDER = ['store', 'checkout', 'liveLog', 'cache', 'cli', 'packMemory', 'turbo', 'monorepo', 'extension'];
 const found = fs.readdirSync(path.join(ROOT, 'bench')).filter((f) => f.endsWith('.bench.mjs')).map((f) => f.slice(0, -'.bench.mjs'.length));
 const BENCHES = [...ORDER.filter((b) => found.includes(b)), ...found.filter((b) => !ORDER.includes(b)).sort()];
 
