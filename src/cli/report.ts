@@ -16,7 +16,10 @@ export interface JobReport {
   commit: string | null;
   /** The failure message, or the pending reason. */
   message: string | null;
+  /** How long the job's own command ran (not what it waited for); for results saved before 0.2, start to end. */
   durationMs: number | null;
+  /** How long it waited for a build slot, when recorded. */
+  queuedMs: number | null;
   finishedAt: string | null;
   /** true: the result was there before this command (a hit); false: this command built it; null: none. */
   cached: boolean | null;
@@ -27,18 +30,20 @@ export interface JobReport {
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
   const base: JobReport = {
     job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null,
-    durationMs: null, finishedAt: null, cached: null, builtFor: null,
+    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null,
   };
   if (!status) { return base; }
   const r = status.result;
   if (r.kind === 'pending') { return { ...base, state: 'pending', message: r.reason }; }
   const saved = status.output.kind === 'saved' ? status.output.saved : undefined;
   let durationMs: number | null = null;
+  let queuedMs: number | null = null;
   let finishedAt: string | null = null;
   let builtFor: string | null = null;
   if (saved) {
     const t = await jobs.store.commitTimes(saved.commit);
-    durationMs = t.finished - t.started;
+    durationMs = t.runMs ?? t.finished - t.started;
+    queuedMs = t.queuedMs ?? null;
     finishedAt = new Date(t.finished).toISOString();
     const recorded = await jobs.builtFor(saved.commit);
     builtFor = recorded !== undefined && recorded !== key.commit ? recorded : null;
@@ -48,7 +53,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     state: r.kind,
     commit: saved?.commit ?? null,
     message: r.kind === 'failure' ? r.message : null,
-    durationMs, finishedAt,
+    durationMs, queuedMs, finishedAt,
     cached: saved ? !saved.built : false,
     builtFor,
   };

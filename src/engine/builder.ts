@@ -53,12 +53,19 @@ export interface Builder<K, V, C = unknown> {
    * chain starts first. 0 when absent.
    */
   priority?(key: K): number;
+  /** Among builds of equal priority, the lower `order` starts first (a configuration's declaration order). */
+  order?(key: K): number;
   /**
    * What a build that needs others can ready while it waits for them (a checkout, say): started with the
    * build, outside the pool, and handed to `generate` as `job.prepared`. When `generate` will not run (a
    * need failed, the build was cancelled), `abandon` gets it to free what it holds.
    */
   prepare?(key: K, log: LiveLog, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Trailers for the commit message of the key's results (`Job: lint`, `Source-Commit: …`): what a
+   * history across keys reads without opening each result.
+   */
+  trailers?(key: K): Record<string, string>;
   abandon?(prepared: Promise<unknown>): Promise<void>;
 }
 

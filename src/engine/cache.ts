@@ -68,6 +68,39 @@ function isCancelled(abort: AbortController): boolean {
   return abort.signal.aborted && DataKitError.is(abort.signal.reason, 'Cancelled');
 }
 
+/** A duration as a result's subject says it: `0.4 s`, `12 s`, `3 min 4 s`. */
+export function runDuration(ms: number): string {
+  if (ms < 10_000) { return `${(ms / 1000).toFixed(1)} s`; }
+  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** The trailers of a result's commit message that the engine writes (a builder may add its own). */
+export const RUN_TIME = 'Run-Time-Ms';
+export const QUEUE_TIME = 'Queue-Time-Ms';
+
+/**
+ * A result's commit message: a subject that says what happened (`lint @ 3babc64: failed after 12 s: Command
+ * exited with code 1`), so that `git log` of the results repository reads like a CI history, then trailers
+ * with what the views show: how long the build's own work ran, how long it waited for a slot, and the
+ * builder's own (the job, the source commit).
+ */
+export function resultMessage<V>(title: string, result: Result<V>, timing: { runMs?: number; queuedMs?: number }, trailers: Readonly<Record<string, string>>): string {
+  const took = timing.runMs === undefined ? '' : ` ${result.kind === 'success' ? 'in' : 'after'} ${runDuration(timing.runMs)}`;
+  let subject: string;
+  if (result.kind === 'success') {
+    subject = `${title}: passed${took}`;
+  } else if (result.kind === 'failure' && result.message === CANCELLED) {
+    subject = `${title}: cancelled${took}`;
+  } else {
+    subject = `${title}: failed${took}: ${result.kind === 'failure' ? result.message.split('\n')[0] : ''}`;
+  }
+  const lines = Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, ' ')}`);
+  if (timing.runMs !== undefined) { lines.push(`${RUN_TIME}: ${Math.round(timing.runMs)}`); }
+  if (timing.queuedMs !== undefined) { lines.push(`${QUEUE_TIME}: ${Math.round(timing.queuedMs)}`); }
+  return lines.length > 0 ? `${subject}\n\n${lines.join('\n')}\n` : `${subject}\n`;
+}
+
 /** A build skipped because a job it needs did not succeed says so in its failure, with this prefix. */
 export const SKIPPED = 'Skipped: ';
 
@@ -282,10 +315,12 @@ export class BuildCache<K, V, C = unknown> {
         this.metrics?.buildsFailed.inc({ name });
         return { kind: 'failure', message };
       };
+      let queuedMs: number | undefined;
       const save = async (result: Result<V>): Promise<Status<V>> => {
         if (result.kind === 'failure') { await tx.writeFile('failure', result.message); }
         await tx.writeFile('log', log.contents());
-        const commit = await tx.commit(result.kind === 'failure' ? `Cached failure: ${result.message}` : 'Cached successful result');
+        const message = resultMessage(title, result, { runMs: log.run?.ms, queuedMs }, this.builder.trailers?.(key) ?? {});
+        const commit = await tx.commit(message);
         const status: Status<V> = { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure', true) } };
         publish(status);
         return status;
@@ -303,7 +338,9 @@ export class BuildCache<K, V, C = unknown> {
         await this.abandon(prepared);
         return await save(fail(err));
       }
+      const queuedAt = process.hrtime.bigint();
       const run = async (): Promise<Status<V>> => {
+        queuedMs = Number(process.hrtime.bigint() - queuedAt) / 1e6;
         let result: Result<V>;
         try {
           const value = await this.generate(ctx, key, log, tx, abort, needs, prepared);
@@ -317,7 +354,7 @@ export class BuildCache<K, V, C = unknown> {
       };
       if (!this.pool) { return await run(); }
       try {
-        return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0);
+        return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0, this.builder.order?.(key) ?? 0);
       } catch (err) {
         if (!DataKitError.is(err, 'Cancelled')) { throw err; }
         await this.abandon(prepared);

@@ -39,6 +39,7 @@ export class LiveLog {
   private basePending: string;
   private readonly pendingStack: { reason: string }[] = [];
   private pendingWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
+  private runTimes: { startedAt: number; start: bigint; ms?: number } | undefined;
 
   private readonly _onDidAppend = new Emitter<{ text: string; offset: number }>();
   /** Every write as it happens, with its logical offset. */
@@ -152,6 +153,25 @@ export class LiveLog {
   async withPendingReason<T>(reason: string, fn: () => Promise<T>): Promise<T> {
     const handle = this.pushPendingReason(reason);
     try { return await fn(); } finally { handle.dispose(); }
+  }
+
+  /**
+   * Runs the build's own work (its process), with the pending reason `Running`: what it takes is the
+   * build's duration, apart from what it waited for before (a slot, what it needs, the setup).
+   */
+  async whileRunning<T>(fn: () => Promise<T>): Promise<T> {
+    const run = { startedAt: this.now().getTime(), start: process.hrtime.bigint(), ms: undefined as number | undefined };
+    this.runTimes = run;
+    try {
+      return await this.withPendingReason('Running', fn);
+    } finally {
+      run.ms = Number(process.hrtime.bigint() - run.start) / 1e6;
+    }
+  }
+
+  /** When `whileRunning` started (ms since the epoch) and, once it ended, how long it ran; undefined if it never did. */
+  get run(): { readonly startedAt: number; readonly ms?: number } | undefined {
+    return this.runTimes && { startedAt: this.runTimes.startedAt, ms: this.runTimes.ms };
   }
 
   /** Resolves at the next change of the pending reason, or at finish (at once if finished). */

@@ -7,6 +7,7 @@ import type { CacheMetrics } from './metrics';
 
 interface Waiter {
   readonly priority: number;
+  readonly order: number;
   readonly log: LiveLog | undefined;
   pending: PendingReason | undefined;
   readonly start: () => void;
@@ -21,8 +22,9 @@ function seconds(since: number): number {
   return (monotonicMs() - since) / 1000;
 }
 
+/** A queued build's pending reason: `queued · next`, `queued · 2 ahead`. */
 export function waitingReason(ahead: number): string {
-  return `Waiting for a build slot (${ahead} ahead)`;
+  return ahead === 0 ? 'queued · next' : `queued · ${ahead} ahead`;
 }
 
 export class Pool {
@@ -58,15 +60,16 @@ export class Pool {
   /**
    * Runs `fn` once a slot is free. Slots are given out a moment later (once what is running now has had its
    * say): a slot goes to the waiting call of highest `priority` (for a task graph, how many builds wait,
-   * one after another, for this one), among equals to the oldest, so that jobs that a finished build made
+   * one after another, for this one), among equals to the lowest `order` (the configuration's declaration
+   * order), then to the oldest, so that jobs that a finished build made
    * ready at once compete for its slot by priority, not by which asked first. While queued behind others,
-   * `log`'s pending reason is `Waiting for a build slot (N ahead)`. If `signal` aborts while queued, `fn`
+   * `log`'s pending reason is `queued · N ahead` (see waitingReason). If `signal` aborts while queued, `fn`
    * never runs and this rejects with `Cancelled`; once `fn` runs, cancelling it is `fn`'s business.
    */
-  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>, priority = 0): Promise<T> {
+  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>, priority = 0, order = 0): Promise<T> {
     if (signal?.aborted) { throw new DataKitError('Cancelled', 'Cancelled'); }
     const queuedAt = monotonicMs();
-    await this.wait(log, signal, priority);
+    await this.wait(log, signal, priority, order);
     this.metrics?.poolWaitTime.observe({ name: this.name }, seconds(queuedAt));
     this.report();
     const startedAt = monotonicMs();
@@ -81,7 +84,7 @@ export class Pool {
   }
 
   /** Resolves once this waiter holds a slot (taken for it by `pump`, so no one can overtake it). */
-  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined, priority: number): Promise<void> {
+  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined, priority: number, order: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         const i = this.queue.indexOf(waiter);
@@ -94,6 +97,7 @@ export class Pool {
       };
       const waiter: Waiter = {
         priority,
+        order,
         log,
         pending: undefined,
         start: () => {
@@ -102,8 +106,9 @@ export class Pool {
           resolve();
         },
       };
-      // Behind every waiter of the same or a higher priority: those behind it move down.
-      let at = this.queue.findIndex((w) => w.priority < priority);
+      // Behind every waiter of a higher priority, or of the same and a lower or equal order: those behind it
+      // move down.
+      let at = this.queue.findIndex((w) => w.priority < priority || (w.priority === priority && w.order > order));
       if (at < 0) { at = this.queue.length; }
       this.queue.splice(at, 0, waiter);
       // With a free slot, the pump about to run decides; behind others, it says so at once.

@@ -9,6 +9,14 @@ import type { Session, JobView, TargetView } from './session';
 
 export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';
 
+/**
+ * Whether a pending job is running (its command, the setup it needs, or its build in another process) as
+ * opposed to waiting (for a slot, for what it needs, for its checkout).
+ */
+export function isRunning(reason: string): boolean {
+  return reason.startsWith('Running') || reason.startsWith('Building in another process');
+}
+
 export type Node =
   | { readonly kind: 'repo'; readonly session: Session }
   | { readonly kind: 'target'; readonly session: Session; readonly target: TargetView }
@@ -24,7 +32,6 @@ export function jobState(job: JobView): JobState {
 }
 
 export function duration(ms: number): string {
-  // Saved times come from git commits, which count whole seconds.
   if (ms < 1000) { return '<1 s'; }
   if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
   const m = Math.floor(ms / 60_000);

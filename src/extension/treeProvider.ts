@@ -1,7 +1,7 @@
 // Maps the tree model to VS Code's TreeItems. Refreshes are coalesced: however fast statuses change, the
 // view is told at most a few times a second.
 import * as vscode from 'vscode';
-import { ago, contextValue, duration, jobState, TreeModel, type JobState, type Node } from './treeModel';
+import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
 import type { Sessions } from './sessions';
 
 const REFRESH_MS = 250;
@@ -13,6 +13,10 @@ const ICONS: Record<JobState, vscode.ThemeIcon> = {
   pending: new vscode.ThemeIcon('sync~spin'),
   notBuilt: new vscode.ThemeIcon('circle-large-outline', new vscode.ThemeColor('testing.iconUnset')),
 };
+/** A pending job that waits (for a slot, for what it needs) rather than runs. */
+const WAITING_ICON = new vscode.ThemeIcon('clock');
+/** How often a running job's elapsed time is redrawn (that row only). */
+const TICK_MS = 1000;
 
 export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly _onDidChangeTreeData = new vscode.EventEmitter<Node | undefined>();
@@ -22,9 +26,36 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   /** How many times the view was told to refresh (for tests and benchmarks). */
   refreshes = 0;
   private readonly disposable: { dispose(): void };
+  /** The job rows last handed to the view, by id: a running one is redrawn alone each second. */
+  private readonly shownJobs = new Map<string, Extract<Node, { kind: 'job' }>>();
+  private ticker: NodeJS.Timeout | undefined;
+  /** How many rows were redrawn alone for their elapsed time (for tests). */
+  rowUpdates = 0;
 
   constructor(readonly model: TreeModel, sessions: Sessions) {
     this.disposable = sessions.onDidChange(() => this.scheduleRefresh());
+  }
+
+  /** While a shown job runs, redraws its row (only) every second for its elapsed time. */
+  private tick(): void {
+    const running = [...this.shownJobs.values()].filter((n) => {
+      const r = n.job.status?.result;
+      return r?.kind === 'pending' && isRunning(r.reason);
+    });
+    if (running.length === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+      return;
+    }
+    for (const n of running) {
+      this.rowUpdates++;
+      this._onDidChangeTreeData.fire(n);
+    }
+  }
+
+  private watchElapsed(node: Extract<Node, { kind: 'job' }>, id: string): void {
+    this.shownJobs.set(id, node);
+    if (!this.ticker) { this.ticker = setInterval(() => this.tick(), TICK_MS); }
   }
 
   /** Coalesces refreshes: at most one per REFRESH_MS. */
@@ -40,7 +71,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   }
 
   getChildren(node?: Node): vscode.ProviderResult<Node[]> {
-    if (!node) { return this.model.roots(); }
+    if (!node) { this.shownJobs.clear(); return this.model.roots(); }
     switch (node.kind) {
       case 'repo': return this.model.targets(node.session);
       case 'target': return this.model.jobs(node.session, node.target);
@@ -88,6 +119,10 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const item = new vscode.TreeItem(job.key.job.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `job:${session.id}:${target.target.name}:${job.key.job.name}`;
     item.iconPath = ICONS[state];
+    const r = job.status?.result;
+    if (r?.kind === 'pending') {
+      if (isRunning(r.reason)) { this.watchElapsed(node, item.id); } else { item.iconPath = WAITING_ICON; }
+    }
     const s = job.status;
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
@@ -95,14 +130,19 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const builtFor = saved ? await session.jobs.builtFor(saved.commit) : undefined;
     const elsewhere = builtFor !== undefined && builtFor !== job.key.commit ? builtFor : undefined;
     const cached = elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
+    // The job's own run time; what it waited for (a slot) is said apart.
+    const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
+    const queued = times?.queuedMs !== undefined && times.queuedMs >= 1000 ? `queued ${duration(times.queuedMs)}` : undefined;
     if (s?.result.kind === 'pending') {
-      item.description = s.result.reason;
+      const started = s.output.kind === 'live' ? s.output.log.run?.startedAt : undefined;
+      item.description = s.result.reason === 'Running' && started !== undefined ? `Running · ${duration(Date.now() - started)}` : s.result.reason;
     } else if (s?.result.kind === 'failure') {
-      const from = times && saved && !saved.built ? ` · cached failure from ${ago(times.finished)}${elsewhere ? `, built for ${elsewhere.slice(0, 7)}` : ''}` : times ? ` · ${ago(times.finished)}` : '';
-      item.description = s.result.message.split('\n')[0] + from;
+      const from = times && saved && !saved.built ? `cached failure from ${ago(times.finished)}${elsewhere ? `, built for ${elsewhere.slice(0, 7)}` : ''}` : times ? ago(times.finished) : undefined;
+      const ranFor = s.result.message.startsWith('Skipped: ') ? undefined : ran;
+      item.description = [s.result.message.split('\n')[0], ranFor, queued, from].filter(Boolean).join(' · ');
     } else if (s?.result.kind === 'success') {
       item.description = times
-        ? ['passed', duration(times.finished - times.started), cached, ago(times.finished)].filter(Boolean).join(' · ')
+        ? ['passed', ran, queued, cached, ago(times.finished)].filter(Boolean).join(' · ')
         : 'passed';
     } else {
       item.description = vscode.workspace.isTrusted ? 'not built' : 'not built · workspace not trusted';
@@ -118,7 +158,9 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${elsewhere ? `cached · built for \`${elsewhere.slice(0, 12)}\`${saved.built ? ' in this window' : ''}` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
     if (times) {
       md.appendMarkdown(`| started | ${new Date(times.started).toLocaleString()} |\n`);
-      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${duration(times.finished - times.started)}) |\n`);
+      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} |\n`);
+      md.appendMarkdown(`| ran | ${ran}${times.runMs === undefined ? ' (start to end)' : ''} |\n`);
+      if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
     }
     md.appendCodeblock(job.key.job.run, 'sh');
     item.tooltip = md;
@@ -142,6 +184,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
 
   dispose(): void {
     clearTimeout(this.timer);
+    clearInterval(this.ticker);
     this.disposable.dispose();
     this._onDidChangeTreeData.dispose();
   }

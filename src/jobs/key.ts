@@ -35,6 +35,8 @@ export interface JobKey {
    * priority for a slot. Not part of the digest.
    */
   readonly waitedOnBy?: number;
+  /** Its place in its configuration (0 for the first job declared): among equals, the first declared starts first. */
+  readonly index?: number;
 }
 
 export const TOOL = `datakit-ci/${VERSION}`;
@@ -105,7 +107,7 @@ export async function computeKeys(source: InputSource, commit: string, jobs: rea
     return k;
   };
   const chains = dependentChains(jobs);
-  return (await Promise.all(jobs.map(keyOf))).map((k) => ({ ...k, waitedOnBy: chains.get(k.job.name) ?? 0 }));
+  return (await Promise.all(jobs.map(keyOf))).map((k, index) => ({ ...k, waitedOnBy: chains.get(k.job.name) ?? 0, index }));
 }
 
 /** For each job, the longest chain of jobs that need it, one after another (the graph has no cycle). */

@@ -58,8 +58,16 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     });
   }
 
+  trailers(key: JobKey): Record<string, string> {
+    return { Job: key.job.name, 'Source-Commit': key.commit };
+  }
+
   priority(key: JobKey): number {
     return key.waitedOnBy ?? 0;
+  }
+
+  order(key: JobKey): number {
+    return key.index ?? 0;
   }
 
   /**
@@ -115,7 +123,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`Running: ${job.run}`);
-      await log.withPendingReason('Running', () => runJobProcess({
+      await log.whileRunning(() => runJobProcess({
         command: job.run,
         cwd: dir.dir,
         env: jobEnvironment(process.env, job.env, { job: job.name, commit, key: key.digest, run, ceiling: path.dirname(dir.dir) }),

@@ -47,13 +47,18 @@ export interface StoreTransaction {
 
 export interface HistoryItem {
   readonly commit: string;
+  /** The commit message's subject (its first line). */
   readonly message: string;
+  /** The message's trailers (`Job`, `Source-Commit`, `Run-Time-Ms`…), by name. */
+  readonly trailers: Readonly<Record<string, string>>;
   /** `rebuild` for a "Marked for rebuild" commit, which is not a build. */
   readonly result: 'success' | 'failure' | 'rebuild';
   /** The failure message, for a failure. */
   readonly failure?: string;
   /** Commit time, ms since the epoch. */
   readonly time: number;
+  /** Author time: when the build started (whole seconds). */
+  readonly started: number;
 }
 
 export interface SavedRef {
@@ -72,4 +77,33 @@ export interface EntryInfo {
 export interface CommitTimes {
   readonly started: number;
   readonly finished: number;
+  /** How long the build's own work ran (its process), when recorded; ms. */
+  readonly runMs?: number;
+  /** How long it waited for a build slot, when recorded; ms. */
+  readonly queuedMs?: number;
+}
+
+/**
+ * A commit message's trailers: `Name: value` lines of its last paragraph, when every line of it is one
+ * (as git's interpret-trailers reads them).
+ */
+export function parseTrailers(message: string): Record<string, string> {
+  const paragraphs = message.replace(/\n+$/, '').split(/\n\n+/);
+  if (paragraphs.length < 2) { return {}; }
+  const lines = paragraphs[paragraphs.length - 1].split('\n');
+  const out: Record<string, string> = {};
+  for (const line of lines) {
+    const m = /^([A-Za-z0-9-]+): ?(.*)$/.exec(line);
+    if (!m) { return {}; }
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** The run and queue times a result's trailers record (see the engine's resultMessage). */
+export function timesFromTrailers(trailers: Readonly<Record<string, string>>): { runMs?: number; queuedMs?: number } {
+  const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+  const runMs = num(trailers['Run-Time-Ms']);
+  const queuedMs = num(trailers['Queue-Time-Ms']);
+  return { ...(runMs !== undefined ? { runMs } : {}), ...(queuedMs !== undefined ? { queuedMs } : {}) };
 }

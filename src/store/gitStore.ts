@@ -8,7 +8,7 @@ import { ObjectStore, sweepTemporaryObjects } from './objects';
 import { Refs } from './refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
-import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from '../shared/results';
+import { parseTrailers, timesFromTrailers, type CommitTimes, type EntryInfo, type EntrySnapshot, type HistoryItem, type SavedRef } from '../shared/results';
 
 export interface GitStoreOptions {
   /** A directory of the user's repository: a work tree (or a subdirectory), a linked worktree, or a bare repository. */
@@ -105,7 +105,7 @@ export class GitStore {
   /** When the result of a commit started (author time) and finished (committer time), ms since the epoch. */
   async commitTimes(commit: string): Promise<CommitTimes> {
     const info = await this.objects.readCommit(commit);
-    return { started: info.authorTime, finished: info.time };
+    return { started: info.authorTime, finished: info.time, ...timesFromTrailers(parseTrailers(info.message)) };
   }
 
   /**
@@ -147,15 +147,15 @@ export class GitStore {
         if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { break; }
         throw e;
       }
-      const message = info.message.replace(/\n+$/, '');
+      const base = { commit, message: info.message.split('\n')[0], trailers: parseTrailers(info.message), time: info.time, started: info.authorTime };
       const failure = tree.get(FAILURE_FILE);
       if (tree.has(REBUILD_FILE)) {
-        items.push({ commit, message, result: 'rebuild', time: info.time });
+        items.push({ ...base, result: 'rebuild' });
       } else if (failure) {
         const text = (await this.objects.read(failure.oid)).content.toString('utf8');
-        items.push({ commit, message, result: 'failure', failure: text, time: info.time });
+        items.push({ ...base, result: 'failure', failure: text });
       } else {
-        items.push({ commit, message, result: 'success', time: info.time });
+        items.push({ ...base, result: 'success' });
       }
       commit = info.parents[0];
     }

@@ -64,7 +64,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(saved.failed, false);
     assert.equal(saved.title, 'Build k');
     assert.equal(git(repo.results, 'rev-parse', 'test/k'), saved.commit);
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached successful result');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: passed');
     assert.equal(git(repo.results, 'log', '-1', '--format=%an <%ae>', 'test/k'), 'DataKit CI <datakit-ci@localhost>');
     const expectedLog = `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Success\n`;
     assert.equal(git(repo.results, 'show', 'test/k:log') + '\n', expectedLog);
@@ -88,7 +88,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const saved = done.output.kind === 'saved' ? done.output.saved : assert.fail();
     assert.equal(await saved.rebuild(), 'marked');
     assert.equal(cache.peek('k'), undefined, 'the memory entry is dropped');
-    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Cached successful result']);
+    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Build k: passed']);
     assert.equal(git(repo.results, 'cat-file', '-s', 'test/k:rebuild-requested'), '0');
 
     const rebuilding = await lookup('k');
@@ -97,7 +97,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const again = await finalOf('k');
     assert.deepEqual(again.result, { kind: 'success', value: 'v2' });
     assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
-      ['Cached successful result', 'Marked for rebuild', 'Cached successful result']);
+      ['Build k: passed', 'Marked for rebuild', 'Build k: passed']);
     assert.deepEqual(git(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
     const history = await store.history('test', 'k');
     assert.deepEqual(history.map((h) => h.result), ['success', 'rebuild', 'success']);
@@ -147,7 +147,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const done = await finalOf('k');
     assert.deepEqual(done.result, { kind: 'failure', message: 'boom' });
     assert.equal(done.output.kind === 'saved' && done.output.saved.failed, true);
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached failure: boom');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: failed: boom');
     assert.equal(git(repo.results, 'show', 'test/k:failure'), 'boom');
     assert.equal(git(repo.results, 'show', 'test/k:log') + '\n', `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Failed: boom\n`);
 
@@ -201,7 +201,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(await cache.markForRebuild('k'), 'pending');
     builder.step('k').resolve('v');
     await finalOf('k');
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached successful result');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: passed');
   });
 
   it('cancels a pending build and saves it as the failure "Cancelled"', async () => {
@@ -210,7 +210,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(cache.cancel('k'), true);
     const done = await final(async () => (await cache.query('k'))!);
     assert.deepEqual(done.result, { kind: 'failure', message: 'Cancelled' });
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Cached failure: Cancelled');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: cancelled');
     assert.match(git(repo.results, 'show', 'test/k:log'), /Failed: Cancelled$/);
     assert.equal(cache.cancel('k'), false, 'nothing left to cancel');
   });
@@ -234,7 +234,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.deepEqual((await finalOf('k', other)).result, { kind: 'success', value: 'v' });
     assert.deepEqual(builder.generated, ['k', 'k', 'k']);
     assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
-      ['Cached successful result', 'Cached failure: Cancelled', 'Cached failure: Cancelled']);
+      ['Build k: passed', 'Build k: cancelled', 'Build k: cancelled']);
   });
 
   it('removes a ref lock that a crashed writer left, before the job runs, and says so in the log', async () => {
@@ -289,7 +289,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
         assert.equal((await lookup('k', fresh)).result.kind, 'pending', 'a miss: built again');
         builder.step('k').resolve('v2');
         assert.deepEqual((await finalOf('k', fresh)).result, { kind: 'success', value: 'v2' });
-        assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Cached successful result', 'Cached successful result']);
+        assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Build k: passed', 'Build k: passed']);
         // The damaged file was removed (git could not read it either). The rebuilt log is the same text (the
         // clock is fixed), so writing it made the old commit whole again; the new output differs, so the old
         // commit still names a blob that is gone, and that is all fsck finds.
@@ -330,7 +330,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(await saved.rebuild(), 'marked');
     assert.equal(await cache.markForRebuild('k'), 'marked');
     assert.equal(await new BuildCache(builder, { store, logs }).markForRebuild('k'), 'marked');
-    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Cached successful result']);
+    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Build k: passed']);
   });
 
   it('holds DataKitCI\'s test_pending_updates: title, then "Paused", then title, then the value', async () => {
@@ -436,7 +436,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.ok(Buffer.byteLength(saved) <= 4096 + 100);
   });
 
-  it('queues builds in a pool: "Waiting for a build slot (N ahead)", and a cancelled queued build never runs', async () => {
+  it('queues builds in a pool: "queued · next", "queued · N ahead", and a cancelled queued build never runs', async () => {
     const pooled = new BuildCache(builder, { store, logs, pool: new Pool('test', 1) });
     await lookup('a', pooled);
     await lookup('b', pooled);
@@ -444,17 +444,17 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await builder.step('a').started; // the queue settles once the first build holds the slot
     const [a, b, c] = ['a', 'b', 'c'].map((k) => pooled.peek(k)!);
     assert.equal(a.result.kind === 'pending' && a.result.reason, 'Build a');
-    assert.equal(b.result.kind === 'pending' && b.result.reason, 'Waiting for a build slot (0 ahead)');
-    assert.equal(c.result.kind === 'pending' && c.result.reason, 'Waiting for a build slot (1 ahead)');
+    assert.equal(b.result.kind === 'pending' && b.result.reason, 'queued · next');
+    assert.equal(c.result.kind === 'pending' && c.result.reason, 'queued · 1 ahead');
     assert.equal(pooled.cancel('b'), true);
     assert.deepEqual((await final(async () => (await pooled.query('b'))!)).result, { kind: 'failure', message: 'Cancelled' });
     const cNow = pooled.peek('c')!;
-    assert.equal(cNow.result.kind === 'pending' && cNow.result.reason, 'Waiting for a build slot (0 ahead)');
+    assert.equal(cNow.result.kind === 'pending' && cNow.result.reason, 'queued · next');
     builder.step('a').resolve('va');
     builder.step('c').resolve('vc');
     assert.deepEqual((await finalOf('c', pooled)).result, { kind: 'success', value: 'vc' });
     assert.deepEqual(builder.generated, ['a', 'c'], 'the cancelled build never ran');
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/b'), 'Cached failure: Cancelled');
+    assert.equal(git(repo.results, 'log', '--format=%s', 'test/b'), 'Build b: cancelled');
   });
 
   it('counts builds in its own metrics registry', async () => {

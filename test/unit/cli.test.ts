@@ -45,7 +45,7 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(Object.keys(s0), ['rev', 'commit', 'jobs']);
     assert.equal(s0.commit, head);
     assert.deepEqual(s0.jobs.map((j: { job: string; state: string }) => [j.job, j.state]), [['pass', 'not built'], ['fail', 'not built']]);
-    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'finishedAt', 'job', 'key', 'message', 'state'].sort());
+    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'finishedAt', 'job', 'key', 'message', 'queuedMs', 'state'].sort());
     assert.equal(s0.jobs[0].cached, null);
     assert.equal(fs.existsSync(results(dir)), false, 'status, which only reads, creates no results repository');
     assert.match(s0.jobs[0].key, /^[0-9a-f]{64}$/);
@@ -60,6 +60,7 @@ describe('the datakit-ci command', () => {
     assert.equal(fail.message, 'Command exited with code 4');
     assert.equal(pass.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', pass.branch));
     assert.ok(pass.durationMs >= 0 && typeof pass.finishedAt === 'string');
+    assert.ok(typeof pass.queuedMs === 'number' && pass.queuedMs >= 0, 'the wait for a slot, apart');
     assert.deepEqual([pass.cached, pass.builtFor, fail.cached], [false, null, false], 'built by this command');
 
     const status = cli(dir, 'status');
@@ -80,8 +81,11 @@ describe('the datakit-ci command', () => {
     assert.equal(rebuild.code, 0);
     assert.match(rebuild.out, /marked fail for rebuild/);
     assert.equal(cli(dir, 'build', 'fail').code, 1);
-    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', fail.branch),
-      'Cached failure: Command exited with code 4\nMarked for rebuild\nCached failure: Command exited with code 4');
+    // The results repository's log reads like a CI history: the job, the source commit, what happened.
+    const failed = `fail @ ${head.slice(0, 7)}: failed after \\d+\\.\\d s: Command exited with code 4`;
+    assert.match(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', fail.branch), new RegExp(`^${failed}\\nMarked for rebuild\\n${failed}$`));
+    const trailers = git(dir, `--git-dir=${results(dir)}`, 'log', '-1', '--format=%(trailers:only,unfold)', fail.branch);
+    assert.match(trailers, new RegExp(`^Job: fail\\nSource-Commit: ${head}\\nRun-Time-Ms: \\d+\\nQueue-Time-Ms: \\d+$`));
     const previous = cli(dir, 'log', 'fail', '--previous', '1');
     assert.equal(previous.code, 0);
     assert.equal(previous.out, log.out, 'the rebuild mark is not a build: --previous 1 is the first build');

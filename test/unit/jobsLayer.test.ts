@@ -312,6 +312,31 @@ describe('a task graph', () => {
     }, new Pool('one at a time', 1));
   });
 
+  it('starts queued jobs of equal priority in the order the configuration declares them, not the order asked', async () => {
+    const order = path.join(tmp, 'declared-order');
+    const open = path.join(tmp, 'declared-order-gate');
+    const rec = (name: string): string => `echo ${name} >> '${order}'`;
+    const dir = repo({ jobs: {
+      gate: { run: `while [ ! -e '${open}' ]; do sleep 0.02; done` },
+      a: { run: rec('a') }, b: { run: rec('b') }, c: { run: rec('c') }, d: { run: rec('d') },
+    } }, { 'a.txt': 'a\n' });
+    await withJobs(dir, async (jobs) => {
+      const keys = await keysAt(jobs, dir);
+      const gate = await jobs.lookup(keys.gate!);
+      assert.equal(gate.result.kind, 'pending');
+      for (const n of ['d', 'c', 'b', 'a']) { await jobs.lookup(keys[n]!); }
+      // All four wait behind the gate, which holds the only slot.
+      for (const n of ['a', 'b', 'c', 'd']) {
+        for (let s = await jobs.lookup(keys[n]!); !(s.result.kind === 'pending' && s.result.reason.startsWith('queued')); s = await jobs.lookup(keys[n]!)) {
+          if (s.result.kind === 'pending') { await s.result.changed; }
+        }
+      }
+      fs.writeFileSync(open, '');
+      await Promise.all(['gate', 'a', 'b', 'c', 'd'].map((n) => final(jobs, keys[n]!)));
+      assert.deepEqual(fs.readFileSync(order, 'utf8').trim().split('\n'), ['a', 'b', 'c', 'd']);
+    }, new Pool('one at a time', 1));
+  });
+
   it('puts in place what the needed jobs needed too, dependencies first (a test that loads a library the app links)', async () => {
     const dir = repo({ jobs: {
       lib: { run: 'mkdir -p lib/dist && echo lib-v1 > lib/dist/lib.js && echo shared-from-lib > out.txt', outputs: ['lib/dist', 'out.txt'] },

@@ -16,7 +16,7 @@ class Job {
   private release!: () => void;
   private readonly gate = new Promise<void>((r) => { this.release = r; });
 
-  constructor(pool: Pool, readonly name: string, order: string[], signal?: AbortSignal, priority?: number) {
+  constructor(pool: Pool, readonly name: string, order: string[], signal?: AbortSignal, priority?: number, declared?: number) {
     this.log = new LiveLog(`test/${name}`, name);
     this.result = pool.use(this.log, signal, async () => {
       this.started = true;
@@ -24,7 +24,7 @@ class Job {
       assert.equal(this.log.pendingReason(), 'Running');
       await this.gate;
       return name;
-    }, priority);
+    }, priority, declared);
   }
 
   async finish(): Promise<string> {
@@ -35,7 +35,7 @@ class Job {
   }
 }
 
-const waiting = (n: number): string => `Waiting for a build slot (${n} ahead)`;
+const waiting = (n: number): string => (n === 0 ? 'queued · next' : `queued · ${n} ahead`);
 
 describe('Pool', () => {
   it('runs one job at a time in FIFO order with capacity 1, saying how many are ahead', async () => {
@@ -76,6 +76,18 @@ describe('Pool', () => {
     assert.deepEqual([high, high2, mid, low1, low2].map((j) => j.log.pendingReason()), [0, 1, 2, 3, 4].map(waiting));
     for (const j of [running, high, high2, mid, low1, low2]) { await j.finish(); }
     assert.deepEqual(order, ['running', 'high', 'high2', 'mid', 'low1', 'low2']);
+  });
+
+  it('among equal priorities, starts the lowest order first, whatever the order of the calls', async () => {
+    const pool = new Pool('p', 1);
+    const order: string[] = [];
+    const running = new Job(pool, 'running', order);
+    const jobs = [3, 1, 2, 0].map((n) => new Job(pool, `declared${n}`, order, undefined, 0, n));
+    await tick();
+    assert.deepEqual(jobs.map((j) => j.log.pendingReason()), [3, 1, 2, 0].map(waiting));
+    await running.finish();
+    for (const n of [0, 1, 2, 3]) { await jobs[[3, 1, 2, 0].indexOf(n)].finish(); }
+    assert.deepEqual(order, ['running', 'declared0', 'declared1', 'declared2', 'declared3']);
   });
 
   it('runs two at a time with capacity 2, starting the oldest queued job when either ends', async () => {

@@ -140,17 +140,36 @@ describe('saving and reading results', () => {
     assert.equal(gitIn(store.dir, 'cat-file', '-s', `${ref}:rebuild-requested`), '0');
     const commits = gitIn(store.dir, 'rev-list', ref).split('\n');
     const times = gitIn(store.dir, 'log', '--format=%ct', ref).split('\n').map((t) => Number(t) * 1000);
+    const starts = gitIn(store.dir, 'log', '--format=%at', ref).split('\n').map((t) => Number(t) * 1000);
     const history = await store.history('build', 'abc/def');
     assert.deepEqual(history, [
-      { commit: commits[0], message: 'Marked for rebuild', result: 'rebuild', time: times[0] },
-      { commit: commits[1], message: 'Cached failure: boom', result: 'failure', failure: 'boom', time: times[1] },
-      { commit: commits[2], message: 'Cached successful result', result: 'success', time: times[2] },
-      { commit: commits[3], message: 'Cached successful result', result: 'success', time: times[3] },
+      { commit: commits[0], message: 'Marked for rebuild', trailers: {}, result: 'rebuild', time: times[0], started: starts[0] },
+      { commit: commits[1], message: 'Cached failure: boom', trailers: {}, result: 'failure', failure: 'boom', time: times[1], started: starts[1] },
+      { commit: commits[2], message: 'Cached successful result', trailers: {}, result: 'success', time: times[2], started: starts[2] },
+      { commit: commits[3], message: 'Cached successful result', trailers: {}, result: 'success', time: times[3], started: starts[3] },
     ]);
     assert.deepEqual((await store.history('build', 'abc/def', { limit: 2 })).map((h) => h.commit), commits.slice(0, 2));
     assert.equal(await store.readLog({ commit: commits[3] }), 'hello\n');
     assert.equal(await store.readLog({ commit: commits[1] }), 'third\n');
     assert.deepEqual(await store.history('build', 'never-built'), []);
+  });
+
+  it('reads the subject and trailers of a result\'s message: its run and queue times, its job and source', async () => {
+    const tx = store.begin('build', 'timed/one');
+    await tx.writeFile('log', 'x\n');
+    const c = await tx.commit('lint @ 3babc64: passed in 1.2 s\n\nJob: lint\nSource-Commit: 3babc64\nRun-Time-Ms: 1234\nQueue-Time-Ms: 20000\n');
+    const [h] = await store.history('build', 'timed/one');
+    assert.equal(h.message, 'lint @ 3babc64: passed in 1.2 s');
+    assert.deepEqual(h.trailers, { Job: 'lint', 'Source-Commit': '3babc64', 'Run-Time-Ms': '1234', 'Queue-Time-Ms': '20000' });
+    const t = await store.commitTimes(c);
+    assert.deepEqual([t.runMs, t.queuedMs], [1234, 20000]);
+    assert.equal(gitIn(store.dir, 'log', '-1', '--format=%(trailers:key=Run-Time-Ms,valueonly)', c).trim(), '1234', 'trailers git itself reads');
+    // A last paragraph that is not all trailers is none.
+    const tx2 = store.begin('build', 'timed/two');
+    await tx2.writeFile('log', 'y\n');
+    const c2 = await tx2.commit('subject\n\nJob: lint\nnot a trailer\n');
+    assert.deepEqual((await store.history('build', 'timed/two'))[0].trailers, {});
+    assert.deepEqual(Object.keys(await store.commitTimes(c2)).sort(), ['finished', 'started']);
   });
 });
 

@@ -76,7 +76,7 @@ function otherEntries(count: number): { stream: string; refs: string[] } {
     const t = start + i * 600;
     const log = `=== ${job} @ ${commit.slice(0, 7)}\nStarting...\nRunning: ${JOBS[job].run}\nline ${i}\n${failed ? 'Failed: Command exited with code 1' : 'Success'}\n`;
     const keyJson = JSON.stringify({ tool: 'datakit-ci/bench', digest, job: { name: job, ...JOBS[job] }, inputs: { src: digest.slice(0, 40) }, commit }, null, 2) + '\n';
-    const msg = failed ? 'Cached failure: Command exited with code 1' : 'Cached successful result';
+    const msg = `${job} @ ${commit.slice(0, 7)}: ${failed ? 'failed after 3 s: Command exited with code 1' : 'passed in 3 s'}\n\nJob: ${job}\nSource-Commit: ${commit}\nRun-Time-Ms: 3000\n`;
     refs.push(`refs/heads/shell/${job}/${digest.slice(0, 16)}`);
     chunks.push(
       `reset ${SCRATCH}\ncommit ${SCRATCH}\nmark :${i + 1}\n`,

@@ -37,17 +37,20 @@ describe('builds in the tree', function () {
 
     const okItem = await item(a, ok);
     assert.deepStrictEqual(iconOf(okItem), { id: 'pass', color: 'testing.iconPassed' });
-    assert.match(String(okItem.description), /^passed · (<1 s|\d+ s) · just now$/);
+    assert.match(String(okItem.description), /^passed · (<1 s|\d+ s)( · queued \d+ s)? · just now$/);
     assert.strictEqual(okItem.contextValue, 'job success rebuildable hasLog hasOutputs');
 
     const badItem = await item(a, bad);
     assert.deepStrictEqual(iconOf(badItem), { id: 'error', color: 'testing.iconFailed' });
-    assert.strictEqual(badItem.description, 'Command exited with code 3 · just now');
+    assert.match(String(badItem.description), /^Command exited with code 3 · (<1 s|\d+ s)( · queued \d+ s)? · just now$/, 'a failure says how long it ran too');
     assert.strictEqual(badItem.contextValue, 'job failure rebuildable hasLog');
 
     // slow runs until released: once its command has started, the tree says so.
-    const slowItem = await waitFor('slow to be running', async () => { const i = await item(a, await jobNode(a, 'slow')); return i.description === 'Running' && i; });
+    const slowItem = await waitFor('slow to be running', async () => { const i = await item(a, await jobNode(a, 'slow')); return /^Running · (<1 s|\d+ s)$/.test(String(i.description)) && i; });
     assert.deepStrictEqual(iconOf(slowItem), { id: 'sync~spin', color: undefined });
+    // Its elapsed time is redrawn every second, its row alone.
+    const updates = a.internals.tree.rowUpdates;
+    await waitFor('slow\'s row to be redrawn alone', () => a.internals.tree.rowUpdates > updates);
     assert.strictEqual(slowItem.contextValue, 'job pending cancellable hasLog');
     const tooltip = (slowItem.tooltip as vscode.MarkdownString).value;
     assert.match(tooltip, /\| branch \| `refs\/heads\/shell\/slow\/[0-9a-f]{16}` \|/);
@@ -79,8 +82,12 @@ describe('builds in the tree', function () {
     await vscode.commands.executeCommand('datakitCi.rebuild', bad);
     const again = await waitFor('bad to fail again', async () => { const n = await jobNode(a, 'bad'); return n.job.status?.result.kind === 'failure' && n; });
     const ref = a.internals.sessions.all[0].jobs.ref(again.job.key);
-    assert.deepStrictEqual(git(folder(), `--git-dir=${results()}`, 'log', '--format=%s', ref).split('\n'),
-      ['Cached failure: Command exited with code 3', 'Marked for rebuild', 'Cached failure: Command exited with code 3']);
+    const failed = /^bad @ [0-9a-f]{7}: failed after [\d.]+ s: Command exited with code 3$/;
+    const subjects = git(folder(), `--git-dir=${results()}`, 'log', '--format=%s', ref).split('\n');
+    assert.strictEqual(subjects.length, 3);
+    assert.match(subjects[0], failed);
+    assert.strictEqual(subjects[1], 'Marked for rebuild');
+    assert.match(subjects[2], failed);
     const history = await children(a, again);
     assert.strictEqual(history.length, 2, 'two builds; the rebuild mark is not a build');
     const first = await item(a, history[0]);
@@ -134,7 +141,7 @@ describe('builds in the tree', function () {
     const ok = await waitFor('the new HEAD', async () => { const n = await jobNode(a, 'ok'); return n.job.key.commit !== before && n; });
     assert.strictEqual(ok.job.status?.result.kind, 'success', 'ok\'s inputs (src) did not change: a hit');
     const okItem = await item(a, ok);
-    assert.match(String(okItem.description), new RegExp(`^passed · (<1 s|\\d+ s) · cached · built for ${before.slice(0, 7)} · just now$`));
+    assert.match(String(okItem.description), new RegExp(`^passed · (<1 s|\\d+ s)( · queued \\d+ s)? · cached · built for ${before.slice(0, 7)} · just now$`));
     assert.match((okItem.tooltip as vscode.MarkdownString).value, new RegExp(`cached · built for \`${before.slice(0, 12)}\``));
   });
 
