@@ -5,6 +5,7 @@ import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
 import { runBuild } from './build';
 import { CliError, EXIT, loadJobs, pickJobs, REV_OPTIONS, UsageError, type Io } from './context';
+import { localTime, seconds, table } from './format';
 import { report, reportTable, summary, type JobReport } from './report';
 
 const USAGE = `Usage: datakit-ci <command> [options]
@@ -14,6 +15,7 @@ Commands:
   build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
                                                 build what is missing or marked for rebuild
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
+  history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
   clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
   --version, --help
@@ -92,6 +94,31 @@ const log: Command = async (jobs, args, io, cwd) => {
   return EXIT.ok;
 };
 
+/** The last builds of a job across every commit: `history JOB [-n N] [--json]`. */
+const history: Command = async (jobs, args, io) => {
+  const { values, positionals } = parseArgs({ args, options: { n: { type: 'string', short: 'n', default: '20' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length !== 1) { throw new UsageError('history needs exactly one JOB'); }
+  const n = Number(values.n);
+  if (!Number.isInteger(n) || n < 1) { throw new UsageError('-n takes a whole number above 0'); }
+  const job = positionals[0]!;
+  const builds = await jobs.jobHistory(job, n);
+  if (values.json) {
+    io.out(JSON.stringify({ job, builds: builds.map((b) => ({ ...b, started: new Date(b.started).toISOString(), finished: new Date(b.finished).toISOString() })) }, null, 2) + '\n');
+    return EXIT.ok;
+  }
+  if (builds.length === 0) { throw new CliError(`${job} has no saved build`, EXIT.notBuilt); }
+  const mark = { success: '✔', failure: '✘', cancelled: '⊘' } as const;
+  io.out(table([
+    ['', 'FINISHED', 'COMMIT', 'DURATION', 'QUEUED', 'BUILT BY', 'SUBJECT / FAILURE'],
+    ...builds.map((b) => [
+      mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
+      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-', b.builtBy ?? '-',
+      [b.sourceSubject, b.failure].filter(Boolean).join(' — '),
+    ]),
+  ]));
+  return EXIT.ok;
+};
+
 const rebuild: Command = async (jobs, args, io, cwd) => {
   const { values, positionals } = parseArgs({ args, options: REV_OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) { throw new UsageError('rebuild needs exactly one JOB'); }
@@ -124,6 +151,7 @@ const clean: Command = async (jobs, args, io) => {
 const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   status: { run: status, readOnly: true },
   log: { run: log, readOnly: true },
+  history: { run: history, readOnly: true },
   build: { run: runBuild, readOnly: false },
   rebuild: { run: rebuild, readOnly: false },
   clean: { run: clean, readOnly: false },

@@ -1,4 +1,5 @@
 // The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
+import os = require('node:os');
 import { Mutex } from 'async-mutex';
 import { BuildFailure, type Builder, type FinishedNeed, type Transaction } from './builder';
 import { DataKitError } from '../shared/errors';
@@ -78,6 +79,19 @@ export function runDuration(ms: number): string {
 /** The trailers of a result's commit message that the engine writes (a builder may add its own). */
 export const RUN_TIME = 'Run-Time-Ms';
 export const QUEUE_TIME = 'Queue-Time-Ms';
+export const BUILT_BY = 'Built-By';
+
+let machineName: string | undefined;
+
+/** Who built a result: `user@host (linux-x64)`. */
+export function machine(): string {
+  if (machineName === undefined) {
+    let user = process.env.USER ?? process.env.USERNAME ?? '';
+    try { user = os.userInfo().username; } catch { /* no passwd entry (a container): the environment's */ }
+    machineName = `${user || 'unknown'}@${os.hostname()} (${process.platform}-${process.arch})`;
+  }
+  return machineName;
+}
 
 /**
  * A result's commit message: a subject that says what happened (`lint @ 3babc64: failed after 12 s: Command
@@ -319,7 +333,7 @@ export class BuildCache<K, V, C = unknown> {
       const save = async (result: Result<V>): Promise<Status<V>> => {
         if (result.kind === 'failure') { await tx.writeFile('failure', result.message); }
         await tx.writeFile('log', log.contents());
-        const message = resultMessage(title, result, { runMs: log.run?.ms, queuedMs }, this.builder.trailers?.(key) ?? {});
+        const message = resultMessage(title, result, { runMs: log.run?.ms, queuedMs }, { ...this.builder.trailers?.(key), [BUILT_BY]: machine() });
         const commit = await tx.commit(message);
         const status: Status<V> = { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure', true) } };
         publish(status);

@@ -1,7 +1,7 @@
 // The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
 // tests read the same derived state.
-import type { HistoryItem } from '../shared/results';
+import type { JobBuild } from '../jobs/repoJobs';
 import { ago } from '../shared/format';
 
 export { ago };
@@ -21,8 +21,11 @@ export type Node =
   | { readonly kind: 'repo'; readonly session: Session }
   | { readonly kind: 'target'; readonly session: Session; readonly target: TargetView }
   | { readonly kind: 'job'; readonly session: Session; readonly target: TargetView; readonly job: JobView }
-  | { readonly kind: 'build'; readonly session: Session; readonly job: JobView; readonly item: HistoryItem; readonly index: number }
+  | { readonly kind: 'build'; readonly session: Session; readonly job: JobView; readonly item: JobBuild; readonly index: number }
   | { readonly kind: 'message'; readonly session: Session; readonly text: string; readonly detail?: string };
+
+/** How many builds a job's node lists (and the history chart draws). */
+export const HISTORY_LENGTH = 50;
 
 export function jobState(job: JobView): JobState {
   const r = job.status?.result;
@@ -87,9 +90,10 @@ export class TreeModel {
     return jobs;
   }
 
+  /** The job's last builds whatever the commit (its history across commits), newest first. */
   async builds(session: Session, job: JobView): Promise<Node[]> {
-    const history = await session.jobs.history(job.key);
-    return history.filter((h) => h.result !== 'rebuild').map((item, index) => ({ kind: 'build', session, job, item, index }));
+    const history = await session.jobs.jobHistory(job.key.job.name, HISTORY_LENGTH);
+    return history.map((item, index) => ({ kind: 'build', session, job, item, index }));
   }
 
   /** Counts for the status bar: the HEAD target of a session. */

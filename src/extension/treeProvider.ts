@@ -18,6 +18,11 @@ const WAITING_ICON = new vscode.ThemeIcon('clock');
 /** How often a running job's elapsed time is redrawn (that row only). */
 const TICK_MS = 1000;
 
+/** Text for a markdown table cell: no pipe, no line break, no markup. */
+function escapeCell(text: string): string {
+  return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
+}
+
 export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly _onDidChangeTreeData = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
@@ -169,14 +174,25 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   }
 
   private buildItem(node: Extract<Node, { kind: 'build' }>): vscode.TreeItem {
-    const h = node.item;
-    const state: JobState = h.result === 'success' ? 'success' : h.failure === 'Cancelled' ? 'cancelled' : 'failure';
-    const label = h.result === 'success' ? 'passed' : h.failure?.split('\n')[0] ?? 'failed';
+    const b = node.item;
+    const state: JobState = b.result;
+    // `3babc64 Fix the parser`: the commit it was built for; its result, run time and age beside.
+    const label = `${b.source?.slice(0, 7) ?? '(unknown commit)'} ${b.sourceSubject ?? ''}`.trim();
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
-    item.id = `build:${node.session.id}:${h.commit}`;
+    item.id = `build:${node.session.id}:${node.job.key.job.name}:${b.commit}`;
     item.iconPath = ICONS[state];
-    item.description = `${ago(h.time)}${node.index === 0 ? ' · latest' : ''}`;
-    item.tooltip = `${h.message}\n${h.commit}\n${new Date(h.time).toLocaleString()}`;
+    const outcome = b.result === 'success' ? 'passed' : b.result === 'cancelled' ? 'cancelled' : b.failure ?? 'failed';
+    const ran = duration(b.runMs ?? b.finished - b.started);
+    const here = b.source === node.job.key.commit ? 'this commit' : undefined;
+    item.description = [outcome, ran, here, ago(b.finished)].filter(Boolean).join(' · ');
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${node.job.key.job.name}** · ${outcome}\n\n| | |\n|---|---|\n`);
+    if (b.source) { md.appendMarkdown(`| commit | \`${b.source.slice(0, 12)}\` ${b.sourceSubject ? escapeCell(b.sourceSubject) : ''} |\n`); }
+    md.appendMarkdown(`| finished | ${new Date(b.finished).toLocaleString()} |\n| ran | ${ran} |\n`);
+    if (b.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(b.queuedMs)} |\n`); }
+    if (b.builtBy) { md.appendMarkdown(`| built by | ${escapeCell(b.builtBy)} |\n`); }
+    md.appendMarkdown(`| result | \`${b.commit.slice(0, 12)}\` on \`${b.ref}\` |\n`);
+    item.tooltip = md;
     item.contextValue = 'build hasLog';
     item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };
     return item;

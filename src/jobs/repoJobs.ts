@@ -8,6 +8,7 @@ import type { CacheMetrics } from '../engine/metrics';
 import { Pool } from '../engine/pool';
 import type { Status } from '../engine/status';
 import { DataKitError } from '../shared/errors';
+import { timesFromTrailers } from '../shared/results';
 import { GitStore } from '../store/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
 import { SourceRepo } from '../store/sourceRepo';
@@ -42,6 +43,26 @@ export interface JobsAt {
   readonly config: ConfigResult | 'missing';
   /** One key per job, in file order; empty when the file is missing or broken. */
   readonly keys: readonly JobKey[];
+}
+
+/** One build of a job, as `jobHistory` lists them. */
+export interface JobBuild {
+  readonly job: string;
+  readonly result: 'success' | 'failure' | 'cancelled';
+  /** The failure message's first line. */
+  readonly failure?: string;
+  /** The results-repository commit holding it (its log is there). */
+  readonly commit: string;
+  readonly ref: string;
+  /** The commit it was built for, and that commit's subject when the repository has it. */
+  readonly source?: string;
+  readonly sourceSubject?: string;
+  /** When it started and finished (whole seconds), ms since the epoch. */
+  readonly started: number;
+  readonly finished: number;
+  readonly runMs?: number;
+  readonly queuedMs?: number;
+  readonly builtBy?: string;
 }
 
 /** A saved key.json (see key.ts). */
@@ -234,6 +255,35 @@ export class RepoJobs {
     }
     this.builtForCache.set(resultCommit, commit);
     return commit || undefined;
+  }
+
+  /**
+   * The last `limit` builds of a job, whatever the commit they were built for (every key the job has had),
+   * newest first: result, duration, source commit and its subject, who built it.
+   */
+  async jobHistory(job: string, limit = 50): Promise<JobBuild[]> {
+    const builds = await this.store.recentBuilds(this.cache.builder.name, `${job}/`, limit);
+    const repo = await this.repo();
+    const subjects = new Map<string, string | undefined>();
+    const subjectOf = async (commit: string | undefined): Promise<string | undefined> => {
+      if (commit === undefined || !/^[0-9a-f]{40}$/.test(commit)) { return undefined; }
+      if (!subjects.has(commit)) { subjects.set(commit, await repo.commitSubject(commit).catch(() => undefined)); }
+      return subjects.get(commit);
+    };
+    const out: JobBuild[] = [];
+    for (const b of builds) {
+      // Results saved before their messages named their source: key.json says it.
+      const source = b.trailers['Source-Commit'] ?? await this.builtFor(b.commit);
+      out.push({
+        job, result: b.result === 'success' ? 'success' : b.failure === 'Cancelled' ? 'cancelled' : 'failure',
+        ...(b.failure !== undefined && b.result === 'failure' ? { failure: b.failure } : {}),
+        commit: b.commit, ref: `${this.store.refPrefix}${this.cache.builder.name}/${b.entry}`,
+        ...(source ? { source, sourceSubject: await subjectOf(source) } : {}),
+        started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
+        ...(b.trailers['Built-By'] ? { builtBy: b.trailers['Built-By'] } : {}),
+      });
+    }
+    return out;
   }
 
   /** key.json of the most recent other saved build of the same job (what it was built from before). */

@@ -162,12 +162,54 @@ export class GitStore {
     return items;
   }
 
-  /** Every entry (of one builder, if given), sorted by ref. */
-  async listEntries(builder?: string): Promise<EntryInfo[]> {
+  /**
+   * The most recent builds of every entry of `builder` whose name starts with `under` (e.g. `lint/`: every
+   * key of the job), newest first, rebuild marks left out: the branches' histories merged by commit time,
+   * reading only as many commits as it returns plus one head per entry. Each build's result is read from
+   * its message's subject (`…: passed`, `…: failed…`, `Cached failure: …`), not from its tree.
+   */
+  async recentBuilds(builder: string, under: string, limit: number): Promise<(HistoryItem & { readonly entry: string })[]> {
+    const entries = await this.listEntries(builder, under);
+    type Next = { entry: string; commit: string; info: Awaited<ReturnType<ObjectStore['readCommit']>> };
+    const heads: Next[] = [];
+    const read = async (entry: string, commit: string | undefined): Promise<Next | undefined> => {
+      if (commit === undefined) { return undefined; }
+      try {
+        return { entry, commit, info: await this.objects.readCommit(commit) };
+      } catch (e) {
+        if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { return undefined; } // as history(): stop there
+        throw e;
+      }
+    };
+    for (const e of entries) {
+      const h = await read(e.entry, e.commit);
+      if (h) { heads.push(h); }
+    }
+    const out: (HistoryItem & { entry: string })[] = [];
+    // Few entries have more than one build: a sorted array, re-sorted on each insertion, is enough.
+    heads.sort((a, b) => b.info.time - a.info.time);
+    while (out.length < limit && heads.length > 0) {
+      const top = heads.shift()!;
+      const subject = top.info.message.split('\n')[0];
+      const result = resultOfSubject(subject);
+      if (result.result !== 'rebuild') {
+        out.push({ entry: top.entry, commit: top.commit, message: subject, trailers: parseTrailers(top.info.message), time: top.info.time, started: top.info.authorTime, ...result });
+      }
+      const parent = await read(top.entry, top.info.parents[0]);
+      if (parent) {
+        const at = heads.findIndex((h) => h.info.time < parent.info.time);
+        heads.splice(at < 0 ? heads.length : at, 0, parent);
+      }
+    }
+    return out;
+  }
+
+  /** Every entry (of one builder, if given; whose name starts with `under`, if given), sorted by ref. */
+  async listEntries(builder?: string, under = ''): Promise<EntryInfo[]> {
     if (builder !== undefined) {
       checkName('builder', builder);
     }
-    const refs = await this.refs.list(builder === undefined ? this.refPrefix : `${this.refPrefix}${builder}/`);
+    const refs = await this.refs.list(builder === undefined ? this.refPrefix : `${this.refPrefix}${builder}/${under}`);
     const entries: EntryInfo[] = [];
     for (const [ref, commit] of refs) {
       const rest = ref.slice(this.refPrefix.length);
@@ -178,6 +220,17 @@ export class GitStore {
     }
     return entries.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   }
+}
+
+/** What a result's subject says it is: the engine's (`…: passed in 2 s`, `…: failed after 3 s: why`, `…: cancelled`) or an older one's. */
+function resultOfSubject(subject: string): { result: 'success' | 'failure' | 'rebuild'; failure?: string } {
+  if (subject === 'Marked for rebuild') { return { result: 'rebuild' }; }
+  if (subject === 'Cached successful result' || /: passed( in [^:]+)?$/.test(subject)) { return { result: 'success' }; }
+  const old = /^Cached failure: (.*)$/.exec(subject);
+  if (old) { return { result: 'failure', failure: old[1] }; }
+  if (/: cancelled( after [^:]+)?$/.test(subject)) { return { result: 'failure', failure: 'Cancelled' }; }
+  const failed = /: failed(?: after [^:]+)?: (.*)$/.exec(subject);
+  return { result: 'failure', failure: failed ? failed[1] : subject };
 }
 
 /** How often an opened store looks for temporary object files that interrupted writes left behind. */

@@ -207,6 +207,21 @@ export class SourceRepo implements Disposable {
     return { commit, branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref };
   }
 
+  /** A commit's subject (the first line of its message); `UnknownRevision` if the repository has no such commit. */
+  async commitSubject(commit: string): Promise<string> {
+    if (!FULL_ID.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+    if (this.local) {
+      try {
+        return (await this.local.readCommit(commit)).message.split('\n')[0];
+      } catch {
+        // not readable here: git says
+      }
+    }
+    const r = await this.git(['log', '-1', '--format=%s', commit, '--'], { allowFailure: true });
+    if (r.code !== 0) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+    return r.stdout.toString('utf8').replace(/\n$/, '');
+  }
+
   /** The URL of a remote as git would use it (the user's configuration included), or undefined. */
   remoteUrl(name: string): Promise<string | undefined> {
     // Asked for every build directory: kept while the repository's config file is unchanged.

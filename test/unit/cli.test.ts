@@ -34,6 +34,12 @@ function cli(cwd: string, ...args: string[]): { code: number; out: string; err: 
 
 const results = (dir: string) => path.join(dir, '.git', 'datakit-ci');
 
+/** Waits until the clock's next whole second. */
+function nextSecond(): void {
+  const now = Date.now();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000 - (now % 1000) + 5);
+}
+
 describe('the datakit-ci command', () => {
   it('status, build, log and rebuild, with their exit codes and --json shapes', () => {
     const dir = repo({ pass: { run: 'echo passing' }, fail: { run: 'echo failing; exit 4' } });
@@ -85,7 +91,7 @@ describe('the datakit-ci command', () => {
     const failed = `fail @ ${head.slice(0, 7)}: failed after \\d+\\.\\d s: Command exited with code 4`;
     assert.match(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', fail.branch), new RegExp(`^${failed}\\nMarked for rebuild\\n${failed}$`));
     const trailers = git(dir, `--git-dir=${results(dir)}`, 'log', '-1', '--format=%(trailers:only,unfold)', fail.branch);
-    assert.match(trailers, new RegExp(`^Job: fail\\nSource-Commit: ${head}\\nRun-Time-Ms: \\d+\\nQueue-Time-Ms: \\d+$`));
+    assert.match(trailers, new RegExp(`^Job: fail\\nSource-Commit: ${head}\\nBuilt-By: \\S+@\\S+ \\(${process.platform}-${process.arch}\\)\\nRun-Time-Ms: \\d+\\nQueue-Time-Ms: \\d+$`));
     const previous = cli(dir, 'log', 'fail', '--previous', '1');
     assert.equal(previous.code, 0);
     assert.equal(previous.out, log.out, 'the rebuild mark is not a build: --previous 1 is the first build');
@@ -113,6 +119,45 @@ describe('the datakit-ci command', () => {
     assert.match(two.out, /\n2 jobs: 0 built, 2 cached, 1 failed\n$/);
     const json = JSON.parse(cli(dir, 'build', '--json').out);
     assert.deepEqual(json.jobs.map((j: { cached: boolean; builtFor: string }) => [j.cached, j.builtFor]), [[true, first], [true, first]]);
+  });
+
+  it('lists a job\'s builds across commits with history: newest first, its commit and subject, its result and who built it', () => {
+    const dir = repo({ code: { run: 'cat src/a.txt; grep -q a src/a.txt', inputs: ['src'] } });
+    const first = git(dir, 'rev-parse', 'HEAD');
+    assert.equal(cli(dir, 'build').code, 0);
+    nextSecond(); // results are ordered by their commits' times, which git keeps in whole seconds
+    fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'b\n');
+    git(dir, 'commit', '-qam', 'Break the parser');
+    const second = git(dir, 'rev-parse', 'HEAD');
+    assert.equal(cli(dir, 'build').code, 1);
+    assert.equal(cli(dir, 'rebuild', 'code').code, 0);
+    assert.equal(cli(dir, 'build').code, 1);
+
+    const json = cli(dir, 'history', 'code', '--json');
+    assert.equal(json.code, 0);
+    const h = JSON.parse(json.out);
+    assert.equal(h.job, 'code');
+    assert.deepEqual(h.builds.map((b: { source: string; sourceSubject: string; result: string; failure?: string }) => [b.source, b.sourceSubject, b.result, b.failure]), [
+      [second, 'Break the parser', 'failure', 'Command exited with code 1'],
+      [second, 'Break the parser', 'failure', 'Command exited with code 1'],
+      [first, 'one', 'success', undefined],
+    ], 'the rebuild mark is not a build; the first commit\'s build is listed after the second\'s');
+    const [latest] = h.builds;
+    assert.equal(latest.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', latest.ref));
+    assert.ok(Number.isInteger(latest.runMs) && Number.isInteger(latest.queuedMs));
+    assert.match(latest.builtBy, new RegExp(`\\(${process.platform}-${process.arch}\\)$`));
+    assert.ok(Date.parse(latest.finished) >= Date.parse(latest.started));
+
+    const text = cli(dir, 'history', 'code', '-n', '2');
+    assert.equal(text.code, 0);
+    const lines = text.out.trimEnd().split('\n');
+    assert.match(lines[0], /^\s+FINISHED\s+COMMIT\s+DURATION\s+QUEUED\s+BUILT BY\s+SUBJECT \/ FAILURE$/);
+    assert.equal(lines.length, 3, 'a heading and -n 2 builds');
+    assert.match(lines[1], new RegExp(`^✘ .* ${second.slice(0, 7)} .* Break the parser — Command exited with code 1$`));
+
+    assert.deepEqual(cli(dir, 'history', 'nope').code, 3, 'a job never built');
+    assert.deepEqual(cli(dir, 'history', 'code', '-n', '0').code, 2);
+    assert.deepEqual(cli(dir, 'history').code, 2);
   });
 
   it('never creates the results repository for a read-only command, and exits 3 for a log never built', () => {

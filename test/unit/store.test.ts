@@ -173,6 +173,40 @@ describe('saving and reading results', () => {
   });
 });
 
+describe('the recent builds of a job across its entries', () => {
+  let root: string;
+  before(() => { root = tempRoot('recent'); });
+  after(() => fsckThenRemove(root, path.join(root, 'results')));
+
+  it('merges every entry\'s history newest first, leaves rebuild marks out and reads old and new subjects', async () => {
+    let clock = 1_700_000_000_000;
+    const store = await GitStore.open({ resultsDir: path.join(root, 'results'), now: () => clock });
+    const at = async (seconds: number, entry: string, message: string): Promise<string> => {
+      clock = 1_700_000_000_000 + seconds * 1000;
+      return save(store, 'shell', entry, { log: `${entry} at ${seconds}\n` }, message);
+    };
+    // Two keys of `lint` interleaved in time, one of `test` (another job) and an older-format subject.
+    const a1 = await at(10, 'lint/aaaa', 'Cached successful result');
+    const b1 = await at(20, 'lint/bbbb', 'lint @ 1111111: failed after 3.0 s: Command exited with code 1\n\nJob: lint\nRun-Time-Ms: 3000\n');
+    await at(25, 'test/aaaa', 'test @ 1111111: passed in 1.0 s');
+    await at(30, 'lint/aaaa', 'Marked for rebuild');
+    const a3 = await at(40, 'lint/aaaa', 'lint @ 2222222: cancelled after 2.0 s');
+    const a4 = await at(50, 'lint/aaaa', 'Cached failure: boom');
+    const b2 = await at(60, 'lint/bbbb', 'lint @ 3333333: passed in 0.5 s');
+    const recent = await store.recentBuilds('shell', 'lint/', 10);
+    assert.deepEqual(recent.map((b) => [b.entry, b.commit, b.result, b.failure, b.time / 1000 - 1_700_000_000]), [
+      ['lint/bbbb', b2, 'success', undefined, 60],
+      ['lint/aaaa', a4, 'failure', 'boom', 50],
+      ['lint/aaaa', a3, 'failure', 'Cancelled', 40],
+      ['lint/bbbb', b1, 'failure', 'Command exited with code 1', 20],
+      ['lint/aaaa', a1, 'success', undefined, 10],
+    ]);
+    assert.deepEqual(recent[3].trailers, { Job: 'lint', 'Run-Time-Ms': '3000' });
+    assert.deepEqual((await store.recentBuilds('shell', 'lint/', 2)).map((b) => b.commit), [b2, a4], 'only as many as asked');
+    assert.deepEqual(await store.recentBuilds('shell', 'none/', 5), []);
+  });
+});
+
 describe('transactions', () => {
   let root: string;
   let store: GitStore;

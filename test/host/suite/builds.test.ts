@@ -91,7 +91,9 @@ describe('builds in the tree', function () {
     const history = await children(a, again);
     assert.strictEqual(history.length, 2, 'two builds; the rebuild mark is not a build');
     const first = await item(a, history[0]);
-    assert.strictEqual(first.label, 'Command exited with code 3');
+    const subject = git(folder(), 'log', '-1', '--format=%s', again.job.key.commit);
+    assert.strictEqual(first.label, `${again.job.key.commit.slice(0, 7)} ${subject}`);
+    assert.match(String(first.description), /^Command exited with code 3 · (<1 s|\d+ s) · this commit · /);
   });
 
   it('streams a running build into its output channel, then cancels it', async () => {
