@@ -5,7 +5,8 @@ import type { Disposable } from '../shared/events';
 import type { JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { seconds } from './format';
-import { EXIT, loadJobs, pickJobs, REV_OPTIONS, type Io } from './context';
+import { EXIT, UsageError, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, untilFinal, type Io } from './context';
+import { runRange } from './range';
 import { report, reportLine, reportTable, summary, type JobReport } from './report';
 import { stopOnSignals } from './signals';
 
@@ -42,21 +43,21 @@ export function prefixLines(prefix: string, io: Io, flow?: Flow): (chunk: string
   };
 }
 
-async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus): Promise<JobStatus> {
-  let s = first;
-  while (s.result.kind === 'pending') {
-    await s.result.changed;
-    s = jobs.cache.peek(key) ?? await jobs.lookup(key);
-  }
-  return s;
-}
-
 export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { ...REV_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } },
+    options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false } },
   });
-  const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
+  if (values.worktree && (values.range !== undefined || values.rev !== 'HEAD' || values.config !== undefined)) {
+    throw new UsageError('--worktree builds the working tree with its own .datakit-ci.json: it takes no --rev, --range or --config');
+  }
+  if (values.range !== undefined) {
+    if (values.rev !== 'HEAD' || values.verbose) { throw new UsageError('--range builds every commit of the range: it takes neither --rev nor --verbose'); }
+    return runRange(jobs, { range: values.range, jobs: positionals, config: values.config, json: values.json, yes: values.yes, build: true }, io, cwd);
+  }
+  // A build of HEAD says when the working tree holds changes that it leaves out (found beside the build).
+  const uncommitted = !values.worktree && values.rev === 'HEAD' && values.config === undefined ? jobs.uncommittedChanges().catch(() => 0) : undefined;
+  const at = values.worktree ? await loadWorktreeJobs(jobs, io) : await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const keys = pickJobs(at, positionals);
   const started = Date.now();
   const subs: Disposable[] = [];
@@ -101,10 +102,12 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
     }));
     if (timer) { clearInterval(timer); draw(); }
     if (values.json) {
-      io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
+      io.out(JSON.stringify({ rev: values.worktree ? 'working tree' : values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
     } else {
       io.out(`\n${reportTable(reports)}${summary(reports)}`);
     }
+    const left = await uncommitted;
+    if (left) { io.err(`datakit-ci: note: built HEAD (${at.commit.slice(0, 7)}); ${left} uncommitted change${left === 1 ? ' is' : 's are'} not part of it (\`datakit-ci build --worktree\` builds them)\n`); }
     return stop.exitCode ?? (reports.every((r) => r.state === 'success') ? EXIT.ok : EXIT.failed);
   } finally {
     if (timer) { clearInterval(timer); }

@@ -4,7 +4,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { CONFIG_FILE } from '../jobs/config';
 import { keyWarnings, type JobKey } from '../jobs/key';
-import type { JobsAt, RepoJobs } from '../jobs/repoJobs';
+import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
 
 /** The exit codes, as documented: every command ends with one of them. */
 export const EXIT = {
@@ -37,6 +37,8 @@ export interface Io {
   isTTY: boolean;
   /** A promise while what `out` wrote waits to be taken by the reader of the output (a slow pipe), else undefined. */
   whenWritable?(): Promise<void> | undefined;
+  /** Asks the person at the terminal a yes/no question; absent when no one can answer (no terminal). */
+  ask?(question: string): Promise<boolean>;
 }
 
 export interface JobsOptions {
@@ -99,7 +101,7 @@ async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOption
   try { mine = fs.readFileSync(path.join(top, CONFIG_FILE), 'utf8'); } catch { /* none in the working tree */ }
   if (mine === undefined || mine === await jobs.configText(commit)) { return; }
   const rel = path.relative(opts.cwd, path.join(top, CONFIG_FILE)) || CONFIG_FILE;
-  io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--config ${rel}\` runs yours\n`);
+  io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--worktree\` builds your working tree with yours (\`--config ${rel}\` runs yours on HEAD)\n`);
 }
 
 export function pickJobs(at: JobsAt, names: string[]): JobKey[] {
@@ -114,3 +116,53 @@ export const REV_OPTIONS = {
   rev: { type: 'string', default: 'HEAD' },
   config: { type: 'string' },
 } as const;
+
+/** `--range A..B` (every commit of a range) and `--yes` (build it however many commits it has). */
+export const RANGE_OPTIONS = {
+  range: { type: 'string' },
+  yes: { type: 'boolean', default: false },
+} as const;
+
+/** The job's status once it is no longer pending. */
+export async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus): Promise<JobStatus> {
+  let s = first;
+  while (s.result.kind === 'pending') {
+    await s.result.changed;
+    s = jobs.cache.peek(key) ?? await jobs.lookup(key);
+  }
+  return s;
+}
+
+/**
+ * The jobs of the working tree (`--worktree`), keyed as a commit of its content would be; HEAD's when it
+ * does not differ from HEAD. Says which, and what a commit of it would leave out.
+ */
+export async function loadWorktreeJobs(jobs: RepoJobs, io: Io): Promise<JobsAt> {
+  if (jobs.headTarget().length === 0) {
+    throw new UsageError('this repository has no commit yet: the working tree is built over HEAD, so commit something first');
+  }
+  if (!jobs.dirs.topLevel) { throw new UsageError('this repository is bare: it has no working tree'); }
+  const wt = await jobs.worktreeJobs();
+  for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${n}\n`); }
+  const short = wt.state.head.slice(0, 7);
+  if (!wt.at) {
+    io.err(`datakit-ci: the working tree does not differ from HEAD (${short}): building HEAD\n`);
+    return loadJobs(jobs, { rev: 'HEAD', cwd: jobs.dirs.topLevel }, io);
+  }
+  const n = wt.state.changes.size;
+  const at = wt.at;
+  if (at.config === 'missing') {
+    throw new UsageError(`the working tree has no ${CONFIG_FILE}; nothing to build`);
+  }
+  if (!at.config.ok) {
+    for (const e of at.config.errors) { io.err(`${CONFIG_FILE}:${e.line}:${e.column}: ${e.message}\n`); }
+    throw new UsageError(`${CONFIG_FILE} of the working tree has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
+  }
+  io.err(`datakit-ci: building the working tree: ${n} changed file${n === 1 ? '' : 's'} over HEAD (${short})${wt.state.changes.has(CONFIG_FILE) ? `, with its own ${CONFIG_FILE}` : ''}\n`);
+  const positions = at.config.config.positions;
+  for (const w of keyWarnings(at.keys)) {
+    const p = positions[w.job]?.inputs[w.index];
+    io.err(`${CONFIG_FILE}:${p ? `${p.line}:${p.column}:` : ''} warning: ${w.message.replace(` at ${short}`, ' in the working tree')}\n`);
+  }
+  return at;
+}

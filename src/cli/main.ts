@@ -4,7 +4,8 @@ import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
 import { runBuild } from './build';
-import { CliError, EXIT, loadJobs, pickJobs, REV_OPTIONS, UsageError, type Io } from './context';
+import { CliError, EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, UsageError, type Io } from './context';
+import { runRange } from './range';
 import { localTime, seconds, table } from './format';
 import { report, reportTable, summary, type JobReport } from './report';
 
@@ -12,8 +13,10 @@ const USAGE = `Usage: datakit-ci <command> [options]
 
 Commands:
   status [--rev REV] [--config FILE] [--json]   every job of REV (default HEAD) and its state
+  status --range A..B [--json] [--yes]          every commit of a range × its jobs, as a matrix
   build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
                                                 build what is missing or marked for rebuild
+  build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
@@ -47,7 +50,19 @@ function processIo(): Io {
     err: (t) => { process.stderr.write(t); },
     isTTY: Boolean(process.stdout.isTTY),
     whenWritable: () => drained,
+    ...(process.stdin.isTTY && process.stderr.isTTY ? { ask: askOnTerminal } : {}),
   };
+}
+
+/** A question on stderr, answered on stdin: yes only for `y` or `yes`. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const readline = await import('node:readline/promises');
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 type Command = (jobs: RepoJobs, args: string[], io: Io, cwd: string) => Promise<number>;
@@ -58,7 +73,11 @@ function revLabel(jobs: RepoJobs, rev: string): string {
 }
 
 const status: Command = async (jobs, args, io, cwd) => {
-  const { values } = parseArgs({ args, options: { ...REV_OPTIONS, json: { type: 'boolean', default: false } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false } }, allowPositionals: false });
+  if (values.range !== undefined) {
+    if (values.rev !== 'HEAD') { throw new UsageError('--range shows every commit of the range: it takes no --rev'); }
+    return runRange(jobs, { range: values.range, jobs: [], config: values.config, json: values.json, yes: values.yes, build: false }, io, cwd);
+  }
   const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const reports: JobReport[] = [];
   for (const key of at.keys) {
@@ -113,7 +132,7 @@ const history: Command = async (jobs, args, io) => {
     ...builds.map((b) => [
       mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
       b.queuedMs !== undefined ? seconds(b.queuedMs) : '-', b.builtBy ?? '-',
-      [b.sourceSubject, b.failure].filter(Boolean).join(' — '),
+      [b.worktree ? `(working tree) ${b.sourceSubject ?? ''}`.trim() : b.sourceSubject, b.failure].filter(Boolean).join(' — '),
     ]),
   ]));
   return EXIT.ok;

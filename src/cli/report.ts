@@ -25,12 +25,14 @@ export interface JobReport {
   cached: boolean | null;
   /** The commit the result was built for, when it is not the one asked about (a rebase, a docs-only commit…). */
   builtFor: string | null;
+  /** Built from the working tree over `builtFor` (or over this commit), before it was committed. */
+  fromWorktree: boolean;
 }
 
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
   const base: JobReport = {
     job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null,
-    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null,
+    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null, fromWorktree: false,
   };
   if (!status) { return base; }
   const r = status.result;
@@ -40,13 +42,15 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   let queuedMs: number | null = null;
   let finishedAt: string | null = null;
   let builtFor: string | null = null;
+  let fromWorktree = false;
   if (saved) {
     const t = await jobs.store.commitTimes(saved.commit);
     durationMs = t.runMs ?? t.finished - t.started;
     queuedMs = t.queuedMs ?? null;
     finishedAt = new Date(t.finished).toISOString();
-    const recorded = await jobs.builtFor(saved.commit);
-    builtFor = recorded !== undefined && recorded !== key.commit ? recorded : null;
+    const recorded = await jobs.origin(saved.commit);
+    fromWorktree = recorded.worktree && !key.worktree;
+    builtFor = recorded.commit !== undefined && (recorded.commit !== key.commit || fromWorktree) ? recorded.commit : null;
   }
   return {
     ...base,
@@ -55,7 +59,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     message: r.kind === 'failure' ? r.message : null,
     durationMs, queuedMs, finishedAt,
     cached: saved ? !saved.built : false,
-    builtFor,
+    builtFor, fromWorktree,
   };
 }
 
@@ -63,6 +67,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
 export function source(r: JobReport): string {
   if (r.cached === null) { return ''; }
   if (!r.cached) { return 'built now'; }
+  if (r.fromWorktree) { return `cached · built from the working tree${r.builtFor ? ` on ${r.builtFor.slice(0, 7)}` : ''}`; }
   return r.builtFor ? `cached · built for ${r.builtFor.slice(0, 7)}` : 'cached';
 }
 
@@ -72,7 +77,7 @@ export function reportLine(r: JobReport, now = Date.now()): string {
     return `✔ ${r.job}  ${r.cached ? source(r) : `built now${r.durationMs !== null ? ` in ${seconds(r.durationMs)}` : ''}`}`;
   }
   if (r.state === 'failure') {
-    const when = r.cached && r.finishedAt ? ` (cached failure from ${ago(Date.parse(r.finishedAt), now)}${r.builtFor ? `, built for ${r.builtFor.slice(0, 7)}` : ''})` : '';
+    const when = r.cached && r.finishedAt ? ` (cached failure from ${ago(Date.parse(r.finishedAt), now)}${r.fromWorktree ? ', built from the working tree' : ''}${r.builtFor ? `, built for ${r.builtFor.slice(0, 7)}` : ''})` : '';
     return `✘ ${r.job}${when}: ${r.message?.split('\n')[0] ?? ''}`;
   }
   return `${r.state === 'pending' ? '⟳' : '·'} ${r.job}: ${r.message ?? r.state}`;

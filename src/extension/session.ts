@@ -7,7 +7,7 @@ import { Emitter, type Disposable } from '../shared/events';
 import { CONFIG_FILE, type ConfigResult } from '../jobs/config';
 import { keyWarnings, type InputWarning, type JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
-import type { Target } from '../jobs/targets';
+import type { BranchInfo, Target } from '../jobs/targets';
 import type { RepositoryDirs } from '../store/gitDirs';
 import type { Settings } from './settings';
 
@@ -29,6 +29,8 @@ export class Session implements Disposable {
   private readonly _onDidChange = new Emitter<void>();
   readonly onDidChange = this._onDidChange.event;
   targets: TargetView[] = [];
+  /** With the `branch` targets: what the commits were counted against, and how many the branch has. */
+  branch: BranchInfo | undefined;
   /** What HEAD's keys say about inputs that match nothing (for the Problems panel). */
   inputWarnings: InputWarning[] = [];
   private readonly disposables: Disposable[] = [];
@@ -97,12 +99,21 @@ export class Session implements Disposable {
 
   private async load(): Promise<void> {
     const trusted = this.trusted();
-    const targets = trusted
-      ? await this.jobs.targets(this.settings().targets === 'localBranches')
-      : this.jobs.headTarget();
+    const settings = this.settings();
+    let targets: Target[];
+    let branch: BranchInfo | undefined;
+    if (!trusted) {
+      targets = this.jobs.headTarget();
+    } else if (settings.targets === 'branch') {
+      ({ targets, info: branch } = await this.jobs.branchTargets(settings.maxRangeCommits));
+    } else {
+      targets = await this.jobs.targets(settings.targets === 'localBranches');
+    }
+    // The commits of a branch that have no configuration of their own use the newest one on the branch.
+    const borrowed = branch ? await this.jobs.jobsOfCommits(targets.map((t) => t.commit)) : undefined;
     const views: TargetView[] = [];
-    for (const target of targets) {
-      const at = trusted ? await this.jobs.jobsAt(target.commit) : await this.jobs.cachedJobsAt(target.commit);
+    for (const [i, target] of targets.entries()) {
+      const at = borrowed ? borrowed[i]!.at : trusted ? await this.jobs.jobsAt(target.commit) : await this.jobs.cachedJobsAt(target.commit);
       const jobs: JobView[] = [];
       for (const key of at?.keys ?? []) {
         jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
@@ -112,6 +123,7 @@ export class Session implements Disposable {
     }
     if (this.disposed) { return; }
     this.targets = views;
+    this.branch = branch;
     this.inputWarnings = keyWarnings(views.find((v) => v.target.isHead)?.jobs.map((j) => j.key) ?? []);
     this._onDidChange.fire();
   }

@@ -3,7 +3,9 @@ import * as vscode from 'vscode';
 
 export interface Settings {
   automaticBuilds: boolean;
-  targets: 'head' | 'localBranches';
+  targets: 'head' | 'localBranches' | 'branch';
+  /** The most commits the `branch` targets show (and a build of them builds). */
+  maxRangeCommits: number;
   maxParallelBuilds: number;
   logCapBytes: number;
   notifyOnFailure: boolean;
@@ -16,7 +18,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
   const parallel = c.get<number>('maxParallelBuilds', 0);
   return {
     automaticBuilds: c.get<boolean>('automaticBuilds', true),
-    targets: c.get<'head' | 'localBranches'>('targets', 'head'),
+    targets: c.get<Settings['targets']>('targets', 'head'),
+    maxRangeCommits: Math.max(1, c.get<number>('maxRangeCommits', 50)),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
     logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
     notifyOnFailure: c.get<boolean>('notifyOnFailure', false),

@@ -67,7 +67,39 @@ export class TreeModel {
 
   targets(session: Session): Node[] {
     if (session.targets.length === 0) { return []; }
-    return session.targets.map((target) => ({ kind: 'target', session, target }));
+    const nodes: Node[] = session.targets.map((target) => ({ kind: 'target', session, target }));
+    const shown = session.targets.length;
+    const b = session.branch;
+    if (b && b.total > shown) {
+      const more = b.total - shown;
+      nodes.push({
+        kind: 'message', session, text: `${more} older commit${more === 1 ? '' : 's'} of the branch not shown`,
+        detail: `The branch has ${b.total} commits that ${b.base ?? 'its base'} does not; the setting datakitCi.maxRangeCommits shows the newest ${shown}. \`datakit-ci build --range ${b.base ?? 'BASE'}..HEAD --yes\` builds them all.`,
+      });
+    }
+    return nodes;
+  }
+
+  /**
+   * The oldest commit of the session's branch targets with a failed job (where it broke: targets are newest
+   * first), or undefined.
+   */
+  static firstFailing(session: Session): TargetView | undefined {
+    if (!session.branch) { return undefined; }
+    for (let i = session.targets.length - 1; i >= 0; i--) {
+      const t = session.targets[i]!;
+      if (t.jobs.some((j) => jobState(j) === 'failure')) { return t; }
+    }
+    return undefined;
+  }
+
+  /** What a target's jobs add up to: any failed, any running, all passed, or some not built. */
+  static summary(target: TargetView): JobState {
+    const states = target.jobs.map(jobState);
+    if (states.includes('failure')) { return 'failure'; }
+    if (states.includes('pending')) { return 'pending'; }
+    if (states.includes('cancelled')) { return 'cancelled'; }
+    return states.length > 0 && states.every((s) => s === 'success') ? 'success' : 'notBuilt';
   }
 
   jobs(session: Session, target: TargetView): Node[] {

@@ -101,8 +101,17 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         const item = new vscode.TreeItem(t.label, t.isHead ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `target:${node.session.id}:${t.name}`;
         item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
-        item.description = t.isHead ? 'HEAD' : undefined;
+        item.description = t.isHead ? (TreeModel.firstFailing(node.session) === node.target ? 'HEAD · first failing' : 'HEAD') : undefined;
         item.tooltip = `${t.name} at ${t.commit}`;
+        if (t.subject !== undefined) { // an earlier commit of the branch: its icon sums up its jobs
+          const sum = TreeModel.summary(node.target);
+          item.iconPath = sum === 'notBuilt' ? new vscode.ThemeIcon('git-commit') : ICONS[sum];
+          const counts = TreeModel.counts(node.target);
+          const first = TreeModel.firstFailing(node.session) === node.target;
+          item.description = [first ? 'first failing' : undefined, counts.failure ? `${counts.failure} failed` : undefined, counts.success ? `${counts.success} passed` : undefined].filter(Boolean).join(' · ') || undefined;
+          item.tooltip = `${t.commit}\n${t.subject}${first ? '\n\nThe oldest commit of the branch with a failed job: where it broke.' : ''}`;
+          item.contextValue = 'target commit';
+        }
         item.contextValue = 'target';
         return item;
       }

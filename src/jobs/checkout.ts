@@ -8,6 +8,7 @@ import path = require('node:path');
 import { DataKitError } from '../shared/errors';
 import { runGit } from '../store/git';
 import type { SourceRepo } from '../store/sourceRepo';
+import type { WorktreeState } from '../store/worktree';
 import { RUN_VARIABLE } from './environment';
 import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
 import { killTree } from './process';
@@ -59,6 +60,14 @@ export interface PrepareOptions {
   run?: string;
   /** Told when the directory's lock was taken over from a dead or departed build, and what was killed. */
   onTakeOver?: (message: string) => void;
+  /** The working tree's changes to lay over the commit (a build of the working tree). */
+  worktree?: WorktreeFiles;
+}
+
+/** A working tree's changes from its HEAD (see store/worktree.ts) and where its files are. */
+export interface WorktreeFiles {
+  readonly top: string;
+  readonly state: WorktreeState;
 }
 
 export interface BuildDir {
@@ -85,7 +94,7 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
     if (options.clean) {
       await fs.rm(dir, { recursive: true, force: true });
     }
-    await checkoutInto(dir, repo, commit);
+    await checkoutInto(dir, repo, commit, options.worktree);
     return { dir, release: () => lock.release() };
   } catch (e) {
     await lock.release();
@@ -97,12 +106,59 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
  * Makes `dir` a checkout of the commit (see prepareBuildDir); the caller holds whatever lock keeps others
  * out of `dir`.
  */
-export async function checkoutInto(dir: string, repo: SourceRepo, commit: string): Promise<void> {
+export async function checkoutInto(dir: string, repo: SourceRepo, commit: string, worktree?: WorktreeFiles, only?: (file: string) => boolean): Promise<string[]> {
   const gitDir = path.join(dir, '.git');
   await ensureCheckoutRepo(gitDir, repo);
   // The caller holds the directory's lock, so an index.lock left here is a crashed git's.
   await fs.rm(path.join(gitDir, 'index.lock'), { force: true });
+  // What a build of a working tree laid over the commit goes first: read-tree restores tracked files, not
+  // the untracked ones it added.
+  const marker = path.join(gitDir, OVERLAY_FILE);
+  const laid = await fs.readFile(marker, 'utf8').catch(() => undefined);
+  if (laid !== undefined) {
+    for (const f of laid.split('\0').filter(Boolean)) { await fs.rm(path.join(dir, f), { recursive: true, force: true }); }
+    await fs.rm(marker, { force: true });
+  }
   await checkOut(gitDir, dir, commit);
+  return worktree ? overlayWorktree(dir, worktree, only) : [];
+}
+
+/** Lists, in a checkout's `.git`, the paths a working tree's changes put there (removed before the next checkout). */
+const OVERLAY_FILE = 'datakit-ci-worktree';
+
+/**
+ * Lays the working tree's changes over a checkout of its HEAD: changed and new files copied (with their
+ * mode), deleted ones removed. The copies are checked against the ids the key was computed from: a file
+ * saved again in between fails the build (`WorktreeChanged`) rather than build content that is not the
+ * key's. Returns the paths it wrote or removed.
+ */
+async function overlayWorktree(dir: string, wt: WorktreeFiles, only: (file: string) => boolean = () => true): Promise<string[]> {
+  const changes = [...wt.state.changes].filter(([p]) => only(p));
+  await fs.writeFile(path.join(dir, '.git', OVERLAY_FILE), changes.map(([p]) => p).join('\0'));
+  const copied: { path: string; oid: string }[] = [];
+  for (const [p, c] of changes) {
+    const dst = path.join(dir, p);
+    await fs.rm(dst, { recursive: true, force: true });
+    if (c === null || c.mode === '160000') { continue; } // a submodule's folder stays as the commit has it
+    await fs.mkdir(path.dirname(dst), { recursive: true });
+    const src = path.join(wt.top, p);
+    if (c.mode === '120000') {
+      await fs.symlink(await fs.readlink(src), dst);
+    } else {
+      await fs.copyFile(src, dst);
+      await fs.chmod(dst, c.mode === '100755' ? 0o755 : 0o644);
+      copied.push({ path: p, oid: c.oid });
+    }
+  }
+  if (copied.length > 0) {
+    const r = await runGit(['hash-object', '--stdin-paths'], { cwd: wt.top, input: copied.map((f) => f.path).join('\n') + '\n', allowFailure: true });
+    const ids = r.stdout.toString('utf8').trim().split('\n');
+    const moved = copied.filter((f, i) => ids[i] !== f.oid);
+    if (r.code !== 0 || moved.length > 0) {
+      throw new DataKitError('WorktreeChanged', `${moved.map((f) => f.path).slice(0, 3).join(', ') || 'A file'} changed in the working tree after its key was computed: build the working tree again`);
+    }
+  }
+  return changes.map(([p]) => p);
 }
 
 async function lockFreeDir(root: string, base: string, options: PrepareOptions): Promise<{ name: string; lock: LockHandle }> {

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { VERSION } from '../engine/version';
 import type { SourceRepo, TreeFile } from '../store/sourceRepo';
+import type { WorktreeOverlay } from '../store/worktree';
+import type { WorktreeFiles } from './checkout';
 import { normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from './config';
 import { compilePatterns, listingOf, type Listing } from './patterns';
 
@@ -37,6 +39,11 @@ export interface JobKey {
   readonly waitedOnBy?: number;
   /** Its place in its configuration (0 for the first job declared): among equals, the first declared starts first. */
   readonly index?: number;
+  /**
+   * A key of the working tree: `commit` is its HEAD, these are the changes laid over it in the checkout. The
+   * digest is the one a commit of that content has, so committing it is a hit.
+   */
+  readonly worktree?: WorktreeFiles;
 }
 
 export const TOOL = `datakit-ci/${VERSION}`;
@@ -53,6 +60,15 @@ export function commitSource(repo: SourceRepo, commit: string): InputSource {
     rootTree: () => repo.rootTree(commit),
     objectIds: (paths) => repo.objectIds(commit, paths),
     listFiles: (listings) => repo.listFiles(commit, listings),
+  };
+}
+
+/** The working tree's files, as a commit of them would have them (see store/worktree.ts). */
+export function worktreeSource(overlay: WorktreeOverlay): InputSource {
+  return {
+    rootTree: async () => (await overlay.treeId(''))!,
+    objectIds: (paths) => overlay.objectIds(paths),
+    listFiles: (listings) => overlay.listFiles(listings),
   };
 }
 
@@ -142,6 +158,7 @@ export function keyJson(key: JobKey): string {
     setup: key.setup ? { digest: key.setup.digest, setup: JSON.parse(normalizeSetup(key.setup.setup)), inputs: key.setup.inputs } : null,
     needs: key.needs,
     commit: key.commit,
+    ...(key.worktree ? { worktree: true } : {}),
   }, null, 2) + '\n';
 }
 

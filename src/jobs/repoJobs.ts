@@ -1,5 +1,6 @@
 // One repository's jobs: its source (read with git), its results repository, and the shell builder's
 // cache — what the command-line tool and the extension both work through.
+import fs = require('node:fs');
 import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { BuildCache, type Logger } from '../engine/cache';
@@ -12,15 +13,16 @@ import { timesFromTrailers } from '../shared/results';
 import { GitStore } from '../store/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
 import { SourceRepo } from '../store/sourceRepo';
+import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/worktree';
 import { buildRoot, repoId } from './checkout';
 import { cleanBuildRoot, type CleanResult } from './cleanup';
 import { setupDirName } from './setup';
 import { CONFIG_FILE, normalizeJob, parseConfig, type ConfigResult } from './config';
 import { FileEntryLocks } from './entryLocks';
-import { commitSource, computeKeys, entryName, TOOL, type JobKey } from './key';
+import { commitSource, computeKeys, entryName, TOOL, worktreeSource, type JobKey } from './key';
 import { readKeysCache, writeKeysCache } from './keysCache';
-import { ShellBuilder, type ShellValue } from './shellBuilder';
-import { listTargets, type Target } from './targets';
+import { ShellBuilder, WORKTREE_SOURCE, type ShellValue } from './shellBuilder';
+import { branchTargets, listTargets, type BranchInfo, type Target } from './targets';
 
 export interface RepoJobsOptions {
   /** Any directory of the repository (or give `dirs`). */
@@ -45,6 +47,19 @@ export interface JobsAt {
   readonly keys: readonly JobKey[];
 }
 
+/** The working tree's changes and its jobs (undefined `at`: it does not differ from HEAD). */
+export interface WorktreeJobs {
+  readonly state: WorktreeState;
+  readonly at: JobsAt | undefined;
+}
+
+/** A commit's jobs in a list of commits, and whose configuration declared them (see `jobsOfCommits`). */
+export interface CommitJobs {
+  readonly at: JobsAt;
+  /** `own`: its .datakit-ci.json; `given`: the file the caller gave; else the commit whose configuration it borrowed. */
+  readonly from: 'own' | 'given' | string;
+}
+
 /** One build of a job, as `jobHistory` lists them. */
 export interface JobBuild {
   readonly job: string;
@@ -63,6 +78,8 @@ export interface JobBuild {
   readonly runMs?: number;
   readonly queuedMs?: number;
   readonly builtBy?: string;
+  /** Built from the working tree over `source`, before it was committed. */
+  readonly worktree?: true;
 }
 
 /** A saved key.json (see key.ts). */
@@ -72,6 +89,8 @@ export interface KeyRecord {
   job?: unknown;
   inputs?: Record<string, unknown>;
   commit?: string;
+  /** Built from `commit`'s working tree (uncommitted changes over it). */
+  worktree?: boolean;
 }
 
 export type JobStatus = Status<ShellValue>;
@@ -83,7 +102,7 @@ export type JobStatus = Status<ShellValue>;
  */
 export class RepoJobs {
   private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
-  private readonly builtForCache = new LRUCache<string, string>({ max: 512 });
+  private readonly builtForCache = new LRUCache<string, { commit?: string; worktree: boolean }>({ max: 512 });
   /** Every key computed here, by digest: a job's needs are found among them. */
   private readonly knownKeys = new LRUCache<string, JobKey>({ max: 1024 });
   /** The configuration text last read, for `configText` (asked of the commit just read). */
@@ -199,12 +218,70 @@ export class RepoJobs {
     return at;
   }
 
+  /** How many paths of the working tree a commit would record differently from HEAD (0 without a working tree). */
+  async uncommittedChanges(): Promise<number> {
+    const repo = await this.repo();
+    if (!repo.topLevel) { return 0; }
+    const r = await repo.git(['--work-tree', repo.topLevel, 'status', '--porcelain', '-z', '--untracked-files=all'], { cwd: repo.topLevel });
+    return r.stdout.toString('utf8').split('\0').filter((l) => /^[ MADRCUT?]{2} /.test(l)).length;
+  }
+
+  /**
+   * The jobs of the working tree, keyed as a commit of its content would be (see store/worktree.ts), or
+   * `at` undefined when it does not differ from HEAD. Its configuration is the working tree's .datakit-ci.json
+   * (as a commit of it would have it). `paths` (with `previous`): only those paths changed since `previous`.
+   * Nothing is written into the repository.
+   */
+  async worktreeJobs(options: { paths?: readonly string[]; previous?: WorktreeState } = {}): Promise<WorktreeJobs> {
+    const repo = await this.repo();
+    const state = await scanWorktree(repo, options);
+    if (state.changes.size === 0) { return { state, at: undefined }; }
+    const overlay = new WorktreeOverlay(repo, state);
+    const change = state.changes.get(CONFIG_FILE);
+    let text: string | undefined;
+    if (change === undefined) {
+      text = await this.configText(state.head);
+    } else if (change !== null) {
+      text = await fs.promises.readFile(path.join(repo.topLevel!, CONFIG_FILE), 'utf8').catch(() => undefined);
+    }
+    const commit = state.head;
+    if (text === undefined) { return { state, at: { commit, config: 'missing', keys: [] } }; }
+    const config = parseConfig(text);
+    if (!config.ok) { return { state, at: { commit, config, keys: [] } }; }
+    const worktree = { top: repo.topLevel!, state };
+    const keys = (await computeKeys(worktreeSource(overlay), commit, config.config.jobs, config.config.setup)).map((k) => ({ ...k, worktree }));
+    for (const k of keys) { if (!this.knownKeys.has(k.digest) || this.knownKeys.get(k.digest)!.worktree) { this.knownKeys.set(k.digest, k); } }
+    return { state, at: { commit, config, keys } };
+  }
+
+  /**
+   * The jobs of each commit of a list (a range, a branch), newest first. A commit uses its own configuration,
+   * or `given` (a file's text) for every commit when there is one; a commit that has none uses the newest
+   * configuration on the list (`from` says which commit's), and one that has no such neighbour stays without.
+   */
+  async jobsOfCommits(commits: readonly string[], given?: string): Promise<CommitJobs[]> {
+    if (given !== undefined) {
+      return Promise.all(commits.map(async (commit) => ({ at: await this.jobsWithConfig(commit, given), from: 'given' as const })));
+    }
+    const own = await Promise.all(commits.map((c) => this.jobsAt(c)));
+    const newest = own.find((at) => at.config !== 'missing');
+    const text = newest ? await this.configText(newest.commit) : undefined;
+    return Promise.all(own.map(async (at) => at.config !== 'missing' || !newest || text === undefined
+      ? { at, from: 'own' as const }
+      : { at: await this.jobsWithConfig(at.commit, text), from: newest.commit }));
+  }
+
   async resolve(rev: string): Promise<string> {
     return (await this.repo()).resolve(rev);
   }
 
   async targets(branches: boolean): Promise<Target[]> {
     return listTargets(await this.repo(), { branches });
+  }
+
+  /** HEAD and the earlier commits of its branch (see targets.branchTargets). */
+  async branchTargets(max: number): Promise<{ targets: Target[]; info: BranchInfo }> {
+    return branchTargets(await this.repo(), max);
   }
 
   /** HEAD as a target, read from files only. */
@@ -244,17 +321,25 @@ export class RepoJobs {
 
   /** The source commit that a saved result was built for, as its key.json records it (kept: it never changes). */
   async builtFor(resultCommit: string): Promise<string | undefined> {
+    return (await this.origin(resultCommit)).commit;
+  }
+
+  /**
+   * What a saved result was built from, as its key.json records it: the source commit, and whether it was
+   * that commit's working tree (kept: a result never changes).
+   */
+  async origin(resultCommit: string): Promise<{ commit?: string; worktree: boolean }> {
     const known = this.builtForCache.get(resultCommit);
-    if (known !== undefined) { return known || undefined; }
-    let commit = '';
+    if (known !== undefined) { return known; }
+    let found: { commit?: string; worktree: boolean } = { worktree: false };
     try {
       const record = JSON.parse(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8')) as KeyRecord;
-      commit = typeof record.commit === 'string' ? record.commit : '';
+      found = { ...(typeof record.commit === 'string' && record.commit ? { commit: record.commit } : {}), worktree: record.worktree === true };
     } catch {
       // no key.json (another builder's entry): nothing to say
     }
-    this.builtForCache.set(resultCommit, commit);
-    return commit || undefined;
+    this.builtForCache.set(resultCommit, found);
+    return found;
   }
 
   /**
@@ -281,6 +366,7 @@ export class RepoJobs {
         ...(source ? { source, sourceSubject: await subjectOf(source) } : {}),
         started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
         ...(b.trailers['Built-By'] ? { builtBy: b.trailers['Built-By'] } : {}),
+        ...(b.trailers.Source === WORKTREE_SOURCE ? { worktree: true as const } : {}),
       });
     }
     return out;

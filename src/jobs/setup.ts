@@ -16,7 +16,8 @@ import { BuildFailure } from '../engine/builder';
 import { LiveLog } from '../engine/liveLog';
 import { runGit } from '../store/git';
 import type { SourceRepo } from '../store/sourceRepo';
-import { checkoutInto } from './checkout';
+import { checkoutInto, type WorktreeFiles } from './checkout';
+import { compilePatterns } from './patterns';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import type { SetupKey } from './key';
 import { acquireLock, readLockHolder } from './lockFile';
@@ -54,15 +55,15 @@ export class Setups {
    * what competes with it for the machine, other jobs' checkouts, waits for that, the setup being the first
    * thing every job waits for.
    */
-  ensure(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal): { products: Promise<SetupProducts>; started: Promise<void> } {
+  ensure(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal, worktree?: WorktreeFiles): { products: Promise<SetupProducts>; started: Promise<void> } {
     let started!: () => void;
     const whenStarted = new Promise<void>((r) => { started = r; });
-    const products = this.products(key, commit, log, signal, started);
+    const products = this.products(key, commit, log, signal, started, worktree);
     products.then(started, started);
     return { products, started: whenStarted };
   }
 
-  private async products(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal, started: () => void): Promise<SetupProducts> {
+  private async products(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal, started: () => void, worktree?: WorktreeFiles): Promise<SetupProducts> {
     log.heading(`setup: ${key.setup.run}`);
     const dir = path.join(this.root, 'deps', setupDirName(key));
     const done = await readDone(dir, key);
@@ -76,7 +77,7 @@ export class Setups {
       const setupLog = new LiveLog(`setup/${key.digest}`, 'setup');
       let runStarted!: () => void;
       const whenStarted = new Promise<void>((r) => { runStarted = r; });
-      const products = log.withPendingReason(`Running the setup (${key.setup.run})`, () => this.runOnce(key, commit, dir, setupLog, signal, runStarted))
+      const products = log.withPendingReason(`Running the setup (${key.setup.run})`, () => this.runOnce(key, commit, dir, setupLog, signal, runStarted, worktree))
         .finally(() => { setupLog.finish(); runStarted(); });
       run = { products, started: whenStarted };
       this.running.set(key.digest, run);
@@ -95,7 +96,7 @@ export class Setups {
     return products;
   }
 
-  private async runOnce(key: SetupKey, commit: string, dir: string, setupLog: LiveLog, signal: AbortSignal, started: () => void): Promise<SetupProducts> {
+  private async runOnce(key: SetupKey, commit: string, dir: string, setupLog: LiveLog, signal: AbortSignal, started: () => void, worktree?: WorktreeFiles): Promise<SetupProducts> {
     // Across processes: whoever holds the key's lock runs it; the others wait, then find it done.
     const lockFile = path.join(this.root, 'deps', `${setupDirName(key)}.lock`);
     const holder = await readLockHolder(lockFile);
@@ -114,7 +115,10 @@ export class Setups {
       await fs.rm(dir, { recursive: true, force: true });
       const tree = path.join(dir, 'tree');
       await fs.mkdir(tree, { recursive: true });
-      await checkoutInto(tree, await this.repo(), commit);
+      // From a working tree, only the changes to the setup's own inputs are laid over the commit: its products
+      // depend on nothing else, and the files laid are not products.
+      const inputs = key.setup.inputs ? compilePatterns(key.setup.inputs) : undefined;
+      const laid = new Set(await checkoutInto(tree, await this.repo(), commit, worktree, (f) => inputs?.matches(f) ?? true));
       setupLog.log(`Running: ${key.setup.run}`);
       setImmediate(started); // once the command is spawned, below
       try {
@@ -133,7 +137,8 @@ export class Setups {
         setupLog.log(`Failed: ${why}`);
         throw new BuildFailure(why === 'Cancelled' ? 'Cancelled' : `Setup failed: ${why} (see the "=== setup" section of this log)`);
       }
-      const files = await untrackedFiles(tree);
+      const files = (await untrackedFiles(tree)).filter((f) => !laid.has(f));
+      for (const f of laid) { await fs.rm(path.join(tree, f), { recursive: true, force: true }); }
       await keepOnlyProducts(tree);
       const links = new Set<string>();
       for (const f of files) { if (readOnly(path.join(tree, f)) === 'link') { links.add(f); } }

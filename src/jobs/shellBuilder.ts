@@ -33,6 +33,9 @@ interface PreparedDir {
   readonly run: string;
 }
 
+/** The `Source` trailer of a result built from a working tree (its `Source-Commit` is that tree's HEAD). */
+export const WORKTREE_SOURCE = 'working tree';
+
 export class ShellBuilder implements Builder<JobKey, ShellValue> {
   readonly name = 'shell';
   private readonly setups: Setups;
@@ -42,7 +45,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   }
 
   title(key: JobKey): string {
-    return `${key.job.name} @ ${key.commit.slice(0, 7)}`;
+    return `${key.job.name} @ ${key.worktree ? 'working tree on ' : ''}${key.commit.slice(0, 7)}`;
   }
 
   branch(key: JobKey): string {
@@ -59,7 +62,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   }
 
   trailers(key: JobKey): Record<string, string> {
-    return { Job: key.job.name, 'Source-Commit': key.commit };
+    return { Job: key.job.name, 'Source-Commit': key.commit, ...(key.worktree ? { Source: WORKTREE_SOURCE } : {}) };
   }
 
   priority(key: JobKey): number {
@@ -84,12 +87,12 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     // Marks every process of this run, so that those that leave the job's process group are found too.
     const run = randomUUID();
     // The checkout is made while the setup runs (once its command has started: it comes first).
-    const setup = key.setup ? this.setups.ensure(key.setup, commit, log, signal) : undefined;
+    const setup = key.setup ? this.setups.ensure(key.setup, commit, log, signal, key.worktree) : undefined;
     const checkout = (async () => {
       await setup?.started;
       return prepareBuildDir({
         repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run,
-        onTakeOver: (message) => log.log(message),
+        onTakeOver: (message) => log.log(message), ...(key.worktree ? { worktree: key.worktree } : {}),
       });
     })();
     const [made, ran] = await log.withPendingReason('Preparing the build directory', () => Promise.allSettled([checkout, setup?.products]));

@@ -12,6 +12,10 @@ export type ErrorCode =
   | 'NotARepository' // a directory outside any git repository
   | 'NotFound' // a file or directory that is not there
   | 'UnknownRevision' // a revision the repository does not have
+  | 'InvalidRange' // a range of commits that is not `A..B`
+  | 'WorktreeConflict' // the working tree has unmerged paths: no commit could be made of it
+  | 'WorktreeUnreadable' // a file of the working tree cannot be read
+  | 'WorktreeChanged' // a working-tree file changed between its key and its build
   | 'GitNotFound' // no `git` on the PATH
   | 'GitFailed' // a git command failed (its stderr is in the message)
   // The results repository

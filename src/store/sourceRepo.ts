@@ -10,7 +10,7 @@ import type { Disposable } from '../shared/events';
 import { CatFile, isObjectHeader, type CatReply } from './catFile';
 import { runGit, type GitResult, type RunGitOptions } from './git';
 import { readRef } from './gitDirs';
-import { findTreeEntry, type TreeEntry } from './objectFormat';
+import { findTreeEntry, parseTree, type Tree, type TreeEntry } from './objectFormat';
 import { ObjectStore } from './objects';
 
 export interface RepoHead {
@@ -222,6 +222,59 @@ export class SourceRepo implements Disposable {
     return r.stdout.toString('utf8').replace(/\n$/, '');
   }
 
+  /**
+   * The commits of `A..B` (or `A...B`), newest first (`git rev-list --topo-order`): at most `max` of them,
+   * with how many there are in all. A side left empty is HEAD, as for git. Anything that is not such a range
+   * is `InvalidRange`; a side the repository does not know is `UnknownRevision`, naming it.
+   */
+  async rangeCommits(range: string, max: number): Promise<{ commits: { commit: string; subject: string }[]; total: number }> {
+    // A ref name never holds '..': the first one splits the range.
+    const at = range.indexOf('..');
+    const op = range[at + 2] === '.' ? '...' : '..';
+    const [a, b] = [range.slice(0, at), range.slice(at + op.length)];
+    if (at < 0 || b.includes('..') || /[\s\0]/.test(range) || range.startsWith('-') || (!a && !b)) {
+      throw new DataKitError('InvalidRange', `Not a range of commits: '${range}' (write it as A..B: the commits reachable from B and not from A)`);
+    }
+    const [from, to] = await Promise.all([this.resolve(a || 'HEAD'), this.resolve(b || 'HEAD')]);
+    const spec = `${from}${op}${to}`;
+    const [count, list] = await Promise.all([
+      this.git(['rev-list', '--count', spec, '--']),
+      this.git(['log', '--topo-order', '--format=%H %s', `--max-count=${max}`, spec, '--']),
+    ]);
+    const commits = list.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => ({ commit: line.slice(0, 40), subject: line.slice(41) }));
+    return { commits, total: Number(count.stdout.toString('utf8').trim()) };
+  }
+
+  /**
+   * The commits of the current branch that are not on its upstream (or, without one, not on the default
+   * branch: `origin/HEAD`, else `main` or `master`), newest first, HEAD included; with what they were
+   * counted against. Just HEAD when there is nothing to compare with.
+   */
+  async branchCommits(max: number): Promise<{ base: string | undefined; commits: { commit: string; subject: string }[]; total: number }> {
+    const head = await this.head();
+    if (!head) { return { base: undefined, commits: [], total: 0 }; }
+    const upstream = await this.git(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}'], { allowFailure: true });
+    let base = upstream.code === 0 ? upstream.stdout.toString('utf8').trim() : undefined;
+    if (!base) {
+      const origin = await this.git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], { allowFailure: true });
+      const candidates = [origin.code === 0 ? origin.stdout.toString('utf8').trim() : '', 'main', 'master'].filter((b) => b && b !== head.branch);
+      for (const c of candidates) {
+        const r = await this.git(['rev-parse', '--verify', '--quiet', `${c}^{commit}`], { allowFailure: true });
+        if (r.code === 0) { base = c; break; }
+      }
+    }
+    if (!base) {
+      return { base: undefined, commits: [{ commit: head.commit, subject: await this.commitSubject(head.commit) }], total: 1 };
+    }
+    const mergeBase = await this.git(['merge-base', base, head.commit], { allowFailure: true });
+    const from = mergeBase.code === 0 ? mergeBase.stdout.toString('utf8').trim() : undefined;
+    const range = from ? await this.rangeCommits(`${from}..${head.commit}`, max) : { commits: [], total: 0 };
+    if (range.commits[0]?.commit !== head.commit) { // HEAD on its base: HEAD alone
+      return { base, commits: [{ commit: head.commit, subject: await this.commitSubject(head.commit) }], total: 1 };
+    }
+    return { base, ...range };
+  }
+
   /** The URL of a remote as git would use it (the user's configuration included), or undefined. */
   remoteUrl(name: string): Promise<string | undefined> {
     // Asked for every build directory: kept while the repository's config file is unchanged.
@@ -364,6 +417,23 @@ export class SourceRepo implements Disposable {
     }
     const unique = new Map(files.map((f) => [f.path, f]));
     return [...unique.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** The entries of the tree at `dir` of `tree-ish` `commit` ('' is the root); undefined when `dir` is not a folder there. */
+  async treeAt(commit: string, dir: string): Promise<Tree | undefined> {
+    const p = normalisePath(dir);
+    const found = (await this.lookup(commit, [p])).get(p);
+    if (!found || found.type !== 'tree') { return undefined; }
+    if (this.local) {
+      try {
+        return await this.local.readTree(found.oid);
+      } catch (e) {
+        if (!DataKitError.is(e, 'ObjectMissing') && !DataKitError.is(e, 'CorruptObject')) { throw e; }
+      }
+    }
+    const [reply] = await this.contents.query([found.oid]);
+    if (!reply || !isObjectHeader(reply.header) || !reply.body) { throw new DataKitError('ObjectMissing', `Tree ${found.oid} (${p || 'the root'} of ${commit}) cannot be read`); }
+    return parseTree(reply.body);
   }
 
   /** The commit's root tree id. */

@@ -51,7 +51,7 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(Object.keys(s0), ['rev', 'commit', 'jobs']);
     assert.equal(s0.commit, head);
     assert.deepEqual(s0.jobs.map((j: { job: string; state: string }) => [j.job, j.state]), [['pass', 'not built'], ['fail', 'not built']]);
-    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'finishedAt', 'job', 'key', 'message', 'queuedMs', 'state'].sort());
+    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'finishedAt', 'fromWorktree', 'job', 'key', 'message', 'queuedMs', 'state'].sort());
     assert.equal(s0.jobs[0].cached, null);
     assert.equal(fs.existsSync(results(dir)), false, 'status, which only reads, creates no results repository');
     assert.match(s0.jobs[0].key, /^[0-9a-f]{64}$/);
@@ -160,6 +160,90 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(cli(dir, 'history').code, 2);
   });
 
+  it('builds every commit of a range once per distinct key, shows commits × jobs and finds the first failing commit', () => {
+    const ran = path.join(tmp, 'ran-range');
+    const dir = repo({ code: { run: `cat src/a.txt; echo run >> ${ran}`, inputs: ['src'] }, lint: { run: '! grep -q bad src/a.txt', inputs: ['src'] } });
+    git(dir, 'checkout', '-qb', 'feat');
+    const commit = (file: string, text: string, subject: string): string => {
+      fs.appendFileSync(path.join(dir, file), text);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-qm', subject);
+      return git(dir, 'rev-parse', 'HEAD');
+    };
+    const c1 = commit('src/a.txt', 'one\n', 'One');
+    const c2 = commit('src/a.txt', 'bad\n', 'Break it');
+    const c3 = commit('README.md', 'docs\n', 'Docs only');
+
+    const built = cli(dir, 'build', '--range', 'main..feat');
+    assert.equal(built.code, 1, 'a commit of the range fails');
+    const rows = built.out.slice(built.out.indexOf('COMMIT')).split('\n');
+    assert.match(rows[0], /^COMMIT\s+code\s+lint\s+SUBJECT$/);
+    assert.match(rows[1], new RegExp(`^${c3.slice(0, 7)}\\s+✓\\s+✘\\s+Docs only$`));
+    assert.match(rows[2], new RegExp(`^${c2.slice(0, 7)}\\s+✓\\s+✘\\s+Break it  ← first failing$`));
+    assert.match(rows[3], new RegExp(`^${c1.slice(0, 7)}\\s+✓\\s+✓\\s+One$`));
+    assert.match(built.out, new RegExp(`3 commits: 1 passed, 2 failed; the first failing commit is ${c2.slice(0, 7)} \\(lint\\)`));
+    assert.match(built.out, /, and for 1 more commit with the same inputs \(\d\/4\)/, 'the docs-only commit shares its keys');
+    // Three commits, two distinct trees of src: the code job ran twice, and each entry has one build.
+    assert.equal(fs.readFileSync(ran, 'utf8'), 'run\n'.repeat(2), 'two runs of code');
+    const codeBranches = git(dir, `--git-dir=${results(dir)}`, 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/code/').split('\n');
+    assert.equal(codeBranches.length, 2);
+
+    const status = cli(dir, 'status', '--range', 'main..feat', '--json');
+    assert.equal(status.code, 1);
+    const s = JSON.parse(status.out);
+    assert.equal(s.firstFailing, c2);
+    assert.deepEqual(s.commits.map((c: { commit: string; config: string; jobs: { job: string; state: string; cached: boolean }[] }) => [c.commit, c.config, c.jobs.map((j) => `${j.job}:${j.state}:${j.cached}`)]), [
+      [c3, 'own', ['code:success:true', 'lint:failure:true']],
+      [c2, 'own', ['code:success:true', 'lint:failure:true']],
+      [c1, 'own', ['code:success:true', 'lint:success:true']],
+    ]);
+    assert.equal(cli(dir, 'status', '--range', `${c2}..feat`).code, 1, 'the docs commit reuses the failure of lint');
+    assert.equal(cli(dir, 'status', '--range', `main..${c1}`).code, 0);
+
+    for (const [args, message] of [
+      [['--range', 'feat'], /Not a range of commits: 'feat'/],
+      [['--range', 'nope..feat'], /Unknown revision: nope/],
+      [['--range', 'main..feat', '--rev', 'main'], /takes no --rev/],
+    ] as const) {
+      const r = cli(dir, 'status', ...args);
+      assert.deepEqual([r.code, r.out], [2, ''], args.join(' '));
+      assert.match(r.err, message);
+    }
+    const empty = cli(dir, 'build', '--range', 'feat..main');
+    assert.deepEqual([empty.code, empty.err], [0, 'datakit-ci: feat..main has no commits: nothing to build\n']);
+  });
+
+  it('asks before building more than 50 commits (--yes answers), and uses the newest configuration for commits without one', () => {
+    const ran = path.join(tmp, 'ran-many');
+    const dir = repo({ code: { run: `echo built >> ${ran}`, inputs: ['src'] } });
+    const one = git(dir, 'rev-parse', 'HEAD');
+    git(dir, 'checkout', '-q', '--orphan', 'bare');
+    git(dir, 'rm', '-rqf', '.');
+    fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'b\n');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'no configuration');
+    const bare = git(dir, 'rev-parse', 'HEAD');
+    git(dir, 'checkout', '-q', 'main');
+    git(dir, 'merge', '-q', '--allow-unrelated-histories', '-s', 'ours', '-m', 'merge', 'bare');
+    for (let i = 0; i < 51; i++) { git(dir, 'commit', '-q', '--allow-empty', '-m', `empty ${i}`); }
+    const refused = cli(dir, 'build', '--range', `${one}..main`);
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /has 53 commits, more than 50; nothing was built \(--yes builds them all/);
+    assert.equal(fs.existsSync(ran), false, 'nothing ran');
+    const shown = cli(dir, 'status', '--range', `${one}..main`);
+    assert.match(shown.err, /has 53 commits; showing the newest 50 \(--yes shows them all\)/);
+    assert.equal(shown.out.split('\n').filter((l) => /^[0-9a-f]{7} /.test(l)).length, 50);
+
+    const yes = cli(dir, 'build', '--range', `${one}..main`, '--yes', '--json');
+    assert.equal(yes.code, 0, yes.err);
+    assert.match(yes.err, new RegExp(`1 commit has no \\.datakit-ci\\.json \\(${bare.slice(0, 7)}\\): using the one of [0-9a-f]{7}, the newest on the range`));
+    const out = JSON.parse(yes.out);
+    assert.equal(out.commits.length, 53);
+    assert.equal(out.commits.find((c: { commit: string }) => c.commit === bare).config, `from ${out.commits[0].commit}`);
+    assert.equal(fs.readFileSync(ran, 'utf8'), 'built\n'.repeat(2), 'one key per distinct src tree: the first commit\'s and the others\'');
+  });
+
   it('never creates the results repository for a read-only command, and exits 3 for a log never built', () => {
     const dir = repo({ only: { run: 'true' } });
     const log = cli(dir, 'log', 'only');
@@ -188,7 +272,7 @@ describe('the datakit-ci command', () => {
     fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs: { a: { run: 'echo from-working-copy' }, typo: { run: 'true', inputs: ['srcc'] } } }));
     const committed = cli(dir, 'build', '--verbose');
     assert.equal(committed.code, 0);
-    assert.match(committed.err, /^datakit-ci: note: your \.datakit-ci\.json differs from the one committed at [0-9a-f]{7}, which is what runs; `--config \.datakit-ci\.json` runs yours\n$/);
+    assert.match(committed.err, /^datakit-ci: note: your \.datakit-ci\.json differs from the one committed at [0-9a-f]{7}, which is what runs; `--worktree` builds your working tree with yours \(`--config \.datakit-ci\.json` runs yours on HEAD\)\ndatakit-ci: note: built HEAD \([0-9a-f]{7}\); 1 uncommitted change is not part of it \(`datakit-ci build --worktree` builds them\)\n$/);
     assert.match(committed.out, /\nfrom-commit\n/);
     const mine = cli(dir, 'build', 'a', '--config', '.datakit-ci.json', '--verbose');
     assert.equal(mine.code, 0, mine.err);

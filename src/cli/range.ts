@@ -1,0 +1,177 @@
+// `build --range A..B` and `status --range A..B`: every commit of a range, commits × jobs as a matrix.
+import fs = require('node:fs');
+import path = require('node:path');
+import type { JobKey } from '../jobs/key';
+import type { CommitJobs, JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { CONFIG_FILE } from '../jobs/config';
+import { CliError, EXIT, untilFinal, UsageError, type Io } from './context';
+import { seconds } from './format';
+import { report, type JobReport } from './report';
+import { stopOnSignals } from './signals';
+
+/** How many commits a range may have before the command asks (or wants `--yes`). */
+export const MAX_RANGE_COMMITS = 50;
+
+export interface RangeOptions {
+  range: string;
+  jobs: string[];
+  config?: string;
+  json: boolean;
+  yes: boolean;
+  build: boolean;
+}
+
+interface Row {
+  commit: string;
+  subject: string;
+  /** Whose configuration declared its jobs (see RepoJobs.jobsOfCommits). */
+  from: CommitJobs['from'] | 'none';
+  reports: JobReport[];
+}
+
+const MARK: Record<JobReport['state'], string> = { success: '✓', failure: '✘', pending: '⟳', 'not built': '·' };
+
+/** The commits × jobs matrix: one row per commit, newest first, the first failing commit marked. */
+export function rangeMatrix(rows: readonly Row[], firstFailing: string | undefined): string {
+  const names: string[] = [];
+  for (const r of rows) { for (const j of r.reports) { if (!names.includes(j.job)) { names.push(j.job); } } }
+  const widths = names.map((n) => Math.max(1, n.length));
+  const head = ['COMMIT ', ...names.map((n, i) => n.padEnd(widths[i]!)), 'SUBJECT'].join('  ');
+  const lines = rows.map((r) => {
+    const cells = names.map((n, i) => {
+      const j = r.reports.find((x) => x.job === n);
+      return (j ? MARK[j.state] : ' ').padEnd(widths[i]!);
+    });
+    const note = r.commit === firstFailing ? '  ← first failing' : r.from === 'none' ? `  (no ${CONFIG_FILE})` : '';
+    return [r.commit.slice(0, 7), ...cells, `${r.subject}${note}`].join('  ');
+  });
+  return `${head}\n${lines.join('\n')}\n`;
+}
+
+/** The oldest commit of the range with a failed job: where it broke (rows are newest first). */
+function firstFailingOf(rows: readonly Row[]): string | undefined {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    if (rows[i]!.reports.some((r) => r.state === 'failure')) { return rows[i]!.commit; }
+  }
+  return undefined;
+}
+
+function rangeSummary(rows: readonly Row[], firstFailing: string | undefined): string {
+  const failing = rows.filter((r) => r.reports.some((j) => j.state === 'failure')).length;
+  const passing = rows.filter((r) => r.reports.length > 0 && r.reports.every((j) => j.state === 'success')).length;
+  const rest = rows.length - failing - passing;
+  const first = firstFailing
+    ? `; the first failing commit is ${firstFailing.slice(0, 7)} (${rows.find((r) => r.commit === firstFailing)!.reports.filter((j) => j.state === 'failure').map((j) => j.job).join(', ')})`
+    : '';
+  return `${rows.length} commit${rows.length === 1 ? '' : 's'}: ${passing} passed, ${failing} failed${rest ? `, ${rest} not finished` : ''}${first}\n✓ passed  ✘ failed  ⟳ building  · not built\n`;
+}
+
+/** Why a range is refused or cut, said before anything runs. */
+async function confirmSize(total: number, opts: RangeOptions, io: Io): Promise<number> {
+  if (total <= MAX_RANGE_COMMITS || opts.yes) { return total; }
+  if (!opts.build) {
+    io.err(`datakit-ci: ${opts.range} has ${total} commits; showing the newest ${MAX_RANGE_COMMITS} (--yes shows them all)\n`);
+    return MAX_RANGE_COMMITS;
+  }
+  const question = `${opts.range} has ${total} commits, more than ${MAX_RANGE_COMMITS}. Build them all?`;
+  if (io.ask && await io.ask(question)) { return total; }
+  throw new UsageError(`${opts.range} has ${total} commits, more than ${MAX_RANGE_COMMITS}; nothing was built (--yes builds them all, or give a shorter range)`);
+}
+
+export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: string): Promise<number> {
+  const repo = await jobs.repo();
+  const { total } = await repo.rangeCommits(opts.range, 0);
+  if (total === 0) { throw new CliError(`${opts.range} has no commits: nothing to ${opts.build ? 'build' : 'show'}`, EXIT.ok); }
+  const n = await confirmSize(total, opts, io);
+  const { commits } = await repo.rangeCommits(opts.range, n);
+
+  let given: string | undefined;
+  if (opts.config !== undefined) {
+    try {
+      given = fs.readFileSync(path.resolve(cwd, opts.config), 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+  const all = await jobs.jobsOfCommits(commits.map((c) => c.commit), given);
+  // A broken configuration anywhere in the range stops everything before anything runs.
+  for (const { at } of all) {
+    if (at.config !== 'missing' && !at.config.ok) {
+      for (const e of at.config.errors) { io.err(`${opts.config ?? CONFIG_FILE}:${e.line}:${e.column}: ${e.message}\n`); }
+      throw new UsageError(`${opts.config ?? `${CONFIG_FILE} at ${at.commit.slice(0, 7)}`} has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
+    }
+  }
+  const borrowed = all.filter((c) => c.from !== 'own' && c.from !== 'given');
+  if (borrowed.length > 0) {
+    io.err(`datakit-ci: ${borrowed.length} commit${borrowed.length === 1 ? ' has' : 's have'} no ${CONFIG_FILE} (${borrowed.map((b) => b.at.commit.slice(0, 7)).join(', ')}): using the one of ${borrowed[0]!.from.slice(0, 7)}, the newest on the range\n`);
+  }
+  if (given !== undefined) { io.err(`datakit-ci: every commit of ${opts.range} uses the jobs of ${opts.config}\n`); }
+  const missing = all.filter((c) => c.at.config === 'missing');
+  if (missing.length === all.length) {
+    throw new UsageError(`no commit of ${opts.range} has a ${CONFIG_FILE}; \`--config FILE\` builds them with the jobs of another file`);
+  }
+  if (opts.jobs.length > 0) {
+    const known = new Set(all.flatMap((c) => c.at.keys.map((k) => k.job.name)));
+    const unknown = opts.jobs.filter((j) => !known.has(j));
+    if (unknown.length > 0) { throw new UsageError(`unknown job${unknown.length > 1 ? 's' : ''} on ${opts.range}: ${unknown.join(', ')} (jobs: ${[...known].join(', ')})`); }
+  }
+  const picked = (keys: readonly JobKey[]): JobKey[] => keys.filter((k) => opts.jobs.length === 0 || opts.jobs.includes(k.job.name));
+  const rowsOf = all.map((c, i) => ({ commit: commits[i]!.commit, subject: commits[i]!.subject, from: c.at.config === 'missing' ? 'none' as const : c.from, keys: picked(c.at.keys) }));
+
+  let statuses: Map<JobKey, JobStatus | undefined>;
+  const stop = opts.build ? stopOnSignals(io, () => { for (const r of rowsOf) { for (const k of r.keys) { jobs.cache.cancel(k); } } }) : undefined;
+  try {
+    if (opts.build) {
+      // Every lookup at once, newest commit first: the pool runs them in declaration order, within its slots;
+      // commits whose inputs are identical for a job share one key, hence one build.
+      const lookups = rowsOf.flatMap((r) => r.keys.map(async (k) => [k, await untilFinal(jobs, k, await jobs.lookup(k))] as const));
+      // Each distinct key built is said once, as it finishes: `✔ code @ 1a2b3c4 built in 1.2 s (3/10)`.
+      const keys = new Map<string, JobKey[]>();
+      for (const r of rowsOf) { for (const k of r.keys) { keys.set(k.digest, [...keys.get(k.digest) ?? [], k]); } }
+      let finished = 0;
+      statuses = new Map(await Promise.all(lookups.map(async (p) => {
+        const [k, s] = await p;
+        const same = keys.get(k.digest)!;
+        if (same[0] === k) {
+          finished++;
+          if (!opts.json && s.output.kind === 'saved' && s.output.saved.built) {
+            const r = await report(jobs, k, s);
+            const also = same.length > 1 ? `, and for ${same.length - 1} more commit${same.length > 2 ? 's' : ''} with the same inputs` : '';
+            io.out(`${r.state === 'success' ? '✔' : '✘'} ${k.job.name} @ ${k.commit.slice(0, 7)} ${r.state === 'success' ? 'built' : 'failed'} in ${seconds(r.durationMs)}${also} (${finished}/${keys.size})\n`);
+          }
+        }
+        return [k, s] as const;
+      })));
+    } else {
+      statuses = new Map();
+      for (const r of rowsOf) {
+        for (const k of r.keys) { statuses.set(k, jobs.cache.peek(k) ?? await jobs.query(k)); }
+      }
+    }
+  } finally {
+    stop?.dispose();
+  }
+  const rows: Row[] = [];
+  for (const r of rowsOf) {
+    const reports: JobReport[] = [];
+    for (const k of r.keys) {
+      const s = statuses.get(k);
+      const holder = s ? undefined : await jobs.buildingElsewhere(k);
+      reports.push(holder
+        ? { ...(await report(jobs, k, undefined)), state: 'pending', message: `Building in another process (pid ${holder})` }
+        : await report(jobs, k, s));
+    }
+    rows.push({ commit: r.commit, subject: r.subject, from: r.from, reports });
+  }
+  const firstFailing = firstFailingOf(rows);
+  if (opts.json) {
+    io.out(JSON.stringify({
+      range: opts.range, total, firstFailing: firstFailing ?? null,
+      commits: rows.map((r) => ({ commit: r.commit, subject: r.subject, config: r.from === 'own' || r.from === 'none' || r.from === 'given' ? r.from : `from ${r.from}`, jobs: r.reports })),
+    }, null, 2) + '\n');
+  } else {
+    io.out(`${opts.build ? '\n' : ''}${rangeMatrix(rows, firstFailing)}${rangeSummary(rows, firstFailing)}`);
+  }
+  if (stop?.exitCode !== undefined) { return stop.exitCode; }
+  return rows.some((r) => r.reports.some((j) => j.state === 'failure')) ? EXIT.failed : EXIT.ok;
+}
