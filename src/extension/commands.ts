@@ -78,6 +78,16 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     return started;
   });
 
+  reg('datakitCi.buildWorkingTree', async (arg?: unknown) => {
+    requireTrust();
+    const n = arg as Partial<Extract<Node, { kind: 'target' }>> | undefined;
+    const targets = n?.session ? [n.session] : sessions.all;
+    let started = 0;
+    for (const s of targets) { started += await s.buildWorktree(); }
+    if (!targets.some((s) => s.worktree)) { void vscode.window.showInformationMessage('DataKit CI: the working tree does not differ from HEAD: nothing to build apart from HEAD.'); }
+    return started;
+  });
+
   reg('datakitCi.rebuildFailed', async () => {
     requireTrust();
     let n = 0;

@@ -9,6 +9,7 @@ import { keyWarnings, type InputWarning, type JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import type { BranchInfo, Target } from '../jobs/targets';
 import type { RepositoryDirs } from '../store/gitDirs';
+import type { WorktreeState } from '../store/worktree';
 import type { Settings } from './settings';
 
 export interface JobView {
@@ -25,6 +26,14 @@ export interface TargetView {
   readonly configEdited?: boolean;
 }
 
+/** The working tree target's name (no branch can be named so: it has a space). */
+export const WORKTREE_TARGET = 'working tree';
+/** How long after the last reported change the working tree is read again. */
+const WORKTREE_DEBOUNCE_MS = 300;
+/** How long after the last save an `onSave` build of the working tree starts. */
+const SAVE_DEBOUNCE_MS = 500;
+const MAX_REPORTED_PATHS = 500;
+
 export class Session implements Disposable {
   private readonly _onDidChange = new Emitter<void>();
   readonly onDidChange = this._onDidChange.event;
@@ -40,6 +49,13 @@ export class Session implements Disposable {
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   disposed = false;
+  /** The working tree's changes as last read, and the paths reported changed since (see `watchWorktree`). */
+  private worktreeState: WorktreeState | undefined;
+  private readonly changedPaths = new Set<string>();
+  private worktreeTimer: NodeJS.Timeout | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  /** The key of each job's last working-tree build (a newer one cancels it). */
+  private readonly worktreeBuilds = new Map<string, JobKey>();
 
   constructor(
     readonly jobs: RepoJobs,
@@ -112,6 +128,8 @@ export class Session implements Disposable {
     // The commits of a branch that have no configuration of their own use the newest one on the branch.
     const borrowed = branch ? await this.jobs.jobsOfCommits(targets.map((t) => t.commit)) : undefined;
     const views: TargetView[] = [];
+    const worktree = trusted && this.dirs.topLevel ? await this.worktreeView().catch((e: Error) => { this.log?.(`Could not read the working tree: ${e.message}`); return undefined; }) : undefined;
+    if (worktree) { views.push(worktree); }
     for (const [i, target] of targets.entries()) {
       const at = borrowed ? borrowed[i]!.at : trusted ? await this.jobs.jobsAt(target.commit) : await this.jobs.cachedJobsAt(target.commit);
       const jobs: JobView[] = [];
@@ -128,6 +146,69 @@ export class Session implements Disposable {
     this._onDidChange.fire();
   }
 
+  /**
+   * The working tree as a target, above HEAD, when it differs from HEAD (undefined otherwise). With `paths`,
+   * only those were changed since the last reading (a file watcher's report).
+   */
+  private async worktreeView(paths?: readonly string[]): Promise<TargetView | undefined> {
+    const wt = await this.jobs.worktreeJobs(paths && this.worktreeState ? { paths, previous: this.worktreeState } : {});
+    this.worktreeState = wt.state;
+    if (!wt.at) { return undefined; }
+    const n = wt.state.changes.size;
+    const target: Target = { name: WORKTREE_TARGET, commit: wt.state.head, isHead: false, worktree: true, label: `Working tree · ${n} changed file${n === 1 ? '' : 's'}` };
+    const jobs: JobView[] = [];
+    for (const key of wt.at.keys) {
+      jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
+    }
+    return { target, config: wt.at.config, jobs };
+  }
+
+  /** The working tree's changes from HEAD, as last read. */
+  get worktreeChanges(): WorktreeState | undefined {
+    return this.worktreeState;
+  }
+
+  /** The working tree's target, if shown. */
+  get worktree(): TargetView | undefined {
+    return this.targets.find((t) => t.target.worktree);
+  }
+
+  /** Re-reads the paths a watcher reported and puts the working tree's target in step with them. */
+  private async updateWorktree(): Promise<void> {
+    // Past a few hundred paths (a dependency install, a branch switch), one full reading is cheaper.
+    const paths = this.changedPaths.size > MAX_REPORTED_PATHS ? undefined : [...this.changedPaths];
+    this.changedPaths.clear();
+    if (this.disposed || !this.trusted() || !this.worktreeState) { return; }
+    const view = await this.worktreeView(paths).catch((e: Error) => { this.log?.(`Could not read the working tree: ${e.message}`); return undefined; });
+    if (this.disposed) { return; }
+    this.targets = [...(view ? [view] : []), ...this.targets.filter((t) => !t.target.worktree)];
+    this._onDidChange.fire();
+  }
+
+  /**
+   * Builds the working tree's jobs; a job's older working-tree build still running for other content is
+   * cancelled first (a newer save supersedes it). Trusted only.
+   */
+  async buildWorktree(): Promise<number> {
+    if (!this.trusted()) { return 0; }
+    if (this.changedPaths.size > 0) { await this.updateWorktree(); }
+    const view = this.worktree;
+    if (!view) { return 0; }
+    let started = 0;
+    for (const j of view.jobs) {
+      const older = this.worktreeBuilds.get(j.key.job.name);
+      if (older && older.digest !== j.key.digest && this.jobs.cache.peek(older)?.result.kind === 'pending') {
+        this.log?.(`Cancelled the working-tree build of ${j.key.job.name} for ${older.digest.slice(0, 12)}: the working tree changed since`);
+        this.jobs.cache.cancel(older);
+      }
+      this.worktreeBuilds.set(j.key.job.name, j.key);
+      const before = this.jobs.cache.peek(j.key);
+      const s = await this.jobs.lookup(j.key);
+      if (s.result.kind === 'pending' && before?.result.kind !== 'pending') { started++; }
+    }
+    return started;
+  }
+
   /** Whether the working copy's configuration differs from the one committed at `commit`. */
   private async configEdited(commit: string): Promise<boolean> {
     const top = this.dirs.topLevel;
@@ -139,8 +220,8 @@ export class Session implements Disposable {
   /** Looks up (building what is missing) every job of the given targets, or of HEAD. Trusted only. */
   async build(which: 'head' | 'all' = 'head'): Promise<number> {
     if (!this.trusted()) { return 0; }
-    let started = 0;
-    for (const t of this.targets.filter((v) => which === 'all' || v.target.isHead)) {
+    let started = which === 'all' ? await this.buildWorktree() : 0;
+    for (const t of this.targets.filter((v) => !v.target.worktree && (which === 'all' || v.target.isHead))) {
       for (const j of t.jobs) {
         const before = this.jobs.cache.peek(j.key);
         const s = await this.jobs.lookup(j.key);
@@ -199,11 +280,42 @@ export class Session implements Disposable {
     }
   }
 
+  /**
+   * Watches the working tree: what changes is read again (those paths only) shortly after; with
+   * `buildWorkingTree: onSave`, a save builds the working tree once the saves stop for a moment.
+   */
+  private watchWorktree(): void {
+    const top = this.dirs.topLevel;
+    if (!top) { return; }
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(top), '**'));
+    const onPath = (uri: vscode.Uri): void => {
+      const rel = path.relative(top, uri.fsPath).split(path.sep).join('/');
+      if (rel === '' || rel.startsWith('..') || rel === '.git' || rel.startsWith('.git/')) { return; }
+      this.changedPaths.add(rel);
+      clearTimeout(this.worktreeTimer);
+      this.worktreeTimer = setTimeout(() => { void this.updateWorktree(); }, WORKTREE_DEBOUNCE_MS);
+    };
+    this.disposables.push(watcher, watcher.onDidChange(onPath), watcher.onDidCreate(onPath), watcher.onDidDelete(onPath));
+    this.disposables.push(vscode.workspace.onDidSaveTextDocument((doc) => {
+      if (this.settings().buildWorkingTree !== 'onSave' || !this.trusted() || doc.uri.scheme !== 'file') { return; }
+      const rel = path.relative(top, doc.uri.fsPath);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) { return; }
+      onPath(doc.uri);
+      clearTimeout(this.saveTimer);
+      this.saveTimer = setTimeout(() => {
+        clearTimeout(this.worktreeTimer);
+        this.log?.(`Building the working tree: ${rel} was saved (datakitCi.buildWorkingTree is onSave)`);
+        void this.buildWorktree();
+      }, SAVE_DEBOUNCE_MS);
+    }));
+  }
+
   /** After the first refresh: remember HEAD and build it if automatic builds are on. */
   async start(): Promise<void> {
     await this.refresh();
     this.lastHead = this.head?.target.commit;
     this.watch();
+    this.watchWorktree();
     this.cleanInBackground();
     if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
   }
@@ -223,6 +335,8 @@ export class Session implements Disposable {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.headTimer);
+    clearTimeout(this.worktreeTimer);
+    clearTimeout(this.saveTimer);
     for (const w of this.watchers) { w.close(); }
     for (const d of this.disposables) { d.dispose(); }
     this._onDidChange.dispose();

@@ -6,6 +6,8 @@ export interface Settings {
   targets: 'head' | 'localBranches' | 'branch';
   /** The most commits the `branch` targets show (and a build of them builds). */
   maxRangeCommits: number;
+  /** Build the working tree when asked (▶ on its target), or after each save. */
+  buildWorkingTree: 'manual' | 'onSave';
   maxParallelBuilds: number;
   logCapBytes: number;
   notifyOnFailure: boolean;
@@ -20,6 +22,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     automaticBuilds: c.get<boolean>('automaticBuilds', true),
     targets: c.get<Settings['targets']>('targets', 'head'),
     maxRangeCommits: Math.max(1, c.get<number>('maxRangeCommits', 50)),
+    buildWorkingTree: c.get<Settings['buildWorkingTree']>('buildWorkingTree', 'manual'),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
     logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
     notifyOnFailure: c.get<boolean>('notifyOnFailure', false),

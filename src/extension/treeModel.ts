@@ -116,7 +116,7 @@ export class TreeModel {
       jobs.unshift({
         kind: 'message', session,
         text: 'Runs the committed .datakit-ci.json: yours differs',
-        detail: 'The jobs of HEAD are those of the .datakit-ci.json committed at HEAD. Commit your edited copy to run it (the command line runs it with `datakit-ci build --config .datakit-ci.json`).',
+        detail: 'The jobs of HEAD are those of the .datakit-ci.json committed at HEAD. Yours runs in the Working tree target above (and from a terminal with `datakit-ci build --worktree`); commit it to make it HEAD\'s.',
       });
     }
     return jobs;

@@ -103,6 +103,20 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
         item.description = t.isHead ? (TreeModel.firstFailing(node.session) === node.target ? 'HEAD · first failing' : 'HEAD') : undefined;
         item.tooltip = `${t.name} at ${t.commit}`;
+        item.contextValue = 'target';
+        if (t.worktree) {
+          const state = node.session.worktreeChanges;
+          item.iconPath = new vscode.ThemeIcon('edit');
+          item.description = `uncommitted, over ${t.commit.slice(0, 7)}`;
+          const md = new vscode.MarkdownString(undefined, true);
+          md.appendMarkdown(`**${t.label}** over HEAD \`${t.commit.slice(0, 12)}\`: keyed as a commit of them would be, so committing them afterwards reuses these results.\n\n`);
+          const changed = state ? [...state.changes] : [];
+          for (const [p, c] of changed.slice(0, 20)) { md.appendMarkdown(`- ${c === null ? 'deleted' : 'changed'} \`${escapeCell(p)}\`\n`); }
+          if (changed.length > 20) { md.appendMarkdown(`- … and ${changed.length - 20} more\n`); }
+          for (const n of state?.notes ?? []) { md.appendMarkdown(`\n${escapeCell(n)}\n`); }
+          item.tooltip = md;
+          item.contextValue = 'target worktree';
+        }
         if (t.subject !== undefined) { // an earlier commit of the branch: its icon sums up its jobs
           const sum = TreeModel.summary(node.target);
           item.iconPath = sum === 'notBuilt' ? new vscode.ThemeIcon('git-commit') : ICONS[sum];
@@ -112,7 +126,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
           item.tooltip = `${t.commit}\n${t.subject}${first ? '\n\nThe oldest commit of the branch with a failed job: where it broke.' : ''}`;
           item.contextValue = 'target commit';
         }
-        item.contextValue = 'target';
         return item;
       }
       case 'message': {
@@ -141,9 +154,10 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
     // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
-    const builtFor = saved ? await session.jobs.builtFor(saved.commit) : undefined;
-    const elsewhere = builtFor !== undefined && builtFor !== job.key.commit ? builtFor : undefined;
-    const cached = elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
+    const origin = saved ? await session.jobs.origin(saved.commit) : undefined;
+    const fromWorktree = origin?.worktree === true && !job.key.worktree;
+    const elsewhere = origin?.commit !== undefined && (origin.commit !== job.key.commit || fromWorktree) ? origin.commit : undefined;
+    const cached = fromWorktree ? `cached · built from the working tree${elsewhere ? ` on ${elsewhere.slice(0, 7)}` : ''}` : elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
     // The job's own run time; what it waited for (a slot) is said apart.
     const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
     const queued = times?.queuedMs !== undefined && times.queuedMs >= 1000 ? `queued ${duration(times.queuedMs)}` : undefined;

@@ -12,6 +12,8 @@ export interface Target {
   readonly label: string;
   /** An earlier commit of HEAD's branch (the `branch` targets), with its subject. */
   readonly subject?: string;
+  /** The working tree over `commit` (its HEAD), when it differs from it. */
+  readonly worktree?: true;
 }
 
 /** What the `branch` targets list beside the commits shown: what they were counted against, and how many there are. */

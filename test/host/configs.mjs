@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeHostFixture, makeRepo } from '../fixtures/repo.mjs';
+import { makeHostFixture, makeRepo, makeWorkFixture } from '../fixtures/repo.mjs';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUIET = { 'datakitCi.automaticBuilds': false };
@@ -30,6 +30,14 @@ export const HOST_CONFIGS = [
       const workspace = path.join(runDir, 'ws', 'two.code-workspace');
       fs.writeFileSync(workspace, JSON.stringify({ folders: [{ path: alpha }, { path: beta }] }));
       return { workspace };
+    },
+  },
+  {
+    // Where the work is: the working tree above HEAD, and every commit of the branch.
+    name: 'work',
+    settings: { ...QUIET, 'datakitCi.targets': 'branch', 'datakitCi.buildWorkingTree': 'manual' },
+    setup(runDir) {
+      return { folder: makeWorkFixture(path.join(runDir, 'ws', 'work')).dir };
     },
   },
   {

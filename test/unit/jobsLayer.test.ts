@@ -322,13 +322,17 @@ describe('a task graph', () => {
     } }, { 'a.txt': 'a\n' });
     await withJobs(dir, async (jobs) => {
       const keys = await keysAt(jobs, dir);
-      const gate = await jobs.lookup(keys.gate!);
-      assert.equal(gate.result.kind, 'pending');
+      // The gate takes the only slot first: the others are asked for once it runs.
+      for (let s = await jobs.lookup(keys.gate!); !(s.result.kind === 'pending' && s.result.reason === 'Running'); s = await jobs.lookup(keys.gate!)) {
+        assert.equal(s.result.kind, 'pending', 'the gate stays open until the test opens it');
+        await s.result.changed;
+      }
       for (const n of ['d', 'c', 'b', 'a']) { await jobs.lookup(keys[n]!); }
       // All four wait behind the gate, which holds the only slot.
       for (const n of ['a', 'b', 'c', 'd']) {
         for (let s = await jobs.lookup(keys[n]!); !(s.result.kind === 'pending' && s.result.reason.startsWith('queued')); s = await jobs.lookup(keys[n]!)) {
-          if (s.result.kind === 'pending') { await s.result.changed; }
+          assert.equal(s.result.kind, 'pending', `${n} cannot run while the gate holds the slot`);
+          await s.result.changed;
         }
       }
       fs.writeFileSync(open, '');

@@ -31,9 +31,16 @@ export async function children(a: DataKitCiApi, node?: Node): Promise<Node[]> {
 }
 
 /** The job nodes of the HEAD target (single-repository tree). */
+export async function headTarget(a: DataKitCiApi): Promise<Extract<Node, { kind: 'target' }>> {
+  const head = (await children(a)).find((n): n is Extract<Node, { kind: 'target' }> => n.kind === 'target' && n.target.target.isHead);
+  assert.ok(head, 'a row is the HEAD target');
+  return head;
+}
+
 export async function headJobs(a: DataKitCiApi): Promise<Extract<Node, { kind: 'job' }>[]> {
-  const [head] = await children(a);
-  assert.ok(head && head.kind === 'target', 'the first row is the HEAD target');
+  // The HEAD target: the first row, or the second below the working tree's when it has changes.
+  const head = (await children(a)).find((n) => n.kind === 'target' && n.target.target.isHead);
+  assert.ok(head && head.kind === 'target', 'a row is the HEAD target');
   return (await children(a, head)).filter((n): n is Extract<Node, { kind: 'job' }> => n.kind === 'job');
 }
 

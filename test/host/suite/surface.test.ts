@@ -4,7 +4,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, children, git, waitFor } from './helpers';
+import { api, children, git, headTarget, waitFor } from './helpers';
 
 const folder = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
 
@@ -64,7 +64,7 @@ describe('configuration file support, metrics server, commands', function () {
       // Edited and not committed: the tree says which configuration runs.
       fs.writeFileSync(file, text.replace('"srcc"', '"src/main.txt"'));
       await vscode.commands.executeCommand('datakitCi.refresh');
-      const [head] = await children(a);
+      const head = await headTarget(a);
       const note = await waitFor('the note under HEAD', async () => (await children(a, head)).find((n) => n.kind === 'message'));
       assert.strictEqual(note.kind === 'message' && note.text, 'Runs the committed .datakit-ci.json: yours differs');
     } finally {

@@ -1,0 +1,158 @@
+// Where the work is: the uncommitted working tree as a target above HEAD, and every commit of the branch.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { DataKitCiApi } from '../../../src/extension/extension';
+import type { Node } from '../../../src/extension/treeModel';
+import { api, children, git, iconOf, item, waitFor } from '../suite/helpers';
+
+type TargetNode = Extract<Node, { kind: 'target' }>;
+type JobNode = Extract<Node, { kind: 'job' }>;
+
+const folder = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const side = (name: string): string => path.join(path.dirname(folder()), `work.${name}`);
+const runs = (): number => (fs.existsSync(side('ran')) ? fs.readFileSync(side('ran'), 'utf8').split('\n').filter(Boolean).length : 0);
+
+async function targets(a: DataKitCiApi): Promise<TargetNode[]> {
+  return (await children(a)).filter((n): n is TargetNode => n.kind === 'target');
+}
+
+async function jobsOf(a: DataKitCiApi, t: TargetNode): Promise<JobNode[]> {
+  return (await children(a, t)).filter((n): n is JobNode => n.kind === 'job');
+}
+
+/** The current node of a target (the tree's nodes are remade on each refresh), found by its label's start. */
+async function target(a: DataKitCiApi, label: RegExp): Promise<TargetNode> {
+  return waitFor(`a target ${label}`, async () => {
+    for (const t of await targets(a)) { if (label.test(String((await item(a, t)).label))) { return t; } }
+    return undefined;
+  });
+}
+
+/** What the user's repository holds that a build must not change: the index (bytes and times), the refs, the objects. */
+function fingerprint(): string {
+  const index = path.join(folder(), '.git', 'index');
+  const st = fs.statSync(index);
+  return JSON.stringify([fs.readFileSync(index).toString('base64'), st.mtimeMs, git(folder(), 'for-each-ref'), git(folder(), 'count-objects', '-v')]);
+}
+
+describe('the working tree and the commits of the branch', function () {
+  this.timeout(120_000);
+
+  it('lists the working tree above HEAD, then the earlier commits of the branch, newest first', async () => {
+    const a = await api();
+    const head = git(folder(), 'rev-parse', 'HEAD');
+    const labels = await waitFor('four targets', async () => {
+      const ts = await targets(a);
+      return ts.length === 4 && Promise.all(ts.map(async (t) => String((await item(a, t)).label)));
+    });
+    const subjects = git(folder(), 'log', '--format=%h %s', 'main..HEAD~1').split('\n');
+    assert.deepStrictEqual(labels, ['Working tree · 1 changed file', `feat @ ${head.slice(0, 7)}`, ...subjects]);
+    const wt = await item(a, (await targets(a))[0]);
+    assert.strictEqual(wt.contextValue, 'target worktree', 'the ▶ of the working tree');
+    assert.strictEqual(iconOf(wt).id, 'edit');
+    assert.match((wt.tooltip as vscode.MarkdownString).value, /- changed `wip\/w\.txt`/);
+  });
+
+  it('builds every commit of the branch with Build Now and marks the first failing one', async () => {
+    const a = await api();
+    const before = fingerprint();
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    const broke = git(folder(), 'log', '-1', '--format=%h %s', 'HEAD~1');
+    await waitFor('every job of every commit to finish', async () => {
+      for (const t of await targets(a)) {
+        for (const j of await jobsOf(a, t)) {
+          const k = j.job.status?.result.kind;
+          if (k !== 'success' && k !== 'failure') { return false; }
+        }
+      }
+      return true;
+    });
+    const firstNode = await target(a, new RegExp(`^${broke}$`));
+    assert.strictEqual(firstNode.target.target.commit, git(folder(), 'rev-parse', 'HEAD~1'));
+    const firstItem = await item(a, firstNode);
+    assert.deepStrictEqual(iconOf(firstItem), { id: 'error', color: 'testing.iconFailed' });
+    assert.strictEqual(firstItem.description, 'first failing · 1 failed · 2 passed');
+    const older = await item(a, await target(a, /^[0-9a-f]{7} Add one$/));
+    assert.deepStrictEqual(iconOf(older), { id: 'pass', color: 'testing.iconPassed' });
+    assert.strictEqual(older.description, '3 passed');
+    assert.strictEqual((await item(a, await target(a, /^feat @/))).description, 'HEAD', 'HEAD fails too, but it is not where it broke');
+    // Four targets, two distinct trees of src (Break lint, Docs only and the working tree share one): code ran twice.
+    assert.strictEqual(runs(), 2);
+    assert.strictEqual(fingerprint(), before, 'the user\'s repository is untouched');
+  });
+
+  it('builds the working tree with its own files from the ▶, writing nothing into the repository; committing it is a hit', async () => {
+    const a = await api();
+    fs.writeFileSync(path.join(folder(), 'src', 'new.txt'), 'new file\n');
+    await waitFor('the new file to be seen', async () => String((await item(a, (await targets(a))[0])).label) === 'Working tree · 2 changed files');
+    const before = fingerprint();
+    const wt = (await targets(a))[0];
+    assert.ok(wt.target.target.worktree);
+    await vscode.commands.executeCommand('datakitCi.buildWorkingTree', wt);
+    const built = await waitFor('the working tree\'s jobs to finish', async () => {
+      const js = await jobsOf(a, (await targets(a))[0]);
+      return js.every((j) => j.job.status && j.job.status.result.kind !== 'pending') && js;
+    });
+    const code = built.find((j) => j.job.key.job.name === 'code')!;
+    assert.strictEqual(code.job.status?.result.kind, 'success');
+    assert.strictEqual(runs(), 3, 'code ran for the new content');
+    const saved = code.job.status.output.kind === 'saved' ? code.job.status.output.saved.commit : assert.fail('saved');
+    const results = path.join(folder(), '.git', 'datakit-ci');
+    assert.match(git(folder(), `--git-dir=${results}`, 'show', `${saved}:log`), /a\none\nbad\nnew file\n/, 'the checkout had the new file');
+    assert.match(git(folder(), `--git-dir=${results}`, 'log', '-1', '--format=%s', saved), /^code @ working tree on [0-9a-f]{7}: passed in /);
+    assert.strictEqual(fingerprint(), before, 'no object, index entry or ref written into the user\'s repository');
+
+    git(folder(), 'add', '-A');
+    git(folder(), 'commit', '-qm', 'Commit the working tree');
+    const head = git(folder(), 'rev-parse', 'HEAD');
+    const headNode = await target(a, new RegExp(`^feat @ ${head.slice(0, 7)}$`));
+    const jobs = await jobsOf(a, headNode);
+    assert.deepStrictEqual(jobs.map((j) => [j.job.key.job.name, j.job.status?.result.kind]), [['code', 'success'], ['lint', 'failure'], ['hold', 'success']], 'every job a hit');
+    const headCode = jobs[0].job.status!;
+    assert.strictEqual(headCode.output.kind === 'saved' && headCode.output.saved.commit, saved, 'the working tree\'s result');
+    assert.strictEqual(runs(), 3, 'nothing ran again');
+    assert.match(String((await item(a, jobs[0])).description), /^passed · .* · cached · built from the working tree on [0-9a-f]{7} · /);
+    await waitFor('the working tree target to go (nothing uncommitted)', async () => !(await targets(a))[0].target.target.worktree);
+  });
+
+  it('builds on save when asked; a newer save cancels the older working-tree build of the same job', async () => {
+    const a = await api();
+    await vscode.workspace.getConfiguration('datakitCi').update('buildWorkingTree', 'onSave', vscode.ConfigurationTarget.Global);
+    try {
+      fs.writeFileSync(path.join(folder(), 'wip', 'hold'), ''); // hold waits for the release file while this exists
+      await waitFor('the working tree to show wip/hold', async () => {
+        const wt = (await targets(a))[0];
+        return wt.target.target.worktree && a.internals.sessions.all[0].worktreeChanges?.changes.has('wip/hold');
+      });
+      const doc = await vscode.workspace.openTextDocument(path.join(folder(), 'wip', 'w.txt'));
+      const editor = await vscode.window.showTextDocument(doc);
+      const saveAs = async (text: string): Promise<void> => {
+        await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), text));
+        assert.ok(await doc.save());
+      };
+      await saveAs('first save\n');
+      const first = await waitFor('hold to run for the first save', async () => {
+        const wt = (await targets(a))[0];
+        const j = wt?.target.target.worktree && (await jobsOf(a, wt)).find((n) => n.job.key.job.name === 'hold');
+        return j && j.job.status?.result.kind === 'pending' && j.job.status.result.reason === 'Running' && j.job.key;
+      });
+      await saveAs('second save\n');
+      const cancelled = await waitFor('the first save\'s build to be cancelled', () => {
+        const s = a.internals.sessions.all[0].jobs.cache.peek(first);
+        return s?.result.kind === 'failure' && s.result.message;
+      });
+      assert.strictEqual(cancelled, 'Cancelled');
+      fs.writeFileSync(side('release'), '');
+      const second = await waitFor('hold to pass for the second save', async () => {
+        const j = (await jobsOf(a, (await targets(a))[0])).find((n) => n.job.key.job.name === 'hold');
+        return j && j.job.key.digest !== first.digest && j.job.status?.result.kind === 'success' && j.job.status;
+      });
+      const log = second.output.kind === 'saved' ? git(folder(), `--git-dir=${path.join(folder(), '.git', 'datakit-ci')}`, 'show', `${second.output.saved.commit}:log`) : '';
+      assert.match(log, /second save/);
+    } finally {
+      await vscode.workspace.getConfiguration('datakitCi').update('buildWorkingTree', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+});
