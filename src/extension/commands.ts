@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { DataKitError } from '../shared/errors';
 import { changedInputs } from '../jobs/key';
 import { plannedRestore, restoreOutputs, restoreProblem } from '../jobs/outputs';
+import type { HistoryCharts } from './historyChart';
 import type { LogChannels, LogDocumentProvider } from './logs';
 import type { JobView, Session } from './session';
 import type { Sessions } from './sessions';
@@ -26,6 +27,7 @@ export interface CommandDeps {
   channels: LogChannels;
   documents: LogDocumentProvider;
   output: vscode.LogOutputChannel;
+  charts: HistoryCharts;
   refreshTree(): void;
 }
 
@@ -175,6 +177,12 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const written = await restoreOutputs(data, target);
     void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file${written.length === 1 ? '' : 's'} of ${job.key.job.name}.`);
     return written;
+  });
+
+  reg('datakitCi.showHistoryChart', async (arg?: unknown) => {
+    const picked = await jobArg(deps, arg);
+    if (!picked) { return undefined; }
+    return deps.charts.show(picked.session, picked.job.key.job.name);
   });
 
   reg('datakitCi.showMetrics', async () => {

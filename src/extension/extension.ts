@@ -15,6 +15,7 @@ import { readSettings } from './settings';
 import { StatusBar } from './statusBar';
 import { TreeModel } from './treeModel';
 import { BuildTreeProvider } from './treeProvider';
+import { HistoryCharts } from './historyChart';
 
 /** The window's sessions, for `deactivate`. */
 let current: Sessions | undefined;
@@ -28,7 +29,7 @@ export interface DataKitCiApi {
    */
   registerBuilder<K, V, C>(builder: Builder<K, V, C>, options?: { folder?: vscode.Uri }): Promise<BuildCache<K, V, C>>;
   /** For tests and tools: the sessions, tree model and status bar of this window. */
-  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown };
+  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<DataKitCiApi> {
@@ -74,7 +75,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
     if (e.affectsConfiguration('datakitCi.metricsPort')) { void metrics.listen(readSettings().metricsPort); }
   }));
 
-  registerCommands(context, { sessions, channels, documents, output, refreshTree: () => tree.scheduleRefresh() });
+  const charts = new HistoryCharts((session, job, b) => documents.open(documents.uriFor(session.id, b.commit, `${job} ${b.commit.slice(0, 7)}`)));
+  context.subscriptions.push(charts);
+  registerCommands(context, { sessions, channels, documents, output, charts, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
   return {
@@ -88,7 +91,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
       context.subscriptions.push({ dispose: () => cache.dispose() });
       return cache;
     },
-    internals: { sessions, tree, statusBar, diagnostics, metrics, channels },
+    internals: { sessions, tree, statusBar, diagnostics, metrics, channels, charts },
   };
 }
 
