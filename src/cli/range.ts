@@ -93,7 +93,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
       throw new UsageError(`cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
   }
-  const all = await jobs.jobsOfCommits(commits.map((c) => c.commit), given);
+  const all = await jobs.jobsOfCommits(commits.map((c) => c.commit), given, { saved: !opts.build });
   // A broken configuration anywhere in the range stops everything before anything runs.
   for (const { at } of all) {
     if (at.config !== 'missing' && !at.config.ok) {

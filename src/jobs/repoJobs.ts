@@ -258,12 +258,14 @@ export class RepoJobs {
    * The jobs of each commit of a list (a range, a branch), newest first. A commit uses its own configuration,
    * or `given` (a file's text) for every commit when there is one; a commit that has none uses the newest
    * configuration on the list (`from` says which commit's), and one that has no such neighbour stays without.
+   * With `saved` (showing saved results only, never building), keys computed before are read back.
    */
-  async jobsOfCommits(commits: readonly string[], given?: string): Promise<CommitJobs[]> {
+  async jobsOfCommits(commits: readonly string[], given?: string, options: { saved?: boolean } = {}): Promise<CommitJobs[]> {
     if (given !== undefined) {
       return Promise.all(commits.map(async (commit) => ({ at: await this.jobsWithConfig(commit, given), from: 'given' as const })));
     }
-    const own = await Promise.all(commits.map((c) => this.jobsAt(c)));
+    // `saved`: only to show saved results (never to build): the keys computed before, where they were.
+    const own = await Promise.all(commits.map(async (c) => (options.saved ? await this.cachedJobsAt(c) : undefined) ?? this.jobsAt(c)));
     const newest = own.find((at) => at.config !== 'missing');
     const text = newest ? await this.configText(newest.commit) : undefined;
     return Promise.all(own.map(async (at) => at.config !== 'missing' || !newest || text === undefined
@@ -348,27 +350,22 @@ export class RepoJobs {
    */
   async jobHistory(job: string, limit = 50): Promise<JobBuild[]> {
     const builds = await this.store.recentBuilds(this.cache.builder.name, `${job}/`, limit);
-    const repo = await this.repo();
-    const subjects = new Map<string, string | undefined>();
-    const subjectOf = async (commit: string | undefined): Promise<string | undefined> => {
-      if (commit === undefined || !/^[0-9a-f]{40}$/.test(commit)) { return undefined; }
-      if (!subjects.has(commit)) { subjects.set(commit, await repo.commitSubject(commit).catch(() => undefined)); }
-      return subjects.get(commit);
-    };
+    // Results saved before their messages named their source: key.json says it.
+    const sources = await Promise.all(builds.map(async (b) => b.trailers['Source-Commit'] ?? await this.builtFor(b.commit)));
+    const subjects = await (await this.repo()).commitSubjects(sources.filter((s): s is string => s !== undefined));
     const out: JobBuild[] = [];
-    for (const b of builds) {
-      // Results saved before their messages named their source: key.json says it.
-      const source = b.trailers['Source-Commit'] ?? await this.builtFor(b.commit);
+    builds.forEach((b, i) => {
+      const source = sources[i];
       out.push({
         job, result: b.result === 'success' ? 'success' : b.failure === 'Cancelled' ? 'cancelled' : 'failure',
         ...(b.failure !== undefined && b.result === 'failure' ? { failure: b.failure } : {}),
         commit: b.commit, ref: `${this.store.refPrefix}${this.cache.builder.name}/${b.entry}`,
-        ...(source ? { source, sourceSubject: await subjectOf(source) } : {}),
+        ...(source ? { source, ...(subjects.has(source) ? { sourceSubject: subjects.get(source) } : {}) } : {}),
         started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
         ...(b.trailers['Built-By'] ? { builtBy: b.trailers['Built-By'] } : {}),
         ...(b.trailers.Source === WORKTREE_SOURCE ? { worktree: true as const } : {}),
       });
-    }
+    });
     return out;
   }
 

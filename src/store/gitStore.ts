@@ -5,6 +5,7 @@ import { DataKitError } from '../shared/errors';
 import { checkName, checkRefPrefix, entryRefName, splitTreePath } from './names';
 import type { Tree, TreeEntry } from './objectFormat';
 import { ObjectStore, sweepTemporaryObjects } from './objects';
+import { runGit } from './git';
 import { Refs } from './refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
@@ -169,6 +170,30 @@ export class GitStore {
    * its message's subject (`…: passed`, `…: failed…`, `Cached failure: …`), not from its tree.
    */
   async recentBuilds(builder: string, under: string, limit: number): Promise<(HistoryItem & { readonly entry: string })[]> {
+    checkName('builder', builder);
+    if (/[*?[\\\s]/.test(under)) { throw new DataKitError('InvalidArgument', `Not an entry prefix: ${under}`); }
+    // git merges the branches' histories by date in one pass over the packs (6 ms among 10,000 results, where
+    // reading each entry's head here took 750 ms); a results repository git cannot read is read here instead.
+    const prefix = `${this.refPrefix}${builder}/`;
+    const r = await runGit([`--git-dir=${this.dir}`, 'log', '--date-order', '--source', '-z', `--max-count=${limit}`,
+      '--invert-grep', '--grep=^Marked for rebuild$', '--format=%H%x00%S%x00%at%x00%ct%x00%B', `--glob=${prefix}${under}*`, '--'], { cwd: this.dir, allowFailure: true });
+    if (r.code === 0) {
+      const fields = r.stdout.toString('utf8').split('\0');
+      const out: (HistoryItem & { entry: string })[] = [];
+      for (let i = 0; i + 4 < fields.length; i += 5) {
+        const [commit, ref, at, ct, body] = fields.slice(i, i + 5) as [string, string, string, string, string];
+        const subject = body.split('\n')[0]!;
+        const result = resultOfSubject(subject);
+        if (result.result === 'rebuild' || !ref.startsWith(prefix)) { continue; }
+        out.push({ entry: ref.slice(prefix.length), commit: commit.replace(/^\n/, ''), message: subject, trailers: parseTrailers(body), time: Number(ct) * 1000, started: Number(at) * 1000, ...result });
+      }
+      return out;
+    }
+    return this.recentBuildsHere(builder, under, limit);
+  }
+
+  /** `recentBuilds` with this process's own object reader. */
+  private async recentBuildsHere(builder: string, under: string, limit: number): Promise<(HistoryItem & { readonly entry: string })[]> {
     const entries = await this.listEntries(builder, under);
     type Next = { entry: string; commit: string; info: Awaited<ReturnType<ObjectStore['readCommit']>> };
     const heads: Next[] = [];

@@ -10,7 +10,7 @@ import type { Disposable } from '../shared/events';
 import { CatFile, isObjectHeader, type CatReply } from './catFile';
 import { runGit, type GitResult, type RunGitOptions } from './git';
 import { readRef } from './gitDirs';
-import { findTreeEntry, parseTree, type Tree, type TreeEntry } from './objectFormat';
+import { findTreeEntry, parseCommit, parseTree, type Tree, type TreeEntry } from './objectFormat';
 import { ObjectStore } from './objects';
 
 export interface RepoHead {
@@ -217,9 +217,12 @@ export class SourceRepo implements Disposable {
         // not readable here: git says
       }
     }
-    const r = await this.git(['log', '-1', '--format=%s', commit, '--'], { allowFailure: true });
-    if (r.code !== 0) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
-    return r.stdout.toString('utf8').replace(/\n$/, '');
+    // The running cat-file process (no spawn per commit: a history may name 50 commits this repository lacks).
+    const [reply] = await this.contents.query([commit]);
+    if (!reply || !isObjectHeader(reply.header) || reply.header.split(' ')[1] !== 'commit' || !reply.body) {
+      throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`);
+    }
+    return parseCommit(reply.body).message.split('\n')[0]!;
   }
 
   /**
@@ -273,6 +276,22 @@ export class SourceRepo implements Disposable {
       return { base, commits: [{ commit: head.commit, subject: await this.commitSubject(head.commit) }], total: 1 };
     }
     return { base, ...range };
+  }
+
+  /**
+   * The subjects of many commits at once (one round trip to the running cat-file process); a commit the
+   * repository does not have (a result built from a commit fetched elsewhere) is left out.
+   */
+  async commitSubjects(commits: readonly string[]): Promise<Map<string, string>> {
+    const ids = [...new Set(commits.filter((c) => FULL_ID.test(c)))];
+    const out = new Map<string, string>();
+    if (ids.length === 0) { return out; }
+    const replies = await this.contents.query(ids);
+    ids.forEach((id, i) => {
+      const r = replies[i];
+      if (r && isObjectHeader(r.header) && r.header.split(' ')[1] === 'commit' && r.body) { out.set(id, parseCommit(r.body).message.split('\n')[0]!); }
+    });
+    return out;
   }
 
   /** The URL of a remote as git would use it (the user's configuration included), or undefined. */

@@ -41,6 +41,10 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
   if (!top) { throw new DataKitError('NoWorkTree', 'This repository is bare: it has no working tree to build'); }
   const head = await repo.resolve('HEAD');
   const incremental = options.paths !== undefined && options.previous?.head === head;
+  if (incremental) {
+    const quick = await quickLook(repo, top, options.previous!, options.paths!);
+    if (quick) { return quick; }
+  }
   const args = ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
   if (incremental) {
     if (options.paths!.length === 0) { return options.previous!; }
@@ -143,6 +147,48 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
     if (c === null && recorded.get(p) === undefined) { changes.delete(p); } // deleted, and not in HEAD either
   }
   return { head, changes: new Map([...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), notes: [...new Set([...(incremental ? options.previous!.notes : []), ...notes])] };
+}
+
+/**
+ * The reported paths looked at directly, without `git status` (which reads the whole index): each a file
+ * HEAD has, or had and lost, is hashed or found gone. Undefined when one of them needs git to decide (a new
+ * file that may be ignored, a folder, a submodule) or a merge is under way: the caller asks `git status`.
+ */
+async function quickLook(repo: SourceRepo, top: string, previous: WorktreeState, paths: readonly string[]): Promise<WorktreeState | undefined> {
+  if (paths.length === 0) { return previous; }
+  if (fs.existsSync(path.join(repo.gitDir, 'MERGE_HEAD'))) { return undefined; }
+  const changes = new Map(previous.changes);
+  const toHash: { path: string; mode: string; head: TreeEntry }[] = [];
+  for (const p of new Set(paths)) {
+    const slash = p.lastIndexOf('/');
+    const entry = (await repo.treeAt(previous.head, slash < 0 ? '' : p.slice(0, slash)))?.get(p.slice(slash + 1));
+    if (!entry || entry.type !== 'blob') { return undefined; }
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(path.join(top, p));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') { return undefined; }
+    }
+    if (!st) {
+      changes.set(p, null);
+    } else if (st.isSymbolicLink()) {
+      const c = { mode: '120000', oid: blobId(Buffer.from(fs.readlinkSync(path.join(top, p)))) };
+      if (c.mode === entry.mode && c.oid === entry.oid) { changes.delete(p); } else { changes.set(p, c); }
+    } else if (st.isFile()) {
+      toHash.push({ path: p, mode: st.mode & 0o100 ? '100755' : '100644', head: entry });
+    } else {
+      return undefined;
+    }
+  }
+  if (toHash.length > 0) {
+    const r = await runGit(['hash-object', '--stdin-paths'], { cwd: top, input: toHash.map((f) => f.path).join('\n') + '\n', allowFailure: true });
+    if (r.code !== 0) { return undefined; } // the full reading says why
+    const ids = r.stdout.toString('utf8').trim().split('\n');
+    toHash.forEach((f, i) => {
+      if (ids[i] === f.head.oid && f.mode === f.head.mode) { changes.delete(f.path); } else { changes.set(f.path, { mode: f.mode, oid: ids[i]! }); }
+    });
+  }
+  return { head: previous.head, changes: new Map([...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), notes: previous.notes };
 }
 
 function blobId(content: Buffer): string {

@@ -68,7 +68,7 @@ export const HOST_CONFIGS = [
     setup(runDir) {
       const { makeBenchFixture } = createRequire(import.meta.url)(path.join(PROJECT, 'out', 'test', 'host', 'bench', 'fixture.js'));
       const f = makeBenchFixture(path.join(runDir, 'ws'), path.join(PROJECT, 'dist', 'cli.js'), path.join(runDir, 'build-cache'));
-      return { folder: f.folder, env: { DATAKIT_CI_BENCH_BASELINE: f.small } };
+      return { folder: f.folder, env: { DATAKIT_CI_BENCH_BASELINE: f.small, DATAKIT_CI_BENCH_BRANCH: f.branch } };
     },
   },
 ];

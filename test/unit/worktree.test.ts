@@ -120,6 +120,14 @@ describe('the working tree read as a commit of it would be', () => {
       assert.deepEqual([...next.changes], [...full.changes]);
       assert.deepEqual([...next.changes.keys()], ['lib/c.txt', 'lib/d.txt']);
       assert.equal(await scanWorktree(source, { previous: full, paths: [] }), full, 'nothing reported: nothing read');
+      // Files HEAD has, changed, deleted or put back: looked at directly, with the same answer as git status.
+      fs.writeFileSync(path.join(dir, 'src', 'b.txt'), 'b changed\n');
+      fs.rmSync(path.join(dir, 'src', 'a.txt'));
+      fs.writeFileSync(path.join(dir, 'lib', 'c.txt'), 'c\n');
+      const quick = await scanWorktree(source, { previous: full, paths: ['src/b.txt', 'src/a.txt', 'lib/c.txt'] });
+      assert.deepEqual([...quick.changes], [...(await scanWorktree(source)).changes]);
+      assert.deepEqual([...quick.changes.keys()], ['lib/d.txt', 'src/a.txt', 'src/b.txt']);
+      assert.equal(quick.changes.get('src/a.txt'), null);
     } finally {
       source.dispose();
     }

@@ -118,6 +118,29 @@ export interface BenchFixture {
   readonly folder: string;
   readonly big: string;
   readonly small: string;
+  /** A branch of BRANCH_COMMITS commits over `main`, every commit's 10 jobs built. */
+  readonly branch: string;
+}
+
+export const BRANCH_COMMITS = 50;
+
+/** 10 jobs on 10 folders; a branch of 50 commits, each changing one folder; every commit built with `build --range`. */
+function makeBranchRepo(dir: string, cli: string, cacheDir: string): void {
+  const jobs = Object.fromEntries(Array.from({ length: 10 }, (_, j) => [`job${j}`, { run: `echo job${j}`, inputs: [`src/d${j}`] }]));
+  for (let d = 0; d < 10; d++) {
+    fs.mkdirSync(path.join(dir, 'src', `d${d}`), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', `d${d}`, 'f.txt'), `${d}\n`);
+  }
+  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }, null, 2) + '\n');
+  git(dir, ['init', '-q', '-b', 'main']);
+  git(dir, ['add', '-A']);
+  git(dir, ['commit', '-q', '-m', 'Base']);
+  git(dir, ['checkout', '-q', '-b', 'feature']);
+  for (let i = 0; i < BRANCH_COMMITS; i++) {
+    fs.appendFileSync(path.join(dir, 'src', `d${i % 10}`, 'f.txt'), `commit ${i}\n`);
+    git(dir, ['commit', '-q', '-am', `Commit ${i}`]);
+  }
+  execFileSync(process.execPath, [cli, 'build', '--range', 'main..feature', '--yes'], { cwd: dir, env: { ...process.env, ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
 }
 
 /** Makes both repositories under `root`; `cli` is the built command-line tool (dist/cli.js). */
@@ -132,5 +155,7 @@ export function makeBenchFixture(root: string, cli: string, cacheDir: string): B
   }
   fs.cpSync(big, small, { recursive: true });
   addOtherEntries(path.join(big, '.git', 'datakit-ci'), OTHER_ENTRIES);
-  return { folder: path.join(big, 'app'), big, small };
+  const branch = path.join(root, 'branch');
+  makeBranchRepo(branch, cli, cacheDir);
+  return { folder: path.join(big, 'app'), big, small, branch };
 }

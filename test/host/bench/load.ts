@@ -48,7 +48,7 @@ export function checkRows(rows: Rows): void {
 }
 
 /** What Sessions.sync does before a Session exists. */
-async function open(dir: string, storage: string): Promise<{ dirs: RepositoryDirs; jobs: RepoJobs }> {
+export async function open(dir: string, storage: string): Promise<{ dirs: RepositoryDirs; jobs: RepoJobs }> {
   const s = readSettings(vscode.Uri.file(dir));
   const logs = new LogManager({ capBytes: s.logCapBytes });
   const metrics = new CacheMetrics();
