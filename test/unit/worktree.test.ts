@@ -163,6 +163,28 @@ describe('the working tree read as a commit of it would be', () => {
   });
 });
 
+describe('a submodule in the working tree', () => {
+  it('counts the commit checked out in it, and says that edits inside it are not part of this repository', async () => {
+    const lib = repo({ 'lib.txt': 'v1\n' });
+    const dir = repo({ 'a.txt': 'a\n' });
+    git(dir, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', lib, 'lib');
+    git(dir, 'commit', '-qm', 'add lib');
+    const sub = path.join(dir, 'lib');
+    fs.writeFileSync(path.join(sub, 'lib.txt'), 'v2\n');
+    git(sub, 'commit', '-qam', 'v2');
+    fs.writeFileSync(path.join(sub, 'lib.txt'), 'v3, not committed\n');
+    const source = await SourceRepo.open(dir);
+    try {
+      const state = await scanWorktree(source);
+      assert.deepEqual([...state.changes], [['lib', { mode: '160000', oid: git(sub, 'rev-parse', 'HEAD') }]]);
+      assert.deepEqual(state.notes, ['Submodule lib: only its checked-out commit counts; edits inside it are not part of this repository\'s commit']);
+      assert.equal((await new WorktreeOverlay(source, state).objectIds(['']))?.get(''), gitTrees(dir, [''])?.get(''), 'the tree a commit would have');
+    } finally {
+      source.dispose();
+    }
+  });
+});
+
 describe('building the working tree', () => {
   it('builds what is being edited with its files, then the commit of it is a hit for every job', () => {
     const dir = repo({
