@@ -124,20 +124,24 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
     if (opts.build) {
       // Every lookup at once, newest commit first: the pool runs them in declaration order, within its slots;
       // commits whose inputs are identical for a job share one key, hence one build.
-      const lookups = rowsOf.flatMap((r) => r.keys.map(async (k) => [k, await untilFinal(jobs, k, await jobs.lookup(k))] as const));
-      // Each distinct key built is said once, as it finishes: `✔ code @ 1a2b3c4 built in 1.2 s (3/10)`.
+      const asked = rowsOf.flatMap((r) => r.keys);
+      const first = await Promise.all(asked.map((k) => jobs.lookup(k)));
+      // Each distinct key built is said once, as it finishes: `✔ code @ 1a2b3c4 built in 1.2 s (3 of 7)`.
       const keys = new Map<string, JobKey[]>();
-      for (const r of rowsOf) { for (const k of r.keys) { keys.set(k.digest, [...keys.get(k.digest) ?? [], k]); } }
+      for (const k of asked) { keys.set(k.digest, [...keys.get(k.digest) ?? [], k]); }
+      const toBuild = new Set(asked.filter((_k, i) => first[i]!.result.kind === 'pending').map((k) => k.digest));
+      if (!opts.json) { io.out(`${keys.size} distinct key${keys.size === 1 ? '' : 's'} for ${rowsOf.length} commit${rowsOf.length === 1 ? '' : 's'}: ${keys.size - toBuild.size} cached, ${toBuild.size} to build\n`); }
       let finished = 0;
-      statuses = new Map(await Promise.all(lookups.map(async (p) => {
-        const [k, s] = await p;
+      statuses = new Map(await Promise.all(asked.map(async (k, i) => {
+        const s = await untilFinal(jobs, k, first[i]!);
         const same = keys.get(k.digest)!;
-        if (same[0] === k) {
+        if (same[0] === k && toBuild.has(k.digest)) {
           finished++;
-          if (!opts.json && s.output.kind === 'saved' && s.output.saved.built) {
+          if (!opts.json) {
             const r = await report(jobs, k, s);
             const also = same.length > 1 ? `, and for ${same.length - 1} more commit${same.length > 2 ? 's' : ''} with the same inputs` : '';
-            io.out(`${r.state === 'success' ? '✔' : '✘'} ${k.job.name} @ ${k.commit.slice(0, 7)} ${r.state === 'success' ? 'built' : 'failed'} in ${seconds(r.durationMs)}${also} (${finished}/${keys.size})\n`);
+            const what = r.state === 'success' ? 'built in' : r.message === 'Cancelled' ? 'cancelled after' : 'failed in';
+            io.out(`${r.state === 'success' ? '✔' : '✘'} ${k.job.name} @ ${k.commit.slice(0, 7)} ${what} ${seconds(r.durationMs)}${also} (${finished} of ${toBuild.size})\n`);
           }
         }
         return [k, s] as const;
