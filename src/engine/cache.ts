@@ -54,6 +54,8 @@ export interface StatusChange<K, V> {
 interface Entry<V> {
   readonly lock: Mutex;
   value?: Status<V>;
+  /** The key its value was set for (what a reload reports the change with). */
+  key?: unknown;
   /** Set while a build is pending. */
   abort?: AbortController;
   /** Resolves once the pending build has saved its result (or failed outside `generate`). */
@@ -161,6 +163,25 @@ export class BuildCache<K, V, C = unknown> {
     return e;
   }
 
+  /**
+   * Another process saved (or marked) the entry: a settled value in memory that is not the entry's saved
+   * head any more is read again from the store, and the change told to listeners. A pending build of this
+   * process, or an entry not in memory, is left alone (its next query reads the store).
+   */
+  async reload(branch: string): Promise<void> {
+    const e = this.entries.get(branch);
+    if (!e || !e.value || e.key === undefined || e.value.result.kind === 'pending' || e.lock.isLocked()) { return; }
+    const key = e.key as K;
+    await e.lock.runExclusive(async () => {
+      const head = await this.store.head(this.builder.name, branch).catch(() => undefined);
+      const mine = e.value?.output.kind === 'saved' ? e.value.output.saved.commit : undefined;
+      if (e.value?.result.kind === 'pending' || (head?.commit ?? undefined) === mine) { return; }
+      const loaded = await this.loadFromStore(key, branch);
+      this.logger.info(`Another process ${loaded ? 'saved' : 'marked or removed'} ${this.store.refName(this.builder.name, branch)}: read again`);
+      this.set(key, branch, e, loaded);
+    });
+  }
+
   /** The status in memory, without touching the store or starting anything. */
   peek(key: K): Status<V> | undefined {
     return this.entries.get(this.builder.branch(key))?.value;
@@ -237,6 +258,7 @@ export class BuildCache<K, V, C = unknown> {
 
   private set(key: K, branch: string, e: Entry<V>, status: Status<V> | undefined): void {
     e.value = status;
+    e.key = key;
     this._onDidChange.fire({ key, branch, status });
   }
 

@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { Emitter, type Disposable } from '../shared/events';
 import { CONFIG_FILE, type ConfigResult } from '../jobs/config';
-import { keyWarnings, type InputWarning, type JobKey } from '../jobs/key';
+import { entryName, keyWarnings, type InputWarning, type JobKey } from '../jobs/key';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import type { BranchInfo, Target } from '../jobs/targets';
 import type { RepositoryDirs } from '../store/gitDirs';
@@ -15,6 +15,8 @@ import type { Settings } from './settings';
 export interface JobView {
   readonly key: JobKey;
   status: JobStatus | undefined;
+  /** The pid of another process (a terminal, another window) building this key now. */
+  elsewhere?: number;
 }
 
 export interface TargetView {
@@ -33,6 +35,8 @@ const WORKTREE_DEBOUNCE_MS = 300;
 /** How long after the last save an `onSave` build of the working tree starts. */
 const SAVE_DEBOUNCE_MS = 500;
 const MAX_REPORTED_PATHS = 500;
+/** How long after the last change in the results repository it is read again. */
+const RESULTS_DEBOUNCE_MS = 100;
 
 export class Session implements Disposable {
   private readonly _onDidChange = new Emitter<void>();
@@ -140,8 +144,11 @@ export class Session implements Disposable {
       views.push({ target, config: at ? at.config : 'unknown', jobs, ...(configEdited ? { configEdited } : {}) });
     }
     if (this.disposed) { return; }
+    // A status that changed while this load ran was told to the views it replaces: read the cache again.
+    for (const v of views) { for (const j of v.jobs) { j.status = this.jobs.cache.peek(j.key) ?? j.status; } }
     this.targets = views;
     this.branch = branch;
+    this.syncResultWatches();
     this.inputWarnings = keyWarnings(views.find((v) => v.target.isHead)?.jobs.map((j) => j.key) ?? []);
     this._onDidChange.fire();
   }
@@ -310,12 +317,88 @@ export class Session implements Disposable {
     }));
   }
 
+  /**
+   * Watches the results repository: an entry's branch moved by another process (a terminal, another
+   * window, a fetch) is read again, and its lock file says when another process builds it. Each job's
+   * folder of refs and of locks is watched (not recursively: a recursive watch on Linux loses files that
+   * git renames into place), and the folders above them for jobs that have none yet.
+   */
+  private watchResults(): void {
+    const dir = this.jobs.store.dir;
+    const builder = this.jobs.cache.builder.name;
+    const refsDir = path.join(dir, ...this.jobs.store.refPrefix.split('/').filter(Boolean), builder);
+    const locksDir = path.join(dir, 'locks', builder);
+    const moved = new Set<string>();
+    const locked = new Set<string>();
+    let all = false;
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const [m, l, a] = [[...moved], [...locked], all];
+        moved.clear(); locked.clear(); all = false;
+        this.syncResultWatches();
+        void this.onResultsChanged(m, l, a);
+      }, RESULTS_DEBOUNCE_MS);
+    };
+    this.resultWatches = new Map();
+    this.resultWatch = (folder: string, onFile: (file: string) => void): void => {
+      if (this.resultWatches!.has(folder)) { return; }
+      try {
+        const w = fs.watch(folder, (_event, file) => { if (file) { onFile(file.toString()); schedule(); } });
+        w.on('error', () => { w.close(); this.resultWatches?.delete(folder); });
+        this.resultWatches!.set(folder, w);
+      } catch {
+        // not there yet: its parent's watch adds it once it is created
+      }
+    };
+    this.resultFolders = (job: string) => {
+      this.resultWatch!(path.join(refsDir, job), (file) => { if (!file.endsWith('.lock')) { moved.add(`${job}/${file}`); } });
+      this.resultWatch!(path.join(locksDir, job), (file) => { if (file.endsWith('.lock')) { locked.add(`${job}/${file.slice(0, -'.lock'.length)}`); } });
+    };
+    this.resultWatch(dir, (file) => { if (file === 'packed-refs') { all = true; } });
+    this.resultWatch(refsDir, () => { all = true; }); // a job's first result
+    this.resultWatch(locksDir, () => { all = true; });
+    this.syncResultWatches();
+    this.disposables.push({ dispose: () => { clearTimeout(timer); for (const w of this.resultWatches?.values() ?? []) { w.close(); } this.resultWatches = undefined; } });
+  }
+
+  private resultWatches: Map<string, fs.FSWatcher> | undefined;
+  private resultWatch: ((folder: string, onFile: (file: string) => void) => void) | undefined;
+  private resultFolders: ((job: string) => void) | undefined;
+
+  /** Watches the folders of every job shown (see watchResults). */
+  private syncResultWatches(): void {
+    if (!this.resultFolders) { return; }
+    for (const name of new Set(this.targets.flatMap((t) => t.jobs.map((j) => j.key.job.name)))) { this.resultFolders(name); }
+  }
+
+  private async onResultsChanged(moved: string[], locked: string[], all: boolean): Promise<void> {
+    if (this.disposed) { return; }
+    const jobs = this.targets.flatMap((t) => t.jobs);
+    const branches = all ? [...new Set(jobs.map((j) => entryName(j.key)))] : moved;
+    for (const b of branches) {
+      await this.jobs.cache.reload(b);
+      // Never read here before (no result then): the store has one now.
+      for (const j of jobs) { if (j.status === undefined && entryName(j.key) === b) { j.status = await this.jobs.query(j.key); } }
+    }
+    let changed = false;
+    for (const b of all ? branches : locked) {
+      const views = jobs.filter((j) => entryName(j.key) === b);
+      if (views.length === 0) { continue; }
+      const pid = await this.jobs.buildingElsewhere(views[0]!.key);
+      for (const j of views) { if (j.elsewhere !== pid) { j.elsewhere = pid; changed = true; } }
+    }
+    if (changed) { this._onDidChange.fire(); }
+  }
+
   /** After the first refresh: remember HEAD and build it if automatic builds are on. */
   async start(): Promise<void> {
     await this.refresh();
     this.lastHead = this.head?.target.commit;
     this.watch();
     this.watchWorktree();
+    this.watchResults();
     this.cleanInBackground();
     if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
   }

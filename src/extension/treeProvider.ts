@@ -151,6 +151,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       if (isRunning(r.reason)) { this.watchElapsed(node, item.id); } else { item.iconPath = WAITING_ICON; }
     }
     const s = job.status;
+    if (job.elsewhere !== undefined && r?.kind !== 'pending') { item.iconPath = ICONS.pending; }
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
     // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
@@ -174,6 +175,9 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         : 'passed';
     } else {
       item.description = vscode.workspace.isTrusted ? 'not built' : 'not built · workspace not trusted';
+    }
+    if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
+      item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
     }
     const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
     item.contextValue = contextValue(job, vscode.workspace.isTrusted, hasOutputs);

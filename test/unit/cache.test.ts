@@ -81,6 +81,34 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(builder2.loads, 1);
   });
 
+  it('reads again a result another cache over the same store rebuilt, when told its branch moved', async () => {
+    await lookup('k');
+    builder.step('k').resolve('v1');
+    const first = await finalOf('k');
+    const builder2 = new SteppedBuilder();
+    const cache2 = new BuildCache(builder2, { store: await GitStore.open({ dir: repo.dir }), logs: new LogManager() });
+    assert.equal((await cache2.markForRebuild('k')), 'marked');
+    const pending = await cache2.lookup(undefined, 'k');
+    assert.equal(pending.result.kind, 'pending');
+    builder2.step('k').resolve('v2');
+    await final(() => cache2.lookup(undefined, 'k'));
+    // Until told, the first cache keeps what it holds (as the issue found: lookup, query and peek said v1).
+    assert.deepEqual(cache.peek('k')?.result, { kind: 'success', value: 'v1' });
+    const changes: string[] = [];
+    const sub = cache.onDidChange((c) => changes.push(`${c.branch}:${c.status?.result.kind === 'success' ? c.status.result.value : c.status?.result.kind}`));
+    await cache.reload('k');
+    sub.dispose();
+    assert.deepEqual(changes, ['k:v2']);
+    for (const s of [cache.peek('k'), await cache.query('k'), await lookup('k')]) {
+      assert.deepEqual(s?.result, { kind: 'success', value: 'v2' });
+      assert.notEqual(s?.output.kind === 'saved' && s.output.saved.commit, first.output.kind === 'saved' && first.output.saved.commit);
+    }
+    await cache.reload('k'); // nothing moved since: nothing read, nothing told
+    assert.equal(builder.loads, 1, 'read once, when it moved');
+    await cache.reload('never-seen'); // not in memory: nothing to do
+    assert.equal(cache.peek('never-seen'), undefined);
+  });
+
   it('rebuilds a saved result: a "Marked for rebuild" commit, then a new build on top', async () => {
     await lookup('k');
     builder.step('k').resolve('v1');

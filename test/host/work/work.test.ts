@@ -1,5 +1,6 @@
 // Where the work is: the uncommitted working tree as a target above HEAD, and every commit of the branch.
 import * as assert from 'assert';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -153,6 +154,64 @@ describe('the working tree and the commits of the branch', function () {
       assert.match(log, /second save/);
     } finally {
       await vscode.workspace.getConfiguration('datakitCi').update('buildWorkingTree', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+});
+
+describe('results saved by another process', function () {
+  this.timeout(120_000);
+
+  it('shows a job another process builds as such, then its result, without a reload', async () => {
+    const a = await api();
+    fs.rmSync(side('release'), { force: true });
+    fs.writeFileSync(path.join(folder(), 'wip', 'hold'), 'a key never built\n');
+    git(folder(), 'add', '-A');
+    git(folder(), 'commit', '-qm', 'Hold on');
+    const head = git(folder(), 'rev-parse', 'HEAD');
+    const holdOf = async (): Promise<JobNode | undefined> => {
+      const t = (await targets(a)).find((n) => n.target.target.isHead && n.target.target.commit === head);
+      return t && (await jobsOf(a, t)).find((j) => j.job.key.job.name === 'hold');
+    };
+    await waitFor('the new HEAD in the tree', holdOf);
+    const cli = path.join(vscode.extensions.getExtension('datakit-ci.datakit-ci')!.extensionPath, 'dist', 'cli.js');
+    // The extension host's own runtime runs the command line (under Electron, as Node).
+    const env = { ...process.env, DATAKIT_CI_CACHE_DIR: path.join(path.dirname(folder()), 'cli-cache'), ELECTRON_RUN_AS_NODE: '1' };
+    const child = spawn(process.execPath, [cli, 'build', 'hold'], { cwd: folder(), env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const elsewhere = await waitFor('the tree to show the other process building', async () => {
+        const j = await holdOf();
+        return j && j.job.elsewhere !== undefined && j;
+      });
+      assert.strictEqual(elsewhere.job.elsewhere, child.pid);
+      assert.match(String((await item(a, elsewhere)).description), new RegExp(`^Building in another process \\(pid ${child.pid}\\)`));
+      fs.writeFileSync(side('release'), '');
+      assert.strictEqual(await exited, 0);
+      const ref = a.internals.sessions.all[0].jobs.ref(elsewhere.job.key);
+      const saved = git(folder(), `--git-dir=${path.join(folder(), '.git', 'datakit-ci')}`, 'rev-parse', ref);
+      const done = await waitFor('the other process\'s result in the tree', async () => {
+        const j = await holdOf();
+        const s = j?.job.status;
+        return j && j.job.elsewhere === undefined && s?.result.kind === 'success' && s.output.kind === 'saved' && s.output.saved.commit === saved && j;
+      });
+      assert.match(String((await item(a, done)).description), /^passed · /);
+
+      // A result this window holds, rebuilt by another process: the window reads it again.
+      for (const args of [['rebuild', 'hold'], ['build', 'hold']]) {
+        const r = spawnSync(process.execPath, [cli, ...args], { cwd: folder(), env, encoding: 'utf8' });
+        assert.strictEqual(r.status, 0, r.stderr);
+      }
+      const ended = Date.now();
+      const rebuilt = git(folder(), `--git-dir=${path.join(folder(), '.git', 'datakit-ci')}`, 'rev-parse', ref);
+      assert.notStrictEqual(rebuilt, saved);
+      await waitFor('the rebuilt result in the tree', async () => {
+        const s = (await holdOf())?.job.status;
+        return s?.output.kind === 'saved' && s.output.saved.commit === rebuilt;
+      });
+      console.log(`    (the other process's result was in the tree ${Date.now() - ended} ms after it ended)`);
+    } finally {
+      child.kill();
+      fs.writeFileSync(side('release'), '');
     }
   });
 });
