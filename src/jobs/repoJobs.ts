@@ -304,9 +304,10 @@ export class RepoJobs {
     return this.cache.lookup(undefined, key);
   }
 
-  /** The pid of another live process building this key, if any. */
-  buildingElsewhere(key: JobKey): Promise<number | undefined> {
-    return this.locks.holder(`${this.cache.builder.name}/${entryName(key)}`);
+  /** The pid of another live process building this key, if any (never this process's). */
+  async buildingElsewhere(key: JobKey): Promise<number | undefined> {
+    const pid = await this.locks.holder(`${this.cache.builder.name}/${entryName(key)}`);
+    return pid === process.pid ? undefined : pid; // this process's own build is no other's
   }
 
   ref(key: JobKey): string {
