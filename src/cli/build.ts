@@ -46,8 +46,24 @@ export function prefixLines(prefix: string, io: Io, flow?: Flow): (chunk: string
 export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false } },
+    options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false },
+      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false } },
   });
+  if (values.fetch) {
+    const f = await jobs.fetch('origin');
+    io.err(`datakit-ci: fetched ${f.results} result${f.results === 1 ? '' : 's'} from origin (${f.changed} new or moved)\n`);
+  }
+  const code = await buildWith(jobs, values, positionals, io, cwd);
+  if (values.push && code !== EXIT.usage) {
+    const p = await jobs.push('origin');
+    io.err(`datakit-ci: pushed to origin: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as origin has them from another machine` : ''}\n`);
+  }
+  return code;
+}
+
+type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; json: boolean; verbose: boolean; worktree: boolean };
+
+async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string): Promise<number> {
   if (values.worktree && (values.range !== undefined || values.rev !== 'HEAD' || values.config !== undefined)) {
     throw new UsageError('--worktree builds the working tree with its own .datakit-ci.json: it takes no --rev, --range or --config');
   }

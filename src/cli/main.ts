@@ -17,10 +17,14 @@ Commands:
   build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
                                                 build what is missing or marked for rebuild
   build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
+  build [JOB...] --worktree [--json]            build the working tree, keyed as a commit of it would be
+  build ... [--fetch] [--push]                  fetch results from origin first / push them after
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
   clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
+  push [REMOTE]                                 send the results to REMOTE (origin) under refs/datakit-ci/
+  fetch [REMOTE]                                bring REMOTE's results here: a job without a result uses them
   --version, --help
 
 --config FILE takes the jobs from FILE instead of the commit's .datakit-ci.json (any commit, even one
@@ -166,6 +170,26 @@ const clean: Command = async (jobs, args, io) => {
   return EXIT.ok;
 };
 
+/** `push [REMOTE]`: every result to the repository's remote, under refs/datakit-ci/. */
+const push: Command = async (jobs, args, io) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  if (positionals.length > 1) { throw new UsageError('push takes at most one REMOTE'); }
+  const remote = positionals[0] ?? 'origin';
+  const r = await jobs.push(remote);
+  io.out(`pushed to ${remote}: ${r.sent} result${r.sent === 1 ? '' : 's'} sent, ${r.upToDate} already there${r.alreadyShared ? `, ${r.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
+  return EXIT.ok;
+};
+
+/** `fetch [REMOTE]`: the remote's results, used where there is no result of our own. */
+const fetch: Command = async (jobs, args, io) => {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  if (positionals.length > 1) { throw new UsageError('fetch takes at most one REMOTE'); }
+  const remote = positionals[0] ?? 'origin';
+  const r = await jobs.fetch(remote);
+  io.out(`fetched from ${remote}: ${r.results} result${r.results === 1 ? '' : 's'} (${r.changed} new or moved)\n`);
+  return EXIT.ok;
+};
+
 /** Each command, and whether it only reads (never creating the results repository). */
 const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   status: { run: status, readOnly: true },
@@ -174,6 +198,8 @@ const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   build: { run: runBuild, readOnly: false },
   rebuild: { run: rebuild, readOnly: false },
   clean: { run: clean, readOnly: false },
+  push: { run: push, readOnly: false },
+  fetch: { run: fetch, readOnly: false },
 };
 
 export async function main(argv: string[], io: Io = processIo(), cwd = process.cwd()): Promise<number> {

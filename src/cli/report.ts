@@ -27,12 +27,16 @@ export interface JobReport {
   builtFor: string | null;
   /** Built from the working tree over `builtFor` (or over this commit), before it was committed. */
   fromWorktree: boolean;
+  /** The remote the result was fetched from (built on another machine), or null. */
+  fetchedFrom: string | null;
+  /** Who built it, as its result records (`user@host (os-arch)`), or null. */
+  builtBy: string | null;
 }
 
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
   const base: JobReport = {
     job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null,
-    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null, fromWorktree: false,
+    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null, fromWorktree: false, fetchedFrom: null, builtBy: null,
   };
   if (!status) { return base; }
   const r = status.result;
@@ -43,8 +47,12 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   let finishedAt: string | null = null;
   let builtFor: string | null = null;
   let fromWorktree = false;
+  let fetchedFrom: string | null = null;
+  let builtBy: string | null = null;
   if (saved) {
     const t = await jobs.store.commitTimes(saved.commit);
+    fetchedFrom = await jobs.fetchedFrom(key, saved.commit) ?? null;
+    builtBy = t.builtBy ?? null;
     durationMs = t.runMs ?? t.finished - t.started;
     queuedMs = t.queuedMs ?? null;
     finishedAt = new Date(t.finished).toISOString();
@@ -59,7 +67,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     message: r.kind === 'failure' ? r.message : null,
     durationMs, queuedMs, finishedAt,
     cached: saved ? !saved.built : false,
-    builtFor, fromWorktree,
+    builtFor, fromWorktree, fetchedFrom, builtBy,
   };
 }
 
@@ -67,6 +75,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
 export function source(r: JobReport): string {
   if (r.cached === null) { return ''; }
   if (!r.cached) { return 'built now'; }
+  if (r.fetchedFrom) { return `cached · fetched from ${r.fetchedFrom}${r.builtBy ? `, built by ${r.builtBy}` : ''}`; }
   if (r.fromWorktree) { return `cached · built from the working tree${r.builtFor ? ` on ${r.builtFor.slice(0, 7)}` : ''}`; }
   return r.builtFor ? `cached · built for ${r.builtFor.slice(0, 7)}` : 'cached';
 }

@@ -218,6 +218,21 @@ export class RepoJobs {
     return at;
   }
 
+  /** The remote a saved result was fetched from (the same commit as a fetched result of its entry), if any. */
+  async fetchedFrom(key: JobKey, resultCommit: string): Promise<string | undefined> {
+    return (await this.store.fetchedHeads(this.cache.builder.name, entryName(key))).find((f) => f.commit === resultCommit)?.remote;
+  }
+
+  /** Sends the results to a remote of the repository (see GitStore.pushTo). */
+  push(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<{ sent: number; upToDate: number; alreadyShared: number }> {
+    return this.store.pushTo(remote, path.join(this.dirs.commonDir, 'config'), options);
+  }
+
+  /** Brings a remote's results here; lookups use them where there is no result of our own (see GitStore.fetchFrom). */
+  fetch(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+    return this.store.fetchFrom(remote, path.join(this.dirs.commonDir, 'config'), options);
+  }
+
   /** How many paths of the working tree a commit would record differently from HEAD (0 without a working tree). */
   async uncommittedChanges(): Promise<number> {
     const repo = await this.repo();

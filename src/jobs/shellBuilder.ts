@@ -160,9 +160,13 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     log.log(`Restored ${data.length} output file${data.length === 1 ? '' : 's'} of ${name}`);
   }
 
-  async load(entry: EntryReader): Promise<ShellValue> {
+  async load(entry: EntryReader, key: JobKey): Promise<ShellValue> {
     const paths = await entry.paths();
     if (!paths.includes('key.json')) { throw new Error('the entry has no key.json'); }
+    // A result fetched from another machine, or written by hand, must be the one of this key.
+    let recorded: unknown;
+    try { recorded = (JSON.parse(Buffer.from(await entry.readFile('key.json')).toString('utf8')) as { digest?: unknown }).digest; } catch { recorded = undefined; }
+    if (recorded !== key.digest) { throw new Error(`its key.json records another key (${typeof recorded === 'string' ? recorded.slice(0, 16) : 'none'}, not ${key.digest.slice(0, 16)})`); }
     return { outputs: paths.filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length)) };
   }
 }

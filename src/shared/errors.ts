@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'WorktreeConflict' // the working tree has unmerged paths: no commit could be made of it
   | 'WorktreeUnreadable' // a file of the working tree cannot be read
   | 'WorktreeChanged' // a working-tree file changed between its key and its build
+  | 'RemoteFailed' // a push to or fetch from a remote failed (no such remote, refused, credentials, timeout)
   | 'GitNotFound' // no `git` on the PATH
   | 'GitFailed' // a git command failed (its stderr is in the message)
   // The results repository

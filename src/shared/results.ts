@@ -81,6 +81,8 @@ export interface CommitTimes {
   readonly runMs?: number;
   /** How long it waited for a build slot, when recorded; ms. */
   readonly queuedMs?: number;
+  /** Who built it (`user@host (os-arch)`), when recorded. */
+  readonly builtBy?: string;
 }
 
 /**
@@ -101,9 +103,10 @@ export function parseTrailers(message: string): Record<string, string> {
 }
 
 /** The run and queue times a result's trailers record (see the engine's resultMessage). */
-export function timesFromTrailers(trailers: Readonly<Record<string, string>>): { runMs?: number; queuedMs?: number } {
+export function timesFromTrailers(trailers: Readonly<Record<string, string>>): { runMs?: number; queuedMs?: number; builtBy?: string } {
   const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
   const runMs = num(trailers['Run-Time-Ms']);
   const queuedMs = num(trailers['Queue-Time-Ms']);
-  return { ...(runMs !== undefined ? { runMs } : {}), ...(queuedMs !== undefined ? { queuedMs } : {}) };
+  const builtBy = trailers['Built-By'];
+  return { ...(runMs !== undefined ? { runMs } : {}), ...(queuedMs !== undefined ? { queuedMs } : {}), ...(builtBy ? { builtBy } : {}) };
 }

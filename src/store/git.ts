@@ -16,6 +16,8 @@ export interface RunGitOptions {
   input?: string | Buffer;
   /** Resolve with the exit code instead of throwing `GitFailed`. */
   allowFailure?: boolean;
+  /** Kill git after this long (a remote that does not answer); the result then has code -1 and says so. */
+  timeoutMs?: number;
 }
 
 // Inherited from a git hook or a terminal, these would point our commands at another repository or index.
@@ -52,8 +54,11 @@ export function runGit(args: string[], options: RunGitOptions = {}): Promise<Git
       const cwdMissing = options.cwd !== undefined && !fs.existsSync(options.cwd);
       reject(e.code === 'ENOENT' && !cwdMissing ? gitNotFound() : e);
     });
+    let timedOut = false;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs);
     child.on('close', (code) => {
-      const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? -1 };
+      clearTimeout(timer);
+      const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') + (timedOut ? `\ngit gave no answer in ${Math.round(options.timeoutMs! / 1000)} s and was stopped` : ''), code: timedOut ? -1 : code ?? -1 };
       if (result.code !== 0 && !options.allowFailure) {
         const sub = args.find((a) => !a.startsWith('-')) ?? '';
         reject(new DataKitError('GitFailed', `git ${sub} failed: ${result.stderr.trim() || `exit code ${result.code}`}`));

@@ -81,8 +81,77 @@ export class GitStore {
 
   async head(builder: string, entry: string): Promise<EntrySnapshot | undefined> {
     const ref = this.refName(builder, entry);
-    const commit = await this.refs.resolve(ref);
+    const commit = await this.refs.resolve(ref) ?? await this.adopt(builder, entry, ref);
     return commit === undefined ? undefined : this.snapshot(commit, ref);
+  }
+
+  /**
+   * No result of ours: one fetched from a remote (`refs/fetched/<remote>/<builder>/<entry>`, origin first),
+   * made ours (the entry's branch now points at it, so a rebuild continues its history). Undefined if none.
+   */
+  private async adopt(builder: string, entry: string, ref: string): Promise<string | undefined> {
+    const fetched = await this.fetchedHeads(builder, entry);
+    if (fetched.length === 0) { return undefined; }
+    const [first] = fetched;
+    try {
+      await this.objects.readCommit(first!.commit);
+    } catch (e) {
+      this.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
+      return undefined;
+    }
+    // Another process may adopt or save at the same moment: whatever the branch holds then wins.
+    return await this.refs.compareAndSwap(ref, undefined, first!.commit) ?? await this.refs.resolve(ref);
+  }
+
+  /** The results fetched from remotes for an entry, `origin` first: `{ remote, commit }`. */
+  async fetchedHeads(builder: string, entry: string): Promise<{ remote: string; commit: string }[]> {
+    checkName('builder', builder);
+    // The remotes fetched from: folders under refs/fetched, and packed refs there (one look each, not a listing).
+    const remotes = new Set(await fs.promises.readdir(path.join(this.dir, ...FETCHED_PREFIX.split('/').filter(Boolean))).catch(() => [] as string[]));
+    for (const r of (await this.refs.packed()).keys()) {
+      if (r.startsWith(FETCHED_PREFIX)) { remotes.add(r.slice(FETCHED_PREFIX.length).split('/')[0]!); }
+    }
+    const out: { remote: string; commit: string }[] = [];
+    for (const remote of remotes) {
+      const commit = await this.refs.resolve(`${FETCHED_PREFIX}${remote}/${builder}/${entry}`);
+      if (commit !== undefined) { out.push({ remote, commit }); }
+    }
+    return out.sort((a, b) => (a.remote === 'origin' ? -1 : b.remote === 'origin' ? 1 : a.remote < b.remote ? -1 : 1));
+  }
+
+  /**
+   * Sends every result to `remote` under `refs/datakit-ci/<builder>/<entry>`, through git with the user's
+   * repository's configuration (`userConfig`: its remotes, `insteadOf`, credentials and SSH settings; never
+   * its hooks). A result the remote already has from another machine is left as it is (not forced).
+   */
+  async pushTo(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ sent: number; upToDate: number; alreadyShared: number }> {
+    checkRemoteName(remote);
+    const r = await runGit([`--git-dir=${this.dir}`, '-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      'push', '--porcelain', '--no-verify', remote, `${this.refPrefix}*:${SHARED_PREFIX}*`], { cwd: this.dir, allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } });
+    const lines = r.stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
+    const count = (flags: string) => lines.filter((l) => flags.includes(l[0]!)).length;
+    const rejected = lines.filter((l) => l.startsWith('!'));
+    const other = rejected.filter((l) => !/\((non-fast-forward|fetch first|already exists)\)$/.test(l));
+    if ((r.code !== 0 && lines.length === 0) || other.length > 0) {
+      throw new DataKitError('RemoteFailed', `Could not push the results to ${remote}: ${remoteError(r.stderr) || other.join('; ')}`);
+    }
+    return { sent: count(' +*'), upToDate: count('='), alreadyShared: rejected.length };
+  }
+
+  /**
+   * Brings the results of `remote` (its `refs/datakit-ci/*`) into `refs/fetched/<remote>/`, a namespace no
+   * build writes: a lookup that has no result of its own takes one from there (see `adopt`).
+   */
+  async fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+    checkRemoteName(remote);
+    const before = await this.refs.list(`${FETCHED_PREFIX}${remote}/`);
+    const r = await runGit([`--git-dir=${this.dir}`, '-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      'fetch', '--no-tags', '--prune', '--quiet', remote, `+${SHARED_PREFIX}*:${FETCHED_PREFIX}${remote}/*`], { cwd: this.dir, allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } });
+    if (r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not fetch the results of ${remote}: ${remoteError(r.stderr)}`); }
+    const after = await this.refs.list(`${FETCHED_PREFIX}${remote}/`);
+    let changed = 0;
+    for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
+    return { results: after.size, changed };
   }
 
   /**
@@ -256,6 +325,23 @@ function resultOfSubject(subject: string): { result: 'success' | 'failure' | 're
   if (/: cancelled( after [^:]+)?$/.test(subject)) { return { result: 'failure', failure: 'Cancelled' }; }
   const failed = /: failed(?: after [^:]+)?: (.*)$/.exec(subject);
   return { result: 'failure', failure: failed ? failed[1] : subject };
+}
+
+/** Where results are shared on a remote, and where those fetched from a remote are kept here. */
+export const SHARED_PREFIX = 'refs/datakit-ci/';
+export const FETCHED_PREFIX = 'refs/fetched/';
+/** How long a push or fetch may go without finishing. */
+const REMOTE_TIMEOUT_MS = 120_000;
+
+function checkRemoteName(remote: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote) || remote.includes('..')) {
+    throw new DataKitError('InvalidArgument', `Not a remote name: ${JSON.stringify(remote)}`);
+  }
+}
+
+/** git's own words on a failed push or fetch, without its `fatal:` prefixes. */
+function remoteError(stderr: string): string {
+  return stderr.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).filter((l) => l && !/^To |^hint: /.test(l)).slice(0, 4).join('; ');
 }
 
 /** How often an opened store looks for temporary object files that interrupted writes left behind. */

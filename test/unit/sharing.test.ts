@@ -1,0 +1,123 @@
+// Results that travel through the repository's own remote: a bare repository on disk stands for it.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { assertFsckClean, ENV, git } from './storeHelpers';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-share-')));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) }, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
+const ran = path.join(tmp, 'ran');
+const runs = (): string[] => (fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean) : []);
+
+/** A bare "origin" with one commit of three jobs (each appends its name to `ran`), and clones of it. */
+function team(): { remote: string; clone(name: string): string } {
+  const seed = path.join(tmp, 'seed');
+  fs.mkdirSync(path.join(seed, 'src'), { recursive: true });
+  git(seed, 'init', '-q', '-b', 'main');
+  const job = (name: string, extra = ''): object => ({ run: `echo ${name} >> '${ran}'${extra}`, inputs: ['src'] });
+  fs.writeFileSync(path.join(seed, '.datakit-ci.json'), JSON.stringify({ jobs: { build: job('build'), test: job('test'), lint: job('lint', '; exit 1') } }));
+  fs.writeFileSync(path.join(seed, 'src', 'a.txt'), 'a\n');
+  git(seed, 'add', '-A');
+  git(seed, 'commit', '-qm', 'one');
+  const remote = path.join(tmp, 'origin.git');
+  git(tmp, 'clone', '-q', '--bare', seed, remote);
+  return { remote, clone: (name) => { const d = path.join(tmp, name); git(tmp, 'clone', '-q', remote, d); return d; } };
+}
+
+describe('sharing results through the repository\'s remote', () => {
+  const { remote, clone } = team();
+
+  it('a CI clone builds and pushes; another clone fetches and gets every job as a hit without running anything', () => {
+    const ci = clone('ci');
+    const built = cli(ci, 'build', '--push');
+    assert.equal(built.code, 1, 'lint fails (a failure is a result too, and is shared)');
+    assert.match(built.err, /pushed to origin: 3 sent, 0 already there/);
+    assert.deepEqual(runs().sort(), ['build', 'lint', 'test']);
+    // Under refs/datakit-ci/: no ordinary clone or fetch downloads them.
+    assert.equal(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/datakit-ci/').split('\n').length, 3);
+    assert.equal(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/heads/'), 'refs/heads/main');
+
+    const editor = clone('editor');
+    assert.equal(git(editor, 'for-each-ref', '--format=%(refname)').includes('datakit-ci'), false, 'a clone does not get them');
+    const before = runs().length;
+    const fetched = cli(editor, 'build', '--fetch', '--json');
+    assert.equal(fetched.code, 1);
+    assert.match(fetched.err, /fetched 3 results from origin \(3 new or moved\)/);
+    assert.equal(runs().length, before, 'no command ran');
+    const jobs = JSON.parse(fetched.out).jobs;
+    assert.deepEqual(jobs.map((j: { job: string; state: string; cached: boolean; fetchedFrom: string }) => [j.job, j.state, j.cached, j.fetchedFrom]),
+      [['build', 'success', true, 'origin'], ['test', 'success', true, 'origin'], ['lint', 'failure', true, 'origin']]);
+    assert.match(jobs[0].builtBy, /\(linux-x64\)$|\(\w+-\w+\)$/);
+    assert.match(cli(editor, 'status').out, /build\s+success\s+cached · fetched from origin, built by \S+ \(\S+\)/);
+    // Adopted: the entry's own branch now points at the fetched result, so a rebuild continues its history.
+    const ref = jobs[0].branch;
+    assert.equal(git(editor, `--git-dir=${results(editor)}`, 'rev-parse', ref), git(ci, `--git-dir=${results(ci)}`, 'rev-parse', ref));
+    assert.equal(cli(editor, 'rebuild', 'build').code, 0);
+    assert.equal(cli(editor, 'build', 'build').code, 0);
+    assert.equal(git(editor, `--git-dir=${results(editor)}`, 'rev-list', '--count', ref), '3', 'fetched build, rebuild mark, new build');
+    assertFsckClean(results(editor));
+  });
+
+  it('never overwrites another machine\'s result on the remote, and says so without failing', () => {
+    const other = clone('other');
+    fs.appendFileSync(path.join(other, 'src', 'a.txt'), 'b\n');
+    git(other, 'commit', '-qam', 'two');
+    assert.equal(cli(other, 'build', 'build').code, 0);
+    const again = clone('again');
+    fs.appendFileSync(path.join(again, 'src', 'a.txt'), 'b\n');
+    git(again, 'commit', '-qam', 'two, made again elsewhere');
+    assert.equal(cli(again, 'build', 'build').code, 0, 'same tree: the same key, built on two machines');
+    assert.match(cli(other, 'push').out, /^pushed to origin: \d+ results? sent/);
+    const second = cli(again, 'push');
+    assert.equal(second.code, 0, second.err);
+    assert.match(second.out, /1 left as origin has them from another machine/);
+    const key = fs.readdirSync(path.join(results(other), 'refs', 'heads', 'shell', 'build')).find((e) => !fs.existsSync(path.join(results(path.join(tmp, 'ci')), 'refs', 'heads', 'shell', 'build', e)));
+    assert.ok(key);
+    assert.equal(git(remote, 'rev-parse', `refs/datakit-ci/shell/build/${key}`), git(other, `--git-dir=${results(other)}`, 'rev-parse', `refs/heads/shell/build/${key}`), 'the first machine\'s result stays');
+  });
+
+  it('says clearly when the remote does not exist, and loses nothing', () => {
+    const lone = clone('lone');
+    assert.equal(cli(lone, 'build', 'test').code, 0);
+    const refs = git(lone, `--git-dir=${results(lone)}`, 'for-each-ref');
+    for (const cmd of ['push', 'fetch']) {
+      const r = cli(lone, cmd, 'nowhere');
+      assert.equal(r.code, 2);
+      assert.match(r.err, new RegExp(`^datakit-ci: Could not ${cmd === 'push' ? 'push the results to' : 'fetch the results of'} nowhere: 'nowhere' does not appear to be a git repository`));
+    }
+    assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs);
+    assert.equal(cli(lone, 'push', '../x').code, 2, 'not a remote name');
+  });
+
+  it('does not use a fetched result whose key.json is another key\'s, or whose commit is missing: it builds', () => {
+    const forged = clone('forged');
+    const other = clone('forger');
+    assert.equal(cli(other, 'build', 'test').code, 0);
+    // On the remote, test's entry now holds a result whose key.json records a different key.
+    const testRef = git(other, `--git-dir=${results(other)}`, 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/test/');
+    const entry = testRef.slice('refs/heads/'.length);
+    const keyBlob = spawnSync('git', [`--git-dir=${results(other)}`, 'hash-object', '-w', '--stdin'], { input: JSON.stringify({ digest: 'f'.repeat(64) }), env: ENV, encoding: 'utf8' }).stdout.trim();
+    const logBlob = spawnSync('git', [`--git-dir=${results(other)}`, 'hash-object', '-w', '--stdin'], { input: 'forged\n', env: ENV, encoding: 'utf8' }).stdout.trim();
+    const tree = spawnSync('git', [`--git-dir=${results(other)}`, 'mktree'], { input: `100644 blob ${keyBlob}\tkey.json\n100644 blob ${logBlob}\tlog\n`, env: ENV, encoding: 'utf8' }).stdout.trim();
+    const commit = spawnSync('git', [`--git-dir=${results(other)}`, 'commit-tree', tree, '-m', 'forged'], { env: ENV, encoding: 'utf8' }).stdout.trim();
+    spawnSync('git', [`--git-dir=${results(other)}`, 'push', '-q', '--force', remote, `${commit}:refs/datakit-ci/${entry}`], { env: ENV });
+    const before = runs().filter((r) => r === 'test').length;
+    const r = cli(forged, 'build', 'test', '--fetch');
+    assert.equal(r.code, 0);
+    assert.match(r.err, /cannot be used, so it will be built again: its key\.json records another key \(ffffffffffffffff, not [0-9a-f]{16}\)/);
+    assert.equal(runs().filter((x) => x === 'test').length, before + 1, 'built here');
+    assertFsckClean(results(forged));
+  });
+});
