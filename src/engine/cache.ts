@@ -1,5 +1,6 @@
 // The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
 import os = require('node:os');
+import { VERSION } from './version';
 import { Mutex } from 'async-mutex';
 import { BuildFailure, type Builder, type FinishedNeed, type Transaction } from './builder';
 import { DataKitError } from '../shared/errors';
@@ -90,9 +91,22 @@ export function machine(): string {
   if (machineName === undefined) {
     let user = process.env.USER ?? process.env.USERNAME ?? '';
     try { user = os.userInfo().username; } catch { /* no passwd entry (a container): the environment's */ }
-    machineName = `${user || 'unknown'}@${os.hostname()} (${process.platform}-${process.arch})`;
+    const ci = ciProvider(process.env);
+    machineName = `${user || 'unknown'}@${os.hostname()} (${process.platform}-${process.arch}, datakit-ci ${VERSION}${ci ? `, ${ci}` : ''})`;
   }
   return machineName;
+}
+
+/** The CI service a build runs on, when the environment says so (`CI` set, and the service's own variable). */
+export function ciProvider(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.CI || env.CI === 'false' || env.CI === '0') { return undefined; }
+  if (env.GITHUB_ACTIONS) { return 'GitHub Actions'; }
+  if (env.GITLAB_CI) { return 'GitLab CI'; }
+  if (env.BUILDKITE) { return 'Buildkite'; }
+  if (env.CIRCLECI) { return 'CircleCI'; }
+  if (env.JENKINS_URL) { return 'Jenkins'; }
+  if (env.TF_BUILD) { return 'Azure Pipelines'; }
+  return 'CI';
 }
 
 /**

@@ -34,6 +34,8 @@ export interface JobDefinition {
   readonly needs: string[];
   /** Whether the job starts with the top-level setup's products (always false when there is no setup). */
   readonly setup: boolean;
+  /** Its result holds on any OS and architecture (`"portable": true`): they are left out of its key. */
+  readonly portable?: boolean;
 }
 
 /** The top-level `setup`: installs dependencies once per key of its own inputs. */
@@ -130,13 +132,20 @@ export function parseConfig(text: string): ConfigResult {
 export function normalizeJob(job: JobDefinition): string {
   return JSON.stringify({
     clean: job.clean, env: sortedEnv(job.env), inputs: sortedInputs(job.inputs), name: job.name, needs: [...job.needs],
-    outputs: [...job.outputs], run: job.run, setup: job.setup, timeoutMs: job.timeoutMs,
+    outputs: [...job.outputs], platform: job.portable ? null : PLATFORM, run: job.run, setup: job.setup, timeoutMs: job.timeoutMs,
   });
 }
 
+/**
+ * The OS and architecture a result was built on, part of every key (a job's unless it is `portable`; the
+ * setup's always: installed dependencies hold native code): results shared through a remote by a Linux CI
+ * are not reused on a Mac.
+ */
+export const PLATFORM = `${process.platform}-${process.arch}`;
+
 /** The canonical JSON of the setup, for its key (see normalizeJob). */
 export function normalizeSetup(setup: SetupDefinition): string {
-  return JSON.stringify({ env: sortedEnv(setup.env), inputs: sortedInputs(setup.inputs), run: setup.run, timeoutMs: setup.timeoutMs });
+  return JSON.stringify({ env: sortedEnv(setup.env), inputs: sortedInputs(setup.inputs), platform: PLATFORM, run: setup.run, timeoutMs: setup.timeoutMs });
 }
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -149,7 +158,7 @@ function sortedInputs(inputs: string[] | undefined): string[] | null {
   return inputs ? [...new Set(inputs.map(trimSlash))].sort(byCodeUnit) : null;
 }
 
-type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean };
+type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean };
 
 function readConfig(root: Node, at: (offset: number) => { line: number; column: number }): Config {
   const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
@@ -186,6 +195,7 @@ function readConfig(root: Node, at: (offset: number) => { line: number; column: 
       clean: raw.clean ?? false,
       needs: [...new Set(raw.needs ?? [])],
       setup: setup !== undefined && raw.setup !== false,
+      ...(raw.portable ? { portable: true } : {}),
     };
   });
   return { jobs, ...(setup ? { setup } : {}), positions };

@@ -91,7 +91,7 @@ describe('the datakit-ci command', () => {
     const failed = `fail @ ${head.slice(0, 7)}: failed after \\d+\\.\\d s: Command exited with code 4`;
     assert.match(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', fail.branch), new RegExp(`^${failed}\\nMarked for rebuild\\n${failed}$`));
     const trailers = git(dir, `--git-dir=${results(dir)}`, 'log', '-1', '--format=%(trailers:only,unfold)', fail.branch);
-    assert.match(trailers, new RegExp(`^Job: fail\\nSource-Commit: ${head}\\nBuilt-By: \\S+@\\S+ \\(${process.platform}-${process.arch}\\)\\nRun-Time-Ms: \\d+\\nQueue-Time-Ms: \\d+$`));
+    assert.match(trailers, new RegExp(`^Job: fail\\nSource-Commit: ${head}\\nBuilt-By: \\S+@\\S+ \\(${process.platform}-${process.arch}, datakit-ci \\d+\\.\\d+\\.\\d+(, [^)]+)?\\)\\nRun-Time-Ms: \\d+\\nQueue-Time-Ms: \\d+$`));
     const previous = cli(dir, 'log', 'fail', '--previous', '1');
     assert.equal(previous.code, 0);
     assert.equal(previous.out, log.out, 'the rebuild mark is not a build: --previous 1 is the first build');
@@ -145,7 +145,7 @@ describe('the datakit-ci command', () => {
     const [latest] = h.builds;
     assert.equal(latest.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', latest.ref));
     assert.ok(Number.isInteger(latest.runMs) && Number.isInteger(latest.queuedMs));
-    assert.match(latest.builtBy, new RegExp(`\\(${process.platform}-${process.arch}\\)$`));
+    assert.match(latest.builtBy, new RegExp(`\\(${process.platform}-${process.arch}, datakit-ci [^)]+\\)$`));
     assert.ok(Date.parse(latest.finished) >= Date.parse(latest.started));
 
     const text = cli(dir, 'history', 'code', '-n', '2');

@@ -177,7 +177,15 @@ describe('normalizeJob', () => {
   it('writes sorted keys, sorted unique inputs without a trailing "/", and the timeout in milliseconds', () => {
     assert.equal(normalizeJob(job),
       '{"clean":true,"env":{"ALPHA":"2","ZED":"1"},"inputs":["a/b","docs","src"],"name":"build","needs":[],' +
-      '"outputs":["dist/**","out/*.o"],"run":"make","setup":false,"timeoutMs":600000}');
+      `"outputs":["dist/**","out/*.o"],"platform":"${process.platform}-${process.arch}","run":"make","setup":false,"timeoutMs":600000}`);
+  });
+
+  it('keys the OS and architecture, unless the job is portable ("portable": true in the file)', () => {
+    assert.equal(JSON.parse(normalizeJob({ ...job, portable: true })).platform, null);
+    const parsed = parseConfig('{"jobs": {"lint": {"run": "x", "portable": true}, "test": {"run": "x"}}}');
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.config.jobs.map((j) => JSON.parse(normalizeJob(j)).platform), [null, `${process.platform}-${process.arch}`]);
+    assert.equal(parseConfig('{"jobs": {"lint": {"run": "x", "portable": "yes"}}}').ok, false, 'a boolean, checked by the schema');
   });
 
   it('does not depend on the order of keys, of env variables or of inputs, nor on how the timeout is written', () => {

@@ -12,8 +12,10 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-share-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** The command line in a clone; `ci`: as a GitHub Actions runner would run it. */
 function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) }, encoding: 'utf8' });
+  const ci = path.basename(cwd) === 'ci' ? { CI: 'true', GITHUB_ACTIONS: 'true' } : { CI: '', GITHUB_ACTIONS: '' };
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, ...ci, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) }, encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -59,8 +61,8 @@ describe('sharing results through the repository\'s remote', () => {
     const jobs = JSON.parse(fetched.out).jobs;
     assert.deepEqual(jobs.map((j: { job: string; state: string; cached: boolean; fetchedFrom: string }) => [j.job, j.state, j.cached, j.fetchedFrom]),
       [['build', 'success', true, 'origin'], ['test', 'success', true, 'origin'], ['lint', 'failure', true, 'origin']]);
-    assert.match(jobs[0].builtBy, /\(linux-x64\)$|\(\w+-\w+\)$/);
-    assert.match(cli(editor, 'status').out, /build\s+success\s+cached · fetched from origin, built by \S+ \(\S+\)/);
+    assert.match(jobs[0].builtBy, new RegExp(`^\\S+@\\S+ \\(${process.platform}-${process.arch}, datakit-ci \\d+\\.\\d+\\.\\d+, GitHub Actions\\)$`), 'the machine that built it: the CI runner');
+    assert.match(cli(editor, 'status').out, /build\s+success\s+cached · fetched from origin, built by \S+ \([^)]+, GitHub Actions\)/);
     // Adopted: the entry's own branch now points at the fetched result, so a rebuild continues its history.
     const ref = jobs[0].branch;
     assert.equal(git(editor, `--git-dir=${results(editor)}`, 'rev-parse', ref), git(ci, `--git-dir=${results(ci)}`, 'rev-parse', ref));
