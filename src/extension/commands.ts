@@ -90,6 +90,24 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     return started;
   });
 
+  reg('datakitCi.fetchResults', async () => {
+    requireTrust();
+    const done = (await Promise.all(sessions.all.map((s) => s.fetchResults()))).filter((r) => r !== undefined);
+    if (done.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no repository here has an origin remote to fetch results from.'); return undefined; }
+    const n = done.reduce((a, r) => a + r!.results, 0);
+    void vscode.window.showInformationMessage(`DataKit CI: fetched ${n} result${n === 1 ? '' : 's'} from origin.`);
+    return done;
+  });
+
+  reg('datakitCi.pushResults', async () => {
+    requireTrust();
+    const done = (await Promise.all(sessions.all.map((s) => s.pushResults()))).filter((r) => r !== undefined);
+    if (done.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no repository here has an origin remote to push results to.'); return undefined; }
+    const sent = done.reduce((a, r) => a + r!.sent, 0);
+    void vscode.window.showInformationMessage(`DataKit CI: pushed ${sent} result${sent === 1 ? '' : 's'} to origin.`);
+    return done;
+  });
+
   reg('datakitCi.rebuildFailed', async () => {
     requireTrust();
     let n = 0;
@@ -170,7 +188,11 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const list = (title: string, paths: string[]): string => paths.length === 0 ? ''
       : `${title} (${paths.length}):\n${paths.slice(0, 15).join('\n')}${paths.length > 15 ? `\n… and ${paths.length - 15} more` : ''}\n\n`;
     const detail = (list('Overwritten', overwritten) + list('New', created)).trim();
-    const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?`,
+    // A result built on another machine (fetched from a remote) says whose it is before anything is written.
+    const fetched = await session.jobs.fetchedFrom(job.key, s.output.saved.commit);
+    const by = (await session.jobs.store.commitTimes(s.output.saved.commit)).builtBy;
+    const from = fetched ? ` They were built by ${by ?? 'another machine'} and fetched from ${fetched}.` : '';
+    const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?${from}`,
       { modal: true, detail }, 'Restore');
     if (ok !== 'Restore') { return undefined; }
     const data = await Promise.all(files.map(async (f) => ({ path: f.path, mode: f.mode, data: await snap.readFile(`value/${f.path}`) })));

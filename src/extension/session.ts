@@ -35,6 +35,8 @@ const WORKTREE_DEBOUNCE_MS = 300;
 /** How long after the last save an `onSave` build of the working tree starts. */
 const SAVE_DEBOUNCE_MS = 500;
 const MAX_REPORTED_PATHS = 500;
+/** How long after the last build finished results are pushed (`datakitCi.pushResults`). */
+const PUSH_DEBOUNCE_MS = 2000;
 /** How long after the last change in the results repository it is read again. */
 const RESULTS_DEBOUNCE_MS = 100;
 
@@ -57,6 +59,7 @@ export class Session implements Disposable {
   private worktreeState: WorktreeState | undefined;
   private readonly changedPaths = new Set<string>();
   private worktreeTimer: NodeJS.Timeout | undefined;
+  private pushTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   /** The key of each job's last working-tree build (a newer one cancels it). */
   private readonly worktreeBuilds = new Map<string, JobKey>();
@@ -89,6 +92,7 @@ export class Session implements Disposable {
 
   private onStatus(key: JobKey, status: JobStatus | undefined): void {
     let touched = false;
+    let built = false;
     for (const t of this.targets) {
       for (const j of t.jobs) {
         if (j.key.digest === key.digest) {
@@ -96,9 +100,11 @@ export class Session implements Disposable {
           j.status = status;
           touched = true;
           if (t.target.isHead && was === 'pending' && status?.result.kind === 'failure') { this.onHeadBuildFailed(this, j); }
+          if (was === 'pending' && status?.output.kind === 'saved' && status.output.saved.built) { built = true; }
         }
       }
     }
+    if (built) { this.schedulePush(); }
     if (touched) { this._onDidChange.fire(); }
   }
 
@@ -214,6 +220,44 @@ export class Session implements Disposable {
       if (s.result.kind === 'pending' && before?.result.kind !== 'pending') { started++; }
     }
     return started;
+  }
+
+  /**
+   * Fetches the results of the repository's `origin` (when it has one), then shows them: a job with no
+   * result of its own takes the fetched one. Trusted only (it runs git against the remote). Returns what
+   * was fetched, or undefined when there was nothing to fetch from.
+   */
+  async fetchResults(): Promise<{ results: number; changed: number } | undefined> {
+    if (!this.trusted() || this.disposed) { return undefined; }
+    if ((await (await this.jobs.repo()).remoteUrl('origin')) === undefined) { return undefined; }
+    const r = await this.jobs.fetch('origin');
+    this.log?.(`Fetched ${r.results} results from origin (${r.changed} new or moved)`);
+    if (r.changed > 0) {
+      // A job shown without a result may have one now; one shown with its own keeps it.
+      for (const t of this.targets) {
+        for (const j of t.jobs) { if (j.status === undefined) { j.status = await this.jobs.query(j.key); } }
+      }
+      this._onDidChange.fire();
+    }
+    return r;
+  }
+
+  /** Pushes the results to `origin` (when it has one). Trusted only. */
+  async pushResults(): Promise<{ sent: number; upToDate: number; alreadyShared: number } | undefined> {
+    if (!this.trusted() || this.disposed) { return undefined; }
+    if ((await (await this.jobs.repo()).remoteUrl('origin')) === undefined) { return undefined; }
+    const r = await this.jobs.push('origin');
+    this.log?.(`Pushed results to origin: ${r.sent} sent, ${r.upToDate} already there${r.alreadyShared ? `, ${r.alreadyShared} left as origin has them from another machine` : ''}`);
+    return r;
+  }
+
+  /** With `datakitCi.pushResults`, pushes once builds have settled for a moment. */
+  private schedulePush(): void {
+    if (!this.settings().pushResults || !this.trusted()) { return; }
+    clearTimeout(this.pushTimer);
+    this.pushTimer = setTimeout(() => {
+      void this.pushResults().catch((e: Error) => this.log?.(`Could not push the results: ${e.message}`));
+    }, PUSH_DEBOUNCE_MS);
   }
 
   /** Whether the working copy's configuration differs from the one committed at `commit`. */
@@ -420,6 +464,7 @@ export class Session implements Disposable {
     clearTimeout(this.headTimer);
     clearTimeout(this.worktreeTimer);
     clearTimeout(this.saveTimer);
+    clearTimeout(this.pushTimer);
     for (const w of this.watchers) { w.close(); }
     for (const d of this.disposables) { d.dispose(); }
     this._onDidChange.dispose();

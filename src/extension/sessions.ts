@@ -31,6 +31,7 @@ export class Sessions implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidChangeWorkspaceFolders(() => { void this.sync(); }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => { void this.onTrustGranted(); }),
+      vscode.window.onDidChangeWindowState((w) => { if (w.focused) { for (const s of this.all) { this.fetchIfDue(s); } } }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('datakitCi.maxParallelBuilds')) { this.pool.capacity = readSettings().maxParallelBuilds; }
         if (e.affectsConfiguration('datakitCi.targets')) { for (const s of this.all) { void s.refresh(); } }
@@ -90,8 +91,25 @@ export class Sessions implements vscode.Disposable {
     this.updateState();
     this._onDidChange.fire();
     await Promise.all(started.map((s) => s.start().catch((e) => this.output.error(`${s.name}: ${(e as Error).message}`))));
+    for (const s of started) { this.fetchIfDue(s); }
     this.updateState();
     this._onDidChange.fire();
+  }
+
+  /** When each session last fetched (see fetchIfDue). */
+  private readonly lastFetch = new WeakMap<Session, number>();
+
+  /**
+   * Fetches a session's results from origin if `datakitCi.fetchIntervalMinutes` has passed since its last
+   * fetch (on activation, and when the window gains focus); never in an untrusted workspace. In the
+   * background: a remote that does not answer only says so in the log.
+   */
+  private fetchIfDue(s: Session): void {
+    const minutes = readSettings(s.folder).fetchIntervalMinutes;
+    const last = this.lastFetch.get(s);
+    if (minutes === 0 || !vscode.workspace.isTrusted || (last !== undefined && Date.now() - last < minutes * 60_000)) { return; }
+    this.lastFetch.set(s, Date.now());
+    void s.fetchResults().catch((e: Error) => this.output.warn(`${s.name}: ${e.message}`));
   }
 
   private updateState(): void {

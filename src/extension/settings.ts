@@ -8,6 +8,10 @@ export interface Settings {
   maxRangeCommits: number;
   /** Build the working tree when asked (▶ on its target), or after each save. */
   buildWorkingTree: 'manual' | 'onSave';
+  /** Fetch results from origin on activation and when the window gains focus, at most this often (0: never). */
+  fetchIntervalMinutes: number;
+  /** Push results to origin after builds. */
+  pushResults: boolean;
   maxParallelBuilds: number;
   logCapBytes: number;
   notifyOnFailure: boolean;
@@ -23,6 +27,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
     targets: c.get<Settings['targets']>('targets', 'head'),
     maxRangeCommits: Math.max(1, c.get<number>('maxRangeCommits', 50)),
     buildWorkingTree: c.get<Settings['buildWorkingTree']>('buildWorkingTree', 'manual'),
+    fetchIntervalMinutes: Math.max(0, c.get<number>('fetchIntervalMinutes', 10)),
+    pushResults: c.get<boolean>('pushResults', false),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
     logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
     notifyOnFailure: c.get<boolean>('notifyOnFailure', false),

@@ -158,7 +158,9 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const origin = saved ? await session.jobs.origin(saved.commit) : undefined;
     const fromWorktree = origin?.worktree === true && !job.key.worktree;
     const elsewhere = origin?.commit !== undefined && (origin.commit !== job.key.commit || fromWorktree) ? origin.commit : undefined;
-    const cached = fromWorktree ? `cached · built from the working tree${elsewhere ? ` on ${elsewhere.slice(0, 7)}` : ''}` : elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
+    const fetched = saved ? await session.jobs.fetchedFrom(job.key, saved.commit) : undefined;
+    const cached = fetched ? `cached · fetched from ${fetched}`
+      : fromWorktree ? `cached · built from the working tree${elsewhere ? ` on ${elsewhere.slice(0, 7)}` : ''}` : elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
     // The job's own run time; what it waited for (a slot) is said apart.
     const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
     const queued = times?.queuedMs !== undefined && times.queuedMs >= 1000 ? `queued ${duration(times.queuedMs)}` : undefined;
@@ -193,6 +195,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} |\n`);
       md.appendMarkdown(`| ran | ${ran}${times.runMs === undefined ? ' (start to end)' : ''} |\n`);
       if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
+      if (times.builtBy || fetched) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${fetched ? `, fetched from ${escapeCell(fetched)}` : ''} |\n`); }
     }
     md.appendCodeblock(job.key.job.run, 'sh');
     item.tooltip = md;

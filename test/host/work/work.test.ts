@@ -215,3 +215,41 @@ describe('results saved by another process', function () {
     }
   });
 });
+
+describe('results shared through the repository\'s remote', function () {
+  this.timeout(120_000);
+
+  it('fetches the results a CI clone pushed, and shows them as fetched, without running anything', async () => {
+    const a = await api();
+    const root = path.dirname(folder());
+    const remote = path.join(root, 'origin.git');
+    fs.writeFileSync(path.join(folder(), 'src', 'shared.txt'), 'built by CI\n');
+    git(folder(), 'add', '-A');
+    git(folder(), 'commit', '-qm', 'Shared');
+    git(root, 'init', '-q', '--bare', remote);
+    git(folder(), 'remote', 'add', 'origin', remote);
+    git(folder(), 'push', '-q', 'origin', 'HEAD:refs/heads/feat');
+    const ci = path.join(root, 'ci-clone');
+    git(root, 'clone', '-q', '-b', 'feat', remote, ci);
+    const cli = path.join(vscode.extensions.getExtension('datakit-ci.datakit-ci')!.extensionPath, 'dist', 'cli.js');
+    const env = { ...process.env, DATAKIT_CI_CACHE_DIR: path.join(root, 'ci-cache'), ELECTRON_RUN_AS_NODE: '1', CI: 'true', GITHUB_ACTIONS: 'true' };
+    const built = spawnSync(process.execPath, [cli, 'build', 'code', '--push'], { cwd: ci, env, encoding: 'utf8' });
+    assert.strictEqual(built.status, 0, built.stderr);
+    assert.match(built.stderr, /pushed to origin: \d+ sent/);
+    const ranBefore = runs();
+
+    const head = git(folder(), 'rev-parse', 'HEAD');
+    const codeOf = async (): Promise<JobNode | undefined> => {
+      const t = (await targets(a)).find((n) => n.target.target.isHead && n.target.target.commit === head);
+      return t && (await jobsOf(a, t)).find((j) => j.job.key.job.name === 'code');
+    };
+    assert.strictEqual((await waitFor('the new HEAD in the tree', codeOf)).job.status, undefined, 'not built here');
+    const fetched = await vscode.commands.executeCommand<{ results: number }[]>('datakitCi.fetchResults');
+    assert.ok(fetched && fetched[0].results >= 1);
+    const code = await waitFor('code to show the fetched result', async () => { const j = await codeOf(); return j?.job.status?.result.kind === 'success' && j; });
+    const it = await item(a, code);
+    assert.match(String(it.description), /^passed · .* · cached · fetched from origin · /);
+    assert.match((it.tooltip as vscode.MarkdownString).value, /\| built by \| \S+ \(\S+, datakit-ci [\d.]+, GitHub Actions\), fetched from origin \|/);
+    assert.strictEqual(runs(), ranBefore, 'no command ran in this window');
+  });
+});
