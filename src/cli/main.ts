@@ -25,6 +25,9 @@ Commands:
   clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
   push [REMOTE]                                 send the results to REMOTE (origin) under refs/datakit-ci/
   fetch [REMOTE]                                bring REMOTE's results here: a job without a result uses them
+  gc [--max-age DAYS] [--keep N] [--max-size MIB]
+                                                keep HEAD's and the branches' results, the last N (10) builds
+                                                of each and what is younger than DAYS (30); drop the rest
   --version, --help
 
 --config FILE takes the jobs from FILE instead of the commit's .datakit-ci.json (any commit, even one
@@ -190,6 +193,27 @@ const fetch: Command = async (jobs, args, io) => {
   return EXIT.ok;
 };
 
+/** `gc [--max-age DAYS] [--keep N] [--max-size MIB]`: retention and a bounded results repository. */
+const gc: Command = async (jobs, args, io) => {
+  const { values, positionals } = parseArgs({ args, options: { 'max-age': { type: 'string', default: '30' }, keep: { type: 'string', default: '10' }, 'max-size': { type: 'string' } }, allowPositionals: true });
+  if (positionals.length > 0) { throw new UsageError('gc takes no JOB: it looks at every result'); }
+  const num = (name: string, v: string | undefined, min: number): number | undefined => {
+    if (v === undefined) { return undefined; }
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) { throw new UsageError(`--${name} takes a number of at least ${min}`); }
+    return n;
+  };
+  const maxAgeDays = num('max-age', values['max-age'], 0)!;
+  const keepBuilds = Math.floor(num('keep', values.keep, 1)!);
+  const maxMiB = num('max-size', values['max-size'], 1);
+  const r = await jobs.gc({ maxAgeMs: maxAgeDays * 86_400_000, keepBuilds, ...(maxMiB !== undefined ? { maxBytes: maxMiB * 1024 * 1024 } : {}) });
+  const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  io.out(`${r.entries} results: ${r.removed} removed, ${r.trimmed} trimmed to their last ${keepBuilds} builds (${r.commitsDropped} older builds dropped)${r.busy ? `, ${r.busy} left whole while being written` : ''}; ${r.buildDirs} build director${r.buildDirs === 1 ? 'y' : 'ies'} removed\n`);
+  io.out(`results repository: ${mib(r.bytesBefore)} → ${mib(r.bytesAfter)}\n`);
+  if (r.overCap) { io.err(`datakit-ci: warning: still over ${maxMiB} MiB: what is left are the results of HEAD and the local branches (or builds running now)\n`); }
+  return EXIT.ok;
+};
+
 /** Each command, and whether it only reads (never creating the results repository). */
 const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   status: { run: status, readOnly: true },
@@ -200,6 +224,7 @@ const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   clean: { run: clean, readOnly: false },
   push: { run: push, readOnly: false },
   fetch: { run: fetch, readOnly: false },
+  gc: { run: gc, readOnly: false },
 };
 
 export async function main(argv: string[], io: Io = processIo(), cwd = process.cwd()): Promise<number> {

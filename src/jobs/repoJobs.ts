@@ -10,7 +10,7 @@ import { Pool } from '../engine/pool';
 import type { Status } from '../engine/status';
 import { DataKitError } from '../shared/errors';
 import { timesFromTrailers } from '../shared/results';
-import { GitStore } from '../store/gitStore';
+import { GitStore, type GcReport } from '../store/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/gitDirs';
 import { SourceRepo } from '../store/sourceRepo';
 import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/worktree';
@@ -216,6 +216,36 @@ export class RepoJobs {
     for (const k of at.keys) { this.knownKeys.set(k.digest, k); }
     if (!this.readOnly) { await writeKeysCache(this.keysFile(commit), at); }
     return at;
+  }
+
+  /**
+   * Retention (see GitStore.gc): keeps every result of HEAD's and each local branch's jobs, the last
+   * `keepBuilds` builds of each key and whatever is younger than `maxAgeMs`; removes the rest, the keys
+   * files of commits gone with them and the build directories of jobs no target declares.
+   */
+  async gc(options: { maxAgeMs?: number; keepBuilds?: number; maxBytes?: number } = {}): Promise<GcReport & { buildDirs: number }> {
+    const targets = await this.targets(true);
+    const keep = new Set<string>();
+    for (const t of targets) {
+      const at = await this.jobsAt(t.commit).catch(() => undefined);
+      for (const k of at?.keys ?? []) { keep.add(entryName(k)); }
+    }
+    const builder = this.cache.builder.name;
+    const maxAgeMs = options.maxAgeMs ?? 30 * 86_400_000;
+    const report = await this.store.gc(builder, {
+      keep: (entry) => keep.has(entry),
+      busy: async (entry) => (await this.locks.holder(`${builder}/${entry}`)) !== undefined,
+      maxAgeMs, keepBuilds: options.keepBuilds ?? 10, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    });
+    // The keys of commits no target holds, computed long ago, go too (they are computed again when needed).
+    const keysDir = path.join(this.store.dir, 'keys');
+    const current = new Set(targets.map((t) => `${t.commit}.json`));
+    for (const f of await fs.promises.readdir(keysDir).catch(() => [] as string[])) {
+      const st = await fs.promises.stat(path.join(keysDir, f)).catch(() => undefined);
+      if (st && !current.has(f) && Date.now() - st.mtimeMs > maxAgeMs) { await fs.promises.rm(path.join(keysDir, f), { force: true }); }
+    }
+    const cleaned = await this.clean(targets.map((t) => t.commit));
+    return { ...report, buildDirs: cleaned.removed.length };
   }
 
   /** The remote a saved result was fetched from (the same commit as a fetched result of its entry), if any. */

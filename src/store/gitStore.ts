@@ -298,6 +298,97 @@ export class GitStore {
     return out;
   }
 
+  /**
+   * Retention: removes the entries of `builder` that are neither kept (`keep`: the current targets' keys)
+   * nor younger than `maxAgeMs`, trims every other entry's history to its last `keepBuilds` commits, then
+   * has git prune and repack; with `maxBytes`, removes the oldest remaining entries that are not kept until
+   * the objects fit. An entry `busy` says is being written (a build's lock) is left whole. Results are
+   * removed by moving their refs with the old value checked (an entry saved meanwhile stays), and pruned
+   * objects that a concurrent save still needs are written again by that save (see gcGuard.ts).
+   */
+  async gc(builder: string, options: GcOptions): Promise<GcReport> {
+    checkName('builder', builder);
+    const now = options.now ?? Date.now();
+    const bytesBefore = objectBytes(this.dir);
+    const entries = await this.listEntries(builder);
+    const heads: { entry: string; ref: string; commit: string; time: number }[] = [];
+    for (const e of entries) {
+      let time = 0; // unreadable: as old as can be
+      try { time = (await this.objects.readCommit(e.commit)).time; } catch { /* removed below unless kept */ }
+      heads.push({ entry: e.entry, ref: this.refName(builder, e.entry), commit: e.commit, time });
+    }
+    const report: GcReport = { entries: heads.length, removed: 0, trimmed: 0, commitsDropped: 0, busy: 0, bytesBefore, bytesAfter: bytesBefore, overCap: false };
+    const busy = new Set<string>();
+    for (const h of heads) { if (await options.busy(h.entry)) { busy.add(h.entry); } }
+    report.busy = busy.size;
+    const removable = (h: (typeof heads)[number]): boolean => !busy.has(h.entry) && !options.keep(h.entry);
+    const old = heads.filter((h) => removable(h) && now - h.time > options.maxAgeMs);
+    report.removed += await this.deleteRefs(old);
+    const gone = new Set(old.map((h) => h.entry));
+    for (const h of heads) {
+      if (gone.has(h.entry) || busy.has(h.entry)) { continue; }
+      const dropped = await this.trimHistory(h.ref, h.commit, options.keepBuilds);
+      if (dropped > 0) { report.trimmed++; report.commitsDropped += dropped; }
+    }
+    await this.repack();
+    report.bytesAfter = objectBytes(this.dir);
+    if (options.maxBytes !== undefined) {
+      // Oldest first, a tenth at a time, until the objects fit or only kept (or busy) results are left.
+      const rest = heads.filter((h) => !gone.has(h.entry) && removable(h)).sort((a, b) => a.time - b.time);
+      while (report.bytesAfter > options.maxBytes && rest.length > 0) {
+        const batch = rest.splice(0, Math.max(1, Math.ceil(rest.length / 10)));
+        report.removed += await this.deleteRefs(batch);
+        await this.repack();
+        report.bytesAfter = objectBytes(this.dir);
+      }
+      report.overCap = report.bytesAfter > options.maxBytes;
+    }
+    return report;
+  }
+
+  /** Deletes refs that still hold the given commits (one transaction; one at a time if one moved). */
+  private async deleteRefs(heads: readonly { ref: string; commit: string }[]): Promise<number> {
+    if (heads.length === 0) { return 0; }
+    const git = (input: string) => runGit([`--git-dir=${this.dir}`, 'update-ref', '--stdin'], { cwd: this.dir, input, allowFailure: true });
+    const all = await git(heads.map((h) => `delete ${h.ref} ${h.commit}\n`).join(''));
+    if (all.code === 0) { return heads.length; }
+    let n = 0;
+    for (const h of heads) { if ((await git(`delete ${h.ref} ${h.commit}\n`)).code === 0) { n++; } } // one saved meanwhile stays
+    return n;
+  }
+
+  /**
+   * Keeps the last `keep` commits of an entry's history: the kept ones are written again on a new root (same
+   * trees, messages and times), and the ref moves only if it still holds `head`. Returns how many commits
+   * were dropped.
+   */
+  private async trimHistory(ref: string, head: string, keep: number): Promise<number> {
+    const chain: { commit: string; info: Awaited<ReturnType<ObjectStore['readCommit']>> }[] = [];
+    let total = 0;
+    for (let c: string | undefined = head; c !== undefined;) {
+      let info: Awaited<ReturnType<ObjectStore['readCommit']>>;
+      try { info = await this.objects.readCommit(c); } catch { break; } // history ends where it cannot be read
+      total++;
+      if (chain.length < keep) { chain.push({ commit: c, info }); }
+      if (total > keep) { break; }
+      c = info.parents[0];
+    }
+    if (total <= keep) { return 0; }
+    let parent: string | undefined;
+    for (const { info } of chain.reverse()) {
+      parent = await this.objects.writeCommit(info.tree, parent ? [parent] : [], info.message, new Date(info.authorTime), new Date(info.time));
+    }
+    const moved = await this.refs.compareAndSwap(ref, head, parent!);
+    if (moved === undefined) { return 0; } // saved meanwhile: trimmed next time
+    const count = await runGit([`--git-dir=${this.dir}`, 'rev-list', '--count', '--first-parent', head], { cwd: this.dir, allowFailure: true });
+    return count.code === 0 ? Number(count.stdout.toString('utf8').trim()) - keep : total - keep;
+  }
+
+  /** git prunes what no ref reaches and packs the rest (`gc.pid` tells concurrent saves; see gcGuard.ts). */
+  private async repack(): Promise<void> {
+    await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir });
+  }
+
   /** Every entry (of one builder, if given; whose name starts with `under`, if given), sorted by ref. */
   async listEntries(builder?: string, under = ''): Promise<EntryInfo[]> {
     if (builder !== undefined) {
@@ -325,6 +416,42 @@ function resultOfSubject(subject: string): { result: 'success' | 'failure' | 're
   if (/: cancelled( after [^:]+)?$/.test(subject)) { return { result: 'failure', failure: 'Cancelled' }; }
   const failed = /: failed(?: after [^:]+)?: (.*)$/.exec(subject);
   return { result: 'failure', failure: failed ? failed[1] : subject };
+}
+
+export interface GcOptions {
+  /** Entries never removed (the current targets' keys): their history is only trimmed. */
+  keep(entry: string): boolean;
+  /** Whether an entry is being written now (a build holds its lock): it is left whole. */
+  busy(entry: string): Promise<boolean>;
+  maxAgeMs: number;
+  keepBuilds: number;
+  maxBytes?: number;
+  now?: number;
+}
+
+export interface GcReport {
+  entries: number;
+  removed: number;
+  trimmed: number;
+  commitsDropped: number;
+  busy: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Still over `maxBytes` with only kept or busy results left. */
+  overCap: boolean;
+}
+
+/** The bytes of a git directory's objects (loose and packed). */
+export function objectBytes(gitDir: string): number {
+  let total = 0;
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) { walk(p); } else if (e.isFile()) { try { total += fs.statSync(p).size; } catch { /* gone meanwhile */ } }
+    }
+  };
+  try { walk(path.join(gitDir, 'objects')); } catch { /* no objects yet */ }
+  return total;
 }
 
 /** Where results are shared on a remote, and where those fetched from a remote are kept here. */

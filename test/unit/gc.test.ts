@@ -1,0 +1,132 @@
+// Retention: `datakit-ci gc` keeps the current targets' results, the last builds of each key and what is
+// young, removes the rest, never what a build is writing, and keeps the results repository under a cap.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { objectBytes } from '../../src/store/gitStore';
+import { assertFsckClean, ENV, git } from './storeHelpers';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-gc-')));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
+
+function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: CLI_ENV, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
+const branches = (dir: string, job: string): string[] => git(dir, `--git-dir=${results(dir)}`, 'for-each-ref', '--format=%(refname)', `refs/heads/shell/${job}/`).split('\n').filter(Boolean);
+
+function repo(name: string, jobs: object): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  git(dir, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }));
+  fs.writeFileSync(path.join(dir, 'src', 'a.txt'), '1\n');
+  fs.writeFileSync(path.join(dir, 'slow'), '1\n');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'one');
+  return dir;
+}
+
+function commit(dir: string, file: string, text: string): string {
+  fs.writeFileSync(path.join(dir, file), text);
+  git(dir, 'commit', '-qam', text.trim());
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+describe('datakit-ci gc', () => {
+  it('keeps the results of HEAD and the local branches, the last builds of each key; removes the rest, never what a build writes', async () => {
+    const release = path.join(tmp, 'release');
+    const dir = repo('keep', {
+      code: { run: 'cat src/a.txt', inputs: ['src'] },
+      slow: { run: `while [ ! -e '${release}' ]; do sleep 0.05; done`, inputs: ['slow'] },
+    });
+    fs.writeFileSync(release, '');
+    assert.equal(cli(dir, 'build').code, 0);
+    git(dir, 'branch', 'kept'); // a local branch at the first commit: its results stay
+    commit(dir, 'src/a.txt', '2\n');
+    assert.equal(cli(dir, 'build').code, 0);
+    commit(dir, 'src/a.txt', '3\n');
+    assert.equal(cli(dir, 'build').code, 0);
+    for (let i = 0; i < 6; i++) { // 6 rebuilds: 13 commits on HEAD's code entry
+      assert.equal(cli(dir, 'rebuild', 'code').code, 0);
+      assert.equal(cli(dir, 'build', 'code').code, 0);
+    }
+    assert.equal(branches(dir, 'code').length, 3);
+    // slow is rebuilt, and is still running (its lock held) when gc runs, on a commit no target holds.
+    commit(dir, 'slow', '2\n');
+    assert.equal(cli(dir, 'build', 'slow').code, 0);
+    fs.rmSync(release);
+    assert.match(cli(dir, 'rebuild', 'slow').out, /marked slow for rebuild/);
+    const running = spawn(process.execPath, [CLI, 'build', 'slow'], { cwd: dir, env: CLI_ENV, stdio: 'ignore' });
+    const ended = new Promise<number | null>((r) => running.on('exit', (c) => r(c)));
+    try {
+      await runningGc(dir, release, ended);
+    } finally {
+      fs.writeFileSync(release, '');
+      running.kill();
+    }
+  });
+
+  it('removes the oldest results that are not current until the repository fits under --max-size', () => {
+    const dir = repo('cap', { big: { run: 'head -c 1500000 /dev/urandom | base64', inputs: ['src'] } });
+    for (let i = 2; i <= 5; i++) {
+      assert.equal(cli(dir, 'build').code, 0);
+      commit(dir, 'src/a.txt', `${i}\n`);
+    }
+    assert.equal(cli(dir, 'build').code, 0);
+    assert.equal(branches(dir, 'big').length, 5);
+    assert.ok(objectBytes(results(dir)) > 5 * 1024 * 1024, 'five logs of 2 MB');
+    const r = cli(dir, 'gc', '--max-size', '3');
+    assert.equal(r.code, 0, r.err);
+    assert.ok(objectBytes(results(dir)) <= 3 * 1024 * 1024, r.out);
+    const left = branches(dir, 'big');
+    assert.ok(left.length >= 1 && left.length < 5);
+    assert.equal(JSON.parse(cli(dir, 'status', '--json').out).jobs[0].state, 'success', 'HEAD\'s result kept');
+    // Only HEAD's left, and a cap it cannot fit under: said, nothing current removed.
+    const tight = cli(dir, 'gc', '--max-size', '1');
+    assert.match(tight.err, /still over 1 MiB: what is left are the results of HEAD and the local branches/);
+    assert.equal(JSON.parse(cli(dir, 'status', '--json').out).jobs[0].state, 'success');
+    assertFsckClean(results(dir));
+    assert.equal(cli(dir, 'gc', '--keep', '0').code, 2, 'bad usage');
+  });
+});
+
+/** gc while `slow` is being built by another process (which `release` lets finish). */
+async function runningGc(dir: string, release: string, ended: Promise<number | null>): Promise<void> {
+  await waitForLock(dir);
+  git(dir, 'checkout', '-q', '-b', 'elsewhere', 'HEAD~1');
+  git(dir, 'branch', '-D', 'main');
+
+  const r = cli(dir, 'gc', '--max-age', '0', '--keep', '4');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^5 results: 1 removed, \d+ trimmed to their last 4 builds \(\d+ older builds dropped\), 1 left whole while being written; \d+ build director(y|ies) removed\nresults repository: [\d.]+ MiB → [\d.]+ MiB\n$/);
+  // code: the key of `kept` (commit 1) and of HEAD (commit 3) stay; commit 2's went.
+  assert.equal(branches(dir, 'code').length, 2);
+  const headCode = JSON.parse(cli(dir, 'status', '--json').out).jobs.find((j: { job: string }) => j.job === 'code');
+  assert.equal(headCode.state, 'success', 'HEAD\'s result is still readable');
+  assert.equal(git(dir, `--git-dir=${results(dir)}`, 'rev-list', '--count', headCode.branch), '4', 'its history trimmed to 4 builds');
+  assert.match(cli(dir, 'log', 'code').out, /\n3\n/);
+  assert.match(cli(dir, 'log', 'code', '--previous', '1').out, /\n3\n/, 'the kept older builds are readable too');
+  fs.writeFileSync(release, '');
+  assert.equal(await ended, 0, 'the running build saved its result');
+  assert.equal(branches(dir, 'slow').length, 2, 'slow at HEAD~1 kept, the one being written kept');
+  assertFsckClean(results(dir));
+}
+
+/** Until the background build holds its entry's lock. */
+async function waitForLock(dir: string): Promise<void> {
+  const locks = path.join(results(dir), 'locks', 'shell', 'slow');
+  for (let i = 0; i < 600; i++) {
+    if (fs.existsSync(locks) && fs.readdirSync(locks).some((f) => f.endsWith('.lock'))) { return; }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the build never took its lock');
+}
