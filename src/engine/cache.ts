@@ -43,6 +43,11 @@ export interface BuildCacheOptions {
   pool?: Pool;
   locks?: EntryLocks;
   logger?: Logger;
+  /**
+   * How many entries memory holds at most (default 10,000): past it, the least recently used settled ones
+   * are dropped, with their mutexes (the store still has them). A pending build is never dropped.
+   */
+  maxEntries?: number;
 }
 
 export interface StatusChange<K, V> {
@@ -166,15 +171,37 @@ export class BuildCache<K, V, C = unknown> {
     this.pool = options.pool;
     this.locks = options.locks;
     this.logger = options.logger ?? silent;
+    this.maxEntries = Math.max(1, options.maxEntries ?? 10_000);
+  }
+
+  private readonly maxEntries: number;
+
+  /** How many entries are in memory (for tests and benchmarks). */
+  get size(): number {
+    return this.entries.size;
   }
 
   private entry(branch: string): Entry<V> {
     let e = this.entries.get(branch);
-    if (!e) {
-      e = { lock: new Mutex() };
+    if (e) {
+      // Most recently used last: a Map keeps insertion order.
+      this.entries.delete(branch);
       this.entries.set(branch, e);
+      return e;
     }
+    e = { lock: new Mutex() };
+    this.entries.set(branch, e);
+    if (this.entries.size > this.maxEntries) { this.evict(branch); }
     return e;
+  }
+
+  /** Drops the least recently used settled entries (never `keep`, a pending or a locked one) down to the bound. */
+  private evict(keep: string): void {
+    for (const [b, e] of this.entries) {
+      if (this.entries.size <= this.maxEntries) { return; }
+      if (b === keep || e.abort || e.done || e.lock.isLocked() || e.value?.result.kind === 'pending') { continue; }
+      this.entries.delete(b);
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import { entryName, keyWarnings, type InputWarning, type JobKey } from '../jobs/
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import type { BranchInfo, Target } from '../jobs/targets';
 import type { RepositoryDirs } from '../store/gitDirs';
+import { objectBytes } from '../store/gitStore';
 import type { WorktreeState } from '../store/worktree';
 import type { Settings } from './settings';
 
@@ -37,6 +38,8 @@ const SAVE_DEBOUNCE_MS = 500;
 const MAX_REPORTED_PATHS = 500;
 /** How long after the last build finished results are pushed (`datakitCi.pushResults`). */
 const PUSH_DEBOUNCE_MS = 2000;
+/** How often the size of the results repository is looked at, at most. */
+const GC_CHECK_MS = 60 * 60 * 1000;
 /** How long after the last change in the results repository it is read again. */
 const RESULTS_DEBOUNCE_MS = 100;
 
@@ -60,6 +63,8 @@ export class Session implements Disposable {
   private readonly changedPaths = new Set<string>();
   private worktreeTimer: NodeJS.Timeout | undefined;
   private pushTimer: NodeJS.Timeout | undefined;
+  private gcRunning = false;
+  private lastGcCheck = 0;
   private saveTimer: NodeJS.Timeout | undefined;
   /** The key of each job's last working-tree build (a newer one cancels it). */
   private readonly worktreeBuilds = new Map<string, JobKey>();
@@ -104,7 +109,7 @@ export class Session implements Disposable {
         }
       }
     }
-    if (built) { this.schedulePush(); }
+    if (built) { this.schedulePush(); this.gcIfOversized(); }
     if (touched) { this._onDidChange.fire(); }
   }
 
@@ -249,6 +254,24 @@ export class Session implements Disposable {
     const r = await this.jobs.push('origin');
     this.log?.(`Pushed results to origin: ${r.sent} sent, ${r.upToDate} already there${r.alreadyShared ? `, ${r.alreadyShared} left as origin has them from another machine` : ''}`);
     return r;
+  }
+
+  /**
+   * When the results repository has grown over `datakitCi.maxResultsSizeMiB`, runs the retention (see
+   * RepoJobs.gc) in the background, with that cap; looked at on start and after builds, at most hourly.
+   */
+  private gcIfOversized(): void {
+    if (!this.trusted() || this.gcRunning || Date.now() - this.lastGcCheck < GC_CHECK_MS) { return; }
+    this.lastGcCheck = Date.now();
+    const cap = this.settings().maxResultsSizeMiB * 1024 * 1024;
+    const size = objectBytes(this.jobs.store.dir);
+    if (size <= cap) { return; }
+    this.gcRunning = true;
+    this.log?.(`The results repository holds ${(size / 1048576).toFixed(0)} MiB, over datakitCi.maxResultsSizeMiB (${this.settings().maxResultsSizeMiB}): removing old results`);
+    void this.jobs.gc({ maxBytes: cap }).then(
+      (r) => this.log?.(`Removed ${r.removed} old results and ${r.commitsDropped} older builds: ${(r.bytesBefore / 1048576).toFixed(0)} → ${(r.bytesAfter / 1048576).toFixed(0)} MiB${r.overCap ? ' (still over: what is left belongs to HEAD and the branches)' : ''}`),
+      (e: Error) => this.log?.(`Could not remove old results: ${e.message}`),
+    ).finally(() => { this.gcRunning = false; });
   }
 
   /** With `datakitCi.pushResults`, pushes once builds have settled for a moment. */
@@ -443,6 +466,7 @@ export class Session implements Disposable {
     this.watch();
     this.watchWorktree();
     this.watchResults();
+    this.gcIfOversized();
     this.cleanInBackground();
     if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
   }

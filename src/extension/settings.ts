@@ -12,6 +12,8 @@ export interface Settings {
   fetchIntervalMinutes: number;
   /** Push results to origin after builds. */
   pushResults: boolean;
+  /** Past this size, the results repository's old results are removed in the background. */
+  maxResultsSizeMiB: number;
   maxParallelBuilds: number;
   logCapBytes: number;
   notifyOnFailure: boolean;
@@ -29,6 +31,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     buildWorkingTree: c.get<Settings['buildWorkingTree']>('buildWorkingTree', 'manual'),
     fetchIntervalMinutes: Math.max(0, c.get<number>('fetchIntervalMinutes', 10)),
     pushResults: c.get<boolean>('pushResults', false),
+    maxResultsSizeMiB: Math.max(1, c.get<number>('maxResultsSizeMiB', 1024)),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
     logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
     notifyOnFailure: c.get<boolean>('notifyOnFailure', false),

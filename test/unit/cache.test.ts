@@ -109,6 +109,23 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(cache.peek('never-seen'), undefined);
   });
 
+  it('keeps at most maxEntries in memory: the least recently used settled ones go, a pending build stays', async () => {
+    const small = new BuildCache(builder, { store, logs: new LogManager(), maxEntries: 5 });
+    const pending = await small.lookup(undefined, 'p');
+    assert.equal(pending.result.kind, 'pending');
+    await small.lookup(undefined, 'k');
+    builder.step('k').resolve('v1');
+    await final(() => small.lookup(undefined, 'k'));
+    for (let i = 0; i < 20; i++) { await small.query(`other-${i}`); }
+    assert.equal(small.size, 5);
+    assert.equal(small.peek('p')?.result.kind, 'pending', 'a running build is never dropped');
+    assert.equal(small.peek('k'), undefined, 'a settled one, not used since, was dropped');
+    assert.deepEqual((await small.query('k'))?.result, { kind: 'success', value: 'v1' }, 'and read back from the store when asked');
+    builder.step('p').resolve('done');
+    await final(() => small.lookup(undefined, 'p'));
+    small.dispose();
+  });
+
   it('rebuilds a saved result: a "Marked for rebuild" commit, then a new build on top', async () => {
     await lookup('k');
     builder.step('k').resolve('v1');
