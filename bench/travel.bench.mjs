@@ -145,7 +145,7 @@ await withTmp('dkci-travel-bench-', async (tmp) => {
     const results = path.join(repo, '.git', 'datakit-ci');
     const noise = randomBytes(75_000).toString('base64'); // 100 KB
     const t0 = Date.now();
-    makeResults(results, 2_500, { jobs: 100, buildsPerKey: 2, log: (i, b) => `${i} ${b}\n${noise.slice(i % 1000)}${noise.slice(0, i % 1000)}\n`, start: Math.floor(Date.now() / 1000) - 100 * 86_400 });
+    makeResults(results, 2_500, { jobs: 100, buildsPerKey: 2, log: (i, b) => `${i} ${b}\n${noise.slice(i % 1000)}${noise.slice(0, i % 1000)}\n`, start: Math.floor(Date.now() / 1000) - 86_400 }); // younger than 30 days: only the cap removes them
     git(results, ['repack', '-q', '-a', '-d']);
     const before = objectBytes(results);
     const made = Date.now() - t0;

@@ -99,6 +99,8 @@ export class GitStore {
       this.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
       return undefined;
     }
+    // Read-only (`status`, `log`): shown as it is, not made ours.
+    if (this.readOnly) { return first!.commit; }
     // Another process may adopt or save at the same moment: whatever the branch holds then wins.
     return await this.refs.compareAndSwap(ref, undefined, first!.commit) ?? await this.refs.resolve(ref);
   }
@@ -131,7 +133,15 @@ export class GitStore {
     const lines = r.stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
     const count = (flags: string) => lines.filter((l) => flags.includes(l[0]!)).length;
     const rejected = lines.filter((l) => l.startsWith('!'));
-    const other = rejected.filter((l) => !/\((non-fast-forward|fetch first|already exists)\)$/.test(l));
+    let other = rejected.filter((l) => !/\((non-fast-forward|fetch first|already exists)\)$/.test(l));
+    if (other.length > 0) {
+      // Another machine may have pushed the same key a moment before (the remote could not lock the ref, or
+      // found it created): what the remote holds now says whether it is shared.
+      const dst = other.map((l) => l.split('\t')[1]!.split(':')[1]!);
+      const there = await runGit([`--git-dir=${this.dir}`, '-c', `include.path=${userConfig}`, 'ls-remote', remote, ...dst], { cwd: this.dir, allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } });
+      const present = new Set(there.code === 0 ? there.stdout.toString('utf8').split('\n').map((l) => l.split('\t')[1]).filter(Boolean) : []);
+      other = other.filter((l) => !present.has(l.split('\t')[1]!.split(':')[1]!));
+    }
     if ((r.code !== 0 && lines.length === 0) || other.length > 0) {
       throw new DataKitError('RemoteFailed', `Could not push the results to ${remote}: ${remoteError(r.stderr) || other.join('; ')}`);
     }

@@ -1,6 +1,6 @@
 // Results that travel through the repository's own remote: a bare repository on disk stands for it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,6 +101,50 @@ describe('sharing results through the repository\'s remote', () => {
     }
     assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs);
     assert.equal(cli(lone, 'push', '../x').code, 2, 'not a remote name');
+  });
+
+  it('refuses clearly when the remote declines the push, and lets two machines push the same key at once', async () => {
+    const hooked = path.join(tmp, 'declining.git');
+    git(tmp, 'clone', '-q', '--bare', remote, hooked);
+    fs.writeFileSync(path.join(hooked, 'hooks', 'pre-receive'), '#!/bin/sh\necho "results are not welcome here" >&2\nexit 1\n', { mode: 0o755 });
+    const one = clone('one');
+    assert.equal(cli(one, 'build', 'test').code, 0);
+    git(one, 'remote', 'add', 'declining', hooked);
+    const declined = cli(one, 'push', 'declining');
+    assert.equal(declined.code, 2);
+    assert.match(declined.err, /^datakit-ci: Could not push the results to declining: .*results are not welcome here/m);
+    // Two clones with the same new key push together: one sends it, the other finds it there; neither fails.
+    const [x, y] = [clone('x'), clone('y')];
+    for (const d of [x, y]) {
+      fs.writeFileSync(path.join(d, 'src', 'same.txt'), 'same\n');
+      git(d, 'add', '-A');
+      git(d, 'commit', '-qm', 'same tree');
+      assert.equal(cli(d, 'build', 'build').code, 0);
+    }
+    const both = await Promise.all([x, y].map((d) => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn(process.execPath, [CLI, 'push'], { cwd: d, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache-xy') } });
+      let out = '';
+      c.stdout.on('data', (b) => { out += b; });
+      c.stderr.on('data', (b) => { out += b; });
+      c.on('exit', (code) => resolve({ code, out }));
+    })));
+    assert.deepEqual(both.map((b) => b.code), [0, 0], both.map((b) => b.out).join(''));
+    assertFsckClean(path.join(remote));
+  });
+
+  it('does not use a fetched result whose commit is missing: it warns and builds', () => {
+    const lost = clone('lost');
+    assert.equal(cli(lost, 'fetch').code, 0);
+    const job = JSON.parse(cli(lost, 'status', '--json').out).jobs.find((j: { job: string }) => j.job === 'test');
+    const entry = job.branch.slice('refs/heads/'.length);
+    assert.ok(fs.existsSync(path.join(results(lost), 'refs', 'fetched', 'origin', ...entry.split('/'))), 'CI\'s result was fetched');
+    // …and its commit is lost (a damaged fetch): the ref names an object the repository does not have.
+    fs.writeFileSync(path.join(results(lost), 'refs', 'fetched', 'origin', ...entry.split('/')), `${'1'.repeat(40)}\n`);
+    const before = runs().filter((r) => r === 'test').length;
+    const r = cli(lost, 'build', 'test');
+    assert.equal(r.code, 0);
+    assert.match(r.err, new RegExp(`warning: The result fetched from origin for ${entry.replace(/\//g, '\\/')} cannot be read \\(.*\\): it is not used`));
+    assert.equal(runs().filter((x) => x === 'test').length, before + 1);
   });
 
   it('does not use a fetched result whose key.json is another key\'s, or whose commit is missing: it builds', () => {
