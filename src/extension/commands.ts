@@ -245,6 +245,12 @@ export async function explainKey(session: Session, job: JobView): Promise<string
   const lines = [`# Why \`${key.job.name}\` has key \`${key.digest.slice(0, 16)}\``, '',
     `The key is a digest of the tool version, the job's definition and the object id of each input in commit \`${key.commit.slice(0, 12)}\`.`, '',
     '```json', JSON.stringify({ digest: key.digest, job: key.job, inputs: key.inputs, commit: key.commit }, null, 2), '```', ''];
+  const saved = job.status?.output.kind === 'saved' ? job.status.output.saved : undefined;
+  if (saved) {
+    const by = (await session.jobs.store.commitTimes(saved.commit)).builtBy;
+    const fetched = await session.jobs.fetchedFrom(key, saved.commit);
+    lines.push(`Its result (\`${saved.commit.slice(0, 12)}\`) was built by ${by ?? 'an unrecorded machine'}${fetched ? `, fetched from ${fetched}` : ''}.`, '');
+  }
   const previous = await session.jobs.previousKeyOf(key);
   if (!previous) {
     lines.push('No other build of this job is saved, so there is nothing to compare with.');

@@ -97,6 +97,31 @@ describe('datakit-ci gc', () => {
     assertFsckClean(results(dir));
     assert.equal(cli(dir, 'gc', '--keep', '0').code, 2, 'bad usage');
   });
+
+  it('leaves a valid repository and every current result readable when it is killed at any point', async () => {
+    const dir = repo('killed', { code: { run: 'cat src/a.txt; head -c 200000 /dev/urandom | base64', inputs: ['src'] } });
+    for (const [i, delay] of [10, 40, 80, 160, 320].entries()) {
+      for (let c = 0; c < 3; c++) {
+        commit(dir, 'src/a.txt', `${i}.${c}\n`);
+        assert.equal(cli(dir, 'build').code, 0);
+      }
+      // Its own process group: the kill takes git's gc, repack and prune with it, wherever they are.
+      const gc = spawn(process.execPath, [CLI, 'gc', '--max-age', '0', '--keep', '1'], { cwd: dir, env: CLI_ENV, stdio: 'ignore', detached: true });
+      const exited = new Promise((r) => gc.on('exit', r));
+      await new Promise((r) => setTimeout(r, delay));
+      try { process.kill(-gc.pid!, 'SIGKILL'); } catch { /* already over */ }
+      await exited;
+      // A killed git gc leaves gc.pid naming a dead process; the next gc takes it over (git does, for a dead pid on this host).
+      assertFsckClean(results(dir));
+      const s = JSON.parse(cli(dir, 'status', '--json').out).jobs[0];
+      assert.equal(s.state, 'success', `killed after ${delay} ms: HEAD's result readable`);
+      assert.match(cli(dir, 'log', 'code').out, new RegExp(`\n${i}\\.2\n`));
+    }
+    const done = cli(dir, 'gc', '--max-age', '0', '--keep', '1');
+    assert.equal(done.code, 0, done.err);
+    assert.equal(branches(dir, 'code').length, 1, 'the next gc finishes the work');
+    assertFsckClean(results(dir));
+  });
 });
 
 /** gc while `slow` is being built by another process (which `release` lets finish). */

@@ -130,6 +130,7 @@ describe('builds in the tree', function () {
     const src = (commit: string): string => git(folder(), 'rev-parse', `${commit}:src`);
     assert.ok(text.includes(`- input \`src\` changed: \`${src(before.commit)}\` → \`${src(ok.job.key.commit)}\``), text);
     assert.ok(!text.includes('the job definition changed'), text);
+    assert.match(text, /Its result \(`[0-9a-f]{12}`\) was built by \S+@\S+ \([^)]*datakit-ci [\d.]+[^)]*\)\./, 'which machine built it');
   });
 
   it('says a result reused from another commit is cached, and for which commit it was built', async () => {
