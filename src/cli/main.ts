@@ -23,8 +23,9 @@ Commands:
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
   clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
-  push [REMOTE]                                 send the results to REMOTE (origin) under refs/datakit-ci/
-  fetch [REMOTE]                                bring REMOTE's results here: a job without a result uses them
+  push [REMOTE] [--timeout S]                   send the results to REMOTE (origin) under refs/datakit-ci/
+  fetch [REMOTE] [--timeout S]                  bring REMOTE's results here: a job without a result uses them
+                                                (git may take S seconds, 120 by default)
   gc [--max-age DAYS] [--keep N] [--max-size MIB]
                                                 keep HEAD's and the branches' results, the last N (10) builds
                                                 of each and what is younger than DAYS (30); drop the rest
@@ -173,22 +174,29 @@ const clean: Command = async (jobs, args, io) => {
   return EXIT.ok;
 };
 
+/** `--timeout SECONDS` of push and fetch: how long git may take to reach the remote and finish. */
+function remoteTimeout(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) { throw new UsageError('--timeout takes a number of seconds above 0'); }
+  return n * 1000;
+}
+
 /** `push [REMOTE]`: every result to the repository's remote, under refs/datakit-ci/. */
 const push: Command = async (jobs, args, io) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { timeout: { type: 'string', default: '120' } }, allowPositionals: true });
   if (positionals.length > 1) { throw new UsageError('push takes at most one REMOTE'); }
   const remote = positionals[0] ?? 'origin';
-  const r = await jobs.push(remote);
+  const r = await jobs.push(remote, { timeoutMs: remoteTimeout(values.timeout) });
   io.out(`pushed to ${remote}: ${r.sent} result${r.sent === 1 ? '' : 's'} sent, ${r.upToDate} already there${r.alreadyShared ? `, ${r.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
   return EXIT.ok;
 };
 
 /** `fetch [REMOTE]`: the remote's results, used where there is no result of our own. */
 const fetch: Command = async (jobs, args, io) => {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { timeout: { type: 'string', default: '120' } }, allowPositionals: true });
   if (positionals.length > 1) { throw new UsageError('fetch takes at most one REMOTE'); }
   const remote = positionals[0] ?? 'origin';
-  const r = await jobs.fetch(remote);
+  const r = await jobs.fetch(remote, { timeoutMs: remoteTimeout(values.timeout) });
   io.out(`fetched from ${remote}: ${r.results} result${r.results === 1 ? '' : 's'} (${r.changed} new or moved)\n`);
   return EXIT.ok;
 };

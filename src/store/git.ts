@@ -41,8 +41,10 @@ export function gitNotFound(): DataKitError {
 /** Runs one git command; a missing git binary is `GitNotFound`, a failure `GitFailed` (unless allowed). */
 export function runGit(args: string[], options: RunGitOptions = {}): Promise<GitResult> {
   return new Promise((resolve, reject) => {
+    // With a timeout, git gets a process group of its own, so that stopping it stops what it started (an ssh).
+    const group = options.timeoutMs !== undefined && process.platform !== 'win32';
     const child = childProcess().spawn('git', [...GIT_GLOBAL_ARGS, ...args], {
-      cwd: options.cwd, env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true,
+      cwd: options.cwd, env: gitEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: group,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -55,7 +57,10 @@ export function runGit(args: string[], options: RunGitOptions = {}): Promise<Git
       reject(e.code === 'ENOENT' && !cwdMissing ? gitNotFound() : e);
     });
     let timedOut = false;
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      try { process.kill(group ? -child.pid! : child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+    }, options.timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
       const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') + (timedOut ? `\ngit gave no answer in ${Math.round(options.timeoutMs! / 1000)} s and was stopped` : ''), code: timedOut ? -1 : code ?? -1 };

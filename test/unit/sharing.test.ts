@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -17,6 +19,18 @@ function cli(cwd: string, ...args: string[]): { code: number; out: string; err: 
   const ci = path.basename(cwd) === 'ci' ? { CI: 'true', GITHUB_ACTIONS: 'true' } : { CI: '', GITHUB_ACTIONS: '' };
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, ...ci, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) }, encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** The command line without blocking this process (a server of the test must answer it meanwhile). */
+function cliAsync(cwd: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, CI: '', DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) } });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b) => { out += b; });
+    c.stderr.on('data', (b) => { err += b; });
+    c.on('exit', (code) => resolve({ code, out, err }));
+  });
 }
 
 const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
@@ -145,6 +159,32 @@ describe('sharing results through the repository\'s remote', () => {
     assert.equal(r.code, 0);
     assert.match(r.err, new RegExp(`warning: The result fetched from origin for ${entry.replace(/\//g, '\\/')} cannot be read \\(.*\\): it is not used`));
     assert.equal(runs().filter((x) => x === 'test').length, before + 1);
+  });
+
+  it('says so when the remote wants credentials it does not get, or does not answer in time; nothing is lost', async () => {
+    const lone = clone('creds');
+    assert.equal(cli(lone, 'build', 'test').code, 0);
+    const refs = git(lone, `--git-dir=${results(lone)}`, 'for-each-ref');
+    // An HTTP remote that asks for a password: no prompt (nobody is there to answer), a clear failure.
+    const server = http.createServer((_req, res) => { res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="results"' }); res.end(); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      git(lone, 'remote', 'add', 'locked', `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo.git`);
+      const r = await cliAsync(lone, 'fetch', 'locked');
+      assert.equal(r.code, 2);
+      assert.match(r.err, /^datakit-ci: Could not fetch the results of locked: .*(Authentication failed|could not read Username|terminal prompts disabled)/m);
+    } finally {
+      server.close();
+    }
+    // A remote that never answers (an ssh that hangs): stopped after --timeout.
+    git(lone, 'remote', 'add', 'silent', 'ssh://example.invalid/repo.git');
+    git(lone, 'config', 'core.sshCommand', 'sleep 30 #');
+    const started = Date.now();
+    const slow = cli(lone, 'push', 'silent', '--timeout', '1');
+    assert.equal(slow.code, 2);
+    assert.match(slow.err, /Could not push the results to silent: .*git gave no answer in 1 s and was stopped/);
+    assert.ok(Date.now() - started < 25_000, 'stopped, not waited out');
+    assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs, 'nothing lost');
   });
 
   it('does not use a fetched result whose key.json is another key\'s, or whose commit is missing: it builds', () => {
