@@ -38,6 +38,24 @@ function fingerprint(): string {
   return JSON.stringify([fs.readFileSync(index).toString('base64'), st.mtimeMs, git(folder(), 'for-each-ref'), git(folder(), 'count-objects', '-v')]);
 }
 
+describe('a results repository over datakitCi.maxResultsSizeMiB', function () {
+  this.timeout(60_000);
+
+  it('is brought under it in the background when the window opens', async () => {
+    await api();
+    const results = path.join(folder(), '.git', 'datakit-ci');
+    const blob = fs.readFileSync(side('junk-blob'), 'utf8').trim();
+    const size = (): number => {
+      let total = 0;
+      const walk = (d: string): void => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) { walk(p); } else { total += fs.statSync(p).size; } } };
+      walk(path.join(results, 'objects'));
+      return total;
+    };
+    await waitFor('the results repository under 1 MiB', () => size() < 1024 * 1024);
+    assert.throws(() => git(folder(), `--git-dir=${results}`, 'cat-file', '-e', blob), 'what nothing reached was pruned');
+  });
+});
+
 describe('the working tree and the commits of the branch', function () {
   this.timeout(120_000);
 
