@@ -65,7 +65,8 @@ export function runGit(args: string[], options: RunGitOptions = {}): Promise<Git
       clearTimeout(timer);
       const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') + (timedOut ? `\ngit gave no answer in ${Math.round(options.timeoutMs! / 1000)} s and was stopped` : ''), code: timedOut ? -1 : code ?? -1 };
       if (result.code !== 0 && !options.allowFailure) {
-        const sub = args.find((a) => !a.startsWith('-')) ?? '';
+        // The subcommand: the first argument that is neither an option nor the value of a `-c`.
+        const sub = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
         reject(new DataKitError('GitFailed', `git ${sub} failed: ${result.stderr.trim() || `exit code ${result.code}`}`));
       } else {
         resolve(result);

@@ -396,7 +396,12 @@ export class GitStore {
 
   /** git prunes what no ref reaches and packs the rest (`gc.pid` tells concurrent saves; see gcGuard.ts). */
   private async repack(): Promise<void> {
-    await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir });
+    const r = await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true });
+    if (r.code === 0) { return; }
+    const running = /gc is already running on machine '([^']*)' pid (\d+)/.exec(r.stderr);
+    throw new DataKitError('GitFailed', running
+      ? `Another git gc is running on this results repository (${running[1]}, pid ${running[2]}): the results were removed; run gc again once it has ended to reclaim their space`
+      : `git gc failed on the results repository: ${r.stderr.trim()}`);
   }
 
   /** Every entry (of one builder, if given; whose name starts with `under`, if given), sorted by ref. */

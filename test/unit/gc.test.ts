@@ -111,6 +111,7 @@ describe('datakit-ci gc', () => {
       await new Promise((r) => setTimeout(r, delay));
       try { process.kill(-gc.pid!, 'SIGKILL'); } catch { /* already over */ }
       await exited;
+      await untilGone(results(dir));
       // A killed git gc leaves gc.pid naming a dead process; the next gc takes it over (git does, for a dead pid on this host).
       assertFsckClean(results(dir));
       const s = JSON.parse(cli(dir, 'status', '--json').out).jobs[0];
@@ -144,6 +145,15 @@ async function runningGc(dir: string, release: string, ended: Promise<number | n
   assert.equal(await ended, 0, 'the running build saved its result');
   assert.equal(branches(dir, 'slow').length, 2, 'slow at HEAD~1 kept, the one being written kept');
   assertFsckClean(results(dir));
+}
+
+/** Until the git gc named by gc.pid (killed with its group) is gone from the process table. */
+async function untilGone(gitDir: string): Promise<void> {
+  const pid = Number((fs.existsSync(path.join(gitDir, 'gc.pid')) ? fs.readFileSync(path.join(gitDir, 'gc.pid'), 'utf8') : '').split(' ')[0]);
+  for (let i = 0; pid > 0 && i < 400; i++) {
+    try { process.kill(pid, 0); } catch { return; }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /** Until the background build holds its entry's lock. */
