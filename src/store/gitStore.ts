@@ -42,6 +42,8 @@ export class GitStore {
   private readonly now: () => number;
   private readonly onWarning?: (message: string) => void;
   private readonly readOnly: boolean;
+  /** Fetched results found unreadable, already said. */
+  private readonly unreadableFetched = new Set<string>();
 
   private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
     this.onWarning = options.onWarning;
@@ -96,7 +98,11 @@ export class GitStore {
     try {
       await this.objects.readCommit(first!.commit);
     } catch (e) {
-      this.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
+      const said = `${first!.remote} ${builder}/${entry} ${first!.commit}`;
+      if (!this.unreadableFetched.has(said)) { // said once, however often it is looked up
+        this.unreadableFetched.add(said);
+        this.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
+      }
       return undefined;
     }
     // Read-only (`status`, `log`): shown as it is, not made ours.

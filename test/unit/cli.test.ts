@@ -245,6 +245,15 @@ describe('the datakit-ci command', () => {
     assert.equal(fs.readFileSync(ran, 'utf8'), 'built\n'.repeat(2), 'one key per distinct src tree: the first commit\'s and the others\'');
   });
 
+  it('says which folder is in the way when the results repository\'s place holds something else', () => {
+    const dir = repo({ a: { run: 'true' } });
+    fs.mkdirSync(path.join(results(dir), 'junk'), { recursive: true });
+    const r = cli(dir, 'build');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^datakit-ci: \S+datakit-ci is in the way of the results repository: it is not a git repository and is not empty \(\w+\)\. Move it away: the results repository is made again on the next build\n$/);
+    assert.doesNotMatch(r.err, /not inside a git repository/);
+  });
+
   it('never creates the results repository for a read-only command, and exits 3 for a log never built', () => {
     const dir = repo({ only: { run: 'true' } });
     const log = cli(dir, 'log', 'only');

@@ -158,6 +158,7 @@ describe('sharing results through the repository\'s remote', () => {
     const r = cli(lost, 'build', 'test');
     assert.equal(r.code, 0);
     assert.match(r.err, new RegExp(`warning: The result fetched from origin for ${entry.replace(/\//g, '\\/')} cannot be read \\(.*\\): it is not used`));
+    assert.equal(r.err.split('cannot be read').length, 2, 'said once');
     assert.equal(runs().filter((x) => x === 'test').length, before + 1);
   });
 
