@@ -5,6 +5,7 @@ import { DataKitError } from '../shared/errors';
 import { changedInputs } from '../jobs/key';
 import { plannedRestore, restoreOutputs, restoreProblem } from '../jobs/outputs';
 import type { HistoryCharts } from './historyChart';
+import type { ReadOnlyViews } from './views';
 import type { LogChannels, LogDocumentProvider } from './logs';
 import type { JobView, Session } from './session';
 import type { Sessions } from './sessions';
@@ -28,6 +29,7 @@ export interface CommandDeps {
   documents: LogDocumentProvider;
   output: vscode.LogOutputChannel;
   charts: HistoryCharts;
+  views: ReadOnlyViews;
   refreshTree(): void;
 }
 
@@ -162,8 +164,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const picked = await jobArg(deps, arg);
     if (!picked) { return undefined; }
     const text = await explainKey(picked.session, picked.job);
-    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'markdown' });
-    await vscode.window.showTextDocument(doc, { preview: true });
+    await deps.views.show(`Explain key of ${picked.job.key.job.name} @ ${picked.job.key.commit.slice(0, 7)}.md`, text, 'markdown');
     return text;
   });
 
@@ -209,8 +210,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
 
   reg('datakitCi.showMetrics', async () => {
     const text = await sessions.metrics.text();
-    const doc = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
-    await vscode.window.showTextDocument(doc, { preview: true });
+    await deps.views.show('DataKit CI metrics.txt', text, 'plaintext');
     return text;
   });
 

@@ -16,6 +16,7 @@ import { StatusBar } from './statusBar';
 import { TreeModel } from './treeModel';
 import { BuildTreeProvider } from './treeProvider';
 import { HistoryCharts } from './historyChart';
+import { ReadOnlyViews, VIEW_SCHEME } from './views';
 
 /** The window's sessions, for `deactivate`. */
 let current: Sessions | undefined;
@@ -77,7 +78,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
 
   const charts = new HistoryCharts((session, job, b) => documents.open(documents.uriFor(session.id, b.commit, `${job} ${b.commit.slice(0, 7)}`)));
   context.subscriptions.push(charts);
-  registerCommands(context, { sessions, channels, documents, output, charts, refreshTree: () => tree.scheduleRefresh() });
+  const views = new ReadOnlyViews();
+  context.subscriptions.push(views, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, views));
+  registerCommands(context, { sessions, channels, documents, output, charts, views, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
   return {

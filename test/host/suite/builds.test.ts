@@ -127,6 +127,9 @@ describe('builds in the tree', function () {
     await vscode.commands.executeCommand('datakitCi.buildNow');
     await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
     const text = await vscode.commands.executeCommand<string>('datakitCi.explainKey', await jobNode(a, 'ok'));
+    // A read-only view, not an Untitled document that asks to be saved.
+    const shown = vscode.window.activeTextEditor!.document;
+    assert.deepStrictEqual([shown.uri.scheme, shown.isUntitled, shown.isDirty, shown.languageId, shown.getText()], ['datakit-ci-view', false, false, 'markdown', text]);
     const src = (commit: string): string => git(folder(), 'rev-parse', `${commit}:src`);
     assert.ok(text.includes(`- input \`src\` changed: \`${src(before.commit)}\` → \`${src(ok.job.key.commit)}\``), text);
     assert.ok(!text.includes('the job definition changed'), text);
@@ -150,6 +153,8 @@ describe('builds in the tree', function () {
 
   it('shows the metrics of its own registry', async () => {
     const text = await vscode.commands.executeCommand<string>('datakitCi.showMetrics');
+    const shown = vscode.window.activeTextEditor!.document;
+    assert.deepStrictEqual([shown.uri.scheme, shown.isUntitled, shown.getText()], ['datakit-ci-view', false, text]);
     assert.match(text, /DataKitCI_cache_builds_started_total\{name="shell"\} \d+/);
     assert.match(text, /DataKitCI_pool_capacity\{name="builds"\} \d+/);
   });
