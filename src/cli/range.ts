@@ -80,10 +80,12 @@ async function confirmSize(total: number, opts: RangeOptions, io: Io): Promise<n
 
 export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: string): Promise<number> {
   const repo = await jobs.repo();
-  const { total } = await repo.rangeCommits(opts.range, 0);
+  // The newest MAX_RANGE_COMMITS and the count in one reading; the rest only if asked for.
+  const first = await repo.rangeCommits(opts.range, MAX_RANGE_COMMITS);
+  const { total } = first;
   if (total === 0) { throw new CliError(`${opts.range} has no commits: nothing to ${opts.build ? 'build' : 'show'}`, EXIT.ok); }
   const n = await confirmSize(total, opts, io);
-  const { commits } = await repo.rangeCommits(opts.range, n);
+  const { commits } = n > first.commits.length ? await repo.rangeCommits(opts.range, n) : first;
 
   let given: string | undefined;
   if (opts.config !== undefined) {

@@ -1,6 +1,6 @@
 // What `status` and `build` report for each job; also the shape of their --json output.
 import type { JobKey } from '../jobs/key';
-import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { reusedFrom, type JobStatus, type RepoJobs } from '../jobs/repoJobs';
 import { ago, localTime, seconds, table } from './format';
 
 export type JobState = 'success' | 'failure' | 'pending' | 'not built';
@@ -51,14 +51,14 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   let builtBy: string | null = null;
   if (saved) {
     const t = await jobs.store.commitTimes(saved.commit);
-    fetchedFrom = await jobs.fetchedFrom(key, saved.commit) ?? null;
     builtBy = t.builtBy ?? null;
     durationMs = t.runMs ?? t.finished - t.started;
     queuedMs = t.queuedMs ?? null;
     finishedAt = new Date(t.finished).toISOString();
-    const recorded = await jobs.origin(saved.commit);
-    fromWorktree = recorded.worktree && !key.worktree;
-    builtFor = recorded.commit !== undefined && (recorded.commit !== key.commit || fromWorktree) ? recorded.commit : null;
+    const p = await jobs.provenance(key, saved.commit);
+    ({ fromWorktree } = p);
+    builtFor = p.builtFor ?? null;
+    fetchedFrom = p.fetchedFrom ?? null;
   }
   return {
     ...base,
@@ -75,9 +75,8 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
 export function source(r: JobReport): string {
   if (r.cached === null) { return ''; }
   if (!r.cached) { return 'built now'; }
-  if (r.fetchedFrom) { return `cached · fetched from ${r.fetchedFrom}${r.builtBy ? `, built by ${r.builtBy}` : ''}`; }
-  if (r.fromWorktree) { return `cached · built from the working tree${r.builtFor ? ` on ${r.builtFor.slice(0, 7)}` : ''}`; }
-  return r.builtFor ? `cached · built for ${r.builtFor.slice(0, 7)}` : 'cached';
+  const from = reusedFrom({ fromWorktree: r.fromWorktree, ...(r.builtFor ? { builtFor: r.builtFor } : {}), ...(r.fetchedFrom ? { fetchedFrom: r.fetchedFrom } : {}) });
+  return `${from ?? 'cached'}${r.fetchedFrom && r.builtBy ? `, built by ${r.builtBy}` : ''}`;
 }
 
 /** One finished job on a line: `✔ lint  cached · built for 1a2b3c4`, `✘ test (cached failure from 3 min ago): …`. */

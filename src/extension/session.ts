@@ -239,9 +239,7 @@ export class Session implements Disposable {
     this.log?.(`Fetched ${r.results} results from origin (${r.changed} new or moved)`);
     if (r.changed > 0) {
       // A job shown without a result may have one now; one shown with its own keeps it.
-      for (const t of this.targets) {
-        for (const j of t.jobs) { if (j.status === undefined) { j.status = await this.jobs.query(j.key); } }
-      }
+      await this.readUnread(this.targets.flatMap((t) => t.jobs));
       this._onDidChange.fire();
     }
     return r;
@@ -442,21 +440,26 @@ export class Session implements Disposable {
 
   private async onResultsChanged(moved: string[], locked: string[], all: boolean): Promise<void> {
     if (this.disposed) { return; }
-    const jobs = this.targets.flatMap((t) => t.jobs);
-    const branches = all ? [...new Set(jobs.map((j) => entryName(j.key)))] : moved;
+    const byEntry = new Map<string, JobView[]>();
+    for (const j of this.targets.flatMap((t) => t.jobs)) { const e = entryName(j.key); byEntry.set(e, [...byEntry.get(e) ?? [], j]); }
+    const branches = all ? [...byEntry.keys()] : moved;
     for (const b of branches) {
       await this.jobs.cache.reload(b);
-      // Never read here before (no result then): the store has one now.
-      for (const j of jobs) { if (j.status === undefined && entryName(j.key) === b) { j.status = await this.jobs.query(j.key); } }
+      await this.readUnread(byEntry.get(b) ?? []);
     }
     let changed = false;
     for (const b of all ? branches : locked) {
-      const views = jobs.filter((j) => entryName(j.key) === b);
-      if (views.length === 0) { continue; }
+      const views = byEntry.get(b);
+      if (!views) { continue; }
       const pid = await this.jobs.buildingElsewhere(views[0]!.key);
       for (const j of views) { if (j.elsewhere !== pid) { j.elsewhere = pid; changed = true; } }
     }
     if (changed) { this._onDidChange.fire(); }
+  }
+
+  /** Jobs shown without a result (none was saved when read): the store may hold one now. */
+  private async readUnread(views: readonly JobView[]): Promise<void> {
+    for (const j of views) { if (j.status === undefined) { j.status = await this.jobs.query(j.key); } }
   }
 
   /** After the first refresh: remember HEAD and build it if automatic builds are on. */

@@ -2,6 +2,7 @@
 // view is told at most a few times a second.
 import * as vscode from 'vscode';
 import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
+import { reusedFrom } from '../jobs/repoJobs';
 import type { Sessions } from './sessions';
 
 const REFRESH_MS = 250;
@@ -155,12 +156,10 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
     // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
-    const origin = saved ? await session.jobs.origin(saved.commit) : undefined;
-    const fromWorktree = origin?.worktree === true && !job.key.worktree;
-    const elsewhere = origin?.commit !== undefined && (origin.commit !== job.key.commit || fromWorktree) ? origin.commit : undefined;
-    const fetched = saved ? await session.jobs.fetchedFrom(job.key, saved.commit) : undefined;
-    const cached = fetched ? `cached · fetched from ${fetched}`
-      : fromWorktree ? `cached · built from the working tree${elsewhere ? ` on ${elsewhere.slice(0, 7)}` : ''}` : elsewhere ? `cached · built for ${elsewhere.slice(0, 7)}` : undefined;
+    const provenance = saved ? await session.jobs.provenance(job.key, saved.commit) : undefined;
+    const elsewhere = provenance?.builtFor;
+    const fetched = provenance?.fetchedFrom;
+    const cached = provenance ? reusedFrom(provenance) : undefined;
     // The job's own run time; what it waited for (a slot) is said apart.
     const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
     const queued = times?.queuedMs !== undefined && times.queuedMs >= 1000 ? `queued ${duration(times.queuedMs)}` : undefined;

@@ -8,7 +8,7 @@ import path = require('node:path');
 import { DataKitError } from '../shared/errors';
 import { runGit } from '../store/git';
 import type { SourceRepo } from '../store/sourceRepo';
-import type { WorktreeState } from '../store/worktree';
+import { blobIds, type WorktreeState } from '../store/worktree';
 import { RUN_VARIABLE } from './environment';
 import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
 import { killTree } from './process';
@@ -151,10 +151,9 @@ async function overlayWorktree(dir: string, wt: WorktreeFiles, only: (file: stri
     }
   }
   if (copied.length > 0) {
-    const r = await runGit(['hash-object', '--stdin-paths'], { cwd: wt.top, input: copied.map((f) => f.path).join('\n') + '\n', allowFailure: true });
-    const ids = r.stdout.toString('utf8').trim().split('\n');
-    const moved = copied.filter((f, i) => ids[i] !== f.oid);
-    if (r.code !== 0 || moved.length > 0) {
+    const r = await blobIds(wt.top, copied.map((f) => f.path));
+    const moved = 'ids' in r ? copied.filter((f, i) => r.ids[i] !== f.oid) : [];
+    if ('failed' in r || moved.length > 0) {
       throw new DataKitError('WorktreeChanged', `${moved.map((f) => f.path).slice(0, 3).join(', ') || 'A file'} changed in the working tree after its key was computed: build the working tree again`);
     }
   }

@@ -47,6 +47,20 @@ export interface JobsAt {
   readonly keys: readonly JobKey[];
 }
 
+/** Where a reused result came from (see RepoJobs.provenance). */
+export interface Provenance {
+  readonly builtFor?: string;
+  readonly fromWorktree: boolean;
+  readonly fetchedFrom?: string;
+}
+
+/** `cached · fetched from origin`, `cached · built from the working tree on 1a2b3c4`, `cached · built for 1a2b3c4`; undefined for a result of this very commit. */
+export function reusedFrom(p: Provenance): string | undefined {
+  if (p.fetchedFrom) { return `cached · fetched from ${p.fetchedFrom}`; }
+  if (p.fromWorktree) { return `cached · built from the working tree${p.builtFor ? ` on ${p.builtFor.slice(0, 7)}` : ''}`; }
+  return p.builtFor ? `cached · built for ${p.builtFor.slice(0, 7)}` : undefined;
+}
+
 /** The working tree's changes and its jobs (undefined `at`: it does not differ from HEAD). */
 export interface WorktreeJobs {
   readonly state: WorktreeState;
@@ -246,6 +260,18 @@ export class RepoJobs {
     }
     const cleaned = await this.clean(targets.map((t) => t.commit));
     return { ...report, buildDirs: cleaned.removed.length };
+  }
+
+  /**
+   * Where a saved result of `key` came from, when not from a build of `key.commit` itself: the commit it was
+   * built for, whether from that commit's working tree, and the remote it was fetched from.
+   */
+  async provenance(key: JobKey, resultCommit: string): Promise<Provenance> {
+    const recorded = await this.origin(resultCommit);
+    const fromWorktree = recorded.worktree && !key.worktree;
+    const builtFor = recorded.commit !== undefined && (recorded.commit !== key.commit || fromWorktree) ? recorded.commit : undefined;
+    const fetchedFrom = await this.fetchedFrom(key, resultCommit);
+    return { fromWorktree, ...(builtFor ? { builtFor } : {}), ...(fetchedFrom ? { fetchedFrom } : {}) };
   }
 
   /** The remote a saved result was fetched from (the same commit as a fetched result of its entry), if any. */

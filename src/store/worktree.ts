@@ -122,13 +122,9 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
     }
   }
   if (files.length > 0) {
-    // As `git add` would: the repository's clean filters and line-ending rules apply (by path); no object is written.
-    const r = await runGit(['hash-object', '--stdin-paths'], { cwd: top, input: files.map((f) => f.path).join('\n') + '\n', allowFailure: true });
-    if (r.code !== 0) {
-      const fatal = r.stderr.split('\n').filter((l) => l.startsWith('fatal: ')).map((l) => l.slice('fatal: '.length));
-      throw new DataKitError('WorktreeUnreadable', `git could not read the working tree: ${(fatal.length > 0 ? fatal.join('; ') : r.stderr.trim())}`);
-    }
-    const ids = r.stdout.toString('utf8').trim().split('\n');
+    const r = await blobIds(top, files.map((f) => f.path));
+    if ('failed' in r) { throw new DataKitError('WorktreeUnreadable', `git could not read the working tree: ${r.failed}`); }
+    const { ids } = r;
     files.forEach((f, i) => changes.set(f.path, { mode: f.mode, oid: ids[i]! }));
   }
   // A path whose content a commit would record unchanged (a touched file, a mode git does not track) is no change.
@@ -181,14 +177,28 @@ async function quickLook(repo: SourceRepo, top: string, previous: WorktreeState,
     }
   }
   if (toHash.length > 0) {
-    const r = await runGit(['hash-object', '--stdin-paths'], { cwd: top, input: toHash.map((f) => f.path).join('\n') + '\n', allowFailure: true });
-    if (r.code !== 0) { return undefined; } // the full reading says why
-    const ids = r.stdout.toString('utf8').trim().split('\n');
+    const r = await blobIds(top, toHash.map((f) => f.path));
+    if ('failed' in r) { return undefined; } // the full reading says why
+    const { ids } = r;
     toHash.forEach((f, i) => {
       if (ids[i] === f.head.oid && f.mode === f.head.mode) { changes.delete(f.path); } else { changes.set(f.path, { mode: f.mode, oid: ids[i]! }); }
     });
   }
   return { head: previous.head, changes: new Map([...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), notes: previous.notes };
+}
+
+/**
+ * The blob ids a commit would record for these files of the working tree `top`, as `git add` computes them
+ * (the repository's clean filters and line-ending rules apply, by path), without writing any object; or
+ * what git said when it could not read one.
+ */
+export async function blobIds(top: string, paths: readonly string[]): Promise<{ ids: string[] } | { failed: string }> {
+  const r = await runGit(['hash-object', '--stdin-paths'], { cwd: top, input: paths.join('\n') + '\n', allowFailure: true });
+  if (r.code !== 0) {
+    const fatal = r.stderr.split('\n').filter((l) => l.startsWith('fatal: ')).map((l) => l.slice('fatal: '.length));
+    return { failed: fatal.length > 0 ? fatal.join('; ') : r.stderr.trim() };
+  }
+  return { ids: r.stdout.toString('utf8').trim().split('\n') };
 }
 
 function blobId(content: Buffer): string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROJECT } from '../../scripts/host/paths.mjs';
@@ -63,7 +64,7 @@ describe('a job\'s history as a chart', () => {
     await info.filter({ hasText: /Break the parser/ }).waitFor({ timeout: 10_000 });
     assert.match(await info.innerText(), /^[0-9a-f]{7} Break the parser · failed: Command exited with code 1 · ran \S+ s · /);
     const shot = await wb.screenshot('history-chart.png');
-    assert.ok(shot);
+    assert.ok(fs.statSync(shot).size > 10_000, 'the screenshot is a real image');
 
     await bars.nth(1).click();
     const tab = page.locator('.tabs-container .tab', { hasText: /unit [0-9a-f]{7}/ });

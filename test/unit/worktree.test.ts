@@ -55,6 +55,17 @@ function gitTrees(dir: string, paths: string[]): Map<string, string | undefined>
   }));
 }
 
+/** Two branches that change f.txt each their way, merged: the working tree is left conflicted. Returns merge's exit code. */
+function conflictedMerge(dir: string): number | null {
+  git(dir, 'checkout', '-qb', 'other');
+  fs.writeFileSync(path.join(dir, 'f.txt'), 'theirs\n');
+  git(dir, 'commit', '-qam', 'theirs');
+  git(dir, 'checkout', '-q', 'main');
+  fs.writeFileSync(path.join(dir, 'f.txt'), 'ours\n');
+  git(dir, 'commit', '-qam', 'ours');
+  return spawnSync('git', ['merge', '-q', 'other'], { cwd: dir, env: ENV }).status;
+}
+
 function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') }, encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
@@ -135,13 +146,7 @@ describe('the working tree read as a commit of it would be', () => {
 
   it('refuses a working tree with a conflicted merge and one whose files git cannot read, naming them', async () => {
     const dir = repo({ 'f.txt': 'base\n' });
-    git(dir, 'checkout', '-qb', 'other');
-    fs.writeFileSync(path.join(dir, 'f.txt'), 'theirs\n');
-    git(dir, 'commit', '-qam', 'theirs');
-    git(dir, 'checkout', '-q', 'main');
-    fs.writeFileSync(path.join(dir, 'f.txt'), 'ours\n');
-    git(dir, 'commit', '-qam', 'ours');
-    assert.notEqual(spawnSync('git', ['merge', '-q', 'other'], { cwd: dir, env: ENV }).status, 0);
+    assert.notEqual(conflictedMerge(dir), 0);
     const source = await SourceRepo.open(dir);
     try {
       await assert.rejects(scanWorktree(source), { code: 'WorktreeConflict', message: /1 unmerged path \(f\.txt\): finish or abort the merge/ });
@@ -225,13 +230,7 @@ describe('building the working tree', () => {
   it('says so and runs nothing for a conflicted merge; builds HEAD when nothing changed', () => {
     const dir = repo({ '.datakit-ci.json': JSON.stringify({ jobs: { code: { run: `echo ran >> ${path.join(tmp, 'ran-conflict')}` } } }), 'f.txt': 'base\n' });
     assert.match(cli(dir, 'build', '--worktree').err, /the working tree does not differ from HEAD \([0-9a-f]{7}\): building HEAD/);
-    git(dir, 'checkout', '-qb', 'other');
-    fs.writeFileSync(path.join(dir, 'f.txt'), 'theirs\n');
-    git(dir, 'commit', '-qam', 'theirs');
-    git(dir, 'checkout', '-q', 'main');
-    fs.writeFileSync(path.join(dir, 'f.txt'), 'ours\n');
-    git(dir, 'commit', '-qam', 'ours');
-    spawnSync('git', ['merge', '-q', 'other'], { cwd: dir, env: ENV });
+    assert.notEqual(conflictedMerge(dir), 0);
     const r = cli(dir, 'build', '--worktree');
     assert.equal(r.code, 2);
     assert.match(r.err, /unmerged path \(f\.txt\): finish or abort the merge to build it/);
