@@ -40,6 +40,8 @@ const MAX_REPORTED_PATHS = 500;
 const PUSH_DEBOUNCE_MS = 2000;
 /** How often the size of the results repository is looked at, at most. */
 const GC_CHECK_MS = 60 * 60 * 1000;
+/** How long after the window opened the results repository's size is first looked at. */
+const GC_FIRST_CHECK_MS = 5000;
 /** How long after the last change in the results repository it is read again. */
 const RESULTS_DEBOUNCE_MS = 100;
 
@@ -64,6 +66,7 @@ export class Session implements Disposable {
   private worktreeTimer: NodeJS.Timeout | undefined;
   private pushTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
+  private gcTimer: NodeJS.Timeout | undefined;
   private lastGcCheck = 0;
   private saveTimer: NodeJS.Timeout | undefined;
   /** The key of each job's last working-tree build (a newer one cancels it). */
@@ -469,7 +472,8 @@ export class Session implements Disposable {
     this.watch();
     this.watchWorktree();
     this.watchResults();
-    this.gcIfOversized();
+    // Off the activation path: the size is looked at once the window has settled.
+    this.gcTimer = setTimeout(() => this.gcIfOversized(), GC_FIRST_CHECK_MS);
     this.cleanInBackground();
     if (this.trusted() && this.settings().automaticBuilds) { await this.build('head'); }
   }
@@ -492,6 +496,7 @@ export class Session implements Disposable {
     clearTimeout(this.worktreeTimer);
     clearTimeout(this.saveTimer);
     clearTimeout(this.pushTimer);
+    clearTimeout(this.gcTimer);
     for (const w of this.watchers) { w.close(); }
     for (const d of this.disposables) { d.dispose(); }
     this._onDidChange.dispose();

@@ -114,11 +114,7 @@ export class GitStore {
   /** The results fetched from remotes for an entry, `origin` first: `{ remote, commit }`. */
   async fetchedHeads(builder: string, entry: string): Promise<{ remote: string; commit: string }[]> {
     checkName('builder', builder);
-    // The remotes fetched from: folders under refs/fetched, and packed refs there (one look each, not a listing).
-    const remotes = new Set(await fs.promises.readdir(path.join(this.dir, ...FETCHED_PREFIX.split('/').filter(Boolean))).catch(() => [] as string[]));
-    for (const r of (await this.refs.packed()).keys()) {
-      if (r.startsWith(FETCHED_PREFIX)) { remotes.add(r.slice(FETCHED_PREFIX.length).split('/')[0]!); }
-    }
+    const remotes = await this.fetchedRemotes();
     const out: { remote: string; commit: string }[] = [];
     for (const remote of remotes) {
       const commit = await this.refs.resolve(`${FETCHED_PREFIX}${remote}/${builder}/${entry}`);
@@ -126,6 +122,26 @@ export class GitStore {
     }
     return out.sort((a, b) => (a.remote === 'origin' ? -1 : b.remote === 'origin' ? 1 : a.remote < b.remote ? -1 : 1));
   }
+
+  /**
+   * The remotes fetched from: folders under refs/fetched, and packed refs there. Read again only when that
+   * folder or packed-refs changed: every row of a tree asks.
+   */
+  private async fetchedRemotes(): Promise<ReadonlySet<string>> {
+    const dir = path.join(this.dir, ...FETCHED_PREFIX.split('/').filter(Boolean));
+    const mtime = (await fs.promises.stat(dir).catch(() => undefined))?.mtimeMs ?? -1;
+    const packed = await this.refs.packed(); // the same map while packed-refs is unchanged
+    const known = this.remotesMemo;
+    if (known && known.mtime === mtime && known.packed === packed) { return known.remotes; }
+    const remotes = new Set(mtime < 0 ? [] : await fs.promises.readdir(dir).catch(() => [] as string[]));
+    for (const r of packed.keys()) {
+      if (r.startsWith(FETCHED_PREFIX)) { remotes.add(r.slice(FETCHED_PREFIX.length).split('/')[0]!); }
+    }
+    this.remotesMemo = { mtime, packed, remotes };
+    return remotes;
+  }
+
+  private remotesMemo: { mtime: number; packed: ReadonlyMap<string, string>; remotes: ReadonlySet<string> } | undefined;
 
   /**
    * Sends every result to `remote` under `refs/datakit-ci/<builder>/<entry>`, through git with the user's
