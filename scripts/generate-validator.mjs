@@ -3,6 +3,10 @@
 // code generation: the validator then needs no ajv at run time (the command line loads 37 KB of plain
 // code instead of ajv's 250 KB and a schema compilation). `npm run gen:validator` after changing the
 // schema; a unit test fails while the file is out of date.
+// It also writes schemas/datakit-ci.editor.schema.json, the schema VS Code's JSON service is given for
+// .datakit-ci.json: the same descriptions, types, defaults and snippets for completion and hover, without the
+// rules the extension checks itself (required, patterns, additionalProperties: false…), so that a mistake is
+// reported once in the Problems panel, by the extension, with its own wording.
 //   node scripts/generate-validator.mjs [--check]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +16,32 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const GENERATED = path.join(ROOT, 'src', 'jobs', 'configValidator.generated.ts');
+export const EDITOR_SCHEMA = path.join(ROOT, 'schemas', 'datakit-ci.editor.schema.json');
+
+/** Keywords that only constrain (the extension reports their violations); `type` goes too: see below. */
+const RULES = new Set(['required', 'pattern', 'patternErrorMessage', 'minItems', 'maxItems', 'minLength', 'maxLength', 'minimum', 'maximum', 'uniqueItems', 'propertyNames', 'type']);
+
+/**
+ * The editor's schema. `type` is dropped as well (a value of the wrong type would otherwise be reported twice);
+ * what completion loses by it is the quotes around a proposed value, which `defaultSnippets` give back where it
+ * matters. `additionalProperties: false` goes; a schema-valued one (the jobs) stays.
+ */
+export function editorSchema() {
+  const strip = (value) => {
+    if (Array.isArray(value)) { return value.map(strip); }
+    if (value === null || typeof value !== 'object') { return value; }
+    const out = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (RULES.has(k) || (k === 'additionalProperties' && v === false)) { continue; }
+      out[k] = k === 'properties' || k === 'definitions' ? Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, strip(sub)])) : strip(v);
+    }
+    return out;
+  };
+  const schema = strip(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'datakit-ci.schema.json'), 'utf8')));
+  delete schema.$id;
+  // The file is JSON with comments, where a trailing comma is allowed (as the extension reads it).
+  return `${JSON.stringify({ ...schema, allowTrailingCommas: true, allowComments: true }, null, 2)}\n`;
+}
 
 export function generate() {
   const Ajv = require('ajv').default;
@@ -31,15 +61,16 @@ export function generate() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const code = generate();
-  if (process.argv.includes('--check')) {
-    const current = fs.existsSync(GENERATED) ? fs.readFileSync(GENERATED, 'utf8') : '';
-    if (current !== code) {
-      console.error(`${path.relative(ROOT, GENERATED)} is out of date: run npm run gen:validator`);
-      process.exit(1);
+  for (const [file, text] of [[GENERATED, generate()], [EDITOR_SCHEMA, editorSchema()]]) {
+    if (process.argv.includes('--check')) {
+      const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (current !== text) {
+        console.error(`${path.relative(ROOT, file)} is out of date: run npm run gen:validator`);
+        process.exit(1);
+      }
+    } else {
+      fs.writeFileSync(file, text);
+      console.log(`wrote ${path.relative(ROOT, file)} (${text.length} bytes)`);
     }
-  } else {
-    fs.writeFileSync(GENERATED, code);
-    console.log(`wrote ${path.relative(ROOT, GENERATED)} (${code.length} bytes)`);
   }
 }

@@ -6,8 +6,11 @@ import { changedInputs } from '../jobs/key';
 import { plannedRestore, restoreOutputs, restoreProblem } from '../jobs/outputs';
 import type { HistoryCharts } from './historyChart';
 import type { ReadOnlyViews } from './views';
-import type { LogChannels, LogDocumentProvider } from './logs';
-import type { JobView, Session } from './session';
+import { CHANNEL_PREFIX, type LogChannels, type LogDocumentProvider, type LogLinks } from './logs';
+import type { SourceFiles } from './sourceFiles';
+import { CONFIG_FILE, type ConfigError } from '../jobs/config';
+import type { SourceRepo } from '../store/sourceRepo';
+import type { JobView, Session, TargetView } from './session';
 import type { Sessions } from './sessions';
 import type { Node } from './treeModel';
 
@@ -30,6 +33,8 @@ export interface CommandDeps {
   output: vscode.LogOutputChannel;
   charts: HistoryCharts;
   views: ReadOnlyViews;
+  links: LogLinks;
+  sources: SourceFiles;
   refreshTree(): void;
 }
 
@@ -54,16 +59,49 @@ function register(context: vscode.ExtensionContext, output: vscode.LogOutputChan
   }));
 }
 
-/** A job from a tree node, or one picked from the HEAD targets when run from the palette. */
+/**
+ * A job from a tree node, or, from the palette, one picked among the jobs of every target shown (the working
+ * tree, HEAD, the branch's commits…), grouped by target; `filter` keeps those the command can act on.
+ */
 async function jobArg(deps: CommandDeps, arg: unknown, filter: (j: JobView) => boolean = () => true): Promise<{ session: Session; job: JobView } | undefined> {
   const n = arg as Partial<JobNode> | undefined;
-  if (n && n.kind === 'job' && n.session && n.job) { return { session: n.session, job: n.job }; }
-  if (n && n.session && n.job) { return { session: n.session, job: n.job }; } // e.g. from a notification
-  const picks = deps.sessions.all.flatMap((session) => (session.head?.jobs ?? []).filter(filter).map((job) => ({
-    label: job.key.job.name, description: `${session.name} · ${session.head!.target.label}`, session, job,
-  })));
-  if (picks.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no job to act on.'); return undefined; }
-  return vscode.window.showQuickPick(picks, { placeHolder: 'Pick a job' });
+  if (n && n.session && n.job) { return { session: n.session, job: n.job }; } // a tree row, a notification…
+  type Pick = vscode.QuickPickItem & { session?: Session; job?: JobView };
+  const picks: Pick[] = [];
+  const several = deps.sessions.all.length > 1;
+  for (const session of deps.sessions.all) {
+    for (const target of session.targets) {
+      const jobs = target.jobs.filter(filter);
+      if (jobs.length === 0) { continue; }
+      picks.push({ label: several ? `${session.name} · ${target.target.label}` : target.target.label, kind: vscode.QuickPickItemKind.Separator });
+      for (const job of jobs) {
+        picks.push({ label: job.key.job.name, description: stateWords(job), detail: target.target.isHead ? undefined : `${target.target.label} (${target.target.commit.slice(0, 7)})`, session, job });
+      }
+    }
+  }
+  if (picks.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no job this command can act on.'); return undefined; }
+  const picked = await vscode.window.showQuickPick(picks, { placeHolder: 'Pick a job (grouped by commit)', matchOnDescription: true, matchOnDetail: true });
+  return picked?.session && picked.job ? { session: picked.session, job: picked.job } : undefined;
+}
+
+/** Why Build Now started nothing: every job shown is cached (or already running), counted by distinct key. */
+export function nothingToBuild(all: readonly Session[]): string {
+  const byKey = new Map<string, JobView>();
+  for (const s of all) { for (const t of s.targets) { for (const j of t.jobs) { byKey.set(j.key.digest, j); } } }
+  if (byKey.size === 0) { return 'no job to build: no .datakit-ci.json declares any.'; }
+  const jobs = [...byKey.values()];
+  const count = (kind: string): number => jobs.filter((j) => (j.status?.result.kind ?? 'none') === kind).length;
+  const [passed, failed, running] = [count('success'), count('failure'), count('pending')];
+  const parts = [passed && `${passed} passed`, failed && `${failed} failed`, running && `${running} already running`].filter(Boolean).join(', ');
+  const which = jobs.length === 1 ? 'the only job is' : `all ${jobs.length} jobs are`;
+  return `${which} ${running === jobs.length ? 'already running' : 'cached'}${parts ? ` (${parts})` : ''}: nothing to build.${failed ? ' Rebuild Failed runs the failed ones again.' : ''}`;
+}
+
+function stateWords(job: JobView): string {
+  const r = job.status?.result;
+  if (!r) { return 'not built'; }
+  if (r.kind === 'pending') { return r.reason; }
+  return r.kind === 'success' ? 'passed' : r.message.split('\n')[0]!;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
@@ -79,7 +117,9 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     requireTrust();
     let started = 0;
     for (const s of sessions.all) { await s.refresh(); started += await s.build('all'); }
-    return started;
+    const said = started === 0 ? `DataKit CI: ${nothingToBuild(sessions.all)}` : undefined;
+    if (said) { void vscode.window.showInformationMessage(said); }
+    return { started, said };
   });
 
   reg('datakitCi.buildWorkingTree', async (arg?: unknown) => {
@@ -152,7 +192,10 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const { session, job } = picked;
     const s = job.status;
     const name = `${job.key.job.name} @ ${job.key.commit.slice(0, 7)}`;
-    if (s?.output.kind === 'live') { return deps.channels.show(s.output.log, name, false); }
+    if (s?.output.kind === 'live') {
+      deps.links.noteChannel(CHANNEL_PREFIX + name, { session, commit: job.key.commit });
+      return deps.channels.show(s.output.log, name, false);
+    }
     if (s?.output.kind === 'saved') {
       return deps.documents.open(deps.documents.uriFor(session.id, s.output.saved.commit, name));
     }
@@ -227,16 +270,77 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     return uri;
   });
 
+  reg('datakitCi.openConfigError', async (arg?: unknown) => {
+    const n = arg as Partial<Extract<Node, { kind: 'configError' }>> | undefined;
+    const found = n?.session && n.target && n.error ? { session: n.session, target: n.target, error: n.error } : firstConfigError(sessions.all);
+    if (!found) { void vscode.window.showInformationMessage('DataKit CI: .datakit-ci.json has no error.'); return undefined; }
+    return openConfigAt(deps, found.session, found.target, found.error);
+  });
+
+  // From a link in a log or a problem: a file of the commit a build ran for, at a line and column.
+  reg('datakitCi.openSource', async (sessionId: string, commit: string, file: string, line: number, column?: number) => {
+    const session = sessions.all.find((x) => x.id === sessionId);
+    if (!session) { throw new DataKitError('NotFound', 'That repository is no longer open.'); }
+    return deps.sources.open(session, commit, file, line, column);
+  });
+
   reg('datakitCi.manageTrust', () => vscode.commands.executeCommand('workbench.trust.manage'));
 }
 
-/** How an input's record changed: two object ids, or the files of a pattern added, removed and changed. */
-function describeInputChange(before: unknown, after: unknown): string {
+/** The first configuration error shown: the working tree's, else HEAD's, of the first repository with one. */
+export function firstConfigError(all: readonly Session[]): { session: Session; target: TargetView; error: ConfigError } | undefined {
+  for (const session of all) {
+    for (const target of [session.worktree, session.head]) {
+      const c = target?.config;
+      if (target && typeof c === 'object' && !c.ok && c.errors.length > 0) { return { session, target, error: c.errors[0]! }; }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Opens .datakit-ci.json at an error: the working copy's file when it is the one that was read (the working
+ * tree's, or a commit's that the working copy still has as is), else a read-only view of the commit's file.
+ */
+async function openConfigAt(deps: CommandDeps, session: Session, target: TargetView, error: ConfigError): Promise<vscode.TextEditor> {
+  const top = session.dirs.topLevel;
+  const file = top ? vscode.Uri.file(path.join(top, CONFIG_FILE)) : undefined;
+  const at = new vscode.Position(error.line - 1, error.column - 1);
+  const selection = new vscode.Range(at, at);
+  let same: boolean = target.target.worktree === true;
+  if (!same && file) {
+    const mine = await vscode.workspace.fs.readFile(file).then((b) => Buffer.from(b).toString('utf8'), () => undefined);
+    same = mine !== undefined && mine === await session.jobs.configText(target.target.commit);
+  }
+  if (same && file) { return vscode.window.showTextDocument(file, { selection, preview: false }); }
+  const text = await session.jobs.configText(target.target.commit) ?? '';
+  const editor = await deps.views.show(`${CONFIG_FILE} @ ${target.target.commit.slice(0, 7)}`, text, 'jsonc');
+  editor.selection = new vscode.Selection(at, at);
+  editor.revealRange(selection, vscode.TextEditorRevealType.InCenter);
+  void vscode.window.showInformationMessage(`DataKit CI: this is .datakit-ci.json as committed at ${target.target.commit.slice(0, 7)}; your working copy differs from it.`);
+  return editor;
+}
+
+/** How many changed files Explain Key lists for one input. */
+const LISTED_FILES = 50;
+
+/**
+ * How an input's record changed, as files: a pattern's files added, removed and changed; a plain path's two
+ * object ids compared by git (a folder's files that differ, a file changed), ids only when git cannot.
+ */
+async function describeInputChange(repo: SourceRepo, input: string, before: unknown, after: unknown): Promise<string> {
+  const list = (files: string[]): string => files.slice(0, LISTED_FILES).join(', ') + (files.length > LISTED_FILES ? `, … and ${files.length - LISTED_FILES} more` : '');
+  if (!Array.isArray(before) && !Array.isArray(after)) {
+    const [b, a] = [before as string | null | undefined, after as string | null | undefined];
+    if (!b || !a) { return `\`${b ?? 'absent'}\` → \`${a ?? 'absent'}\`${!b ? ' (added)' : ' (removed)'}`; }
+    const files = await repo.changedFiles(b, a);
+    if (files === undefined) { return `\`${b}\` → \`${a}\` (one is a tree of the working tree, which git does not store: ids only)`; }
+    return list(files.map((f) => `\`${f.path ? `${input}/${f.path}` : input}\` ${f.change}`));
+  }
   const asList = (r: unknown): Map<string, string> => new Map(Array.isArray(r) ? (r as [string, string][]) : []);
-  if (!Array.isArray(before) && !Array.isArray(after)) { return `\`${(before as string | null | undefined) ?? 'absent'}\` → \`${(after as string | null | undefined) ?? 'absent'}\``; }
   const [b, a] = [asList(before), asList(after)];
   const files = [...new Set([...b.keys(), ...a.keys()])].sort().filter((f) => b.get(f) !== a.get(f));
-  return files.map((f) => `\`${f}\` ${!b.has(f) ? 'added' : !a.has(f) ? 'removed' : 'changed'}`).join(', ');
+  return list(files.map((f) => `\`${f}\` ${!b.has(f) ? 'added' : !a.has(f) ? 'removed' : 'changed'}`));
 }
 
 /** key.json of a job's saved result and, against the previous build of the same job, what changed. */
@@ -260,7 +364,8 @@ export async function explainKey(session: Session, job: JobView): Promise<string
     const defChanged = JSON.stringify(previous.job) !== JSON.stringify(JSON.parse(session.jobs.normalizedJob(key)));
     if (defChanged) { lines.push('- the job definition changed'); }
     if (previous.tool !== session.jobs.tool) { lines.push(`- the tool changed (${previous.tool} → ${session.jobs.tool})`); }
-    for (const p of changed) { lines.push(`- input \`${p}\` changed: ${describeInputChange(previous.inputs?.[p], key.inputs[p])}`); }
+    const repo = await session.jobs.repo();
+    for (const p of changed) { lines.push(`- input \`${p}\` changed: ${await describeInputChange(repo, p, previous.inputs?.[p], key.inputs[p])}`); }
     if (!defChanged && changed.length === 0 && previous.tool === session.jobs.tool) { lines.push('- nothing: the same key (a rebuild was asked for)'); }
   }
   return lines.join('\n') + '\n';

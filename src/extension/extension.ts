@@ -8,7 +8,9 @@ import { CONFIG_FILE } from '../jobs/config';
 import { killAllNow } from '../jobs/process';
 import { ConfigDiagnostics } from './diagnostics';
 import { registerCommands } from './commands';
-import { registerLogViews } from './logs';
+import { LOG_LANGUAGE, LOG_SCHEME, LogLinks, registerLogViews, type LogDecorator } from './logs';
+import { SOURCE_SCHEME, SourceFiles } from './sourceFiles';
+import { JobTasks, TASK_TYPE } from './tasks';
 import { MetricsServer } from './metricsServer';
 import { Sessions } from './sessions';
 import { readSettings } from './settings';
@@ -30,7 +32,7 @@ export interface DataKitCiApi {
    */
   registerBuilder<K, V, C>(builder: Builder<K, V, C>, options?: { folder?: vscode.Uri }): Promise<BuildCache<K, V, C>>;
   /** For tests and tools: the sessions, tree model and status bar of this window. */
-  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts };
+  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<DataKitCiApi> {
@@ -55,7 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(updateMessage));
 
   const settings = readSettings();
-  const { channels, documents } = registerLogViews(context, (id) => sessions.all.find((s) => s.id === id)?.jobs.store, { maxChannels: settings.maxOutputChannels });
+  const { channels, documents, decorator } = registerLogViews(context, (id) => sessions.all.find((s) => s.id === id)?.jobs.store, { maxChannels: settings.maxOutputChannels });
   const statusBar = new StatusBar(sessions);
   context.subscriptions.push(statusBar);
   const diagnostics = new ConfigDiagnostics();
@@ -80,7 +82,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   context.subscriptions.push(charts);
   const views = new ReadOnlyViews();
   context.subscriptions.push(views, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, views));
-  registerCommands(context, { sessions, channels, documents, output, charts, views, refreshTree: () => tree.scheduleRefresh() });
+  const sources = new SourceFiles(sessions);
+  const links = new LogLinks(sessions, sources);
+  const logSelector = [{ language: LOG_LANGUAGE }, { scheme: LOG_SCHEME }];
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(SOURCE_SCHEME, sources),
+    vscode.languages.registerDocumentLinkProvider(logSelector, links),
+    vscode.languages.registerDocumentSymbolProvider(logSelector, links, { label: 'Log sections' }),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new JobTasks(sessions)),
+  );
+  registerCommands(context, { sessions, channels, documents, output, charts, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
   return {
@@ -94,7 +105,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
       context.subscriptions.push({ dispose: () => cache.dispose() });
       return cache;
     },
-    internals: { sessions, tree, statusBar, diagnostics, metrics, channels, charts },
+    internals: { sessions, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator },
   };
 }
 

@@ -12,6 +12,7 @@ import type { RepositoryDirs } from '../store/gitDirs';
 import { objectBytes } from '../store/gitStore';
 import type { WorktreeState } from '../store/worktree';
 import type { Settings } from './settings';
+import { jobState } from './treeModel';
 
 export interface JobView {
   readonly key: JobKey;
@@ -71,6 +72,8 @@ export class Session implements Disposable {
   private saveTimer: NodeJS.Timeout | undefined;
   /** The key of each job's last working-tree build (a newer one cancels it). */
   private readonly worktreeBuilds = new Map<string, JobKey>();
+  /** The last result of each HEAD job, by job name, across HEAD moves: a failure is told when it passed before. */
+  private readonly headResults = new Map<string, 'success' | 'failure'>();
 
   constructor(
     readonly jobs: RepoJobs,
@@ -107,13 +110,24 @@ export class Session implements Disposable {
           const was = j.status?.result.kind;
           j.status = status;
           touched = true;
-          if (t.target.isHead && was === 'pending' && status?.result.kind === 'failure') { this.onHeadBuildFailed(this, j); }
+          if (t.target.isHead) {
+            // Told only when a job that passed fails (on this commit or the one HEAD was at before).
+            const before = this.headResults.get(j.key.job.name);
+            this.noteHeadResult(j);
+            if (was === 'pending' && before === 'success' && jobState(j) === 'failure') { this.onHeadBuildFailed(this, j); }
+          }
           if (was === 'pending' && status?.output.kind === 'saved' && status.output.saved.built) { built = true; }
         }
       }
     }
     if (built) { this.schedulePush(); this.gcIfOversized(); }
     if (touched) { this._onDidChange.fire(); }
+  }
+
+  /** Remembers the last result of a HEAD job by name (a cancelled or pending one changes nothing). */
+  private noteHeadResult(job: JobView): void {
+    const state = jobState(job);
+    if (state === 'success' || state === 'failure') { this.headResults.set(job.key.job.name, state); }
   }
 
   /** Re-reads targets, their jobs and the saved status of each job; coalesces concurrent calls. */
@@ -163,6 +177,7 @@ export class Session implements Disposable {
     this.targets = views;
     this.branch = branch;
     this.syncResultWatches();
+    for (const j of this.head?.jobs ?? []) { this.noteHeadResult(j); }
     this.inputWarnings = keyWarnings(views.find((v) => v.target.isHead)?.jobs.map((j) => j.key) ?? []);
     this._onDidChange.fire();
   }

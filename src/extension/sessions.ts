@@ -21,6 +21,8 @@ export class Sessions implements vscode.Disposable {
   readonly onDidChange = this._onDidChange.event;
   private readonly disposables: vscode.Disposable[] = [];
   state: WorkspaceState = 'loading';
+  /** The last failure notifications shown (the newest last), as worded. */
+  readonly told: string[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
   constructor(private readonly output: vscode.LogOutputChannel, private readonly storage: vscode.Uri | undefined) {
@@ -134,8 +136,13 @@ export class Sessions implements vscode.Disposable {
   private notifyFailure(session: Session, job: JobView): void {
     if (!readSettings(session.folder).notifyOnFailure) { return; }
     const msg = job.status?.result.kind === 'failure' ? job.status.result.message : '';
-    void vscode.window.showErrorMessage(`DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'}: ${msg}`, 'Show Log')
-      .then((pick) => { if (pick) { void vscode.commands.executeCommand('datakitCi.showLog', { session, job }); } });
+    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${msg.split('\n')[0]}`;
+    this.told.push(text);
+    if (this.told.length > 20) { this.told.shift(); }
+    void vscode.window.showErrorMessage(text, 'Show Log', 'Rebuild')
+      .then((pick) => {
+        if (pick) { void vscode.commands.executeCommand(pick === 'Rebuild' ? 'datakitCi.rebuild' : 'datakitCi.showLog', { session, job }); }
+      });
   }
 
   /** Cancels every running build of every repository; resolves once each has saved its result. */

@@ -34,7 +34,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     maxResultsSizeMiB: Math.max(1, c.get<number>('maxResultsSizeMiB', 1024)),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
     logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
-    notifyOnFailure: c.get<boolean>('notifyOnFailure', false),
+    notifyOnFailure: c.get<boolean>('notifyOnFailure', true),
     metricsPort: c.get<number>('metricsPort', 0),
     maxOutputChannels: c.get<number>('maxOutputChannels', 10),
   };

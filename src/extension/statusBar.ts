@@ -1,6 +1,7 @@
 // The status bar: the HEAD target of the active repository — `$(sync~spin) 2  $(pass) 5  $(error) 1`.
 import * as vscode from 'vscode';
 import type { Sessions } from './sessions';
+import { firstConfigError } from './commands';
 import { jobState, TreeModel } from './treeModel';
 
 export class StatusBar implements vscode.Disposable {
@@ -24,6 +25,20 @@ export class StatusBar implements vscode.Disposable {
   update(): void {
     const session = this.sessions.active;
     const head = session?.head;
+    const broken = session ? firstConfigError([session]) : undefined;
+    if (broken) {
+      const e = broken.error;
+      const where = broken.target.target.worktree ? 'in the working tree' : `at ${broken.target.target.commit.slice(0, 7)}`;
+      const n = typeof broken.target.config === 'object' && !broken.target.config.ok ? broken.target.config.errors.length : 1;
+      this.item.text = '$(error) DataKit CI: config error';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      this.item.tooltip = `.datakit-ci.json ${where}, line ${e.line}, column ${e.column}: ${e.message}${n > 1 ? ` (and ${n - 1} more)` : ''}\nNo job runs until it is fixed. Click to open it there.`;
+      this.item.accessibilityInformation = { label: `DataKit CI: configuration error at line ${e.line}, column ${e.column}: ${e.message}` };
+      this.item.command = { command: 'datakitCi.openConfigError', title: 'Open the Configuration Error', arguments: [broken] };
+      this.item.show();
+      return;
+    }
+    this.item.command = 'workbench.view.extension.datakitCi';
     if (!session || !head || head.jobs.length === 0) {
       this.item.hide();
       return;
@@ -35,6 +50,9 @@ export class StatusBar implements vscode.Disposable {
     if (c.failure) { parts.push(`$(error) ${c.failure}`); }
     if (c.cancelled) { parts.push(`$(circle-slash) ${c.cancelled}`); }
     this.item.text = parts.join('  ');
+    // Read aloud as words, not as icon names and markdown.
+    const said = [c.pending && `${c.pending} running or waiting`, `${c.success} passed`, c.failure && `${c.failure} failed`, c.cancelled && `${c.cancelled} cancelled`].filter(Boolean);
+    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${said.join(', ')}` };
     this.item.backgroundColor = c.failure ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     const md = new vscode.MarkdownString(`**DataKit CI** · ${session.name} · ${head.target.label}\n\n`, true);
     for (const j of head.jobs) {

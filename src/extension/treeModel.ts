@@ -1,6 +1,7 @@
 // The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
 // tests read the same derived state.
+import type { ConfigError } from '../jobs/config';
 import type { JobBuild } from '../jobs/repoJobs';
 import { ago } from '../shared/format';
 
@@ -22,7 +23,8 @@ export type Node =
   | { readonly kind: 'target'; readonly session: Session; readonly target: TargetView }
   | { readonly kind: 'job'; readonly session: Session; readonly target: TargetView; readonly job: JobView }
   | { readonly kind: 'build'; readonly session: Session; readonly job: JobView; readonly item: JobBuild; readonly index: number }
-  | { readonly kind: 'message'; readonly session: Session; readonly text: string; readonly detail?: string };
+  | { readonly kind: 'message'; readonly session: Session; readonly text: string; readonly detail?: string }
+  | { readonly kind: 'configError'; readonly session: Session; readonly target: TargetView; readonly error: ConfigError };
 
 /** How many builds a job's node lists (and the history chart draws). */
 export const HISTORY_LENGTH = 50;
@@ -109,7 +111,7 @@ export class TreeModel {
       return [{ kind: 'message', session, text: 'No saved results for this commit', detail: 'Trust the workspace to read its jobs and build them.' }];
     }
     if (!c.ok) {
-      return c.errors.map((e) => ({ kind: 'message', session, text: `.datakit-ci.json:${e.line}:${e.column}: ${e.message}` }));
+      return c.errors.map((error) => ({ kind: 'configError', session, target, error }));
     }
     const jobs: Node[] = target.jobs.map((job) => ({ kind: 'job', session, target, job }));
     if (target.configEdited) {

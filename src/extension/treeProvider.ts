@@ -127,6 +127,11 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
           item.tooltip = `${t.commit}\n${t.subject}${first ? '\n\nThe oldest commit of the branch with a failed job: where it broke.' : ''}`;
           item.contextValue = 'target commit';
         }
+        const c = node.target.config;
+        if (typeof c === 'object' && !c.ok) {
+          item.iconPath = ICONS.failure;
+          item.description = [item.description, `config error${c.errors.length === 1 ? '' : `s (${c.errors.length})`}`].filter(Boolean).join(' · ');
+        }
         return item;
       }
       case 'message': {
@@ -134,6 +139,23 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         item.iconPath = new vscode.ThemeIcon('info');
         item.tooltip = node.detail;
         item.contextValue = 'message';
+        return item;
+      }
+      case 'configError': {
+        const e = node.error;
+        const item = new vscode.TreeItem(e.message, vscode.TreeItemCollapsibleState.None);
+        item.id = `configError:${node.session.id}:${node.target.target.name}:${e.offset}:${e.message}`;
+        item.iconPath = ICONS.failure;
+        item.description = `.datakit-ci.json:${e.line}:${e.column}`;
+        const where = node.target.target.worktree ? 'in the working tree' : `as committed at ${node.target.target.commit.slice(0, 7)}`;
+        const md = new vscode.MarkdownString(undefined, true);
+        md.appendMarkdown(`**Error in .datakit-ci.json** ${where}, line ${e.line}, column ${e.column}:\n\n`);
+        md.appendText(e.message);
+        md.appendMarkdown('\n\nNo job of this commit runs until the file is fixed. Click to open it there.');
+        item.tooltip = md;
+        item.accessibilityInformation = { label: `Configuration error at line ${e.line}, column ${e.column}: ${e.message}`, role: 'treeitem' };
+        item.contextValue = 'configError';
+        item.command = { command: 'datakitCi.openConfigError', title: 'Open the Configuration Error', arguments: [node] };
         return item;
       }
       case 'build': return this.buildItem(node);

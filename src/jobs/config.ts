@@ -75,8 +75,8 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: C
 export function parseConfig(text: string): ConfigResult {
   const errors: ConfigError[] = [];
   const at = positions(text);
-  const report = (offset: number, length: number, message: string): void => {
-    errors.push({ message: shown(message), ...at(offset), offset, length });
+  const report = (offset: number, length: number, message: string, origin?: ConfigError['origin']): void => {
+    errors.push({ message: shown(message), ...at(offset), offset, length, ...(origin ? { origin } : {}) });
   };
   // Parsing and validating recurse: a file nested thousands of levels deep is refused before either.
   const deep = tooDeep(text);
@@ -91,7 +91,7 @@ export function parseConfig(text: string): ConfigResult {
     return { ok: false, errors };
   }
   for (const e of syntax) {
-    report(e.offset, e.length, syntaxMessage(e));
+    report(e.offset, e.length, syntaxMessage(e), 'syntax');
   }
   if (root) {
     const describeAll = (errs: ErrorObject[], base: Node, prefix: string[]): void => {
@@ -114,7 +114,7 @@ export function parseConfig(text: string): ConfigResult {
         describeAll(schemaErrors('#/definitions/job', toValue(value)), value, ['jobs', key.value as string]);
       }
     });
-    checkDuplicates(root, [], report);
+    checkDuplicates(root, [], (offset, length, message) => report(offset, length, message, 'duplicate'));
     checkJobs(root, report);
     checkNeeds(root, report);
   }

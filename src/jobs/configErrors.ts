@@ -14,6 +14,11 @@ export interface ConfigError {
   /** 0-based offset into the text. */
   readonly offset: number;
   readonly length: number;
+  /**
+   * What an editor's JSON service also reports on its own when the file is open (a syntax error, a key
+   * written twice); absent for what only DataKit CI checks (the schema's rules, commands, needs…).
+   */
+  readonly origin?: 'syntax' | 'duplicate';
 }
 
 const DURATION_MESSAGE = '"timeout" must be a duration such as "90s", "10m" or "1h30m"';

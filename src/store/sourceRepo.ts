@@ -169,6 +169,26 @@ export class SourceRepo implements Disposable {
     return runGit([`--git-dir=${this.gitDir}`, ...args], { cwd: this.gitDir, ...options });
   }
 
+  /**
+   * The files that differ between two trees (of one input, in two builds), paths relative to those trees;
+   * undefined when either tree is not in the repository (a working tree's trees are computed, not stored).
+   */
+  async changedFiles(before: string, after: string): Promise<{ change: 'added' | 'removed' | 'changed'; path: string }[] | undefined> {
+    const r = await this.git(['diff-tree', '-r', '-z', '--no-renames', '--name-status', before, after]);
+    if (r.code !== 0) {
+      // Two versions of one file: that file changed.
+      const types = await Promise.all([before, after].map(async (id) => (await this.git(['cat-file', '-t', id])).stdout.toString().trim()));
+      return types.every((t) => t === 'blob') ? [{ change: 'changed', path: '' }] : undefined;
+    }
+    const parts = r.stdout.toString('utf8').split('\0');
+    const out: { change: 'added' | 'removed' | 'changed'; path: string }[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const status = parts[i]!;
+      out.push({ change: status === 'A' ? 'added' : status === 'D' ? 'removed' : 'changed', path: parts[i + 1]! });
+    }
+    return out;
+  }
+
   /** The commit that `rev` names; unknown → `UnknownRevision`. */
   async resolve(rev: string): Promise<string> {
     const unknown = new DataKitError('UnknownRevision', `Unknown revision: ${rev}`);

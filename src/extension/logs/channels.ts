@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { Emitter, type Event, type Disposable } from '../../shared/events';
 import type { LiveLog } from '../../engine/liveLog';
 import { AnsiStripper } from './ansi';
+import { LOG_LANGUAGE } from './logDocuments';
 
 export const CHANNEL_PREFIX = 'DataKit CI: ';
 // Each `append` is a message to the renderer and a write of the channel's file: batch them.
@@ -163,7 +164,8 @@ export class LogChannels implements vscode.Disposable {
       followed = undefined;
     }
     if (followed === undefined) {
-      const channel = vscode.window.createOutputChannel(fullName);
+      // In the log language: the log's links (LogLinks) apply to it too.
+      const channel = vscode.window.createOutputChannel(fullName, LOG_LANGUAGE);
       followed = new FollowedChannel(fullName, channel, (text) => {
         this._appendCalls++;
         this._onDidAppend.fire({ name: fullName, text });

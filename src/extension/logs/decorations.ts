@@ -2,13 +2,20 @@
 import * as vscode from 'vscode';
 import { Emitter, type Event } from '../../shared/events';
 import type { AnsiStyle } from './ansi';
+import { ERROR_LINE } from './links';
 import { LOG_SCHEME, type LogDocumentProvider } from './logDocuments';
 
 /** What was drawn in one editor: the ranges of each style. */
 export interface LogDecorationsApplied {
   readonly uri: string;
   readonly styles: { style: AnsiStyle; ranges: vscode.Range[] }[];
+  /** 0-based lines drawn as errors. */
+  readonly errorLines: number[];
 }
+
+/** The most error lines drawn in one log, and the longest line looked at. */
+const MAX_ERROR_LINES = 5000;
+const MAX_ERROR_LINE_LENGTH = 2000;
 
 function colour(c: string): string | vscode.ThemeColor {
   return c.startsWith('#') ? c : new vscode.ThemeColor(c);
@@ -18,6 +25,13 @@ export class LogDecorator implements vscode.Disposable {
   // One decoration type per distinct style, shared by every editor and kept until disposal.
   private readonly types = new Map<string, vscode.TextEditorDecorationType>();
   private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly errorLines = vscode.window.createTextEditorDecorationType({
+    color: new vscode.ThemeColor('errorForeground'),
+    fontWeight: 'bold',
+    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.errorForeground'),
+    overviewRulerLane: vscode.OverviewRulerLane.Right,
+    isWholeLine: true,
+  });
   private readonly _onDidDecorate = new Emitter<LogDecorationsApplied>();
   /** Fired after the colours of a log were applied to an editor. */
   readonly onDidDecorate: Event<LogDecorationsApplied> = this._onDidDecorate.event;
@@ -44,7 +58,15 @@ export class LogDecorator implements vscode.Disposable {
       editor.setDecorations(this.typeOf(key, style), ranges);
       applied.push({ style, ranges });
     }
-    this._onDidDecorate.fire({ uri: editor.document.uri.toString(), styles: applied });
+    // `Failed:` and error lines stand out (in the error colour, bold), whatever the job printed them in.
+    const doc = editor.document;
+    const errors: vscode.Range[] = [];
+    for (let i = 0; i < doc.lineCount && errors.length < MAX_ERROR_LINES; i++) {
+      const line = doc.lineAt(i);
+      if (line.text.length <= MAX_ERROR_LINE_LENGTH && ERROR_LINE.test(line.text)) { errors.push(line.range); }
+    }
+    editor.setDecorations(this.errorLines, errors);
+    this._onDidDecorate.fire({ uri: doc.uri.toString(), styles: applied, errorLines: errors.map((r) => r.start.line) });
   }
 
   private typeOf(key: string, style: AnsiStyle): vscode.TextEditorDecorationType {
@@ -66,6 +88,7 @@ export class LogDecorator implements vscode.Disposable {
   dispose(): void {
     for (const d of this.subscriptions) { d.dispose(); }
     for (const t of this.types.values()) { t.dispose(); }
+    this.errorLines.dispose();
     this.types.clear();
     this._onDidDecorate.dispose();
   }

@@ -78,9 +78,10 @@ describe('configuration file support, metrics server, commands', function () {
   it('contributes the JSON schema of .datakit-ci.json', async () => {
     const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!;
     const validation = pkg.packageJSON.contributes.jsonValidation;
-    assert.deepStrictEqual(validation, [{ fileMatch: '.datakit-ci.json', url: './schemas/datakit-ci.schema.json' }]);
-    const schema = JSON.parse(fs.readFileSync(path.join(pkg.extensionPath, 'schemas', 'datakit-ci.schema.json'), 'utf8'));
-    assert.deepStrictEqual(schema.required, ['jobs']);
+    // The editor's schema: completion and hover without the rules the extension reports itself.
+    assert.deepStrictEqual(validation, [{ fileMatch: '.datakit-ci.json', url: './schemas/datakit-ci.editor.schema.json' }]);
+    const schema = JSON.parse(fs.readFileSync(path.join(pkg.extensionPath, 'schemas', 'datakit-ci.editor.schema.json'), 'utf8'));
+    assert.deepStrictEqual([schema.required, schema.allowTrailingCommas, typeof schema.definitions.job.properties.run.description], [undefined, true, 'string']);
   });
 
   it('serves /metrics on 127.0.0.1 when a port is set, and warns instead of crashing when the port is taken', async () => {
@@ -107,14 +108,12 @@ describe('configuration file support, metrics server, commands', function () {
     }
   });
 
-  it('offers every command in the palette under "DataKit CI", hiding the tree-only ones', async () => {
+  it('offers every command in the palette under "DataKit CI"', async () => {
     const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON;
     const all = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('datakitCi.'));
     for (const c of pkg.contributes.commands) {
       assert.strictEqual(c.category, 'DataKit CI');
       assert.ok(all.includes(c.command), `${c.command} is registered`);
     }
-    const hidden = pkg.contributes.menus.commandPalette.filter((m: { when: string }) => m.when === 'false').map((m: { command: string }) => m.command).sort();
-    assert.deepStrictEqual(hidden, ['datakitCi.cancel', 'datakitCi.explainKey', 'datakitCi.rebuild', 'datakitCi.restoreOutputs', 'datakitCi.showLog']);
   });
 });

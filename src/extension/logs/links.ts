@@ -1,0 +1,96 @@
+// What makes a saved log (and a live channel) lead somewhere: `path:line:col` of a file of the repository is
+// a link to that place (the working copy's file, or the commit's version when it changed since); the `=== `
+// sections make the log's outline; `Failed:` and error lines stand out.
+import * as vscode from 'vscode';
+import { fileRefs, repoPath } from '../../jobs/logRefs';
+import type { Session } from '../session';
+import type { Sessions } from '../sessions';
+import type { SourceFiles } from '../sourceFiles';
+import { headingRegions, HEADING_PREFIX } from './folding';
+import { LogDocumentProvider } from './logDocuments';
+
+/** Lines of a log looked at for links: the first and last parts of a long log. */
+const MAX_LINK_LINES = 20_000;
+const MAX_LINKS = 5_000;
+
+/** Where a log document comes from: its repository and the commit it was built for. */
+export type LogOrigin = { session: Session; commit: string };
+
+/** The build's own line that shows the command it runs. */
+const RUNNING_LINE = /^\[[^\]]*\] Running: /;
+
+/**
+ * A line that says something failed: the build's own `[time] Failed:` line and common error forms — not the
+ * build's `[time] Running: <command>` line, whose command may well mention errors.
+ */
+export const ERROR_LINE = /^(?!\[[^\]]*\] Running: )(?:(?:\[[^\]]*\] )?Failed:|Error\b|ERROR\b|FAIL\b|npm ERR!|.*\berror(?:\[\w+\])?[: ]|.*\bERR!|(?:.*\s)?[✗✘✖]\s)/;
+
+export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSymbolProvider {
+  /** Live channels' documents, by the channel's name (their URIs are VS Code's own). */
+  private readonly live = new Map<string, LogOrigin>();
+
+  constructor(private readonly sessions: Sessions, private readonly sources: SourceFiles) {}
+
+  /** A live channel named `name` shows a build of `commit` in `session`. */
+  noteChannel(name: string, origin: LogOrigin): void {
+    this.live.set(name, origin);
+  }
+
+  private async origin(doc: vscode.TextDocument): Promise<LogOrigin | undefined> {
+    const saved = LogDocumentProvider.parse(doc.uri);
+    if (saved) {
+      const session = this.sessions.all.find((s) => s.id === saved.repoKey);
+      const commit = session ? (await session.jobs.origin(saved.commit)).commit : undefined;
+      return session && commit ? { session, commit } : undefined;
+    }
+    if (doc.uri.scheme === 'output') {
+      const shown = decodeURIComponent(doc.uri.path);
+      for (const [name, origin] of this.live) { if (shown.endsWith(name)) { return origin; } }
+    }
+    return undefined;
+  }
+
+  async provideDocumentLinks(doc: vscode.TextDocument): Promise<vscode.DocumentLink[]> {
+    const origin = await this.origin(doc);
+    if (!origin) { return []; }
+    const files = await this.sources.filesAt(origin.session, origin.commit);
+    const roots = origin.session.dirs.topLevel ? [origin.session.dirs.topLevel] : [];
+    const builds = [origin.session.jobs.buildRoot];
+    const links: vscode.DocumentLink[] = [];
+    const n = doc.lineCount;
+    const lines = n <= MAX_LINK_LINES ? range(0, n) : [...range(0, MAX_LINK_LINES / 2), ...range(n - MAX_LINK_LINES / 2, n)];
+    for (const i of lines) {
+      const text = doc.lineAt(i).text;
+      if (RUNNING_LINE.test(text)) { continue; } // the command as written, not what it found
+      for (const ref of fileRefs(text)) {
+        const file = repoPath(ref.path, roots, builds);
+        if (file === undefined || !files.has(file)) { continue; }
+        const args = [origin.session.id, origin.commit, file, ref.line, ref.column ?? 1];
+        const link = new vscode.DocumentLink(new vscode.Range(i, ref.index, i, ref.index + ref.length),
+          vscode.Uri.parse(`command:datakitCi.openSource?${encodeURIComponent(JSON.stringify(args))}`));
+        link.tooltip = `Open ${file} at line ${ref.line}${ref.column ? `, column ${ref.column}` : ''} (as built: ${origin.commit.slice(0, 7)})`;
+        links.push(link);
+        if (links.length >= MAX_LINKS) { return links; }
+      }
+    }
+    return links;
+  }
+
+  /** The outline: one symbol per `=== ` section. */
+  provideDocumentSymbols(doc: vscode.TextDocument): vscode.DocumentSymbol[] {
+    const regions = new Map(headingRegions(doc.lineCount, (i) => doc.lineAt(i).text));
+    const symbols: vscode.DocumentSymbol[] = [];
+    for (let i = 0; i < doc.lineCount; i++) {
+      const text = doc.lineAt(i).text;
+      if (!text.startsWith(HEADING_PREFIX)) { continue; }
+      const end = regions.get(i) ?? i;
+      const full = new vscode.Range(i, 0, end, doc.lineAt(end).text.length);
+      symbols.push(new vscode.DocumentSymbol(text.slice(HEADING_PREFIX.length).trim() || '(section)', '', vscode.SymbolKind.Namespace, full, doc.lineAt(i).range));
+    }
+    return symbols;
+  }
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
+}

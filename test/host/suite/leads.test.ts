@@ -1,0 +1,202 @@
+// From a red icon to the failing line: configuration errors where they are, links and an outline in logs,
+// every command from the palette, failure notifications on a pass → fail, jobs as tasks.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { LogDecorationsApplied } from '../../../src/extension/logs';
+import { api, children, git, headTarget, iconOf, item, jobNode, waitFor } from './helpers';
+
+const folder = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const configFile = (): string => path.join(folder(), '.datakit-ci.json');
+
+/** Commits `.datakit-ci.json` as `text`, runs `fn`, then puts HEAD back where it was. */
+async function withCommittedConfig(text: string, fn: () => Promise<void>): Promise<void> {
+  const before = git(folder(), 'rev-parse', 'HEAD');
+  fs.writeFileSync(configFile(), text);
+  git(folder(), 'commit', '-qam', 'Change the jobs');
+  try {
+    await vscode.commands.executeCommand('datakitCi.refresh');
+    await fn();
+  } finally {
+    git(folder(), 'reset', '-q', '--hard', before);
+    await vscode.commands.executeCommand('datakitCi.refresh');
+  }
+}
+
+function configOf(change: (jobs: Record<string, { run: string; inputs?: string[] }>) => void): string {
+  const config = JSON.parse(git(folder(), 'show', 'HEAD:.datakit-ci.json')) as { jobs: Record<string, { run: string; inputs?: string[] }> };
+  change(config.jobs);
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+describe('from a red icon to the failing line', function () {
+  this.timeout(90_000);
+
+  it('shows a committed broken config as error rows that open the file at the mistake, and as an error in the status bar', async () => {
+    const a = await api();
+    const text = configOf((jobs) => { (jobs.ok as Record<string, unknown>).timeout = 'soon'; });
+    const at = text.indexOf('"soon"');
+    const line = text.slice(0, at).split('\n').length;
+    const column = at - text.lastIndexOf('\n', at);
+    await withCommittedConfig(text, async () => {
+      const head = await waitFor('HEAD with the broken config', async () => { const h = await headTarget(a); return typeof h.target.config === 'object' && !h.target.config.ok && h; });
+      const rows = await children(a, head);
+      assert.deepStrictEqual(rows.map((r) => r.kind), ['configError']);
+      const row = await item(a, rows[0]!);
+      assert.strictEqual(row.label, '"timeout" must be a duration such as "90s", "10m" or "1h30m"');
+      assert.strictEqual(row.description, `.datakit-ci.json:${line}:${column}`);
+      assert.deepStrictEqual(iconOf(row), { id: 'error', color: 'testing.iconFailed' });
+      assert.match((row.tooltip as vscode.MarkdownString).value, new RegExp(`line ${line}, column ${column}`));
+      assert.match(String((await item(a, head)).description), /config error/);
+
+      // A click opens the working copy's file (the same as committed) at the mistake.
+      await vscode.commands.executeCommand(row.command!.command, ...row.command!.arguments!);
+      const editor = await waitFor('the file at the mistake', () => vscode.window.activeTextEditor?.document.uri.fsPath === configFile() && vscode.window.activeTextEditor);
+      assert.deepStrictEqual([editor.selection.active.line, editor.selection.active.character], [line - 1, column - 1]);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+      // The status bar says so, and opens the same place.
+      const bar = a.internals.statusBar;
+      await waitFor('the status bar error', () => bar.item.text === '$(error) DataKit CI: config error');
+      assert.match(String(bar.item.tooltip), new RegExp(`line ${line}, column ${column}: "timeout" must be`));
+      assert.strictEqual(bar.item.accessibilityInformation?.label, `DataKit CI: configuration error at line ${line}, column ${column}: "timeout" must be a duration such as "90s", "10m" or "1h30m"`);
+      const command = bar.item.command as vscode.Command;
+      await vscode.commands.executeCommand(command.command, ...command.arguments!);
+      const again = await waitFor('the file again', () => vscode.window.activeTextEditor?.document.uri.fsPath === configFile() && vscode.window.activeTextEditor);
+      assert.strictEqual(again.selection.active.line, line - 1);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    });
+    await waitFor('the status bar back to counts', () => !a.internals.statusBar.item.text.includes('config error'));
+    assert.match(a.internals.statusBar.item.accessibilityInformation?.label ?? '', /^DataKit CI, \S+ @ [0-9a-f]{7}: .*\d+ passed/);
+  });
+
+  it('reports each mistake once in the Problems panel while the file is open (the JSON service and the extension do not both)', async () => {
+    await api();
+    const file = configFile();
+    const original = fs.readFileSync(file, 'utf8');
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    try {
+      // Three mistakes: a missing comma (syntax), a job name (a schema rule), an unknown field.
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), '{\n  "jobs": {\n    "Bad": { "run": "x" }\n    "ok": { "run": "x", "colour": "red" }\n  }\n}\n'));
+      // The JSON service's syntax error marks the end of its pass over the file: its schema findings, if it
+      // had any, would be there by then.
+      const all = await waitFor('both sources', () => {
+        const d = vscode.languages.getDiagnostics(doc.uri);
+        return d.some((x) => x.source !== 'DataKit CI') && d.filter((x) => x.source === 'DataKit CI').length >= 2 && d;
+      });
+      const byLine = all.map((d) => `${d.range.start.line}:${d.source === 'DataKit CI' ? 'ours' : 'json'}`).sort();
+      assert.deepStrictEqual(byLine, ['2:ours', '3:json', '3:ours'], all.map((d) => `${d.range.start.line} ${d.source}: ${d.message}`).join('\n'));
+      assert.match(all.find((d) => d.range.start.line === 3 && d.source === 'DataKit CI')!.message, /colour/);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+    // Closed, the file's errors (none now) are all the extension's to report.
+    await waitFor('no diagnostics once closed', () => vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'DataKit CI').length === 0);
+    assert.strictEqual(fs.readFileSync(file, 'utf8'), original);
+  });
+
+  it('tells a pass → fail of a HEAD job once, and links the failing line of its log to the file', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
+    await waitFor('bad to fail', async () => (await jobNode(a, 'bad')).job.status?.result.kind === 'failure');
+    const toldBefore = a.internals.sessions.told.length;
+    const text = configOf((jobs) => {
+      jobs.ok!.run = "echo '=== compile'; echo 'src/main.txt:1:3: error: broken'; echo 'at src/nowhere.txt:4:1'; exit 1";
+    });
+    await withCommittedConfig(text, async () => {
+      await vscode.commands.executeCommand('datakitCi.buildNow');
+      const ok = await waitFor('ok to fail', async () => { const n = await jobNode(a, 'ok'); return n.job.status?.result.kind === 'failure' && n.job.status.output.kind === 'saved' && n; });
+      await waitFor('bad to be settled', async () => (await jobNode(a, 'bad')).job.status?.result.kind === 'failure');
+      const told = await waitFor('the notification', () => a.internals.sessions.told.length > toldBefore && a.internals.sessions.told.slice(toldBefore));
+      // ok passed before and fails now: told; bad failed before and fails again: not told.
+      assert.deepStrictEqual(told.map((t) => t.replace(/ on .* \(it passed/, ' on HEAD (it passed')), ['DataKit CI: ok failed on HEAD (it passed before): Command exited with code 1']);
+
+      const decorated = new Promise<LogDecorationsApplied>((resolve) => {
+        const sub = a.internals.decorator.onDidDecorate((e) => { if (e.uri.startsWith('datakit-ci-log:')) { sub.dispose(); resolve(e); } });
+      });
+      await vscode.commands.executeCommand('datakitCi.showLog', ok);
+      const editor = await waitFor('the saved log', () => vscode.window.activeTextEditor?.document.uri.scheme === 'datakit-ci-log' && vscode.window.activeTextEditor);
+      const log = editor.document;
+      const failing = log.getText().split('\n').findIndex((l) => l.startsWith('src/main.txt:1:3'));
+      assert.ok(failing > 0, log.getText());
+      // The failing line and the build's `Failed:` line stand out.
+      const failedLine = log.getText().split('\n').findIndex((l) => /^\[[^\]]+\] Failed: Command exited with code 1$/.test(l));
+      const shown = await decorated;
+      assert.deepStrictEqual([shown.uri, shown.errorLines], [log.uri.toString(), [failing, failedLine]], log.getText());
+      const links = await waitFor('the links', async () => {
+        const l = await vscode.commands.executeCommand<vscode.DocumentLink[]>('vscode.executeLinkProvider', log.uri);
+        return l.length > 0 && l;
+      });
+      // Only the file of the commit is a link: src/nowhere.txt is not in it.
+      assert.deepStrictEqual(links.map((l) => [l.range.start.line, l.range.start.character, l.range.end.character]), [[failing, 0, 'src/main.txt:1:3'.length]]);
+      const target = links[0]!.target!;
+      assert.strictEqual(target.scheme, 'command');
+      const args = JSON.parse(decodeURIComponent(target.query)) as unknown[];
+      await vscode.commands.executeCommand(target.path, ...args);
+      const source = await waitFor('src/main.txt open', () => vscode.window.activeTextEditor?.document.uri.fsPath === path.join(folder(), 'src', 'main.txt') && vscode.window.activeTextEditor);
+      assert.deepStrictEqual([source.selection.active.line, source.selection.active.character], [0, 2]);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+      // The outline lists the log's sections.
+      const symbols = await vscode.commands.executeCommand<vscode.DocumentSymbol[]>('vscode.executeDocumentSymbolProvider', log.uri);
+      assert.deepStrictEqual(symbols.map((s) => s.name).slice(-1), ['compile']);
+      assert.match(symbols[0]!.name, /^ok @ [0-9a-f]{7}/);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    });
+  });
+
+  it('offers every command in the palette, picking a target and a job where one is needed', async () => {
+    const a = await api();
+    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { menus: { commandPalette?: { when: string }[] }; configuration: { properties: Record<string, { title?: string }> } } };
+    assert.deepStrictEqual((pkg.contributes.menus.commandPalette ?? []).filter((m) => m.when === 'false'), []);
+    for (const [key, p] of Object.entries(pkg.contributes.configuration.properties)) { assert.ok(p.title && !/Mi B|Datakit Ci/.test(p.title), `${key} has a readable title`); }
+    const session = a.internals.sessions.all[0]!;
+    const first = session.targets.find((t) => t.jobs.length > 0)!;
+    const running = vscode.commands.executeCommand<string>('datakitCi.explainKey');
+    let text: string | undefined;
+    void running.then((t) => { text = t; });
+    // Accept the first job of the quick pick (grouped by target) once it is shown.
+    await waitFor('the quick pick to be answered', async () => {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      return text !== undefined;
+    });
+    assert.ok(text!.startsWith(`# Why \`${first.jobs[0]!.key.job.name}\` has key \`${first.jobs[0]!.key.digest.slice(0, 16)}\``), text);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  it('says why Build Now started nothing: every job is cached', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    const session = a.internals.sessions.all[0]!;
+    // `slow` runs until released: it counts as already running.
+    await waitFor('every job but slow settled', () => session.targets.every((t) => t.jobs.every((j) => j.key.job.name === 'slow' || (j.status && j.status.result.kind !== 'pending'))));
+    const r = await vscode.commands.executeCommand<{ started: number; said?: string }>('datakitCi.buildNow');
+    const jobs = new Map(session.targets.flatMap((t) => t.jobs.map((j) => [j.key.digest, j.status?.result.kind] as const)));
+    const count = (kind: string): number => [...jobs.values()].filter((k) => k === kind).length;
+    assert.strictEqual(r.started, 0);
+    assert.ok(count('failure') > 0, 'bad has failed');
+    const parts = [[count('success'), 'passed'], [count('failure'), 'failed'], [count('pending'), 'already running']].filter(([n]) => n).map(([n, w]) => `${n} ${w}`);
+    assert.strictEqual(r.said, `DataKit CI: all ${jobs.size} jobs are cached (${parts.join(', ')}): nothing to build. Rebuild Failed runs the failed ones again.`);
+  });
+
+  it('makes every job of HEAD a task of type datakit-ci that runs through the cache', async () => {
+    const a = await api();
+    const tasks = await vscode.tasks.fetchTasks({ type: 'datakit-ci' });
+    const names = a.internals.sessions.all[0]!.head!.jobs.map((j) => j.key.job.name);
+    assert.deepStrictEqual(tasks.filter((t) => !t.name.endsWith('(working tree)')).map((t) => t.name).sort(), [...names].sort());
+    const run = async (name: string): Promise<number | undefined> => {
+      const task = tasks.find((t) => t.name === name)!;
+      const ended = new Promise<number | undefined>((resolve) => {
+        const sub = vscode.tasks.onDidEndTaskProcess((e) => { if (e.execution.task.name === name) { sub.dispose(); resolve(e.exitCode); } });
+      });
+      await vscode.tasks.executeTask(task);
+      return ended;
+    };
+    await waitFor('ok built', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
+    assert.strictEqual(await run('ok'), 0);
+    assert.strictEqual(await run('bad'), 1);
+  });
+});
