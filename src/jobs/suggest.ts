@@ -8,9 +8,11 @@ import { parse, type ParseError } from 'jsonc-parser';
 import { DataKitError } from '../shared/errors';
 import { jobNameProblem, pathProblem } from './configChecks';
 import { positions, syntaxMessage } from './configErrors';
+import { makeJobs } from './suggestMake';
 import { suggestionText } from './suggestText';
 import { pnpmPackages, resolveWorkspaces, type Skipped, type WorkspacePatterns } from './suggestWorkspaces';
 
+export { makeTargets, MAKE_TARGETS } from './suggestMake';
 export type { Skipped } from './suggestWorkspaces';
 
 export interface SuggestedJob {
@@ -42,10 +44,6 @@ export interface Suggestions {
 
 /** The scripts suggested as jobs, in this order. */
 export const SCRIPTS = ['build', 'typecheck', 'check', 'lint', 'test'] as const;
-/** A Makefile's targets suggested as jobs. */
-export const MAKE_TARGETS = ['test', 'check'] as const;
-/** The makefiles GNU make looks for, in its order. */
-const MAKEFILES = ['GNUmakefile', 'makefile', 'Makefile'];
 
 type Manager = 'npm' | 'yarn' | 'pnpm';
 /** Lockfiles, in the order one is chosen when several are there and nothing says which manager. */
@@ -281,31 +279,4 @@ function dependencyFolders(p: Package, byName: Map<string, Package>): string[] {
   }
   seen.delete(p);
   return [...seen].map((q) => q.dir).sort();
-}
-
-/** The rules' targets of a makefile (not its variables, recipes or pattern rules). */
-export function makeTargets(text: string): Set<string> {
-  const targets = new Set<string>();
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^([^\s:#=][^:#=]*?)\s*::?(?!=)/.exec(line);
-    if (m) { for (const t of m[1].trim().split(/\s+/)) { targets.add(t); } }
-  }
-  return targets;
-}
-
-/** `make test` and `make check` when the makefile that make would read has such rules. */
-function makeJobs(repoDir: string, names: Set<string>, taken: Set<string>, skipped: Skipped[]): SuggestedJob[] {
-  const file = MAKEFILES.find((f) => names.has(f));
-  if (!file) { return []; }
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(repoDir, file), 'utf8');
-  } catch (e) {
-    skipped.push({ file, reason: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
-    return [];
-  }
-  const targets = MAKE_TARGETS.filter((t) => makeTargets(text).has(t));
-  // Named as the targets, or all `make-<target>` when a script took one of the names.
-  const prefix = targets.some((t) => taken.has(t)) ? 'make-' : '';
-  return targets.map((t) => ({ name: `${prefix}${t}`, run: `make ${t}`, from: `${file} target "${t}"` }));
 }
