@@ -91,7 +91,7 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
           ...resolved.used.map((p) => `${p}/package.json`), ...INSTALL_CONFIG.filter((f) => names.has(f))].filter((p) => pathProblem(p.replace(/^!/, '')) === undefined),
         from: install.lockfile,
       };
-    } else if (hasDependencies(root) || packages.some(hasDependencies)) {
+    } else if (!LOCKFILES.some(([f]) => names.has(f)) && (hasDependencies(root) || packages.some(hasDependencies))) {
       skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): no setup is suggested, so the jobs run without installed dependencies; commit one and run init again` });
     }
     const manager = install?.manager ?? declaredManager(root, names) ?? 'npm';

@@ -215,6 +215,13 @@ describe('zero configuration: suggested jobs', () => {
     });
     assert.deepEqual(roundTrip(s), s.jobs.map(({ from: _from, ...j }) => j));
 
+    // A lockfile of another manager than packageManager's is said once, as such.
+    const mismatch = await suggestJobs(repo({ 'package.json': { packageManager: 'yarn@4.1.0', scripts: { test: 'x' }, dependencies: { a: '1' } }, 'package-lock.json': '{}' }));
+    assert.deepEqual(found(mismatch), {
+      jobs: [{ name: 'test', run: 'yarn run test', from: 'package.json script "test"' }],
+      skipped: [{ file: 'package.json', reason: '"packageManager" names yarn, whose lockfile is not there (found package-lock.json): no setup is suggested' }],
+    });
+
     const invalidRoot = await suggestJobs(repo({ 'package.json': '{"scripts": {"test": "x"}' }));
     assert.deepEqual(found(invalidRoot), { jobs: [], skipped: [{ file: 'package.json', reason: 'is not valid JSON: Expected "}" at line 1, column 26' }] });
     assert.ok(parseConfig(invalidRoot.text).ok, 'an empty suggestion is still a valid file');
