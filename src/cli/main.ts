@@ -4,6 +4,7 @@ import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
 import { runBuild } from './build';
+import { runInit } from './init';
 import { CliError, EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, UsageError, type Io } from './context';
 import { runRange } from './range';
 import { localTime, seconds, table } from './format';
@@ -12,6 +13,8 @@ import { report, reportTable, summary, type JobReport } from './report';
 const USAGE = `Usage: datakit-ci <command> [options]
 
 Commands:
+  init [--force] [--print]                      write a .datakit-ci.json of the jobs found in the repository
+                                                (package.json scripts, workspaces, Makefile targets)
   status [--rev REV] [--config FILE] [--json]   every job of REV (default HEAD) and its state
   status --range A..B [--json] [--yes]          every commit of a range × its jobs, as a matrix
   build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
@@ -240,11 +243,13 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
   if (cmd === '--version' || cmd === 'version') { io.out(`${VERSION}\n`); return EXIT.ok; }
   if (cmd === undefined || cmd === '--help' || cmd === 'help' || cmd === '-h') { io.out(USAGE); return EXIT.ok; }
   const command = COMMANDS[cmd];
-  if (!command) { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return EXIT.usage; }
+  if (!command && cmd !== 'init') { io.err(`datakit-ci: unknown command '${cmd}'\n${USAGE}`); return EXIT.usage; }
   let jobs: RepoJobs | undefined;
   try {
     // What the engine repaired or set aside (a damaged result, a stale lock) is said, never silent.
     const logger = { info: (): void => {}, error: (m: string): void => io.err(`datakit-ci: warning: ${m}\n`) };
+    // init reads the working tree's files only: it needs neither the results nor a commit.
+    if (!command) { return await runInit(rest, io, cwd); }
     jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger, readOnly: command.readOnly });
     return await command.run(jobs, rest, io, cwd);
   } catch (e) {

@@ -21,6 +21,14 @@ export function isGlob(pattern: string): boolean {
   return /[*?[\]{}()!+@]/.test(pattern) && picomatch().scan(pattern).isGlob;
 }
 
+/**
+ * A matcher of one glob in picomatch's default dialect, where `*` and `**` do not match a name starting with
+ * a dot: how npm, yarn and pnpm read the globs of a workspace's packages (unlike inputs and outputs).
+ */
+export function globWithoutDots(pattern: string): (path: string) => boolean {
+  return picomatch()(pattern);
+}
+
 /** The folder a pattern cannot match outside of: its static part ('' for the whole tree). */
 export function baseOf(pattern: string): string {
   return listingOf(pattern).base;

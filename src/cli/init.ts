@@ -1,0 +1,56 @@
+// `datakit-ci init`: writes the .datakit-ci.json that zero configuration suggests (src/jobs/suggest.ts) at
+// the repository's root, and says what it found, where, what it skipped and why, and what to do next.
+import fs = require('node:fs');
+import path = require('node:path');
+import { parseArgs } from 'node:util';
+import { CONFIG_FILE } from '../jobs/config';
+import { suggestJobs, type Suggestions } from '../jobs/suggest';
+import { locateRepository, readHead } from '../store/gitDirs';
+import { DataKitError } from '../shared/errors';
+import { EXIT, UsageError, type Io } from './context';
+import { table } from './format';
+
+/** `init [--force] [--print]`. */
+export async function runInit(args: string[], io: Io, cwd: string): Promise<number> {
+  const { values } = parseArgs({ args, options: { force: { type: 'boolean', default: false }, print: { type: 'boolean', default: false } }, allowPositionals: false });
+  const dirs = locateRepository(cwd);
+  if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${cwd}`); }
+  if (!dirs.topLevel) { throw new UsageError('this repository is bare: it has no files to suggest jobs from'); }
+  const file = path.join(dirs.topLevel, CONFIG_FILE);
+  const shownFile = path.relative(cwd, file) || CONFIG_FILE;
+  if (!values.print && !values.force && fs.existsSync(file)) {
+    throw new UsageError(`${shownFile} already exists; \`init --force\` replaces it, \`init --print\` prints the suggestion instead`);
+  }
+  const s = await suggestJobs(dirs.topLevel);
+  // With --print, stdout is the file alone (it can be redirected); what was found goes to stderr.
+  const say = values.print ? io.err : io.out;
+  if (s.jobs.length === 0) {
+    saySkipped(s, io.err);
+    throw new DataKitError('NothingToSuggest', `found no job to suggest in ${dirs.topLevel}: no build, typecheck, check, lint or test script in a package.json, no test or check target in a Makefile; write ${CONFIG_FILE} by hand (see the README's "Declaring jobs")`);
+  }
+  if (values.print) {
+    io.out(s.text);
+  } else {
+    fs.writeFileSync(file, s.text, { flag: values.force ? 'w' : 'wx' });
+  }
+  say(`${values.print ? 'found' : `wrote ${shownFile} with`} ${s.jobs.length} job${s.jobs.length === 1 ? '' : 's'}${s.setup ? ' and a setup' : ''}:\n`);
+  say(indent(table([
+    ...(s.setup ? [['(setup)', s.setup.run, `chosen by ${s.setup.from}`]] : []),
+    ...s.jobs.map((j) => [j.name, j.run, j.from]),
+  ])));
+  saySkipped(s, say);
+  // Jobs are read from the commit: building needs the file committed, or --worktree over a first commit.
+  say(values.print ? `next: \`datakit-ci init\` writes it to ${shownFile}\n`
+    : readHead(dirs) ? `next: \`datakit-ci build --worktree\` tries the jobs on your working tree; commit ${shownFile}, then \`datakit-ci build\` builds them for HEAD\n`
+      : `next: commit ${shownFile} (jobs are read from the commit being built), then \`datakit-ci build\`\n`);
+  return EXIT.ok;
+}
+
+function saySkipped(s: Suggestions, say: (text: string) => void): void {
+  if (s.skipped.length === 0) { return; }
+  say(`skipped:\n${s.skipped.map((k) => `  ${k.file}: ${k.reason}\n`).join('')}`);
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { suggestJobs } from '../../src/jobs/suggest';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-init-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: ENV, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+let n = 0;
+/** A repository whose package.json's test passes, with no dependency (so no lockfile is needed). */
+function repo(files: Record<string, string> = { 'package.json': JSON.stringify({ name: 'tiny', scripts: { test: 'node -e "process.exit(0)"' } }) }): string {
+  const dir = path.join(tmp, `r${n++}`);
+  fs.mkdirSync(dir);
+  git(dir, 'init', '-q', '-b', 'main');
+  for (const [f, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    fs.writeFileSync(path.join(dir, f), text);
+  }
+  return dir;
+}
+
+describe('datakit-ci init', () => {
+  it('writes .datakit-ci.json at the root (from a subfolder too), says what it found and the next step', async () => {
+    const dir = repo();
+    fs.mkdirSync(path.join(dir, 'src'));
+    const r = cli(path.join(dir, 'src'), 'init');
+    assert.equal(r.err, '');
+    assert.equal(r.code, 0);
+    assert.equal(r.out, [
+      'wrote ../.datakit-ci.json with 1 job:',
+      '  test  npm run test  package.json script "test"',
+      'next: commit ../.datakit-ci.json (jobs are read from the commit being built), then `datakit-ci build`',
+      '',
+    ].join('\n'));
+    assert.equal(fs.readFileSync(path.join(dir, '.datakit-ci.json'), 'utf8'), (await suggestJobs(dir)).text);
+  });
+
+  it('refuses to overwrite the file unless --force; --print writes to stdout and leaves the file alone', () => {
+    const dir = repo({ 'package.json': '{"scripts": {"lint": "eslint ."}, "devDependencies": {"eslint": "9"}}', 'package-lock.json': '{}' });
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'first');
+    fs.writeFileSync(path.join(dir, '.datakit-ci.json'), '{ "jobs": {} }\n');
+    const refused = cli(dir, 'init');
+    assert.deepEqual(refused, { code: 2, out: '', err: 'datakit-ci: .datakit-ci.json already exists; `init --force` replaces it, `init --print` prints the suggestion instead\n' });
+    assert.equal(fs.readFileSync(path.join(dir, '.datakit-ci.json'), 'utf8'), '{ "jobs": {} }\n');
+
+    const printed = cli(dir, 'init', '--print');
+    assert.equal(printed.code, 0);
+    assert.match(printed.out, /^\/\/ Suggested by `datakit-ci init`/);
+    assert.ok(printed.out.includes('  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"] },\n'));
+    assert.ok(printed.out.includes('    "lint": { "run": "npm run lint" }\n'));
+    assert.equal(printed.err, [
+      'found 1 job and a setup:',
+      '  (setup)  npm ci        chosen by package-lock.json',
+      '  lint     npm run lint  package.json script "lint"',
+      'next: `datakit-ci init` writes it to .datakit-ci.json',
+      '',
+    ].join('\n'));
+    assert.equal(fs.readFileSync(path.join(dir, '.datakit-ci.json'), 'utf8'), '{ "jobs": {} }\n');
+
+    const forced = cli(dir, 'init', '--force');
+    assert.equal(forced.code, 0);
+    assert.equal(fs.readFileSync(path.join(dir, '.datakit-ci.json'), 'utf8'), printed.out);
+    assert.equal(forced.out.split('\n').at(-2), 'next: `datakit-ci build --worktree` tries the jobs on your working tree; commit .datakit-ci.json, then `datakit-ci build` builds them for HEAD');
+  });
+
+  it('finds nothing: exit 2 with what it skipped and why, and writes nothing', () => {
+    const dir = repo({ 'package.json': '{"scripts": {"start": "node ."}}', 'sub/package.json': '{' });
+    const r = cli(dir, 'init');
+    assert.equal(r.code, 2);
+    assert.equal(r.out, '');
+    assert.equal(r.err, `datakit-ci: found no job to suggest in ${fs.realpathSync(dir)}: no build, typecheck, check, lint or test script in a package.json, no test or check target in a Makefile; write .datakit-ci.json by hand (see the README's "Declaring jobs")\n`);
+    assert.equal(fs.existsSync(path.join(dir, '.datakit-ci.json')), false);
+
+    const broken = repo({ 'package.json': '{"scripts": ' });
+    assert.equal(cli(broken, 'init').err.split('\n')[0], 'skipped:');
+    assert.equal(cli(broken, 'init').err.split('\n')[1], '  package.json: is not valid JSON: Expected a value at line 1, column 13');
+    assert.deepEqual(cli(tmp, 'init').code, 2, 'not a repository');
+  });
+
+  it('end to end: init, commit, build — the suggested job passes', () => {
+    const dir = repo();
+    assert.equal(cli(dir, 'init').code, 0);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'jobs suggested by init');
+    const b = cli(dir, 'build', '--json');
+    assert.equal(b.code, 0, b.err);
+    const jobs = JSON.parse(b.out).jobs as { job: string; state: string; cached: boolean }[];
+    assert.deepEqual(jobs.map((j) => [j.job, j.state, j.cached]), [['test', 'success', false]]);
+    assert.match(cli(dir, 'log', 'test').out, /process\.exit\(0\)/);
+  });
+});
