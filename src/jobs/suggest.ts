@@ -84,15 +84,16 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
     skipped.push(...resolved.skipped);
     const packages = resolved.folders.map((d) => readPackage(repoDir, d, skipped)).filter((p): p is Package => p !== undefined);
     const install = chooseInstall(root, names, skipped);
+    const setupInputs = (lockfile?: string): string[] => ['package.json', ...(lockfile ? [lockfile] : []), ...(ws?.file === 'pnpm-workspace.yaml' ? [ws.file] : []),
+      ...resolved.used.map((p) => `${p}/package.json`), ...INSTALL_CONFIG.filter((f) => names.has(f))].filter((p) => pathProblem(p.replace(/^!/, '')) === undefined);
     if (install) {
-      setup = {
-        run: install.run,
-        inputs: ['package.json', install.lockfile, ...(ws?.file === 'pnpm-workspace.yaml' ? [ws.file] : []),
-          ...resolved.used.map((p) => `${p}/package.json`), ...INSTALL_CONFIG.filter((f) => names.has(f))].filter((p) => pathProblem(p.replace(/^!/, '')) === undefined),
-        from: install.lockfile,
-      };
+      setup = { run: install.run, inputs: setupInputs(install.lockfile), from: install.lockfile };
     } else if (!LOCKFILES.some(([f]) => names.has(f)) && (hasDependencies(root) || packages.some(hasDependencies))) {
-      skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): no setup is suggested, so the jobs run without installed dependencies; commit one and run init again` });
+      // Without a lockfile the jobs would run without their dependencies: install by the package.json files.
+      const manager = declaredManager(root, names) ?? 'npm';
+      const run = manager === 'npm' ? 'npm install --no-audit --no-fund' : `${manager} install`;
+      setup = { run, inputs: setupInputs(), from: 'package.json (no lockfile)' };
+      skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): the setup runs \`${run}\`, installed again only when a package.json changes, so the versions it got may differ from a fresh install; commit a lockfile for a reproducible one` });
     }
     const manager = install?.manager ?? declaredManager(root, names) ?? 'npm';
     jobs.push(...usableScripts(root, skipped).map((s) => ({ name: s, run: `${manager} run ${s}`, from: `package.json script "${s}"` })));

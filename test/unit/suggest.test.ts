@@ -205,10 +205,12 @@ describe('zero configuration: suggested jobs', () => {
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
         { name: 'fine.lint', run: 'npm run lint -w packages/fine', inputs: ['packages/fine'], from: 'packages/fine/package.json script "lint"' },
       ],
+      // Without a lockfile, the dependencies are still installed once, keyed on the package.json files.
+      setup: { run: 'npm install --no-audit --no-fund', inputs: ['package.json', 'packages/*/package.json'], from: 'package.json (no lockfile)' },
       skipped: [
         { file: 'packages/broken/package.json', reason: 'is not valid JSON: Expected a property name in double quotes at line 3, column 1' },
         { file: 'packages/not-object/package.json', reason: 'is not a JSON object' },
-        { file: 'package.json', reason: 'no lockfile (package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml): no setup is suggested, so the jobs run without installed dependencies; commit one and run init again' },
+        { file: 'package.json', reason: 'no lockfile (package-lock.json, npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml): the setup runs `npm install --no-audit --no-fund`, installed again only when a package.json changes, so the versions it got may differ from a fresh install; commit a lockfile for a reproducible one' },
         { file: 'package.json', reason: 'script "build" is empty' },
         { file: 'packages/with space/package.json', reason: "its folder's name holds characters a shell would need quoted" },
       ],
