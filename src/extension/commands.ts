@@ -264,9 +264,46 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     try {
       await vscode.workspace.fs.stat(uri);
     } catch {
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(STARTER_CONFIG));
+      // The jobs found in the repository when there are any, else a starter to edit.
+      const suggested = sessions.all.find((s) => s.dirs.topLevel === root)?.head?.suggested;
+      await vscode.workspace.fs.writeFile(uri, Buffer.from(suggested?.text ?? STARTER_CONFIG));
     }
     await vscode.window.showTextDocument(uri);
+    return uri;
+  });
+
+  reg('datakitCi.build', async (arg?: unknown) => {
+    requireTrust();
+    const picked = await jobArg(deps, arg, (j) => j.status?.result.kind !== 'pending');
+    if (!picked) { return undefined; }
+    return picked.session.rebuild(picked.job.key);
+  });
+
+  // Suggested jobs (no .datakit-ci.json): run on a click, saved as the file on another.
+  reg('datakitCi.runSuggestedJobs', async (arg?: unknown) => {
+    requireTrust();
+    const n = arg as Partial<Extract<Node, { kind: 'target' }>> | undefined;
+    const targets = (n?.session ? [n.session] : sessions.all).map((s) => ({ s, t: s.head })).filter((x) => x.t?.suggested);
+    if (targets.length === 0) { throw new DataKitError('NothingToSuggest', 'No suggested jobs here: the repository has a .datakit-ci.json, or nothing to suggest.'); }
+    let started = 0;
+    for (const { s, t } of targets) {
+      for (const j of t!.jobs) { if ((await s.jobs.lookup(j.key)).result.kind === 'pending') { started++; } }
+    }
+    return started;
+  });
+
+  reg('datakitCi.saveSuggestedJobs', async (arg?: unknown) => {
+    const n = arg as Partial<Extract<Node, { kind: 'target' }>> | undefined;
+    const session = n?.session ?? sessions.all.find((s) => s.head?.suggested);
+    const suggested = session?.head?.suggested;
+    const top = session?.dirs.topLevel;
+    if (!session || !suggested || !top) { throw new DataKitError('NothingToSuggest', 'No suggested jobs here: the repository has a .datakit-ci.json, or nothing to suggest.'); }
+    const uri = vscode.Uri.file(path.join(top, CONFIG_FILE));
+    const exists = await vscode.workspace.fs.stat(uri).then(() => true, () => false);
+    if (exists) { throw new DataKitError('ConfigExists', `${CONFIG_FILE} already exists: it was not overwritten.`); }
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(suggested.text));
+    await vscode.window.showTextDocument(uri);
+    await session.refresh();
     return uri;
   });
 

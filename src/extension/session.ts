@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import { Emitter, type Disposable } from '../shared/events';
 import { CONFIG_FILE, type ConfigResult } from '../jobs/config';
 import { entryName, keyWarnings, type InputWarning, type JobKey } from '../jobs/key';
-import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
+import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { suggestJobs, type Suggestions } from '../jobs/suggest';
 import type { BranchInfo, Target } from '../jobs/targets';
 import type { RepositoryDirs } from '../store/gitDirs';
 import { objectBytes } from '../store/gitStore';
@@ -28,6 +29,11 @@ export interface TargetView {
   readonly jobs: JobView[];
   /** HEAD only: the working copy's .datakit-ci.json differs from the one committed, which is what runs. */
   readonly configEdited?: boolean;
+  /**
+   * HEAD only, when neither it nor the working copy has a .datakit-ci.json: the jobs suggested from the
+   * repository's files (package.json scripts, a Makefile), shown to be run on a click — never automatically.
+   */
+  readonly suggested?: Suggestions;
 }
 
 /** The working tree target's name (no branch can be named so: it has a space). */
@@ -169,6 +175,11 @@ export class Session implements Disposable {
         jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
       }
       const configEdited = target.isHead && trusted && at !== undefined ? await this.configEdited(target.commit) : undefined;
+      const suggested = target.isHead && trusted && at?.config === 'missing' ? await this.suggestedAt(target.commit) : undefined;
+      if (suggested) {
+        views.push({ target, config: suggested.at.config, jobs: await this.viewsOf(suggested.at.keys), suggested: suggested.suggestions });
+        continue;
+      }
       views.push({ target, config: at ? at.config : 'unknown', jobs, ...(configEdited ? { configEdited } : {}) });
     }
     if (this.disposed) { return; }
@@ -299,6 +310,26 @@ export class Session implements Disposable {
     }, PUSH_DEBOUNCE_MS);
   }
 
+  /**
+   * Suggested jobs for `commit` (HEAD) when the working copy has no .datakit-ci.json either, keyed as if the
+   * suggested file were committed (saving and committing it reuses what was built); undefined when there is
+   * nothing to suggest. Read from the working copy's files: cheap (see bench/suggest.bench.mjs).
+   */
+  private async suggestedAt(commit: string): Promise<{ suggestions: Suggestions; at: JobsAt } | undefined> {
+    const top = this.dirs.topLevel;
+    if (!top || fs.existsSync(path.join(top, CONFIG_FILE))) { return undefined; }
+    const suggestions = await suggestJobs(top).catch((e: Error) => { this.log?.(`Could not suggest jobs: ${e.message}`); return undefined; });
+    if (!suggestions || suggestions.jobs.length === 0) { return undefined; }
+    const at = await this.jobs.jobsWithConfig(commit, suggestions.text);
+    return at.config !== 'missing' && at.config.ok ? { suggestions, at } : undefined;
+  }
+
+  private async viewsOf(keys: readonly JobKey[]): Promise<JobView[]> {
+    const jobs: JobView[] = [];
+    for (const key of keys) { jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) }); }
+    return jobs;
+  }
+
   /** Whether the working copy's configuration differs from the one committed at `commit`. */
   private async configEdited(commit: string): Promise<boolean> {
     const top = this.dirs.topLevel;
@@ -311,7 +342,8 @@ export class Session implements Disposable {
   async build(which: 'head' | 'all' = 'head'): Promise<number> {
     if (!this.trusted()) { return 0; }
     let started = which === 'all' ? await this.buildWorktree() : 0;
-    for (const t of this.targets.filter((v) => !v.target.worktree && (which === 'all' || v.target.isHead))) {
+    // Suggested jobs run on a click (Build Now, the ▶ of a job or of the suggestions), never on a HEAD move.
+    for (const t of this.targets.filter((v) => !v.target.worktree && (which === 'all' || (v.target.isHead && !v.suggested)))) {
       for (const j of t.jobs) {
         const before = this.jobs.cache.peek(j.key);
         const s = await this.jobs.lookup(j.key);

@@ -114,6 +114,18 @@ export class TreeModel {
       return c.errors.map((error) => ({ kind: 'configError', session, target, error }));
     }
     const jobs: Node[] = target.jobs.map((job) => ({ kind: 'job', session, target, job }));
+    const sug = target.suggested;
+    if (sug) {
+      const sources = [...new Set(sug.jobs.map((j) => j.from.replace(/ script .*$/, '').replace(/ target .*$/, '')))];
+      jobs.unshift({
+        kind: 'message', session,
+        text: `No .datakit-ci.json: ${sug.jobs.length} job${sug.jobs.length === 1 ? '' : 's'} suggested from ${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''}`,
+        detail: [
+          'Found in the repository; nothing runs until you click ▶ (on a job, or on this commit for all of them). Save them as .datakit-ci.json (the 💾 on the commit) to edit and commit them: a job with inputs keeps what was built here; one over the whole tree builds again, the new file being part of that tree.',
+          ...sug.skipped.map((k) => `Skipped ${k.file}: ${k.reason}`),
+        ].join('\n\n'),
+      });
+    }
     if (target.configEdited) {
       jobs.unshift({
         kind: 'message', session,

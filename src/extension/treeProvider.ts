@@ -127,6 +127,10 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
           item.tooltip = `${t.commit}\n${t.subject}${first ? '\n\nThe oldest commit of the branch with a failed job: where it broke.' : ''}`;
           item.contextValue = 'target commit';
         }
+        if (node.target.suggested) {
+          item.description = 'HEAD · suggested jobs';
+          item.contextValue = 'target suggested';
+        }
         const c = node.target.config;
         if (typeof c === 'object' && !c.ok) {
           item.iconPath = ICONS.failure;
@@ -174,6 +178,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       if (isRunning(r.reason)) { this.watchElapsed(node, item.id); } else { item.iconPath = WAITING_ICON; }
     }
     const s = job.status;
+    const from = target.suggested?.jobs.find((j) => j.name === job.key.job.name)?.from;
     if (job.elsewhere !== undefined && r?.kind !== 'pending') { item.iconPath = ICONS.pending; }
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
@@ -197,7 +202,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         ? ['passed', ran, queued, cached, ago(times.finished)].filter(Boolean).join(' · ')
         : 'passed';
     } else {
-      item.description = vscode.workspace.isTrusted ? 'not built' : 'not built · workspace not trusted';
+      item.description = !vscode.workspace.isTrusted ? 'not built · workspace not trusted' : from ? `suggested · ${from}` : 'not built';
     }
     if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
       item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
@@ -218,6 +223,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
       if (times.builtBy || fetched) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${fetched ? `, fetched from ${escapeCell(fetched)}` : ''} |\n`); }
     }
+    if (from) { md.appendMarkdown(`| suggested from | ${escapeCell(from)} |\n`); }
     md.appendCodeblock(job.key.job.run, 'sh');
     item.tooltip = md;
     item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };

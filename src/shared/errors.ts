@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'CheckoutFailed' // a build directory could not be filled
   | 'ConfigError' // .datakit-ci.json is broken (its errors, with positions, are listed)
   | 'SchemaNotFound' // the JSON schema is not next to the code
+  | 'ConfigExists' // writing .datakit-ci.json (init, Save Suggested Jobs) where there is one already
   | 'NothingToSuggest' // a repository without .datakit-ci.json has no script or target to suggest as a job
   // The editor
   | 'Disposed' // used after dispose

@@ -200,3 +200,49 @@ describe('from a red icon to the failing line', function () {
     assert.strictEqual(await run('bad'), 1);
   });
 });
+
+describe('from a repository without .datakit-ci.json to green, without writing config', function () {
+  this.timeout(90_000);
+
+  it('suggests the package.json scripts as jobs, runs them only on a click, and saves them as the file', async () => {
+    const a = await api();
+    const before = git(folder(), 'rev-parse', 'HEAD');
+    git(folder(), 'rm', '-q', '.datakit-ci.json');
+    fs.writeFileSync(path.join(folder(), 'package.json'), JSON.stringify({ name: 'fixture', scripts: { test: 'node -e "console.log(1 + 1)"', lint: 'node -e "process.exit(0)"', start: 'node server.js' } }, null, 2));
+    git(folder(), 'add', 'package.json');
+    git(folder(), 'commit', '-qm', 'Scripts instead of jobs');
+    try {
+      await vscode.commands.executeCommand('datakitCi.refresh');
+      const head = await waitFor('the suggested jobs', async () => { const h = await headTarget(a); return h.target.suggested && h; });
+      const headItem = await item(a, head);
+      assert.deepStrictEqual([headItem.description, headItem.contextValue], ['HEAD · suggested jobs', 'target suggested']);
+      const rows = await children(a, head);
+      assert.deepStrictEqual(rows.map((r) => r.kind === 'message' ? r.text : r.kind === 'job' ? r.job.key.job.name : r.kind),
+        ['No .datakit-ci.json: 2 jobs suggested from package.json', 'lint', 'test']);
+      const test = rows[2]!;
+      // Nothing ran on its own: the jobs wait for a click.
+      assert.strictEqual(test.kind === 'job' && test.job.status, undefined);
+      assert.strictEqual((await item(a, test)).description, 'suggested · package.json script "test"');
+
+      const started = await vscode.commands.executeCommand<number>('datakitCi.runSuggestedJobs', head);
+      assert.strictEqual(started, 2);
+      const passed = await waitFor('test to pass', async () => { const n = await jobNode(a, 'test'); return n.job.status?.result.kind === 'success' && n; });
+      const log = await a.internals.sessions.all[0]!.jobs.store.readLog((passed.job.status!.output as { saved: { commit: string } }).saved);
+      assert.match(log, /\n2\n/);
+
+      // Saved as the file: the working tree has it and runs its jobs. These two read the whole tree, of which
+      // the new file is a part: their keys differ from the suggestions' (a job with inputs would be a hit).
+      const uri = await vscode.commands.executeCommand<vscode.Uri>('datakitCi.saveSuggestedJobs', head);
+      const text = fs.readFileSync(uri.fsPath, 'utf8');
+      assert.match(text, /^\/\//, 'a commented file');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      const worktree = await waitFor('the working tree target with the saved jobs', () => a.internals.sessions.all[0]!.worktree);
+      assert.deepStrictEqual(worktree.jobs.map((j) => [j.key.job.name, j.key.job.run]), [['lint', 'npm run lint'], ['test', 'npm run test']]);
+      assert.strictEqual(a.internals.sessions.all[0]!.head!.suggested, undefined, 'no suggestion once the working copy has the file');
+    } finally {
+      fs.rmSync(path.join(folder(), '.datakit-ci.json'), { force: true });
+      git(folder(), 'reset', '-q', '--hard', before);
+      await vscode.commands.executeCommand('datakitCi.refresh');
+    }
+  });
+});
