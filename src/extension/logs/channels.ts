@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { Emitter, type Event, type Disposable } from '../../shared/events';
 import type { LiveLog } from '../../engine/liveLog';
-import { AnsiStripper } from './ansi';
+import { AnsiStripper } from '../../shared/ansi';
 
 export const CHANNEL_PREFIX = 'DataKit CI: ';
 // Each `append` is a message to the renderer and a write of the channel's file: batch them.
