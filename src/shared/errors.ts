@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'CheckoutFailed' // a build directory could not be filled
   | 'ConfigError' // .datakit-ci.json is broken (its errors, with positions, are listed)
   | 'SchemaNotFound' // the JSON schema is not next to the code
+  | 'InvalidProblemMatcher' // a job's problemMatcher names no known matcher or holds an invalid pattern
+  | 'MatchFailed' // the worker that matches a log's problems failed or stopped
   // The editor
   | 'Disposed' // used after dispose
   | 'Untrusted' // an action that runs something, in an untrusted workspace

@@ -1,0 +1,298 @@
+// Problem matchers: how a job's log becomes problems at file positions. A job names one of the matchers VS Code
+// users already write in tasks.json (`"$tsc"`), or declares one in the same shape (`owner`, `severity`,
+// `fileLocation`, `pattern`: one pattern or several lines' worth, the last of which may `loop`). This file holds
+// the built-in table, the checks of a declared matcher (configChecks.ts reports them at their position) and
+// the resolved form; matchLog.ts runs them. The matcher only presents a log: it is not part of any key.
+import { DataKitError } from '../shared/errors';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A pattern as written: group indexes of a JavaScript regular expression (VS Code's tasks.json shape). */
+export interface PatternSpec {
+  readonly regexp: string;
+  readonly kind?: 'file' | 'location';
+  readonly file?: number;
+  readonly location?: number;
+  readonly line?: number;
+  readonly column?: number;
+  readonly endLine?: number;
+  readonly endColumn?: number;
+  readonly severity?: number;
+  readonly code?: number;
+  readonly message?: number;
+  readonly loop?: boolean;
+}
+
+export interface MatcherObjectSpec {
+  readonly owner?: string;
+  readonly source?: string;
+  readonly severity?: Severity;
+  /** `absolute`, `relative`, `autoDetect`, or `[kind, prefix]`; see matchLog.ts for what each means here. */
+  readonly fileLocation?: string | readonly string[];
+  readonly pattern: PatternSpec | readonly PatternSpec[];
+}
+
+/** What a job's `problemMatcher` may hold: a built-in's name, a matcher, or a list of them (`[]`: none). */
+export type MatcherSpec = string | MatcherObjectSpec | readonly (string | MatcherObjectSpec)[];
+
+export const GROUPS = ['file', 'location', 'line', 'column', 'endLine', 'endColumn', 'severity', 'code', 'message'] as const;
+export type Group = typeof GROUPS[number];
+
+export interface Pattern {
+  readonly regexp: RegExp;
+  readonly kind: 'file' | 'location';
+  readonly groups: Readonly<Partial<Record<Group, number>>>;
+  readonly loop: boolean;
+}
+
+export interface Matcher {
+  /** `$tsc` for a built-in; the owner for a declared one. */
+  readonly name: string;
+  readonly owner: string;
+  /** For a pattern without a severity group, or a severity word it does not know. */
+  readonly severity: Severity;
+  readonly fileLocation: { readonly kind: 'absolute' | 'relative' | 'autoDetect'; readonly prefix: string };
+  readonly patterns: readonly Pattern[];
+  /** The default matcher's rule: only files of the commit count (`MatchOptions.files`). */
+  readonly onlyKnownFiles?: boolean;
+  /** Picks the severity from the message's words when the pattern has no severity group (the default matcher). */
+  readonly severityFromText?: boolean;
+}
+
+const RELATIVE: MatcherObjectSpec['fileLocation'] = ['relative', '${cwd}'];
+
+/**
+ * VS Code's own matchers (`problemMatcher.ts`), those of the extensions it ships (typescript-language-features:
+ * `$tsc`, `$tsc-watch`; less: `$lessc`), and `$gcc` of the C/C++ extension (ms-vscode.cpptools), which
+ * tasks.json files name as often as any. The regular expressions are theirs, unchanged.
+ */
+export const BUILTIN_MATCHERS: Readonly<Record<string, MatcherObjectSpec>> = {
+  $tsc: {
+    owner: 'typescript', source: 'ts', fileLocation: RELATIVE,
+    pattern: { regexp: '^([^\\s].*)[\\(:](\\d+)[,:](\\d+)(?:\\):\\s+|\\s+-\\s+)(error|warning|info)\\s+TS(\\d+)\\s*:\\s*(.*)$', file: 1, line: 2, column: 3, severity: 4, code: 5, message: 6 },
+  },
+  '$tsc-watch': {
+    // The same pattern; its begin and end patterns only matter to a task that keeps running.
+    owner: 'typescript', source: 'ts', fileLocation: RELATIVE,
+    pattern: { regexp: '^([^\\s].*)[\\(:](\\d+)[,:](\\d+)(?:\\):\\s+|\\s+-\\s+)(error|warning|info)\\s+TS(\\d+)\\s*:\\s*(.*)$', file: 1, line: 2, column: 3, severity: 4, code: 5, message: 6 },
+  },
+  '$gulp-tsc': {
+    owner: 'typescript', source: 'ts', fileLocation: ['relative', '${workspaceFolder}'],
+    pattern: { regexp: '^([^\\s].*)\\((\\d+|\\d+,\\d+|\\d+,\\d+,\\d+,\\d+)\\):\\s+(\\d+)\\s+(.*)$', kind: 'location', file: 1, location: 2, code: 3, message: 4 },
+  },
+  '$eslint-compact': {
+    owner: 'eslint', source: 'eslint', fileLocation: 'absolute',
+    pattern: { regexp: '^(.+):\\sline\\s(\\d+),\\scol\\s(\\d+),\\s(Error|Warning|Info)\\s-\\s(.+)\\s\\((.+)\\)$', kind: 'location', file: 1, line: 2, column: 3, severity: 4, message: 5, code: 6 },
+  },
+  '$eslint-stylish': {
+    owner: 'eslint', source: 'eslint', fileLocation: 'absolute',
+    pattern: [
+      { regexp: '^((?:[a-zA-Z]:)*[./\\\\]+.*?)$', kind: 'location', file: 1 },
+      { regexp: '^\\s+(\\d+):(\\d+)\\s+(error|warning|info)\\s+(.+?)(?:\\s\\s+(.*))?$', line: 1, column: 2, severity: 3, message: 4, code: 5, loop: true },
+    ],
+  },
+  $go: {
+    owner: 'go', source: 'go', fileLocation: ['relative', '${workspaceFolder}'],
+    pattern: { regexp: '^([^:]*: )?((.:)?[^:]*):(\\d+)(:(\\d+))?: (.*)$', kind: 'location', file: 2, line: 4, column: 6, message: 7 },
+  },
+  $msCompile: {
+    owner: 'msCompile', source: 'cpp', fileLocation: 'absolute',
+    pattern: { regexp: '^\\s*(?:\\s*\\d+>)?(\\S.*?)(?:\\((\\d+|\\d+,\\d+|\\d+,\\d+,\\d+,\\d+)\\))?\\s*:\\s+(?:(\\S+)\\s+)?((?:fatal +)?error|warning|info)\\s+(\\w+\\d+)?\\s*:\\s*(.*)$', kind: 'location', file: 1, location: 2, severity: 4, code: 5, message: 6 },
+  },
+  $lessCompile: {
+    owner: 'lessCompile', source: 'less', fileLocation: 'absolute', severity: 'error',
+    pattern: { regexp: '^\\s*(.*) in file (.*) line no. (\\d+)$', kind: 'location', message: 1, file: 2, line: 3 },
+  },
+  $lessc: {
+    owner: 'lessc', fileLocation: 'absolute',
+    pattern: { regexp: '(.*)\\sin\\s(.*)\\son line\\s(\\d+),\\scolumn\\s(\\d+)', message: 1, file: 2, line: 3, column: 4 },
+  },
+  $jshint: {
+    owner: 'jshint', source: 'jshint', fileLocation: 'absolute',
+    pattern: { regexp: '^(.*):\\s+line\\s+(\\d+),\\s+col\\s+(\\d+),\\s(.+?)(?:\\s+\\((\\w)(\\d+)\\))?$', kind: 'location', file: 1, line: 2, column: 3, message: 4, severity: 5, code: 6 },
+  },
+  '$jshint-stylish': {
+    owner: 'jshint', source: 'jshint', fileLocation: 'absolute',
+    pattern: [
+      { regexp: '^(.+)$', kind: 'location', file: 1 },
+      { regexp: '^\\s+line\\s+(\\d+)\\s+col\\s+(\\d+)\\s+(.+?)(?:\\s+\\((\\w)(\\d+)\\))?$', line: 1, column: 2, message: 3, severity: 4, code: 5, loop: true },
+    ],
+  },
+  $gcc: {
+    owner: 'cpptools', source: 'gcc', fileLocation: ['autoDetect', '${cwd}'],
+    pattern: { regexp: '^(.*?):(\\d+):(\\d*):?\\s+(?:fatal\\s+)?(warning|error):\\s+(.*)$', file: 1, line: 2, column: 3, severity: 4, message: 5 },
+  },
+};
+
+export const BUILTIN_NAMES: readonly string[] = Object.keys(BUILTIN_MATCHERS);
+
+/** A problem of a declared matcher: where in the value (keys and indexes below `problemMatcher`), and what. */
+export interface SpecProblem {
+  readonly at: readonly (string | number)[];
+  readonly message: string;
+}
+
+const MATCHER_FIELDS = new Set(['owner', 'source', 'severity', 'fileLocation', 'pattern']);
+const PATTERN_FIELDS = new Set(['regexp', 'kind', 'loop', ...GROUPS]);
+const SEVERITIES = new Set(['error', 'warning', 'info']);
+const LOCATION_KINDS = new Set(['absolute', 'relative', 'autoDetect']);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Everything wrong with a `problemMatcher` value, each where it is written; empty when it can be resolved. */
+export function matcherSpecProblems(value: unknown): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const say = (at: (string | number)[], message: string): void => { problems.push({ at, message }); };
+  const one = (v: unknown, at: (string | number)[]): void => {
+    if (typeof v === 'string') {
+      if (!Object.hasOwn(BUILTIN_MATCHERS, v)) {
+        say(at, `Unknown problem matcher "${v}": the known ones are ${BUILTIN_NAMES.join(', ')}`);
+      }
+    } else if (isObject(v)) {
+      objectProblems(v, at, say);
+    } else {
+      say(at, '"problemMatcher" must be the name of a matcher such as "$tsc", a matcher object, or an array of them');
+    }
+  };
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => one(v, [i]));
+  } else {
+    one(value, []);
+  }
+  return problems;
+}
+
+function objectProblems(v: Record<string, unknown>, at: (string | number)[], say: (at: (string | number)[], message: string) => void): void {
+  for (const key of Object.keys(v)) {
+    if (!MATCHER_FIELDS.has(key)) { say([...at, key], `Unknown field "${key}" in the problem matcher`); }
+  }
+  if (v.owner !== undefined && typeof v.owner !== 'string') { say([...at, 'owner'], '"owner" must be a string'); }
+  if (v.source !== undefined && typeof v.source !== 'string') { say([...at, 'source'], '"source" must be a string'); }
+  if (v.severity !== undefined && !SEVERITIES.has(v.severity as string)) { say([...at, 'severity'], '"severity" must be "error", "warning" or "info"'); }
+  if (v.fileLocation !== undefined && fileLocation(v.fileLocation) === undefined) {
+    say([...at, 'fileLocation'], '"fileLocation" must be "absolute", "relative" or "autoDetect", or ["relative" or "autoDetect", a folder]');
+  }
+  if (v.pattern === undefined) {
+    say(at, 'The problem matcher needs a "pattern"');
+    return;
+  }
+  const list = Array.isArray(v.pattern) ? v.pattern : [v.pattern];
+  const where = (i: number): (string | number)[] => (Array.isArray(v.pattern) ? [...at, 'pattern', i] : [...at, 'pattern']);
+  if (list.length === 0 || !list.every(isObject)) {
+    say([...at, 'pattern'], '"pattern" must be a pattern object with "regexp", or a non-empty array of them');
+    return;
+  }
+  let bad = false;
+  list.forEach((p: Record<string, unknown>, i) => {
+    for (const key of Object.keys(p)) {
+      if (!PATTERN_FIELDS.has(key)) { say([...where(i), key], `Unknown field "${key}" in the pattern`); bad = true; }
+    }
+    if (typeof p.regexp !== 'string') {
+      say(p.regexp === undefined ? where(i) : [...where(i), 'regexp'], 'The pattern needs "regexp", a regular expression in a string');
+      bad = true;
+    } else {
+      const problem = regexpProblem(p.regexp);
+      if (problem) { say([...where(i), 'regexp'], `"regexp" is not a valid regular expression: ${problem}`); bad = true; }
+    }
+    for (const g of GROUPS) {
+      if (p[g] !== undefined && !(Number.isInteger(p[g]) && (p[g] as number) >= 0)) { say([...where(i), g], `"${g}" must be the number of a group (0 for the whole match)`); bad = true; }
+    }
+    if (p.kind !== undefined && p.kind !== 'file' && p.kind !== 'location') { say([...where(i), 'kind'], '"kind" must be "file" or "location"'); bad = true; }
+    if (p.kind !== undefined && i > 0) { say([...where(i), 'kind'], '"kind" may only be given on the first pattern'); bad = true; }
+    if (p.loop !== undefined && typeof p.loop !== 'boolean') { say([...where(i), 'loop'], '"loop" must be true or false'); bad = true; }
+    if (p.loop === true && i !== list.length - 1) { say([...where(i), 'loop'], '"loop" may only be set on the last pattern'); bad = true; }
+  });
+  if (!bad) {
+    const patterns = list.map((p, _i, all) => pattern(p as unknown as PatternSpec, all.length === 1));
+    const has = (g: Group): boolean => patterns.some((p) => p.groups[g] !== undefined);
+    if (!has('file') || !has('message')) {
+      say([...at, 'pattern'], 'The pattern must capture at least a "file" and a "message"');
+    } else if (patterns[0].kind === 'location' && !has('line') && !has('location')) {
+      say([...at, 'pattern'], 'The pattern must capture a "line" or a "location", or be of "kind": "file"');
+    }
+  }
+}
+
+/** Why `source` is not a JavaScript regular expression (the language VS Code's patterns are written in), or undefined. */
+export function regexpProblem(source: string): string | undefined {
+  try {
+    new RegExp(source);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function fileLocation(v: unknown): Matcher['fileLocation'] | undefined {
+  const kind = Array.isArray(v) ? v[0] : v;
+  const prefix = Array.isArray(v) ? v[1] : undefined;
+  if (!LOCATION_KINDS.has(kind as string) || (Array.isArray(v) && (v.length > 2 || (v.length === 2 && typeof prefix !== 'string')))) {
+    return undefined;
+  }
+  return { kind: kind as Matcher['fileLocation']['kind'], prefix: (prefix as string | undefined) ?? '' };
+}
+
+/** A pattern as VS Code reads it: a lone pattern's groups default to file 1, line 2, column 3, message 0. */
+function pattern(p: PatternSpec, alone: boolean): Pattern {
+  const groups: Partial<Record<Group, number>> = {};
+  for (const g of GROUPS) {
+    if (p[g] !== undefined) { groups[g] = p[g]; }
+  }
+  const kind = p.kind ?? 'location';
+  if (alone) {
+    const defaults: Partial<Record<Group, number>> = groups.location !== undefined || kind === 'file' ? { file: 1, message: 0 } : { file: 1, line: 2, column: 3, message: 0 };
+    for (const [g, n] of Object.entries(defaults) as [Group, number][]) { groups[g] ??= n; }
+  }
+  return { regexp: new RegExp(p.regexp), kind, groups, loop: p.loop === true };
+}
+
+/** One matcher object, checked. */
+function resolveObject(spec: MatcherObjectSpec, name: string | undefined): Matcher {
+  const problems = matcherSpecProblems(spec);
+  if (problems.length > 0) {
+    throw new DataKitError('InvalidProblemMatcher', `Problem matcher${name ? ` ${name}` : ''}: ${problems[0].message}`);
+  }
+  const list: readonly PatternSpec[] = Array.isArray(spec.pattern) ? spec.pattern : [spec.pattern as PatternSpec];
+  return {
+    name: name ?? spec.owner ?? 'external',
+    owner: spec.owner ?? 'external',
+    severity: spec.severity ?? 'error',
+    fileLocation: spec.fileLocation === undefined ? { kind: 'relative', prefix: '' } : fileLocation(spec.fileLocation)!,
+    patterns: list.map((p) => pattern(p, list.length === 1)),
+  };
+}
+
+/**
+ * The matchers a job's `problemMatcher` means: a built-in by name, a declared one, a list of them (`[]`: none),
+ * and for a job that declares none (`undefined`), the default matcher. Throws `InvalidProblemMatcher`.
+ */
+export function resolveMatcher(spec: MatcherSpec | undefined): Matcher[] {
+  if (spec === undefined) { return [...DEFAULT_MATCHERS]; }
+  const list = Array.isArray(spec) ? spec : [spec];
+  return list.map((item: string | MatcherObjectSpec) => {
+    if (typeof item === 'string') {
+      if (!Object.hasOwn(BUILTIN_MATCHERS, item)) {
+        throw new DataKitError('InvalidProblemMatcher', matcherSpecProblems(item)[0].message);
+      }
+      return resolveObject(BUILTIN_MATCHERS[item], item);
+    }
+    return resolveObject(item, undefined);
+  });
+}
+
+const defaultMatcher = (name: string, regexp: RegExp, groups: Pattern['groups']): Matcher => ({
+  name, owner: 'datakit-ci', severity: 'warning', fileLocation: { kind: 'autoDetect', prefix: '' },
+  onlyKnownFiles: true, severityFromText: true, patterns: [{ regexp, kind: 'location', groups, loop: false }],
+});
+
+/**
+ * For a job without a `problemMatcher`: `path:line[:column]` and `path(line[,column])` at the start of a line
+ * (after blanks, or rustc's `-->`), for files of the commit only, so that `foo:12` in prose is not a problem.
+ * A path holds no blank, `:` (but a drive's) or parenthesis, which keeps each expression linear in the line.
+ * The severity is the word that opens the message (`error`, `warning`, `note`…); without one, `error` if the
+ * line says "error", else `warning`.
+ */
+export const DEFAULT_MATCHERS: readonly Matcher[] = [
+  defaultMatcher('default:colon', /^\s*(?:-->\s*)?((?:[A-Za-z]:)?[^\s:()]+):(\d+)(?::(\d+))?(?![\w.])[\s:,-]*(.*)$/, { file: 1, line: 2, column: 3, message: 4 }),
+  defaultMatcher('default:parenthesis', /^\s*((?:[A-Za-z]:)?[^\s:()]+)\((\d+)(?:,(\d+))?(?:,(\d+),(\d+))?\)[\s:,-]*(.*)$/, { file: 1, line: 2, column: 3, endLine: 4, endColumn: 5, message: 6 }),
+];
