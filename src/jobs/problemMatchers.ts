@@ -203,7 +203,7 @@ function objectProblems(v: Record<string, unknown>, at: (string | number)[], say
     if (p.loop === true && i !== list.length - 1) { say([...where(i), 'loop'], '"loop" may only be set on the last pattern'); bad = true; }
   });
   if (!bad) {
-    const patterns = list.map((p, _i, all) => pattern(p as unknown as PatternSpec, all.length === 1));
+    const patterns = list.map((p) => pattern(p as unknown as PatternSpec, !Array.isArray(v.pattern)));
     const has = (g: Group): boolean => patterns.some((p) => p.groups[g] !== undefined);
     if (!has('file') || !has('message')) {
       say([...at, 'pattern'], 'The pattern must capture at least a "file" and a "message"');
@@ -232,7 +232,7 @@ function fileLocation(v: unknown): Matcher['fileLocation'] | undefined {
   return { kind: kind as Matcher['fileLocation']['kind'], prefix: (prefix as string | undefined) ?? '' };
 }
 
-/** A pattern as VS Code reads it: a lone pattern's groups default to file 1, line 2, column 3, message 0. */
+/** A pattern as VS Code reads it: a lone pattern's groups (not in an array) default to file 1, line 2, column 3, message 0. */
 function pattern(p: PatternSpec, alone: boolean): Pattern {
   const groups: Partial<Record<Group, number>> = {};
   for (const g of GROUPS) {
@@ -258,7 +258,7 @@ function resolveObject(spec: MatcherObjectSpec, name: string | undefined): Match
     owner: spec.owner ?? 'external',
     severity: spec.severity ?? 'error',
     fileLocation: spec.fileLocation === undefined ? { kind: 'relative', prefix: '' } : fileLocation(spec.fileLocation)!,
-    patterns: list.map((p) => pattern(p, list.length === 1)),
+    patterns: list.map((p) => pattern(p, !Array.isArray(spec.pattern))),
   };
 }
 
