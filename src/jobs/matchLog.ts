@@ -39,48 +39,86 @@ export const DEFAULT_MAX_FINDINGS = 1000;
 /** A longer line is matched on its first this many characters: bounds what a backtracking pattern costs. */
 export const MAX_LINE = 4096;
 
-/** What the lines of one problem captured, by group; `kind` marks a whole-file problem. */
-type Data = Partial<Record<Group, string>> & { kind?: 'file' };
+/** What the lines of one problem captured, by group (one shape for all, which keeps V8's property access fast). */
+class Captures {
+  file?: string = undefined;
+  location?: string = undefined;
+  line?: string = undefined;
+  column?: string = undefined;
+  endLine?: string = undefined;
+  endColumn?: string = undefined;
+  severity?: string = undefined;
+  code?: string = undefined;
+  message?: string = undefined;
+  /** A whole-file problem (`"kind": "file"`). */
+  wholeFile = false;
+
+  copy(): Captures {
+    return Object.assign(new Captures(), this);
+  }
+}
+
+/** A pattern with its groups listed, as matchLog runs it. */
+interface Compiled {
+  readonly regexp: RegExp;
+  readonly fields: readonly (readonly [Group, number])[];
+  readonly wholeFile: boolean;
+}
+
+/** What one run of matchLog reuses: the roots, the commit's files, and the paths already resolved. */
+interface Context {
+  readonly roots: readonly string[];
+  readonly files: ReadonlySet<string> | undefined;
+  /** Raw path (after its prefix) → repository path or null: a log names the same files again and again. */
+  readonly paths: Map<string, string | null>;
+}
+
+const MAX_CACHED_PATHS = 10_000;
 
 /** The problems that `matchers` find in `text` (a whole log; ANSI escape sequences are stripped first). */
 export function matchLog(text: string, matchers: readonly Matcher[], options: MatchOptions = {}): MatchResult {
   const max = options.max ?? DEFAULT_MAX_FINDINGS;
-  const roots = (options.roots ?? []).map(normalRoot).filter((r) => r !== '');
+  const context: Context = { roots: (options.roots ?? []).map(normalRoot).filter((r) => r !== ''), files: options.files, paths: new Map() };
+  const compiled = matchers.map((m) => ({ m, patterns: m.patterns.map(compile) }));
   const findings: Finding[] = [];
   let total = 0;
-  const emit = (m: Matcher, data: Data, line: string): void => {
-    const f = finding(m, data, line, roots, options.files);
+  const emit = (m: Matcher, data: Captures, line: string): void => {
+    const f = finding(m, data, line, context, findings.length < max);
     if (f) {
       total++;
-      if (findings.length < max) { findings.push(f); }
+      if (f !== true) { findings.push(f); }
     }
   };
   const clean = text.includes('\x1b') ? stripAnsi(text) : text;
   const depth = Math.max(1, ...matchers.map((m) => m.patterns.length));
   const window: string[] = [];
-  let active: { m: Matcher; data: Data } | undefined;
+  let active: { m: Matcher; loop: Compiled; data: Captures } | undefined;
   for (let start = 0; start < clean.length;) {
     let end = clean.indexOf('\n', start);
     if (end < 0) { end = clean.length; }
-    let line = clean.slice(start, Math.min(end, start + MAX_LINE));
+    let line = clean.slice(start, end - start > MAX_LINE ? start + MAX_LINE : end);
     if (line.endsWith('\r')) { line = line.slice(0, -1); }
     start = end + 1;
     if (active) {
-      const loop = active.m.patterns[active.m.patterns.length - 1];
-      const groups = loop.regexp.exec(line);
+      const groups = active.loop.regexp.exec(line);
       if (groups) {
-        emit(active.m, fill({ ...active.data }, loop, groups), line);
+        emit(active.m, fill(active.data.copy(), active.loop, groups), line);
         continue;
       }
       active = undefined;
     }
-    window.push(line);
-    if (window.length > depth) { window.shift(); }
-    for (const m of matchers) {
-      const data = matchAt(m, window);
+    if (depth === 1) {
+      window[0] = line;
+    } else {
+      window.push(line);
+      if (window.length > depth) { window.shift(); }
+    }
+    for (const { m, patterns } of compiled) {
+      const data = matchAt(patterns, window);
       if (data) {
         emit(m, data.whole, line);
-        if (m.patterns[m.patterns.length - 1].loop) { active = { m, data: data.before }; }
+        const last = patterns[patterns.length - 1];
+        if (patterns.length > 1 && m.patterns[patterns.length - 1].loop) { active = { m, loop: last, data: data.before }; }
         window.length = 0;
         break;
       }
@@ -89,27 +127,36 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
   return { findings, total };
 }
 
+function compile(p: Pattern): Compiled {
+  return { regexp: p.regexp, fields: Object.entries(p.groups) as [Group, number][], wholeFile: p.kind === 'file' };
+}
+
 /**
- * What `m` captures when its patterns match the last lines of `window`: the whole, and (for a loop) what
+ * What the patterns capture when they match the last lines of `window`: the whole, and (for a loop) what
  * the lines before the looping one captured. The last pattern is tried first: it is the most selective.
  */
-function matchAt(m: Matcher, window: readonly string[]): { whole: Data; before: Data } | undefined {
-  const n = m.patterns.length;
+function matchAt(patterns: readonly Compiled[], window: readonly string[]): { whole: Captures; before: Captures } | undefined {
+  const n = patterns.length;
   if (window.length < n) { return undefined; }
+  const last = patterns[n - 1].regexp.exec(window[window.length - 1]);
+  if (!last) { return undefined; }
+  if (n === 1) {
+    return { whole: fill(new Captures(), patterns[0], last), before: new Captures() };
+  }
   const found: RegExpExecArray[] = [];
-  for (let i = n - 1; i >= 0; i--) {
-    const groups = m.patterns[i].regexp.exec(window[window.length - n + i]);
+  for (let i = n - 2; i >= 0; i--) {
+    const groups = patterns[i].regexp.exec(window[window.length - n + i]);
     if (!groups) { return undefined; }
     found[i] = groups;
   }
-  const before: Data = {};
-  for (let i = 0; i < n - 1; i++) { fill(before, m.patterns[i], found[i]); }
-  return { whole: fill({ ...before }, m.patterns[n - 1], found[n - 1]), before };
+  const before = new Captures();
+  for (let i = 0; i < n - 1; i++) { fill(before, patterns[i], found[i]); }
+  return { whole: fill(before.copy(), patterns[n - 1], last), before };
 }
 
 /** VS Code's rule: the first capture of a group wins, except the message, whose lines are joined. */
-function fill(data: Data, p: Pattern, groups: RegExpExecArray): Data {
-  for (const [g, index] of Object.entries(p.groups) as [Group, number][]) {
+function fill(data: Captures, p: Compiled, groups: RegExpExecArray): Captures {
+  for (const [g, index] of p.fields) {
     const value = groups[index];
     if (value === undefined) { continue; }
     const v = g === 'line' || g === 'column' || g === 'endLine' || g === 'endColumn' ? value : value.trim();
@@ -119,14 +166,15 @@ function fill(data: Data, p: Pattern, groups: RegExpExecArray): Data {
       data.message += `\n${v}`;
     }
   }
-  if (p.kind === 'file') { data.kind = 'file'; }
+  if (p.wholeFile) { data.wholeFile = true; }
   return data;
 }
 
-function finding(m: Matcher, data: Data, line: string, roots: readonly string[], files: ReadonlySet<string> | undefined): Finding | undefined {
+/** The finding, `true` for one that counts but is not kept (past the cap), or undefined for none. */
+function finding(m: Matcher, data: Captures, line: string, context: Context, keep: boolean): Finding | true | undefined {
   if (data.file === undefined || data.file === '') { return undefined; }
-  const file = repositoryPath(data.file, m.fileLocation.prefix, roots);
-  if (file === undefined || (m.onlyKnownFiles && !files?.has(file))) { return undefined; }
+  const file = cachedPath(data.file, m.fileLocation.prefix, context);
+  if (file === undefined || (m.onlyKnownFiles && !context.files?.has(file))) { return undefined; }
   let message = data.message ?? '';
   let severity = data.severity === undefined ? undefined : severityOf(data.severity);
   let code = data.code;
@@ -142,28 +190,38 @@ function finding(m: Matcher, data: Data, line: string, roots: readonly string[],
     if (message === '') { message = line.trim(); }
   }
   if (message === '') { return undefined; }
-  const where = location(data);
-  if (!where) { return undefined; }
-  return { file, ...where, severity: severity ?? m.severity, message, ...(code ? { code } : {}) };
+  let at: (number | undefined)[];
+  if (data.wholeFile) {
+    at = [1, 1];
+  } else if (data.location !== undefined) {
+    if (!/^\d+(?:,\d+(?:,\d+,\d+)?)?$/.test(data.location)) { return undefined; }
+    at = data.location.split(',').map(Number);
+  } else {
+    at = [number(data.line), number(data.column), number(data.endLine), number(data.endColumn)];
+  }
+  if (at[0] === undefined) { return undefined; }
+  if (!keep) { return true; }
+  const f: { -readonly [K in keyof Finding]: Finding[K] } = { file, line: Math.max(1, at[0]), column: Math.max(1, at[1] ?? 1), severity: severity ?? m.severity, message };
+  if (at[2] !== undefined) { f.endLine = at[2]; }
+  if (at[3] !== undefined) { f.endColumn = at[3]; }
+  if (code) { f.code = code; }
+  return f;
 }
 
-function location(data: Data): Pick<Finding, 'line' | 'column' | 'endLine' | 'endColumn'> | undefined {
-  if (data.kind === 'file') { return { line: 1, column: 1 }; }
-  let parts: (string | undefined)[];
-  if (data.location !== undefined) {
-    if (!/^\d+(?:,\d+(?:,\d+,\d+)?)?$/.test(data.location)) { return undefined; }
-    parts = data.location.split(',');
-  } else {
-    parts = [data.line, data.column, data.endLine, data.endColumn];
+function number(value: string | undefined): number | undefined {
+  const n = value === undefined ? Number.NaN : Number.parseInt(value, 10);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+function cachedPath(raw: string, prefix: string, context: Context): string | undefined {
+  const key = prefix === '' ? raw : `${prefix}\0${raw}`;
+  let file = context.paths.get(key);
+  if (file === undefined) {
+    file = repositoryPath(raw, prefix, context.roots) ?? null;
+    if (context.paths.size >= MAX_CACHED_PATHS) { context.paths.clear(); }
+    context.paths.set(key, file);
   }
-  const [line, column, endLine, endColumn] = parts.map((p) => (p === undefined || p === '' ? undefined : Number.parseInt(p, 10)));
-  if (line === undefined || Number.isNaN(line)) { return undefined; }
-  return {
-    line: Math.max(1, line),
-    column: column === undefined || Number.isNaN(column) ? 1 : Math.max(1, column),
-    ...(endLine !== undefined && !Number.isNaN(endLine) ? { endLine } : {}),
-    ...(endColumn !== undefined && !Number.isNaN(endColumn) ? { endColumn } : {}),
-  };
+  return file ?? undefined;
 }
 
 /** VS Code's reading of a severity word: error, warning (or warn), info, their initials E/W/I, hint and note. */
@@ -190,7 +248,7 @@ function prefixPath(prefix: string): string {
 
 /** The repository-relative path of `raw` as printed, or undefined when it is outside the repository. */
 export function repositoryPath(raw: string, prefix: string, roots: readonly string[]): string | undefined {
-  let p = driveLower(raw.replace(/\\/g, '/'));
+  let p = driveLower(raw.includes('\\') ? raw.replace(/\\/g, '/') : raw);
   if (!isAbsolute(p)) {
     const base = prefixPath(prefix.replace(/\\/g, '/'));
     if (base !== '') { p = `${base}/${p}`; }
@@ -200,6 +258,7 @@ export function repositoryPath(raw: string, prefix: string, roots: readonly stri
     if (root === undefined) { return undefined; }
     p = p.slice(root === '/' ? 1 : root.length + 1);
   }
+  if (!DOTS_OR_EMPTY.test(p)) { return p === '' ? undefined : p; }
   const parts: string[] = [];
   for (const part of p.split('/')) {
     if (part === '' || part === '.') { continue; }
@@ -212,3 +271,6 @@ export function repositoryPath(raw: string, prefix: string, roots: readonly stri
   }
   return parts.length > 0 ? parts.join('/') : undefined;
 }
+
+/** A path that needs normalising: a `.` or `..` part, an empty one (`//`), a leading or trailing `/`. */
+const DOTS_OR_EMPTY = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$/;

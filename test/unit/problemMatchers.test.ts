@@ -305,5 +305,7 @@ describe('matching in a worker thread', () => {
     const running = matchLogInWorker(big, '$tsc', {}, during.signal);
     setImmediate(() => during.abort());
     await assert.rejects(running, (e: unknown) => DataKitError.is(e, 'Cancelled'));
+    // The aborted call's worker is gone; the next call gets another.
+    assert.deepEqual(await matchLogInWorker(log, '$tsc', options), matchLog(log, resolveMatcher('$tsc'), options));
   });
 });
