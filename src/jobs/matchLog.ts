@@ -5,7 +5,7 @@
 // from the repository's root (a job runs there); any other path is dropped, whatever the matcher's
 // `fileLocation` says (no path outside the repository can be shown as one of its files).
 import { stripAnsi } from '../shared/ansi';
-import type { Group, Matcher, Pattern, Severity } from './problemMatchers';
+import type { Group, Matcher, Pattern, Severity } from './matcherTypes';
 
 export interface Finding {
   /** Repository-relative, `/`-separated. */
@@ -61,6 +61,7 @@ class Captures {
 /** A pattern with its groups listed, as matchLog runs it. */
 interface Compiled {
   readonly regexp: RegExp;
+  readonly needs: readonly string[] | undefined;
   readonly fields: readonly (readonly [Group, number])[];
   readonly wholeFile: boolean;
 }
@@ -100,7 +101,7 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
     if (line.endsWith('\r')) { line = line.slice(0, -1); }
     start = end + 1;
     if (active) {
-      const groups = active.loop.regexp.exec(line);
+      const groups = exec(active.loop, line);
       if (groups) {
         emit(active.m, fill(active.data.copy(), active.loop, groups), line);
         continue;
@@ -128,7 +129,17 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
 }
 
 function compile(p: Pattern): Compiled {
-  return { regexp: p.regexp, fields: Object.entries(p.groups) as [Group, number][], wholeFile: p.kind === 'file' };
+  return { regexp: p.regexp, needs: p.needs, fields: Object.entries(p.groups) as [Group, number][], wholeFile: p.kind === 'file' };
+}
+
+/** The pattern's groups in `line`, or null; a line without what the pattern needs is not tried. */
+function exec(p: Compiled, line: string): RegExpExecArray | null {
+  if (p.needs) {
+    for (const s of p.needs) {
+      if (!line.includes(s)) { return null; }
+    }
+  }
+  return p.regexp.exec(line);
 }
 
 /**
@@ -138,14 +149,14 @@ function compile(p: Pattern): Compiled {
 function matchAt(patterns: readonly Compiled[], window: readonly string[]): { whole: Captures; before: Captures } | undefined {
   const n = patterns.length;
   if (window.length < n) { return undefined; }
-  const last = patterns[n - 1].regexp.exec(window[window.length - 1]);
+  const last = exec(patterns[n - 1], window[window.length - 1]);
   if (!last) { return undefined; }
   if (n === 1) {
     return { whole: fill(new Captures(), patterns[0], last), before: new Captures() };
   }
   const found: RegExpExecArray[] = [];
   for (let i = n - 2; i >= 0; i--) {
-    const groups = patterns[i].regexp.exec(window[window.length - n + i]);
+    const groups = exec(patterns[i], window[window.length - n + i]);
     if (!groups) { return undefined; }
     found[i] = groups;
   }

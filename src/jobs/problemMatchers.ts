@@ -1,130 +1,15 @@
 // Problem matchers: how a job's log becomes problems at file positions. A job names one of the matchers VS Code
 // users already write in tasks.json (`"$tsc"`), or declares one in the same shape (`owner`, `severity`,
 // `fileLocation`, `pattern`: one pattern or several lines' worth, the last of which may `loop`). This file holds
-// the built-in table, the checks of a declared matcher (configChecks.ts reports them at their position) and
-// the resolved form; matchLog.ts runs them. The matcher only presents a log: it is not part of any key.
+// the checks of a declared matcher (configChecks.ts reports them at their position) and its resolution (the
+// shapes are in matcherTypes.ts, the built-in table in builtinMatchers.ts); matchLog.ts runs them. The
+// matcher only presents a log: it is not part of any key.
 import { DataKitError } from '../shared/errors';
+import { BUILTIN_MATCHERS, BUILTIN_NAMES, BUILTIN_NEEDS, DEFAULT_MATCHERS } from './builtinMatchers';
+import { GROUPS, type Group, type Matcher, type MatcherObjectSpec, type MatcherSpec, type Pattern, type PatternSpec } from './matcherTypes';
 
-export type Severity = 'error' | 'warning' | 'info';
-
-/** A pattern as written: group indexes of a JavaScript regular expression (VS Code's tasks.json shape). */
-export interface PatternSpec {
-  readonly regexp: string;
-  readonly kind?: 'file' | 'location';
-  readonly file?: number;
-  readonly location?: number;
-  readonly line?: number;
-  readonly column?: number;
-  readonly endLine?: number;
-  readonly endColumn?: number;
-  readonly severity?: number;
-  readonly code?: number;
-  readonly message?: number;
-  readonly loop?: boolean;
-}
-
-export interface MatcherObjectSpec {
-  readonly owner?: string;
-  readonly source?: string;
-  readonly severity?: Severity;
-  /** `absolute`, `relative`, `autoDetect`, or `[kind, prefix]`; see matchLog.ts for what each means here. */
-  readonly fileLocation?: string | readonly string[];
-  readonly pattern: PatternSpec | readonly PatternSpec[];
-}
-
-/** What a job's `problemMatcher` may hold: a built-in's name, a matcher, or a list of them (`[]`: none). */
-export type MatcherSpec = string | MatcherObjectSpec | readonly (string | MatcherObjectSpec)[];
-
-export const GROUPS = ['file', 'location', 'line', 'column', 'endLine', 'endColumn', 'severity', 'code', 'message'] as const;
-export type Group = typeof GROUPS[number];
-
-export interface Pattern {
-  readonly regexp: RegExp;
-  readonly kind: 'file' | 'location';
-  readonly groups: Readonly<Partial<Record<Group, number>>>;
-  readonly loop: boolean;
-}
-
-export interface Matcher {
-  /** `$tsc` for a built-in; the owner for a declared one. */
-  readonly name: string;
-  readonly owner: string;
-  /** For a pattern without a severity group, or a severity word it does not know. */
-  readonly severity: Severity;
-  readonly fileLocation: { readonly kind: 'absolute' | 'relative' | 'autoDetect'; readonly prefix: string };
-  readonly patterns: readonly Pattern[];
-  /** The default matcher's rule: only files of the commit count (`MatchOptions.files`). */
-  readonly onlyKnownFiles?: boolean;
-  /** Picks the severity from the message's words when the pattern has no severity group (the default matcher). */
-  readonly severityFromText?: boolean;
-}
-
-const RELATIVE: MatcherObjectSpec['fileLocation'] = ['relative', '${cwd}'];
-
-/**
- * VS Code's own matchers (`problemMatcher.ts`), those of the extensions it ships (typescript-language-features:
- * `$tsc`, `$tsc-watch`; less: `$lessc`), and `$gcc` of the C/C++ extension (ms-vscode.cpptools), which
- * tasks.json files name as often as any. The regular expressions are theirs, unchanged.
- */
-export const BUILTIN_MATCHERS: Readonly<Record<string, MatcherObjectSpec>> = {
-  $tsc: {
-    owner: 'typescript', source: 'ts', fileLocation: RELATIVE,
-    pattern: { regexp: '^([^\\s].*)[\\(:](\\d+)[,:](\\d+)(?:\\):\\s+|\\s+-\\s+)(error|warning|info)\\s+TS(\\d+)\\s*:\\s*(.*)$', file: 1, line: 2, column: 3, severity: 4, code: 5, message: 6 },
-  },
-  '$tsc-watch': {
-    // The same pattern; its begin and end patterns only matter to a task that keeps running.
-    owner: 'typescript', source: 'ts', fileLocation: RELATIVE,
-    pattern: { regexp: '^([^\\s].*)[\\(:](\\d+)[,:](\\d+)(?:\\):\\s+|\\s+-\\s+)(error|warning|info)\\s+TS(\\d+)\\s*:\\s*(.*)$', file: 1, line: 2, column: 3, severity: 4, code: 5, message: 6 },
-  },
-  '$gulp-tsc': {
-    owner: 'typescript', source: 'ts', fileLocation: ['relative', '${workspaceFolder}'],
-    pattern: { regexp: '^([^\\s].*)\\((\\d+|\\d+,\\d+|\\d+,\\d+,\\d+,\\d+)\\):\\s+(\\d+)\\s+(.*)$', kind: 'location', file: 1, location: 2, code: 3, message: 4 },
-  },
-  '$eslint-compact': {
-    owner: 'eslint', source: 'eslint', fileLocation: 'absolute',
-    pattern: { regexp: '^(.+):\\sline\\s(\\d+),\\scol\\s(\\d+),\\s(Error|Warning|Info)\\s-\\s(.+)\\s\\((.+)\\)$', kind: 'location', file: 1, line: 2, column: 3, severity: 4, message: 5, code: 6 },
-  },
-  '$eslint-stylish': {
-    owner: 'eslint', source: 'eslint', fileLocation: 'absolute',
-    pattern: [
-      { regexp: '^((?:[a-zA-Z]:)*[./\\\\]+.*?)$', kind: 'location', file: 1 },
-      { regexp: '^\\s+(\\d+):(\\d+)\\s+(error|warning|info)\\s+(.+?)(?:\\s\\s+(.*))?$', line: 1, column: 2, severity: 3, message: 4, code: 5, loop: true },
-    ],
-  },
-  $go: {
-    owner: 'go', source: 'go', fileLocation: ['relative', '${workspaceFolder}'],
-    pattern: { regexp: '^([^:]*: )?((.:)?[^:]*):(\\d+)(:(\\d+))?: (.*)$', kind: 'location', file: 2, line: 4, column: 6, message: 7 },
-  },
-  $msCompile: {
-    owner: 'msCompile', source: 'cpp', fileLocation: 'absolute',
-    pattern: { regexp: '^\\s*(?:\\s*\\d+>)?(\\S.*?)(?:\\((\\d+|\\d+,\\d+|\\d+,\\d+,\\d+,\\d+)\\))?\\s*:\\s+(?:(\\S+)\\s+)?((?:fatal +)?error|warning|info)\\s+(\\w+\\d+)?\\s*:\\s*(.*)$', kind: 'location', file: 1, location: 2, severity: 4, code: 5, message: 6 },
-  },
-  $lessCompile: {
-    owner: 'lessCompile', source: 'less', fileLocation: 'absolute', severity: 'error',
-    pattern: { regexp: '^\\s*(.*) in file (.*) line no. (\\d+)$', kind: 'location', message: 1, file: 2, line: 3 },
-  },
-  $lessc: {
-    owner: 'lessc', fileLocation: 'absolute',
-    pattern: { regexp: '(.*)\\sin\\s(.*)\\son line\\s(\\d+),\\scolumn\\s(\\d+)', message: 1, file: 2, line: 3, column: 4 },
-  },
-  $jshint: {
-    owner: 'jshint', source: 'jshint', fileLocation: 'absolute',
-    pattern: { regexp: '^(.*):\\s+line\\s+(\\d+),\\s+col\\s+(\\d+),\\s(.+?)(?:\\s+\\((\\w)(\\d+)\\))?$', kind: 'location', file: 1, line: 2, column: 3, message: 4, severity: 5, code: 6 },
-  },
-  '$jshint-stylish': {
-    owner: 'jshint', source: 'jshint', fileLocation: 'absolute',
-    pattern: [
-      { regexp: '^(.+)$', kind: 'location', file: 1 },
-      { regexp: '^\\s+line\\s+(\\d+)\\s+col\\s+(\\d+)\\s+(.+?)(?:\\s+\\((\\w)(\\d+)\\))?$', line: 1, column: 2, message: 3, severity: 4, code: 5, loop: true },
-    ],
-  },
-  $gcc: {
-    owner: 'cpptools', source: 'gcc', fileLocation: ['autoDetect', '${cwd}'],
-    pattern: { regexp: '^(.*?):(\\d+):(\\d*):?\\s+(?:fatal\\s+)?(warning|error):\\s+(.*)$', file: 1, line: 2, column: 3, severity: 4, message: 5 },
-  },
-};
-
-export const BUILTIN_NAMES: readonly string[] = Object.keys(BUILTIN_MATCHERS);
+export { BUILTIN_MATCHERS, BUILTIN_NAMES, DEFAULT_MATCHERS } from './builtinMatchers';
+export * from './matcherTypes';
 
 /** A problem of a declared matcher: where in the value (keys and indexes below `problemMatcher`), and what. */
 export interface SpecProblem {
@@ -258,7 +143,10 @@ function resolveObject(spec: MatcherObjectSpec, name: string | undefined): Match
     owner: spec.owner ?? 'external',
     severity: spec.severity ?? 'error',
     fileLocation: spec.fileLocation === undefined ? { kind: 'relative', prefix: '' } : fileLocation(spec.fileLocation)!,
-    patterns: list.map((p) => pattern(p, !Array.isArray(spec.pattern))),
+    patterns: list.map((p, i) => {
+      const needs = name === undefined ? undefined : BUILTIN_NEEDS[name]?.[i];
+      return needs ? { ...pattern(p, !Array.isArray(spec.pattern)), needs } : pattern(p, !Array.isArray(spec.pattern));
+    }),
   };
 }
 
@@ -279,20 +167,3 @@ export function resolveMatcher(spec: MatcherSpec | undefined): Matcher[] {
     return resolveObject(item, undefined);
   });
 }
-
-const defaultMatcher = (name: string, regexp: RegExp, groups: Pattern['groups']): Matcher => ({
-  name, owner: 'datakit-ci', severity: 'warning', fileLocation: { kind: 'autoDetect', prefix: '' },
-  onlyKnownFiles: true, severityFromText: true, patterns: [{ regexp, kind: 'location', groups, loop: false }],
-});
-
-/**
- * For a job without a `problemMatcher`: `path:line[:column]` and `path(line[,column])` at the start of a line
- * (after blanks, or rustc's `-->`), for files of the commit only, so that `foo:12` in prose is not a problem.
- * A path holds no blank, `:` (but a drive's) or parenthesis, which keeps each expression linear in the line.
- * The severity is the word that opens the message (`error`, `warning`, `note`…); without one, `error` if the
- * line says "error", else `warning`.
- */
-export const DEFAULT_MATCHERS: readonly Matcher[] = [
-  defaultMatcher('default:colon', /^\s*(?:-->\s*)?((?:[A-Za-z]:)?[^\s:()]+):(\d+)(?::(\d+))?(?![\w.])[\s:,-]*(.*)$/, { file: 1, line: 2, column: 3, message: 4 }),
-  defaultMatcher('default:parenthesis', /^\s*((?:[A-Za-z]:)?[^\s:()]+)\((\d+)(?:,(\d+))?(?:,(\d+),(\d+))?\)[\s:,-]*(.*)$/, { file: 1, line: 2, column: 3, endLine: 4, endColumn: 5, message: 6 }),
-];
