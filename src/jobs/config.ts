@@ -3,11 +3,12 @@
 // carries its position; a file with any error yields no jobs at all.
 import type { ErrorObject } from 'ajv';
 import { parseTree, stripComments, type Node, type ParseError } from 'jsonc-parser';
-import { checkDuplicates, checkJobs, checkNeeds, MAX_DEPTH, shown, tooDeep, trimSlash } from './configChecks';
+import { checkDuplicates, checkJobs, checkNeeds, checkProblemMatchers, MAX_DEPTH, shown, tooDeep, trimSlash } from './configChecks';
 import { describeSchemaError, positions, syntaxMessage, type ConfigError } from './configErrors';
 import { schemaErrors } from './configSchema';
 import { parseDuration } from './duration';
 import { property, toValue } from './jsonTree';
+import type { MatcherSpec } from './problemMatchers';
 
 export type { ConfigError } from './configErrors';
 export { jobNameProblem, MAX_TIMEOUT_MS, pathProblem } from './configChecks';
@@ -36,6 +37,11 @@ export interface JobDefinition {
   readonly setup: boolean;
   /** Its result holds on any OS and architecture (`"portable": true`): they are left out of its key. */
   readonly portable?: boolean;
+  /**
+   * How its log becomes problems (problemMatchers.ts), as written; absent: the default matcher. Presentation
+   * only: not part of the key (normalizeJob leaves it out).
+   */
+  readonly problemMatcher?: MatcherSpec;
 }
 
 /** The top-level `setup`: installs dependencies once per key of its own inputs. */
@@ -117,6 +123,7 @@ export function parseConfig(text: string): ConfigResult {
     checkDuplicates(root, [], (offset, length, message) => report(offset, length, message, 'duplicate'));
     checkJobs(root, report);
     checkNeeds(root, report);
+    checkProblemMatchers(root, report);
   }
   if (errors.length > 0) {
     const unique = new Map(errors.map((e) => [`${e.offset}:${e.message}`, e]));
@@ -127,7 +134,8 @@ export function parseConfig(text: string): ConfigResult {
 
 /**
  * The canonical JSON of a definition, for the cache key: sorted keys, defaults filled, inputs sorted and
- * without repeats or trailing `/`. Outputs and needs keep their order (negations may depend on it).
+ * without repeats or trailing `/`. Outputs and needs keep their order (negations may depend on it). The
+ * problem matcher is left out: it only reads the log, so changing it must reuse the result.
  */
 export function normalizeJob(job: JobDefinition): string {
   return JSON.stringify({
@@ -158,7 +166,7 @@ function sortedInputs(inputs: string[] | undefined): string[] | null {
   return inputs ? [...new Set(inputs.map(trimSlash))].sort(byCodeUnit) : null;
 }
 
-type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean };
+type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean; problemMatcher?: MatcherSpec };
 
 function readConfig(root: Node, at: (offset: number) => { line: number; column: number }): Config {
   const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
@@ -196,6 +204,8 @@ function readConfig(root: Node, at: (offset: number) => { line: number; column: 
       needs: [...new Set(raw.needs ?? [])],
       setup: setup !== undefined && raw.setup !== false,
       ...(raw.portable ? { portable: true } : {}),
+      // As plain JSON (the syntax tree's objects have no prototype).
+      ...(raw.problemMatcher !== undefined ? { problemMatcher: JSON.parse(JSON.stringify(raw.problemMatcher)) as MatcherSpec } : {}),
     };
   });
   return { jobs, ...(setup ? { setup } : {}), positions };

@@ -4,7 +4,8 @@
 import { createScanner, SyntaxKind, type Node } from 'jsonc-parser';
 import { refNameProblem } from '../store/names';
 import { DURATION_PATTERN, parseDuration } from './duration';
-import { property } from './jsonTree';
+import { nodeAt, property, toValue } from './jsonTree';
+import { matcherSpecProblems } from './problemMatchers';
 
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 /** A real configuration is a few levels deep; past this the file is refused before it is parsed. */
@@ -231,5 +232,22 @@ export function checkNeeds(root: Node, report: Report): void {
   };
   for (const name of edges.keys()) {
     if (!state.has(name)) { visit(name); }
+  }
+}
+
+/**
+ * Each job's `problemMatcher`: a known name, patterns whose `regexp` is a JavaScript regular expression, the
+ * groups VS Code requires; each problem where it is written (the schema's errors below it are not reported).
+ */
+export function checkProblemMatchers(root: Node, report: Report): void {
+  const jobs = property(root, 'jobs')?.children?.[1];
+  for (const job of jobs?.type === 'object' ? jobs.children ?? [] : []) {
+    const [name, value] = job.children ?? [];
+    const matcher = value?.type === 'object' ? property(value, 'problemMatcher')?.children?.[1] : undefined;
+    if (!matcher) { continue; }
+    for (const problem of matcherSpecProblems(toValue(matcher))) {
+      const node = nodeAt(matcher, problem.at.map(String)) ?? matcher;
+      report(node.offset, node.length, `Job "${name.value as string}": ${problem.message}`);
+    }
   }
 }

@@ -64,6 +64,9 @@ function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; mes
   const where = at[0] === 'jobs' && at.length >= 2 ? `job "${at[1]}"` : at[0] === 'setup' ? 'the setup' : undefined;
   const field = at.length === 3 && at[0] === 'jobs' ? at[2] : at.length === 2 && at[0] === 'setup' ? at[1] : undefined;
   const keyOf = (name: string): Node => property(node, name)?.children?.[0] ?? node;
+  if (at[0] === 'jobs' && at[2] === 'problemMatcher') {
+    return undefined; // checkProblemMatchers says precisely what is wrong, where
+  }
   switch (e.keyword) {
     case 'type':
       return { node, message: typeMessage(at) };

@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'SchemaNotFound' // the JSON schema is not next to the code
   | 'ConfigExists' // writing .datakit-ci.json (init, Save Suggested Jobs) where there is one already
   | 'NothingToSuggest' // a repository without .datakit-ci.json has no script or target to suggest as a job
+  | 'InvalidProblemMatcher' // a job's problemMatcher names no known matcher or holds an invalid pattern
+  | 'MatchFailed' // the worker that matches a log's problems failed or stopped
   // The editor
   | 'Disposed' // used after dispose
   | 'Untrusted' // an action that runs something, in an untrusted workspace

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AnsiStripper, colour256, lineStarts, parseAnsi, positionAt, sequenceEnd, stripAnsi, MAX_SEQUENCE } from '../../src/extension/logs/ansi';
+import { AnsiStripper, colour256, lineStarts, parseAnsi, positionAt, sequenceEnd, stripAnsi, MAX_SEQUENCE } from '../../src/shared/ansi';
 
 const E = '\x1b';
 

@@ -15,7 +15,7 @@ describe('the .vsix package', () => {
         { cwd: ROOT, stdio: 'pipe' });
       const listing = execFileSync('unzip', ['-Z1', out], { encoding: 'utf8' }).trim().split('\n').filter((f) => f.startsWith('extension/')).sort();
       assert.deepEqual(listing, [
-        'extension/LICENSE.txt', 'extension/changelog.md', 'extension/dist/cli-main.js', 'extension/dist/cli.js', 'extension/dist/engine.js', 'extension/dist/extension.js', 'extension/dist/isomorphic-git.js',
+        'extension/LICENSE.txt', 'extension/changelog.md', 'extension/dist/cli-main.js', 'extension/dist/cli.js', 'extension/dist/engine.js', 'extension/dist/extension.js', 'extension/dist/isomorphic-git.js', 'extension/dist/matchWorker.js',
         'extension/docs/api.md', 'extension/media/datakit-ci.svg', 'extension/package.json', 'extension/readme.md',
         'extension/schemas/datakit-ci.editor.schema.json',
         'extension/schemas/datakit-ci.schema.json',

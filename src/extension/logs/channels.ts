@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { Emitter, type Event, type Disposable } from '../../shared/events';
 import type { LiveLog } from '../../engine/liveLog';
-import { AnsiStripper } from './ansi';
+import { AnsiStripper } from '../../shared/ansi';
 import { LOG_LANGUAGE } from './logDocuments';
 
 export const CHANNEL_PREFIX = 'DataKit CI: ';

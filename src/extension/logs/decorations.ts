@@ -1,7 +1,7 @@
 // ANSI colours of saved logs drawn as editor decorations: the document holds the stripped text.
 import * as vscode from 'vscode';
 import { Emitter, type Event } from '../../shared/events';
-import type { AnsiStyle } from './ansi';
+import type { AnsiStyle } from '../../shared/ansi';
 import { ERROR_LINE } from './links';
 import { LOG_SCHEME, type LogDocumentProvider } from './logDocuments';
 

@@ -2,7 +2,7 @@
 // text comes from the results repository's commit, never from a file path in the URI.
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
-import { lineStarts, parseAnsi, positionAt, styleKey, type AnsiStyle } from './ansi';
+import { lineStarts, parseAnsi, positionAt, styleKey, type AnsiStyle } from '../../shared/ansi';
 
 export const LOG_SCHEME = 'datakit-ci-log';
 export const LOG_LANGUAGE = 'datakit-ci-log';

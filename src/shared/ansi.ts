@@ -1,5 +1,5 @@
 // ANSI escape sequences in build logs: stripped for display, SGR colours kept as styled spans.
-// Pure (no vscode) so that it runs and is tested in plain Node.
+// Pure (no vscode): the extension colours logs with it, and the jobs layer strips logs before matching problems.
 
 export interface AnsiStyle {
   /** A theme colour id (`terminal.ansiRed`) for the 16 basic colours, else `#rrggbb`. */

@@ -1,0 +1,71 @@
+// Problem matchers (issue 12): a 16 MiB synthetic tsc log with 100,000 matching error lines (absolute paths
+// inside a build directory, among lines that do not match) matched with `$tsc` by matchLogInWorker, against a
+// plain `text.split('\n')` of the same text, side by side; and the main thread's event-loop delay while the
+// worker runs (monitorEventLoopDelay), against matching on the main thread itself.
+// Run after `npx tsc -p tsconfig.test.json`: node bench/matcher.bench.mjs [rounds]
+// Budgets: matchLogInWorker ≤ 300 ms median; event-loop delay p99 ≤ 50 ms while it runs.
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { median, mib, ms, record, requireOut, sideBySide, verdict } from './lib.mjs';
+
+const { matchLogInWorker } = requireOut('jobs/matchInWorker');
+const { matchLog } = requireOut('jobs/matchLog');
+const { resolveMatcher } = requireOut('jobs/problemMatchers');
+
+const ROUNDS = Number(process.argv[2] ?? 10);
+const SIZE = 16 * 1024 * 1024;
+const ERRORS = 100_000;
+const BUILD = '/home/user/.cache/datakit-ci/repo-5e1f/build/0c3a9d';
+
+/**
+ * 100,000 tsc error lines about 1,009 files (a hundred errors each, as a broken type would give), with tsc's
+ * squiggle lines spread among them to fill 16 MiB.
+ */
+function makeLog() {
+  const errors = Array.from({ length: ERRORS }, (_, i) =>
+    `${BUILD}/src/module${(i % 1009) % 97}/file${i % 1009}.ts(${(i % 4000) + 1},${(i % 80) + 1}): error TS2322: Type 'string' is not assignable to type 'number'.\n`);
+  const errorBytes = errors.reduce((n, l) => n + l.length, 0);
+  const filler = '      ~~~~~\n';
+  const fillers = Math.floor((SIZE - errorBytes) / filler.length);
+  const parts = errors.map((e, i) => e + filler.repeat(Math.floor(((i + 1) * fillers) / ERRORS) - Math.floor((i * fillers) / ERRORS)));
+  const text = parts.join('');
+  return text + '~'.repeat(SIZE - text.length - 1) + '\n';
+}
+
+const text = makeLog();
+const options = { roots: [BUILD] };
+// The first call starts the worker; the next ones reuse it while it stays idle less than IDLE_MS.
+const coldStart = performance.now();
+const check = await matchLogInWorker(text, '$tsc', options);
+const cold = performance.now() - coldStart;
+assert.equal(check.total, ERRORS);
+assert.equal(check.findings.length, 1000);
+assert.deepEqual(check.findings[0], { file: 'src/module0/file0.ts', line: 1, column: 1, severity: 'error', message: 'Type \'string\' is not assignable to type \'number\'.', code: '2322' });
+
+const times = await sideBySide({
+  worker: () => matchLogInWorker(text, '$tsc', options),
+  split: () => { text.split('\n'); },
+}, ROUNDS);
+const worker = median(times.worker);
+const split = median(times.split);
+
+/** The event loop's delay p99 (ms) over `ROUNDS` runs of `fn`, each started from an idle loop. */
+async function loopDelay(fn) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  for (let r = 0; r < ROUNDS; r++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    h.enable();
+    await fn();
+    await new Promise((resolve) => setImmediate(resolve));
+    h.disable();
+  }
+  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
+const delayWorker = await loopDelay(() => matchLogInWorker(text, '$tsc', options));
+const matchers = resolveMatcher('$tsc');
+const delayHere = await loopDelay(async () => { await new Promise((resolve) => setImmediate(resolve)); matchLog(text, matchers, options); });
+
+console.log(`log: ${mib(SIZE)}, ${ERRORS.toLocaleString('en')} matching lines of ${(text.split('\n').length - 1).toLocaleString('en')}; ${ROUNDS} rounds, side by side`);
+console.log(`(a) matchLogInWorker($tsc): ${ms(worker)} median — ${verdict(worker <= 300)} (budget ≤ 300 ms); baseline text.split('\\n') ${ms(split)} (ratio ${(worker / split).toFixed(1)}); the first call, starting the worker: ${ms(cold)}`);
+console.log(`(b) event-loop delay while it runs: p99 ${ms(delayWorker.p99)}, max ${ms(delayWorker.max)} — ${verdict(delayWorker.p99 <= 50)} (budget p99 ≤ 50 ms); matching on the main thread instead: p99 ${ms(delayHere.p99)}, max ${ms(delayHere.max)}`);
+record('matcher', { rounds: ROUNDS, bytes: SIZE, errors: ERRORS, workerMs: worker, firstCallMs: cold, splitMs: split, delayWorkerMs: delayWorker, delayMainMs: delayHere });
