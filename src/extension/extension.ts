@@ -11,6 +11,7 @@ import { registerCommands } from './commands';
 import { LOG_LANGUAGE, LOG_SCHEME, LogLinks, registerLogViews, type LogDecorator } from './logs';
 import { SOURCE_SCHEME, SourceFiles } from './sourceFiles';
 import { JobTasks, TASK_TYPE } from './tasks';
+import { JobProblems } from './problems';
 import { MetricsServer } from './metricsServer';
 import { Sessions } from './sessions';
 import { readSettings } from './settings';
@@ -32,7 +33,7 @@ export interface DataKitCiApi {
    */
   registerBuilder<K, V, C>(builder: Builder<K, V, C>, options?: { folder?: vscode.Uri }): Promise<BuildCache<K, V, C>>;
   /** For tests and tools: the sessions, tree model and status bar of this window. */
-  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator };
+  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator; problems: JobProblems };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<DataKitCiApi> {
@@ -91,6 +92,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
     vscode.languages.registerDocumentSymbolProvider(logSelector, links, { label: 'Log sections' }),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new JobTasks(sessions)),
   );
+  const problems = new JobProblems(sessions, sources, (m) => output.warn(m));
+  context.subscriptions.push(problems);
   registerCommands(context, { sessions, channels, documents, output, charts, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
@@ -105,7 +108,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
       context.subscriptions.push({ dispose: () => cache.dispose() });
       return cache;
     },
-    internals: { sessions, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator },
+    internals: { sessions, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator, problems },
   };
 }
 

@@ -114,6 +114,13 @@ describe('from a red icon to the failing line', function () {
       // ok passed before and fails now: told; bad failed before and fails again: not told.
       assert.deepStrictEqual(told.map((t) => t.replace(/ on .* \(it passed/, ' on HEAD (it passed')), ['DataKit CI: ok failed on HEAD (it passed before): Command exited with code 1']);
 
+      // The failing line is a problem on the working copy's file (unchanged since the commit), from the
+      // default matcher: src/nowhere.txt is not a file of the commit.
+      const main = vscode.Uri.file(path.join(folder(), 'src', 'main.txt'));
+      const problems = await waitFor('the problem', () => { const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'DataKit CI: ok'); return d.length > 0 && d; });
+      assert.deepStrictEqual(problems.map((d) => [d.range.start.line, d.range.start.character, d.severity, d.message]), [[0, 2, vscode.DiagnosticSeverity.Error, 'broken']]);
+      assert.deepStrictEqual(vscode.languages.getDiagnostics().filter(([, ds]) => ds.some((d) => d.source === 'DataKit CI: ok')).map(([u]) => u.fsPath), [main.fsPath]);
+
       const decorated = new Promise<LogDecorationsApplied>((resolve) => {
         const sub = a.internals.decorator.onDidDecorate((e) => { if (e.uri.startsWith('datakit-ci-log:')) { sub.dispose(); resolve(e); } });
       });
@@ -146,6 +153,8 @@ describe('from a red icon to the failing line', function () {
       assert.match(symbols[0]!.name, /^ok @ [0-9a-f]{7}/);
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
     });
+    // Back where ok passes: its problems are gone.
+    await waitFor('the problems to clear', () => vscode.languages.getDiagnostics(vscode.Uri.file(path.join(folder(), 'src', 'main.txt'))).every((d) => d.source !== 'DataKit CI: ok'));
   });
 
   it('offers every command in the palette, picking a target and a job where one is needed', async () => {
