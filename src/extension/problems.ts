@@ -33,6 +33,8 @@ export class JobProblems implements vscode.Disposable {
   }
 
   private sync(): void {
+    // Reading the commit's files runs git: nothing of it in an untrusted workspace (trust refreshes the sessions).
+    if (!vscode.workspace.isTrusted) { return; }
     const wanted = new Map<string, { session: Session; job: JobView; result: string | undefined }>();
     for (const session of this.sessions.all) {
       for (const target of [session.head, session.worktree]) {

@@ -62,6 +62,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    if (!vscode.workspace.isTrusted) { throw new Error('Trust the workspace to read files of its commits (that runs git).'); }
     const [, id, commit, ...rest] = uri.path.split('/');
     const session = this.sessions.all.find((s) => s.id === id);
     if (!session || !commit || !COMMIT.test(commit) || rest.length === 0) { throw new Error(`Not a file of a known commit: ${uri.toString()}`); }

@@ -37,9 +37,13 @@ describe('a job\'s history as a chart', () => {
     const { page } = wb;
     const row = page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: /^unit$/ }) });
     await row.waitFor({ timeout: 60_000 });
-    await row.click({ button: 'right' });
+    // A right-click during the workbench's busy start may be swallowed (the menu did not open once in a full
+    // run): click again until the menu shows, for up to a minute.
     const menu = page.locator('.context-view .monaco-menu');
-    await menu.waitFor({ timeout: 10_000 });
+    for (let tries = 0; ; tries++) {
+      await row.click({ button: 'right' });
+      try { await menu.waitFor({ timeout: 10_000 }); break; } catch (e) { if (tries >= 5) { throw e; } await page.keyboard.press('Escape'); }
+    }
     await menu.getByRole('menuitem', { name: /^Show History Chart/ }).hover();
     await page.keyboard.press('Enter');
     const chart = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');

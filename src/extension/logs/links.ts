@@ -51,7 +51,8 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
   }
 
   async provideDocumentLinks(doc: vscode.TextDocument): Promise<vscode.DocumentLink[]> {
-    const origin = await this.origin(doc);
+    // Which files the commit has is asked of git: no links in an untrusted workspace, which starts no process.
+    const origin = vscode.workspace.isTrusted ? await this.origin(doc) : undefined;
     if (!origin) { return []; }
     const files = await this.sources.filesAt(origin.session, origin.commit);
     const roots = origin.session.dirs.topLevel ? [origin.session.dirs.topLevel] : [];
