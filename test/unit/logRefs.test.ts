@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileRefs, repoPath } from '../../src/jobs/logRefs';
+
+describe('places a log names (its links)', () => {
+  it('finds path:line:col, path:line and path(line,col), where they are in the line', () => {
+    assert.deepEqual(fileRefs('src/a.ts(12,5): error TS2322: no'), [{ index: 0, length: 14, path: 'src/a.ts', line: 12, column: 5 }]);
+    assert.deepEqual(fileRefs('    at run (/b/builds/3f9c/lib/x.js:10:3)'), [{ index: 12, length: 28, path: '/b/builds/3f9c/lib/x.js', line: 10, column: 3 }]);
+    assert.deepEqual(fileRefs('main.c:3:1: warning: unused; see also notes/todo.md:40'), [
+      { index: 0, length: 10, path: 'main.c', line: 3, column: 1 },
+      { index: 38, length: 16, path: 'notes/todo.md', line: 40 },
+    ]);
+  });
+
+  it('takes no time of day, ratio, URL port or line 0 for a place', () => {
+    for (const line of ['started at 12:30:00', 'ratio 1:2', 'see http://example.com:8080/x', 'a.ts:0:1 nothing', 'done']) {
+      assert.deepEqual(fileRefs(line), [], line);
+    }
+  });
+
+  it('does not search a line longer than 4,096 characters (a minified bundle)', () => {
+    assert.deepEqual(fileRefs(`${'x'.repeat(5000)} src/a.ts:1:1`), []);
+  });
+
+  it('maps a printed path to the repository: relative as is, absolute inside the working copy or a build directory', () => {
+    const builds = ['/r/.git/datakit-ci/builds'];
+    assert.equal(repoPath('./src/a.ts', ['/w'], builds), 'src/a.ts');
+    assert.equal(repoPath('/w/src/a.ts', ['/w'], builds), 'src/a.ts');
+    assert.equal(repoPath('/r/.git/datakit-ci/builds/3f9c/lib/x.js', ['/w'], builds), 'lib/x.js');
+    assert.equal(repoPath('C:\\w\\src\\a.ts', ['C:\\w'], []), 'src/a.ts');
+    // Outside: not a file of the repository.
+    assert.equal(repoPath('/etc/passwd', ['/w'], builds), undefined);
+    assert.equal(repoPath('../other/a.ts', ['/w'], builds), undefined);
+    assert.equal(repoPath('/r/.git/datakit-ci/builds/3f9c', ['/w'], builds), undefined);
+  });
+});
