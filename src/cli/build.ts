@@ -1,8 +1,11 @@
 // `datakit-ci build`: looks every job up (building what is missing), shows progress, ends with a table.
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Flow } from '../engine/flow';
 import type { Disposable } from '../shared/events';
+import { jobProblems } from '../jobs/jobProblems';
 import type { JobKey } from '../jobs/key';
+import type { MatchResult } from '../jobs/matchLog';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { seconds } from './format';
 import { EXIT, UsageError, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, untilFinal, type Io } from './context';
@@ -110,17 +113,21 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
   if (live) { draw(); }
 
   try {
+    const finals = new Map<JobKey, JobStatus | undefined>();
     const reports = await Promise.all(keys.map(async (k) => {
-      const r = await report(jobs, k, await untilFinal(jobs, k, statuses.get(k)!));
+      const final = await untilFinal(jobs, k, statuses.get(k)!);
+      finals.set(k, final);
+      const r = await report(jobs, k, final);
       done.set(k, r);
       if (!live && !values.json) { io.out(`${reportLine(r)}\n`); }
       return r;
     }));
     if (timer) { clearInterval(timer); draw(); }
+    const problems = await failedProblems(jobs, keys, finals, io);
     if (values.json) {
-      io.out(JSON.stringify({ rev: values.worktree ? 'working tree' : values.rev, commit: at.commit, jobs: reports }, null, 2) + '\n');
+      io.out(JSON.stringify({ rev: values.worktree ? 'working tree' : values.rev, commit: at.commit, jobs: reports, problems: Object.fromEntries(problems) }, null, 2) + '\n');
     } else {
-      io.out(`\n${reportTable(reports)}${summary(reports)}`);
+      io.out(`\n${reportTable(reports)}${summary(reports)}${problemLines(problems, jobs.dirs.topLevel, cwd)}`);
     }
     const left = await uncommitted;
     if (left) { io.err(`datakit-ci: note: built HEAD (${at.commit.slice(0, 7)}); ${left} uncommitted change${left === 1 ? ' is' : 's are'} not part of it (\`datakit-ci build --worktree\` builds them)\n`); }
@@ -130,4 +137,35 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
     for (const s of subs) { s.dispose(); }
     stop.dispose();
   }
+}
+
+/** How many problems of each failed job the command line prints (all are in `--json`, up to 1,000). */
+const PRINTED_PROBLEMS = 10;
+
+/** The problems each failed job's log names (its problem matcher, or the default one), by job name. */
+async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: ReadonlyMap<JobKey, JobStatus | undefined>, io: Io): Promise<Map<string, MatchResult>> {
+  const out = new Map<string, MatchResult>();
+  for (const k of keys) {
+    const s = finals.get(k);
+    if (s?.result.kind !== 'failure' || s.output.kind !== 'saved' || s.result.message === 'Cancelled') { continue; }
+    try {
+      out.set(k.job.name, await jobProblems(jobs, k, s.output.saved.commit, { worker: false }));
+    } catch (e) {
+      io.err(`datakit-ci: could not read the problems of ${k.job.name}: ${(e as Error).message}\n`);
+    }
+  }
+  return out;
+}
+
+/** `lib/a.js:14:11: error: message [job]`, paths relative to where the command runs (terminals link them). */
+function problemLines(problems: ReadonlyMap<string, MatchResult>, top: string | undefined, cwd: string): string {
+  const lines: string[] = [];
+  for (const [job, { findings, total }] of problems) {
+    for (const f of findings.slice(0, PRINTED_PROBLEMS)) {
+      const file = top ? path.relative(cwd, path.join(top, f.file)) : f.file;
+      lines.push(`${file}:${f.line}:${f.column}: ${f.severity}: ${f.message.split('\n')[0]} [${job}]`);
+    }
+    if (total > Math.min(findings.length, PRINTED_PROBLEMS)) { lines.push(`… and ${total - Math.min(findings.length, PRINTED_PROBLEMS)} more problems of ${job} (datakit-ci log ${job})`); }
+  }
+  return lines.length === 0 ? '' : `\nProblems in the logs of the failed jobs:\n${lines.join('\n')}\n`;
 }

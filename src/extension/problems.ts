@@ -2,10 +2,8 @@
 // matcher (or the default one) in a worker thread, each finding placed on the working copy's file when it is
 // unchanged since the build's commit, else on a read-only view of the file as it was then. Kept for HEAD's
 // and the working tree's jobs; replaced when the job passes or is built again.
-import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
-import { matchLogInWorker } from '../jobs/matchInWorker';
+import { jobProblems } from '../jobs/jobProblems';
 import type { Finding } from '../jobs/matchLog';
 import type { JobView, Session } from './session';
 import type { Sessions } from './sessions';
@@ -60,13 +58,8 @@ export class JobProblems implements vscode.Disposable {
   }
 
   private async match(id: string, session: Session, job: JobView, result: string): Promise<void> {
-    const text = await session.jobs.store.readLog({ commit: result });
     const commit = job.key.commit;
-    const files = await this.sources.filesAt(session, commit);
-    const buildRoot = session.jobs.buildRoot;
-    const checkouts = await fs.promises.readdir(buildRoot).then((names) => names.map((n) => path.join(buildRoot, n)), () => []);
-    const roots = [...(session.dirs.topLevel ? [session.dirs.topLevel] : []), ...checkouts];
-    const { findings, total } = await matchLogInWorker(text, job.key.job.problemMatcher, { roots, files });
+    const { findings, total } = await jobProblems(session.jobs, job.key, result, { worker: true, files: await this.sources.filesAt(session, commit) });
     if (this.shown.get(id)?.result !== result) { return; } // replaced meanwhile
     const uris = await this.sources.locate(session, commit, findings.map((f) => f.file));
     const byUri = new Map<string, vscode.Diagnostic[]>();

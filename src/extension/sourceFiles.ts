@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { LRUCache } from 'lru-cache';
+import { commitFiles } from '../jobs/jobProblems';
 import { blobIds } from '../store/worktree';
 import type { Session } from './session';
 import type { Sessions } from './sessions';
@@ -23,10 +24,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     const key = `${session.id}:${commit}`;
     let found = this.files.get(key);
     if (!found) {
-      found = session.jobs.repo().then(async (repo) => {
-        const r = await repo.git(['ls-tree', '-r', '-z', '--name-only', commit]);
-        return new Set(r.code === 0 ? r.stdout.toString('utf8').split('\0').filter(Boolean) : []);
-      });
+      found = commitFiles(session.jobs, commit);
       found.catch(() => this.files.delete(key));
       this.files.set(key, found);
     }

@@ -35,6 +35,11 @@ export function repoId(commonDir: string): string {
 }
 
 /** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
+/** The folders whose children are checkouts: the jobs' build directories and the setups'. */
+export function checkoutFolders(root: string): string[] {
+  return [path.join(root, 'work'), path.join(root, 'deps')];
+}
+
 export function buildRoot(id: string, base: string = cacheBaseDir()): string {
   return path.join(base, id);
 }

@@ -38,6 +38,8 @@ export interface MatchResult {
 export const DEFAULT_MAX_FINDINGS = 1000;
 /** A longer line is matched on its first this many characters: bounds what a backtracking pattern costs. */
 export const MAX_LINE = 4096;
+/** A line the build writes itself (LiveLog.log): a timestamp in brackets first. */
+const TOOL_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] /;
 
 /** What the lines of one problem captured, by group (one shape for all, which keeps V8's property access fast). */
 class Captures {
@@ -100,6 +102,9 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
     let line = clean.slice(start, end - start > MAX_LINE ? start + MAX_LINE : end);
     if (line.endsWith('\r')) { line = line.slice(0, -1); }
     start = end + 1;
+    // The build's own lines (`[time] Running: <command>`, `[time] Failed: …`) are not the job's output: the
+    // command they quote may hold what a matcher looks for.
+    if (TOOL_LINE.test(line)) { active = undefined; continue; }
     if (active) {
       const groups = exec(active.loop, line);
       if (groups) {

@@ -121,6 +121,25 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(json.jobs.map((j: { cached: boolean; builtFor: string }) => [j.cached, j.builtFor]), [[true, first], [true, first]]);
   });
 
+  it('ends a build with the problems the failed jobs\' logs name, from the folder it runs in; all of them in --json', () => {
+    const dir = repo({
+      // A compiler-like job that prints a path inside its build directory, and one with a declared matcher.
+      check: { run: 'echo "$PWD/src/a.txt:1:2: error: broken"; echo "src/nowhere.txt:3:1: error: not a file of the commit"; exit 1', inputs: ['src'] },
+      types: { run: 'echo "src/a.txt(1,1): error TS2322: Type mismatch."; exit 2', inputs: ['src'], problemMatcher: '$tsc' },
+      fine: { run: 'echo "src/a.txt:1:1: error: only a pass"', inputs: ['src'] },
+    });
+    const r = cli(dir, 'build');
+    assert.equal(r.code, 1);
+    assert.ok(r.out.endsWith('\nProblems in the logs of the failed jobs:\nsrc/a.txt:1:2: error: broken [check]\nsrc/a.txt:1:1: error: Type mismatch. [types]\n'), r.out);
+    const inSrc = cli(path.join(dir, 'src'), 'build', 'check');
+    assert.match(inSrc.out, /\na\.txt:1:2: error: broken \[check\]\n$/);
+    const json = JSON.parse(cli(dir, 'build', '--json').out);
+    assert.deepEqual(json.problems, {
+      check: { findings: [{ file: 'src/a.txt', line: 1, column: 2, severity: 'error', message: 'broken' }], total: 1 },
+      types: { findings: [{ file: 'src/a.txt', line: 1, column: 1, severity: 'error', message: 'Type mismatch.', code: '2322' }], total: 1 },
+    });
+  });
+
   it('lists a job\'s builds across commits with history: newest first, its commit and subject, its result and who built it', () => {
     const dir = repo({ code: { run: 'cat src/a.txt; grep -q a src/a.txt', inputs: ['src'] } });
     const first = git(dir, 'rev-parse', 'HEAD');

@@ -2,6 +2,7 @@
 // a link to that place (the working copy's file, or the commit's version when it changed since); the `=== `
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
+import { checkoutFolders } from '../../jobs/checkout';
 import { fileRefs, repoPath } from '../../jobs/logRefs';
 import type { Session } from '../session';
 import type { Sessions } from '../sessions';
@@ -56,7 +57,7 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
     if (!origin) { return []; }
     const files = await this.sources.filesAt(origin.session, origin.commit);
     const roots = origin.session.dirs.topLevel ? [origin.session.dirs.topLevel] : [];
-    const builds = [origin.session.jobs.buildRoot];
+    const builds = checkoutFolders(origin.session.jobs.buildRoot);
     const links: vscode.DocumentLink[] = [];
     const n = doc.lineCount;
     const lines = n <= MAX_LINK_LINES ? range(0, n) : [...range(0, MAX_LINK_LINES / 2), ...range(n - MAX_LINK_LINES / 2, n)];
