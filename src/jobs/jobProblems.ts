@@ -26,15 +26,15 @@ export async function commitFiles(jobs: RepoJobs, commit: string): Promise<Set<s
 
 /** The problems named by the log saved in `result` (a result of `key`). */
 export async function jobProblems(jobs: RepoJobs, key: JobKey, result: string, options: JobProblemsOptions): Promise<MatchResult> {
-  const [text, files] = await Promise.all([jobs.store.readLog({ commit: result }), options.files ?? commitFiles(jobs, key.commit)]);
+  const [bytes, files] = await Promise.all([jobs.store.readLogBytes({ commit: result }), options.files ?? commitFiles(jobs, key.commit)]);
   // The job ran in one of the build directories: a path printed inside any of them is a repository path.
   const checkouts = (await Promise.all(checkoutFolders(jobs.buildRoot).map((folder) => fs.promises.readdir(folder)
     .then((names) => names.filter((n) => !n.endsWith('.lock')).map((n) => path.join(folder, n)), () => [])))).flat();
   const roots = [...(jobs.dirs.topLevel ? [jobs.dirs.topLevel] : []), ...checkouts];
   const spec = key.job.problemMatcher;
-  if (!options.worker) { return matchLog(text, resolveMatcher(spec), { roots, files }); }
+  if (!options.worker) { return matchLog(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), resolveMatcher(spec), { roots, files }); }
   // Loaded when first needed: the command line, which matches in its own thread, never loads worker_threads.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { matchLogInWorker } = require('./matchInWorker') as typeof import('./matchInWorker');
-  return matchLogInWorker(text, spec, { roots, files }, options.signal);
+  return matchLogInWorker(bytes, spec, { roots, files }, options.signal);
 }

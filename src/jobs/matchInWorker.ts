@@ -26,7 +26,7 @@ export type WorkerAnswer = { ok: true; result: MatchResult } | { ok: false; code
  * starting one) for a bad spec, `Cancelled` when `signal` aborts (the worker is terminated), `MatchFailed` when the
  * worker fails.
  */
-export function matchLogInWorker(text: string, spec: MatcherSpec | undefined, options: MatchOptions = {}, signal?: AbortSignal): Promise<MatchResult> {
+export function matchLogInWorker(text: string | Uint8Array, spec: MatcherSpec | undefined, options: MatchOptions = {}, signal?: AbortSignal): Promise<MatchResult> {
   return matchWithWorkerFile(MATCH_WORKER_FILE, text, spec, options, signal);
 }
 
@@ -57,14 +57,16 @@ function keepWorker(file: string, worker: Worker): void {
 }
 
 /** The same with a given worker file (the tests run dist/matchWorker.js through it). */
-export function matchWithWorkerFile(file: string, text: string, spec: MatcherSpec | undefined, options: MatchOptions, signal?: AbortSignal): Promise<MatchResult> {
+export function matchWithWorkerFile(file: string, text: string | Uint8Array, spec: MatcherSpec | undefined, options: MatchOptions, signal?: AbortSignal): Promise<MatchResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(cancelled());
       return;
     }
     resolveMatcher(spec); // throws for a bad spec, here rather than in the worker
-    const bytes = new TextEncoder().encode(text);
+    // Bytes go as they are (a log read from git is never decoded on this thread); a copy is transferred, so
+    // the caller's buffer stays usable.
+    const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : new Uint8Array(text);
     const worker = takeWorker(file);
     const settle = (reuse: boolean, fn: () => void): void => {
       signal?.removeEventListener('abort', onAbort);

@@ -231,7 +231,12 @@ export class GitStore {
 
   /** The build log saved in a commit. */
   async readLog(saved: SavedRef): Promise<string> {
-    return Buffer.from(await this.snapshot(saved.commit).readFile(LOG_FILE)).toString('utf8');
+    return Buffer.from(await this.readLogBytes(saved)).toString('utf8');
+  }
+
+  /** The build log saved in a commit, as its UTF-8 bytes (to hand to a worker without decoding it here). */
+  readLogBytes(saved: SavedRef): Promise<Uint8Array> {
+    return this.snapshot(saved.commit).readFile(LOG_FILE);
   }
 
   /** The entry's commits, newest first (first parents from the head), up to the first that cannot be read. */
