@@ -9,7 +9,7 @@ import { DataKitError } from '../shared/errors';
 import { jobNameProblem, pathProblem } from './configChecks';
 import { positions, syntaxMessage } from './configErrors';
 import { makeJobs } from './suggestMake';
-import { suggestionText } from './suggestText';
+import { NO_LOCKFILE, suggestionText } from './suggestText';
 import { pnpmPackages, resolveWorkspaces, type Skipped, type WorkspacePatterns } from './suggestWorkspaces';
 
 export { makeTargets, MAKE_TARGETS } from './suggestMake';
@@ -92,7 +92,7 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
       // Without a lockfile the jobs would run without their dependencies: install by the package.json files.
       const manager = declaredManager(root, names) ?? 'npm';
       const run = manager === 'npm' ? 'npm install --no-audit --no-fund' : `${manager} install`;
-      setup = { run, inputs: setupInputs(), from: 'package.json (no lockfile)' };
+      setup = { run, inputs: setupInputs(), from: NO_LOCKFILE };
       skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): the setup runs \`${run}\`, installed again only when a package.json changes, so the versions it got may differ from a fresh install; commit a lockfile for a reproducible one` });
     }
     const manager = install?.manager ?? declaredManager(root, names) ?? 'npm';

@@ -3,6 +3,9 @@
 import { shown } from './configChecks';
 import type { SuggestedJob, SuggestedSetup } from './suggest';
 
+/** A setup's `from` when there is no lockfile to install by. */
+export const NO_LOCKFILE = 'package.json (no lockfile)';
+
 const HEADER = [
   '// Suggested by `datakit-ci init` from the files of this repository: edit it freely. Jobs are read from the',
   '// commit being built, so commit this file (`datakit-ci build --worktree` tries it before you do). A job',
@@ -20,7 +23,9 @@ function inline(fields: Record<string, string | string[] | boolean | undefined>)
 export function suggestionText(jobs: readonly SuggestedJob[], setup: SuggestedSetup | undefined): string {
   const lines = [...HEADER, '{'];
   if (setup) {
-    lines.push(`  // Installs the dependencies once per distinct content of its inputs (chosen by ${shown(setup.from)}).`);
+    lines.push(setup.from === NO_LOCKFILE
+      ? '  // Installs the dependencies once per distinct content of its inputs. There is no lockfile: the versions installed may differ from one install to the next.'
+      : `  // Installs the dependencies once per distinct content of its inputs (as ${shown(setup.from)} says).`);
     lines.push(`  "setup": ${inline({ run: setup.run, inputs: setup.inputs })},`);
   }
   lines.push('  "jobs": {');

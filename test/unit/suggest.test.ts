@@ -61,7 +61,7 @@ describe('zero configuration: suggested jobs', () => {
       '// without "inputs" depends on the whole tree; a workspace package\'s job, on its folder, the packages it',
       '// depends on, the lockfile and the shared configuration at the root.',
       '{',
-      '  // Installs the dependencies once per distinct content of its inputs (chosen by package-lock.json).',
+      '  // Installs the dependencies once per distinct content of its inputs (as package-lock.json says).',
       '  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"] },',
       '  "jobs": {',
       '    // package.json script "build"',
