@@ -50,16 +50,20 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false },
-      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false } },
+      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' } },
   });
+  // The remote of --fetch and --push: origin unless named (a clone of someone else's project shares through
+  // a remote of its own, not its upstream).
+  if (values.remote !== undefined && !values.fetch && !values.push) { throw new UsageError('--remote names where --fetch and --push go: give one of them'); }
+  const remote = values.remote ?? 'origin';
   if (values.fetch) {
-    const f = await jobs.fetch('origin');
-    io.err(`datakit-ci: fetched ${f.results} result${f.results === 1 ? '' : 's'} from origin (${f.changed} new or moved)\n`);
+    const f = await jobs.fetch(remote);
+    io.err(`datakit-ci: fetched ${f.results} result${f.results === 1 ? '' : 's'} from ${remote} (${f.changed} new or moved)\n`);
   }
   const code = await buildWith(jobs, values, positionals, io, cwd);
   if (values.push && code !== EXIT.usage) {
-    const p = await jobs.push('origin');
-    io.err(`datakit-ci: pushed to origin: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as origin has them from another machine` : ''}\n`);
+    const p = await jobs.push(remote);
+    io.err(`datakit-ci: pushed to ${remote}: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
   }
   return code;
 }

@@ -21,7 +21,7 @@ Commands:
                                                 build what is missing or marked for rebuild
   build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
   build [JOB...] --worktree [--json]            build the working tree, keyed as a commit of it would be
-  build ... [--fetch] [--push]                  fetch results from origin first / push them after
+  build ... [--fetch] [--push] [--remote R]     fetch results from origin (or R) first / push them after
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   rebuild JOB [--rev REV]                       mark a job's result for rebuild

@@ -86,6 +86,23 @@ describe('sharing results through the repository\'s remote', () => {
     assertFsckClean(results(editor));
   });
 
+  it('fetches from and pushes to the remote --remote names, never origin then', () => {
+    const mine = clone('mine');
+    const share = path.join(tmp, 'share.git');
+    git(tmp, 'init', '-q', '--bare', share);
+    git(mine, 'remote', 'add', 'share', share);
+    fs.appendFileSync(path.join(mine, 'src', 'a.txt'), 'mine\n');
+    git(mine, 'commit', '-qam', 'mine');
+    const originRefs = git(remote, 'for-each-ref', '--format=%(refname)', 'refs/datakit-ci/');
+    const r = cli(mine, 'build', 'build', '--push', '--remote', 'share');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /pushed to share: 1 sent, 0 already there/);
+    assert.equal(git(share, 'for-each-ref', '--format=%(refname)', 'refs/datakit-ci/').split('\n').length, 1);
+    assert.equal(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/datakit-ci/'), originRefs, 'origin untouched');
+    assert.match(cli(mine, 'build', 'build', '--fetch', '--remote', 'share').err, /fetched 1 result from share/);
+    assert.equal(cli(mine, 'build', '--remote', 'share').code, 2, '--remote alone is a usage error');
+  });
+
   it('never overwrites another machine\'s result on the remote, and says so without failing', () => {
     const other = clone('other');
     fs.appendFileSync(path.join(other, 'src', 'a.txt'), 'b\n');
