@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Flow } from '../engine/flow';
 import type { Disposable } from '../shared/events';
-import { jobProblems } from '../jobs/jobProblems';
 import type { JobKey } from '../jobs/key';
 import type { MatchResult } from '../jobs/matchLog';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
@@ -78,8 +77,11 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
     if (values.rev !== 'HEAD' || values.verbose) { throw new UsageError('--range builds every commit of the range: it takes neither --rev nor --verbose'); }
     return runRange(jobs, { range: values.range, jobs: positionals, config: values.config, json: values.json, yes: values.yes, build: true }, io, cwd);
   }
-  // A build of HEAD says when the working tree holds changes that it leaves out (found beside the build).
-  const uncommitted = !values.worktree && values.rev === 'HEAD' && values.config === undefined ? jobs.uncommittedChanges().catch(() => 0) : undefined;
+  // A build of HEAD says when the working tree holds changes that it leaves out (found beside the build) — to
+  // a person: on a terminal, or with --verbose. It costs a git process, which a script's cached build (whose
+  // exit code and --json say what it needs) does without: a fully cached build then starts no process.
+  const told = io.errIsTTY === true || values.verbose;
+  const uncommitted = told && !values.worktree && values.rev === 'HEAD' && values.config === undefined ? jobs.uncommittedChanges().catch(() => 0) : undefined;
   const at = values.worktree ? await loadWorktreeJobs(jobs, io) : await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const keys = pickJobs(at, positionals);
   const started = Date.now();
@@ -153,6 +155,9 @@ async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: R
     const s = finals.get(k);
     if (s?.result.kind !== 'failure' || s.output.kind !== 'saved' || s.result.message === 'Cancelled') { continue; }
     try {
+      // Loaded on the first failure: the matchers are no part of a passing build's start.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { jobProblems } = require('../jobs/jobProblems') as typeof import('../jobs/jobProblems');
       out.set(k.job.name, await jobProblems(jobs, k, s.output.saved.commit, { worker: false }));
     } catch (e) {
       io.err(`datakit-ci: could not read the problems of ${k.job.name}: ${(e as Error).message}\n`);

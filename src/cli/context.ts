@@ -35,6 +35,8 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   isTTY: boolean;
+  /** Whether stderr is a terminal (a person reads the notes). */
+  errIsTTY?: boolean;
   /** A promise while what `out` wrote waits to be taken by the reader of the output (a slow pipe), else undefined. */
   whenWritable?(): Promise<void> | undefined;
   /** Asks the person at the terminal a yes/no question; absent when no one can answer (no terminal). */

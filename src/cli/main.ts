@@ -4,7 +4,6 @@ import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
 import { runBuild } from './build';
-import { runInit } from './init';
 import { CliError, EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, UsageError, type Io } from './context';
 import { runRange } from './range';
 import { localTime, seconds, table } from './format';
@@ -60,6 +59,7 @@ function processIo(): Io {
     },
     err: (t) => { process.stderr.write(t); },
     isTTY: Boolean(process.stdout.isTTY),
+    errIsTTY: Boolean(process.stderr.isTTY),
     whenWritable: () => drained,
     ...(process.stdin.isTTY && process.stderr.isTTY ? { ask: askOnTerminal } : {}),
   };
@@ -249,7 +249,9 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
     // What the engine repaired or set aside (a damaged result, a stale lock) is said, never silent.
     const logger = { info: (): void => {}, error: (m: string): void => io.err(`datakit-ci: warning: ${m}\n`) };
     // init reads the working tree's files only: it needs neither the results nor a commit.
-    if (!command) { return await runInit(rest, io, cwd); }
+    // Loaded for `init` only: the suggestion code is no part of every other command's start.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (!command) { return await (require('./init') as typeof import('./init')).runInit(rest, io, cwd); }
     jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger, readOnly: command.readOnly });
     return await command.run(jobs, rest, io, cwd);
   } catch (e) {
