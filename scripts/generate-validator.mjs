@@ -33,6 +33,8 @@ export function editorSchema() {
     const out = {};
     for (const [k, v] of Object.entries(value)) {
       if (RULES.has(k) || (k === 'additionalProperties' && v === false)) { continue; }
+      // An enum constrains too: its values stay as completion's examples.
+      if (k === 'enum') { out.examples = [...new Set([...(value.examples ?? []), ...v])]; continue; }
       out[k] = k === 'properties' || k === 'definitions' ? Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, strip(sub)])) : strip(v);
     }
     return out;
@@ -48,7 +50,7 @@ export function generate() {
   const standalone = require('ajv/dist/standalone').default;
   const ajv = new Ajv({ allErrors: true, strict: true, code: { source: true, esm: true } });
   // VS Code's own keywords for hover, completion and messages.
-  ajv.addVocabulary(['markdownDescription', 'defaultSnippets', 'patternErrorMessage']);
+  ajv.addVocabulary(['markdownDescription', 'defaultSnippets', 'patternErrorMessage', 'enumDescriptions']);
   ajv.addSchema(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'datakit-ci.schema.json'), 'utf8')), 'config');
   const code = standalone(ajv, { validateConfig: 'config', validateJob: 'config#/definitions/job' });
   return [

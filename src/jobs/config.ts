@@ -42,6 +42,11 @@ export interface JobDefinition {
    * only: not part of the key (normalizeJob leaves it out).
    */
   readonly problemMatcher?: MatcherSpec;
+  /**
+   * `marked`: stderr is read apart and shown in the error colour in the log (the order between the two streams
+   * is then approximate); absent: merged in write order. Presentation only: not part of the key.
+   */
+  readonly stderr?: 'marked';
 }
 
 /** The top-level `setup`: installs dependencies once per key of its own inputs. */
@@ -166,7 +171,7 @@ function sortedInputs(inputs: string[] | undefined): string[] | null {
   return inputs ? [...new Set(inputs.map(trimSlash))].sort(byCodeUnit) : null;
 }
 
-type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean; problemMatcher?: MatcherSpec };
+type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean; problemMatcher?: MatcherSpec; stderr?: 'merged' | 'marked' };
 
 function readConfig(root: Node, at: (offset: number) => { line: number; column: number }): Config {
   const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
@@ -206,6 +211,7 @@ function readConfig(root: Node, at: (offset: number) => { line: number; column: 
       ...(raw.portable ? { portable: true } : {}),
       // As plain JSON (the syntax tree's objects have no prototype).
       ...(raw.problemMatcher !== undefined ? { problemMatcher: JSON.parse(JSON.stringify(raw.problemMatcher)) as MatcherSpec } : {}),
+      ...(raw.stderr === 'marked' ? { stderr: 'marked' as const } : {}),
     };
   });
   return { jobs, ...(setup ? { setup } : {}), positions };

@@ -101,6 +101,10 @@ function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; mes
     }
     case 'minItems':
       return { node, message: '"inputs" must list at least one path (leave it out for the whole tree)' };
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(' or ');
+      return { node, message: `"${at[at.length - 1]}"${where ? ` of ${where}` : ''} must be ${allowed}` };
+    }
     case 'propertyNames':
       return undefined; // reported through the inner "pattern" error, which names the property
     default:

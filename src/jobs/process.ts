@@ -27,8 +27,13 @@ export interface RunJobProcessOptions {
   timeoutLabel?: string;
   /** Between SIGTERM and SIGKILL. Default 2000. */
   killGraceMs?: number;
-  /** Output, decoded as UTF-8, as it comes; stderr is merged into stdout in write order on POSIX. */
-  onOutput(text: string): void;
+  /**
+   * Output, decoded as UTF-8, as it comes. stderr is merged into stdout in write order on POSIX, unless
+   * `stderr` is `apart`: then each stream has its pipe and stderr's text comes with `'stderr'` (the order
+   * between the two pipes is then the order in which they were read).
+   */
+  onOutput(text: string, stream?: 'stderr'): void;
+  stderr?: 'merged' | 'apart';
   /** While held, the output is not read: the command blocks on its writes instead of output piling up. */
   flow?: { readonly held: boolean; whenFlowing(): Promise<void> };
 }
@@ -59,7 +64,7 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
       ? [process.env.ComSpec ?? 'cmd.exe', ['/d', '/s', '/c', `"${opts.command}"`]]
       // The outer shell execs the inner one with stderr on stdout's pipe, so that the log keeps the order
       // in which the command wrote; the inner shell sees the command exactly as written.
-      : ['/bin/sh', ['-c', 'exec /bin/sh -c "$1" 2>&1', 'sh', opts.command]];
+      : ['/bin/sh', ['-c', opts.stderr === 'apart' ? 'exec /bin/sh -c "$1"' : 'exec /bin/sh -c "$1" 2>&1', 'sh', opts.command]];
     const child = childProcess().spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env,
@@ -96,10 +101,11 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
     const streams = [child.stdout, child.stderr];
     const closed = Promise.all(streams.map((s) => new Promise<void>((done) => s.once('close', done))));
     for (const s of streams) {
+      const which = s === child.stderr && opts.stderr === 'apart' ? 'stderr' as const : undefined;
       s.setEncoding('utf8'); // a streaming decoder: a character split between chunks stays whole
       s.on('data', (text: string) => {
         try {
-          opts.onOutput(text);
+          if (which) { opts.onOutput(text, which); } else { opts.onOutput(text); }
         } catch (err) {
           console.error('DataKit CI: an output listener threw', err);
         }

@@ -134,7 +134,8 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         signal,
         timeoutMs: job.timeoutMs,
         timeoutLabel: job.timeout,
-        onOutput: (text) => log.write(text),
+        onOutput: (text, stream) => log.write(stream === 'stderr' ? markStderr(text) : text),
+        ...(job.stderr === 'marked' ? { stderr: 'apart' as const } : {}),
         flow: log.flow,
       }));
       const { files, warnings } = await findOutputs(dir.dir, job.outputs);
@@ -169,4 +170,12 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     if (recorded !== key.digest) { throw new Error(`its key.json records another key (${typeof recorded === 'string' ? recorded.slice(0, 16) : 'none'}, not ${key.digest.slice(0, 16)})`); }
     return { outputs: paths.filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length)) };
   }
+}
+
+/**
+ * stderr's text in the error colour (SGR 31 … 39 around each line's part, so that no colour runs past a line
+ * end, whatever the log is cut at): the saved log's viewers draw it red.
+ */
+export function markStderr(text: string): string {
+  return text.replace(/[^\n]+/g, (line) => `\x1b[31m${line}\x1b[39m`);
 }

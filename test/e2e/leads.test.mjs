@@ -16,7 +16,8 @@ async function openView(wb) {
 
 describe('from a red icon to the failing line', () => {
   it('a failed job: its log in one click, the failing line in a second; the problem in the Problems panel', async () => {
-    const config = { jobs: { check: { run: "echo 'checking'; echo 'src/app.txt:2:5: error: the value is wrong'; exit 1", inputs: ['src'] } } };
+    // Its error goes to stderr, marked: the saved log shows it in the error colour.
+    const config = { jobs: { check: { run: "echo 'checking'; echo 'src/app.txt:2:5: error: the value is wrong' >&2; exit 1", inputs: ['src'], stderr: 'marked' } } };
     const wb = await openWorkbench({ name: 'leads-red', settings: { 'datakitCi.automaticBuilds': true }, folder: (runDir) => makeRepo(path.join(runDir, 'ws', 'app'), [{ message: 'App', files: { 'src/app.txt': 'first\nsecond line\n', '.datakit-ci.json': JSON.stringify(config, null, 2) } }]) });
     try {
       const { row } = await openView(wb);

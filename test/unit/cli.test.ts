@@ -140,6 +140,20 @@ describe('the datakit-ci command', () => {
     });
   });
 
+  it('shows stderr in the error colour in the saved log of a job that asks for it, without changing its key', () => {
+    const dir = repo({ marked: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'], stderr: 'marked' }, merged: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'] } });
+    assert.equal(cli(dir, 'build').code, 0);
+    const marked = cli(dir, 'log', 'marked').out;
+    assert.ok(marked.includes('\x1b[31mto stderr\x1b[39m\n') && marked.includes('\nto stdout\n'), marked);
+    assert.ok(cli(dir, 'log', 'merged').out.includes('\nto stdout\nto stderr\n'), 'merged: plain, in write order');
+    // Marked or not, the same key: switching it reuses the result.
+    const keys = (): string[] => JSON.parse(cli(dir, 'status', '--json').out).jobs.map((j: { key: string }) => j.key);
+    const before = keys();
+    fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs: { marked: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'] }, merged: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'], stderr: 'marked' } } }));
+    git(dir, 'commit', '-qam', 'swap');
+    assert.deepEqual(keys(), before);
+  });
+
   it('lists a job\'s builds across commits with history: newest first, its commit and subject, its result and who built it', () => {
     const dir = repo({ code: { run: 'cat src/a.txt; grep -q a src/a.txt', inputs: ['src'] } });
     const first = git(dir, 'rev-parse', 'HEAD');

@@ -246,7 +246,7 @@ describe('the JSON schema', () => {
 
   it('compiles as draft-07 in strict mode, knowing only VS Code\'s extra keywords', () => {
     const ajv = new Ajv({ strict: true });
-    ajv.addVocabulary(['markdownDescription', 'defaultSnippets', 'patternErrorMessage']);
+    ajv.addVocabulary(['markdownDescription', 'defaultSnippets', 'patternErrorMessage', 'enumDescriptions']);
     assert.ok(ajv.compile(schema));
     assert.equal((schema as { $schema?: string }).$schema, 'http://json-schema.org/draft-07/schema#');
   });

@@ -65,6 +65,15 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
     assert.equal(chunks.join(''), 'one\ntwo\nthree\nfour\nfive\n');
   });
 
+  it('with stderr apart, says which text came from stderr (the order between the two pipes is not asserted: it is not kept)', async () => {
+    const got: [string, string | undefined][] = [];
+    const { result } = await run('echo out one; echo err one >&2; printf "err two\\n" >&2; echo out two', { stderr: 'apart', onOutput: (t, stream) => got.push([t, stream]) });
+    assert.equal(result, 'ok');
+    const of = (stream: string | undefined): string => got.filter(([, s]) => s === stream).map(([t]) => t).join('');
+    assert.equal(of('stderr'), 'err one\nerr two\n');
+    assert.equal(of(undefined), 'out one\nout two\n');
+  });
+
   it('streams output while the command runs', async () => {
     // The command waits for a file that the test writes only once it has seen the first line.
     const seen: string[] = [];
