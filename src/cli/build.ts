@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Flow } from '../engine/flow';
 import type { Disposable } from '../shared/events';
+import { jobProblems, matchableFailure } from '../jobs/jobProblems';
 import type { JobKey } from '../jobs/key';
 import type { MatchResult } from '../jobs/matchLog';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
@@ -152,13 +153,10 @@ const PRINTED_PROBLEMS = 10;
 async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: ReadonlyMap<JobKey, JobStatus | undefined>, io: Io): Promise<Map<string, MatchResult>> {
   const out = new Map<string, MatchResult>();
   for (const k of keys) {
-    const s = finals.get(k);
-    if (s?.result.kind !== 'failure' || s.output.kind !== 'saved' || s.result.message === 'Cancelled') { continue; }
+    const result = matchableFailure(finals.get(k));
+    if (result === undefined) { continue; }
     try {
-      // Loaded on the first failure: the matchers are no part of a passing build's start.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { jobProblems } = require('../jobs/jobProblems') as typeof import('../jobs/jobProblems');
-      out.set(k.job.name, await jobProblems(jobs, k, s.output.saved.commit, { worker: false }));
+      out.set(k.job.name, await jobProblems(jobs, k, result));
     } catch (e) {
       io.err(`datakit-ci: could not read the problems of ${k.job.name}: ${(e as Error).message}\n`);
     }

@@ -18,8 +18,13 @@ export async function runInit(args: string[], io: Io, cwd: string): Promise<numb
   if (!dirs.topLevel) { throw new UsageError('this repository is bare: it has no files to suggest jobs from'); }
   const file = path.join(dirs.topLevel, CONFIG_FILE);
   const shownFile = path.relative(cwd, file) || CONFIG_FILE;
-  if (!values.print && !values.force && fs.existsSync(file)) {
+  const there = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!values.print && !values.force && there) {
     throw new UsageError(`${shownFile} already exists; \`init --force\` replaces it, \`init --print\` prints the suggestion instead`);
+  }
+  // Never written through a link (a committed symbolic link could point anywhere on the machine).
+  if (!values.print && there && !there.isFile()) {
+    throw new UsageError(`${shownFile} is not a regular file (${there.isSymbolicLink() ? 'a symbolic link' : 'a folder or another kind'}): init does not write through it`);
   }
   const s = await suggestJobs(dirs.topLevel);
   // With --print, stdout is the file alone (it can be redirected); what was found goes to stderr.
@@ -31,7 +36,8 @@ export async function runInit(args: string[], io: Io, cwd: string): Promise<numb
   if (values.print) {
     io.out(s.text);
   } else {
-    fs.writeFileSync(file, s.text, { flag: values.force ? 'w' : 'wx' });
+    if (there) { fs.rmSync(file); } // --force on a regular file: replaced
+    fs.writeFileSync(file, s.text, { flag: 'wx' });
   }
   say(`${values.print ? 'found' : `wrote ${shownFile} with`} ${s.jobs.length} job${s.jobs.length === 1 ? '' : 's'}${s.setup ? ' and a setup' : ''}:\n`);
   say(indent(table([

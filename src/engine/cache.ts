@@ -70,7 +70,8 @@ interface Entry<V> {
   uncommitted?: boolean;
 }
 
-const CANCELLED = 'Cancelled';
+/** The failure message of a cancelled build (a result like any other, saved with its log). */
+export const CANCELLED = 'Cancelled';
 const silent: Logger = { info: () => {}, error: () => {} };
 
 function isCancelled(abort: AbortController): boolean {

@@ -22,6 +22,9 @@ export interface LiveLogOptions {
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in local time, as the seed's log lines. */
+/** A line the build writes itself (`log`): its timestamp in brackets first. */
+export const OWN_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] /;
+
 export function timestamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;

@@ -1,4 +1,5 @@
 // The commands: every user action goes through here, and errors become messages in exactly one place.
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataKitError } from '../shared/errors';
@@ -7,12 +8,14 @@ import { plannedRestore, restoreOutputs, restoreProblem } from '../jobs/outputs'
 import type { HistoryCharts } from './historyChart';
 import type { ReadOnlyViews } from './views';
 import { CHANNEL_PREFIX, type LogChannels, type LogDocumentProvider, type LogLinks } from './logs';
-import type { SourceFiles } from './sourceFiles';
+import { FULL_COMMIT, type SourceFiles } from './sourceFiles';
+import { repositoryPath } from '../jobs/matchLog';
 import { CONFIG_FILE, type ConfigError } from '../jobs/config';
 import type { SourceRepo } from '../store/sourceRepo';
+import { blobIds } from '../store/worktree';
 import type { JobView, Session, TargetView } from './session';
 import type { Sessions } from './sessions';
-import type { Node } from './treeModel';
+import { firstConfigError, type Node } from './treeModel';
 
 type JobNode = Extract<Node, { kind: 'job' }>;
 type BuildNode = Extract<Node, { kind: 'build' }>;
@@ -261,13 +264,12 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const root = sessions.all[0]?.dirs.topLevel ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (!root) { throw new DataKitError('NoFolder', 'Open a folder first.'); }
     const uri = vscode.Uri.file(path.join(root, '.datakit-ci.json'));
-    try {
-      await vscode.workspace.fs.stat(uri);
-    } catch {
-      // The jobs found in the repository when there are any, else a starter to edit.
-      const suggested = sessions.all.find((s) => s.dirs.topLevel === root)?.head?.suggested;
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(suggested?.text ?? STARTER_CONFIG));
-    }
+    // The jobs found in the repository when there are any, else a starter to edit; `wx`: nothing already
+    // there is replaced or written through (a dangling symbolic link included).
+    const suggested = sessions.all.find((s) => s.dirs.topLevel === root)?.head?.suggested;
+    await fs.promises.writeFile(uri.fsPath, suggested?.text ?? STARTER_CONFIG, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') { throw e; }
+    });
     await vscode.window.showTextDocument(uri);
     return uri;
   });
@@ -299,9 +301,10 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const top = session?.dirs.topLevel;
     if (!session || !suggested || !top) { throw new DataKitError('NothingToSuggest', 'No suggested jobs here: the repository has a .datakit-ci.json, or nothing to suggest.'); }
     const uri = vscode.Uri.file(path.join(top, CONFIG_FILE));
-    const exists = await vscode.workspace.fs.stat(uri).then(() => true, () => false);
-    if (exists) { throw new DataKitError('ConfigExists', `${CONFIG_FILE} already exists: it was not overwritten.`); }
-    await vscode.workspace.fs.writeFile(uri, Buffer.from(suggested.text));
+    // `wx`: never over anything already there, a symbolic link (dangling or not) included.
+    await fs.promises.writeFile(uri.fsPath, suggested.text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EEXIST' ? new DataKitError('ConfigExists', `${CONFIG_FILE} already exists: it was not overwritten.`) : e;
+    });
     await vscode.window.showTextDocument(uri);
     await session.refresh();
     return uri;
@@ -315,24 +318,19 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   });
 
   // From a link in a log or a problem: a file of the commit a build ran for, at a line and column.
-  reg('datakitCi.openSource', async (sessionId: string, commit: string, file: string, line: number, column?: number) => {
+  // Its arguments come from a command: URI, checked as any input: a full commit id, a repository path, positions.
+  reg('datakitCi.openSource', async (sessionId: unknown, commit: unknown, file: unknown, line: unknown, column?: unknown, worktree?: unknown) => {
+    requireTrust(); // finding the right version of the file runs git
     const session = sessions.all.find((x) => x.id === sessionId);
     if (!session) { throw new DataKitError('NotFound', 'That repository is no longer open.'); }
-    return deps.sources.open(session, commit, file, line, column);
+    const position = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1;
+    if (typeof commit !== 'string' || !FULL_COMMIT.test(commit) || typeof file !== 'string' || repositoryPath(file, '', []) !== file || !position(line) || (column !== undefined && !position(column))) {
+      throw new DataKitError('InvalidArgument', 'Not a place in a file of a commit.');
+    }
+    return deps.sources.open(session, commit, file, line, column, worktree === true);
   });
 
   reg('datakitCi.manageTrust', () => vscode.commands.executeCommand('workbench.trust.manage'));
-}
-
-/** The first configuration error shown: the working tree's, else HEAD's, of the first repository with one. */
-export function firstConfigError(all: readonly Session[]): { session: Session; target: TargetView; error: ConfigError } | undefined {
-  for (const session of all) {
-    for (const target of [session.worktree, session.head]) {
-      const c = target?.config;
-      if (target && typeof c === 'object' && !c.ok && c.errors.length > 0) { return { session, target, error: c.errors[0]! }; }
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -345,9 +343,10 @@ async function openConfigAt(deps: CommandDeps, session: Session, target: TargetV
   const at = new vscode.Position(error.line - 1, error.column - 1);
   const selection = new vscode.Range(at, at);
   let same: boolean = target.target.worktree === true;
-  if (!same && file) {
-    const mine = await vscode.workspace.fs.readFile(file).then((b) => Buffer.from(b).toString('utf8'), () => undefined);
-    same = mine !== undefined && mine === await session.jobs.configText(target.target.commit);
+  if (!same && top) {
+    // As git sees them (line endings converted as the repository says): the working copy's blob and the commit's.
+    const [mine, committed] = await Promise.all([blobIds(top, [CONFIG_FILE]), session.jobs.repo().then((r) => r.objectIds(target.target.commit, [CONFIG_FILE]))]);
+    same = 'ids' in mine && mine.ids[0] !== undefined && mine.ids[0] === committed.get(CONFIG_FILE);
   }
   if (same && file) { return vscode.window.showTextDocument(file, { selection, preview: false }); }
   const text = await session.jobs.configText(target.target.commit) ?? '';

@@ -170,10 +170,7 @@ export class Session implements Disposable {
     if (worktree) { views.push(worktree); }
     for (const [i, target] of targets.entries()) {
       const at = borrowed ? borrowed[i]!.at : trusted ? await this.jobs.jobsAt(target.commit) : await this.jobs.cachedJobsAt(target.commit);
-      const jobs: JobView[] = [];
-      for (const key of at?.keys ?? []) {
-        jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
-      }
+      const jobs = await this.viewsOf(at?.keys ?? []);
       const configEdited = target.isHead && trusted && at !== undefined ? await this.configEdited(target.commit) : undefined;
       const suggested = target.isHead && trusted && at?.config === 'missing' ? await this.suggestedAt(target.commit) : undefined;
       if (suggested) {
@@ -203,11 +200,7 @@ export class Session implements Disposable {
     if (!wt.at) { return undefined; }
     const n = wt.state.changes.size;
     const target: Target = { name: WORKTREE_TARGET, commit: wt.state.head, isHead: false, worktree: true, label: `Working tree · ${n} changed file${n === 1 ? '' : 's'}` };
-    const jobs: JobView[] = [];
-    for (const key of wt.at.keys) {
-      jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) });
-    }
-    return { target, config: wt.at.config, jobs };
+    return { target, config: wt.at.config, jobs: await this.viewsOf(wt.at.keys) };
   }
 
   /** The working tree's changes from HEAD, as last read. */
@@ -324,6 +317,7 @@ export class Session implements Disposable {
     return at.config !== 'missing' && at.config.ok ? { suggestions, at } : undefined;
   }
 
+  /** Each key's job with its status: the cache's, else what the results repository holds. */
   private async viewsOf(keys: readonly JobKey[]): Promise<JobView[]> {
     const jobs: JobView[] = [];
     for (const key of keys) { jobs.push({ key, status: this.jobs.cache.peek(key) ?? await this.jobs.query(key) }); }

@@ -11,7 +11,8 @@ import type { Session } from './session';
 import type { Sessions } from './sessions';
 
 export const SOURCE_SCHEME = 'datakit-ci-source';
-const COMMIT = /^[0-9a-f]{40}$/;
+/** A full object id, SHA-1 or SHA-256. */
+export const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export class SourceFiles implements vscode.TextDocumentContentProvider {
   /** The files of a commit (for references in logs: only those are links or problems). */
@@ -52,9 +53,13 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     return out;
   }
 
-  /** Opens `file` of `commit` at a 1-based line and column (see `locate`). */
-  async open(session: Session, commit: string, file: string, line: number, column = 1): Promise<vscode.TextEditor> {
-    const uri = (await this.locate(session, commit, [file])).get(file)!;
+  /**
+   * Opens `file` of `commit` at a 1-based line and column (see `locate`); `worktree`: the build was of the
+   * working tree over that commit, whose file is the working copy's.
+   */
+  async open(session: Session, commit: string, file: string, line: number, column = 1, worktree = false): Promise<vscode.TextEditor> {
+    const top = session.dirs.topLevel;
+    const uri = worktree && top ? vscode.Uri.file(path.join(top, file)) : (await this.locate(session, commit, [file])).get(file)!;
     const at = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
     return vscode.window.showTextDocument(uri, { selection: new vscode.Range(at, at), preview: true });
   }
@@ -63,7 +68,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     if (!vscode.workspace.isTrusted) { throw new Error('Trust the workspace to read files of its commits (that runs git).'); }
     const [, id, commit, ...rest] = uri.path.split('/');
     const session = this.sessions.all.find((s) => s.id === id);
-    if (!session || !commit || !COMMIT.test(commit) || rest.length === 0) { throw new Error(`Not a file of a known commit: ${uri.toString()}`); }
+    if (!session || !commit || !FULL_COMMIT.test(commit) || rest.length === 0) { throw new Error(`Not a file of a known commit: ${uri.toString()}`); }
     const data = await (await session.jobs.repo()).readFile(commit, rest.join('/'));
     if (data === undefined) { throw new Error(`${rest.join('/')} is not in ${commit.slice(0, 7)}`); }
     return data.toString('utf8');
@@ -72,4 +77,11 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
 
 function fileExists(p: string): boolean {
   try { return fs.statSync(p).isFile(); } catch { return false; }
+}
+
+/** A commit's files as the working tree has them (its changes over it): changed and new paths in, deleted ones out. */
+export function withChanges(files: ReadonlySet<string>, changes: ReadonlyMap<string, unknown> | undefined): Set<string> {
+  const out = new Set(files);
+  for (const [p, change] of changes ?? []) { if (change === null) { out.delete(p); } else { out.add(p); } }
+  return out;
 }

@@ -1,8 +1,7 @@
 // The status bar: the HEAD target of the active repository — `$(sync~spin) 2  $(pass) 5  $(error) 1`.
 import * as vscode from 'vscode';
 import type { Sessions } from './sessions';
-import { firstConfigError } from './commands';
-import { jobState, TreeModel } from './treeModel';
+import { firstConfigError, jobState, TreeModel } from './treeModel';
 
 export class StatusBar implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('datakitCi.status', vscode.StatusBarAlignment.Left, 50);
@@ -32,7 +31,10 @@ export class StatusBar implements vscode.Disposable {
       const n = typeof broken.target.config === 'object' && !broken.target.config.ok ? broken.target.config.errors.length : 1;
       this.item.text = '$(error) DataKit CI: config error';
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-      this.item.tooltip = `.datakit-ci.json ${where}, line ${e.line}, column ${e.column}: ${e.message}${n > 1 ? ` (and ${n - 1} more)` : ''}\nNo job runs until it is fixed. Click to open it there.`;
+      const blocked = broken.target.target.worktree
+        ? `The working tree's jobs do not run until it is fixed${head && head.jobs.length > 0 ? `; HEAD's: ${wordsOf(TreeModel.counts(head)).join(', ')}` : ''}.`
+        : 'No job of HEAD runs until it is fixed.';
+      this.item.tooltip = `.datakit-ci.json ${where}, line ${e.line}, column ${e.column}: ${e.message}${n > 1 ? ` (and ${n - 1} more)` : ''}\n${blocked} Click to open it there.`;
       this.item.accessibilityInformation = { label: `DataKit CI: configuration error at line ${e.line}, column ${e.column}: ${e.message}` };
       this.item.command = { command: 'datakitCi.openConfigError', title: 'Open the Configuration Error', arguments: [broken] };
       this.item.show();
@@ -51,8 +53,7 @@ export class StatusBar implements vscode.Disposable {
     if (c.cancelled) { parts.push(`$(circle-slash) ${c.cancelled}`); }
     this.item.text = parts.join('  ');
     // Read aloud as words, not as icon names and markdown.
-    const said = [c.pending && `${c.pending} running or waiting`, `${c.success} passed`, c.failure && `${c.failure} failed`, c.cancelled && `${c.cancelled} cancelled`].filter(Boolean);
-    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${said.join(', ')}` };
+    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${wordsOf(c).join(', ')}` };
     this.item.backgroundColor = c.failure ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     const md = new vscode.MarkdownString(`**DataKit CI** · ${session.name} · ${head.target.label}\n\n`, true);
     for (const j of head.jobs) {
@@ -70,4 +71,10 @@ export class StatusBar implements vscode.Disposable {
     for (const d of this.disposables) { d.dispose(); }
     this.item.dispose();
   }
+}
+
+/** Counts as words, for screen readers and tooltips: `2 running or waiting, 5 passed, 1 failed`. */
+function wordsOf(c: ReturnType<typeof TreeModel.counts>): string[] {
+  return [c.pending && `${c.pending} running or waiting`, `${c.success} passed`, c.failure && `${c.failure} failed`, c.cancelled && `${c.cancelled} cancelled`]
+    .filter((w): w is string => typeof w === 'string');
 }

@@ -1,6 +1,7 @@
 // The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
 // tests read the same derived state.
+import { CANCELLED } from '../engine/cache';
 import type { ConfigError } from '../jobs/config';
 import type { JobBuild } from '../jobs/repoJobs';
 import { ago } from '../shared/format';
@@ -32,7 +33,7 @@ export const HISTORY_LENGTH = 50;
 export function jobState(job: JobView): JobState {
   const r = job.status?.result;
   if (!r) { return 'notBuilt'; }
-  if (r.kind === 'failure') { return r.message === 'Cancelled' ? 'cancelled' : 'failure'; }
+  if (r.kind === 'failure') { return r.message === CANCELLED ? 'cancelled' : 'failure'; }
   return r.kind;
 }
 
@@ -148,4 +149,15 @@ export class TreeModel {
     for (const j of target?.jobs ?? []) { counts[jobState(j)]++; }
     return counts;
   }
+}
+
+/** The first configuration error shown: the working tree's, else HEAD's, of the first repository with one. */
+export function firstConfigError(all: readonly Session[]): { session: Session; target: TargetView; error: ConfigError } | undefined {
+  for (const session of all) {
+    for (const target of [session.worktree, session.head]) {
+      const c = target?.config;
+      if (target && typeof c === 'object' && !c.ok && c.errors.length > 0) { return { session, target, error: c.errors[0]! }; }
+    }
+  }
+  return undefined;
 }

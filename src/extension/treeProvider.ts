@@ -155,7 +155,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         const md = new vscode.MarkdownString(undefined, true);
         md.appendMarkdown(`**Error in .datakit-ci.json** ${where}, line ${e.line}, column ${e.column}:\n\n`);
         md.appendText(e.message);
-        md.appendMarkdown('\n\nNo job of this commit runs until the file is fixed. Click to open it there.');
+        md.appendMarkdown(`\n\nNo job of ${node.target.target.worktree ? 'the working tree' : 'this commit'} runs until the file is fixed. Click to open it there.`);
         item.tooltip = md;
         item.accessibilityInformation = { label: `Configuration error at line ${e.line}, column ${e.column}: ${e.message}`, role: 'treeitem' };
         item.contextValue = 'configError';

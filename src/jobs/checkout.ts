@@ -34,12 +34,12 @@ export function repoId(commonDir: string): string {
   return `${readable}-${createHash('sha256').update(path.resolve(commonDir)).digest('hex').slice(0, 8)}`;
 }
 
-/** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
 /** The folders whose children are checkouts: the jobs' build directories and the setups'. */
 export function checkoutFolders(root: string): string[] {
   return [path.join(root, 'work'), path.join(root, 'deps')];
 }
 
+/** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
 export function buildRoot(id: string, base: string = cacheBaseDir()): string {
   return path.join(base, id);
 }

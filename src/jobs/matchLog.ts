@@ -4,6 +4,7 @@
 // path loses the prefix of the build directory or the working copy it was printed in, a relative one is read
 // from the repository's root (a job runs there); any other path is dropped, whatever the matcher's
 // `fileLocation` says (no path outside the repository can be shown as one of its files).
+import { OWN_LINE } from '../engine/liveLog';
 import { stripAnsi } from '../shared/ansi';
 import type { Group, Matcher, Pattern, Severity } from './matcherTypes';
 
@@ -38,8 +39,7 @@ export interface MatchResult {
 export const DEFAULT_MAX_FINDINGS = 1000;
 /** A longer line is matched on its first this many characters: bounds what a backtracking pattern costs. */
 export const MAX_LINE = 4096;
-/** A line the build writes itself (LiveLog.log): a timestamp in brackets first. */
-const TOOL_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] /;
+
 
 /** What the lines of one problem captured, by group (one shape for all, which keeps V8's property access fast). */
 class Captures {
@@ -104,7 +104,7 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
     start = end + 1;
     // The build's own lines (`[time] Running: <command>`, `[time] Failed: …`) are not the job's output: the
     // command they quote may hold what a matcher looks for.
-    if (TOOL_LINE.test(line)) { active = undefined; continue; }
+    if (OWN_LINE.test(line)) { active = undefined; continue; }
     if (active) {
       const groups = exec(active.loop, line);
       if (groups) {
@@ -218,8 +218,9 @@ function finding(m: Matcher, data: Captures, line: string, context: Context, kee
   if (at[0] === undefined) { return undefined; }
   if (!keep) { return true; }
   const f: { -readonly [K in keyof Finding]: Finding[K] } = { file, line: Math.max(1, at[0]), column: Math.max(1, at[1] ?? 1), severity: severity ?? m.severity, message };
-  if (at[2] !== undefined) { f.endLine = at[2]; }
-  if (at[3] !== undefined) { f.endColumn = at[3]; }
+  // An end before the start (`(3,1,0,0)`) is no range: the finding keeps its start only.
+  if (at[2] !== undefined && at[2] >= f.line) { f.endLine = at[2]; }
+  if (at[3] !== undefined && at[3] >= 1 && f.endLine !== undefined) { f.endColumn = at[3]; }
   if (code) { f.code = code; }
   return f;
 }

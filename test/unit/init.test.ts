@@ -78,6 +78,21 @@ describe('datakit-ci init', () => {
     assert.equal(forced.out.split('\n').at(-2), 'next: `datakit-ci build --worktree` tries the jobs on your working tree; commit .datakit-ci.json, then `datakit-ci build` builds them for HEAD');
   });
 
+  it('never writes through a symbolic link in the file\'s place, even with --force', () => {
+    const dir = repo();
+    const outside = path.join(tmp, 'outside.txt');
+    fs.writeFileSync(outside, 'keep me\n');
+    fs.symlinkSync(outside, path.join(dir, '.datakit-ci.json'));
+    const r = cli(dir, 'init', '--force');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /\.datakit-ci\.json is not a regular file \(a symbolic link\): init does not write through it/);
+    assert.equal(fs.readFileSync(outside, 'utf8'), 'keep me\n');
+    // A dangling one neither.
+    fs.rmSync(outside);
+    assert.equal(cli(dir, 'init').code, 2);
+    assert.equal(fs.existsSync(outside), false);
+  });
+
   it('finds nothing: exit 2 with what it skipped and why, and writes nothing', () => {
     const dir = repo({ 'package.json': '{"scripts": {"start": "node ."}}', 'sub/package.json': '{' });
     const r = cli(dir, 'init');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fileRefs, repoPath } from '../../src/jobs/logRefs';
+import { fileRefs } from '../../src/jobs/logRefs';
 
 describe('places a log names (its links)', () => {
   it('finds path:line:col, path:line and path(line,col), where they are in the line', () => {
@@ -20,17 +20,5 @@ describe('places a log names (its links)', () => {
 
   it('does not search a line longer than 4,096 characters (a minified bundle)', () => {
     assert.deepEqual(fileRefs(`${'x'.repeat(5000)} src/a.ts:1:1`), []);
-  });
-
-  it('maps a printed path to the repository: relative as is, absolute inside the working copy or a build directory', () => {
-    const builds = ['/r/.git/datakit-ci/builds'];
-    assert.equal(repoPath('./src/a.ts', ['/w'], builds), 'src/a.ts');
-    assert.equal(repoPath('/w/src/a.ts', ['/w'], builds), 'src/a.ts');
-    assert.equal(repoPath('/r/.git/datakit-ci/builds/3f9c/lib/x.js', ['/w'], builds), 'lib/x.js');
-    assert.equal(repoPath('C:\\w\\src\\a.ts', ['C:\\w'], []), 'src/a.ts');
-    // Outside: not a file of the repository.
-    assert.equal(repoPath('/etc/passwd', ['/w'], builds), undefined);
-    assert.equal(repoPath('../other/a.ts', ['/w'], builds), undefined);
-    assert.equal(repoPath('/r/.git/datakit-ci/builds/3f9c', ['/w'], builds), undefined);
   });
 });

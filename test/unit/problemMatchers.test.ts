@@ -193,6 +193,13 @@ describe('the default matcher (a job that declares none)', () => {
     '/etc/src/a.c:1:1: error: outside the repository',
   ].join('\n');
 
+  it('keeps a finding whose end is before its start, without that end (a range VS Code could not draw)', () => {
+    assert.deepEqual(match('src/a.cs(3,1,0,0): error CS1: backwards\nsrc/a.cs(4,2,5,7): error CS2: forwards', undefined, { files }), [
+      { file: 'src/a.cs', line: 3, column: 1, severity: 'error', message: 'backwards', code: 'CS1' },
+      { file: 'src/a.cs', line: 4, column: 2, endLine: 5, endColumn: 7, severity: 'error', message: 'forwards', code: 'CS2' },
+    ]);
+  });
+
   it('finds path:line[:column] and path(line,column) lines about files of the commit only', () => {
     assert.deepEqual(match(log, undefined, { files }), [
       { file: 'src/a.c', line: 3, column: 5, severity: 'error', message: 'expected \';\' before \'}\' token' },

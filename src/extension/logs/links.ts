@@ -2,11 +2,13 @@
 // a link to that place (the working copy's file, or the commit's version when it changed since); the `=== `
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
-import { checkoutFolders } from '../../jobs/checkout';
-import { fileRefs, repoPath } from '../../jobs/logRefs';
+import { OWN_LINE } from '../../engine/liveLog';
+import { problemRoots } from '../../jobs/jobProblems';
+import { fileRefs } from '../../jobs/logRefs';
+import { repositoryPath } from '../../jobs/matchLog';
 import type { Session } from '../session';
 import type { Sessions } from '../sessions';
-import type { SourceFiles } from '../sourceFiles';
+import { withChanges, type SourceFiles } from '../sourceFiles';
 import { headingRegions, HEADING_PREFIX } from './folding';
 import { LogDocumentProvider } from './logDocuments';
 
@@ -14,17 +16,18 @@ import { LogDocumentProvider } from './logDocuments';
 const MAX_LINK_LINES = 20_000;
 const MAX_LINKS = 5_000;
 
-/** Where a log document comes from: its repository and the commit it was built for. */
-export type LogOrigin = { session: Session; commit: string };
+/** Where a log document comes from: its repository, the commit it was built for, and whether it was that commit's working tree. */
+export type LogOrigin = { session: Session; commit: string; worktree?: boolean };
 
-/** The build's own line that shows the command it runs. */
-const RUNNING_LINE = /^\[[^\]]*\] Running: /;
+/** How many live channels' origins are remembered (channels beyond VS Code's few are closed anyway). */
+const MAX_LIVE = 50;
+
 
 /**
  * A line that says something failed: the build's own `[time] Failed:` line and common error forms — not the
  * build's `[time] Running: <command>` line, whose command may well mention errors.
  */
-export const ERROR_LINE = /^(?!\[[^\]]*\] Running: )(?:(?:\[[^\]]*\] )?Failed:|Error\b|ERROR\b|FAIL\b|npm ERR!|.*\berror(?:\[\w+\])?[: ]|.*\bERR!|(?:.*\s)?[✗✘✖]\s)/;
+export const ERROR_LINE = /^(?!\[[\d :-]{19}\] Running: )(?:(?:\[[\d :-]{19}\] )?Failed:|Error\b|ERROR\b|FAIL\b|npm ERR!|.*\berror(?:\[\w+\])?[: ]|.*\bERR!|(?:.*\s)?[✗✘✖]\s)/;
 
 export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSymbolProvider {
   /** Live channels' documents, by the channel's name (their URIs are VS Code's own). */
@@ -34,15 +37,17 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
 
   /** A live channel named `name` shows a build of `commit` in `session`. */
   noteChannel(name: string, origin: LogOrigin): void {
+    this.live.delete(name);
     this.live.set(name, origin);
+    for (const old of this.live.keys()) { if (this.live.size <= MAX_LIVE) { break; } this.live.delete(old); }
   }
 
   private async origin(doc: vscode.TextDocument): Promise<LogOrigin | undefined> {
     const saved = LogDocumentProvider.parse(doc.uri);
     if (saved) {
       const session = this.sessions.all.find((s) => s.id === saved.repoKey);
-      const commit = session ? (await session.jobs.origin(saved.commit)).commit : undefined;
-      return session && commit ? { session, commit } : undefined;
+      const built = session ? await session.jobs.origin(saved.commit) : undefined;
+      return session && built?.commit ? { session, commit: built.commit, worktree: built.worktree } : undefined;
     }
     if (doc.uri.scheme === 'output') {
       const shown = decodeURIComponent(doc.uri.path);
@@ -55,19 +60,19 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
     // Which files the commit has is asked of git: no links in an untrusted workspace, which starts no process.
     const origin = vscode.workspace.isTrusted ? await this.origin(doc) : undefined;
     if (!origin) { return []; }
-    const files = await this.sources.filesAt(origin.session, origin.commit);
-    const roots = origin.session.dirs.topLevel ? [origin.session.dirs.topLevel] : [];
-    const builds = checkoutFolders(origin.session.jobs.buildRoot);
+    const [headFiles, roots] = await Promise.all([this.sources.filesAt(origin.session, origin.commit), problemRoots(origin.session.jobs)]);
+    // A working tree's build saw the working tree's files: those it has now are the best guess.
+    const files = origin.worktree ? withChanges(headFiles, origin.session.worktreeChanges?.changes) : headFiles;
     const links: vscode.DocumentLink[] = [];
     const n = doc.lineCount;
     const lines = n <= MAX_LINK_LINES ? range(0, n) : [...range(0, MAX_LINK_LINES / 2), ...range(n - MAX_LINK_LINES / 2, n)];
     for (const i of lines) {
       const text = doc.lineAt(i).text;
-      if (RUNNING_LINE.test(text)) { continue; } // the command as written, not what it found
+      if (OWN_LINE.test(text)) { continue; } // the build's own lines: the command as written, not what it found
       for (const ref of fileRefs(text)) {
-        const file = repoPath(ref.path, roots, builds);
+        const file = repositoryPath(ref.path, '', roots);
         if (file === undefined || !files.has(file)) { continue; }
-        const args = [origin.session.id, origin.commit, file, ref.line, ref.column ?? 1];
+        const args = [origin.session.id, origin.commit, file, ref.line, ref.column ?? 1, origin.worktree === true];
         const link = new vscode.DocumentLink(new vscode.Range(i, ref.index, i, ref.index + ref.length),
           vscode.Uri.parse(`command:datakitCi.openSource?${encodeURIComponent(JSON.stringify(args))}`));
         link.tooltip = `Open ${file} at line ${ref.line}${ref.column ? `, column ${ref.column}` : ''} (as built: ${origin.commit.slice(0, 7)})`;

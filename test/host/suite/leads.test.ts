@@ -152,6 +152,14 @@ describe('from a red icon to the failing line', function () {
       assert.deepStrictEqual(symbols.map((s) => s.name).slice(-1), ['compile']);
       assert.match(symbols[0]!.name, /^ok @ [0-9a-f]{7}/);
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+
+      // Its matcher is no part of the key: set to none ([]), the same result is matched again, to nothing.
+      const key = ok.job.key.digest;
+      fs.writeFileSync(configFile(), configOf((jobs) => { (jobs.ok as Record<string, unknown>).problemMatcher = []; }));
+      git(folder(), 'commit', '-qam', 'No problem matcher for ok');
+      await vscode.commands.executeCommand('datakitCi.refresh');
+      await waitFor('the problems to go with the matcher', () => vscode.languages.getDiagnostics(main).every((d) => d.source !== 'DataKit CI: ok'));
+      assert.strictEqual((await jobNode(a, 'ok')).job.key.digest, key);
     });
     // Back where ok passes: its problems are gone.
     await waitFor('the problems to clear', () => vscode.languages.getDiagnostics(vscode.Uri.file(path.join(folder(), 'src', 'main.txt'))).every((d) => d.source !== 'DataKit CI: ok'));
