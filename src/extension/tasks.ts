@@ -62,10 +62,16 @@ class JobTerminal implements vscode.Pseudoterminal {
     this.write.fire(text.replace(/\r?\n/g, '\r\n'));
   }
 
+  private ended = false;
+
   private end(code: number, message?: string): void {
+    if (this.ended) { return; }
+    this.ended = true;
     if (message) { this.say(`${message}\n`); }
     for (const s of this.subscriptions.splice(0)) { s.dispose(); }
     this.closed.fire(code);
+    this.write.dispose();
+    this.closed.dispose();
   }
 
   private find(): { session: Session; view: JobView } | undefined {
@@ -103,6 +109,9 @@ class JobTerminal implements vscode.Pseudoterminal {
       this.finish(change.status.result, false);
     });
     this.subscriptions.push(sub);
+    // It may have finished before the listener was there.
+    const now = session.jobs.cache.peek(view.key);
+    if (now && now.result.kind !== 'pending') { this.finish(now.result, false); }
   }
 
   private finish(result: { kind: 'success' } | { kind: 'failure'; message: string }, cached: boolean): void {
