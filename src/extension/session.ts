@@ -368,14 +368,21 @@ export class Session implements Disposable {
     // each move) and packed-refs matter: the index changes all the time (VS Code's own git view refreshes
     // it) and must not make us re-read the repository. Watches are not recursive: Node's recursive watch
     // on Linux loses a file once git replaces it by renaming its lock file over it.
-    const GIT_DIR_FILES = new Set(['HEAD', 'HEAD.lock', 'ORIG_HEAD', 'packed-refs']);
+    // FETCH_HEAD: a fetch moved remote-tracking branches, an upstream among them (the `branch` targets are
+    // the commits it does not have); a push from here to it rewrites packed or loose refs/remotes, see below.
+    const GIT_DIR_FILES = new Set(['HEAD', 'HEAD.lock', 'ORIG_HEAD', 'packed-refs', 'FETCH_HEAD']);
     const watches: [string, boolean, (file: string | null) => boolean][] = [
       [this.dirs.gitDir, false, (file) => file === null || GIT_DIR_FILES.has(file)],
       [path.join(this.dirs.commonDir, 'refs', 'heads'), false, () => true],
     ];
     if (this.dirs.commonDir !== this.dirs.gitDir) { // a linked worktree: branches are packed in the common dir
-      watches.push([this.dirs.commonDir, false, (file) => file === null || file === 'packed-refs']);
+      watches.push([this.dirs.commonDir, false, (file) => file === null || file === 'packed-refs' || file === 'FETCH_HEAD']);
     }
+    // Each remote's folder of remote-tracking branches (a push updates the upstream there, without FETCH_HEAD).
+    const remotes = path.join(this.dirs.commonDir, 'refs', 'remotes');
+    let remoteFolders: string[] = [];
+    try { remoteFolders = fs.readdirSync(remotes, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(remotes, d.name)); } catch { /* no remote */ }
+    for (const folder of remoteFolders) { watches.push([folder, false, () => true]); }
     for (const [dir, recursive, relevant] of watches) {
       try {
         this.watchers.push(fs.watch(dir, { recursive }, (_event, file) => { if (relevant(file)) { onChange(); } }));

@@ -270,4 +270,29 @@ describe('results shared through the repository\'s remote', function () {
     assert.match((it.tooltip as vscode.MarkdownString).value, /\| built by \| \S+ \(\S+, datakit-ci [\d.]+, GitHub Actions\), fetched from origin \|/);
     assert.strictEqual(runs(), ranBefore, 'no command ran in this window');
   });
+
+  it('lists the branch\'s commits again when its upstream moves (a fetch), without a refresh', async () => {
+    const a = await api();
+    const session = a.internals.sessions.all[0]!;
+    const root = path.dirname(folder());
+    const remote = path.join(root, 'origin.git'); // the previous test's
+    const earlier = (): number => session.targets.filter((t) => !t.target.isHead && !t.target.worktree).length;
+    git(folder(), 'push', '-q', '-f', 'origin', 'HEAD~2:refs/heads/up');
+    git(folder(), 'fetch', '-q', 'origin');
+    git(folder(), 'branch', '-q', '--set-upstream-to', 'origin/up');
+    try {
+      await vscode.commands.executeCommand('datakitCi.refresh');
+      await waitFor('the two commits the upstream lacks', () => earlier() === 1 && session.branch?.total === 2);
+      // The upstream catches up elsewhere; here, only a fetch.
+      const other = path.join(root, 'other-clone');
+      git(root, 'clone', '-q', remote, other);
+      git(other, 'fetch', '-q', folder(), 'HEAD');
+      git(other, 'push', '-q', 'origin', 'FETCH_HEAD:refs/heads/up');
+      git(folder(), 'fetch', '-q', 'origin');
+      // HEAD on its upstream: HEAD alone.
+      await waitFor('HEAD alone, on its upstream', () => earlier() === 0 && session.branch?.total === 1);
+    } finally {
+      git(folder(), 'branch', '-q', '--unset-upstream');
+    }
+  });
 });
