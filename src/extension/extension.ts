@@ -84,7 +84,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   const views = new ReadOnlyViews();
   context.subscriptions.push(views, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, views));
   const sources = new SourceFiles(sessions);
-  const links = new LogLinks(sessions, sources);
+  const links = new LogLinks(sessions, sources, (m) => output.warn(m));
   const logSelector = [{ language: LOG_LANGUAGE }, { scheme: LOG_SCHEME }];
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(SOURCE_SCHEME, sources),

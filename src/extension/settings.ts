@@ -23,7 +23,9 @@ export interface Settings {
 
 export function readSettings(scope?: vscode.Uri): Settings {
   const c = vscode.workspace.getConfiguration('datakitCi', scope);
-  const parallel = c.get<number>('maxParallelBuilds', 0);
+  // The window's settings are read without a resource (VS Code warns about each one read with one).
+  const w = scope ? vscode.workspace.getConfiguration('datakitCi') : c;
+  const parallel = w.get<number>('maxParallelBuilds', 0);
   return {
     automaticBuilds: c.get<boolean>('automaticBuilds', true),
     targets: c.get<Settings['targets']>('targets', 'head'),
@@ -33,9 +35,9 @@ export function readSettings(scope?: vscode.Uri): Settings {
     pushResults: c.get<boolean>('pushResults', false),
     maxResultsSizeMiB: Math.max(1, c.get<number>('maxResultsSizeMiB', 1024)),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
-    logCapBytes: Math.max(1, c.get<number>('logCapMiB', 16)) * 1024 * 1024,
+    logCapBytes: Math.max(1, w.get<number>('logCapMiB', 16)) * 1024 * 1024,
     notifyOnFailure: c.get<boolean>('notifyOnFailure', true),
-    metricsPort: c.get<number>('metricsPort', 0),
-    maxOutputChannels: c.get<number>('maxOutputChannels', 10),
+    metricsPort: w.get<number>('metricsPort', 0),
+    maxOutputChannels: w.get<number>('maxOutputChannels', 10),
   };
 }

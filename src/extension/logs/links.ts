@@ -33,7 +33,7 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
   /** Live channels' documents, by the channel's name (their URIs are VS Code's own). */
   private readonly live = new Map<string, LogOrigin>();
 
-  constructor(private readonly sessions: Sessions, private readonly sources: SourceFiles) {}
+  constructor(private readonly sessions: Sessions, private readonly sources: SourceFiles, private readonly log: (m: string) => void = () => {}) {}
 
   /** A live channel named `name` shows a build of `commit` in `session`. */
   noteChannel(name: string, origin: LogOrigin): void {
@@ -57,6 +57,16 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
   }
 
   async provideDocumentLinks(doc: vscode.TextDocument): Promise<vscode.DocumentLink[]> {
+    try {
+      return await this.links(doc);
+    } catch (e) {
+      // Said, not silent: a log without links is otherwise indistinguishable from one that names no file.
+      this.log(`Could not find the links of ${doc.uri.toString()}: ${e instanceof Error ? e.message : String(e)}`);
+      return [];
+    }
+  }
+
+  private async links(doc: vscode.TextDocument): Promise<vscode.DocumentLink[]> {
     // Which files the commit has is asked of git: no links in an untrusted workspace, which starts no process.
     const origin = vscode.workspace.isTrusted ? await this.origin(doc) : undefined;
     if (!origin) { return []; }
