@@ -32,8 +32,13 @@ describe('from a red icon to the failing line', () => {
       const link = wb.page.locator('.editor-instance .view-lines .detected-link', { hasText: 'src/app.txt:2:5' });
       await link.first().waitFor({ timeout: 30_000 });
       await wb.screenshot('leads-red-log.png');
-      await link.first().click({ modifiers: ['Control'] }); // 2: the failing line
-      await wb.page.locator('.tabs-container .tab', { hasText: 'app.txt' }).waitFor({ timeout: 30_000 });
+      // 2: the failing line. While the editor redraws the log's line (its colours and links arrive one after
+      // the other) the link is replaced under the pointer, or a hover covers it: click again until the file opens.
+      const appTab = wb.page.locator('.tabs-container .tab', { hasText: 'app.txt' });
+      for (let tries = 0; ; tries++) {
+        await link.first().click({ modifiers: ['Control'], timeout: 5_000 }).catch(() => link.first().click({ modifiers: ['Control'], force: true, timeout: 5_000 }).catch(() => undefined));
+        try { await appTab.waitFor({ timeout: 10_000 }); break; } catch (e) { if (tries >= 5) { throw e; } await wb.page.mouse.move(0, 0); }
+      }
       await wb.page.keyboard.press('Control+Shift+M');
       await wb.page.locator('.markers-panel .monaco-list-row', { hasText: 'the value is wrong' }).first().waitFor({ timeout: 30_000 });
       const file = await wb.screenshot('leads-red-problem.png');
