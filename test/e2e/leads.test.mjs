@@ -37,7 +37,10 @@ describe('from a red icon to the failing line', () => {
       const appTab = wb.page.locator('.tabs-container .tab', { hasText: 'app.txt' });
       for (let tries = 0; ; tries++) {
         await link.first().click({ modifiers: ['Control'], timeout: 5_000 }).catch(() => link.first().click({ modifiers: ['Control'], force: true, timeout: 5_000 }).catch(() => undefined));
-        try { await appTab.waitFor({ timeout: 10_000 }); break; } catch (e) { if (tries >= 5) { throw e; } await wb.page.mouse.move(0, 0); }
+        try { await appTab.waitFor({ timeout: 10_000 }); break; } catch (e) {
+          if (tries >= 5) { await wb.screenshot('leads-red-click-failed.png'); throw e; } // what covered the link
+          await wb.page.mouse.move(0, 0);
+        }
       }
       await wb.page.keyboard.press('Control+Shift+M');
       await wb.page.locator('.markers-panel .monaco-list-row', { hasText: 'the value is wrong' }).first().waitFor({ timeout: 30_000 });
