@@ -172,12 +172,15 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     return n;
   });
 
-  reg('datakitCi.rebuild', async (arg?: unknown) => {
+  // Build (a job never built) and Rebuild are one action: the entry is marked, then looked up.
+  const buildOne = async (arg?: unknown): Promise<string | undefined> => {
     requireTrust();
     const picked = await jobArg(deps, arg, (j) => j.status?.result.kind !== 'pending');
     if (!picked) { return undefined; }
     return picked.session.rebuild(picked.job.key);
-  });
+  };
+  reg('datakitCi.rebuild', buildOne);
+  reg('datakitCi.build', buildOne);
 
   reg('datakitCi.cancel', async (arg?: unknown) => {
     const picked = await jobArg(deps, arg, (j) => j.status?.result.kind === 'pending');
@@ -272,13 +275,6 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     });
     await vscode.window.showTextDocument(uri);
     return uri;
-  });
-
-  reg('datakitCi.build', async (arg?: unknown) => {
-    requireTrust();
-    const picked = await jobArg(deps, arg, (j) => j.status?.result.kind !== 'pending');
-    if (!picked) { return undefined; }
-    return picked.session.rebuild(picked.job.key);
   });
 
   // Suggested jobs (no .datakit-ci.json): run on a click, saved as the file on another.

@@ -4,9 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { CLI, runCli } from './storeHelpers';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-cli-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
@@ -27,10 +26,7 @@ function repo(jobs: object): string {
   return dir;
 }
 
-function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: ENV, encoding: 'utf8' });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, ENV);
 
 const results = (dir: string) => path.join(dir, '.git', 'datakit-ci');
 

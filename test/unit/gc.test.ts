@@ -1,24 +1,19 @@
 // Retention: `datakit-ci gc` keeps the current targets' results, the last builds of each key and what is
 // young, removes the rest, never what a build is writing, and keeps the results repository under a cap.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { objectBytes } from '../../src/store/gitStore';
-import { assertFsckClean, ENV, git } from './storeHelpers';
+import { assertFsckClean, CLI, ENV, git, runCli } from './storeHelpers';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-gc-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
 
-function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: CLI_ENV, encoding: 'utf8' });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, CLI_ENV);
 
 const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
 const branches = (dir: string, job: string): string[] => git(dir, `--git-dir=${results(dir)}`, 'for-each-ref', '--format=%(refname)', `refs/heads/shell/${job}/`).split('\n').filter(Boolean);

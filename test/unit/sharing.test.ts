@@ -7,18 +7,15 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertFsckClean, ENV, git } from './storeHelpers';
+import { assertFsckClean, CLI, ENV, git, runCli } from './storeHelpers';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-share-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** The command line in a clone; `ci`: as a GitHub Actions runner would run it. */
 function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
   const ci = path.basename(cwd) === 'ci' ? { CI: 'true', GITHUB_ACTIONS: 'true' } : { CI: '', GITHUB_ACTIONS: '' };
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, ...ci, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) }, encoding: 'utf8' });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  return runCli(cwd, args, { ...ENV, ...ci, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) });
 }
 
 /** The command line without blocking this process (a server of the test must answer it meanwhile). */

@@ -12,6 +12,15 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 }).replace(/\n$/, '');
 }
 
+/** The bundled command line (`npm run build` makes it). */
+export const CLI = path.join(path.resolve(__dirname, '..', '..', '..'), 'dist', 'cli.js');
+
+/** Runs the command line in `cwd` and waits for it. */
+export function runCli(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
 /** git on a results repository (a bare one: `--git-dir`, no work tree). */
 export function gitIn(results: string, ...args: string[]): string {
   return execFileSync('git', [`--git-dir=${results}`, ...args], { env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 }).replace(/\n$/, '');

@@ -8,10 +8,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SourceRepo } from '../../src/store/sourceRepo';
 import { scanWorktree, WorktreeOverlay } from '../../src/store/worktree';
-import { ENV, git } from './storeHelpers';
+import { ENV, git, runCli } from './storeHelpers';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-wt-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -66,10 +64,7 @@ function conflictedMerge(dir: string): number | null {
   return spawnSync('git', ['merge', '-q', 'other'], { cwd: dir, env: ENV }).status;
 }
 
-function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') }, encoding: 'utf8' });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') });
 
 describe('the working tree read as a commit of it would be', () => {
   it('gives every changed, new, deleted, executable and linked path, and every tree, the id git would commit, writing nothing', async () => {

@@ -2,7 +2,6 @@
 import * as vscode from 'vscode';
 import { Emitter, type Event } from '../../shared/events';
 import type { AnsiStyle } from '../../shared/ansi';
-import { ERROR_LINE } from './links';
 import { LOG_SCHEME, type LogDocumentProvider } from './logDocuments';
 
 /** What was drawn in one editor: the ranges of each style. */
@@ -13,9 +12,6 @@ export interface LogDecorationsApplied {
   readonly errorLines: number[];
 }
 
-/** The most error lines drawn in one log, and the longest line looked at. */
-const MAX_ERROR_LINES = 5000;
-const MAX_ERROR_LINE_LENGTH = 2000;
 
 function colour(c: string): string | vscode.ThemeColor {
   return c.startsWith('#') ? c : new vscode.ThemeColor(c);
@@ -47,26 +43,21 @@ export class LogDecorator implements vscode.Disposable {
   }
 
   private async decorateOne(editor: vscode.TextEditor): Promise<void> {
-    let styles;
+    let looks;
     try {
-      styles = await this.documents.styles(editor.document.uri);
+      looks = await this.documents.styles(editor.document.uri);
     } catch {
       return; // Not a readable log: the editor already shows the error.
     }
+    const { styles, errorLines } = looks;
     const applied: LogDecorationsApplied['styles'] = [];
     for (const [key, { style, ranges }] of styles) {
       editor.setDecorations(this.typeOf(key, style), ranges);
       applied.push({ style, ranges });
     }
     // `Failed:` and error lines stand out (in the error colour, bold), whatever the job printed them in.
-    const doc = editor.document;
-    const errors: vscode.Range[] = [];
-    for (let i = 0; i < doc.lineCount && errors.length < MAX_ERROR_LINES; i++) {
-      const line = doc.lineAt(i);
-      if (line.text.length <= MAX_ERROR_LINE_LENGTH && ERROR_LINE.test(line.text)) { errors.push(line.range); }
-    }
-    editor.setDecorations(this.errorLines, errors);
-    this._onDidDecorate.fire({ uri: doc.uri.toString(), styles: applied, errorLines: errors.map((r) => r.start.line) });
+    editor.setDecorations(this.errorLines, errorLines);
+    this._onDidDecorate.fire({ uri: editor.document.uri.toString(), styles: applied, errorLines: errorLines.map((r) => r.start.line) });
   }
 
   private typeOf(key: string, style: AnsiStyle): vscode.TextEditorDecorationType {

@@ -8,8 +8,8 @@ import { LOG_LANGUAGE, LOG_SCHEME, LogDocumentProvider, type LogResolver } from 
 export { CHANNEL_PREFIX, LogChannels, type ChannelAppend, type LogChannelsOptions } from './channels';
 export { LogDecorator, type LogDecorationsApplied } from './decorations';
 export { LogFoldingProvider, headingRegions } from './folding';
-export { ERROR_LINE, LogLinks, type LogOrigin } from './links';
-export { LOG_LANGUAGE, LOG_SCHEME, LogDocumentProvider, type LogResolver, type SavedLogReader } from './logDocuments';
+export { LogLinks, type LogOrigin } from './links';
+export { ERROR_LINE, LOG_LANGUAGE, LOG_SCHEME, LogDocumentProvider, type LogResolver, type SavedLogReader } from './logDocuments';
 
 export type LogViewsOptions = LogChannelsOptions;
 

@@ -23,12 +23,6 @@ export type LogOrigin = { session: Session; commit: string; worktree?: boolean }
 const MAX_LIVE = 50;
 
 
-/**
- * A line that says something failed: the build's own `[time] Failed:` line and common error forms — not the
- * build's `[time] Running: <command>` line, whose command may well mention errors.
- */
-export const ERROR_LINE = /^(?!\[[\d :-]{19}\] Running: )(?:(?:\[[\d :-]{19}\] )?Failed:|Error\b|ERROR\b|FAIL\b|npm ERR!|.*\berror(?:\[\w+\])?[: ]|.*\bERR!|(?:.*\s)?[✗✘✖]\s)/;
-
 export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSymbolProvider {
   /** Live channels' documents, by the channel's name (their URIs are VS Code's own). */
   private readonly live = new Map<string, LogOrigin>();

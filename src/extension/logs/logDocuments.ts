@@ -17,6 +17,22 @@ export type LogResolver = (repoKey: string) => SavedLogReader | undefined;
 /** The styled ranges of one document, one item per distinct style. */
 export type StyledRanges = Map<string, { style: AnsiStyle; ranges: vscode.Range[] }>;
 
+/** How a log is drawn: its ANSI colours, and the lines that say something failed. */
+export interface LogLooks {
+  readonly styles: StyledRanges;
+  readonly errorLines: vscode.Range[];
+}
+
+/**
+ * A line that says something failed: the build's own `[time] Failed:` line and common error forms — not the
+ * build's `[time] Running: <command>` line, whose command may well mention errors.
+ */
+export const ERROR_LINE = /^(?!\[[\d :-]{19}\] Running: )(?:(?:\[[\d :-]{19}\] )?Failed:|Error\b|ERROR\b|FAIL\b|npm ERR!|.*\berror(?:\[\w+\])?[: ]|.*\bERR!|(?:.*\s)?[✗✘✖]\s)/;
+
+/** The most error lines drawn in one log, and the longest line looked at. */
+const MAX_ERROR_LINES = 5000;
+const MAX_ERROR_LINE_LENGTH = 2000;
+
 // One path segment of safe characters, never `.` or `..`.
 const REPO_KEY = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -33,7 +49,7 @@ function sanitizeTitle(title: string): string {
 }
 
 export class LogDocumentProvider implements vscode.TextDocumentContentProvider {
-  private readonly styleCache = new Map<string, StyledRanges>();
+  private readonly styleCache = new Map<string, LogLooks>();
 
   constructor(private readonly resolve: LogResolver) {}
 
@@ -78,12 +94,13 @@ export class LogDocumentProvider implements vscode.TextDocumentContentProvider {
       throw new DataKitError('LogNotFound', `No saved DataKit CI log at ${uri.toString()}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const parsed = parseAnsi(log);
-    this.remember(uri.toString(), styledRanges(parsed.text, parsed.spans));
+    // Found once per text (not each time an editor shows it again).
+    this.remember(uri.toString(), { styles: styledRanges(parsed.text, parsed.spans), errorLines: errorLines(parsed.text) });
     return parsed.text;
   }
 
   /** The colours of a log document: from the cache, or read again (an evicted or reopened document). */
-  async styles(uri: vscode.Uri): Promise<StyledRanges> {
+  async styles(uri: vscode.Uri): Promise<LogLooks> {
     const key = uri.toString();
     const cached = this.styleCache.get(key);
     if (cached !== undefined) {
@@ -91,12 +108,12 @@ export class LogDocumentProvider implements vscode.TextDocumentContentProvider {
       return cached;
     }
     await this.provideTextDocumentContent(uri);
-    return this.styleCache.get(key) ?? new Map();
+    return this.styleCache.get(key) ?? { styles: new Map(), errorLines: [] };
   }
 
-  private remember(key: string, styles: StyledRanges): void {
+  private remember(key: string, looks: LogLooks): void {
     this.styleCache.delete(key);
-    this.styleCache.set(key, styles);
+    this.styleCache.set(key, looks);
     for (const old of this.styleCache.keys()) {
       if (this.styleCache.size <= STYLE_CACHE_SIZE) { break; }
       this.styleCache.delete(old);
@@ -133,4 +150,17 @@ function styledRanges(text: string, spans: { start: number; end: number; style: 
     item.ranges.push(new vscode.Range(l1, c1, l2, c2));
   }
   return result;
+}
+
+function errorLines(text: string): vscode.Range[] {
+  const ranges: vscode.Range[] = [];
+  let line = 0;
+  for (let start = 0; start <= text.length && ranges.length < MAX_ERROR_LINES; line++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) { end = text.length; }
+    const length = end - start;
+    if (length <= MAX_ERROR_LINE_LENGTH && ERROR_LINE.test(text.slice(start, end))) { ranges.push(new vscode.Range(line, 0, line, length)); }
+    start = end + 1;
+  }
+  return ranges;
 }
