@@ -25,6 +25,12 @@ export interface LiveLogOptions {
 /** A line the build writes itself (`log`): its timestamp in brackets first. */
 export const OWN_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] /;
 
+/**
+ * The build's own line naming the folder the command ran in (`[time] In /…/work/3f9c`): where the log's
+ * absolute paths start, on whatever machine it ran (a result fetched from a CI runner included).
+ */
+export const RAN_IN_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] In (.+)$/;
+
 export function timestamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;

@@ -4,7 +4,7 @@
 // path loses the prefix of the build directory or the working copy it was printed in, a relative one is read
 // from the repository's root (a job runs there); any other path is dropped, whatever the matcher's
 // `fileLocation` says (no path outside the repository can be shown as one of its files).
-import { OWN_LINE } from '../engine/liveLog';
+import { OWN_LINE, RAN_IN_LINE } from '../engine/liveLog';
 import { stripAnsi } from '../shared/ansi';
 import type { Group, Matcher, Pattern, Severity } from './matcherTypes';
 
@@ -70,7 +70,7 @@ interface Compiled {
 
 /** What one run of matchLog reuses: the roots, the commit's files, and the paths already resolved. */
 interface Context {
-  readonly roots: readonly string[];
+  roots: readonly string[];
   readonly files: ReadonlySet<string> | undefined;
   /** Raw path (after its prefix) → repository path or null: a log names the same files again and again. */
   readonly paths: Map<string, string | null>;
@@ -104,7 +104,14 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
     start = end + 1;
     // The build's own lines (`[time] Running: <command>`, `[time] Failed: …`) are not the job's output: the
     // command they quote may hold what a matcher looks for.
-    if (OWN_LINE.test(line)) { active = undefined; continue; }
+    if (OWN_LINE.test(line)) {
+      // Where the command ran, as the log says: its paths are repository paths from there (a result built
+      // on another machine included, whose folders are none of this one's roots).
+      const ranIn = RAN_IN_LINE.exec(line)?.[1];
+      if (ranIn !== undefined) { addRoot(context, ranIn); }
+      active = undefined;
+      continue;
+    }
     if (active) {
       const groups = exec(active.loop, line);
       if (groups) {
@@ -252,6 +259,13 @@ function severityOf(word: string): Severity | undefined {
 
 const isAbsolute = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:\//.test(p);
 const driveLower = (p: string): string => (/^[A-Za-z]:\//.test(p) ? p[0].toLowerCase() + p.slice(1) : p);
+
+function addRoot(context: Context, root: string): void {
+  const r = normalRoot(root);
+  if (r === '' || context.roots.includes(r)) { return; }
+  context.roots = [...context.roots, r];
+  context.paths.clear(); // a path that no root took before may be taken now
+}
 
 function normalRoot(root: string): string {
   const r = driveLower(root.replace(/\\/g, '/'));

@@ -125,6 +125,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     const { dir, run } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
     try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
+      log.log(`In ${dir.dir}`); // where the log's absolute paths start (see RAN_IN_LINE)
       log.log(`Running: ${job.run}`);
       await log.whileRunning(() => runJobProcess({
         command: job.run,

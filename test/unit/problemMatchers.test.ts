@@ -178,6 +178,22 @@ describe('a declared matcher', () => {
   });
 });
 
+describe('where a log says its command ran', () => {
+  it('takes the build\'s `In <folder>` line as a root: a result built on another machine maps its absolute paths', () => {
+    const log = [
+      '[2026-01-02 03:04:05] In /home/runner/.cache/datakit-ci/app-1a2b/work/9f8e',
+      '[2026-01-02 03:04:05] Running: npx eslint .',
+      '/home/runner/.cache/datakit-ci/app-1a2b/work/9f8e/lib/x.js',
+      '  15:9  error  \'y\' is assigned a value but never used  no-unused-vars',
+    ].join('\n');
+    assert.deepEqual(matchLog(log, resolveMatcher('$eslint-stylish'), { roots: [WORKING] }).findings, [
+      { file: 'lib/x.js', line: 15, column: 9, severity: 'error', message: '\'y\' is assigned a value but never used', code: 'no-unused-vars' },
+    ]);
+    // Without that line, a folder of another machine is no root: dropped.
+    assert.deepEqual(matchLog(log.split('\n').slice(1).join('\n'), resolveMatcher('$eslint-stylish'), { roots: [WORKING] }).findings, []);
+  });
+});
+
 describe('the default matcher (a job that declares none)', () => {
   const files = new Set(['src/a.c', 'src/a.cs', 'src/main.rs']);
   const log = [

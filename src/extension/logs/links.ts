@@ -2,7 +2,7 @@
 // a link to that place (the working copy's file, or the commit's version when it changed since); the `=== `
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
-import { OWN_LINE } from '../../engine/liveLog';
+import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
 import { problemRoots } from '../../jobs/jobProblems';
 import { fileRefs } from '../../jobs/logRefs';
 import { repositoryPath } from '../../jobs/matchLog';
@@ -15,6 +15,8 @@ import { LogDocumentProvider } from './logDocuments';
 /** Lines of a log looked at for links: the first and last parts of a long log. */
 const MAX_LINK_LINES = 20_000;
 const MAX_LINKS = 5_000;
+/** Where the build's own lines before the command (setup, checkout, `In <folder>`) are looked for. */
+const MAX_HEADER_LINES = 50;
 
 /** Where a log document comes from: its repository, the commit it was built for, and whether it was that commit's working tree. */
 export type LogOrigin = { session: Session; commit: string; worktree?: boolean };
@@ -67,6 +69,11 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
     const [headFiles, roots] = await Promise.all([this.sources.filesAt(origin.session, origin.commit), problemRoots(origin.session.jobs)]);
     // A working tree's build saw the working tree's files: those it has now are the best guess.
     const files = origin.worktree ? withChanges(headFiles, origin.session.worktreeChanges?.changes) : headFiles;
+    // The folders the log says the command ran in (another machine's, for a fetched result).
+    for (let i = 0; i < Math.min(doc.lineCount, MAX_HEADER_LINES); i++) {
+      const ranIn = RAN_IN_LINE.exec(doc.lineAt(i).text)?.[1];
+      if (ranIn !== undefined && !roots.includes(ranIn)) { roots.push(ranIn); }
+    }
     const links: vscode.DocumentLink[] = [];
     const n = doc.lineCount;
     const lines = n <= MAX_LINK_LINES ? range(0, n) : [...range(0, MAX_LINK_LINES / 2), ...range(n - MAX_LINK_LINES / 2, n)];
