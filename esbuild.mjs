@@ -51,10 +51,10 @@ const entries = [
   { entryPoints: ['src/cli/loader.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js', plugins: [pureJsoncParser, separateIsomorphicGit] },
   { entryPoints: ['src/api/engine.ts'], outfile: 'dist/engine.js', plugins: [pureJsoncParser, separateIsomorphicGit] },
-  { entryPoints: ['src/store/isomorphicGitBundle.ts'], outfile: 'dist/isomorphic-git.js' },
-  // The worker thread that matches a log's problems: src/jobs/matchInWorker.ts starts `${__dirname}/matchWorker.js`,
+  { entryPoints: ['src/store/git/isomorphicGitBundle.ts'], outfile: 'dist/isomorphic-git.js' },
+  // The worker thread that matches a log's problems: src/jobs/problems/matchInWorker.ts starts `${__dirname}/matchWorker.js`,
   // which is dist/ for every bundle above.
-  { entryPoints: ['src/jobs/matchWorker.ts'], outfile: 'dist/matchWorker.js' },
+  { entryPoints: ['src/jobs/problems/matchWorker.ts'], outfile: 'dist/matchWorker.js' },
 ];
 
 if (watch) {

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { SourceRepo } = require(path.join(ROOT, 'out/src/store/sourceRepo.js'));
-const { prepareBuildDir } = require(path.join(ROOT, 'out/src/jobs/checkout.js'));
+const { SourceRepo } = require(path.join(ROOT, 'out/src/store/source/sourceRepo.js'));
+const { prepareBuildDir } = require(path.join(ROOT, 'out/src/jobs/run/checkout.js'));
 
 const DIRS = 100;
 const PER_DIR = 100;

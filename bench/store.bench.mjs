@@ -65,7 +65,7 @@ function benchBigLog(tmp) {
       const status = () => Object.fromEntries(fs.readFileSync('/proc/self/status', 'utf8').split('\\n').filter((l) => l.startsWith('Vm')).map((l) => [l.split(':')[0], Number(l.split(/\\s+/)[1]) * 1024]));
       (async () => {
         const dir = ${JSON.stringify(path.join(tmp, 'big'))} + '-' + ${JSON.stringify(mode)};
-        const { GitStore } = require(${JSON.stringify(path.join(ROOT, 'out/src/store/index.js'))});
+        const { GitStore } = require(${JSON.stringify(path.join(ROOT, 'out/src/store/results/index.js'))});
         const git = require(${JSON.stringify(path.join(ROOT, 'node_modules/isomorphic-git'))});
         const store = await GitStore.open({ resultsDir: dir });
         const warm = store.begin('b', 'warm'); await warm.writeFile('log', 'x'); await warm.commit('warm');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles schemas/datakit-ci.schema.json into src/jobs/configValidator.generated.ts with ajv's standalone
+// Compiles schemas/datakit-ci.schema.json into src/jobs/config/configValidator.generated.ts with ajv's standalone
 // code generation: the validator then needs no ajv at run time (the command line loads 37 KB of plain
 // code instead of ajv's 250 KB and a schema compilation). `npm run gen:validator` after changing the
 // schema; a unit test fails while the file is out of date.
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const GENERATED = path.join(ROOT, 'src', 'jobs', 'configValidator.generated.ts');
+export const GENERATED = path.join(ROOT, 'src', 'jobs', 'config', 'configValidator.generated.ts');
 export const EDITOR_SCHEMA = path.join(ROOT, 'schemas', 'datakit-ci.editor.schema.json');
 
 /** Keywords that only constrain (the extension reports their violations); `type` goes too: see below. */

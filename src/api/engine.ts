@@ -8,5 +8,5 @@ export { LiveLog, LogManager } from '../engine/liveLog';
 export { CacheMetrics } from '../engine/metrics';
 export { Pool } from '../engine/pool';
 export type { Output, RebuildOutcome, Result, Saved, Status } from '../engine/status';
-export { GitStore, type GitStoreOptions } from '../store/gitStore';
+export { GitStore, type GitStoreOptions } from '../store/results/gitStore';
 export type { EntrySnapshot, HistoryItem, StoreTransaction } from '../shared/results';

@@ -2,8 +2,8 @@
 // the configuration) it was asked about, with what a user should hear about them first.
 import fs = require('node:fs');
 import path = require('node:path');
-import { CONFIG_FILE } from '../jobs/config';
-import { keyWarnings, type JobKey } from '../jobs/key';
+import { CONFIG_FILE } from '../jobs/config/config';
+import { keyWarnings, type JobKey } from '../jobs/keys/key';
 import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
 
 /** The exit codes, as documented: every command ends with one of them. */

@@ -1,11 +1,11 @@
-// `datakit-ci init`: writes the .datakit-ci.json that zero configuration suggests (src/jobs/suggest.ts) at
+// `datakit-ci init`: writes the .datakit-ci.json that zero configuration suggests (src/jobs/suggest/suggest.ts) at
 // the repository's root, and says what it found, where, what it skipped and why, and what to do next.
 import fs = require('node:fs');
 import path = require('node:path');
 import { parseArgs } from 'node:util';
-import { CONFIG_FILE } from '../jobs/config';
-import { suggestJobs, type Suggestions } from '../jobs/suggest';
-import { locateRepository, readHead } from '../store/gitDirs';
+import { CONFIG_FILE } from '../jobs/config/config';
+import { suggestJobs, type Suggestions } from '../jobs/suggest/suggest';
+import { locateRepository, readHead } from '../store/source/gitDirs';
 import { DataKitError } from '../shared/errors';
 import { EXIT, UsageError, type Io } from './context';
 import { table } from './format';

@@ -1,9 +1,9 @@
 // `build --range A..B` and `status --range A..B`: every commit of a range, commits × jobs as a matrix.
 import fs = require('node:fs');
 import path = require('node:path');
-import type { JobKey } from '../jobs/key';
+import type { JobKey } from '../jobs/keys/key';
 import type { CommitJobs, JobStatus, RepoJobs } from '../jobs/repoJobs';
-import { CONFIG_FILE } from '../jobs/config';
+import { CONFIG_FILE } from '../jobs/config/config';
 import { CliError, EXIT, untilFinal, UsageError, type Io } from './context';
 import { seconds } from './format';
 import { report, type JobReport } from './report';

@@ -1,5 +1,5 @@
 // What `status` and `build` report for each job; also the shape of their --json output.
-import type { JobKey } from '../jobs/key';
+import type { JobKey } from '../jobs/keys/key';
 import { reusedFrom, type JobStatus, type RepoJobs } from '../jobs/repoJobs';
 import { ago, localTime, seconds, table } from './format';
 

@@ -1,7 +1,7 @@
 // SIGINT, SIGTERM and SIGHUP while jobs run: the first cancels them (their process trees are killed and each
 // build saves its `Cancelled` failure), and the command exits once they have; a second signal kills every
 // job at once. Either way the wait is bounded, and no job outlives the command.
-import { killAllNow } from '../jobs/process';
+import { killAllNow } from '../jobs/run/process';
 import type { Io } from './context';
 
 const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGHUP: 129, SIGTERM: 143 };

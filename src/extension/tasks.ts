@@ -5,8 +5,8 @@
 // `DataKit CI: <job>`), not from VS Code's task matchers, so that each problem is reported once.
 import * as vscode from 'vscode';
 import type { Disposable } from '../shared/events';
-import type { JobView, Session } from './session';
-import type { Sessions } from './sessions';
+import type { JobView, Session } from './session/session';
+import type { Sessions } from './session/sessions';
 
 export const TASK_TYPE = 'datakit-ci';
 

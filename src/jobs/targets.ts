@@ -1,7 +1,7 @@
 // What can be built: HEAD, then (optionally) the other local branches. The results repository is a
 // separate repository, and branches() reads refs/heads/ only, so no results ref (nor refs/datakit-ci/*,
 // where shared results are fetched) is ever a target.
-import type { SourceRepo } from '../store/sourceRepo';
+import type { SourceRepo } from '../store/source/sourceRepo';
 
 export interface Target {
   /** The branch name, or `HEAD` when detached; for an earlier commit of the branch, its id. */

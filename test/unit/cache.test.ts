@@ -9,7 +9,7 @@ import { LogManager } from '../../src/engine/liveLog';
 import { CacheMetrics } from '../../src/engine/metrics';
 import { Pool } from '../../src/engine/pool';
 import type { Status } from '../../src/engine/status';
-import { GitStore } from '../../src/store/gitStore';
+import { GitStore } from '../../src/store/results/gitStore';
 import { SteppedBuilder, final, fsck, git, tempRepo } from './cacheHelpers';
 
 const NOW = () => new Date(2026, 0, 2, 3, 4, 5);

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataKitError } from '../../src/shared/errors';
-import { buildRoot, cacheBaseDir, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/checkout';
-import { SourceRepo } from '../../src/store/sourceRepo';
+import { buildRoot, cacheBaseDir, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/run/checkout';
+import { SourceRepo } from '../../src/store/source/sourceRepo';
 
 const ENV = {
   ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull,

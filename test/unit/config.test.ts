@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import Ajv from 'ajv';
 import {
   DEFAULT_TIMEOUT, jobNameProblem, loadConfigSchema, normalizeJob, parseConfig, pathProblem, type ConfigError, type JobDefinition,
-} from '../../src/jobs/config';
-import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/jobs/duration';
+} from '../../src/jobs/config/config';
+import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/jobs/config/duration';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CORPUS = path.join(ROOT, 'test/fixtures/configs');
@@ -239,7 +239,7 @@ describe('the JSON schema', () => {
     properties: { jobs: { propertyNames: { pattern: string } } };
   };
 
-  it('is what the validator in src/jobs/configValidator.generated.ts was generated from (npm run gen:validator)', () => {
+  it('is what the validator in src/jobs/config/configValidator.generated.ts was generated from (npm run gen:validator)', () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'generate-validator.mjs'), '--check'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
   });

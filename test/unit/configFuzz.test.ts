@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { jobNameProblem, MAX_TIMEOUT_MS, parseConfig, pathProblem } from '../../src/jobs/config';
-import { MAX_ARG_BYTES } from '../../src/jobs/configChecks';
+import { jobNameProblem, MAX_TIMEOUT_MS, parseConfig, pathProblem } from '../../src/jobs/config/config';
+import { MAX_ARG_BYTES } from '../../src/jobs/config/configChecks';
 
 const CASES = 600;
 const SEED = 0x5eed_da7a;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRemovedVariable, jobEnvironment } from '../../src/jobs/environment';
+import { isRemovedVariable, jobEnvironment } from '../../src/jobs/run/environment';
 
 const ID = { job: 'lint', commit: 'c'.repeat(40), key: 'k'.repeat(64), run: 'r-1', ceiling: '/cache/work' };
 

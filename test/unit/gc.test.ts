@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { objectBytes } from '../../src/store/gitStore';
+import { objectBytes } from '../../src/store/results/gitStore';
 import { assertFsckClean, CLI, ENV, git, runCli } from './storeHelpers';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-gc-')));

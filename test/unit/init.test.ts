@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { suggestJobs } from '../../src/jobs/suggest';
+import { suggestJobs } from '../../src/jobs/suggest/suggest';
 import { runCli } from './storeHelpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-init-'));

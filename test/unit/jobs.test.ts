@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
-import { restoreOutputs } from '../../src/jobs/outputs';
-import { digestOf, TOOL } from '../../src/jobs/key';
+import { restoreOutputs } from '../../src/jobs/run/outputs';
+import { digestOf, TOOL } from '../../src/jobs/keys/key';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-jobs-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

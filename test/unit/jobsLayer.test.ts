@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { jobDirName } from '../../src/jobs/checkout';
-import { listingOf } from '../../src/jobs/patterns';
-import { keyWarnings, type JobKey } from '../../src/jobs/key';
+import { jobDirName } from '../../src/jobs/run/checkout';
+import { listingOf } from '../../src/jobs/config/patterns';
+import { keyWarnings, type JobKey } from '../../src/jobs/keys/key';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { Pool } from '../../src/engine/pool';
 

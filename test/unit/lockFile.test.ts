@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { acquireLock, isProcessAlive, readLockHolder, type StaleHolder } from '../../src/jobs/lockFile';
-import { processStartTime } from '../../src/jobs/procfs';
+import { acquireLock, isProcessAlive, readLockHolder, type StaleHolder } from '../../src/jobs/run/lockFile';
+import { processStartTime } from '../../src/jobs/run/procfs';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const LOCK_MODULE = path.join(ROOT, 'out/src/jobs/lockFile.js');
+const LOCK_MODULE = path.join(ROOT, 'out/src/jobs/run/lockFile.js');
 
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {

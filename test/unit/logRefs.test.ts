@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fileRefs } from '../../src/jobs/logRefs';
+import { fileRefs } from '../../src/jobs/problems/logRefs';
 
 describe('places a log names (its links)', () => {
   it('finds path:line:col, path:line and path(line,col), where they are in the line', () => {

@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { applyDelta } from '../../src/store/packFormat';
-import { PackIndex } from '../../src/store/packIndex';
-import { PackReader } from '../../src/store/packReader';
-import { SortedPackedRefs } from '../../src/store/packedRefs';
-import { Refs } from '../../src/store/refLock';
+import { applyDelta } from '../../src/store/git/packFormat';
+import { PackIndex } from '../../src/store/git/packIndex';
+import { PackReader } from '../../src/store/git/packReader';
+import { SortedPackedRefs } from '../../src/store/git/packedRefs';
+import { Refs } from '../../src/store/git/refLock';
 import { ENV, gitIn, tempRoot } from './storeHelpers';
 
 const COMMITS = 200;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { normalizeJob, parseConfig, type ConfigError } from '../../src/jobs/config';
-import { matchLogInWorker, matchWithWorkerFile } from '../../src/jobs/matchInWorker';
-import { matchLog, type Finding, type MatchOptions } from '../../src/jobs/matchLog';
-import { BUILTIN_NAMES, resolveMatcher, type MatcherSpec } from '../../src/jobs/problemMatchers';
+import { normalizeJob, parseConfig, type ConfigError } from '../../src/jobs/config/config';
+import { matchLogInWorker, matchWithWorkerFile } from '../../src/jobs/problems/matchInWorker';
+import { matchLog, type Finding, type MatchOptions } from '../../src/jobs/problems/matchLog';
+import { BUILTIN_NAMES, resolveMatcher, type MatcherSpec } from '../../src/jobs/problems/problemMatchers';
 import { DataKitError } from '../../src/shared/errors';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, runJobProcess, type RunJobProcessOptions } from '../../src/jobs/process';
+import { isProcessAlive, runJobProcess, type RunJobProcessOptions } from '../../src/jobs/run/process';
 
 let dir: string;
 before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datakit-process-')); });

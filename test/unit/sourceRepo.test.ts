@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataKitError } from '../../src/shared/errors';
-import { SourceRepo } from '../../src/store/sourceRepo';
+import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { listTargets } from '../../src/jobs/targets';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -121,7 +121,7 @@ for (const inProcess of [true, false]) {
     });
 
     it('says GitNotFound when there is no git on the PATH', () => {
-      const script = `require(${JSON.stringify(path.join(ROOT, 'out/src/store/sourceRepo.js'))}).SourceRepo.open(${JSON.stringify(dir)})`
+      const script = `require(${JSON.stringify(path.join(ROOT, 'out/src/store/source/sourceRepo.js'))}).SourceRepo.open(${JSON.stringify(dir)})`
         + '.then(() => console.log("opened"), (e) => console.log(e.code))';
       const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, PATH: '' }, encoding: 'utf8' });
       assert.equal(out.trim(), 'GitNotFound');

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GitStore } from '../../src/store';
+import { GitStore } from '../../src/store/results';
 import { assertFsckClean, ENV, fsckThenRemove, git, gitIn, save, tempRoot, text } from './storeHelpers';
 
 describe('locating the results repository', () => {

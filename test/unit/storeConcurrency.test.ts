@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { GitStore } from '../../src/store';
+import { GitStore } from '../../src/store/results';
 import { assertFsckClean, ENV, gitIn, save, tempRoot, text } from './storeHelpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseConfig } from '../../src/jobs/config';
-import { makeTargets, suggestJobs, type Suggestions } from '../../src/jobs/suggest';
-import { pnpmPackages } from '../../src/jobs/suggestWorkspaces';
+import { parseConfig } from '../../src/jobs/config/config';
+import { makeTargets, suggestJobs, type Suggestions } from '../../src/jobs/suggest/suggest';
+import { pnpmPackages } from '../../src/jobs/suggest/suggestWorkspaces';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-suggest-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SourceRepo } from '../../src/store/sourceRepo';
-import { scanWorktree, WorktreeOverlay } from '../../src/store/worktree';
+import { SourceRepo } from '../../src/store/source/sourceRepo';
+import { scanWorktree, WorktreeOverlay } from '../../src/store/source/worktree';
 import { ENV, git, runCli } from './storeHelpers';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-wt-')));

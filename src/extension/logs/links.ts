@@ -3,12 +3,12 @@
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
 import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
-import { problemRoots } from '../../jobs/jobProblems';
-import { fileRefs } from '../../jobs/logRefs';
-import { repositoryPath } from '../../jobs/matchLog';
-import type { Session } from '../session';
-import type { Sessions } from '../sessions';
-import { withChanges, type SourceFiles } from '../sourceFiles';
+import { problemRoots } from '../../jobs/problems/jobProblems';
+import { fileRefs } from '../../jobs/problems/logRefs';
+import { repositoryPath } from '../../jobs/problems/matchLog';
+import type { Session } from '../session/session';
+import type { Sessions } from '../session/sessions';
+import { withChanges, type SourceFiles } from '../problems/sourceFiles';
 import { headingRegions, HEADING_PREFIX } from './folding';
 import { LogDocumentProvider } from './logDocuments';
 

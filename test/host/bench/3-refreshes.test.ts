@@ -2,7 +2,7 @@
 // second for ~5 s, counted per wall-clock second.
 import * as assert from 'assert';
 import { performance } from 'perf_hooks';
-import type { StatusBar } from '../../../src/extension/statusBar';
+import type { StatusBar } from '../../../src/extension/tree/statusBar';
 import { PACED_LINES } from './fixture';
 import { api, rebuildAndWaitPending, report, round, sleep, waitFinished } from './measure';
 

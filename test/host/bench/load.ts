@@ -9,12 +9,12 @@ import { LogManager } from '../../../src/engine/liveLog';
 import { CacheMetrics } from '../../../src/engine/metrics';
 import { Pool } from '../../../src/engine/pool';
 import { RepoJobs } from '../../../src/jobs/repoJobs';
-import { locateRepository, type RepositoryDirs } from '../../../src/store/gitDirs';
-import { Session } from '../../../src/extension/session';
-import type { Sessions } from '../../../src/extension/sessions';
+import { locateRepository, type RepositoryDirs } from '../../../src/store/source/gitDirs';
+import { Session } from '../../../src/extension/session/session';
+import type { Sessions } from '../../../src/extension/session/sessions';
 import { readSettings } from '../../../src/extension/settings';
-import { TreeModel, type Node } from '../../../src/extension/treeModel';
-import { BuildTreeProvider } from '../../../src/extension/treeProvider';
+import { TreeModel, type Node } from '../../../src/extension/tree/treeModel';
+import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
 
 export interface LoadTimes {
   /** Logs, metrics, pool and RepoJobs.open (the results repository opened). */

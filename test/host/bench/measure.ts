@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { performance } from 'perf_hooks';
 import * as vscode from 'vscode';
 import type { DataKitCiApi } from '../../../src/extension/extension';
-import type { JobView } from '../../../src/extension/session';
+import type { JobView } from '../../../src/extension/session/session';
 
 export const ID = 'datakit-ci.datakit-ci';
 

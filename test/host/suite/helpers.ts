@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as vscode from 'vscode';
 import type { DataKitCiApi } from '../../../src/extension/extension';
-import type { Node } from '../../../src/extension/treeModel';
+import type { Node } from '../../../src/extension/tree/treeModel';
 
 export const ID = 'datakit-ci.datakit-ci';
 

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DataKitCiApi } from '../../../src/extension/extension';
-import type { Node } from '../../../src/extension/treeModel';
+import type { Node } from '../../../src/extension/tree/treeModel';
 import { api, children, git, iconOf, item, waitFor } from '../suite/helpers';
 
 type TargetNode = Extract<Node, { kind: 'target' }>;

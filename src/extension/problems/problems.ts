@@ -1,0 +1,137 @@
+// The problems a finished job's log names, in the Problems panel: its log matched with the job's problem
+// matcher (or the default one) in a worker thread, each finding placed on the working copy's file when it is
+// unchanged since the build's commit, else on a read-only view of the file as it was then (a working-tree
+// build's, on the working copy's). Kept for HEAD's and the working tree's jobs; replaced when the job passes,
+// is built again or its matcher changes. One log is matched at a time.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { jobProblems, matchableFailure } from '../../jobs/problems/jobProblems';
+import type { Finding } from '../../jobs/problems/matchLog';
+import type { JobView, Session } from '../session/session';
+import type { Sessions } from '../session/sessions';
+import { withChanges, type SourceFiles } from './sourceFiles';
+
+const SEVERITY: Record<Finding['severity'], vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
+
+interface Shown {
+  /** The result and the matcher the problems come from. */
+  readonly identity: string;
+  readonly byUri: Map<string, vscode.Diagnostic[]>;
+  readonly abort?: AbortController;
+}
+
+export class JobProblems implements vscode.Disposable {
+  readonly collection = vscode.languages.createDiagnosticCollection('datakit-ci-problems');
+  /** By `<session>:<job name>[:worktree]`. */
+  private readonly shown = new Map<string, Shown>();
+  private readonly subscription: { dispose(): void };
+  /** What each job's last matching said went wrong (for tests; the output channel has it too). */
+  readonly failures = new Map<string, string>();
+  private readonly _onDidUpdate = new vscode.EventEmitter<string>();
+  /** Fired with the job's id after its problems were replaced. */
+  readonly onDidUpdate = this._onDidUpdate.event;
+  /** Matching is serial: a Build Now with 20 failures does not start 20 threads each decoding 16 MiB. */
+  private queue: Promise<void> = Promise.resolve();
+  private disposed = false;
+
+  constructor(private readonly sessions: Sessions, private readonly sources: SourceFiles, private readonly log: (m: string) => void) {
+    this.subscription = sessions.onDidChange(() => this.sync());
+  }
+
+  private sync(): void {
+    // Reading the commit's files runs git: nothing of it in an untrusted workspace (trust refreshes the sessions).
+    if (!vscode.workspace.isTrusted || this.disposed) { return; }
+    const wanted = new Map<string, { session: Session; job: JobView; result: string | undefined; identity: string | undefined }>();
+    for (const session of this.sessions.all) {
+      for (const target of [session.head, session.worktree]) {
+        for (const job of target?.jobs ?? []) {
+          const id = `${session.id}:${job.key.job.name}${target!.target.worktree ? ':worktree' : ''}`;
+          // A failure's problems; a pass or a build in progress clears them. Its matcher is part of what is
+          // shown: editing it (not part of the key) matches the same log again.
+          const result = matchableFailure(job.status);
+          const identity = result === undefined ? undefined : `${result}\0${JSON.stringify(job.key.job.problemMatcher ?? null)}`;
+          wanted.set(id, { session, job, result, identity });
+        }
+      }
+    }
+    for (const id of this.shown.keys()) { if (!wanted.has(id)) { this.replace(id, undefined); } }
+    for (const [id, w] of wanted) {
+      if (this.shown.get(id)?.identity === w.identity) { continue; }
+      this.replace(id, undefined); // the previous problems go at once, whatever comes next
+      if (w.result === undefined || w.identity === undefined) { continue; }
+      const abort = new AbortController();
+      this.shown.set(id, { identity: w.identity, byUri: new Map(), abort });
+      const { session, job, result, identity } = w;
+      this.queue = this.queue.then(() => this.match(id, identity, session, job, result, abort.signal)).catch((e: Error) => {
+        if (abort.signal.aborted) { return; }
+        this.failures.set(id, e.message);
+        this.log(`Could not match the problems of ${job.key.job.name}: ${e.message}`);
+      });
+    }
+  }
+
+  /** Whether what `identity` stands for is still what should be shown for `id`. */
+  private current(id: string, identity: string, signal: AbortSignal): boolean {
+    return !signal.aborted && !this.disposed && this.shown.get(id)?.identity === identity;
+  }
+
+  private async match(id: string, identity: string, session: Session, job: JobView, result: string, signal: AbortSignal): Promise<void> {
+    if (!this.current(id, identity, signal)) { return; }
+    const top = session.dirs.topLevel;
+    const worktree = job.key.worktree !== undefined && top !== undefined;
+    const headFiles = await this.sources.filesAt(session, job.key.commit);
+    // A working-tree build saw HEAD's files as changed in the working tree.
+    const files = worktree ? withChanges(headFiles, session.worktreeChanges?.changes) : headFiles;
+    const { findings, total } = await jobProblems(session.jobs, job.key, result, { files, signal });
+    if (!this.current(id, identity, signal)) { return; }
+    const uris = worktree
+      ? new Map(findings.map((f) => [f.file, vscode.Uri.file(path.join(top, f.file))]))
+      : await this.sources.locate(session, job.key.commit, findings.map((f) => f.file));
+    if (!this.current(id, identity, signal)) { return; }
+    const byUri = new Map<string, vscode.Diagnostic[]>();
+    const source = `DataKit CI: ${job.key.job.name}`;
+    for (const f of findings) {
+      const start = new vscode.Position(f.line - 1, f.column - 1);
+      const end = f.endLine !== undefined ? new vscode.Position(f.endLine - 1, Math.max(0, (f.endColumn ?? f.column + 1) - 1)) : start.translate(0, 1);
+      const d = new vscode.Diagnostic(new vscode.Range(start, end), f.message, SEVERITY[f.severity]);
+      d.source = source;
+      if (f.code !== undefined) { d.code = f.code; }
+      const uri = uris.get(f.file)!.toString();
+      byUri.set(uri, [...(byUri.get(uri) ?? []), d]);
+    }
+    if (total > findings.length && findings.length > 0) {
+      // The rest are counted, where the first one is.
+      const first = uris.get(findings[0]!.file)!.toString();
+      const more = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), `… and ${total - findings.length} more problems of ${job.key.job.name} (the first ${findings.length} are shown; the log has them all)`, vscode.DiagnosticSeverity.Information);
+      more.source = source;
+      byUri.get(first)!.push(more);
+    }
+    this.failures.delete(id);
+    this.replace(id, { identity, byUri });
+  }
+
+  private replace(id: string, next: Shown | undefined): void {
+    const before = this.shown.get(id);
+    if (before && before !== next) { before.abort?.abort(); }
+    if (next) { this.shown.set(id, next); } else { this.shown.delete(id); }
+    const touched = new Set([...(before?.byUri.keys() ?? []), ...(next?.byUri.keys() ?? [])]);
+    if (touched.size === 0 && !next) { return; }
+    for (const uri of touched) {
+      const all = [...this.shown.values()].flatMap((s) => s.byUri.get(uri) ?? []);
+      this.collection.set(vscode.Uri.parse(uri), all);
+    }
+    this._onDidUpdate.fire(id);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const s of this.shown.values()) { s.abort?.abort(); }
+    this.subscription.dispose();
+    this.collection.dispose();
+    this._onDidUpdate.dispose();
+  }
+}

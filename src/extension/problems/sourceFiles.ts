@@ -1,0 +1,87 @@
+// Where a file named by a build lives in the editor: the working copy's file while it is what the build saw
+// (same blob as in the commit), else a read-only view of the file as it was in that commit. Shared by the
+// log's links and the problem matchers' diagnostics.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { LRUCache } from 'lru-cache';
+import { commitFiles } from '../../jobs/problems/jobProblems';
+import { blobIds } from '../../store/source/worktree';
+import type { Session } from '../session/session';
+import type { Sessions } from '../session/sessions';
+
+export const SOURCE_SCHEME = 'datakit-ci-source';
+/** A full object id, SHA-1 or SHA-256. */
+export const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+export class SourceFiles implements vscode.TextDocumentContentProvider {
+  /** The files of a commit (for references in logs: only those are links or problems). */
+  private readonly files = new LRUCache<string, Promise<Set<string>>>({ max: 16 });
+
+  constructor(private readonly sessions: Sessions) {}
+
+  /** The paths of the files in `commit` (cached; a commit never changes). */
+  filesAt(session: Session, commit: string): Promise<Set<string>> {
+    const key = `${session.id}:${commit}`;
+    let found = this.files.get(key);
+    if (!found) {
+      found = commitFiles(session.jobs, commit);
+      found.catch(() => this.files.delete(key));
+      this.files.set(key, found);
+    }
+    return found;
+  }
+
+  /**
+   * The URIs of `paths` of `commit`: the working copy's file for those unchanged since it (as git hashes
+   * them), a read-only view of the commit's version for the others.
+   */
+  async locate(session: Session, commit: string, paths: readonly string[]): Promise<Map<string, vscode.Uri>> {
+    const out = new Map<string, vscode.Uri>();
+    const top = session.dirs.topLevel;
+    const unique = [...new Set(paths)];
+    const view = (p: string): vscode.Uri => vscode.Uri.from({ scheme: SOURCE_SCHEME, path: `/${session.id}/${commit}/${p}` });
+    if (!top || unique.length === 0) { for (const p of unique) { out.set(p, view(p)); } return out; }
+    const repo = await session.jobs.repo();
+    const inCommit = await repo.objectIds(commit, unique);
+    const present = unique.filter((p) => fileExists(path.join(top, p)));
+    const hashed = present.length > 0 ? await blobIds(top, present) : { ids: [] };
+    const onDisk = new Map('ids' in hashed ? present.map((p, i) => [p, hashed.ids[i]]) : []);
+    for (const p of unique) {
+      out.set(p, onDisk.get(p) !== undefined && onDisk.get(p) === inCommit.get(p) ? vscode.Uri.file(path.join(top, p)) : view(p));
+    }
+    return out;
+  }
+
+  /**
+   * Opens `file` of `commit` at a 1-based line and column (see `locate`); `worktree`: the build was of the
+   * working tree over that commit, whose file is the working copy's.
+   */
+  async open(session: Session, commit: string, file: string, line: number, column = 1, worktree = false): Promise<vscode.TextEditor> {
+    const top = session.dirs.topLevel;
+    const uri = worktree && top ? vscode.Uri.file(path.join(top, file)) : (await this.locate(session, commit, [file])).get(file)!;
+    const at = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
+    return vscode.window.showTextDocument(uri, { selection: new vscode.Range(at, at), preview: true });
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    if (!vscode.workspace.isTrusted) { throw new Error('Trust the workspace to read files of its commits (that runs git).'); }
+    const [, id, commit, ...rest] = uri.path.split('/');
+    const session = this.sessions.all.find((s) => s.id === id);
+    if (!session || !commit || !FULL_COMMIT.test(commit) || rest.length === 0) { throw new Error(`Not a file of a known commit: ${uri.toString()}`); }
+    const data = await (await session.jobs.repo()).readFile(commit, rest.join('/'));
+    if (data === undefined) { throw new Error(`${rest.join('/')} is not in ${commit.slice(0, 7)}`); }
+    return data.toString('utf8');
+  }
+}
+
+function fileExists(p: string): boolean {
+  try { return fs.statSync(p).isFile(); } catch { return false; }
+}
+
+/** A commit's files as the working tree has them (its changes over it): changed and new paths in, deleted ones out. */
+export function withChanges(files: ReadonlySet<string>, changes: ReadonlyMap<string, unknown> | undefined): Set<string> {
+  const out = new Set(files);
+  for (const [p, change] of changes ?? []) { if (change === null) { out.delete(p); } else { out.add(p); } }
+  return out;
+}

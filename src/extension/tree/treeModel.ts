@@ -1,0 +1,163 @@
+// The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
+// Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
+// tests read the same derived state.
+import { CANCELLED } from '../../engine/cache';
+import type { ConfigError } from '../../jobs/config/config';
+import type { JobBuild } from '../../jobs/repoJobs';
+import { ago } from '../../shared/format';
+
+export { ago };
+import type { Session, JobView, TargetView } from '../session/session';
+
+export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';
+
+/**
+ * Whether a pending job is running (its command, the setup it needs, or its build in another process) as
+ * opposed to waiting (for a slot, for what it needs, for its checkout).
+ */
+export function isRunning(reason: string): boolean {
+  return reason.startsWith('Running') || reason.startsWith('Building in another process');
+}
+
+export type Node =
+  | { readonly kind: 'repo'; readonly session: Session }
+  | { readonly kind: 'target'; readonly session: Session; readonly target: TargetView }
+  | { readonly kind: 'job'; readonly session: Session; readonly target: TargetView; readonly job: JobView }
+  | { readonly kind: 'build'; readonly session: Session; readonly job: JobView; readonly item: JobBuild; readonly index: number }
+  | { readonly kind: 'message'; readonly session: Session; readonly text: string; readonly detail?: string }
+  | { readonly kind: 'configError'; readonly session: Session; readonly target: TargetView; readonly error: ConfigError };
+
+/** How many builds a job's node lists (and the history chart draws). */
+export const HISTORY_LENGTH = 50;
+
+export function jobState(job: JobView): JobState {
+  const r = job.status?.result;
+  if (!r) { return 'notBuilt'; }
+  if (r.kind === 'failure') { return r.message === CANCELLED ? 'cancelled' : 'failure'; }
+  return r.kind;
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) { return '<1 s'; }
+  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** Tokens that gate the context menus: no command is offered where it cannot act. */
+export function contextValue(job: JobView, trusted: boolean, hasOutputs: boolean): string {
+  const state = jobState(job);
+  const tokens = ['job', state];
+  const output = job.status?.output.kind;
+  if (state === 'pending') { tokens.push('cancellable'); }
+  else if (trusted) { tokens.push(state === 'notBuilt' ? 'buildable' : 'rebuildable'); }
+  if (output === 'saved' || output === 'live') { tokens.push('hasLog'); }
+  if (hasOutputs && state === 'success') { tokens.push('hasOutputs'); }
+  return tokens.join(' ');
+}
+
+export class TreeModel {
+  constructor(private readonly sessions: () => Session[]) {}
+
+  roots(): Node[] {
+    const all = this.sessions();
+    // Nothing to show anywhere (no jobs declared, or untrusted with nothing saved): an empty tree, so that
+    // the welcome view explains and offers what to do.
+    if (all.every((s) => s.targets.every((t) => t.config === 'missing' || t.config === 'unknown'))) { return []; }
+    if (all.length === 1) { return this.targets(all[0]); }
+    return all.map((session) => ({ kind: 'repo', session }));
+  }
+
+  targets(session: Session): Node[] {
+    if (session.targets.length === 0) { return []; }
+    const nodes: Node[] = session.targets.map((target) => ({ kind: 'target', session, target }));
+    const shown = session.targets.length;
+    const b = session.branch;
+    if (b && b.total > shown) {
+      const more = b.total - shown;
+      nodes.push({
+        kind: 'message', session, text: `${more} older commit${more === 1 ? '' : 's'} of the branch not shown`,
+        detail: `The branch has ${b.total} commits that ${b.base ?? 'its base'} does not; the setting datakitCi.maxRangeCommits shows the newest ${shown}. \`datakit-ci build --range ${b.base ?? 'BASE'}..HEAD --yes\` builds them all.`,
+      });
+    }
+    return nodes;
+  }
+
+  /**
+   * The oldest commit of the session's branch targets with a failed job (where it broke: targets are newest
+   * first), or undefined.
+   */
+  static firstFailing(session: Session): TargetView | undefined {
+    if (!session.branch) { return undefined; }
+    for (let i = session.targets.length - 1; i >= 0; i--) {
+      const t = session.targets[i]!;
+      if (t.jobs.some((j) => jobState(j) === 'failure')) { return t; }
+    }
+    return undefined;
+  }
+
+  /** What a target's jobs add up to: any failed, any running, all passed, or some not built. */
+  static summary(target: TargetView): JobState {
+    const states = target.jobs.map(jobState);
+    if (states.includes('failure')) { return 'failure'; }
+    if (states.includes('pending')) { return 'pending'; }
+    if (states.includes('cancelled')) { return 'cancelled'; }
+    return states.length > 0 && states.every((s) => s === 'success') ? 'success' : 'notBuilt';
+  }
+
+  jobs(session: Session, target: TargetView): Node[] {
+    const c = target.config;
+    if (c === 'missing') { return [{ kind: 'message', session, text: 'No .datakit-ci.json in this commit' }]; }
+    if (c === 'unknown') {
+      return [{ kind: 'message', session, text: 'No saved results for this commit', detail: 'Trust the workspace to read its jobs and build them.' }];
+    }
+    if (!c.ok) {
+      return c.errors.map((error) => ({ kind: 'configError', session, target, error }));
+    }
+    const jobs: Node[] = target.jobs.map((job) => ({ kind: 'job', session, target, job }));
+    const sug = target.suggested;
+    if (sug) {
+      const sources = [...new Set(sug.jobs.map((j) => j.from.replace(/ script .*$/, '').replace(/ target .*$/, '')))];
+      jobs.unshift({
+        kind: 'message', session,
+        text: `No .datakit-ci.json: ${sug.jobs.length} job${sug.jobs.length === 1 ? '' : 's'} suggested from ${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''}`,
+        detail: [
+          'Found in the repository; nothing runs until you click ▶ (on a job, or on this commit for all of them). Save them as .datakit-ci.json (the 💾 on the commit) to edit and commit them: a job with inputs keeps what was built here; one over the whole tree builds again, the new file being part of that tree.',
+          ...sug.skipped.map((k) => `Skipped ${k.file}: ${k.reason}`),
+        ].join('\n\n'),
+      });
+    }
+    if (target.configEdited) {
+      jobs.unshift({
+        kind: 'message', session,
+        text: 'Runs the committed .datakit-ci.json: yours differs',
+        detail: 'The jobs of HEAD are those of the .datakit-ci.json committed at HEAD. Yours runs in the Working tree target above (and from a terminal with `datakit-ci build --worktree`); commit it to make it HEAD\'s.',
+      });
+    }
+    return jobs;
+  }
+
+  /** The job's last builds whatever the commit (its history across commits), newest first. */
+  async builds(session: Session, job: JobView): Promise<Node[]> {
+    const history = await session.jobs.jobHistory(job.key.job.name, HISTORY_LENGTH);
+    return history.map((item, index) => ({ kind: 'build', session, job, item, index }));
+  }
+
+  /** Counts for the status bar: the HEAD target of a session. */
+  static counts(target: TargetView | undefined): Record<JobState, number> {
+    const counts: Record<JobState, number> = { success: 0, failure: 0, cancelled: 0, pending: 0, notBuilt: 0 };
+    for (const j of target?.jobs ?? []) { counts[jobState(j)]++; }
+    return counts;
+  }
+}
+
+/** The first configuration error shown: the working tree's, else HEAD's, of the first repository with one. */
+export function firstConfigError(all: readonly Session[]): { session: Session; target: TargetView; error: ConfigError } | undefined {
+  for (const session of all) {
+    for (const target of [session.worktree, session.head]) {
+      const c = target?.config;
+      if (target && typeof c === 'object' && !c.ok && c.errors.length > 0) { return { session, target, error: c.errors[0]! }; }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,264 @@
+// Maps the tree model to VS Code's TreeItems. Refreshes are coalesced: however fast statuses change, the
+// view is told at most a few times a second.
+import * as vscode from 'vscode';
+import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
+import { reusedFrom } from '../../jobs/repoJobs';
+import type { Sessions } from '../session/sessions';
+
+const REFRESH_MS = 250;
+
+const ICONS: Record<JobState, vscode.ThemeIcon> = {
+  success: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  failure: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  cancelled: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('testing.iconSkipped')),
+  pending: new vscode.ThemeIcon('sync~spin'),
+  notBuilt: new vscode.ThemeIcon('circle-large-outline', new vscode.ThemeColor('testing.iconUnset')),
+};
+/** A pending job that waits (for a slot, for what it needs) rather than runs. */
+const WAITING_ICON = new vscode.ThemeIcon('clock');
+/** How often a running job's elapsed time is redrawn (that row only). */
+const TICK_MS = 1000;
+
+/** Text for a markdown table cell: no pipe, no line break, no markup. */
+function escapeCell(text: string): string {
+  return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
+}
+
+export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly _onDidChangeTreeData = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  private timer: NodeJS.Timeout | undefined;
+  private lastFire = 0;
+  /** How many times the view was told to refresh (for tests and benchmarks). */
+  refreshes = 0;
+  private readonly disposable: { dispose(): void };
+  /** The job rows last handed to the view, by id: a running one is redrawn alone each second. */
+  private readonly shownJobs = new Map<string, Extract<Node, { kind: 'job' }>>();
+  private ticker: NodeJS.Timeout | undefined;
+  /** How many rows were redrawn alone for their elapsed time (for tests). */
+  rowUpdates = 0;
+
+  constructor(readonly model: TreeModel, sessions: Sessions) {
+    this.disposable = sessions.onDidChange(() => this.scheduleRefresh());
+  }
+
+  /** While a shown job runs, redraws its row (only) every second for its elapsed time. */
+  private tick(): void {
+    const running = [...this.shownJobs.values()].filter((n) => {
+      const r = n.job.status?.result;
+      return r?.kind === 'pending' && isRunning(r.reason);
+    });
+    if (running.length === 0) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+      return;
+    }
+    for (const n of running) {
+      this.rowUpdates++;
+      this._onDidChangeTreeData.fire(n);
+    }
+  }
+
+  private watchElapsed(node: Extract<Node, { kind: 'job' }>, id: string): void {
+    this.shownJobs.set(id, node);
+    if (!this.ticker) { this.ticker = setInterval(() => this.tick(), TICK_MS); }
+  }
+
+  /** Coalesces refreshes: at most one per REFRESH_MS. */
+  scheduleRefresh(): void {
+    if (this.timer) { return; }
+    const wait = Math.max(0, this.lastFire + REFRESH_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastFire = Date.now();
+      this.refreshes++;
+      this._onDidChangeTreeData.fire(undefined);
+    }, wait);
+  }
+
+  getChildren(node?: Node): vscode.ProviderResult<Node[]> {
+    if (!node) { this.shownJobs.clear(); return this.model.roots(); }
+    switch (node.kind) {
+      case 'repo': return this.model.targets(node.session);
+      case 'target': return this.model.jobs(node.session, node.target);
+      case 'job': return this.model.builds(node.session, node.job);
+      default: return [];
+    }
+  }
+
+
+  async getTreeItem(node: Node): Promise<vscode.TreeItem> {
+    switch (node.kind) {
+      case 'repo': {
+        const item = new vscode.TreeItem(node.session.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `repo:${node.session.id}`;
+        item.iconPath = new vscode.ThemeIcon('repo');
+        item.description = node.session.dirs.topLevel;
+        item.contextValue = 'repository';
+        return item;
+      }
+      case 'target': {
+        const t = node.target.target;
+        const item = new vscode.TreeItem(t.label, t.isHead ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `target:${node.session.id}:${t.name}`;
+        item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
+        item.description = t.isHead ? (TreeModel.firstFailing(node.session) === node.target ? 'HEAD · first failing' : 'HEAD') : undefined;
+        item.tooltip = `${t.name} at ${t.commit}`;
+        item.contextValue = 'target';
+        if (t.worktree) {
+          const state = node.session.worktreeChanges;
+          item.iconPath = new vscode.ThemeIcon('edit');
+          item.description = `uncommitted, over ${t.commit.slice(0, 7)}`;
+          const md = new vscode.MarkdownString(undefined, true);
+          md.appendMarkdown(`**${t.label}** over HEAD \`${t.commit.slice(0, 12)}\`: keyed as a commit of them would be, so committing them afterwards reuses these results.\n\n`);
+          const changed = state ? [...state.changes] : [];
+          for (const [p, c] of changed.slice(0, 20)) { md.appendMarkdown(`- ${c === null ? 'deleted' : 'changed'} \`${escapeCell(p)}\`\n`); }
+          if (changed.length > 20) { md.appendMarkdown(`- … and ${changed.length - 20} more\n`); }
+          for (const n of state?.notes ?? []) { md.appendMarkdown(`\n${escapeCell(n)}\n`); }
+          item.tooltip = md;
+          item.contextValue = 'target worktree';
+        }
+        if (t.subject !== undefined) { // an earlier commit of the branch: its icon sums up its jobs
+          const sum = TreeModel.summary(node.target);
+          item.iconPath = sum === 'notBuilt' ? new vscode.ThemeIcon('git-commit') : ICONS[sum];
+          const counts = TreeModel.counts(node.target);
+          const first = TreeModel.firstFailing(node.session) === node.target;
+          item.description = [first ? 'first failing' : undefined, counts.failure ? `${counts.failure} failed` : undefined, counts.success ? `${counts.success} passed` : undefined].filter(Boolean).join(' · ') || undefined;
+          item.tooltip = `${t.commit}\n${t.subject}${first ? '\n\nThe oldest commit of the branch with a failed job: where it broke.' : ''}`;
+          item.contextValue = 'target commit';
+        }
+        if (node.target.suggested) {
+          item.description = 'HEAD · suggested jobs';
+          item.contextValue = 'target suggested';
+        }
+        const c = node.target.config;
+        if (typeof c === 'object' && !c.ok) {
+          item.iconPath = ICONS.failure;
+          item.description = [item.description, `config error${c.errors.length === 1 ? '' : `s (${c.errors.length})`}`].filter(Boolean).join(' · ');
+        }
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon('info');
+        item.tooltip = node.detail;
+        item.contextValue = 'message';
+        return item;
+      }
+      case 'configError': {
+        const e = node.error;
+        const item = new vscode.TreeItem(e.message, vscode.TreeItemCollapsibleState.None);
+        item.id = `configError:${node.session.id}:${node.target.target.name}:${e.offset}:${e.message}`;
+        item.iconPath = ICONS.failure;
+        item.description = `.datakit-ci.json:${e.line}:${e.column}`;
+        const where = node.target.target.worktree ? 'in the working tree' : `as committed at ${node.target.target.commit.slice(0, 7)}`;
+        const md = new vscode.MarkdownString(undefined, true);
+        md.appendMarkdown(`**Error in .datakit-ci.json** ${where}, line ${e.line}, column ${e.column}:\n\n`);
+        md.appendText(e.message);
+        md.appendMarkdown(`\n\nNo job of ${node.target.target.worktree ? 'the working tree' : 'this commit'} runs until the file is fixed. Click to open it there.`);
+        item.tooltip = md;
+        item.accessibilityInformation = { label: `Configuration error at line ${e.line}, column ${e.column}: ${e.message}`, role: 'treeitem' };
+        item.contextValue = 'configError';
+        item.command = { command: 'datakitCi.openConfigError', title: 'Open the Configuration Error', arguments: [node] };
+        return item;
+      }
+      case 'build': return this.buildItem(node);
+      case 'job': return this.jobItem(node);
+    }
+  }
+
+  private async jobItem(node: Extract<Node, { kind: 'job' }>): Promise<vscode.TreeItem> {
+    const { job, session, target } = node;
+    const state = jobState(job);
+    const item = new vscode.TreeItem(job.key.job.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `job:${session.id}:${target.target.name}:${job.key.job.name}`;
+    item.iconPath = ICONS[state];
+    const r = job.status?.result;
+    if (r?.kind === 'pending') {
+      if (isRunning(r.reason)) { this.watchElapsed(node, item.id); } else { item.iconPath = WAITING_ICON; }
+    }
+    const s = job.status;
+    const from = target.suggested?.jobs.find((j) => j.name === job.key.job.name)?.from;
+    if (job.elsewhere !== undefined && r?.kind !== 'pending') { item.iconPath = ICONS.pending; }
+    const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
+    const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
+    // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
+    const provenance = saved ? await session.jobs.provenance(job.key, saved.commit) : undefined;
+    const elsewhere = provenance?.builtFor;
+    const fetched = provenance?.fetchedFrom;
+    const cached = provenance ? reusedFrom(provenance) : undefined;
+    // The job's own run time; what it waited for (a slot) is said apart.
+    const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
+    const queued = times?.queuedMs !== undefined && times.queuedMs >= 1000 ? `queued ${duration(times.queuedMs)}` : undefined;
+    if (s?.result.kind === 'pending') {
+      const started = s.output.kind === 'live' ? s.output.log.run?.startedAt : undefined;
+      item.description = s.result.reason === 'Running' && started !== undefined ? `Running · ${duration(Date.now() - started)}` : s.result.reason;
+    } else if (s?.result.kind === 'failure') {
+      const from = times && saved && !saved.built ? `cached failure from ${ago(times.finished)}${elsewhere ? `, built for ${elsewhere.slice(0, 7)}` : ''}` : times ? ago(times.finished) : undefined;
+      const ranFor = s.result.message.startsWith('Skipped: ') ? undefined : ran;
+      item.description = [s.result.message.split('\n')[0], ranFor, queued, from].filter(Boolean).join(' · ');
+    } else if (s?.result.kind === 'success') {
+      item.description = times
+        ? ['passed', ran, queued, cached, ago(times.finished)].filter(Boolean).join(' · ')
+        : 'passed';
+    } else {
+      item.description = !vscode.workspace.isTrusted ? 'not built · workspace not trusted' : from ? `suggested · ${from}` : 'not built';
+    }
+    if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
+      item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
+    }
+    const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
+    item.contextValue = contextValue(job, vscode.workspace.isTrusted, hasOutputs);
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${job.key.job.name}** · ${state === 'notBuilt' ? 'not built' : state}\n\n`);
+    md.appendMarkdown(`| | |\n|---|---|\n`);
+    md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
+    md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
+    md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\` |\n`);
+    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${elsewhere ? `cached · built for \`${elsewhere.slice(0, 12)}\`${saved.built ? ' in this window' : ''}` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
+    if (times) {
+      md.appendMarkdown(`| started | ${new Date(times.started).toLocaleString()} |\n`);
+      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} |\n`);
+      md.appendMarkdown(`| ran | ${ran}${times.runMs === undefined ? ' (start to end)' : ''} |\n`);
+      if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
+      if (times.builtBy || fetched) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${fetched ? `, fetched from ${escapeCell(fetched)}` : ''} |\n`); }
+    }
+    if (from) { md.appendMarkdown(`| suggested from | ${escapeCell(from)} |\n`); }
+    md.appendCodeblock(job.key.job.run, 'sh');
+    item.tooltip = md;
+    item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };
+    return item;
+  }
+
+  private buildItem(node: Extract<Node, { kind: 'build' }>): vscode.TreeItem {
+    const b = node.item;
+    const state: JobState = b.result;
+    // `3babc64 Fix the parser`: the commit it was built for; its result, run time and age beside.
+    const label = `${b.source?.slice(0, 7) ?? '(unknown commit)'} ${b.sourceSubject ?? ''}`.trim();
+    const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+    item.id = `build:${node.session.id}:${node.job.key.job.name}:${b.commit}`;
+    item.iconPath = ICONS[state];
+    const outcome = b.result === 'success' ? 'passed' : b.result === 'cancelled' ? 'cancelled' : b.failure ?? 'failed';
+    const ran = duration(b.runMs ?? b.finished - b.started);
+    const here = b.source === node.job.key.commit ? 'this commit' : undefined;
+    item.description = [outcome, ran, here, ago(b.finished)].filter(Boolean).join(' · ');
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${node.job.key.job.name}** · ${outcome}\n\n| | |\n|---|---|\n`);
+    if (b.source) { md.appendMarkdown(`| commit | \`${b.source.slice(0, 12)}\` ${b.sourceSubject ? escapeCell(b.sourceSubject) : ''} |\n`); }
+    md.appendMarkdown(`| finished | ${new Date(b.finished).toLocaleString()} |\n| ran | ${ran} |\n`);
+    if (b.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(b.queuedMs)} |\n`); }
+    if (b.builtBy) { md.appendMarkdown(`| built by | ${escapeCell(b.builtBy)} |\n`); }
+    md.appendMarkdown(`| result | \`${b.commit.slice(0, 12)}\` on \`${b.ref}\` |\n`);
+    item.tooltip = md;
+    item.contextValue = 'build hasLog';
+    item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };
+    return item;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.ticker);
+    this.disposable.dispose();
+    this._onDidChangeTreeData.dispose();
+  }
+}

@@ -1,0 +1,66 @@
+// The problems a job's saved log names, for the Problems panel and the command line: the log matched with
+// the job's problem matcher (or the default one), paths made relative to the repository — those printed
+// inside a build directory or the working copy included — and kept to the files of the job's commit where
+// the matcher asks for them.
+import * as fs from 'fs';
+import * as path from 'path';
+import { CANCELLED } from '../../engine/cache';
+import { DataKitError } from '../../shared/errors';
+import { checkoutFolders } from '../run/checkout';
+import type { JobKey } from '../keys/key';
+import type { MatchResult } from './matchLog';
+import type { JobStatus, RepoJobs } from '../repoJobs';
+
+export interface JobProblemsOptions {
+  /** The files the job saw, when the caller has them (default: the key's commit's). */
+  readonly files?: ReadonlySet<string>;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * How long matching one log may take. A declared `regexp` can backtrack without end (`(a+)+$`); the worker
+ * is then stopped and that is said, instead of a command or a window waiting for ever.
+ */
+export const MATCH_DEADLINE_MS = 20_000;
+
+/** Whether a job's status has problems to match: a failure (not a cancellation) with a saved log. */
+export function matchableFailure(status: JobStatus | undefined): string | undefined {
+  return status?.result.kind === 'failure' && status.output.kind === 'saved' && status.result.message !== CANCELLED ? status.output.saved.commit : undefined;
+}
+
+/** The files of a commit, as git lists them; a commit git cannot read is an error, not an empty list. */
+export async function commitFiles(jobs: RepoJobs, commit: string): Promise<Set<string>> {
+  const r = await (await jobs.repo()).git(['ls-tree', '-r', '-z', '--name-only', commit]);
+  if (r.code !== 0) { throw new DataKitError('UnknownRevision', `Cannot list the files of ${commit.slice(0, 12)}: ${r.stderr.trim()}`); }
+  return new Set(r.stdout.toString('utf8').split('\0').filter(Boolean));
+}
+
+/**
+ * Where a log's absolute paths may start, a repository path following: the working copy, and each checkout
+ * a job or a setup ran in (matchLog's `roots`).
+ */
+export async function problemRoots(jobs: RepoJobs): Promise<string[]> {
+  const checkouts = (await Promise.all(checkoutFolders(jobs.buildRoot).map((folder) => fs.promises.readdir(folder)
+    .then((names) => names.filter((n) => !n.endsWith('.lock')).map((n) => path.join(folder, n)), () => [])))).flat();
+  return [...(jobs.dirs.topLevel ? [jobs.dirs.topLevel] : []), ...checkouts];
+}
+
+/**
+ * The problems named by the log saved in `result` (a result of `key`), matched in a worker thread (an editor's
+ * event loop stays free; a command line's 16 MiB log takes a fraction of a second either way).
+ */
+export async function jobProblems(jobs: RepoJobs, key: JobKey, result: string, options: JobProblemsOptions = {}): Promise<MatchResult> {
+  const [bytes, files, roots] = await Promise.all([jobs.store.readLogBytes({ commit: result }), options.files ?? commitFiles(jobs, key.commit), problemRoots(jobs)]);
+  // Loaded when first needed: a passing build never loads worker_threads.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { matchLogInWorker } = require('./matchInWorker') as typeof import('./matchInWorker');
+  const deadline = AbortSignal.timeout(MATCH_DEADLINE_MS);
+  try {
+    return await matchLogInWorker(bytes, key.job.problemMatcher, { roots, files }, options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
+  } catch (e) {
+    if (deadline.aborted && !options.signal?.aborted) {
+      throw new DataKitError('MatchFailed', `Matching the log of ${key.job.name} took more than ${MATCH_DEADLINE_MS / 1000} s and was stopped: a "regexp" of its problemMatcher may backtrack without end`);
+    }
+    throw e;
+  }
+}

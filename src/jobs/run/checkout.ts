@@ -1,0 +1,250 @@
+// Build directories: one per job (two when two builds of a job run at once), outside the repository and its
+// .git, filled with exactly a commit's files. A private index per directory lets git write only what
+// changed since the previous build; the user's index, work tree and refs are never touched.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os = require('node:os');
+import path = require('node:path');
+import { DataKitError } from '../../shared/errors';
+import { runGit } from '../../store/git/git';
+import type { SourceRepo } from '../../store/source/sourceRepo';
+import { blobIds, type WorktreeState } from '../../store/source/worktree';
+import { RUN_VARIABLE } from './environment';
+import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
+import { killTree } from './process';
+import { processesWithVariable } from './procfs';
+
+/** Overrides where build directories go (tests, and the extension's own storage). */
+export const CACHE_DIR_ENV = 'DATAKIT_CI_CACHE_DIR';
+
+/** The directory that holds every repository's build directories. */
+export function cacheBaseDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform,
+  home: string = os.homedir()): string {
+  if (env[CACHE_DIR_ENV]) { return path.resolve(env[CACHE_DIR_ENV]); }
+  if (platform === 'win32') { return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'datakit-ci'); }
+  if (platform === 'darwin') { return path.join(home, 'Library', 'Caches', 'datakit-ci'); }
+  const xdg = env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'datakit-ci');
+}
+
+/** A short stable name for a repository: its folder's name and a digest of its common git dir. */
+export function repoId(commonDir: string): string {
+  const base = path.basename(commonDir) === '.git' ? path.basename(path.dirname(commonDir)) : path.basename(commonDir, '.git');
+  const readable = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '').slice(0, 32) || 'repo';
+  return `${readable}-${createHash('sha256').update(path.resolve(commonDir)).digest('hex').slice(0, 8)}`;
+}
+
+/** The folders whose children are checkouts: the jobs' build directories and the setups'. */
+export function checkoutFolders(root: string): string[] {
+  return [path.join(root, 'work'), path.join(root, 'deps')];
+}
+
+/** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
+export function buildRoot(id: string, base: string = cacheBaseDir()): string {
+  return path.join(base, id);
+}
+
+/**
+ * A job's folder name: a short digest of its name, never the name itself, so that no tool mistakes the
+ * checkout for something else (a folder named `test` is a test folder to `node --test`). Stable across
+ * commits, so that ignored products (node_modules) stay from one build of the job to the next.
+ */
+export function jobDirName(job: string): string {
+  return createHash('sha256').update(`job:${job}`).digest('hex').slice(0, 12);
+}
+
+export interface PrepareOptions {
+  repo: SourceRepo;
+  commit: string;
+  job: string;
+  /** Empty the directory first (build products kept from earlier builds are removed). */
+  clean?: boolean;
+  /** The repository's build root (default: `buildRoot(repoId(repo.commonDir))`). */
+  root?: string;
+  /** The marker of the run that will use the directory (see environment.ts), recorded in its lock. */
+  run?: string;
+  /** Told when the directory's lock was taken over from a dead or departed build, and what was killed. */
+  onTakeOver?: (message: string) => void;
+  /** The working tree's changes to lay over the commit (a build of the working tree). */
+  worktree?: WorktreeFiles;
+}
+
+/** A working tree's changes from its HEAD (see store/worktree.ts) and where its files are. */
+export interface WorktreeFiles {
+  readonly top: string;
+  readonly state: WorktreeState;
+}
+
+export interface BuildDir {
+  readonly dir: string;
+  /** Frees the directory for the next build of the job. */
+  release(): Promise<void>;
+}
+
+const MAX_DIRS_PER_JOB = 64;
+
+/**
+ * Locks a build directory of the job and makes it a git checkout of the commit: its own repository in
+ * `.git` (its own index and HEAD, the user's objects borrowed through `objects/info/alternates`, the
+ * user's `origin` and tags), holding exactly the commit's tracked files. Nothing is written into the
+ * user's repository.
+ */
+export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir> {
+  const { repo, commit } = options;
+  if (!FULL_ID.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+  const root = options.root ?? buildRoot(repoId(repo.commonDir));
+  const { name, lock } = await lockFreeDir(root, jobDirName(options.job), options);
+  try {
+    const dir = path.join(root, 'work', name);
+    if (options.clean) {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+    await checkoutInto(dir, repo, commit, options.worktree);
+    return { dir, release: () => lock.release() };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+/**
+ * Makes `dir` a checkout of the commit (see prepareBuildDir); the caller holds whatever lock keeps others
+ * out of `dir`.
+ */
+export async function checkoutInto(dir: string, repo: SourceRepo, commit: string, worktree?: WorktreeFiles, only?: (file: string) => boolean): Promise<string[]> {
+  const gitDir = path.join(dir, '.git');
+  await ensureCheckoutRepo(gitDir, repo);
+  // The caller holds the directory's lock, so an index.lock left here is a crashed git's.
+  await fs.rm(path.join(gitDir, 'index.lock'), { force: true });
+  // What a build of a working tree laid over the commit goes first: read-tree restores tracked files, not
+  // the untracked ones it added.
+  const marker = path.join(gitDir, OVERLAY_FILE);
+  const laid = await fs.readFile(marker, 'utf8').catch(() => undefined);
+  if (laid !== undefined) {
+    for (const f of laid.split('\0').filter(Boolean)) { await fs.rm(path.join(dir, f), { recursive: true, force: true }); }
+    await fs.rm(marker, { force: true });
+  }
+  await checkOut(gitDir, dir, commit);
+  return worktree ? overlayWorktree(dir, worktree, only) : [];
+}
+
+/** Lists, in a checkout's `.git`, the paths a working tree's changes put there (removed before the next checkout). */
+const OVERLAY_FILE = 'datakit-ci-worktree';
+
+/**
+ * Lays the working tree's changes over a checkout of its HEAD: changed and new files copied (with their
+ * mode), deleted ones removed. The copies are checked against the ids the key was computed from: a file
+ * saved again in between fails the build (`WorktreeChanged`) rather than build content that is not the
+ * key's. Returns the paths it wrote or removed.
+ */
+async function overlayWorktree(dir: string, wt: WorktreeFiles, only: (file: string) => boolean = () => true): Promise<string[]> {
+  const changes = [...wt.state.changes].filter(([p]) => only(p));
+  await fs.writeFile(path.join(dir, '.git', OVERLAY_FILE), changes.map(([p]) => p).join('\0'));
+  const copied: { path: string; oid: string }[] = [];
+  for (const [p, c] of changes) {
+    const dst = path.join(dir, p);
+    await fs.rm(dst, { recursive: true, force: true });
+    if (c === null || c.mode === '160000') { continue; } // a submodule's folder stays as the commit has it
+    await fs.mkdir(path.dirname(dst), { recursive: true });
+    const src = path.join(wt.top, p);
+    if (c.mode === '120000') {
+      await fs.symlink(await fs.readlink(src), dst);
+    } else {
+      await fs.copyFile(src, dst);
+      await fs.chmod(dst, c.mode === '100755' ? 0o755 : 0o644);
+      copied.push({ path: p, oid: c.oid });
+    }
+  }
+  if (copied.length > 0) {
+    const r = await blobIds(wt.top, copied.map((f) => f.path));
+    const moved = 'ids' in r ? copied.filter((f, i) => r.ids[i] !== f.oid) : [];
+    if ('failed' in r || moved.length > 0) {
+      throw new DataKitError('WorktreeChanged', `${moved.map((f) => f.path).slice(0, 3).join(', ') || 'A file'} changed in the working tree after its key was computed: build the working tree again`);
+    }
+  }
+  return changes.map(([p]) => p);
+}
+
+async function lockFreeDir(root: string, base: string, options: PrepareOptions): Promise<{ name: string; lock: LockHandle }> {
+  for (let n = 1; n <= MAX_DIRS_PER_JOB; n++) {
+    const name = n === 1 ? base : `${base}.${n}`;
+    const lock = await acquireLock(path.join(root, 'locks', `${name}.lock`), {
+      wait: false,
+      data: options.run,
+      // A build that died (kill -9) may have left its job running here: it must not share the directory.
+      onTakeOver: (stale) => killLeftovers(path.join(root, 'work', name), stale, options.onTakeOver),
+    });
+    if (lock) { return { name, lock }; }
+  }
+  throw new DataKitError('BuildDirBusy', `All ${MAX_DIRS_PER_JOB} build directories of job ${options.job} are in use`);
+}
+
+/**
+ * The checkout's own repository: created once; its `origin`, tags and shallow boundary copied from the
+ * user's repository each time, so that `git describe`, `git remote -v` and `git log` say what they say
+ * there.
+ */
+async function ensureCheckoutRepo(gitDir: string, repo: SourceRepo): Promise<void> {
+  const fresh = !(await fs.stat(path.join(gitDir, 'HEAD')).then(() => true, () => false));
+  if (fresh) {
+    for (const sub of ['objects/info', 'refs/heads', 'refs/tags', 'info']) {
+      await fs.mkdir(path.join(gitDir, sub), { recursive: true });
+    }
+    await fs.writeFile(path.join(gitDir, 'HEAD'), `${'0'.repeat(40)}\n`);
+    await fs.writeFile(path.join(gitDir, 'description'), 'A DataKit CI build directory: a checkout of one commit of the repository.\n');
+  }
+  await writeIfChanged(path.join(gitDir, 'objects', 'info', 'alternates'), `${path.join(repo.commonDir, 'objects')}\n`);
+  const origin = await repo.remoteUrl('origin');
+  const config = ['[core]', '\trepositoryformatversion = 0', '\tfilemode = true', '\tbare = false', '\tlogallrefupdates = false'];
+  if (origin !== undefined) { config.push('[remote "origin"]', `\turl = ${origin}`, '\tfetch = +refs/heads/*:refs/remotes/origin/*'); }
+  await writeIfChanged(path.join(gitDir, 'config'), config.join('\n') + '\n');
+  await writeIfChanged(path.join(gitDir, 'packed-refs'), await repo.packedTags());
+  const shallow = await fs.readFile(path.join(repo.commonDir, 'shallow'), 'utf8').catch(() => undefined);
+  if (shallow !== undefined) {
+    await writeIfChanged(path.join(gitDir, 'shallow'), shallow);
+  } else {
+    await fs.rm(path.join(gitDir, 'shallow'), { force: true });
+  }
+}
+
+async function writeIfChanged(file: string, text: string): Promise<void> {
+  if ((await fs.readFile(file, 'utf8').catch(() => undefined)) !== text) { await fs.writeFile(file, text); }
+}
+
+/**
+ * `read-tree --reset -u` against the checkout's own index writes only the entries that differ from the
+ * index, deletes files the commit no longer has, overwrites untracked files in the way, and leaves other
+ * untracked files alone. First `update-index --refresh` re-stats the files (so that a file a build touched
+ * but did not change is not rewritten) and tells whether the build changed tracked files. If it did not,
+ * a two-tree read-tree from the previous commit (HEAD) only visits what changed between the commits; if it
+ * did, the one-tree form compares every file and restores the changed ones. HEAD moves last, so that a
+ * crash half-way leaves a checkout that the next one repairs.
+ */
+async function checkOut(gitDir: string, dir: string, commit: string): Promise<void> {
+  const git = (args: string[]) => runGit([`--git-dir=${gitDir}`, `--work-tree=${dir}`, ...args], { cwd: dir, allowFailure: true });
+  const previous = (await fs.readFile(path.join(gitDir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  const hasIndex = await fs.stat(path.join(gitDir, 'index')).then(() => true, () => false);
+  // Exit code 1 ("needs update"): a tracked file was modified or deleted; the others are re-stated anyway.
+  const untouched = hasIndex && (await git(['update-index', '--refresh'])).code === 0;
+  const readTree = ['read-tree', '--reset', '-u', '--no-sparse-checkout'];
+  const known = FULL_ID.test(previous) && !/^0+$/.test(previous);
+  let r = untouched && known ? await git([...readTree, previous, commit]) : undefined;
+  if (r?.code !== 0) { r = await git([...readTree, commit]); } // also when the previous commit is gone
+  if (r.code !== 0) {
+    const msg = r.stderr.trim();
+    throw /not a valid object name|failed to unpack tree object|not a tree object/i.test(msg)
+      ? new DataKitError('UnknownRevision', `Unknown revision: ${commit}`)
+      : new DataKitError('CheckoutFailed', `Could not fill the build directory ${dir}: ${msg}`);
+  }
+  await fs.writeFile(path.join(gitDir, 'HEAD'), `${commit}\n`);
+}
+
+/** Kills what a dead build left running (found by its run's marker) before its directory is reused. */
+async function killLeftovers(dir: string, stale: StaleHolder, tell?: (message: string) => void): Promise<void> {
+  const left = stale.data ? processesWithVariable(RUN_VARIABLE, stale.data) : [];
+  if (left.length > 0) { await killTree(undefined, 2000, { name: RUN_VARIABLE, value: stale.data! }); }
+  const who = stale.pid !== undefined ? `pid ${stale.pid}` : 'a crashed build';
+  tell?.(`Took over the build directory ${dir} from ${who} (${stale.reason})${left.length ? `; killed ${left.length} process${left.length === 1 ? '' : 'es'} it left running (${left.join(', ')})` : ''}`);
+}
+
+const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

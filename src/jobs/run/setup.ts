@@ -1,0 +1,257 @@
+// The top-level setup (e.g. `npm ci`): run once per distinct key of its own inputs, in a checkout of the
+// commit, and kept in `<build root>/deps/<key>/`. What it creates that git does not track (node_modules at
+// any depth…) is its product: made read-only there and hard-linked into each job's checkout before the job
+// starts, which takes no disk space for the files and well under a second for tens of thousands of them.
+//
+//   deps/<key>/tree/       the products (the checkout's tracked files and .git are removed once it is done)
+//   deps/<key>/manifest    the products' paths, NUL-separated
+//   deps/<key>/links       those of them that are symbolic links, NUL-separated
+//   deps/<key>/log         the setup's log, shown as a `=== setup` section of every job that uses it
+//   deps/<key>/done        written last: the products are complete
+import { randomUUID } from 'node:crypto';
+import fsSync = require('node:fs');
+import { promises as fs } from 'node:fs';
+import path = require('node:path');
+import { BuildFailure } from '../../engine/builder';
+import { LiveLog } from '../../engine/liveLog';
+import { runGit } from '../../store/git/git';
+import type { SourceRepo } from '../../store/source/sourceRepo';
+import { checkoutInto, type WorktreeFiles } from './checkout';
+import { compilePatterns } from '../config/patterns';
+import { jobEnvironment, RUN_VARIABLE } from './environment';
+import type { SetupKey } from '../keys/key';
+import { acquireLock, readLockHolder } from './lockFile';
+import { runJobProcess } from './process';
+
+export interface SetupProducts {
+  readonly key: string;
+  /** Where the products are (a folder laid out as the checkout). */
+  readonly tree: string;
+  /** Their paths, relative to `tree` and to a job's checkout. */
+  readonly files: readonly string[];
+  /** Those of `files` that are symbolic links (copied as links, not hard-linked). */
+  readonly links: ReadonlySet<string>;
+  readonly log: string;
+}
+
+/** The folder of one setup key's products: the key's first 16 hex digits. */
+export function setupDirName(key: SetupKey): string {
+  return key.digest.slice(0, 16);
+}
+
+export class Setups {
+  /**
+   * One run per key in this process (a failure is kept for this process only: the next build tries again),
+   * and when its command started.
+   */
+  private readonly running = new Map<string, { products: Promise<SetupProducts>; started: Promise<void> }>();
+
+  constructor(private readonly root: string, private readonly repo: () => Promise<SourceRepo>) {}
+
+  /**
+   * The products of the setup, run if no process has yet (waiting, with a reason, for one that is running
+   * it). Its output streams into `log` under `=== setup`; its failure fails the job with a clear message.
+   * `started` resolves once the setup's command has started (or it is over, or another process runs it):
+   * what competes with it for the machine, other jobs' checkouts, waits for that, the setup being the first
+   * thing every job waits for.
+   */
+  ensure(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal, worktree?: WorktreeFiles): { products: Promise<SetupProducts>; started: Promise<void> } {
+    let started!: () => void;
+    const whenStarted = new Promise<void>((r) => { started = r; });
+    const products = this.products(key, commit, log, signal, started, worktree);
+    products.then(started, started);
+    return { products, started: whenStarted };
+  }
+
+  private async products(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal, started: () => void, worktree?: WorktreeFiles): Promise<SetupProducts> {
+    log.heading(`setup: ${key.setup.run}`);
+    const dir = path.join(this.root, 'deps', setupDirName(key));
+    const done = await readDone(dir, key);
+    if (done) {
+      log.write(done.log);
+      log.log(`Setup ${key.digest.slice(0, 12)} reused (${done.files.length} files)`);
+      return done;
+    }
+    let run = this.running.get(key.digest);
+    if (!run) {
+      const setupLog = new LiveLog(`setup/${key.digest}`, 'setup');
+      let runStarted!: () => void;
+      const whenStarted = new Promise<void>((r) => { runStarted = r; });
+      const products = log.withPendingReason(`Running the setup (${key.setup.run})`, () => this.runOnce(key, commit, dir, setupLog, signal, runStarted, worktree))
+        .finally(() => { setupLog.finish(); runStarted(); });
+      run = { products, started: whenStarted };
+      this.running.set(key.digest, run);
+      products.then(() => this.running.delete(key.digest), () => undefined);
+      void whenStarted.then(started);
+      const sub = setupLog.subscribe(0, (chunk) => log.write(chunk));
+      try {
+        return await products;
+      } finally {
+        sub.dispose();
+      }
+    }
+    void run.started.then(started);
+    const products = await log.withPendingReason('Waiting for the setup', () => run!.products);
+    log.write(products.log);
+    return products;
+  }
+
+  private async runOnce(key: SetupKey, commit: string, dir: string, setupLog: LiveLog, signal: AbortSignal, started: () => void, worktree?: WorktreeFiles): Promise<SetupProducts> {
+    // Across processes: whoever holds the key's lock runs it; the others wait, then find it done.
+    const lockFile = path.join(this.root, 'deps', `${setupDirName(key)}.lock`);
+    const holder = await readLockHolder(lockFile);
+    if (holder) { started(); } // it runs elsewhere: nothing here to give way to
+    const waitReason = holder ? setupLog.pushPendingReason(`Waiting for the setup in another process (pid ${holder.pid})`) : undefined;
+    const run = randomUUID();
+    const lock = await acquireLock(lockFile, { signal, data: run });
+    waitReason?.dispose();
+    if (!lock) { throw new BuildFailure('Cancelled'); }
+    try {
+      const done = await readDone(dir, key);
+      if (done) {
+        setupLog.write(done.log);
+        return done;
+      }
+      await fs.rm(dir, { recursive: true, force: true });
+      const tree = path.join(dir, 'tree');
+      await fs.mkdir(tree, { recursive: true });
+      // From a working tree, only the changes to the setup's own inputs are laid over the commit: its products
+      // depend on nothing else, and the files laid are not products.
+      const inputs = key.setup.inputs ? compilePatterns(key.setup.inputs) : undefined;
+      const laid = new Set(await checkoutInto(tree, await this.repo(), commit, worktree, (f) => inputs?.matches(f) ?? true));
+      setupLog.log(`Running: ${key.setup.run}`);
+      setImmediate(started); // once the command is spawned, below
+      try {
+        await runJobProcess({
+          command: key.setup.run,
+          cwd: tree,
+          env: jobEnvironment(process.env, key.setup.env, { job: 'setup', commit, key: key.digest, run, ceiling: dir }),
+          run: { name: RUN_VARIABLE, value: run },
+          signal,
+          timeoutMs: key.setup.timeoutMs,
+          timeoutLabel: key.setup.timeout,
+          onOutput: (text) => setupLog.write(text),
+        });
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        setupLog.log(`Failed: ${why}`);
+        throw new BuildFailure(why === 'Cancelled' ? 'Cancelled' : `Setup failed: ${why} (see the "=== setup" section of this log)`);
+      }
+      const files = (await untrackedFiles(tree)).filter((f) => !laid.has(f));
+      for (const f of laid) { await fs.rm(path.join(tree, f), { recursive: true, force: true }); }
+      await keepOnlyProducts(tree);
+      const links = new Set<string>();
+      for (const f of files) { if (readOnly(path.join(tree, f)) === 'link') { links.add(f); } }
+      setupLog.log(`Setup done: ${files.length} files that git does not track`);
+      const products: SetupProducts = { key: key.digest, tree, files, links, log: setupLog.contents() };
+      await fs.writeFile(path.join(dir, 'manifest'), files.join('\0'));
+      await fs.writeFile(path.join(dir, 'links'), [...links].join('\0'));
+      await fs.writeFile(path.join(dir, 'log'), products.log);
+      await fs.writeFile(path.join(dir, 'done'), `${key.digest}\n`);
+      return products;
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
+async function readDone(dir: string, key: SetupKey): Promise<SetupProducts | undefined> {
+  try {
+    if ((await fs.readFile(path.join(dir, 'done'), 'utf8')).trim() !== key.digest) { return undefined; }
+    const list = async (name: string): Promise<string[]> => {
+      const text = await fs.readFile(path.join(dir, name), 'utf8');
+      return text === '' ? [] : text.split('\0');
+    };
+    return { key: key.digest, tree: path.join(dir, 'tree'), files: await list('manifest'), links: new Set(await list('links')), log: await fs.readFile(path.join(dir, 'log'), 'utf8') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What git does not track in the checkout (ignored files included): the setup's products. */
+async function untrackedFiles(tree: string): Promise<string[]> {
+  const r = await runGit([`--git-dir=${path.join(tree, '.git')}`, `--work-tree=${tree}`, 'ls-files', '--others', '-z'], { cwd: tree });
+  return r.stdout.toString('utf8').split('\0').filter((f) => f !== '').sort();
+}
+
+/** Removes the checkout's tracked files and its repository: only the products stay. */
+async function keepOnlyProducts(tree: string): Promise<void> {
+  const r = await runGit([`--git-dir=${path.join(tree, '.git')}`, `--work-tree=${tree}`, 'ls-files', '-z'], { cwd: tree });
+  for (const f of r.stdout.toString('utf8').split('\0').filter((x) => x !== '')) {
+    await fs.rm(path.join(tree, f), { force: true });
+  }
+  await fs.rm(path.join(tree, '.git'), { recursive: true, force: true });
+}
+
+/** No one may write a shared product in place (a job gets a link to the same file). Says what the path is. */
+function readOnly(file: string): 'file' | 'link' | 'gone' {
+  try {
+    const st = fsSync.lstatSync(file);
+    if (st.isFile() && st.mode & 0o222) { fsSync.chmodSync(file, st.mode & ~0o222); }
+    return st.isSymbolicLink() ? 'link' : 'file';
+  } catch {
+    return 'gone'; // nothing to protect
+  }
+}
+
+const STATE_FILE = 'datakit-ci-setup';
+
+/**
+ * A hard link (or a copy of a symbolic link) of `src` at `dst`, creating the folders on the way and
+ * replacing what is in the way; false if `src` is gone.
+ */
+function placeLink(src: string, dst: string, symbolic: boolean): boolean {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (symbolic) { fsSync.symlinkSync(fsSync.readlinkSync(src), dst); } else { fsSync.linkSync(src, dst); }
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (attempt > 3 || (code !== 'ENOENT' && code !== 'EEXIST')) { throw e; }
+      if (code === 'ENOENT') {
+        if (!fsSync.lstatSync(src, { throwIfNoEntry: false })) { return false; }
+        fsSync.mkdirSync(path.dirname(dst), { recursive: true });
+      } else {
+        fsSync.rmSync(dst, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+/**
+ * Puts the products in a job's checkout, as hard links (symbolic links are copied as links). When the
+ * checkout holds the products of another key, those go first. When the same key's are in place, each is
+ * checked by inode (a job may have removed or replaced some); otherwise each is linked at once, one system
+ * call a file, and only a path already taken is looked at. `yieldEvery` lets other work run every so many
+ * files.
+ */
+export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number }> {
+  const state = path.join(checkout, '.git', STATE_FILE);
+  const previous = await fs.readFile(state, 'utf8').catch(() => '');
+  const previousKey = previous === '' ? undefined : previous.split('\n')[0];
+  let removed = 0;
+  if (previousKey !== undefined && previousKey !== products?.key) {
+    // The previous key's products: their paths were recorded with the key.
+    for (const f of previous.split('\n').slice(1).filter((x) => x !== '')) {
+      try { fsSync.unlinkSync(path.join(checkout, f)); removed++; } catch { /* already gone */ }
+    }
+    await fs.rm(state, { force: true });
+  }
+  if (!products) { return { linked: 0, removed }; }
+  const inPlace = previousKey === products.key;
+  let linked = 0;
+  let done = 0;
+  for (const f of products.files) {
+    if (options.yieldEvery && ++done % options.yieldEvery === 0) { await new Promise((r) => setImmediate(r)); }
+    const src = path.join(products.tree, f);
+    const dst = path.join(checkout, f);
+    if (inPlace) {
+      const srcStat = fsSync.lstatSync(src, { throwIfNoEntry: false });
+      const dstStat = fsSync.lstatSync(dst, { throwIfNoEntry: false });
+      if (!srcStat || (dstStat && dstStat.ino === srcStat.ino && dstStat.dev === srcStat.dev)) { continue; }
+    }
+    if (placeLink(src, dst, products.links.has(f))) { linked++; }
+  }
+  await fs.writeFile(state, [products.key, ...products.files].join('\n'));
+  return { linked, removed };
+}

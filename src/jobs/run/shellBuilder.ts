@@ -1,0 +1,182 @@
+// The built-in builder: runs a job of .datakit-ci.json in an isolated build directory holding exactly the
+// commit's files, and saves its declared outputs under value/.
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path = require('node:path');
+import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../../engine/builder';
+import type { LiveLog } from '../../engine/liveLog';
+import type { SourceRepo } from '../../store/source/sourceRepo';
+import { prepareBuildDir, type BuildDir } from './checkout';
+import { entryName, keyJson, type JobKey } from '../keys/key';
+import { jobEnvironment, RUN_VARIABLE } from './environment';
+import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
+import { linkProducts, Setups } from './setup';
+import { runJobProcess } from './process';
+
+export interface ShellValue {
+  /** Output paths saved under value/, relative to the build directory. */
+  readonly outputs: readonly string[];
+}
+
+export interface ShellBuilderOptions {
+  repo: () => Promise<SourceRepo>;
+  /** Where build directories live (outside the repository and its .git). */
+  buildRoot: string;
+  outputCap?: number;
+  /** A key computed with the others of its target, by digest (the keys of what a job needs). */
+  keyOf: (digest: string) => JobKey | undefined;
+}
+
+/** A build directory readied for a job (see `prepare`), with the marker of the run that will use it. */
+interface PreparedDir {
+  readonly dir: BuildDir;
+  readonly run: string;
+}
+
+/** The `Source` trailer of a result built from a working tree (its `Source-Commit` is that tree's HEAD). */
+export const WORKTREE_SOURCE = 'working tree';
+
+export class ShellBuilder implements Builder<JobKey, ShellValue> {
+  readonly name = 'shell';
+  private readonly setups: Setups;
+
+  constructor(private readonly options: ShellBuilderOptions) {
+    this.setups = new Setups(options.buildRoot, options.repo);
+  }
+
+  title(key: JobKey): string {
+    return `${key.job.name} @ ${key.worktree ? 'working tree on ' : ''}${key.commit.slice(0, 7)}`;
+  }
+
+  branch(key: JobKey): string {
+    return entryName(key);
+  }
+
+  /** The jobs of `needs`: their keys were computed with this one's (see key.ts). */
+  needs(key: JobKey): { name: string; key: JobKey }[] {
+    return key.job.needs.map((name) => {
+      const need = this.options.keyOf(key.needs[name] ?? '');
+      if (!need) { throw new BuildFailure(`The key of "${name}", which ${key.job.name} needs, is unknown`); }
+      return { name, key: need };
+    });
+  }
+
+  trailers(key: JobKey): Record<string, string> {
+    return { Job: key.job.name, 'Source-Commit': key.commit, ...(key.worktree ? { Source: WORKTREE_SOURCE } : {}) };
+  }
+
+  priority(key: JobKey): number {
+    return key.waitedOnBy ?? 0;
+  }
+
+  order(key: JobKey): number {
+    return key.index ?? 0;
+  }
+
+  /**
+   * The job's build directory, locked, checked out, with the setup's products in place (the setup run
+   * first if no one has): what a job that needs others readies while they build. Its links are made a few
+   * hundred at a time, so that the jobs that can run at once (which link theirs in one go) start first.
+   */
+  prepare(key: JobKey, log: LiveLog, signal: AbortSignal): Promise<PreparedDir> {
+    return this.ready(key, log, signal, true);
+  }
+
+  private async ready(key: JobKey, log: LiveLog, signal: AbortSignal, inBackground: boolean): Promise<PreparedDir> {
+    const { job, commit } = key;
+    // Marks every process of this run, so that those that leave the job's process group are found too.
+    const run = randomUUID();
+    // The checkout is made while the setup runs (once its command has started: it comes first).
+    const setup = key.setup ? this.setups.ensure(key.setup, commit, log, signal, key.worktree) : undefined;
+    const checkout = (async () => {
+      await setup?.started;
+      return prepareBuildDir({
+        repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run,
+        onTakeOver: (message) => log.log(message), ...(key.worktree ? { worktree: key.worktree } : {}),
+      });
+    })();
+    const [made, ran] = await log.withPendingReason('Preparing the build directory', () => Promise.allSettled([checkout, setup?.products]));
+    if (made.status === 'rejected') { throw made.reason; }
+    const dir = made.value;
+    if (ran.status === 'rejected') {
+      await dir.release();
+      throw ran.reason;
+    }
+    const products = ran.value;
+    if (products) { log.heading(`${job.name}: ${job.run}`); }
+    try {
+      const { linked, removed } = await linkProducts(products, dir.dir, inBackground ? { yieldEvery: 256 } : {});
+      if (products) { log.log(`Setup products in place: ${products.files.length} files (${linked} linked now${removed ? `, ${removed} of another setup removed` : ''})`); }
+    } catch (e) {
+      await dir.release();
+      throw e;
+    }
+    return { dir, run };
+  }
+
+  async abandon(prepared: Promise<unknown>): Promise<void> {
+    const p = await (prepared as Promise<PreparedDir>).catch(() => undefined);
+    await p?.dir.release();
+  }
+
+  async generate({ key, log, tx, signal, needs, prepared }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
+    await tx.writeFile('key.json', keyJson(key));
+    const { job, commit } = key;
+    const { dir, run } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
+    try {
+      for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
+      log.log(`In ${dir.dir}`); // where the log's absolute paths start (see RAN_IN_LINE)
+      log.log(`Running: ${job.run}`);
+      await log.whileRunning(() => runJobProcess({
+        command: job.run,
+        cwd: dir.dir,
+        env: jobEnvironment(process.env, job.env, { job: job.name, commit, key: key.digest, run, ceiling: path.dirname(dir.dir) }),
+        run: { name: RUN_VARIABLE, value: run },
+        signal,
+        timeoutMs: job.timeoutMs,
+        timeoutLabel: job.timeout,
+        onOutput: (text, stream) => log.write(stream === 'stderr' ? markStderr(text) : text),
+        ...(job.stderr === 'marked' ? { stderr: 'apart' as const } : {}),
+        flow: log.flow,
+      }));
+      const { files, warnings } = await findOutputs(dir.dir, job.outputs);
+      for (const w of warnings) { log.log(`Warning: ${w}`); }
+      checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);
+      for (const f of files) {
+        const data = f.mode === '120000' ? Buffer.from(f.target!, 'utf8') : await fs.readFile(path.join(dir.dir, f.path));
+        await tx.writeFile(`value/${f.path}`, data, f.mode);
+      }
+      if (files.length > 0) { log.log(`Saved ${files.length} output file${files.length === 1 ? '' : 's'}`); }
+      return { outputs: files.map((f) => f.path) };
+    } finally {
+      await dir.release();
+    }
+  }
+
+  /** A needed job's saved outputs, written into the checkout before the job runs. */
+  private async restoreNeed(name: string, need: FinishedNeed<ShellValue>, dir: string, log: LiveLog): Promise<void> {
+    if (need.value.outputs.length === 0 || !need.saved) { return; }
+    const files = (await need.saved.files()).filter((f) => f.path.startsWith('value/'));
+    const data = await Promise.all(files.map(async (f) => ({ path: f.path.slice('value/'.length), mode: f.mode, data: await need.saved!.readFile(f.path) })));
+    await restoreOutputs(data, dir);
+    log.log(`Restored ${data.length} output file${data.length === 1 ? '' : 's'} of ${name}`);
+  }
+
+  async load(entry: EntryReader, key: JobKey): Promise<ShellValue> {
+    const paths = await entry.paths();
+    if (!paths.includes('key.json')) { throw new Error('the entry has no key.json'); }
+    // A result fetched from another machine, or written by hand, must be the one of this key.
+    let recorded: unknown;
+    try { recorded = (JSON.parse(Buffer.from(await entry.readFile('key.json')).toString('utf8')) as { digest?: unknown }).digest; } catch { recorded = undefined; }
+    if (recorded !== key.digest) { throw new Error(`its key.json records another key (${typeof recorded === 'string' ? recorded.slice(0, 16) : 'none'}, not ${key.digest.slice(0, 16)})`); }
+    return { outputs: paths.filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length)) };
+  }
+}
+
+/**
+ * stderr's text in the error colour (SGR 31 … 39 around each line's part, so that no colour runs past a line
+ * end, whatever the log is cut at): the saved log's viewers draw it red.
+ */
+export function markStderr(text: string): string {
+  return text.replace(/[^\n]+/g, (line) => `\x1b[31m${line}\x1b[39m`);
+}

@@ -1,0 +1,389 @@
+// The results repository's objects: read directly when loose, in place when packed (packReader.ts); written
+// as loose objects that appear atomically (temporary file, then rename).
+//
+// Small objects are written through isomorphic-git with an `fs` that makes each appear atomically; blobs
+// over 1 MiB are hashed and deflated in chunks here (isomorphic-git's writeBlob takes the whole buffer and
+// grew peak memory by 4-6x the blob).
+import { createHash, randomBytes } from 'node:crypto';
+import fs = require('node:fs');
+import { promises as fsp } from 'node:fs';
+import path = require('node:path');
+import { promisify } from 'node:util';
+import zlib = require('node:zlib');
+import { LRUCache } from 'lru-cache';
+import { DataKitError } from '../../shared/errors';
+import { lazily, streams } from '../../shared/lazy';
+import { afterConcurrentGc, runningGcSince } from './gcGuard';
+import { PackReader, type RawObject } from './packReader';
+import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
+
+/** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
+export const STREAM_THRESHOLD = 1 << 20;
+const CHUNK = 256 << 10;
+const inflateAsync = promisify(zlib.inflate);
+
+/** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
+export type Journal = Map<string, { readonly type: 'blob' | 'tree' | 'commit'; readonly content: Uint8Array }>;
+
+export class ObjectStore {
+  private readonly objectsDir: string;
+  private readonly packs: PackReader;
+  // lru-cache allocates every slot up front (measured: 1.1 ms for 10,000, 13 ms for 100,000), which each
+  // store opened (each command run) pays: sizes for what one process touches, not for the whole repository.
+  private readonly trees = lazily(() => new LRUCache<string, Tree>({ max: 1000 }));
+  private readonly commits = lazily(() => new LRUCache<string, CommitInfo>({ max: 1000 }));
+  /** Objects already checked against their ids: a memo, forgotten whole when it gets large. */
+  private readonly verified = new Set<string>();
+  /**
+   * The small objects `verify` just read, for the read that follows it (a lookup checks an entry, then reads
+   * its value): each is inflated once per process, not twice.
+   */
+  private justVerified: LRUCache<string, RawObject> | undefined;
+
+  /**
+   * `patient`: a missing object is looked for again for a while (a concurrent `git gc` moves objects
+   * between loose files and packs, and a save may be writing back what a prune took); without it, a
+   * missing object is said to be missing at once (a repository whose gc we do not share, read to answer).
+   */
+  constructor(readonly gitdir: string, private readonly patient = true) {
+    this.objectsDir = path.join(gitdir, 'objects');
+    this.packs = new PackReader(path.join(this.objectsDir, 'pack'), (oid) => this.readLoose(oid));
+  }
+
+  /**
+   * An object's type and content; `ObjectMissing` if it is in neither the loose store nor a pack,
+   * `CorruptObject` if it cannot be read back. Either error names the object and this repository.
+   */
+  async read(oid: string): Promise<RawObject> {
+    const known = this.justVerified?.get(oid);
+    if (known) { return known; }
+    let waitedForGc = false;
+    for (let attempt = 1; ; attempt++) {
+      // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
+      // other (into a pack, or out of a deleted pack when it loosens unreachable objects); it may run again
+      // meanwhile, hence a few tries.
+      let found: { type: string; content: Buffer } | undefined;
+      try {
+        found = (await this.readLoose(oid)) ?? (await this.packs.read(oid)) ?? (await this.readLoose(oid));
+      } catch (e) {
+        if (DataKitError.is(e, 'CorruptObject') && e.message.includes(oid)) { throw e; }
+        throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} cannot be read: ${(e as Error).message}`);
+      }
+      if (found) {
+        return found;
+      }
+      if (!this.patient && attempt >= 2) {
+        throw new DataKitError('ObjectMissing', `The object ${oid} is missing from ${this.gitdir}.`);
+      }
+      if (attempt >= 5) {
+        // A gc may have pruned an object whose save is about to write it again (see gcGuard.ts): once the
+        // gc has finished, look a little longer before calling it missing.
+        if (!waitedForGc && runningGcSince(this.gitdir) !== undefined) {
+          waitedForGc = true;
+          await afterConcurrentGc(this.gitdir, Date.now(), () => 0);
+          attempt = -5;
+          continue;
+        }
+        throw new DataKitError('ObjectMissing', `The object ${oid} is missing from ${this.gitdir}.`);
+      }
+      await new Promise((r) => setTimeout(r, Math.max(1, attempt) * 10));
+    }
+  }
+
+  /**
+   * Reads the object back and checks that it hashes to its id: a truncated, zeroed or altered object (loose
+   * or packed) is `CorruptObject`, a missing one `ObjectMissing`. Objects never change, so one that passed
+   * is not read again by this store.
+   */
+  async verify(oid: string): Promise<void> {
+    if (this.verified.has(oid)) { return; }
+    try {
+      const o = await this.read(oid);
+      const actual = createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
+      if (actual !== oid) {
+        throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
+      }
+      (this.justVerified ??= new LRUCache({ maxSize: 1 << 20, maxEntrySize: 64 << 10, sizeCalculation: (v) => Math.max(1, v.content.length) })).set(oid, o);
+    } catch (e) {
+      // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
+      // `git fsck`: it goes, and the same content written again later is whole.
+      if (DataKitError.is(e, 'CorruptObject') && await this.removeLooseIfDamaged(oid)) {
+        throw new DataKitError('CorruptObject', `${e.message} The damaged loose object was removed.`);
+      }
+      throw e;
+    }
+    if (this.verified.size >= 20_000) { this.verified.clear(); }
+    this.verified.add(oid);
+  }
+
+  /** Removes the loose file of `oid` if it is there and is itself what cannot be read; whether it did. */
+  private async removeLooseIfDamaged(oid: string): Promise<boolean> {
+    const file = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+    try {
+      const raw = zlib.inflateSync(await fsp.readFile(file));
+      if (createHash('sha1').update(raw).digest('hex') === oid) { return false; }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { return false; }
+    }
+    try {
+      await fsp.unlink(file);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  readTree(oid: string): Promise<Tree> {
+    return this.readParsed(this.trees(), oid, 'tree', parseTree);
+  }
+
+  readCommit(oid: string): Promise<CommitInfo> {
+    return this.readParsed(this.commits(), oid, 'commit', parseCommit);
+  }
+
+  /** Objects never change, so a parsed tree or commit is kept by id. */
+  private async readParsed<T extends object>(cache: LRUCache<string, T>, oid: string, type: string, parse: (content: Buffer) => T): Promise<T> {
+    let value = cache.get(oid);
+    if (value === undefined) {
+      value = parse(await this.readTyped(oid, type));
+      cache.set(oid, value);
+    }
+    return value;
+  }
+
+  async writeBlob(data: Uint8Array, journal?: Journal): Promise<string> {
+    const oid = data.length > STREAM_THRESHOLD ? await writeBlobStreamed(this.objectsDir, data) : await this.writeSmall('blob', data);
+    journal?.set(oid, { type: 'blob', content: data });
+    return oid;
+  }
+
+  /** Whether the object is here, loose or packed (nothing is read but a directory entry and pack indexes). */
+  has(oid: string): boolean {
+    return fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2))) || this.packs.has(oid);
+  }
+
+  /**
+   * Writes again, loose, every object of the journal that is no longer here (a `git prune` that walked the
+   * refs before our ref moved deletes what was not yet reachable). Returns how many were written.
+   */
+  restore(journal: Journal): number {
+    let restored = 0;
+    for (const [oid, { type, content }] of journal) {
+      if (this.has(oid)) { continue; }
+      const header = Buffer.from(`${type} ${content.length}\0`);
+      const file = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+      const tmp = path.join(path.dirname(file), `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
+      retryingMissingDir(path.dirname(file), () => fs.writeFileSync(tmp, zlib.deflateSync(Buffer.concat([header, content])), { flag: 'wx', mode: 0o444 }));
+      renameObject(tmp, file);
+      restored++;
+    }
+    return restored;
+  }
+
+  /**
+   * Small objects are written by isomorphic-git's object database, through an `fs` that makes each appear
+   * atomically. Node's native zlib and SHA-1 prepare them: isomorphic-git's own (web streams and
+   * crypto.subtle, a thread-pool hop each) took ~1.8 ms an object here against ~0.4 ms.
+   */
+  private async writeSmall(type: 'blob' | 'tree' | 'commit', content: Uint8Array): Promise<string> {
+    const header = Buffer.from(`${type} ${content.length}\0`);
+    const oid = createHash('sha1').update(header).update(content).digest('hex');
+    if (freshen(this.objectsDir, oid)) { return oid; }
+    const deflated = zlib.deflateSync(Buffer.concat([header, content]));
+    await isomorphicGit().writeObject({ fs: atomicFs(), gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
+    return oid;
+  }
+
+  // What is written is remembered as read: the next commit on the entry starts from it.
+  async writeTree(entries: ReadonlyMap<string, TreeEntry>, journal?: Journal): Promise<string> {
+    const content = formatTree(entries);
+    const oid = await this.writeSmall('tree', content);
+    this.trees().set(oid, new Map(entries));
+    journal?.set(oid, { type: 'tree', content });
+    return oid;
+  }
+
+  /** `started` becomes the author time, `finished` the committer time. */
+  async writeCommit(tree: string, parents: readonly string[], message: string, started: Date, finished: Date, journal?: Journal): Promise<string> {
+    const content = formatCommit(tree, parents, message, started, finished);
+    const oid = await this.writeSmall('commit', content);
+    journal?.set(oid, { type: 'commit', content });
+    const full = message.endsWith('\n') ? message : `${message}\n`;
+    const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
+    this.commits().set(oid, { tree, parents: [...parents], message: full, authorTime: seconds(started), time: seconds(finished) });
+    return oid;
+  }
+
+  private async readTyped(oid: string, type: string): Promise<Buffer> {
+    const o = await this.read(oid);
+    if (o.type !== type) {
+      throw new DataKitError('CorruptObject', `The object ${oid} is a ${o.type}, not a ${type}.`);
+    }
+    return o.content;
+  }
+
+  private async readLoose(oid: string): Promise<{ type: string; content: Buffer } | undefined> {
+    let deflated: Buffer;
+    try {
+      // Synchronous: a loose object is a few KB (a streamed log a few MB at most), and each await of an
+      // asynchronous read is four round trips through libuv's thread pool (open, fstat, read, close).
+      deflated = fs.readFileSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        return undefined;
+      }
+      throw e;
+    }
+    let raw: Buffer;
+    try {
+      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated);
+    } catch (e) {
+      throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt: ${(e as Error).message}.`);
+    }
+    const nul = raw.indexOf(0);
+    const [type, size] = raw.toString('latin1', 0, nul).split(' ');
+    const content = raw.subarray(nul + 1);
+    if (nul < 0 || Number(size) !== content.length) {
+      throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt.`);
+    }
+    return { type, content };
+  }
+}
+
+/**
+ * An object that exists already is freshened as git does, so that a `git gc` with a prune expiry does not
+ * prune it as old garbage just as a new commit starts to use it; false if it is absent.
+ */
+function freshen(objectsDir: string, oid: string): boolean {
+  try {
+    const now = new Date();
+    fs.utimesSync(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), now, now);
+    return true;
+  } catch {
+    return false; // absent (or read-only: then writing fails and says why)
+  }
+}
+
+let loadedIsomorphicGit: typeof import('isomorphic-git') | undefined;
+
+/**
+ * isomorphic-git, loaded on the first write: a command that only reads results (a fully cached build, a
+ * status) does not load its 550 KB. The bundles keep it in a file of its own (see esbuild.mjs).
+ */
+function isomorphicGit(): typeof import('isomorphic-git') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return (loadedIsomorphicGit ??= require('isomorphic-git') as typeof import('isomorphic-git'));
+}
+
+/**
+ * isomorphic-git writes objects in place; through this `fs` each loose object is written to a temporary
+ * file and renamed into place, so a crash never leaves a truncated object.
+ */
+type AtomicFs = { promises: Omit<typeof fsp, 'writeFile'> & { writeFile(file: string, data: Uint8Array): Promise<void> } };
+let atomicFsMemo: AtomicFs | undefined;
+function atomicFs(): AtomicFs {
+  return (atomicFsMemo ??= { promises: {
+    ...fsp,
+    async writeFile(file: string, data: Uint8Array): Promise<void> {
+      const dir = path.dirname(file);
+      const tmp = path.join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
+      retryingMissingDir(dir, () => fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 }));
+      renameObject(tmp, file);
+    },
+  } });
+}
+
+/** Runs `op`, creating `dir` when it is missing: `git prune-packed` removes emptied object directories. */
+function retryingMissingDir(dir: string, op: () => void): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      op();
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) {
+        throw e;
+      }
+      fs.mkdirSync(dir, { recursive: true });
+    }
+  }
+}
+
+function renameObject(tmp: string, target: string): void {
+  try {
+    retryingMissingDir(path.dirname(target), () => fs.renameSync(tmp, target));
+  } catch (e) {
+    // Some platforms refuse to replace a file; the same object already being there is success.
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    if (!fs.existsSync(target)) {
+      throw e;
+    }
+  }
+}
+
+/** Hashes and deflates a big blob chunk by chunk into a temporary file, then renames it into place. */
+async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<string> {
+  const hash = createHash('sha1');
+  const tmp = path.join(objectsDir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
+  function* chunks(): Generator<Buffer> {
+    const header = Buffer.from(`blob ${data.length}\0`);
+    hash.update(header);
+    yield header;
+    for (let i = 0; i < data.length; i += CHUNK) {
+      const c = Buffer.from(data.buffer, data.byteOffset + i, Math.min(CHUNK, data.length - i));
+      hash.update(c);
+      yield c;
+    }
+  }
+  try {
+    await streams().pipeline(streams().Readable.from(chunks(), { objectMode: false }), zlib.createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
+  } catch (e) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  const oid = hash.digest('hex');
+  renameObject(tmp, path.join(objectsDir, oid.slice(0, 2), oid.slice(2)));
+  return oid;
+}
+
+const TMP_PREFIX = 'tmp_obj_';
+/** A temporary object file whose writer is not running any more, or that is older than this, is removed. */
+const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the temporary object files (`tmp_obj_<pid>_<random>`) that an interrupted write left: those of a
+ * process that no longer runs, and any a day old. Returns how many were removed.
+ */
+export async function sweepTemporaryObjects(objectsDir: string): Promise<number> {
+  let removed = 0;
+  const sweepDir = async (dir: string): Promise<void> => {
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith(TMP_PREFIX)) { continue; }
+      const file = path.join(dir, name);
+      const pid = Number(name.slice(TMP_PREFIX.length).split('_')[0]);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (!st) { continue; }
+      const writerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidExists(pid);
+      if (writerGone || Date.now() - st.mtimeMs > TMP_MAX_AGE_MS) {
+        await fsp.unlink(file).then(() => { removed++; }, () => undefined);
+      }
+    }
+  };
+  await sweepDir(objectsDir);
+  const subdirs = (await fsp.readdir(objectsDir).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d));
+  for (const d of subdirs) { await sweepDir(path.join(objectsDir, d)); }
+  return removed;
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
