@@ -16,7 +16,7 @@ import {
 
 const { BuildCache } = requireOut('engine/cache');
 const { LogManager } = requireOut('engine/liveLog');
-const { GitStore } = requireOut('store/gitStore');
+const { GitStore } = requireOut('store/results/gitStore');
 
 const ENTRIES = 10_000;
 const MEMORY_BATCHES = 200;

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { median, mib, ms, record, requireOut, sideBySide, verdict } from './lib.mjs';
 
-const { matchLogInWorker } = requireOut('jobs/matchInWorker');
-const { matchLog } = requireOut('jobs/matchLog');
-const { resolveMatcher } = requireOut('jobs/problemMatchers');
+const { matchLogInWorker } = requireOut('jobs/problems/matchInWorker');
+const { matchLog } = requireOut('jobs/problems/matchLog');
+const { resolveMatcher } = requireOut('jobs/problems/problemMatchers');
 
 const ROUNDS = Number(process.argv[2] ?? 10);
 const SIZE = 16 * 1024 * 1024;

@@ -48,7 +48,7 @@ async function makeRepo(dir) {
 /** Saves a result for each job of HEAD, then drops the saved keys so that the measured run computes them. */
 async function saveResults(repo, cacheDir) {
   const { RepoJobs } = requireOut('jobs/repoJobs');
-  const { entryName, keyJson } = requireOut('jobs/key');
+  const { entryName, keyJson } = requireOut('jobs/keys/key');
   const jobs = await RepoJobs.open({ dir: repo, cacheDir });
   try {
     const at = await jobs.jobsAt(jobs.headTarget()[0].commit);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, git, makeEntries, lcg, median, ms, requireOut, time, verdict } from './lib.mjs';
 
-const { GitStore } = requireOut('store/index');
+const { GitStore } = requireOut('store/results/index');
 
 const SAVES = 60;
 const ENTRIES = 10_000;

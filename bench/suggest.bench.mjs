@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { distFile, gitIn, median, ms, record, requireOut, sideBySide, verdict, wall, withTmp } from './lib.mjs';
 
-const { suggestJobs } = requireOut('jobs/suggest');
-const { parseConfig } = requireOut('jobs/config');
+const { suggestJobs } = requireOut('jobs/suggest/suggest');
+const { parseConfig } = requireOut('jobs/config/config');
 
 const ROUNDS = Number(process.argv[2] ?? 50);
 const PACKAGES = 50;

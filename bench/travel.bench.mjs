@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GIT_ENV, distFile, git, gitIn, median, mib, ms, record, requireOut, sideBySide, time, verdict, withTmp } from './lib.mjs';
 
-const { GitStore, objectBytes } = requireOut('store/gitStore');
+const { GitStore, objectBytes } = requireOut('store/results/gitStore');
 const { BuildCache } = requireOut('engine/cache');
 const { LogManager } = requireOut('engine/liveLog');
 

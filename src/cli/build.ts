@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Flow } from '../engine/flow';
 import type { Disposable } from '../shared/events';
-import { jobProblems, matchableFailure } from '../jobs/problems/jobProblems';
+import { jobProblems, matchableFailure } from '../jobs/jobProblems';
 import type { JobKey } from '../jobs/keys/key';
 import type { MatchResult } from '../jobs/problems/matchLog';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { DataKitError } from '../shared/errors';
 import { seconds } from './format';
-import { EXIT, UsageError, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, untilFinal, type Io } from './context';
+import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, untilFinal, type Io } from './context';
 import { runRange } from './range';
 import { report, reportLine, reportTable, summary, type JobReport } from './report';
 import { stopOnSignals } from './signals';
@@ -54,7 +55,7 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   });
   // The remote of --fetch and --push: origin unless named (a clone of someone else's project shares through
   // a remote of its own, not its upstream).
-  if (values.remote !== undefined && !values.fetch && !values.push) { throw new UsageError('--remote names where --fetch and --push go: give one of them'); }
+  if (values.remote !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--remote names where --fetch and --push go: give one of them'); }
   const remote = values.remote ?? 'origin';
   if (values.fetch) {
     const f = await jobs.fetch(remote);
@@ -72,10 +73,10 @@ type BuildValues = { rev: string; config?: string; range?: string; yes: boolean;
 
 async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string): Promise<number> {
   if (values.worktree && (values.range !== undefined || values.rev !== 'HEAD' || values.config !== undefined)) {
-    throw new UsageError('--worktree builds the working tree with its own .datakit-ci.json: it takes no --rev, --range or --config');
+    throw new DataKitError('Usage', '--worktree builds the working tree with its own .datakit-ci.json: it takes no --rev, --range or --config');
   }
   if (values.range !== undefined) {
-    if (values.rev !== 'HEAD' || values.verbose) { throw new UsageError('--range builds every commit of the range: it takes neither --rev nor --verbose'); }
+    if (values.rev !== 'HEAD' || values.verbose) { throw new DataKitError('Usage', '--range builds every commit of the range: it takes neither --rev nor --verbose'); }
     return runRange(jobs, { range: values.range, jobs: positionals, config: values.config, json: values.json, yes: values.yes, build: true }, io, cwd);
   }
   // A build of HEAD says when the working tree holds changes that it leaves out (found beside the build) — to

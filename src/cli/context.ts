@@ -5,31 +5,9 @@ import path = require('node:path');
 import { CONFIG_FILE } from '../jobs/config/config';
 import { keyWarnings, type JobKey } from '../jobs/keys/key';
 import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
+import { DataKitError, EXIT } from '../shared/errors';
 
-/** The exit codes, as documented: every command ends with one of them. */
-export const EXIT = {
-  /** Every job asked about passed (or nothing was asked). */
-  ok: 0,
-  /** A job failed, was cancelled or skipped. */
-  failed: 1,
-  /** Bad usage, a broken or missing configuration, not a repository. */
-  usage: 2,
-  /** The result asked for was never built (or not that far back). */
-  notBuilt: 3,
-} as const;
-
-/** A command that cannot go on, with its sentence and exit code. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
-    super(message);
-  }
-}
-
-export class UsageError extends CliError {
-  constructor(message: string) {
-    super(message, EXIT.usage);
-  }
-}
+export { EXIT };
 
 export interface Io {
   out(text: string): void;
@@ -59,7 +37,7 @@ export interface JobsOptions {
  */
 export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promise<JobsAt> {
   if (opts.rev === 'HEAD' && jobs.headTarget().length === 0) {
-    throw new UsageError('this repository has no commit yet: datakit-ci builds commits, so commit something first');
+    throw new DataKitError('Usage', 'this repository has no commit yet: datakit-ci builds commits, so commit something first');
   }
   const commit = await jobs.resolve(opts.rev);
   const short = commit.slice(0, 7);
@@ -71,7 +49,7 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
     try {
       text = fs.readFileSync(path.resolve(opts.cwd, opts.config), 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
     at = await jobs.jobsWithConfig(commit, text);
     const own = (await jobs.configText(commit)) === undefined ? `it has no ${CONFIG_FILE} of its own` : `not those of its own ${CONFIG_FILE}`;
@@ -79,13 +57,13 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
   } else {
     at = await jobs.jobsAt(commit);
     if (at.config === 'missing') {
-      throw new UsageError(`${opts.rev} (${short}) has no ${CONFIG_FILE}; \`--config FILE\` builds it with the jobs of another file`);
+      throw new DataKitError('Usage', `${opts.rev} (${short}) has no ${CONFIG_FILE}; \`--config FILE\` builds it with the jobs of another file`);
     }
     await noteEditedConfig(jobs, commit, opts, io);
   }
   if (at.config !== 'missing' && !at.config.ok) {
     for (const e of at.config.errors) { io.err(`${file}:${e.line}:${e.column}: ${e.message}\n`); }
-    throw new UsageError(`${file} ${opts.config ? '' : `at ${short} `}has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
+    throw new DataKitError('ConfigError', `${file} ${opts.config ? '' : `at ${short} `}has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
   }
   const positions = at.config !== 'missing' && at.config.ok ? at.config.config.positions : {};
   for (const w of keyWarnings(at.keys)) {
@@ -109,7 +87,7 @@ async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOption
 export function pickJobs(at: JobsAt, names: string[]): JobKey[] {
   if (names.length === 0) { return [...at.keys]; }
   const unknown = names.filter((n) => !at.keys.some((k) => k.job.name === n));
-  if (unknown.length) { throw new UsageError(`unknown job${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (jobs: ${at.keys.map((k) => k.job.name).join(', ')})`); }
+  if (unknown.length) { throw new DataKitError('Usage', `unknown job${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (jobs: ${at.keys.map((k) => k.job.name).join(', ')})`); }
   return at.keys.filter((k) => names.includes(k.job.name));
 }
 
@@ -141,9 +119,9 @@ export async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus):
  */
 export async function loadWorktreeJobs(jobs: RepoJobs, io: Io): Promise<JobsAt> {
   if (jobs.headTarget().length === 0) {
-    throw new UsageError('this repository has no commit yet: the working tree is built over HEAD, so commit something first');
+    throw new DataKitError('Usage', 'this repository has no commit yet: the working tree is built over HEAD, so commit something first');
   }
-  if (!jobs.dirs.topLevel) { throw new UsageError('this repository is bare: it has no working tree'); }
+  if (!jobs.dirs.topLevel) { throw new DataKitError('Usage', 'this repository is bare: it has no working tree'); }
   const wt = await jobs.worktreeJobs();
   for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${n}\n`); }
   const short = wt.state.head.slice(0, 7);
@@ -154,11 +132,11 @@ export async function loadWorktreeJobs(jobs: RepoJobs, io: Io): Promise<JobsAt> 
   const n = wt.state.changes.size;
   const at = wt.at;
   if (at.config === 'missing') {
-    throw new UsageError(`the working tree has no ${CONFIG_FILE}; nothing to build`);
+    throw new DataKitError('Usage', `the working tree has no ${CONFIG_FILE}; nothing to build`);
   }
   if (!at.config.ok) {
     for (const e of at.config.errors) { io.err(`${CONFIG_FILE}:${e.line}:${e.column}: ${e.message}\n`); }
-    throw new UsageError(`${CONFIG_FILE} of the working tree has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
+    throw new DataKitError('ConfigError', `${CONFIG_FILE} of the working tree has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
   }
   io.err(`datakit-ci: building the working tree: ${n} changed file${n === 1 ? '' : 's'} over HEAD (${short})${wt.state.changes.has(CONFIG_FILE) ? `, with its own ${CONFIG_FILE}` : ''}\n`);
   const positions = at.config.config.positions;

@@ -7,7 +7,7 @@ import { CONFIG_FILE } from '../jobs/config/config';
 import { suggestJobs, type Suggestions } from '../jobs/suggest/suggest';
 import { locateRepository, readHead } from '../store/source/gitDirs';
 import { DataKitError } from '../shared/errors';
-import { EXIT, UsageError, type Io } from './context';
+import { EXIT, type Io } from './context';
 import { table } from './format';
 
 /** `init [--force] [--print]`. */
@@ -15,16 +15,16 @@ export async function runInit(args: string[], io: Io, cwd: string): Promise<numb
   const { values } = parseArgs({ args, options: { force: { type: 'boolean', default: false }, print: { type: 'boolean', default: false } }, allowPositionals: false });
   const dirs = locateRepository(cwd);
   if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${cwd}`); }
-  if (!dirs.topLevel) { throw new UsageError('this repository is bare: it has no files to suggest jobs from'); }
+  if (!dirs.topLevel) { throw new DataKitError('Usage', 'this repository is bare: it has no files to suggest jobs from'); }
   const file = path.join(dirs.topLevel, CONFIG_FILE);
   const shownFile = path.relative(cwd, file) || CONFIG_FILE;
   const there = fs.lstatSync(file, { throwIfNoEntry: false });
   if (!values.print && !values.force && there) {
-    throw new UsageError(`${shownFile} already exists; \`init --force\` replaces it, \`init --print\` prints the suggestion instead`);
+    throw new DataKitError('Usage', `${shownFile} already exists; \`init --force\` replaces it, \`init --print\` prints the suggestion instead`);
   }
   // Never written through a link (a committed symbolic link could point anywhere on the machine).
   if (!values.print && there && !there.isFile()) {
-    throw new UsageError(`${shownFile} is not a regular file (${there.isSymbolicLink() ? 'a symbolic link' : 'a folder or another kind'}): init does not write through it`);
+    throw new DataKitError('Usage', `${shownFile} is not a regular file (${there.isSymbolicLink() ? 'a symbolic link' : 'a folder or another kind'}): init does not write through it`);
   }
   const s = await suggestJobs(dirs.topLevel);
   // With --print, stdout is the file alone (it can be redirected); what was found goes to stderr.

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
-import { DataKitError } from '../shared/errors';
+import { DataKitError, ioError, outcomeOf } from '../shared/errors';
 import { runBuild } from './build';
-import { CliError, EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, UsageError, type Io } from './context';
+import { EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
 import { localTime, seconds, table } from './format';
 import { report, reportTable, summary, type JobReport } from './report';
@@ -86,7 +86,7 @@ function revLabel(jobs: RepoJobs, rev: string): string {
 const status: Command = async (jobs, args, io, cwd) => {
   const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false } }, allowPositionals: false });
   if (values.range !== undefined) {
-    if (values.rev !== 'HEAD') { throw new UsageError('--range shows every commit of the range: it takes no --rev'); }
+    if (values.rev !== 'HEAD') { throw new DataKitError('Usage', '--range shows every commit of the range: it takes no --rev'); }
     return runRange(jobs, { range: values.range, jobs: [], config: values.config, json: values.json, yes: values.yes, build: false }, io, cwd);
   }
   const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
@@ -108,17 +108,17 @@ const status: Command = async (jobs, args, io, cwd) => {
 
 const log: Command = async (jobs, args, io, cwd) => {
   const { values, positionals } = parseArgs({ args, options: { ...REV_OPTIONS, previous: { type: 'string', default: '0' } }, allowPositionals: true });
-  if (positionals.length !== 1) { throw new UsageError('log needs exactly one JOB'); }
+  if (positionals.length !== 1) { throw new DataKitError('Usage', 'log needs exactly one JOB'); }
   const n = Number(values.previous);
-  if (!Number.isInteger(n) || n < 0) { throw new UsageError('--previous takes a whole number'); }
+  if (!Number.isInteger(n) || n < 0) { throw new DataKitError('Usage', '--previous takes a whole number'); }
   const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const [key] = pickJobs(at, positionals);
   const builds = (await jobs.history(key)).filter((h) => h.result !== 'rebuild');
   if (builds.length === 0) {
-    throw new CliError(`${key.job.name} has not been built for ${at.commit.slice(0, 7)}`, EXIT.notBuilt);
+    throw new DataKitError('NotBuilt', `${key.job.name} has not been built for ${at.commit.slice(0, 7)}`);
   }
   if (n >= builds.length) {
-    throw new CliError(`${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back`, EXIT.notBuilt);
+    throw new DataKitError('NotBuilt', `${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back`);
   }
   io.out(await jobs.store.readLog(builds[n]));
   return EXIT.ok;
@@ -127,16 +127,16 @@ const log: Command = async (jobs, args, io, cwd) => {
 /** The last builds of a job across every commit: `history JOB [-n N] [--json]`. */
 const history: Command = async (jobs, args, io) => {
   const { values, positionals } = parseArgs({ args, options: { n: { type: 'string', short: 'n', default: '20' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
-  if (positionals.length !== 1) { throw new UsageError('history needs exactly one JOB'); }
+  if (positionals.length !== 1) { throw new DataKitError('Usage', 'history needs exactly one JOB'); }
   const n = Number(values.n);
-  if (!Number.isInteger(n) || n < 1) { throw new UsageError('-n takes a whole number above 0'); }
+  if (!Number.isInteger(n) || n < 1) { throw new DataKitError('Usage', '-n takes a whole number above 0'); }
   const job = positionals[0]!;
   const builds = await jobs.jobHistory(job, n);
   if (values.json) {
     io.out(JSON.stringify({ job, builds: builds.map((b) => ({ ...b, started: new Date(b.started).toISOString(), finished: new Date(b.finished).toISOString() })) }, null, 2) + '\n');
     return EXIT.ok;
   }
-  if (builds.length === 0) { throw new CliError(`${job} has no saved build`, EXIT.notBuilt); }
+  if (builds.length === 0) { throw new DataKitError('NotBuilt', `${job} has no saved build`); }
   const mark = { success: '✔', failure: '✘', cancelled: '⊘' } as const;
   io.out(table([
     ['', 'FINISHED', 'COMMIT', 'DURATION', 'QUEUED', 'BUILT BY', 'SUBJECT / FAILURE'],
@@ -151,7 +151,7 @@ const history: Command = async (jobs, args, io) => {
 
 const rebuild: Command = async (jobs, args, io, cwd) => {
   const { values, positionals } = parseArgs({ args, options: REV_OPTIONS, allowPositionals: true });
-  if (positionals.length !== 1) { throw new UsageError('rebuild needs exactly one JOB'); }
+  if (positionals.length !== 1) { throw new DataKitError('Usage', 'rebuild needs exactly one JOB'); }
   const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const [key] = pickJobs(at, positionals);
   const outcome = await jobs.cache.markForRebuild(key);
@@ -180,14 +180,14 @@ const clean: Command = async (jobs, args, io) => {
 /** `--timeout SECONDS` of push and fetch: how long git may take to reach the remote and finish. */
 function remoteTimeout(text: string): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) { throw new UsageError('--timeout takes a number of seconds above 0'); }
+  if (!Number.isFinite(n) || n <= 0) { throw new DataKitError('Usage', '--timeout takes a number of seconds above 0'); }
   return n * 1000;
 }
 
 /** `push [REMOTE]`: every result to the repository's remote, under refs/datakit-ci/. */
 const push: Command = async (jobs, args, io) => {
   const { values, positionals } = parseArgs({ args, options: { timeout: { type: 'string', default: '120' } }, allowPositionals: true });
-  if (positionals.length > 1) { throw new UsageError('push takes at most one REMOTE'); }
+  if (positionals.length > 1) { throw new DataKitError('Usage', 'push takes at most one REMOTE'); }
   const remote = positionals[0] ?? 'origin';
   const r = await jobs.push(remote, { timeoutMs: remoteTimeout(values.timeout) });
   io.out(`pushed to ${remote}: ${r.sent} result${r.sent === 1 ? '' : 's'} sent, ${r.upToDate} already there${r.alreadyShared ? `, ${r.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
@@ -197,7 +197,7 @@ const push: Command = async (jobs, args, io) => {
 /** `fetch [REMOTE]`: the remote's results, used where there is no result of our own. */
 const fetch: Command = async (jobs, args, io) => {
   const { values, positionals } = parseArgs({ args, options: { timeout: { type: 'string', default: '120' } }, allowPositionals: true });
-  if (positionals.length > 1) { throw new UsageError('fetch takes at most one REMOTE'); }
+  if (positionals.length > 1) { throw new DataKitError('Usage', 'fetch takes at most one REMOTE'); }
   const remote = positionals[0] ?? 'origin';
   const r = await jobs.fetch(remote, { timeoutMs: remoteTimeout(values.timeout) });
   io.out(`fetched from ${remote}: ${r.results} result${r.results === 1 ? '' : 's'} (${r.changed} new or moved)\n`);
@@ -207,11 +207,11 @@ const fetch: Command = async (jobs, args, io) => {
 /** `gc [--max-age DAYS] [--keep N] [--max-size MIB]`: retention and a bounded results repository. */
 const gc: Command = async (jobs, args, io) => {
   const { values, positionals } = parseArgs({ args, options: { 'max-age': { type: 'string', default: '30' }, keep: { type: 'string', default: '10' }, 'max-size': { type: 'string' } }, allowPositionals: true });
-  if (positionals.length > 0) { throw new UsageError('gc takes no JOB: it looks at every result'); }
+  if (positionals.length > 0) { throw new DataKitError('Usage', 'gc takes no JOB: it looks at every result'); }
   const num = (name: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) { return undefined; }
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min) { throw new UsageError(`--${name} takes a number of at least ${min}`); }
+    if (!Number.isFinite(n) || n < min) { throw new DataKitError('Usage', `--${name} takes a number of at least ${min}`); }
     return n;
   };
   const maxAgeDays = num('max-age', values['max-age'], 0)!;
@@ -256,10 +256,6 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
     return await command.run(jobs, rest, io, cwd);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (e instanceof CliError) {
-      io.err(`datakit-ci: ${e.message}\n`);
-      return e.exitCode;
-    }
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       io.err(`datakit-ci: ${(e as Error).message}\n`);
       return EXIT.usage;
@@ -268,11 +264,11 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
       io.err(`datakit-ci: ${cwd} is not inside a git repository; datakit-ci builds the commits of a repository, so run it in one\n`);
       return EXIT.usage;
     }
-    if (DataKitError.is(e)) {
-      io.err(`datakit-ci: ${e.message}\n`);
-      return EXIT.usage;
-    }
-    throw e;
+    // Ours, or the disk's (a system error is the machine's, never a usage error): the table says how it ends.
+    const outcome = outcomeOf(e);
+    if (outcome === undefined) { throw e; }
+    io.err(`datakit-ci: ${DataKitError.is(e) ? e.message : ioError(e).message}\n`);
+    return outcome.exit;
   } finally {
     jobs?.dispose();
   }

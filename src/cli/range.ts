@@ -4,7 +4,8 @@ import path = require('node:path');
 import type { JobKey } from '../jobs/keys/key';
 import type { CommitJobs, JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { CONFIG_FILE } from '../jobs/config/config';
-import { CliError, EXIT, untilFinal, UsageError, type Io } from './context';
+import { DataKitError, EXIT } from '../shared/errors';
+import { untilFinal, type Io } from './context';
 import { seconds } from './format';
 import { report, type JobReport } from './report';
 import { stopOnSignals } from './signals';
@@ -75,7 +76,7 @@ async function confirmSize(total: number, opts: RangeOptions, io: Io): Promise<n
   }
   const question = `${opts.range} has ${total} commits, more than ${MAX_RANGE_COMMITS}. Build them all?`;
   if (io.ask && await io.ask(question)) { return total; }
-  throw new UsageError(`${opts.range} has ${total} commits, more than ${MAX_RANGE_COMMITS}; nothing was built (--yes builds them all, or give a shorter range)`);
+  throw new DataKitError('Usage', `${opts.range} has ${total} commits, more than ${MAX_RANGE_COMMITS}; nothing was built (--yes builds them all, or give a shorter range)`);
 }
 
 export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: string): Promise<number> {
@@ -83,7 +84,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
   // The newest MAX_RANGE_COMMITS and the count in one reading; the rest only if asked for.
   const first = await repo.rangeCommits(opts.range, MAX_RANGE_COMMITS);
   const { total } = first;
-  if (total === 0) { throw new CliError(`${opts.range} has no commits: nothing to ${opts.build ? 'build' : 'show'}`, EXIT.ok); }
+  if (total === 0) { throw new DataKitError('NothingToDo', `${opts.range} has no commits: nothing to ${opts.build ? 'build' : 'show'}`); }
   const n = await confirmSize(total, opts, io);
   const { commits } = n > first.commits.length ? await repo.rangeCommits(opts.range, n) : first;
 
@@ -92,7 +93,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
     try {
       given = fs.readFileSync(path.resolve(cwd, opts.config), 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
   }
   const all = await jobs.jobsOfCommits(commits.map((c) => c.commit), given, { saved: !opts.build });
@@ -100,7 +101,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
   for (const { at } of all) {
     if (at.config !== 'missing' && !at.config.ok) {
       for (const e of at.config.errors) { io.err(`${opts.config ?? CONFIG_FILE}:${e.line}:${e.column}: ${e.message}\n`); }
-      throw new UsageError(`${opts.config ?? `${CONFIG_FILE} at ${at.commit.slice(0, 7)}`} has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
+      throw new DataKitError('ConfigError', `${opts.config ?? `${CONFIG_FILE} at ${at.commit.slice(0, 7)}`} has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
     }
   }
   const borrowed = all.filter((c) => c.from !== 'own' && c.from !== 'given');
@@ -110,12 +111,12 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
   if (given !== undefined) { io.err(`datakit-ci: every commit of ${opts.range} uses the jobs of ${opts.config}\n`); }
   const missing = all.filter((c) => c.at.config === 'missing');
   if (missing.length === all.length) {
-    throw new UsageError(`no commit of ${opts.range} has a ${CONFIG_FILE}; \`--config FILE\` builds them with the jobs of another file`);
+    throw new DataKitError('Usage', `no commit of ${opts.range} has a ${CONFIG_FILE}; \`--config FILE\` builds them with the jobs of another file`);
   }
   if (opts.jobs.length > 0) {
     const known = new Set(all.flatMap((c) => c.at.keys.map((k) => k.job.name)));
     const unknown = opts.jobs.filter((j) => !known.has(j));
-    if (unknown.length > 0) { throw new UsageError(`unknown job${unknown.length > 1 ? 's' : ''} on ${opts.range}: ${unknown.join(', ')} (jobs: ${[...known].join(', ')})`); }
+    if (unknown.length > 0) { throw new DataKitError('Usage', `unknown job${unknown.length > 1 ? 's' : ''} on ${opts.range}: ${unknown.join(', ')} (jobs: ${[...known].join(', ')})`); }
   }
   const picked = (keys: readonly JobKey[]): JobKey[] => keys.filter((k) => opts.jobs.length === 0 || opts.jobs.includes(k.job.name));
   const rowsOf = all.map((c, i) => ({ commit: commits[i]!.commit, subject: commits[i]!.subject, from: c.at.config === 'missing' ? 'none' as const : c.from, keys: picked(c.at.keys) }));
@@ -142,7 +143,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
           if (!opts.json) {
             const r = await report(jobs, k, s);
             const also = same.length > 1 ? `, and for ${same.length - 1} more commit${same.length > 2 ? 's' : ''} with the same inputs` : '';
-            const what = r.state === 'success' ? 'built in' : r.message === 'Cancelled' ? 'cancelled after' : 'failed in';
+            const what = s.result.kind === 'success' ? 'built in' : s.result.kind === 'failure' && s.result.reason === 'cancelled' ? 'cancelled after' : 'failed in';
             io.out(`${r.state === 'success' ? '✔' : '✘'} ${k.job.name} @ ${k.commit.slice(0, 7)} ${what} ${seconds(r.durationMs)}${also} (${finished} of ${toBuild.size})\n`);
           }
         }

@@ -1,4 +1,5 @@
 // The builder contract: the seed's CI_s.BUILDER.
+import { DataKitError } from '../shared/errors';
 import type { EntryReader, FileMode } from '../shared/results';
 import type { LiveLog } from './liveLog';
 
@@ -69,11 +70,13 @@ export interface Builder<K, V, C = unknown> {
   abandon?(prepared: Promise<unknown>): Promise<void>;
 }
 
-/** Thrown by `generate` to fail a build with a message (the seed's `Failure msg`). */
-export class BuildFailure extends Error {
-  readonly code = 'BuildFailure';
-  constructor(message: string) {
-    super(message);
+/**
+ * Thrown by `generate` to fail a build with a message (the seed's `Failure msg`): a DataKitError of code
+ * `BuildFailure`, kept as a class of its own for builders of other extensions (`new BuildFailure(msg)`).
+ */
+export class BuildFailure extends DataKitError {
+  constructor(message: string, data: Readonly<Record<string, unknown>> = {}) {
+    super('BuildFailure', message, data);
     this.name = 'BuildFailure';
   }
 }

@@ -1,15 +1,16 @@
 // The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
-import os = require('node:os');
-import { VERSION } from './version';
 import { Mutex } from 'async-mutex';
-import { BuildFailure, type Builder, type FinishedNeed, type Transaction } from './builder';
+import type { Builder, FinishedNeed, Transaction } from './builder';
 import { DataKitError } from '../shared/errors';
 import { Emitter, type Event } from '../shared/events';
+import { CANCELLED_MESSAGE, parseResultMessage } from '../shared/resultCommit';
+import type { EntryReader, EntrySnapshot, StoreTransaction } from '../shared/results';
+import { Attempt, isCancelled, messageOf } from './attempt';
 import type { LiveLog, LogManager } from './liveLog';
 import type { CacheMetrics } from './metrics';
+import { awaitNeeds, type NeedsHost } from './needs';
 import type { Pool } from './pool';
-import { EMPTY, type RebuildOutcome, type Result, type Saved, type Status } from './status';
-import type { EntryReader, EntrySnapshot, StoreTransaction } from '../shared/results';
+import { EMPTY, failure, type RebuildOutcome, type Saved, type Status } from './status';
 
 /** What the cache needs of the results repository (GitStore implements it). */
 export interface ResultStore {
@@ -70,90 +71,17 @@ interface Entry<V> {
   uncommitted?: boolean;
 }
 
-/** The failure message of a cancelled build (a result like any other, saved with its log). */
-export const CANCELLED = 'Cancelled';
 const silent: Logger = { info: () => {}, error: () => {} };
-
-function isCancelled(abort: AbortController): boolean {
-  return abort.signal.aborted && DataKitError.is(abort.signal.reason, 'Cancelled');
-}
-
-/** A duration as a result's subject says it: `0.4 s`, `12 s`, `3 min 4 s`. */
-export function runDuration(ms: number): string {
-  if (ms < 10_000) { return `${(ms / 1000).toFixed(1)} s`; }
-  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-/** The trailers of a result's commit message that the engine writes (a builder may add its own). */
-export const RUN_TIME = 'Run-Time-Ms';
-export const QUEUE_TIME = 'Queue-Time-Ms';
-export const BUILT_BY = 'Built-By';
-
-let machineName: string | undefined;
-
-/** Who built a result: `user@host (linux-x64)`. */
-export function machine(): string {
-  if (machineName === undefined) {
-    let user = process.env.USER ?? process.env.USERNAME ?? '';
-    try { user = os.userInfo().username; } catch { /* no passwd entry (a container): the environment's */ }
-    const ci = ciProvider(process.env);
-    machineName = `${user || 'unknown'}@${os.hostname()} (${process.platform}-${process.arch}, datakit-ci ${VERSION}${ci ? `, ${ci}` : ''})`;
-  }
-  return machineName;
-}
-
-/** The CI service a build runs on, when the environment says so (`CI` set, and the service's own variable). */
-export function ciProvider(env: NodeJS.ProcessEnv): string | undefined {
-  if (!env.CI || env.CI === 'false' || env.CI === '0') { return undefined; }
-  if (env.GITHUB_ACTIONS) { return 'GitHub Actions'; }
-  if (env.GITLAB_CI) { return 'GitLab CI'; }
-  if (env.BUILDKITE) { return 'Buildkite'; }
-  if (env.CIRCLECI) { return 'CircleCI'; }
-  if (env.JENKINS_URL) { return 'Jenkins'; }
-  if (env.TF_BUILD) { return 'Azure Pipelines'; }
-  return 'CI';
-}
-
-/**
- * A result's commit message: a subject that says what happened (`lint @ 3babc64: failed after 12 s: Command
- * exited with code 1`), so that `git log` of the results repository reads like a CI history, then trailers
- * with what the views show: how long the build's own work ran, how long it waited for a slot, and the
- * builder's own (the job, the source commit).
- */
-export function resultMessage<V>(title: string, result: Result<V>, timing: { runMs?: number; queuedMs?: number }, trailers: Readonly<Record<string, string>>): string {
-  const took = timing.runMs === undefined ? '' : ` ${result.kind === 'success' ? 'in' : 'after'} ${runDuration(timing.runMs)}`;
-  let subject: string;
-  if (result.kind === 'success') {
-    subject = `${title}: passed${took}`;
-  } else if (result.kind === 'failure' && result.message === CANCELLED) {
-    subject = `${title}: cancelled${took}`;
-  } else {
-    subject = `${title}: failed${took}: ${result.kind === 'failure' ? result.message.split('\n')[0] : ''}`;
-  }
-  const lines = Object.entries(trailers).map(([k, v]) => `${k}: ${v.replace(/\n/g, ' ')}`);
-  if (timing.runMs !== undefined) { lines.push(`${RUN_TIME}: ${Math.round(timing.runMs)}`); }
-  if (timing.queuedMs !== undefined) { lines.push(`${QUEUE_TIME}: ${Math.round(timing.queuedMs)}`); }
-  return lines.length > 0 ? `${subject}\n\n${lines.join('\n')}\n` : `${subject}\n`;
-}
-
-/** A build skipped because a job it needs did not succeed says so in its failure, with this prefix. */
-export const SKIPPED = 'Skipped: ';
 
 /**
  * A result that a build must not reuse: a cancelled build, or one skipped because of a need, is retried
  * by the next lookup (its commit stays); a replay would hide that the need now passes.
  */
 function isRetried<V>(s: Status<V>): boolean {
-  return s.result.kind === 'failure' && (s.result.message === CANCELLED || s.result.message.startsWith(SKIPPED));
+  return s.result.kind === 'failure' && s.result.reason !== 'failed';
 }
 
-function messageOf(e: unknown): string {
-  if (e instanceof Error) { return e.message || e.name; }
-  return String(e);
-}
-
-export class BuildCache<K, V, C = unknown> {
+export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
   private readonly entries = new Map<string, Entry<V>>();
   private readonly store: ResultStore;
   private readonly logs: LogManager;
@@ -215,7 +143,14 @@ export class BuildCache<K, V, C = unknown> {
     if (!e || !e.value || e.key === undefined || e.value.result.kind === 'pending' || e.lock.isLocked()) { return; }
     const key = e.key as K;
     await e.lock.runExclusive(async () => {
-      const head = await this.store.head(this.builder.name, branch).catch(() => undefined);
+      let head: EntrySnapshot | undefined;
+      try {
+        head = await this.store.head(this.builder.name, branch);
+      } catch (err) {
+        // Unreadable for now (a ref being rewritten, a transient error): not a move; the next change reads again.
+        this.logger.error(`Could not read ${this.store.refName(this.builder.name, branch)} again: ${messageOf(err)}`);
+        return;
+      }
       const mine = e.value?.output.kind === 'saved' ? e.value.output.saved.commit : undefined;
       if (e.value?.result.kind === 'pending' || (head?.commit ?? undefined) === mine) { return; }
       const loaded = await this.loadFromStore(key, branch);
@@ -279,7 +214,8 @@ export class BuildCache<K, V, C = unknown> {
       const saved = (failed: boolean): Saved => this.saved(key, title, snap!.commit, branch, failed, false);
       if (await snap.exists('failure')) {
         const message = Buffer.from(await snap.readFile('failure')).toString('utf8');
-        return { result: { kind: 'failure', message }, output: { kind: 'saved', saved: saved(true) } };
+        const reason = parseResultMessage(await snap.message()).reason ?? 'failed';
+        return { result: failure(reason, message), output: { kind: 'saved', saved: saved(true) } };
       }
       const value = await this.builder.load(snap, key);
       return { result: { kind: 'success', value }, output: { kind: 'saved', saved: saved(false) } };
@@ -317,7 +253,7 @@ export class BuildCache<K, V, C = unknown> {
       // The seed's key-collision guard: nothing may be committed for a colliding entry.
       this.metrics?.buildExceptions.inc({ name });
       e.uncommitted = true;
-      const status: Status<V> = { result: { kind: 'failure', message: messageOf(err) }, output: EMPTY };
+      const status: Status<V> = { result: failure('failed', messageOf(err)), output: EMPTY };
       this.set(key, branch, e, status);
       return status;
     }
@@ -360,7 +296,7 @@ export class BuildCache<K, V, C = unknown> {
       (err) => {
         this.logger.error(`Uncaught exception in build of ${name}/${branch}: ${messageOf(err)}`);
         this.metrics?.buildExceptions.inc({ name });
-        publish({ result: { kind: 'failure', message: messageOf(err) }, output: EMPTY }, true);
+        publish({ result: failure('failed', messageOf(err)), output: EMPTY }, true);
       });
     return e.value!;
   }
@@ -383,60 +319,30 @@ export class BuildCache<K, V, C = unknown> {
         log.log(recovered);
         this.logger.error(recovered);
       }
-      const tx = this.store.begin(name, branch);
-      tx.remove('rebuild-requested');
-      tx.remove('value');
-      tx.remove('failure');
-      const fail = (err: unknown): Result<V> => {
-        const message = isCancelled(abort) ? CANCELLED : messageOf(err);
-        log.log(`Failed: ${message}`);
-        this.metrics?.buildsFailed.inc({ name });
-        return { kind: 'failure', message };
-      };
-      let queuedMs: number | undefined;
-      const save = async (result: Result<V>): Promise<Status<V>> => {
-        if (result.kind === 'failure') { await tx.writeFile('failure', result.message); }
-        await tx.writeFile('log', log.contents());
-        const message = resultMessage(title, result, { runMs: log.run?.ms, queuedMs }, { ...this.builder.trailers?.(key), [BUILT_BY]: machine() });
-        const commit = await tx.commit(message);
-        const status: Status<V> = { result, output: { kind: 'saved', saved: this.saved(key, title, commit, branch, result.kind === 'failure', true) } };
-        publish(status);
-        return status;
-      };
+      const attempt = new Attempt<V>(this.store.begin(name, branch), title, log, abort, {
+        trailers: this.builder.trailers?.(key) ?? {},
+        metrics: this.metrics, name,
+        saved: (commit, failed) => this.saved(key, title, commit, branch, failed, true),
+        publish,
+      });
       let needs: Map<string, FinishedNeed<V>>;
       let prepared: Promise<unknown> | undefined;
       try {
-        if ((this.builder.needs?.(key) ?? []).length > 0 && this.builder.prepare) {
-          // Readied while the needs build; its failure is generate's to report.
-          prepared = this.builder.prepare(key, log, abort.signal);
-          prepared.catch(() => undefined);
-        }
-        needs = await this.awaitNeeds(ctx, key, log, abort);
+        prepared = this.prepare(key, log, abort);
+        needs = await awaitNeeds(this, ctx, key, log, abort.signal);
       } catch (err) {
         await this.abandon(prepared);
-        return await save(fail(err));
+        return await attempt.save(attempt.fail(err));
       }
-      const queuedAt = process.hrtime.bigint();
-      const run = async (): Promise<Status<V>> => {
-        queuedMs = Number(process.hrtime.bigint() - queuedAt) / 1e6;
-        let result: Result<V>;
-        try {
-          const value = await this.generate(ctx, key, log, tx, abort, needs, prepared);
-          log.log('Success');
-          this.metrics?.buildsSucceeded.inc({ name });
-          result = { kind: 'success', value };
-        } catch (err) {
-          result = fail(err);
-        }
-        return save(result);
-      };
+      attempt.queue();
+      const run = (): Promise<Status<V>> => attempt.run(() => this.generate(ctx, key, log, attempt.tx, abort, needs, prepared));
       if (!this.pool) { return await run(); }
       try {
         return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0, this.builder.order?.(key) ?? 0);
       } catch (err) {
         if (!DataKitError.is(err, 'Cancelled')) { throw err; }
         await this.abandon(prepared);
-        return await save(fail(err)); // cancelled while it waited for a slot
+        return await attempt.save(attempt.fail(err)); // cancelled while it waited for a slot
       }
     } finally {
       endTimer?.();
@@ -445,46 +351,17 @@ export class BuildCache<K, V, C = unknown> {
     }
   }
 
-  /**
-   * Builds (or finds) what the key needs, one after another, outside the pool (a build holding a slot while
-   * it waits could starve what it waits for); a need that does not succeed skips this build. Then what each
-   * need needed, which finished before it: in the map before it, dependencies first.
-   */
-  private async awaitNeeds(ctx: C, key: K, log: LiveLog, abort: AbortController): Promise<Map<string, FinishedNeed<V>>> {
-    const needs = new Map<string, FinishedNeed<V>>();
-    const visit = async (need: { name: string; key: K }, neededBy: string | undefined): Promise<void> => {
-      if (needs.has(need.name)) { return; }
-      const s = neededBy === undefined
-        ? await log.withPendingReason(`Waiting for ${need.name}`, () => this.untilFinal(ctx, need.key, abort.signal))
-        : await this.untilFinal(ctx, need.key, abort.signal);
-      if (s.result.kind !== 'success') {
-        const state = s.result.kind === 'failure' && s.result.message === CANCELLED ? 'cancelled'
-          : s.result.kind === 'failure' && s.result.message.startsWith(SKIPPED) ? 'skipped' : 'failed';
-        throw new BuildFailure(`${SKIPPED}needs ${need.name} (${state})${neededBy === undefined ? '' : `, through ${neededBy}`}`);
-      }
-      for (const inner of this.builder.needs?.(need.key) ?? []) { await visit(inner, need.name); }
-      const saved = s.output.kind === 'saved' ? this.store.snapshot?.(s.output.saved.commit, s.output.saved.ref) : undefined;
-      needs.set(need.name, { value: s.result.value, ...(saved ? { saved } : {}) });
-      log.log(`${need.name} passed${s.output.kind === 'saved' ? ` (${s.output.saved.commit.slice(0, 12)})` : ''}${neededBy === undefined ? '' : `, needed by ${neededBy}`}`);
-    };
-    for (const need of this.builder.needs?.(key) ?? []) { await visit(need, undefined); }
-    return needs;
+  /** Readies what a build that needs others can ready while it waits for them; its failure is generate's to report. */
+  private prepare(key: K, log: LiveLog, abort: AbortController): Promise<unknown> | undefined {
+    if ((this.builder.needs?.(key) ?? []).length === 0 || !this.builder.prepare) { return undefined; }
+    const prepared = this.builder.prepare(key, log, abort.signal);
+    prepared.catch(() => undefined); // observed here so that it is never unhandled; generate awaits it and reports
+    return prepared;
   }
 
-  /** The key's final status: looked up (built if missing), then followed until it is no longer pending. */
-  private async untilFinal(ctx: C, key: K, signal: AbortSignal): Promise<Status<V>> {
-    let s = await this.lookup(ctx, key);
-    while (s.result.kind === 'pending') {
-      if (signal.aborted) { throw new DataKitError('Cancelled', CANCELLED); }
-      const changed = s.result.changed;
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => reject(new DataKitError('Cancelled', CANCELLED));
-        signal.addEventListener('abort', onAbort, { once: true });
-        void changed.then(() => { signal.removeEventListener('abort', onAbort); resolve(); });
-      });
-      s = this.peek(key) ?? await this.lookup(ctx, key);
-    }
-    return s;
+  /** What a build reads of a result it needs. */
+  reader(saved: Saved): EntryReader | undefined {
+    return this.store.snapshot?.(saved.commit, saved.ref);
   }
 
   /** Frees what `prepare` readied for a `generate` that will not run. */
@@ -504,7 +381,7 @@ export class BuildCache<K, V, C = unknown> {
     const run = async (): Promise<V> => {
       if (abort.signal.aborted) {
         await this.abandon(prepared);
-        throw new DataKitError('Cancelled', CANCELLED);
+        throw new DataKitError('Cancelled', CANCELLED_MESSAGE);
       }
       try {
         return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal, needs, ...(prepared ? { prepared } : {}) });
@@ -515,7 +392,7 @@ export class BuildCache<K, V, C = unknown> {
     };
     const value = await run();
     // A build cancelled while it ran is a cancelled build, even if generate ignored the signal.
-    if (isCancelled(abort)) { throw new DataKitError('Cancelled', CANCELLED); }
+    if (isCancelled(abort)) { throw new DataKitError('Cancelled', CANCELLED_MESSAGE); }
     return value;
   }
 
@@ -568,7 +445,7 @@ export class BuildCache<K, V, C = unknown> {
   cancel(key: K): boolean {
     const e = this.entries.get(this.builder.branch(key));
     if (!e?.abort || e.abort.signal.aborted) { return false; }
-    e.abort.abort(new DataKitError('Cancelled', CANCELLED));
+    e.abort.abort(new DataKitError('Cancelled', CANCELLED_MESSAGE));
     return true;
   }
 
@@ -578,7 +455,7 @@ export class BuildCache<K, V, C = unknown> {
     const pending: Promise<void>[] = [];
     for (const e of this.entries.values()) {
       if (e.abort && e.done) {
-        if (!e.abort.signal.aborted) { e.abort.abort(new DataKitError('Cancelled', CANCELLED)); }
+        if (!e.abort.signal.aborted) { e.abort.abort(new DataKitError('Cancelled', CANCELLED_MESSAGE)); }
         pending.push(e.done);
       }
     }
@@ -586,7 +463,7 @@ export class BuildCache<K, V, C = unknown> {
   }
 
   dispose(): void {
-    for (const e of this.entries.values()) { e.abort?.abort(new DataKitError('Cancelled', CANCELLED)); }
+    for (const e of this.entries.values()) { e.abort?.abort(new DataKitError('Cancelled', CANCELLED_MESSAGE)); }
     this._onDidChange.dispose();
   }
 }

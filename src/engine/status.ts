@@ -1,10 +1,18 @@
 // A cache entry's status: the seed's `{ result; output }`, as plain objects.
+import { CANCELLED_MESSAGE, type FailureReason } from '../shared/resultCommit';
 import type { LiveLog } from './liveLog';
 
 export type Result<V> =
   | { readonly kind: 'success'; readonly value: V }
   | { readonly kind: 'pending'; readonly reason: string; /** Resolves at the next change of reason, or when the result is final. */ readonly changed: Promise<void> }
-  | { readonly kind: 'failure'; readonly message: string };
+  | Failure;
+
+/** A build that did not succeed, and why: its own failure, a cancel, or a need that did not pass (see resultCommit.ts). */
+export interface Failure {
+  readonly kind: 'failure';
+  readonly reason: FailureReason;
+  readonly message: string;
+}
 
 export interface Saved {
   readonly title: string;
@@ -34,6 +42,9 @@ export type RebuildOutcome = 'marked' | 'pending' | 'forgotten' | 'not-built';
 
 export const EMPTY: Output = Object.freeze({ kind: 'empty' });
 
-export function failure(message: string): Result<never> {
-  return { kind: 'failure', message };
+export function failure(reason: FailureReason, message: string): Failure {
+  return { kind: 'failure', reason, message };
 }
+
+/** The failure of a cancelled build. */
+export const CANCELLED: Failure = Object.freeze(failure('cancelled', CANCELLED_MESSAGE));

@@ -1,5 +1,6 @@
 // Activation: sessions per repository, the Builds tree, logs, commands, status bar, diagnostics, metrics.
 import * as vscode from 'vscode';
+import { DataKitError } from '../shared/errors';
 import { BuildCache } from '../engine/cache';
 import type { Builder } from '../engine/builder';
 import * as path from 'path';
@@ -103,7 +104,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
       await sessions.sync();
       const folder = options?.folder;
       const session = (folder && sessions.all.find((s) => s.folder.toString() === folder.toString())) ?? sessions.all[0];
-      if (!session) { throw new Error('DataKit CI: no git repository is open'); }
+      if (!session) { throw new DataKitError('NotARepository', 'DataKit CI: no git repository is open'); }
       const cache = new BuildCache(builder, { store: session.jobs.store, logs: sessions.logs, metrics: sessions.metrics, pool: sessions.pool });
       context.subscriptions.push({ dispose: () => cache.dispose() });
       return cache;

@@ -9,7 +9,7 @@ import type { CacheMetrics } from '../engine/metrics';
 import { Pool } from '../engine/pool';
 import type { Status } from '../engine/status';
 import { DataKitError } from '../shared/errors';
-import { timesFromTrailers } from '../shared/results';
+import { TRAILER, timesFromTrailers as timesOf, WORKTREE_SOURCE } from '../shared/resultCommit';
 import { GitStore, type GcReport } from '../store/results/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/source/gitDirs';
 import { SourceRepo } from '../store/source/sourceRepo';
@@ -21,7 +21,7 @@ import { CONFIG_FILE, normalizeJob, parseConfig, type ConfigResult } from './con
 import { FileEntryLocks } from './run/entryLocks';
 import { commitSource, computeKeys, entryName, TOOL, worktreeSource, type JobKey } from './keys/key';
 import { readKeysCache, writeKeysCache } from './keys/keysCache';
-import { ShellBuilder, WORKTREE_SOURCE, type ShellValue } from './run/shellBuilder';
+import { ShellBuilder, type ShellValue } from './run/shellBuilder';
 import { branchTargets, listTargets, type BranchInfo, type Target } from './targets';
 
 export interface RepoJobsOptions {
@@ -423,19 +423,18 @@ export class RepoJobs {
   async jobHistory(job: string, limit = 50): Promise<JobBuild[]> {
     const builds = await this.store.recentBuilds(this.cache.builder.name, `${job}/`, limit);
     // Results saved before their messages named their source: key.json says it.
-    const sources = await Promise.all(builds.map(async (b) => b.trailers['Source-Commit'] ?? await this.builtFor(b.commit)));
+    const sources = await Promise.all(builds.map(async (b) => b.trailers[TRAILER.sourceCommit] ?? await this.builtFor(b.commit)));
     const subjects = await (await this.repo()).commitSubjects(sources.filter((s): s is string => s !== undefined));
     const out: JobBuild[] = [];
     builds.forEach((b, i) => {
       const source = sources[i];
       out.push({
-        job, result: b.result === 'success' ? 'success' : b.failure === 'Cancelled' ? 'cancelled' : 'failure',
+        job, result: b.result === 'success' ? 'success' : b.reason === 'cancelled' ? 'cancelled' : 'failure',
         ...(b.failure !== undefined && b.result === 'failure' ? { failure: b.failure } : {}),
         commit: b.commit, ref: `${this.store.refPrefix}${this.cache.builder.name}/${b.entry}`,
         ...(source ? { source, ...(subjects.has(source) ? { sourceSubject: subjects.get(source) } : {}) } : {}),
-        started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
-        ...(b.trailers['Built-By'] ? { builtBy: b.trailers['Built-By'] } : {}),
-        ...(b.trailers.Source === WORKTREE_SOURCE ? { worktree: true as const } : {}),
+        started: b.started, finished: b.time, ...timesOf(b.trailers),
+        ...(b.trailers[TRAILER.source] === WORKTREE_SOURCE ? { worktree: true as const } : {}),
       });
     });
     return out;

@@ -11,3 +11,10 @@ export function ago(ms: number, now = Date.now()): string {
   return `${Math.round(s / 86_400)} d ago`;
 }
 
+
+/** A duration as a result's subject says it: `0.4 s`, `12 s`, `3 min 4 s`. */
+export function runDuration(ms: number): string {
+  if (ms < 10_000) { return `${(ms / 1000).toFixed(1)} s`; }
+  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}

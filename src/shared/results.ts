@@ -1,5 +1,6 @@
 // The results repository's contract, shared by the build cache (src/engine), which uses it, and the store
 // (src/store), which implements it.
+import type { FailureReason } from './resultCommit';
 
 /** A file's git mode in an entry's tree: a plain file, an executable, or a symbolic link (its target as data). */
 export type FileMode = '100644' | '100755' | '120000';
@@ -21,6 +22,8 @@ export interface EntryReader {
 export interface EntrySnapshot extends EntryReader {
   readonly ref: string;
   readonly commit: string;
+  /** The commit's message (see resultCommit.ts). */
+  message(): Promise<string>;
   /** The entry's paths at this commit, e.g. `['failure', 'key.json', 'log', 'value/a.txt']`, sorted. */
   paths(): Promise<string[]>;
   /**
@@ -53,7 +56,8 @@ export interface HistoryItem {
   readonly trailers: Readonly<Record<string, string>>;
   /** `rebuild` for a "Marked for rebuild" commit, which is not a build. */
   readonly result: 'success' | 'failure' | 'rebuild';
-  /** The failure message, for a failure. */
+  /** A failure's reason, and its message (the subject's first line of it). */
+  readonly reason?: FailureReason;
   readonly failure?: string;
   /** Commit time, ms since the epoch. */
   readonly time: number;
@@ -83,30 +87,4 @@ export interface CommitTimes {
   readonly queuedMs?: number;
   /** Who built it (`user@host (os-arch)`), when recorded. */
   readonly builtBy?: string;
-}
-
-/**
- * A commit message's trailers: `Name: value` lines of its last paragraph, when every line of it is one
- * (as git's interpret-trailers reads them).
- */
-export function parseTrailers(message: string): Record<string, string> {
-  const paragraphs = message.replace(/\n+$/, '').split(/\n\n+/);
-  if (paragraphs.length < 2) { return {}; }
-  const lines = paragraphs[paragraphs.length - 1].split('\n');
-  const out: Record<string, string> = {};
-  for (const line of lines) {
-    const m = /^([A-Za-z0-9-]+): ?(.*)$/.exec(line);
-    if (!m) { return {}; }
-    out[m[1]] = m[2];
-  }
-  return out;
-}
-
-/** The run and queue times a result's trailers record (see the engine's resultMessage). */
-export function timesFromTrailers(trailers: Readonly<Record<string, string>>): { runMs?: number; queuedMs?: number; builtBy?: string } {
-  const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
-  const runMs = num(trailers['Run-Time-Ms']);
-  const queuedMs = num(trailers['Queue-Time-Ms']);
-  const builtBy = trailers['Built-By'];
-  return { ...(runMs !== undefined ? { runMs } : {}), ...(queuedMs !== undefined ? { queuedMs } : {}), ...(builtBy ? { builtBy } : {}) };
 }

@@ -190,7 +190,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await lookup('k');
     builder.step('k').reject(new BuildFailure('boom'));
     const done = await finalOf('k');
-    assert.deepEqual(done.result, { kind: 'failure', message: 'boom' });
+    assert.deepEqual(done.result, { kind: 'failure', reason: 'failed', message: 'boom' });
     assert.equal(done.output.kind === 'saved' && done.output.saved.failed, true);
     assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: failed: boom');
     assert.equal(git(repo.results, 'show', 'test/k:failure'), 'boom');
@@ -199,7 +199,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const builder2 = new SteppedBuilder();
     const cache2 = new BuildCache(builder2, { store, logs: new LogManager() });
     const again = await lookup('k', cache2);
-    assert.deepEqual(again.result, { kind: 'failure', message: 'boom' });
+    assert.deepEqual(again.result, { kind: 'failure', reason: 'failed', message: 'boom' });
     assert.deepEqual(builder2.generated, []);
     assert.equal(builder2.loads, 0, 'a failure is not loaded through the builder');
   });
@@ -254,7 +254,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await builder.step('k').started;
     assert.equal(cache.cancel('k'), true);
     const done = await final(async () => (await cache.query('k'))!);
-    assert.deepEqual(done.result, { kind: 'failure', message: 'Cancelled' });
+    assert.deepEqual(done.result, { kind: 'failure', reason: 'cancelled', message: 'Cancelled' });
     assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: cancelled');
     assert.match(git(repo.results, 'show', 'test/k:log'), /Failed: Cancelled$/);
     assert.equal(cache.cancel('k'), false, 'nothing left to cancel');
@@ -273,7 +273,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await final(async () => (await cache.query('k'))!);
     // A new cache over the same store: the saved Cancelled failure is shown by query, and rebuilt by lookup.
     const other = new BuildCache(builder, { store, logs });
-    assert.deepEqual((await other.query('k'))!.result, { kind: 'failure', message: 'Cancelled' });
+    assert.deepEqual((await other.query('k'))!.result, { kind: 'failure', reason: 'cancelled', message: 'Cancelled' });
     assert.equal((await lookup('k', other)).result.kind, 'pending');
     builder.step('k').resolve('v');
     assert.deepEqual((await finalOf('k', other)).result, { kind: 'success', value: 'v' });
@@ -434,7 +434,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await lookup('k', c);
     builder.step('k').resolve('v');
     const done = await finalOf('k', c);
-    assert.deepEqual(done.result, { kind: 'failure', message: 'disk full' });
+    assert.deepEqual(done.result, { kind: 'failure', reason: 'failed', message: 'disk full' });
     assert.equal(done.output.kind, 'empty');
     assert.equal(git(repo.results, 'for-each-ref'), '', 'nothing was committed');
     assert.strictEqual(await lookup('k', c), done, 'kept in memory until a rebuild');
@@ -492,7 +492,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(b.result.kind === 'pending' && b.result.reason, 'queued · next');
     assert.equal(c.result.kind === 'pending' && c.result.reason, 'queued · 1 ahead');
     assert.equal(pooled.cancel('b'), true);
-    assert.deepEqual((await final(async () => (await pooled.query('b'))!)).result, { kind: 'failure', message: 'Cancelled' });
+    assert.deepEqual((await final(async () => (await pooled.query('b'))!)).result, { kind: 'failure', reason: 'cancelled', message: 'Cancelled' });
     const cNow = pooled.peek('c')!;
     assert.equal(cNow.result.kind === 'pending' && cNow.result.reason, 'queued · next');
     builder.step('a').resolve('va');

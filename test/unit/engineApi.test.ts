@@ -40,7 +40,7 @@ describe('dist/engine.js, the public API, in plain Node', () => {
           console.log(JSON.stringify([a.result, b.result, a.output.saved.ref]));
         })().catch((e) => { console.error(e); process.exit(1); });`;
       const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
-      assert.deepEqual(out, [{ kind: 'success', value: 49 }, { kind: 'failure', message: 'negative' }, 'refs/heads/square/7']);
+      assert.deepEqual(out, [{ kind: 'success', value: 49 }, { kind: 'failure', reason: 'failed', message: 'negative' }, 'refs/heads/square/7']);
       assert.equal(execFileSync('git', [`--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'show', 'square/7:value/result'], { encoding: 'utf8' }), '49');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

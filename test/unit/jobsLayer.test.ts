@@ -249,7 +249,7 @@ describe('a shared setup', () => {
     await withJobs(dir, async (jobs) => {
       const { a } = await keysAt(jobs, dir);
       const s = await final(jobs, a);
-      assert.deepEqual(s.result, { kind: 'failure', message: 'Setup failed: Command exited with code 3 (see the "=== setup" section of this log)' });
+      assert.deepEqual(s.result, { kind: 'failure', reason: 'failed', message: 'Setup failed: Command exited with code 3 (see the "=== setup" section of this log)' });
       assert.match(await logOf(jobs, s), /=== setup: echo installing; exit 3\n(.*\n)*installing\n/);
       assert.equal(fs.existsSync(ran), false);
     });
@@ -373,7 +373,7 @@ describe('a task graph', () => {
       const { build, test } = await keysAt(jobs, dir);
       // The need fails (no flag yet): the dependent is skipped, and its readied directory is free again.
       const skipped = await final(jobs, test);
-      assert.deepEqual(skipped.result, { kind: 'failure', message: 'Skipped: needs build (failed)' });
+      assert.deepEqual(skipped.result, { kind: 'failure', reason: 'skipped', message: 'Skipped: needs build (failed)' });
       assert.deepEqual(fs.readdirSync(path.join(jobs.buildRoot, 'locks')).filter((f) => f.startsWith(jobDirName('test'))), []);
       fs.writeFileSync(flag, '');
       assert.equal(await jobs.cache.markForRebuild(build), 'marked');
@@ -394,7 +394,7 @@ describe('a task graph', () => {
     await withJobs(dir, async (jobs) => {
       const { build, test } = await keysAt(jobs, dir);
       const s = await final(jobs, test);
-      assert.deepEqual(s.result, { kind: 'failure', message: 'Skipped: needs build (failed)' });
+      assert.deepEqual(s.result, { kind: 'failure', reason: 'skipped', message: 'Skipped: needs build (failed)' });
       assert.equal(fs.existsSync(ran), false);
       fs.writeFileSync(flag, '');
       assert.equal(await jobs.cache.markForRebuild(build), 'marked');

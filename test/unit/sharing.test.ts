@@ -124,7 +124,7 @@ describe('sharing results through the repository\'s remote', () => {
     const refs = git(lone, `--git-dir=${results(lone)}`, 'for-each-ref');
     for (const cmd of ['push', 'fetch']) {
       const r = cli(lone, cmd, 'nowhere');
-      assert.equal(r.code, 2);
+      assert.equal(r.code, 4, 'a remote that fails is the machine\'s failure, not bad usage');
       assert.match(r.err, new RegExp(`^datakit-ci: Could not ${cmd === 'push' ? 'push the results to' : 'fetch the results of'} nowhere: 'nowhere' does not appear to be a git repository`));
     }
     assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs);
@@ -139,7 +139,7 @@ describe('sharing results through the repository\'s remote', () => {
     assert.equal(cli(one, 'build', 'test').code, 0);
     git(one, 'remote', 'add', 'declining', hooked);
     const declined = cli(one, 'push', 'declining');
-    assert.equal(declined.code, 2);
+    assert.equal(declined.code, 4);
     assert.match(declined.err, /^datakit-ci: Could not push the results to declining: .*results are not welcome here/m);
     // Two clones with the same new key push together: one sends it, the other finds it there; neither fails.
     const [x, y] = [clone('x'), clone('y')];
@@ -186,7 +186,7 @@ describe('sharing results through the repository\'s remote', () => {
     try {
       git(lone, 'remote', 'add', 'locked', `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo.git`);
       const r = await cliAsync(lone, 'fetch', 'locked');
-      assert.equal(r.code, 2);
+      assert.equal(r.code, 4);
       assert.match(r.err, /^datakit-ci: Could not fetch the results of locked: .*(Authentication failed|could not read Username|terminal prompts disabled)/m);
     } finally {
       server.close();
@@ -196,7 +196,7 @@ describe('sharing results through the repository\'s remote', () => {
     git(lone, 'config', 'core.sshCommand', 'sleep 30 #');
     const started = Date.now();
     const slow = cli(lone, 'push', 'silent', '--timeout', '1');
-    assert.equal(slow.code, 2);
+    assert.equal(slow.code, 4);
     assert.match(slow.err, /Could not push the results to silent: .*git gave no answer in 1 s and was stopped/);
     assert.ok(Date.now() - started < 25_000, 'stopped, not waited out');
     assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs, 'nothing lost');

@@ -144,7 +144,7 @@ describe('saving and reading results', () => {
     const history = await store.history('build', 'abc/def');
     assert.deepEqual(history, [
       { commit: commits[0], message: 'Marked for rebuild', trailers: {}, result: 'rebuild', time: times[0], started: starts[0] },
-      { commit: commits[1], message: 'Cached failure: boom', trailers: {}, result: 'failure', failure: 'boom', time: times[1], started: starts[1] },
+      { commit: commits[1], message: 'Cached failure: boom', trailers: {}, result: 'failure', reason: 'failed', failure: 'boom', time: times[1], started: starts[1] },
       { commit: commits[2], message: 'Cached successful result', trailers: {}, result: 'success', time: times[2], started: starts[2] },
       { commit: commits[3], message: 'Cached successful result', trailers: {}, result: 'success', time: times[3], started: starts[3] },
     ]);

@@ -9,7 +9,7 @@ import { GitStore } from '../../src/store/results';
 import { assertFsckClean, ENV, gitIn, save, tempRoot, text } from './storeHelpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const STORE_JS = path.join(ROOT, 'out', 'src', 'store', 'index.js');
+const STORE_JS = path.join(ROOT, 'out', 'src', 'store', 'results', 'index.js');
 const execFileAsync = promisify(execFile);
 
 function gitInput(results: string, input: string, ...args: string[]): string {

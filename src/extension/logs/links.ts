@@ -3,7 +3,7 @@
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
 import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
-import { problemRoots } from '../../jobs/problems/jobProblems';
+import { problemRoots } from '../../jobs/jobProblems';
 import { fileRefs } from '../../jobs/problems/logRefs';
 import { repositoryPath } from '../../jobs/problems/matchLog';
 import type { Session } from '../session/session';

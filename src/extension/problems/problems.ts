@@ -5,7 +5,7 @@
 // is built again or its matcher changes. One log is matched at a time.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { jobProblems, matchableFailure } from '../../jobs/problems/jobProblems';
+import { jobProblems, matchableFailure } from '../../jobs/jobProblems';
 import type { Finding } from '../../jobs/problems/matchLog';
 import type { JobView, Session } from '../session/session';
 import type { Sessions } from '../session/sessions';

@@ -4,8 +4,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { DataKitError } from '../../shared/errors';
 import { LRUCache } from 'lru-cache';
-import { commitFiles } from '../../jobs/problems/jobProblems';
+import { commitFiles } from '../../jobs/jobProblems';
 import { blobIds } from '../../store/source/worktree';
 import type { Session } from '../session/session';
 import type { Sessions } from '../session/sessions';
@@ -65,12 +66,12 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    if (!vscode.workspace.isTrusted) { throw new Error('Trust the workspace to read files of its commits (that runs git).'); }
+    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'Trust the workspace to read files of its commits (that runs git).'); }
     const [, id, commit, ...rest] = uri.path.split('/');
     const session = this.sessions.all.find((s) => s.id === id);
-    if (!session || !commit || !FULL_COMMIT.test(commit) || rest.length === 0) { throw new Error(`Not a file of a known commit: ${uri.toString()}`); }
+    if (!session || !commit || !FULL_COMMIT.test(commit) || rest.length === 0) { throw new DataKitError('InvalidArgument', `Not a file of a known commit: ${uri.toString()}`); }
     const data = await (await session.jobs.repo()).readFile(commit, rest.join('/'));
-    if (data === undefined) { throw new Error(`${rest.join('/')} is not in ${commit.slice(0, 7)}`); }
+    if (data === undefined) { throw new DataKitError('NotFound', `${rest.join('/')} is not in ${commit.slice(0, 7)}`); }
     return data.toString('utf8');
   }
 }

@@ -1,7 +1,6 @@
 // The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
 // tests read the same derived state.
-import { CANCELLED } from '../../engine/cache';
 import type { ConfigError } from '../../jobs/config/config';
 import type { JobBuild } from '../../jobs/repoJobs';
 import { ago } from '../../shared/format';
@@ -33,7 +32,7 @@ export const HISTORY_LENGTH = 50;
 export function jobState(job: JobView): JobState {
   const r = job.status?.result;
   if (!r) { return 'notBuilt'; }
-  if (r.kind === 'failure') { return r.message === CANCELLED ? 'cancelled' : 'failure'; }
+  if (r.kind === 'failure') { return r.reason === 'cancelled' ? 'cancelled' : 'failure'; }
   return r.kind;
 }
 

@@ -195,7 +195,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       item.description = s.result.reason === 'Running' && started !== undefined ? `Running · ${duration(Date.now() - started)}` : s.result.reason;
     } else if (s?.result.kind === 'failure') {
       const from = times && saved && !saved.built ? `cached failure from ${ago(times.finished)}${elsewhere ? `, built for ${elsewhere.slice(0, 7)}` : ''}` : times ? ago(times.finished) : undefined;
-      const ranFor = s.result.message.startsWith('Skipped: ') ? undefined : ran;
+      const ranFor = s.result.reason === 'skipped' ? undefined : ran;
       item.description = [s.result.message.split('\n')[0], ranFor, queued, from].filter(Boolean).join(' · ');
     } else if (s?.result.kind === 'success') {
       item.description = times

@@ -5,8 +5,7 @@
 import { createHash } from 'node:crypto';
 import { VERSION } from '../../engine/version';
 import type { SourceRepo, TreeFile } from '../../store/source/sourceRepo';
-import type { WorktreeOverlay } from '../../store/source/worktree';
-import type { WorktreeFiles } from '../run/checkout';
+import type { WorktreeFiles, WorktreeOverlay } from '../../store/source/worktree';
 import { normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from '../config/config';
 import { compilePatterns, listingOf, type Listing } from '../config/patterns';
 

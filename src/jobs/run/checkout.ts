@@ -8,7 +8,7 @@ import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
 import { runGit } from '../../store/git/git';
 import type { SourceRepo } from '../../store/source/sourceRepo';
-import { blobIds, type WorktreeState } from '../../store/source/worktree';
+import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
 import { RUN_VARIABLE } from './environment';
 import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
 import { killTree } from './process';
@@ -67,12 +67,6 @@ export interface PrepareOptions {
   onTakeOver?: (message: string) => void;
   /** The working tree's changes to lay over the commit (a build of the working tree). */
   worktree?: WorktreeFiles;
-}
-
-/** A working tree's changes from its HEAD (see store/worktree.ts) and where its files are. */
-export interface WorktreeFiles {
-  readonly top: string;
-  readonly state: WorktreeState;
 }
 
 export interface BuildDir {

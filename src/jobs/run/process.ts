@@ -3,6 +3,8 @@
 import { childProcess } from '../../shared/lazy';
 import fs = require('node:fs');
 import { BuildFailure } from '../../engine/builder';
+import { DataKitError } from '../../shared/errors';
+import { CANCELLED_MESSAGE } from '../../shared/resultCommit';
 import { formatDuration } from '../config/duration';
 import { groupAlive, processesWithVariable } from './procfs';
 
@@ -50,7 +52,7 @@ const running = new Set<RunningJob>();
 
 export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
   if (opts.signal?.aborted) {
-    return Promise.reject(new BuildFailure('Cancelled'));
+    return Promise.reject(new DataKitError('Cancelled', CANCELLED_MESSAGE));
   }
   try {
     if (!fs.statSync(opts.cwd).isDirectory()) {
@@ -145,7 +147,7 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
         }
         settle();
         if (stopReason === 'cancel') {
-          reject(new BuildFailure('Cancelled'));
+          reject(new DataKitError('Cancelled', CANCELLED_MESSAGE));
         } else if (stopReason === 'timeout') {
           reject(new BuildFailure(`Timed out after ${opts.timeoutLabel ?? formatDuration(opts.timeoutMs)}`));
         } else if (signal) {

@@ -13,10 +13,13 @@ import fsSync = require('node:fs');
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { BuildFailure } from '../../engine/builder';
+import { DataKitError } from '../../shared/errors';
+import { CANCELLED_MESSAGE } from '../../shared/resultCommit';
 import { LiveLog } from '../../engine/liveLog';
 import { runGit } from '../../store/git/git';
 import type { SourceRepo } from '../../store/source/sourceRepo';
-import { checkoutInto, type WorktreeFiles } from './checkout';
+import { checkoutInto } from './checkout';
+import type { WorktreeFiles } from '../../store/source/worktree';
 import { compilePatterns } from '../config/patterns';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import type { SetupKey } from '../keys/key';
@@ -105,7 +108,7 @@ export class Setups {
     const run = randomUUID();
     const lock = await acquireLock(lockFile, { signal, data: run });
     waitReason?.dispose();
-    if (!lock) { throw new BuildFailure('Cancelled'); }
+    if (!lock) { throw new DataKitError('Cancelled', CANCELLED_MESSAGE); }
     try {
       const done = await readDone(dir, key);
       if (done) {
@@ -135,7 +138,8 @@ export class Setups {
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         setupLog.log(`Failed: ${why}`);
-        throw new BuildFailure(why === 'Cancelled' ? 'Cancelled' : `Setup failed: ${why} (see the "=== setup" section of this log)`);
+        if (DataKitError.is(e, 'Cancelled')) { throw e; }
+        throw new BuildFailure(`Setup failed: ${why} (see the "=== setup" section of this log)`);
       }
       const files = (await untrackedFiles(tree)).filter((f) => !laid.has(f));
       for (const f of laid) { await fs.rm(path.join(tree, f), { recursive: true, force: true }); }

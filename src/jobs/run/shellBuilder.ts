@@ -1,5 +1,7 @@
 // The built-in builder: runs a job of .datakit-ci.json in an isolated build directory holding exactly the
 // commit's files, and saves its declared outputs under value/.
+import { DataKitError } from '../../shared/errors';
+import { TRAILER, WORKTREE_SOURCE } from '../../shared/resultCommit';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
@@ -33,8 +35,6 @@ interface PreparedDir {
   readonly run: string;
 }
 
-/** The `Source` trailer of a result built from a working tree (its `Source-Commit` is that tree's HEAD). */
-export const WORKTREE_SOURCE = 'working tree';
 
 export class ShellBuilder implements Builder<JobKey, ShellValue> {
   readonly name = 'shell';
@@ -62,7 +62,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   }
 
   trailers(key: JobKey): Record<string, string> {
-    return { Job: key.job.name, 'Source-Commit': key.commit, ...(key.worktree ? { Source: WORKTREE_SOURCE } : {}) };
+    return { [TRAILER.job]: key.job.name, [TRAILER.sourceCommit]: key.commit, ...(key.worktree ? { [TRAILER.source]: WORKTREE_SOURCE } : {}) };
   }
 
   priority(key: JobKey): number {
@@ -164,11 +164,11 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
 
   async load(entry: EntryReader, key: JobKey): Promise<ShellValue> {
     const paths = await entry.paths();
-    if (!paths.includes('key.json')) { throw new Error('the entry has no key.json'); }
+    if (!paths.includes('key.json')) { throw new DataKitError('CorruptResult', 'the entry has no key.json'); }
     // A result fetched from another machine, or written by hand, must be the one of this key.
     let recorded: unknown;
     try { recorded = (JSON.parse(Buffer.from(await entry.readFile('key.json')).toString('utf8')) as { digest?: unknown }).digest; } catch { recorded = undefined; }
-    if (recorded !== key.digest) { throw new Error(`its key.json records another key (${typeof recorded === 'string' ? recorded.slice(0, 16) : 'none'}, not ${key.digest.slice(0, 16)})`); }
+    if (recorded !== key.digest) { throw new DataKitError('CorruptResult', `its key.json records another key (${typeof recorded === 'string' ? recorded.slice(0, 16) : 'none'}, not ${key.digest.slice(0, 16)})`); }
     return { outputs: paths.filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length)) };
   }
 }

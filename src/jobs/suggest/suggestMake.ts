@@ -2,7 +2,7 @@
 // read. Only reads the file.
 import fs = require('node:fs');
 import path = require('node:path');
-import type { SuggestedJob } from './suggest';
+import type { SuggestedJob } from './types';
 import type { Skipped } from './suggestWorkspaces';
 
 /** A Makefile's targets suggested as jobs. */

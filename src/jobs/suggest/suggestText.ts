@@ -1,7 +1,7 @@
 // The text of a suggested .datakit-ci.json: JSON with comments, one line per job under a comment that says
 // where the job was found, in the layout of the README's examples.
 import { shown } from '../config/configChecks';
-import type { SuggestedJob, SuggestedSetup } from './suggest';
+import type { SuggestedJob, SuggestedSetup } from './types';
 
 /** A setup's `from` when there is no lockfile to install by. */
 export const NO_LOCKFILE = 'package.json (no lockfile)';

@@ -22,8 +22,6 @@ export interface Pack {
   size?: number;
 }
 
-/** Raised when a listed pack is deleted under us; the read is tried again on a fresh listing. */
-export class PackVanished extends Error {}
 
 /** The pack files one read has open, closed when it ends. */
 export class OpenFiles {
@@ -76,7 +74,7 @@ export class OpenFiles {
         f = { fd, size: pack.size ?? fs.fstatSync(fd).size };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new PackVanished();
+          throw new DataKitError('PackVanished', `The pack ${pack.name} was removed while it was read (git gc replaced it)`, { pack: pack.name });
         }
         throw e;
       }
@@ -91,7 +89,7 @@ async function inflate(compressed: Buffer, size: number): Promise<Buffer> {
   const options = { maxOutputLength: Math.max(size, 1) };
   const out = compressed.length > ASYNC_INFLATE ? await inflateAsync(compressed, options) : zlib.inflateSync(compressed, options);
   if (out.length !== size) {
-    throw Object.assign(new Error(`${out.length} bytes instead of ${size}`), { code: 'SIZE' });
+    throw new DataKitError('CorruptObject', `${out.length} bytes instead of ${size}`);
   }
   return out;
 }

@@ -10,7 +10,7 @@ import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
 import { lazily } from '../../shared/lazy';
-import { OpenFiles, PackVanished, type Pack } from './packFile';
+import { OpenFiles, type Pack } from './packFile';
 import { OBJ_OFS_DELTA, TYPE_NAMES, applyDelta } from './packFormat';
 import { PackIndex, readExact } from './packIndex';
 
@@ -53,7 +53,7 @@ export class PackReader {
       try {
         return await this.resolve(at, files);
       } catch (e) {
-        if (!(e instanceof PackVanished)) {
+        if (!DataKitError.is(e, 'PackVanished')) {
           throw e;
         }
       } finally {

@@ -1,5 +1,6 @@
 // git's `packed-refs` file: parsed whole (to list refs), or searched in place when git marked it sorted, so
 // that finding one ref among 10,000 reads a few 4 KB blocks instead of parsing 640 KB.
+import { DataKitError } from '../../shared/errors';
 import fs = require('node:fs');
 
 const BLOCK = 4096;
@@ -10,9 +11,6 @@ export interface PackedRef {
   readonly name: string;
   readonly oid: string;
 }
-
-/** A line that is not `<id> <ref>` in a file that claims git wrote it sorted: parse it whole instead. */
-export class UnusablePackedRefs extends Error {}
 
 /** Every ref of a packed-refs file's text, by name. */
 export function parsePackedRefs(text: string): Map<string, string> {
@@ -75,7 +73,8 @@ export class SortedPackedRefs {
       const end = this.lineEnd(p);
       const line = this.slice(p, end);
       if (line.length < 42 || line[40] !== 0x20 || !/^[0-9a-f]{40}$/.test(line.toString('latin1', 0, 40))) {
-        throw new UnusablePackedRefs();
+        // A line that is not `<id> <ref>` in a file that claims git wrote it sorted: the caller parses it whole.
+        throw new DataKitError('PackedRefsUnusable', 'packed-refs is not sorted as git writes it');
       }
       let nameEnd = line.length;
       while (nameEnd > 41 && line[nameEnd - 1] <= 0x20) {
@@ -134,7 +133,7 @@ export class SortedPackedRefs {
         const n = fs.readSync(this.fd, block, done, length - done, b * BLOCK + done);
         if (n === 0) {
           // Cannot happen to a file replaced by rename (git's way); a file truncated in place is not git's.
-          throw new UnusablePackedRefs();
+          throw new DataKitError('PackedRefsUnusable', 'packed-refs changed while it was read');
         }
         done += n;
       }

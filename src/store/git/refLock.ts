@@ -5,7 +5,7 @@ import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
-import { parsePackedRefs, SortedPackedRefs, UnusablePackedRefs } from './packedRefs';
+import { parsePackedRefs, SortedPackedRefs } from './packedRefs';
 
 export { parsePackedRefs } from './packedRefs';
 
@@ -140,7 +140,7 @@ export class Refs {
         try {
           return sorted(search);
         } catch (e) {
-          if (!(e instanceof UnusablePackedRefs)) {
+          if (!DataKitError.is(e, 'PackedRefsUnusable')) {
             throw e;
           }
         }

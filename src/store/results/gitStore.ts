@@ -9,7 +9,8 @@ import { runGit } from '../git/git';
 import { Refs } from '../git/refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
-import { parseTrailers, timesFromTrailers, type CommitTimes, type EntryInfo, type EntrySnapshot, type HistoryItem, type SavedRef } from '../../shared/results';
+import { parseResultMessage } from '../../shared/resultCommit';
+import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from '../../shared/results';
 
 export interface GitStoreOptions {
   /** A directory of the user's repository: a work tree (or a subdirectory), a linked worktree, or a bare repository. */
@@ -207,7 +208,11 @@ export class GitStore {
   /** When the result of a commit started (author time) and finished (committer time), ms since the epoch. */
   async commitTimes(commit: string): Promise<CommitTimes> {
     const info = await this.objects.readCommit(commit);
-    return { started: info.authorTime, finished: info.time, ...timesFromTrailers(parseTrailers(info.message)) };
+    const m = parseResultMessage(info.message);
+    return {
+      started: info.authorTime, finished: info.time,
+      ...(m.runMs !== undefined ? { runMs: m.runMs } : {}), ...(m.queuedMs !== undefined ? { queuedMs: m.queuedMs } : {}), ...(m.builtBy ? { builtBy: m.builtBy } : {}),
+    };
   }
 
   /**
@@ -254,13 +259,15 @@ export class GitStore {
         if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { break; }
         throw e;
       }
-      const base = { commit, message: info.message.split('\n')[0], trailers: parseTrailers(info.message), time: info.time, started: info.authorTime };
+      const m = parseResultMessage(info.message);
+      const base = { commit, message: m.subject, trailers: m.trailers, time: info.time, started: info.authorTime };
       const failure = tree.get(FAILURE_FILE);
       if (tree.has(REBUILD_FILE)) {
         items.push({ ...base, result: 'rebuild' });
       } else if (failure) {
+        // The whole message from the tree; its reason from the commit's message.
         const text = (await this.objects.read(failure.oid)).content.toString('utf8');
-        items.push({ ...base, result: 'failure', failure: text });
+        items.push({ ...base, result: 'failure', reason: m.reason ?? 'failed', failure: text });
       } else {
         items.push({ ...base, result: 'success' });
       }
@@ -288,10 +295,9 @@ export class GitStore {
       const out: (HistoryItem & { entry: string })[] = [];
       for (let i = 0; i + 4 < fields.length; i += 5) {
         const [commit, ref, at, ct, body] = fields.slice(i, i + 5) as [string, string, string, string, string];
-        const subject = body.split('\n')[0]!;
-        const result = resultOfSubject(subject);
-        if (result.result === 'rebuild' || !ref.startsWith(prefix)) { continue; }
-        out.push({ entry: ref.slice(prefix.length), commit: commit.replace(/^\n/, ''), message: subject, trailers: parseTrailers(body), time: Number(ct) * 1000, started: Number(at) * 1000, ...result });
+        const item = historyItem(commit.replace(/^\n/, ''), body, Number(at) * 1000, Number(ct) * 1000);
+        if (item.result === 'rebuild' || !ref.startsWith(prefix)) { continue; }
+        out.push({ entry: ref.slice(prefix.length), ...item });
       }
       return out;
     }
@@ -321,11 +327,8 @@ export class GitStore {
     heads.sort((a, b) => b.info.time - a.info.time);
     while (out.length < limit && heads.length > 0) {
       const top = heads.shift()!;
-      const subject = top.info.message.split('\n')[0];
-      const result = resultOfSubject(subject);
-      if (result.result !== 'rebuild') {
-        out.push({ entry: top.entry, commit: top.commit, message: subject, trailers: parseTrailers(top.info.message), time: top.info.time, started: top.info.authorTime, ...result });
-      }
+      const item = historyItem(top.commit, top.info.message, top.info.authorTime, top.info.time);
+      if (item.result !== 'rebuild') { out.push({ entry: top.entry, ...item }); }
       const parent = await read(top.entry, top.info.parents[0]);
       if (parent) {
         const at = heads.findIndex((h) => h.info.time < parent.info.time);
@@ -449,15 +452,13 @@ export class GitStore {
   }
 }
 
-/** What a result's subject says it is: the engine's (`…: passed in 2 s`, `…: failed after 3 s: why`, `…: cancelled`) or an older one's. */
-function resultOfSubject(subject: string): { result: 'success' | 'failure' | 'rebuild'; failure?: string } {
-  if (subject === 'Marked for rebuild') { return { result: 'rebuild' }; }
-  if (subject === 'Cached successful result' || /: passed( in [^:]+)?$/.test(subject)) { return { result: 'success' }; }
-  const old = /^Cached failure: (.*)$/.exec(subject);
-  if (old) { return { result: 'failure', failure: old[1] }; }
-  if (/: cancelled( after [^:]+)?$/.test(subject)) { return { result: 'failure', failure: 'Cancelled' }; }
-  const failed = /: failed(?: after [^:]+)?: (.*)$/.exec(subject);
-  return { result: 'failure', failure: failed ? failed[1] : subject };
+/** A build as its commit's message says it (the failure's first line from the subject). */
+function historyItem(commit: string, message: string, started: number, time: number): HistoryItem {
+  const m = parseResultMessage(message);
+  return {
+    commit, message: m.subject, trailers: m.trailers, time, started, result: m.result,
+    ...(m.result === 'failure' ? { reason: m.reason, failure: m.failure } : {}),
+  };
 }
 
 export interface GcOptions {
@@ -539,6 +540,10 @@ function sweepNow(dir: string, onWarning?: (message: string) => void): void {
 
 class Snapshot implements EntrySnapshot {
   constructor(private readonly objects: ObjectStore, readonly commit: string, readonly ref: string, private readonly repo: string) {}
+
+  async message(): Promise<string> {
+    return (await this.objects.readCommit(this.commit)).message;
+  }
 
   async verify(): Promise<void> {
     await this.objects.verify(this.commit);

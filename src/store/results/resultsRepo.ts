@@ -71,7 +71,7 @@ export async function ensureBareRepo(dir: string): Promise<void> {
         await fsp.rename(tmp, dir).catch(async (e2) => {
           if (!(await isGitDir(dir))) {
             // Not the user's repository that is wrong: a folder in the results repository's place.
-            throw new DataKitError('CorruptResult', `${dir} is in the way of the results repository: it is not a git repository and is not empty (${(e2 as NodeJS.ErrnoException).code ?? (e2 as Error).message}). Move it away: the results repository is made again on the next build`);
+            throw new DataKitError('InTheWay', `${dir} is in the way of the results repository: it is not a git repository and is not empty (${(e2 as NodeJS.ErrnoException).code ?? (e2 as Error).message}). Move it away: the results repository is made again on the next build`);
           }
         });
       }

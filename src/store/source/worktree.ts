@@ -12,6 +12,12 @@ import { formatTree, type Tree, type TreeEntry } from '../git/objectFormat';
 import type { SourceRepo, TreeFile, TreeListing } from './sourceRepo';
 
 /** What a path holds in the working tree (null: deleted). */
+/** A working tree's changes from its HEAD and where its files are: what a build of the working tree lays over the commit. */
+export interface WorktreeFiles {
+  readonly top: string;
+  readonly state: WorktreeState;
+}
+
 export interface WorktreeChange {
   readonly mode: string;
   readonly oid: string;

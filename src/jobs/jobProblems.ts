@@ -4,12 +4,11 @@
 // the matcher asks for them.
 import * as fs from 'fs';
 import * as path from 'path';
-import { CANCELLED } from '../../engine/cache';
-import { DataKitError } from '../../shared/errors';
-import { checkoutFolders } from '../run/checkout';
-import type { JobKey } from '../keys/key';
-import type { MatchResult } from './matchLog';
-import type { JobStatus, RepoJobs } from '../repoJobs';
+import { DataKitError } from '../shared/errors';
+import { checkoutFolders } from './run/checkout';
+import type { JobKey } from './keys/key';
+import type { MatchResult } from './problems/matchLog';
+import type { JobStatus, RepoJobs } from './repoJobs';
 
 export interface JobProblemsOptions {
   /** The files the job saw, when the caller has them (default: the key's commit's). */
@@ -25,7 +24,7 @@ export const MATCH_DEADLINE_MS = 20_000;
 
 /** Whether a job's status has problems to match: a failure (not a cancellation) with a saved log. */
 export function matchableFailure(status: JobStatus | undefined): string | undefined {
-  return status?.result.kind === 'failure' && status.output.kind === 'saved' && status.result.message !== CANCELLED ? status.output.saved.commit : undefined;
+  return status?.result.kind === 'failure' && status.output.kind === 'saved' && status.result.reason !== 'cancelled' ? status.output.saved.commit : undefined;
 }
 
 /** The files of a commit, as git lists them; a commit git cannot read is an error, not an empty list. */
@@ -53,7 +52,7 @@ export async function jobProblems(jobs: RepoJobs, key: JobKey, result: string, o
   const [bytes, files, roots] = await Promise.all([jobs.store.readLogBytes({ commit: result }), options.files ?? commitFiles(jobs, key.commit), problemRoots(jobs)]);
   // Loaded when first needed: a passing build never loads worker_threads.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { matchLogInWorker } = require('./matchInWorker') as typeof import('./matchInWorker');
+  const { matchLogInWorker } = require('./problems/matchInWorker') as typeof import('./problems/matchInWorker');
   const deadline = AbortSignal.timeout(MATCH_DEADLINE_MS);
   try {
     return await matchLogInWorker(bytes, key.job.problemMatcher, { roots, files }, options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);

@@ -1,0 +1,29 @@
+// What zero configuration suggests: jobs, a setup, what it skipped, and the file's text.
+import type { Skipped } from './suggestWorkspaces';
+
+export interface SuggestedJob {
+  readonly name: string;
+  /** Always the package manager's or make's command naming the script or target, never the script's text. */
+  readonly run: string;
+  /** Absent: the whole tree. */
+  readonly inputs?: string[];
+  /** `false`: the job does without the top-level setup (no suggestion sets it today; the text honours it). */
+  readonly setup?: false;
+  /** Where it was found, e.g. `package.json script "test"`. */
+  readonly from: string;
+}
+
+export interface SuggestedSetup {
+  readonly run: string;
+  readonly inputs: string[];
+  /** What it was chosen by, e.g. `package-lock.json`. */
+  readonly from: string;
+}
+
+export interface Suggestions {
+  readonly jobs: SuggestedJob[];
+  readonly setup?: SuggestedSetup;
+  readonly skipped: Skipped[];
+  /** A commented .datakit-ci.json of the above (parseConfig takes it). */
+  readonly text: string;
+}
