@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Flow } from '../engine/flow';
 import type { Disposable } from '../shared/events';
-import { jobProblems, matchableFailure } from '../jobs/jobProblems';
+import { matchableFailure } from '../jobs/jobProblems';
 import type { JobKey } from '../jobs/keys/key';
 import type { MatchResult } from '../jobs/problems/matchLog';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
@@ -90,7 +90,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
   const subs: Disposable[] = [];
   const live = io.isTTY && !values.json && !values.verbose;
 
-  const stop = stopOnSignals(io, () => { for (const k of keys) { jobs.cache.cancel(k); } });
+  const stop = stopOnSignals(io, () => { for (const k of keys) { jobs.cancel(k); } });
 
   const statuses = new Map<JobKey, JobStatus>();
   for (const key of keys) {
@@ -109,7 +109,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
     const lines = keys.map((k) => {
       const finished = done.get(k);
       if (finished) { return reportLine(finished); }
-      const s = jobs.cache.peek(k) ?? statuses.get(k)!;
+      const s = jobs.peek(k) ?? statuses.get(k)!;
       const reason = s.result.kind === 'pending' ? s.result.reason : '';
       return `${SPINNER[frame % SPINNER.length]} ${k.job.name.padEnd(16)} ${seconds(Date.now() - started).padStart(8)}  ${reason}`;
     });
@@ -157,7 +157,7 @@ async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: R
     const result = matchableFailure(finals.get(k));
     if (result === undefined) { continue; }
     try {
-      out.set(k.job.name, await jobProblems(jobs, k, result));
+      out.set(k.job.name, await jobs.problems(k, result));
     } catch (e) {
       io.err(`datakit-ci: could not read the problems of ${k.job.name}: ${(e as Error).message}\n`);
     }

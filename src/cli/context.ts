@@ -108,7 +108,7 @@ export async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus):
   let s = first;
   while (s.result.kind === 'pending') {
     await s.result.changed;
-    s = jobs.cache.peek(key) ?? await jobs.lookup(key);
+    s = jobs.peek(key) ?? await jobs.lookup(key);
   }
   return s;
 }

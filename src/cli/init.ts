@@ -5,7 +5,7 @@ import path = require('node:path');
 import { parseArgs } from 'node:util';
 import { CONFIG_FILE } from '../jobs/config/config';
 import { suggestJobs, type Suggestions } from '../jobs/suggest/suggest';
-import { locateRepository, readHead } from '../store/source/gitDirs';
+import { findRepository, headOf } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
 import { EXIT, type Io } from './context';
 import { table } from './format';
@@ -13,7 +13,7 @@ import { table } from './format';
 /** `init [--force] [--print]`. */
 export async function runInit(args: string[], io: Io, cwd: string): Promise<number> {
   const { values } = parseArgs({ args, options: { force: { type: 'boolean', default: false }, print: { type: 'boolean', default: false } }, allowPositionals: false });
-  const dirs = locateRepository(cwd);
+  const dirs = findRepository(cwd);
   if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${cwd}`); }
   if (!dirs.topLevel) { throw new DataKitError('Usage', 'this repository is bare: it has no files to suggest jobs from'); }
   const file = path.join(dirs.topLevel, CONFIG_FILE);
@@ -47,7 +47,7 @@ export async function runInit(args: string[], io: Io, cwd: string): Promise<numb
   saySkipped(s, say);
   // Jobs are read from the commit: building needs the file committed, or --worktree over a first commit.
   say(values.print ? `next: \`datakit-ci init\` writes it to ${shownFile}\n`
-    : readHead(dirs) ? `next: \`datakit-ci build --worktree\` tries the jobs on your working tree; commit ${shownFile}, then \`datakit-ci build\` builds them for HEAD\n`
+    : headOf(dirs) ? `next: \`datakit-ci build --worktree\` tries the jobs on your working tree; commit ${shownFile}, then \`datakit-ci build\` builds them for HEAD\n`
       : `next: commit ${shownFile} (jobs are read from the commit being built), then \`datakit-ci build\`\n`);
   return EXIT.ok;
 }

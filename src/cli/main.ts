@@ -120,7 +120,7 @@ const log: Command = async (jobs, args, io, cwd) => {
   if (n >= builds.length) {
     throw new DataKitError('NotBuilt', `${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back`);
   }
-  io.out(await jobs.store.readLog(builds[n]));
+  io.out(await jobs.readLog(builds[n]));
   return EXIT.ok;
 };
 
@@ -154,7 +154,7 @@ const rebuild: Command = async (jobs, args, io, cwd) => {
   if (positionals.length !== 1) { throw new DataKitError('Usage', 'rebuild needs exactly one JOB'); }
   const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const [key] = pickJobs(at, positionals);
-  const outcome = await jobs.cache.markForRebuild(key);
+  const outcome = await jobs.markForRebuild(key);
   const what: Record<typeof outcome, string> = {
     marked: `marked ${key.job.name} for rebuild; \`datakit-ci build\` will build it again`,
     pending: `${key.job.name} is being built now; the request was ignored`,

@@ -79,25 +79,31 @@ async function confirmSize(total: number, opts: RangeOptions, io: Io): Promise<n
   throw new DataKitError('Usage', `${opts.range} has ${total} commits, more than ${MAX_RANGE_COMMITS}; nothing was built (--yes builds them all, or give a shorter range)`);
 }
 
-export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: string): Promise<number> {
-  const repo = await jobs.repo();
-  // The newest MAX_RANGE_COMMITS and the count in one reading; the rest only if asked for.
-  const first = await repo.rangeCommits(opts.range, MAX_RANGE_COMMITS);
-  const { total } = first;
-  if (total === 0) { throw new DataKitError('NothingToDo', `${opts.range} has no commits: nothing to ${opts.build ? 'build' : 'show'}`); }
-  const n = await confirmSize(total, opts, io);
-  const { commits } = n > first.commits.length ? await repo.rangeCommits(opts.range, n) : first;
-
-  let given: string | undefined;
-  if (opts.config !== undefined) {
-    try {
-      given = fs.readFileSync(path.resolve(cwd, opts.config), 'utf8');
-    } catch (e) {
-      throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
+/** The `--config` file's text, when one was given. */
+function givenConfig(opts: RangeOptions, cwd: string): string | undefined {
+  if (opts.config === undefined) { return undefined; }
+  try {
+    return fs.readFileSync(path.resolve(cwd, opts.config), 'utf8');
+  } catch (e) {
+    throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+}
+
+/** A commit of the range with the keys of the jobs asked for. */
+interface RangeCommit {
+  commit: string;
+  subject: string;
+  from: Row['from'];
+  keys: JobKey[];
+}
+
+/**
+ * The jobs of every commit of the range, checked before anything runs: a broken configuration anywhere, no
+ * configuration at all, or a job asked for that no commit has, stops the command. Says which commits borrow
+ * a configuration.
+ */
+async function rangeJobs(jobs: RepoJobs, opts: RangeOptions, commits: readonly { commit: string; subject: string }[], given: string | undefined, io: Io): Promise<RangeCommit[]> {
   const all = await jobs.jobsOfCommits(commits.map((c) => c.commit), given, { saved: !opts.build });
-  // A broken configuration anywhere in the range stops everything before anything runs.
   for (const { at } of all) {
     if (at.config !== 'missing' && !at.config.ok) {
       for (const e of at.config.errors) { io.err(`${opts.config ?? CONFIG_FILE}:${e.line}:${e.column}: ${e.message}\n`); }
@@ -109,8 +115,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
     io.err(`datakit-ci: ${borrowed.length} commit${borrowed.length === 1 ? ' has' : 's have'} no ${CONFIG_FILE} (${borrowed.map((b) => b.at.commit.slice(0, 7)).join(', ')}): using the one of ${borrowed[0]!.from.slice(0, 7)}, the newest on the range\n`);
   }
   if (given !== undefined) { io.err(`datakit-ci: every commit of ${opts.range} uses the jobs of ${opts.config}\n`); }
-  const missing = all.filter((c) => c.at.config === 'missing');
-  if (missing.length === all.length) {
+  if (all.every((c) => c.at.config === 'missing')) {
     throw new DataKitError('Usage', `no commit of ${opts.range} has a ${CONFIG_FILE}; \`--config FILE\` builds them with the jobs of another file`);
   }
   if (opts.jobs.length > 0) {
@@ -119,47 +124,42 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
     if (unknown.length > 0) { throw new DataKitError('Usage', `unknown job${unknown.length > 1 ? 's' : ''} on ${opts.range}: ${unknown.join(', ')} (jobs: ${[...known].join(', ')})`); }
   }
   const picked = (keys: readonly JobKey[]): JobKey[] => keys.filter((k) => opts.jobs.length === 0 || opts.jobs.includes(k.job.name));
-  const rowsOf = all.map((c, i) => ({ commit: commits[i]!.commit, subject: commits[i]!.subject, from: c.at.config === 'missing' ? 'none' as const : c.from, keys: picked(c.at.keys) }));
+  return all.map((c, i) => ({ commit: commits[i]!.commit, subject: commits[i]!.subject, from: c.at.config === 'missing' ? 'none' as const : c.from, keys: picked(c.at.keys) }));
+}
 
-  let statuses: Map<JobKey, JobStatus | undefined>;
-  const stop = opts.build ? stopOnSignals(io, () => { for (const r of rowsOf) { for (const k of r.keys) { jobs.cache.cancel(k); } } }) : undefined;
-  try {
-    if (opts.build) {
-      // Every lookup at once, newest commit first: the pool runs them in declaration order, within its slots;
-      // commits whose inputs are identical for a job share one key, hence one build.
-      const asked = rowsOf.flatMap((r) => r.keys);
-      const first = await Promise.all(asked.map((k) => jobs.lookup(k)));
-      // Each distinct key built is said once, as it finishes: `✔ code @ 1a2b3c4 built in 1.2 s (3 of 7)`.
-      const keys = new Map<string, JobKey[]>();
-      for (const k of asked) { keys.set(k.digest, [...keys.get(k.digest) ?? [], k]); }
-      const toBuild = new Set(asked.filter((_k, i) => first[i]!.result.kind === 'pending').map((k) => k.digest));
-      if (!opts.json) { io.out(`${keys.size} distinct key${keys.size === 1 ? '' : 's'} for ${rowsOf.length} commit${rowsOf.length === 1 ? '' : 's'}: ${keys.size - toBuild.size} cached, ${toBuild.size} to build\n`); }
-      let finished = 0;
-      statuses = new Map(await Promise.all(asked.map(async (k, i) => {
-        const s = await untilFinal(jobs, k, first[i]!);
-        const same = keys.get(k.digest)!;
-        if (same[0] === k && toBuild.has(k.digest)) {
-          finished++;
-          if (!opts.json) {
-            const r = await report(jobs, k, s);
-            const also = same.length > 1 ? `, and for ${same.length - 1} more commit${same.length > 2 ? 's' : ''} with the same inputs` : '';
-            const what = s.result.kind === 'success' ? 'built in' : s.result.kind === 'failure' && s.result.reason === 'cancelled' ? 'cancelled after' : 'failed in';
-            io.out(`${r.state === 'success' ? '✔' : '✘'} ${k.job.name} @ ${k.commit.slice(0, 7)} ${what} ${seconds(r.durationMs)}${also} (${finished} of ${toBuild.size})\n`);
-          }
-        }
-        return [k, s] as const;
-      })));
-    } else {
-      statuses = new Map();
-      for (const r of rowsOf) {
-        for (const k of r.keys) { statuses.set(k, jobs.cache.peek(k) ?? await jobs.query(k)); }
+/**
+ * Builds every key of the range at once, newest commit first (the pool runs them in declaration order,
+ * within its slots; commits whose inputs are identical for a job share one key, hence one build), and says
+ * each distinct key built once, as it finishes: `✔ code @ 1a2b3c4 built in 1.2 s (3 of 7)`.
+ */
+async function buildRange(jobs: RepoJobs, rows: readonly RangeCommit[], opts: RangeOptions, io: Io): Promise<Map<JobKey, JobStatus | undefined>> {
+  const asked = rows.flatMap((r) => r.keys);
+  const first = await Promise.all(asked.map((k) => jobs.lookup(k)));
+  const keys = new Map<string, JobKey[]>();
+  for (const k of asked) { keys.set(k.digest, [...keys.get(k.digest) ?? [], k]); }
+  const toBuild = new Set(asked.filter((_k, i) => first[i]!.result.kind === 'pending').map((k) => k.digest));
+  if (!opts.json) { io.out(`${keys.size} distinct key${keys.size === 1 ? '' : 's'} for ${rows.length} commit${rows.length === 1 ? '' : 's'}: ${keys.size - toBuild.size} cached, ${toBuild.size} to build\n`); }
+  let finished = 0;
+  return new Map(await Promise.all(asked.map(async (k, i) => {
+    const s = await untilFinal(jobs, k, first[i]!);
+    const same = keys.get(k.digest)!;
+    if (same[0] === k && toBuild.has(k.digest)) {
+      finished++;
+      if (!opts.json) {
+        const r = await report(jobs, k, s);
+        const also = same.length > 1 ? `, and for ${same.length - 1} more commit${same.length > 2 ? 's' : ''} with the same inputs` : '';
+        const what = s.result.kind === 'success' ? 'built in' : s.result.kind === 'failure' && s.result.reason === 'cancelled' ? 'cancelled after' : 'failed in';
+        io.out(`${r.state === 'success' ? '✔' : '✘'} ${k.job.name} @ ${k.commit.slice(0, 7)} ${what} ${seconds(r.durationMs)}${also} (${finished} of ${toBuild.size})\n`);
       }
     }
-  } finally {
-    stop?.dispose();
-  }
-  const rows: Row[] = [];
-  for (const r of rowsOf) {
+    return [k, s] as const;
+  })));
+}
+
+/** Each commit's reports: its jobs' statuses, or `Building in another process` for one another process holds. */
+async function rangeRows(jobs: RepoJobs, rows: readonly RangeCommit[], statuses: ReadonlyMap<JobKey, JobStatus | undefined>): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const r of rows) {
     const reports: JobReport[] = [];
     for (const k of r.keys) {
       const s = statuses.get(k);
@@ -168,8 +168,32 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
         ? { ...(await report(jobs, k, undefined)), state: 'pending', message: `Building in another process (pid ${holder})` }
         : await report(jobs, k, s));
     }
-    rows.push({ commit: r.commit, subject: r.subject, from: r.from, reports });
+    out.push({ commit: r.commit, subject: r.subject, from: r.from, reports });
   }
+  return out;
+}
+
+export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: string): Promise<number> {
+  // The newest MAX_RANGE_COMMITS and the count in one reading; the rest only if asked for.
+  const first = await jobs.rangeCommits(opts.range, MAX_RANGE_COMMITS);
+  const { total } = first;
+  if (total === 0) { throw new DataKitError('NothingToDo', `${opts.range} has no commits: nothing to ${opts.build ? 'build' : 'show'}`); }
+  const n = await confirmSize(total, opts, io);
+  const { commits } = n > first.commits.length ? await jobs.rangeCommits(opts.range, n) : first;
+  const asked = await rangeJobs(jobs, opts, commits, givenConfig(opts, cwd), io);
+  let statuses: Map<JobKey, JobStatus | undefined>;
+  const stop = opts.build ? stopOnSignals(io, () => { for (const r of asked) { for (const k of r.keys) { jobs.cancel(k); } } }) : undefined;
+  try {
+    if (opts.build) {
+      statuses = await buildRange(jobs, asked, opts, io);
+    } else {
+      statuses = new Map();
+      for (const r of asked) { for (const k of r.keys) { statuses.set(k, jobs.peek(k) ?? await jobs.query(k)); } }
+    }
+  } finally {
+    stop?.dispose();
+  }
+  const rows = await rangeRows(jobs, asked, statuses);
   const firstFailing = firstFailingOf(rows);
   if (opts.json) {
     io.out(JSON.stringify({

@@ -50,7 +50,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   let fetchedFrom: string | null = null;
   let builtBy: string | null = null;
   if (saved) {
-    const t = await jobs.store.commitTimes(saved.commit);
+    const t = await jobs.resultTimes(saved.commit);
     builtBy = t.builtBy ?? null;
     durationMs = t.runMs ?? t.finished - t.started;
     queuedMs = t.queuedMs ?? null;

@@ -1,8 +1,8 @@
 // Activation: sessions per repository, the Builds tree, logs, commands, status bar, diagnostics, metrics.
 import * as vscode from 'vscode';
 import { DataKitError } from '../shared/errors';
-import { BuildCache } from '../engine/cache';
 import type { Builder } from '../engine/builder';
+import type { BuildCache } from '../jobs/repoJobs';
 import * as path from 'path';
 import { VERSION } from '../engine/version';
 import { CONFIG_FILE } from '../jobs/config/config';
@@ -15,6 +15,7 @@ import { JobTasks, TASK_TYPE } from './tasks';
 import { JobProblems } from './problems/problems';
 import { MetricsServer } from './metricsServer';
 import { Sessions } from './session/sessions';
+import { Operations } from './operations';
 import { readSettings } from './settings';
 import { StatusBar } from './tree/statusBar';
 import { TreeModel } from './tree/treeModel';
@@ -34,13 +35,15 @@ export interface DataKitCiApi {
    */
   registerBuilder<K, V, C>(builder: Builder<K, V, C>, options?: { folder?: vscode.Uri }): Promise<BuildCache<K, V, C>>;
   /** For tests and tools: the sessions, tree model and status bar of this window. */
-  readonly internals: { sessions: Sessions; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator; problems: JobProblems };
+  readonly internals: { sessions: Sessions; ops: Operations; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator; problems: JobProblems };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<DataKitCiApi> {
   const output = vscode.window.createOutputChannel('DataKit CI', { log: true });
   context.subscriptions.push(output);
-  const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri);
+  const ops = new Operations(output);
+  context.subscriptions.push(ops);
+  const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri, ops);
   context.subscriptions.push(sessions);
   current = sessions;
 
@@ -59,7 +62,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(updateMessage));
 
   const settings = readSettings();
-  const { channels, documents, decorator } = registerLogViews(context, (id) => sessions.all.find((s) => s.id === id)?.jobs.store, { maxChannels: settings.maxOutputChannels });
+  const { channels, documents, decorator } = registerLogViews(context, (id) => sessions.all.find((s) => s.id === id)?.jobs, { maxChannels: settings.maxOutputChannels });
   const statusBar = new StatusBar(sessions);
   context.subscriptions.push(statusBar);
   const diagnostics = new ConfigDiagnostics();
@@ -91,11 +94,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
     vscode.workspace.registerTextDocumentContentProvider(SOURCE_SCHEME, sources),
     vscode.languages.registerDocumentLinkProvider(logSelector, links),
     vscode.languages.registerDocumentSymbolProvider(logSelector, links, { label: 'Log sections' }),
-    vscode.tasks.registerTaskProvider(TASK_TYPE, new JobTasks(sessions)),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new JobTasks(sessions, ops)),
   );
   const problems = new JobProblems(sessions, sources, (m) => output.warn(m));
   context.subscriptions.push(problems);
-  registerCommands(context, { sessions, channels, documents, output, charts, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
+  registerCommands(context, { sessions, ops, channels, documents, output, charts, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
   return {
@@ -105,11 +108,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
       const folder = options?.folder;
       const session = (folder && sessions.all.find((s) => s.folder.toString() === folder.toString())) ?? sessions.all[0];
       if (!session) { throw new DataKitError('NotARepository', 'DataKit CI: no git repository is open'); }
-      const cache = new BuildCache(builder, { store: session.jobs.store, logs: sessions.logs, metrics: sessions.metrics, pool: sessions.pool });
+      const cache = session.jobs.registerBuilder(builder);
       context.subscriptions.push({ dispose: () => cache.dispose() });
       return cache;
     },
-    internals: { sessions, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator, problems },
+    internals: { sessions, ops, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator, problems },
   };
 }
 

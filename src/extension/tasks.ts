@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { Disposable } from '../shared/events';
 import type { JobView, Session } from './session/session';
 import type { Sessions } from './session/sessions';
+import type { Operations } from './operations';
 
 export const TASK_TYPE = 'datakit-ci';
 
@@ -17,7 +18,7 @@ interface JobTaskDefinition extends vscode.TaskDefinition {
 }
 
 export class JobTasks implements vscode.TaskProvider {
-  constructor(private readonly sessions: Sessions) {}
+  constructor(private readonly sessions: Sessions, private readonly ops: Operations) {}
 
   provideTasks(): vscode.Task[] {
     const tasks: vscode.Task[] = [];
@@ -37,7 +38,7 @@ export class JobTasks implements vscode.TaskProvider {
 
   private task(scope: vscode.WorkspaceFolder | vscode.TaskScope, d: JobTaskDefinition): vscode.Task {
     const name = d.target === 'worktree' ? `${d.job} (working tree)` : d.job;
-    const task = new vscode.Task(d, scope, name, 'DataKit CI', new vscode.CustomExecution(async () => new JobTerminal(this.sessions, scope, d)), []);
+    const task = new vscode.Task(d, scope, name, 'DataKit CI', new vscode.CustomExecution(async () => new JobTerminal(this.sessions, this.ops, scope, d)), []);
     task.group = /test/.test(d.job) ? vscode.TaskGroup.Test : /build|compile/.test(d.job) ? vscode.TaskGroup.Build : undefined;
     task.detail = 'Through the DataKit CI cache: a cached result is shown, a missing one is built';
     return task;
@@ -52,10 +53,11 @@ class JobTerminal implements vscode.Pseudoterminal {
   readonly onDidClose = this.closed.event;
   private readonly subscriptions: Disposable[] = [];
 
-  constructor(private readonly sessions: Sessions, private readonly scope: vscode.WorkspaceFolder | vscode.TaskScope, private readonly d: JobTaskDefinition) {}
+  constructor(private readonly sessions: Sessions, private readonly ops: Operations, private readonly scope: vscode.WorkspaceFolder | vscode.TaskScope, private readonly d: JobTaskDefinition) {}
 
   open(): void {
-    void this.run().catch((e: Error) => this.end(1, `DataKit CI: ${e.message}`));
+    // A task runs a job: through the operations, refused in an untrusted workspace, its errors said here too.
+    void this.ops.run(`Run Task ${this.d.job}`, { runs: true, background: true, onNotDone: (said) => this.end(1, `DataKit CI: ${said}`) }, () => this.run());
   }
 
   private say(text: string): void {
@@ -86,7 +88,6 @@ class JobTerminal implements vscode.Pseudoterminal {
   }
 
   private async run(): Promise<void> {
-    if (!vscode.workspace.isTrusted) { return this.end(1, 'DataKit CI: this workspace is not trusted, so no job runs.'); }
     await Promise.all(this.sessions.all.map((s) => s.refresh()));
     const found = this.find();
     if (!found) {
@@ -98,19 +99,19 @@ class JobTerminal implements vscode.Pseudoterminal {
     if (first.result.kind !== 'pending') {
       // A cached result: its saved log, then what it was.
       const saved = first.output.kind === 'saved' ? first.output.saved : undefined;
-      if (saved) { this.say(await session.jobs.store.readLog(saved)); }
+      if (saved) { this.say(await session.jobs.readLog(saved)); }
       return this.finish(first.result, true);
     }
     if (first.output.kind === 'live') {
       this.subscriptions.push(first.output.log.subscribe(0, (chunk) => this.say(chunk)));
     }
-    const sub = session.jobs.cache.onDidChange((change) => {
+    const sub = session.jobs.onDidChange((change) => {
       if (change.key.digest !== view.key.digest || !change.status || change.status.result.kind === 'pending') { return; }
       this.finish(change.status.result, false);
     });
     this.subscriptions.push(sub);
     // It may have finished before the listener was there.
-    const now = session.jobs.cache.peek(view.key);
+    const now = session.jobs.peek(view.key);
     if (now && now.result.kind !== 'pending') { this.finish(now.result, false); }
   }
 

@@ -4,11 +4,11 @@
 // the matcher asks for them.
 import * as fs from 'fs';
 import * as path from 'path';
-import { DataKitError } from '../shared/errors';
+import { DataKitError, unlessMissing } from '../shared/errors';
 import { checkoutFolders } from './run/checkout';
 import type { JobKey } from './keys/key';
 import type { MatchResult } from './problems/matchLog';
-import type { JobStatus, RepoJobs } from './repoJobs';
+import type { Status } from '../engine/status';
 
 export interface JobProblemsOptions {
   /** The files the job saw, when the caller has them (default: the key's commit's). */
@@ -23,33 +23,34 @@ export interface JobProblemsOptions {
 export const MATCH_DEADLINE_MS = 20_000;
 
 /** Whether a job's status has problems to match: a failure (not a cancellation) with a saved log. */
-export function matchableFailure(status: JobStatus | undefined): string | undefined {
+export function matchableFailure(status: Status<unknown> | undefined): string | undefined {
   return status?.result.kind === 'failure' && status.output.kind === 'saved' && status.result.reason !== 'cancelled' ? status.output.saved.commit : undefined;
-}
-
-/** The files of a commit, as git lists them; a commit git cannot read is an error, not an empty list. */
-export async function commitFiles(jobs: RepoJobs, commit: string): Promise<Set<string>> {
-  const r = await (await jobs.repo()).git(['ls-tree', '-r', '-z', '--name-only', commit]);
-  if (r.code !== 0) { throw new DataKitError('UnknownRevision', `Cannot list the files of ${commit.slice(0, 12)}: ${r.stderr.trim()}`); }
-  return new Set(r.stdout.toString('utf8').split('\0').filter(Boolean));
 }
 
 /**
  * Where a log's absolute paths may start, a repository path following: the working copy, and each checkout
  * a job or a setup ran in (matchLog's `roots`).
  */
-export async function problemRoots(jobs: RepoJobs): Promise<string[]> {
-  const checkouts = (await Promise.all(checkoutFolders(jobs.buildRoot).map((folder) => fs.promises.readdir(folder)
-    .then((names) => names.filter((n) => !n.endsWith('.lock')).map((n) => path.join(folder, n)), () => [])))).flat();
-  return [...(jobs.dirs.topLevel ? [jobs.dirs.topLevel] : []), ...checkouts];
+export async function problemRoots(buildRoot: string, topLevel: string | undefined): Promise<string[]> {
+  const checkouts = (await Promise.all(checkoutFolders(buildRoot).map(async (folder) => ((await unlessMissing(fs.promises.readdir(folder))) ?? [])
+    .filter((n) => !n.endsWith('.lock')).map((n) => path.join(folder, n))))).flat();
+  return [...(topLevel ? [topLevel] : []), ...checkouts];
+}
+
+/** What matching a job's log reads: its bytes, the files of a commit, and where builds ran. */
+export interface ProblemSources {
+  readLogBytes(): Promise<Uint8Array>;
+  commitFiles(commit: string): Promise<Set<string>>;
+  readonly buildRoot: string;
+  readonly topLevel: string | undefined;
 }
 
 /**
  * The problems named by the log saved in `result` (a result of `key`), matched in a worker thread (an editor's
  * event loop stays free; a command line's 16 MiB log takes a fraction of a second either way).
  */
-export async function jobProblems(jobs: RepoJobs, key: JobKey, result: string, options: JobProblemsOptions = {}): Promise<MatchResult> {
-  const [bytes, files, roots] = await Promise.all([jobs.store.readLogBytes({ commit: result }), options.files ?? commitFiles(jobs, key.commit), problemRoots(jobs)]);
+export async function jobProblems(sources: ProblemSources, key: JobKey, options: JobProblemsOptions = {}): Promise<MatchResult> {
+  const [bytes, files, roots] = await Promise.all([sources.readLogBytes(), options.files ?? sources.commitFiles(key.commit), problemRoots(sources.buildRoot, sources.topLevel)]);
   // Loaded when first needed: a passing build never loads worker_threads.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { matchLogInWorker } = require('./problems/matchInWorker') as typeof import('./problems/matchInWorker');

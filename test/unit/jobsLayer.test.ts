@@ -11,6 +11,7 @@ import { listingOf } from '../../src/jobs/config/patterns';
 import { keyWarnings, type JobKey } from '../../src/jobs/keys/key';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { Pool } from '../../src/engine/pool';
+import { ShellBuilder } from '../../src/jobs/run/shellBuilder';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-layer-')));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -61,13 +62,13 @@ async function keysAt(jobs: RepoJobs, dir: string): Promise<Record<string, JobKe
 
 async function final(jobs: RepoJobs, key: JobKey): Promise<JobStatus> {
   let s = await jobs.lookup(key);
-  while (s.result.kind === 'pending') { await s.result.changed; s = jobs.cache.peek(key) ?? await jobs.lookup(key); }
+  while (s.result.kind === 'pending') { await s.result.changed; s = jobs.peek(key) ?? await jobs.lookup(key); }
   return s;
 }
 
 async function logOf(jobs: RepoJobs, s: JobStatus): Promise<string> {
   assert.equal(s.output.kind, 'saved');
-  return jobs.store.readLog(s.output.kind === 'saved' ? s.output.saved : assert.fail());
+  return jobs.readLog(s.output.kind === 'saved' ? s.output.saved : assert.fail());
 }
 
 describe('inputs as users write them', () => {
@@ -221,7 +222,7 @@ describe('a shared setup', () => {
       const linkInJob = path.join(jobs.buildRoot, 'work', jobDirName('a'), 'node_modules', 'p');
       fs.rmSync(linkInJob);
       fs.mkdirSync(linkInJob);
-      assert.equal(await jobs.cache.markForRebuild(keys.a), 'marked');
+      assert.equal(await jobs.markForRebuild(keys.a), 'marked');
       const again = await final(jobs, keys.a);
       assert.equal(again.result.kind, 'success');
       assert.match(await logOf(jobs, again), /Setup products in place: 3 files \(2 linked now\)\n/);
@@ -287,7 +288,7 @@ describe('a task graph', () => {
       const keys = await keysAt(jobs, dir);
       assert.deepEqual(Object.fromEntries(Object.entries(keys).map(([n, k]) => [n, k.waitedOnBy])),
         { 'build-core': 3, 'build-utils': 3, 'build-api': 2, 'build-web': 1, 'test-core': 0, 'test-web': 0, lint: 0 });
-      assert.equal(jobs.cache.builder.priority?.(keys['build-api']!), 2);
+      assert.equal(new ShellBuilder({ repo: () => Promise.reject(new Error('not read')), buildRoot: tmp, keyOf: () => undefined }).priority(keys['build-api']!), 2);
     });
   });
 
@@ -376,7 +377,7 @@ describe('a task graph', () => {
       assert.deepEqual(skipped.result, { kind: 'failure', reason: 'skipped', message: 'Skipped: needs build (failed)' });
       assert.deepEqual(fs.readdirSync(path.join(jobs.buildRoot, 'locks')).filter((f) => f.startsWith(jobDirName('test'))), []);
       fs.writeFileSync(flag, '');
-      assert.equal(await jobs.cache.markForRebuild(build), 'marked');
+      assert.equal(await jobs.markForRebuild(build), 'marked');
       const passed = await final(jobs, test);
       assert.equal(passed.result.kind, 'success');
       assert.match(await logOf(jobs, passed), /Setup products in place: 1 files \(\d linked now\)\n[^]*build passed[^]*\ndep\n/);
@@ -397,7 +398,7 @@ describe('a task graph', () => {
       assert.deepEqual(s.result, { kind: 'failure', reason: 'skipped', message: 'Skipped: needs build (failed)' });
       assert.equal(fs.existsSync(ran), false);
       fs.writeFileSync(flag, '');
-      assert.equal(await jobs.cache.markForRebuild(build), 'marked');
+      assert.equal(await jobs.markForRebuild(build), 'marked');
       const again = await final(jobs, test);
       assert.equal(again.result.kind, 'success', 'the skip was not replayed');
       assert.equal(fs.readFileSync(ran, 'utf8'), 'ran\n');

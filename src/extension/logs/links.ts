@@ -3,7 +3,6 @@
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
 import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
-import { problemRoots } from '../../jobs/jobProblems';
 import { fileRefs } from '../../jobs/problems/logRefs';
 import { repositoryPath } from '../../jobs/problems/matchLog';
 import type { Session } from '../session/session';
@@ -42,7 +41,7 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
     const saved = LogDocumentProvider.parse(doc.uri);
     if (saved) {
       const session = this.sessions.all.find((s) => s.id === saved.repoKey);
-      const built = session ? await session.jobs.origin(saved.commit) : undefined;
+      const built = session ? await session.jobs.resultOrigin(saved.commit) : undefined;
       return session && built?.commit ? { session, commit: built.commit, worktree: built.worktree } : undefined;
     }
     if (doc.uri.scheme === 'output') {
@@ -64,9 +63,9 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
 
   private async links(doc: vscode.TextDocument): Promise<vscode.DocumentLink[]> {
     // Which files the commit has is asked of git: no links in an untrusted workspace, which starts no process.
-    const origin = vscode.workspace.isTrusted ? await this.origin(doc) : undefined;
-    if (!origin) { return []; }
-    const [headFiles, roots] = await Promise.all([this.sources.filesAt(origin.session, origin.commit), problemRoots(origin.session.jobs)]);
+    const origin = await this.origin(doc);
+    if (!origin || !origin.session.jobs.trusted) { return []; }
+    const [headFiles, roots] = await Promise.all([this.sources.filesAt(origin.session, origin.commit), origin.session.jobs.problemRoots()]);
     // A working tree's build saw the working tree's files: those it has now are the best guess.
     const files = origin.worktree ? withChanges(headFiles, origin.session.worktreeChanges?.changes) : headFiles;
     // The folders the log says the command ran in (another machine's, for a fetched result).

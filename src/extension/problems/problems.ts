@@ -5,7 +5,7 @@
 // is built again or its matcher changes. One log is matched at a time.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { jobProblems, matchableFailure } from '../../jobs/jobProblems';
+import { matchableFailure } from '../../jobs/jobProblems';
 import type { Finding } from '../../jobs/problems/matchLog';
 import type { JobView, Session } from '../session/session';
 import type { Sessions } from '../session/sessions';
@@ -43,10 +43,11 @@ export class JobProblems implements vscode.Disposable {
   }
 
   private sync(): void {
-    // Reading the commit's files runs git: nothing of it in an untrusted workspace (trust refreshes the sessions).
-    if (!vscode.workspace.isTrusted || this.disposed) { return; }
+    if (this.disposed) { return; }
     const wanted = new Map<string, { session: Session; job: JobView; result: string | undefined; identity: string | undefined }>();
     for (const session of this.sessions.all) {
+      // Reading the commit's files runs git: nothing of it in an untrusted workspace (trust opens the sessions again).
+      if (!session.jobs.trusted) { continue; }
       for (const target of [session.head, session.worktree]) {
         for (const job of target?.jobs ?? []) {
           const id = `${session.id}:${job.key.job.name}${target!.target.worktree ? ':worktree' : ''}`;
@@ -86,7 +87,7 @@ export class JobProblems implements vscode.Disposable {
     const headFiles = await this.sources.filesAt(session, job.key.commit);
     // A working-tree build saw HEAD's files as changed in the working tree.
     const files = worktree ? withChanges(headFiles, session.worktreeChanges?.changes) : headFiles;
-    const { findings, total } = await jobProblems(session.jobs, job.key, result, { files, signal });
+    const { findings, total } = await session.jobs.problems(job.key, result, { files, signal });
     if (!this.current(id, identity, signal)) { return; }
     const uris = worktree
       ? new Map(findings.map((f) => [f.file, vscode.Uri.file(path.join(top, f.file))]))

@@ -6,8 +6,6 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
 import { LRUCache } from 'lru-cache';
-import { commitFiles } from '../../jobs/jobProblems';
-import { blobIds } from '../../store/source/worktree';
 import type { Session } from '../session/session';
 import type { Sessions } from '../session/sessions';
 
@@ -26,7 +24,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     const key = `${session.id}:${commit}`;
     let found = this.files.get(key);
     if (!found) {
-      found = commitFiles(session.jobs, commit);
+      found = session.jobs.commitFiles(commit);
       found.catch(() => this.files.delete(key));
       this.files.set(key, found);
     }
@@ -43,14 +41,8 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     const unique = [...new Set(paths)];
     const view = (p: string): vscode.Uri => vscode.Uri.from({ scheme: SOURCE_SCHEME, path: `/${session.id}/${commit}/${p}` });
     if (!top || unique.length === 0) { for (const p of unique) { out.set(p, view(p)); } return out; }
-    const repo = await session.jobs.repo();
-    const inCommit = await repo.objectIds(commit, unique);
-    const present = unique.filter((p) => fileExists(path.join(top, p)));
-    const hashed = present.length > 0 ? await blobIds(top, present) : { ids: [] };
-    const onDisk = new Map('ids' in hashed ? present.map((p, i) => [p, hashed.ids[i]]) : []);
-    for (const p of unique) {
-      out.set(p, onDisk.get(p) !== undefined && onDisk.get(p) === inCommit.get(p) ? vscode.Uri.file(path.join(top, p)) : view(p));
-    }
+    const same = await session.jobs.unchangedSince(commit, unique.filter((p) => fileExists(path.join(top, p))));
+    for (const p of unique) { out.set(p, same.has(p) ? vscode.Uri.file(path.join(top, p)) : view(p)); }
     return out;
   }
 
@@ -66,11 +58,10 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    if (!vscode.workspace.isTrusted) { throw new DataKitError('Untrusted', 'Trust the workspace to read files of its commits (that runs git).'); }
     const [, id, commit, ...rest] = uri.path.split('/');
     const session = this.sessions.all.find((s) => s.id === id);
     if (!session || !commit || !FULL_COMMIT.test(commit) || rest.length === 0) { throw new DataKitError('InvalidArgument', `Not a file of a known commit: ${uri.toString()}`); }
-    const data = await (await session.jobs.repo()).readFile(commit, rest.join('/'));
+    const data = await session.jobs.readCommitFile(commit, rest.join('/'));
     if (data === undefined) { throw new DataKitError('NotFound', `${rest.join('/')} is not in ${commit.slice(0, 7)}`); }
     return data.toString('utf8');
   }

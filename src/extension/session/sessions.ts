@@ -1,23 +1,32 @@
 // The sessions of a window: one per git repository among the workspace folders, kept in step with folders
-// added and removed, sharing one log manager, metrics registry and build pool.
+// added and removed, sharing one log manager, metrics registry and build pool. A repository of an untrusted
+// workspace is opened untrusted (it reads saved results and runs nothing); once trust is granted, every
+// session is opened again, trusted.
 import * as vscode from 'vscode';
 import { Emitter } from '../../shared/events';
 import { LogManager } from '../../engine/liveLog';
 import { CacheMetrics } from '../../engine/metrics';
 import { Pool } from '../../engine/pool';
-import { RepoJobs } from '../../jobs/repoJobs';
-import { locateRepository } from '../../store/source/gitDirs';
-import { Session, type JobView } from './session';
+import { findRepository, RepoJobs, type RepositoryDirs } from '../../jobs/repoJobs';
+import type { Operations } from '../operations';
 import { readSettings } from '../settings';
+import type { JobView } from './model';
+import { Session, type SessionChange } from './session';
 
 export type WorkspaceState = 'loading' | 'noFolder' | 'noRepository' | 'noConfig' | 'ready';
+
+/** A change of one session (see SessionChange), or of the list of sessions (`session` undefined). */
+export interface SessionsChange {
+  readonly session?: Session;
+  readonly change: SessionChange;
+}
 
 export class Sessions implements vscode.Disposable {
   readonly logs: LogManager;
   readonly metrics = new CacheMetrics();
   readonly pool: Pool;
   private readonly byCommonDir = new Map<string, Session>();
-  private readonly _onDidChange = new Emitter<void>();
+  private readonly _onDidChange = new Emitter<SessionsChange>();
   readonly onDidChange = this._onDidChange.event;
   private readonly disposables: vscode.Disposable[] = [];
   state: WorkspaceState = 'loading';
@@ -25,7 +34,7 @@ export class Sessions implements vscode.Disposable {
   readonly told: string[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly output: vscode.LogOutputChannel, private readonly storage: vscode.Uri | undefined) {
+  constructor(private readonly output: vscode.LogOutputChannel, private readonly storage: vscode.Uri | undefined, private readonly ops: Operations) {
     const s = readSettings();
     this.logs = new LogManager({ capBytes: s.logCapBytes });
     this.pool = new Pool('builds', s.maxParallelBuilds, this.metrics);
@@ -58,14 +67,18 @@ export class Sessions implements vscode.Disposable {
     return this.syncing;
   }
 
-  private async doSync(): Promise<void> {
-    const folders = vscode.workspace.workspaceFolders ?? [];
-    const wanted = new Map<string, { folder: vscode.Uri; dirs: NonNullable<ReturnType<typeof locateRepository>> }>();
-    for (const f of folders) {
+  private wanted(): Map<string, { folder: vscode.Uri; dirs: RepositoryDirs }> {
+    const wanted = new Map<string, { folder: vscode.Uri; dirs: RepositoryDirs }>();
+    for (const f of vscode.workspace.workspaceFolders ?? []) {
       if (f.uri.scheme !== 'file') { continue; }
-      const dirs = locateRepository(f.uri.fsPath);
+      const dirs = findRepository(f.uri.fsPath);
       if (dirs && !wanted.has(dirs.commonDir)) { wanted.set(dirs.commonDir, { folder: f.uri, dirs }); }
     }
+    return wanted;
+  }
+
+  private async doSync(): Promise<void> {
+    const wanted = this.wanted();
     for (const [common, session] of this.byCommonDir) {
       if (!wanted.has(common)) {
         session.dispose();
@@ -75,27 +88,35 @@ export class Sessions implements vscode.Disposable {
     const started: Session[] = [];
     for (const [common, { folder, dirs }] of wanted) {
       if (this.byCommonDir.has(common)) { continue; }
-      try {
-        const jobs = await RepoJobs.open({
-          dirs, logs: this.logs, metrics: this.metrics, pool: this.pool,
-          cacheDir: this.storage ? vscode.Uri.joinPath(this.storage, 'builds').fsPath : undefined,
-          logger: { info: (m) => this.output.info(m), error: (m) => this.output.error(m) },
-        });
-        const session = new Session(jobs, dirs, folder, () => vscode.workspace.isTrusted, () => readSettings(folder),
-          (s, job) => this.notifyFailure(s, job), (m) => this.output.info(m));
-        session.onDidChange(() => { this.updateState(); this._onDidChange.fire(); });
-        this.byCommonDir.set(common, session);
-        started.push(session);
-      } catch (e) {
-        this.output.error(`Could not open the repository at ${dirs.topLevel ?? dirs.gitDir}: ${(e as Error).message}`);
-      }
+      const session = await this.open(folder, dirs).catch((e: Error) => { this.output.error(`Could not open the repository at ${dirs.topLevel ?? dirs.gitDir}: ${e.message}`); return undefined; });
+      if (!session) { continue; }
+      this.byCommonDir.set(common, session);
+      started.push(session);
     }
-    this.updateState();
-    this._onDidChange.fire();
+    this.changed();
     await Promise.all(started.map((s) => s.start().catch((e) => this.output.error(`${s.name}: ${(e as Error).message}`))));
     for (const s of started) { this.fetchIfDue(s); }
+    this.changed();
+  }
+
+  private async open(folder: vscode.Uri, dirs: RepositoryDirs): Promise<Session> {
+    const jobs = await RepoJobs.open({
+      dirs, logs: this.logs, metrics: this.metrics, pool: this.pool, trusted: vscode.workspace.isTrusted,
+      cacheDir: this.storage ? vscode.Uri.joinPath(this.storage, 'builds').fsPath : undefined,
+      logger: { info: (m) => this.output.info(m), error: (m) => this.output.error(m) },
+    });
+    const session: Session = new Session(jobs, {
+      folder, settings: () => readSettings(folder), ops: this.ops,
+      onHeadBuildFailed: (job) => this.notifyFailure(session, job), log: (m) => this.output.info(m),
+    });
+    session.onDidChange((change) => { this.updateState(); this._onDidChange.fire({ session, change }); });
+    return session;
+  }
+
+  /** The list of sessions changed (or their states): views read everything again. */
+  private changed(): void {
     this.updateState();
-    this._onDidChange.fire();
+    this._onDidChange.fire({ change: { kind: 'targets' } });
   }
 
   /** When each session last fetched (see fetchIfDue). */
@@ -103,15 +124,15 @@ export class Sessions implements vscode.Disposable {
 
   /**
    * Fetches a session's results from origin if `datakitCi.fetchIntervalMinutes` has passed since its last
-   * fetch (on activation, and when the window gains focus); never in an untrusted workspace. In the
-   * background: a remote that does not answer only says so in the log.
+   * fetch (on activation, and when the window gains focus). In the background: a remote that does not
+   * answer only says so in the log; an untrusted workspace fetches nothing.
    */
   private fetchIfDue(s: Session): void {
     const minutes = readSettings(s.folder).fetchIntervalMinutes;
     const last = this.lastFetch.get(s);
-    if (minutes === 0 || !vscode.workspace.isTrusted || (last !== undefined && Date.now() - last < minutes * 60_000)) { return; }
+    if (minutes === 0 || !s.jobs.trusted || (last !== undefined && Date.now() - last < minutes * 60_000)) { return; }
     this.lastFetch.set(s, Date.now());
-    void s.fetchResults().catch((e: Error) => this.output.warn(`${s.name}: ${e.message}`));
+    void this.ops.run('Fetch Results', { runs: true, background: true, progress: true }, () => s.sharing.fetchResults());
   }
 
   private updateState(): void {
@@ -128,9 +149,12 @@ export class Sessions implements vscode.Disposable {
     }
   }
 
+  /** Trust granted: every session is opened again, trusted, and starts (computing keys, building). */
   private async onTrustGranted(): Promise<void> {
     this.output.info('The workspace is now trusted: computing keys and building.');
-    for (const s of this.all) { await s.start(); }
+    for (const s of this.byCommonDir.values()) { s.dispose(); }
+    this.byCommonDir.clear();
+    await this.sync();
   }
 
   private notifyFailure(session: Session, job: JobView): void {
@@ -147,7 +171,7 @@ export class Sessions implements vscode.Disposable {
 
   /** Cancels every running build of every repository; resolves once each has saved its result. */
   async cancelAll(): Promise<void> {
-    await Promise.all(this.all.map((s) => s.jobs.cache.cancelAll()));
+    await Promise.all(this.all.map((s) => s.jobs.cancelAll()));
   }
 
   dispose(): void {

@@ -1,22 +1,16 @@
 // The Builds tree's model: repositories → targets → jobs → previous builds, with what each row shows.
 // Kept apart from the TreeDataProvider (which only maps it to TreeItems) so that the status bar and the
-// tests read the same derived state.
+// tests read the same derived state. A target's and a job's node stay the same object for as long as the
+// session shows the same target and job, so that a change of status redraws that row alone (see
+// treeProvider.ts): a whole-tree refresh would make VS Code drop the argument of a context-menu command
+// picked at that moment.
 import type { ConfigError } from '../../jobs/config/config';
 import type { JobBuild } from '../../jobs/repoJobs';
 import { ago } from '../../shared/format';
+import { isRunning, jobState, type JobState, type JobView, type TargetView } from '../session/model';
+import type { Session } from '../session/session';
 
-export { ago };
-import type { Session, JobView, TargetView } from '../session/session';
-
-export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';
-
-/**
- * Whether a pending job is running (its command, the setup it needs, or its build in another process) as
- * opposed to waiting (for a slot, for what it needs, for its checkout).
- */
-export function isRunning(reason: string): boolean {
-  return reason.startsWith('Running') || reason.startsWith('Building in another process');
-}
+export { ago, isRunning, jobState, type JobState };
 
 export type Node =
   | { readonly kind: 'repo'; readonly session: Session }
@@ -28,13 +22,6 @@ export type Node =
 
 /** How many builds a job's node lists (and the history chart draws). */
 export const HISTORY_LENGTH = 50;
-
-export function jobState(job: JobView): JobState {
-  const r = job.status?.result;
-  if (!r) { return 'notBuilt'; }
-  if (r.kind === 'failure') { return r.reason === 'cancelled' ? 'cancelled' : 'failure'; }
-  return r.kind;
-}
 
 export function duration(ms: number): string {
   if (ms < 1000) { return '<1 s'; }
@@ -55,8 +42,45 @@ export function contextValue(job: JobView, trusted: boolean, hasOutputs: boolean
   return tokens.join(' ');
 }
 
+type TargetNode = Extract<Node, { kind: 'target' }>;
+type JobNode = Extract<Node, { kind: 'job' }>;
+
 export class TreeModel {
+  /** One node per view object shown: the same target or job is the same node. */
+  private readonly targetNodes = new WeakMap<TargetView, TargetNode>();
+  private readonly jobNodes = new WeakMap<JobView, JobNode>();
+
   constructor(private readonly sessions: () => Session[]) {}
+
+  private targetNode(session: Session, target: TargetView): TargetNode {
+    let n = this.targetNodes.get(target);
+    if (!n) { n = { kind: 'target', session, target }; this.targetNodes.set(target, n); }
+    return n;
+  }
+
+  private jobNode(session: Session, target: TargetView, job: JobView): JobNode {
+    let n = this.jobNodes.get(job);
+    if (!n) { n = { kind: 'job', session, target, job }; this.jobNodes.set(job, n); }
+    return n;
+  }
+
+  /**
+   * The rows to redraw when these jobs' statuses change: each job's row, and its target's where the target
+   * sums its jobs up (an earlier commit of the branch) or may be the first failing one.
+   */
+  rowsOf(session: Session, jobs: readonly JobView[]): Node[] {
+    const rows = new Set<Node>();
+    for (const t of session.targets) {
+      for (const j of t.jobs) {
+        if (!jobs.includes(j)) { continue; }
+        const node = this.jobNodes.get(j);
+        if (node) { rows.add(node); }
+        const target = this.targetNodes.get(t);
+        if (target && session.branch) { rows.add(target); }
+      }
+    }
+    return [...rows];
+  }
 
   roots(): Node[] {
     const all = this.sessions();
@@ -69,7 +93,7 @@ export class TreeModel {
 
   targets(session: Session): Node[] {
     if (session.targets.length === 0) { return []; }
-    const nodes: Node[] = session.targets.map((target) => ({ kind: 'target', session, target }));
+    const nodes: Node[] = session.targets.map((target) => this.targetNode(session, target));
     const shown = session.targets.length;
     const b = session.branch;
     if (b && b.total > shown) {
@@ -113,7 +137,7 @@ export class TreeModel {
     if (!c.ok) {
       return c.errors.map((error) => ({ kind: 'configError', session, target, error }));
     }
-    const jobs: Node[] = target.jobs.map((job) => ({ kind: 'job', session, target, job }));
+    const jobs: Node[] = target.jobs.map((job) => this.jobNode(session, target, job));
     const sug = target.suggested;
     if (sug) {
       const sources = [...new Set(sug.jobs.map((j) => j.from.replace(/ script .*$/, '').replace(/ target .*$/, '')))];

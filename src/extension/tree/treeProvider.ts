@@ -1,5 +1,7 @@
 // Maps the tree model to VS Code's TreeItems. Refreshes are coalesced: however fast statuses change, the
-// view is told at most a few times a second.
+// view is told at most a few times a second; a change of status redraws the rows it concerns, and only a
+// change of targets redraws the whole tree (which makes VS Code drop a context menu's argument, see
+// treeModel.ts).
 import * as vscode from 'vscode';
 import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
 import { reusedFrom } from '../../jobs/repoJobs';
@@ -38,8 +40,19 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   /** How many rows were redrawn alone for their elapsed time (for tests). */
   rowUpdates = 0;
 
+  /** Rows to redraw at the next refresh (ignored when the whole tree is redrawn). */
+  private readonly rows = new Set<Node>();
+  private whole = false;
+
   constructor(readonly model: TreeModel, sessions: Sessions) {
-    this.disposable = sessions.onDidChange(() => this.scheduleRefresh());
+    this.disposable = sessions.onDidChange((e) => {
+      if (e.change.kind === 'targets' || !e.session) {
+        this.scheduleRefresh();
+      } else {
+        for (const row of model.rowsOf(e.session, e.change.jobs)) { this.rows.add(row); }
+        this.schedule();
+      }
+    });
   }
 
   /** While a shown job runs, redraws its row (only) every second for its elapsed time. */
@@ -64,15 +77,29 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     if (!this.ticker) { this.ticker = setInterval(() => this.tick(), TICK_MS); }
   }
 
-  /** Coalesces refreshes: at most one per REFRESH_MS. */
+  /** Redraws the whole tree at the next refresh. */
   scheduleRefresh(): void {
+    this.whole = true;
+    this.schedule();
+  }
+
+  /** Coalesces refreshes: at most one per REFRESH_MS, of the whole tree or of the rows that changed. */
+  private schedule(): void {
     if (this.timer) { return; }
     const wait = Math.max(0, this.lastFire + REFRESH_MS - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lastFire = Date.now();
       this.refreshes++;
-      this._onDidChangeTreeData.fire(undefined);
+      if (this.whole) {
+        this.whole = false;
+        this.rows.clear();
+        this._onDidChangeTreeData.fire(undefined);
+        return;
+      }
+      const rows = [...this.rows];
+      this.rows.clear();
+      for (const row of rows) { this._onDidChangeTreeData.fire(row); }
     }, wait);
   }
 
@@ -181,7 +208,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const from = target.suggested?.jobs.find((j) => j.name === job.key.job.name)?.from;
     if (job.elsewhere !== undefined && r?.kind !== 'pending') { item.iconPath = ICONS.pending; }
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
-    const times = saved ? await session.jobs.store.commitTimes(saved.commit) : undefined;
+    const times = saved ? await session.jobs.resultTimes(saved.commit) : undefined;
     // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
     const provenance = saved ? await session.jobs.provenance(job.key, saved.commit) : undefined;
     const elsewhere = provenance?.builtFor;
@@ -202,13 +229,13 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         ? ['passed', ran, queued, cached, ago(times.finished)].filter(Boolean).join(' · ')
         : 'passed';
     } else {
-      item.description = !vscode.workspace.isTrusted ? 'not built · workspace not trusted' : from ? `suggested · ${from}` : 'not built';
+      item.description = !session.jobs.trusted ? 'not built · workspace not trusted' : from ? `suggested · ${from}` : 'not built';
     }
     if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
       item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
     }
     const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
-    item.contextValue = contextValue(job, vscode.workspace.isTrusted, hasOutputs);
+    item.contextValue = contextValue(job, session.jobs.trusted, hasOutputs);
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${job.key.job.name}** · ${state === 'notBuilt' ? 'not built' : state}\n\n`);
     md.appendMarkdown(`| | |\n|---|---|\n`);

@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as vscode from 'vscode';
+import { Operations } from '../../../src/extension/operations';
 import { Sessions } from '../../../src/extension/session/sessions';
 import { TreeModel } from '../../../src/extension/tree/treeModel';
 import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
@@ -88,7 +89,7 @@ describe('bench: activation to a filled tree, repeated', function () {
     try {
       for (let i = 0; i < ROUNDS; i++) {
         const t0 = performance.now();
-        const sessions = new Sessions(output, vscode.Uri.file(storage));
+        const sessions = new Sessions(output, vscode.Uri.file(storage), new Operations(output));
         const tree = new BuildTreeProvider(new TreeModel(() => sessions.all), sessions);
         try {
           await sessions.sync();

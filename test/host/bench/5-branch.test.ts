@@ -8,12 +8,12 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as vscode from 'vscode';
 import { Session } from '../../../src/extension/session/session';
-import type { Sessions } from '../../../src/extension/session/sessions';
+import { Operations } from '../../../src/extension/operations';
 import { readSettings } from '../../../src/extension/settings';
 import { TreeModel, type Node } from '../../../src/extension/tree/treeModel';
 import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
 import { BRANCH_COMMITS } from './fixture';
-import { open } from './load';
+import { open, quietOutput, sessionsOf } from './load';
 import { api, report, round, summary } from './measure';
 
 const ROUNDS = 11;
@@ -22,9 +22,9 @@ const ROUNDS = 11;
 async function loadWith(dir: string, storage: string, targets: 'head' | 'branch'): Promise<{ ms: number; targets: number; icons: string[] }> {
   const folder = vscode.Uri.file(dir);
   const t0 = performance.now();
-  const { dirs, jobs } = await open(dir, storage);
-  const session = new Session(jobs, dirs, folder, () => vscode.workspace.isTrusted, () => ({ ...readSettings(folder), targets, automaticBuilds: false }), () => {});
-  const tree = new BuildTreeProvider(new TreeModel(() => [session]), { onDidChange: session.onDidChange } as unknown as Sessions);
+  const { jobs } = await open(dir, storage);
+  const session = new Session(jobs, { folder, settings: () => ({ ...readSettings(folder), targets, automaticBuilds: false }), ops: new Operations(quietOutput()), onHeadBuildFailed: () => {}, log: () => {} });
+  const tree = new BuildTreeProvider(new TreeModel(() => [session]), sessionsOf(session));
   try {
     await session.start();
     const roots = ((await tree.getChildren()) ?? []) as Node[];

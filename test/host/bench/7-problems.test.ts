@@ -49,7 +49,7 @@ describe('bench: problems from a 16 MiB log', function () {
       p99s.push(h.percentile(99) / 1e6);
       maxes.push(h.max / 1e6);
       const s = headJob(a, 'big')!.job.status!;
-      if (s.output.kind === 'saved') { logBytes = Buffer.byteLength(await a.internals.sessions.all[0]!.jobs.store.readLog(s.output.saved)); }
+      if (s.output.kind === 'saved') { logBytes = Buffer.byteLength(await a.internals.sessions.all[0]!.jobs.readLog(s.output.saved)); }
     }
     assert.strictEqual(shown(), 1001, '1,000 problems and the line counting the rest');
     report('problems', {

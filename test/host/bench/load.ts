@@ -12,6 +12,7 @@ import { RepoJobs } from '../../../src/jobs/repoJobs';
 import { locateRepository, type RepositoryDirs } from '../../../src/store/source/gitDirs';
 import { Session } from '../../../src/extension/session/session';
 import type { Sessions } from '../../../src/extension/session/sessions';
+import { Operations } from '../../../src/extension/operations';
 import { readSettings } from '../../../src/extension/settings';
 import { TreeModel, type Node } from '../../../src/extension/tree/treeModel';
 import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
@@ -29,6 +30,17 @@ export interface LoadTimes {
 export interface Rows { target: string; jobs: { name: string; icon: string }[] }
 
 /** Every row of a single-repository tree, as the view would ask for them. */
+/** A log channel for what the benches' sessions say (nobody reads it). */
+let quiet: vscode.LogOutputChannel | undefined;
+export function quietOutput(): vscode.LogOutputChannel {
+  return (quiet ??= vscode.window.createOutputChannel('DataKit CI bench session', { log: true }));
+}
+
+/** A tree provider's view of one session's changes, as the window's Sessions tells them. */
+export function sessionsOf(session: Session): Sessions {
+  return { onDidChange: (listener: (e: unknown) => void) => session.onDidChange((change) => listener({ session, change })) } as unknown as Sessions;
+}
+
 export async function walkTree(tree: BuildTreeProvider): Promise<Rows> {
   const roots = ((await tree.getChildren()) ?? []) as Node[];
   assert.strictEqual(roots.length, 1, 'one target (HEAD)');
@@ -63,10 +75,10 @@ export async function open(dir: string, storage: string): Promise<{ dirs: Reposi
 export async function loadOnce(dir: string, storage: string): Promise<LoadTimes> {
   const folder = vscode.Uri.file(dir);
   const t0 = performance.now();
-  const { dirs, jobs } = await open(dir, storage);
+  const { jobs } = await open(dir, storage);
   const t1 = performance.now();
-  const session = new Session(jobs, dirs, folder, () => vscode.workspace.isTrusted, () => readSettings(folder), () => {});
-  const tree = new BuildTreeProvider(new TreeModel(() => [session]), { onDidChange: session.onDidChange } as unknown as Sessions);
+  const session = new Session(jobs, { folder, settings: () => readSettings(folder), ops: new Operations(quietOutput()), onHeadBuildFailed: () => {}, log: () => {} });
+  const tree = new BuildTreeProvider(new TreeModel(() => [session]), sessionsOf(session));
   try {
     await session.start();
     const t2 = performance.now();
@@ -104,7 +116,7 @@ export async function stepsOnce(dir: string, storage: string): Promise<StepTimes
     for (const key of at.keys) { statuses.push(await jobs.query(key)); }
     const t3 = performance.now();
     for (const s of statuses) {
-      if (s?.output.kind === 'saved') { await jobs.store.commitTimes(s.output.saved.commit); }
+      if (s?.output.kind === 'saved') { await jobs.resultTimes(s.output.saved.commit); }
     }
     const t4 = performance.now();
     assert.strictEqual(statuses.filter((s) => s?.output.kind === 'saved').length, 10);

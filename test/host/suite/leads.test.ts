@@ -246,7 +246,7 @@ describe('from a repository without .datakit-ci.json to green, without writing c
       const started = await vscode.commands.executeCommand<number>('datakitCi.runSuggestedJobs', head);
       assert.strictEqual(started, 2);
       const passed = await waitFor('test to pass', async () => { const n = await jobNode(a, 'test'); return n.job.status?.result.kind === 'success' && n; });
-      const log = await a.internals.sessions.all[0]!.jobs.store.readLog((passed.job.status!.output as { saved: { commit: string } }).saved);
+      const log = await a.internals.sessions.all[0]!.jobs.readLog((passed.job.status!.output as { saved: { commit: string } }).saved);
       assert.match(log, /\n2\n/);
 
       // Saved as the file: the working tree has it and runs its jobs. These two read the whole tree, of which

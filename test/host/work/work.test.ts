@@ -159,7 +159,7 @@ describe('the working tree and the commits of the branch', function () {
       });
       await saveAs('second save\n');
       const cancelled = await waitFor('the first save\'s build to be cancelled', () => {
-        const s = a.internals.sessions.all[0].jobs.cache.peek(first);
+        const s = a.internals.sessions.all[0].jobs.peek(first);
         return s?.result.kind === 'failure' && s.result.message;
       });
       assert.strictEqual(cancelled, 'Cancelled');

@@ -1,0 +1,76 @@
+// The commands that build, cancel and share: Build Now, Build the Working Tree, Rebuild Failed, Build and
+// Rebuild of a job, Cancel, Run Suggested Jobs, Fetch and Push Results, Refresh.
+import * as vscode from 'vscode';
+import { DataKitError } from '../../shared/errors';
+import { jobArg, nothingToBuild, sessionsOf, type CommandDeps, type CommandSpec } from './pick';
+
+export function buildCommands(deps: CommandDeps): CommandSpec[] {
+  const { sessions } = deps;
+  // Build (a job never built) and Rebuild are one action: the entry is marked, then looked up.
+  const buildOne = async (arg?: unknown): Promise<string | undefined> => {
+    const picked = await jobArg(deps, arg, (j) => j.status?.result.kind !== 'pending');
+    return picked ? picked.session.rebuild(picked.job.key) : undefined;
+  };
+  return [
+    { id: 'datakitCi.refresh', name: 'Refresh', runs: false, run: async () => {
+      await Promise.all(sessions.all.map((s) => s.refresh()));
+      deps.refreshTree();
+    } },
+    { id: 'datakitCi.buildNow', name: 'Build Now', runs: true, run: async () => {
+      let started = 0;
+      for (const s of sessions.all) { await s.refresh(); started += await s.build('all'); }
+      const said = started === 0 ? `DataKit CI: ${nothingToBuild(sessions.all)}` : undefined;
+      if (said) { void vscode.window.showInformationMessage(said); }
+      return { started, said };
+    } },
+    { id: 'datakitCi.buildWorkingTree', name: 'Build the Working Tree', runs: true, run: async (arg?: unknown) => {
+      const targets = sessionsOf(deps, arg);
+      let started = 0;
+      for (const s of targets) { started += await s.buildWorktree(); }
+      if (!targets.some((s) => s.worktree)) { void vscode.window.showInformationMessage('DataKit CI: the working tree does not differ from HEAD: nothing to build apart from HEAD.'); }
+      return started;
+    } },
+    { id: 'datakitCi.rebuildFailed', name: 'Rebuild Failed', runs: true, run: async () => {
+      let n = 0;
+      for (const s of sessions.all) {
+        const seen = new Set<string>();
+        for (const j of s.targets.flatMap((t) => t.jobs)) {
+          if (j.status?.result.kind !== 'failure' || seen.has(j.key.digest)) { continue; }
+          seen.add(j.key.digest);
+          await s.rebuild(j.key);
+          n++;
+        }
+      }
+      if (n === 0) { void vscode.window.showInformationMessage('DataKit CI: no failed job to rebuild.'); }
+      return n;
+    } },
+    { id: 'datakitCi.rebuild', name: 'Rebuild', runs: true, run: buildOne },
+    { id: 'datakitCi.build', name: 'Build', runs: true, run: buildOne },
+    { id: 'datakitCi.cancel', name: 'Cancel', runs: false, run: async (arg?: unknown) => {
+      const picked = await jobArg(deps, arg, (j) => j.status?.result.kind === 'pending');
+      return picked ? picked.session.cancel(picked.job.key) : false;
+    } },
+    // Suggested jobs (no .datakit-ci.json): run on a click.
+    { id: 'datakitCi.runSuggestedJobs', name: 'Run Suggested Jobs', runs: true, run: async (arg?: unknown) => {
+      const targets = sessionsOf(deps, arg).filter((s) => s.head?.suggested);
+      if (targets.length === 0) { throw new DataKitError('NothingToSuggest', 'No suggested jobs here: the repository has a .datakit-ci.json, or nothing to suggest.'); }
+      let started = 0;
+      for (const s of targets) { started += await s.lookupAll(s.head!.jobs); }
+      return started;
+    } },
+    { id: 'datakitCi.fetchResults', name: 'Fetch Results', runs: true, progress: true, run: async () => {
+      const done = (await Promise.all(sessions.all.map((s) => s.sharing.fetchResults()))).filter((r) => r !== undefined);
+      if (done.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no repository here has an origin remote to fetch results from.'); return undefined; }
+      const n = done.reduce((a, r) => a + r.results, 0);
+      void vscode.window.showInformationMessage(`DataKit CI: fetched ${n} result${n === 1 ? '' : 's'} from origin.`);
+      return done;
+    } },
+    { id: 'datakitCi.pushResults', name: 'Push Results', runs: true, progress: true, run: async () => {
+      const done = (await Promise.all(sessions.all.map((s) => s.sharing.pushResults()))).filter((r) => r !== undefined);
+      if (done.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no repository here has an origin remote to push results to.'); return undefined; }
+      const sent = done.reduce((a, r) => a + r.sent, 0);
+      void vscode.window.showInformationMessage(`DataKit CI: pushed ${sent} result${sent === 1 ? '' : 's'} to origin.`);
+      return done;
+    } },
+  ];
+}

@@ -1,0 +1,103 @@
+// The commands that look at results: Show Log, Explain Key, Show History Chart, Show Metrics, Restore Outputs,
+// and the links of logs and problems to the files a build named (openSource).
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { DataKitError } from '../../shared/errors';
+import { repositoryPath } from '../../jobs/problems/matchLog';
+import { plannedRestore, restoreOutputs, restoreProblem } from '../../jobs/run/outputs';
+import { CHANNEL_PREFIX } from '../logs';
+import { FULL_COMMIT } from '../problems/sourceFiles';
+import type { Session } from '../session/session';
+import type { JobView } from '../session/model';
+import { jobArg, type BuildNode, type CommandDeps, type CommandSpec } from './pick';
+
+export function inspectCommands(deps: CommandDeps): CommandSpec[] {
+  return [
+    { id: 'datakitCi.showLog', name: 'Show Log', runs: false, run: (arg?: unknown) => showLog(deps, arg) },
+    { id: 'datakitCi.explainKey', name: 'Explain Key', runs: false, run: async (arg?: unknown) => {
+      const picked = await jobArg(deps, arg);
+      if (!picked) { return undefined; }
+      const text = await picked.session.jobs.explain(picked.job.key, picked.job.status);
+      await deps.views.show(`Explain key of ${picked.job.key.job.name} @ ${picked.job.key.commit.slice(0, 7)}.md`, text, 'markdown');
+      return text;
+    } },
+    // Restoring writes into the work tree.
+    { id: 'datakitCi.restoreOutputs', name: 'Restore Outputs', runs: true, run: async (arg?: unknown) => {
+      const picked = await jobArg(deps, arg, (j) => j.status?.output.kind === 'saved' && j.status.result.kind === 'success');
+      return picked ? restore(picked.session, picked.job) : undefined;
+    } },
+    { id: 'datakitCi.showHistoryChart', name: 'Show History Chart', runs: false, run: async (arg?: unknown) => {
+      const picked = await jobArg(deps, arg);
+      return picked ? deps.charts.show(picked.session, picked.job.key.job.name) : undefined;
+    } },
+    { id: 'datakitCi.showMetrics', name: 'Show Metrics', runs: false, run: async () => {
+      const text = await deps.sessions.metrics.text();
+      await deps.views.show('DataKit CI metrics.txt', text, 'plaintext');
+      return text;
+    } },
+    // From a link in a log or a problem: a file of the commit a build ran for, at a line and column. Its
+    // arguments come from a command: URI, checked as any input: a full commit id, a repository path, positions.
+    // Finding the right version of the file runs git.
+    { id: 'datakitCi.openSource', name: 'Open Source', runs: true, run: async (sessionId: unknown, commit: unknown, file: unknown, line: unknown, column?: unknown, worktree?: unknown) => {
+      const session = deps.sessions.all.find((x) => x.id === sessionId);
+      if (!session) { throw new DataKitError('NotFound', 'That repository is no longer open.'); }
+      const position = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1;
+      if (typeof commit !== 'string' || !FULL_COMMIT.test(commit) || typeof file !== 'string' || repositoryPath(file, '', []) !== file || !position(line) || (column !== undefined && !position(column))) {
+        throw new DataKitError('InvalidArgument', 'Not a place in a file of a commit.');
+      }
+      return deps.sources.open(session, commit, file, line, column, worktree === true);
+    } },
+  ];
+}
+
+/** The saved log of a job or of an earlier build, or a running job's live channel. */
+async function showLog(deps: CommandDeps, arg: unknown): Promise<unknown> {
+  const b = arg as Partial<BuildNode> | undefined;
+  if (b?.kind === 'build' && b.session && b.item && b.job) {
+    return deps.documents.open(deps.documents.uriFor(b.session.id, b.item.commit, `${b.job.key.job.name} ${b.item.commit.slice(0, 7)}`));
+  }
+  const picked = await jobArg(deps, arg);
+  if (!picked) { return undefined; }
+  const { session, job } = picked;
+  const s = job.status;
+  const name = `${job.key.job.name} @ ${job.key.commit.slice(0, 7)}`;
+  if (s?.output.kind === 'live') {
+    deps.links.noteChannel(CHANNEL_PREFIX + name, { session, commit: job.key.commit });
+    return deps.channels.show(s.output.log, name, false);
+  }
+  if (s?.output.kind === 'saved') {
+    return deps.documents.open(deps.documents.uriFor(session.id, s.output.saved.commit, name));
+  }
+  if (s?.result.kind === 'failure') { throw new DataKitError('NoLog', `${job.key.job.name} failed before it had a log: ${s.result.message}`); }
+  throw new DataKitError('NoLog', `${job.key.job.name} has not been built for ${job.key.commit.slice(0, 7)} yet.`);
+}
+
+/** Restores a successful job's outputs into the work tree, after a dialog that lists what is overwritten. */
+async function restore(session: Session, job: JobView): Promise<string[] | undefined> {
+  const s = job.status;
+  if (s?.output.kind !== 'saved' || s.result.kind !== 'success') { throw new DataKitError('NoOutputs', `${job.key.job.name} has no saved outputs.`); }
+  const target = session.dirs.topLevel;
+  if (!target) { throw new DataKitError('NoWorkTree', 'A bare repository has no work tree to restore into.'); }
+  const saved = s.output.saved;
+  const files = await session.jobs.outputFiles(saved);
+  if (files.length === 0) { throw new DataKitError('NoOutputs', `${job.key.job.name} saved no output files.`); }
+  const refused = files.map((f) => [f.path, restoreProblem(f.path)]).filter(([, why]) => why);
+  if (refused.length > 0) {
+    throw new DataKitError('UnsafePath', `Refusing to restore the outputs of ${job.key.job.name}: ${refused.map(([p, why]) => `"${p}" (${why})`).join(', ')}.`);
+  }
+  const { overwritten, created } = await plannedRestore(files.map((f) => f.path), target);
+  const list = (title: string, paths: string[]): string => paths.length === 0 ? ''
+    : `${title} (${paths.length}):\n${paths.slice(0, 15).join('\n')}${paths.length > 15 ? `\n… and ${paths.length - 15} more` : ''}\n\n`;
+  const detail = (list('Overwritten', overwritten) + list('New', created)).trim();
+  // A result built on another machine (fetched from a remote) says whose it is before anything is written.
+  const fetched = await session.jobs.fetchedFrom(job.key, saved.commit);
+  const by = (await session.jobs.resultTimes(saved.commit)).builtBy;
+  const from = fetched ? ` They were built by ${by ?? 'another machine'} and fetched from ${fetched}.` : '';
+  const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?${from}`,
+    { modal: true, detail }, 'Restore');
+  if (ok !== 'Restore') { return undefined; }
+  const data = await Promise.all(files.map(async (f) => ({ path: f.path, mode: f.mode, data: await session.jobs.readOutput(saved, f.path) })));
+  const written = await restoreOutputs(data, target);
+  void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file${written.length === 1 ? '' : 's'} of ${job.key.job.name}.`);
+  return written;
+}

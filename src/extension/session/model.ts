@@ -1,0 +1,83 @@
+// What a session shows: its targets (HEAD, the working tree, branches or the branch's commits) and their jobs.
+// A job's status is never copied here: it is read from the build cache when asked, so no view can go stale.
+import type { ConfigResult } from '../../jobs/config/config';
+import type { JobKey } from '../../jobs/keys/key';
+import type { JobStatus, RepoJobs } from '../../jobs/repoJobs';
+import type { Suggestions } from '../../jobs/suggest/suggest';
+import type { Target } from '../../jobs/targets';
+import type { Event } from '../../shared/events';
+import type * as vscode from 'vscode';
+import type { Operations } from '../operations';
+import type { Settings } from '../settings';
+
+export class JobView {
+  /** The pid of another process (a terminal, another window) building this key now. */
+  elsewhere: number | undefined;
+
+  constructor(readonly key: JobKey, private readonly jobs: RepoJobs) {}
+
+  /** The job's status as the cache holds it now. */
+  get status(): JobStatus | undefined {
+    return this.jobs.peek(this.key);
+  }
+}
+
+export interface TargetView {
+  readonly target: Target;
+  /** `unknown` when the keys cannot be computed without running git (an untrusted workspace). */
+  readonly config: ConfigResult | 'missing' | 'unknown';
+  readonly jobs: JobView[];
+  /** HEAD only: the working copy's .datakit-ci.json differs from the one committed, which is what runs. */
+  readonly configEdited?: boolean;
+  /**
+   * HEAD only, when neither it nor the working copy has a .datakit-ci.json: the jobs suggested from the
+   * repository's files (package.json scripts, a Makefile), shown to be run on a click — never automatically.
+   */
+  readonly suggested?: Suggestions;
+}
+
+/** The working tree target's name (no branch can be named so: it has a space). */
+export const WORKTREE_TARGET = 'working tree';
+
+export type JobState = 'success' | 'failure' | 'cancelled' | 'pending' | 'notBuilt';
+
+export function jobState(job: { readonly status: JobStatus | undefined }): JobState {
+  const r = job.status?.result;
+  if (!r) { return 'notBuilt'; }
+  if (r.kind === 'failure') { return r.reason === 'cancelled' ? 'cancelled' : 'failure'; }
+  return r.kind;
+}
+
+/**
+ * Whether a pending job is running (its command, the setup it needs, or its build in another process) as
+ * opposed to waiting (for a slot, for what it needs, for its checkout).
+ */
+export function isRunning(reason: string): boolean {
+  return reason.startsWith('Running') || reason.startsWith('Building in another process');
+}
+
+/** What changed in a session: its targets and their jobs (a new list), or the status of some jobs. */
+export type SessionChange = { readonly kind: 'targets' } | { readonly kind: 'jobs'; readonly jobs: readonly JobView[] };
+
+export interface SessionOptions {
+  readonly folder: vscode.Uri;
+  readonly settings: () => Settings;
+  readonly ops: Operations;
+  /** A HEAD job that passed has failed. */
+  readonly onHeadBuildFailed: (job: JobView) => void;
+  readonly log: (message: string) => void;
+}
+
+/** What a session's parts (its watchers, its sharing) see of it. */
+export interface SessionHost {
+  readonly jobs: RepoJobs;
+  readonly disposed: boolean;
+  readonly targets: readonly TargetView[];
+  readonly onDidChange: Event<SessionChange>;
+  refresh(): Promise<void>;
+  buildNewHead(): Promise<void>;
+  buildWorktree(): Promise<number>;
+  updateWorktree(paths: readonly string[] | undefined): Promise<void>;
+  readUnread(views: readonly JobView[]): Promise<void>;
+  jobsChanged(jobs: readonly JobView[]): void;
+}

@@ -1,0 +1,165 @@
+// The jobs that commits (and the working tree) declare, and their keys: always read from each commit's own
+// .datakit-ci.json (or a file the caller gives), never from anything under the results repository; kept per
+// commit, since a commit never changes. The keys computed once are also written beside the results
+// repository (keysCache.ts) so that a window that may run no git can still show saved results.
+import fs = require('node:fs');
+import path = require('node:path');
+import { LRUCache } from 'lru-cache';
+import { unlessMissing } from '../shared/errors';
+import type { SourceRepo } from '../store/source/sourceRepo';
+import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/source/worktree';
+import { CONFIG_FILE, parseConfig, type ConfigResult } from './config/config';
+import { commitSource, computeKeys, worktreeSource, type InputSource, type JobKey } from './keys/key';
+import { readKeysCache, writeKeysCache } from './keys/keysCache';
+
+/** The jobs that a commit declares. */
+export interface JobsAt {
+  readonly commit: string;
+  /** `missing` when the commit has no .datakit-ci.json. */
+  readonly config: ConfigResult | 'missing';
+  /** One key per job, in file order; empty when the file is missing or broken. */
+  readonly keys: readonly JobKey[];
+}
+
+/** The working tree's changes and its jobs (undefined `at`: it does not differ from HEAD). */
+export interface WorktreeJobs {
+  readonly state: WorktreeState;
+  readonly at: JobsAt | undefined;
+}
+
+/** A commit's jobs in a list of commits, and whose configuration declared them (see `jobsOfCommits`). */
+export interface CommitJobs {
+  readonly at: JobsAt;
+  /** `own`: its .datakit-ci.json; `given`: the file the caller gave; else the commit whose configuration it borrowed. */
+  readonly from: 'own' | 'given' | string;
+}
+
+export interface JobsReaderOptions {
+  /** The git reader of the repository (started on first use). */
+  readonly repo: () => Promise<SourceRepo>;
+  /** Where the keys of each commit are kept (see keysCache.ts). */
+  readonly keysDir: string;
+  /** Never write the keys files (a command that only reads). */
+  readonly readOnly: boolean;
+  readonly warn: (message: string) => void;
+}
+
+export class JobsReader {
+  private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
+  /** Every key computed here, by digest: a job's needs are found among them. */
+  private readonly knownKeys = new LRUCache<string, JobKey>({ max: 1024 });
+  /** The configuration text last read, for `configText` (asked of the commit just read). */
+  private lastConfig: { readonly commit: string; readonly text: string | undefined } | undefined;
+
+  constructor(private readonly options: JobsReaderOptions) {}
+
+  /** A key computed here, by its digest (what a build of a job that needs it looks up). */
+  keyOf(digest: string): JobKey | undefined {
+    return this.knownKeys.get(digest);
+  }
+
+  /** The commit's jobs and their keys (cached: a commit never changes). */
+  jobsAt(commit: string): Promise<JobsAt> {
+    let p = this.atCommit.get(commit);
+    if (!p) {
+      p = this.readJobs(commit);
+      p.catch(() => this.atCommit.delete(commit)); // never keep a rejected promise as if it were a value
+      this.atCommit.set(commit, p);
+    }
+    return p;
+  }
+
+  private keysFile(commit: string): string {
+    return path.join(this.options.keysDir, `${commit}.json`);
+  }
+
+  /**
+   * The jobs of a commit as computed before (by any process), without running git; undefined if never. Only
+   * for showing saved results: a build reads the commit's own configuration (see keysCache.ts).
+   */
+  cachedJobsAt(commit: string): Promise<JobsAt | undefined> {
+    return readKeysCache(this.keysFile(commit), commit, this.options.warn);
+  }
+
+  /**
+   * The jobs of a commit as another configuration declares them (`--config FILE`, the suggested jobs): the
+   * keys are computed from the commit's files as usual, and cover the definitions used, so they differ from
+   * the commit's own wherever the definitions do.
+   */
+  async jobsWithConfig(commit: string, text: string): Promise<JobsAt> {
+    const repo = await this.options.repo();
+    await repo.resolve(commit);
+    return this.keyed(commit, parseConfig(text), commitSource(repo, commit));
+  }
+
+  /** The committed .datakit-ci.json of a commit, as text; undefined when the commit has none. */
+  async configText(commit: string): Promise<string | undefined> {
+    if (this.lastConfig?.commit === commit) { return this.lastConfig.text; }
+    const text = (await (await this.options.repo()).readFile(commit, CONFIG_FILE))?.toString('utf8');
+    this.lastConfig = { commit, text };
+    return text;
+  }
+
+  /** Always from the commit itself: nothing under the results repository decides what runs. */
+  private async readJobs(commit: string): Promise<JobsAt> {
+    const repo = await this.options.repo();
+    const text = (await repo.readFile(commit, CONFIG_FILE))?.toString('utf8');
+    this.lastConfig = { commit, text };
+    const at = text === undefined ? { commit, config: 'missing' as const, keys: [] } : await this.keyed(commit, parseConfig(text), commitSource(repo, commit));
+    if (!this.options.readOnly) { await writeKeysCache(this.keysFile(commit), at); }
+    return at;
+  }
+
+  /** The keys of a parsed configuration's jobs over `source` (none when it is broken), remembered by digest. */
+  private async keyed(commit: string, config: ConfigResult, source: InputSource): Promise<JobsAt> {
+    const keys = config.ok ? await computeKeys(source, commit, config.config.jobs, config.config.setup) : [];
+    for (const k of keys) { this.knownKeys.set(k.digest, k); }
+    return { commit, config, keys };
+  }
+
+  /**
+   * The jobs of each commit of a list (a range, a branch), newest first. A commit uses its own configuration,
+   * or `given` (a file's text) for every commit when there is one; a commit that has none uses the newest
+   * configuration on the list (`from` says which commit's), and one that has no such neighbour stays without.
+   * With `saved` (showing saved results only, never building), keys computed before are read back.
+   */
+  async jobsOfCommits(commits: readonly string[], given?: string, options: { saved?: boolean } = {}): Promise<CommitJobs[]> {
+    if (given !== undefined) {
+      return Promise.all(commits.map(async (commit) => ({ at: await this.jobsWithConfig(commit, given), from: 'given' as const })));
+    }
+    const own = await Promise.all(commits.map(async (c) => (options.saved ? await this.cachedJobsAt(c) : undefined) ?? this.jobsAt(c)));
+    const newest = own.find((at) => at.config !== 'missing');
+    const text = newest ? await this.configText(newest.commit) : undefined;
+    return Promise.all(own.map(async (at) => at.config !== 'missing' || !newest || text === undefined
+      ? { at, from: 'own' as const }
+      : { at: await this.jobsWithConfig(at.commit, text), from: newest.commit }));
+  }
+
+  /**
+   * The jobs of the working tree, keyed as a commit of its content would be (see store/source/worktree.ts),
+   * or `at` undefined when it does not differ from HEAD. Its configuration is the working tree's
+   * .datakit-ci.json (as a commit of it would have it). `paths` (with `previous`): only those paths changed
+   * since `previous`. Nothing is written into the repository.
+   */
+  async worktreeJobs(options: { paths?: readonly string[]; previous?: WorktreeState } = {}): Promise<WorktreeJobs> {
+    const repo = await this.options.repo();
+    const state = await scanWorktree(repo, options);
+    if (state.changes.size === 0) { return { state, at: undefined }; }
+    const change = state.changes.get(CONFIG_FILE);
+    let text: string | undefined;
+    if (change === undefined) {
+      text = await this.configText(state.head);
+    } else if (change !== null) {
+      text = await unlessMissing(fs.promises.readFile(path.join(repo.topLevel!, CONFIG_FILE), 'utf8'));
+    }
+    const commit = state.head;
+    if (text === undefined) { return { state, at: { commit, config: 'missing', keys: [] } }; }
+    const config = parseConfig(text);
+    if (!config.ok) { return { state, at: { commit, config, keys: [] } }; }
+    const worktree = { top: repo.topLevel!, state };
+    const keys = (await computeKeys(worktreeSource(new WorktreeOverlay(repo, state)), commit, config.config.jobs, config.config.setup)).map((k) => ({ ...k, worktree }));
+    // A key a commit has too stays the commit's (its build reads the commit's files).
+    for (const k of keys) { if (!this.knownKeys.has(k.digest) || this.knownKeys.get(k.digest)!.worktree) { this.knownKeys.set(k.digest, k); } }
+    return { state, at: { commit, config, keys } };
+  }
+}

@@ -1,0 +1,155 @@
+// What the saved results say beyond pass or fail: where a reused result came from (the commit it was built
+// for, the working tree, a remote), a job's builds across every key it has had, and what a job was built
+// from before (for Explain Key). Read from the results repository only.
+import { LRUCache } from 'lru-cache';
+import { DataKitError, isMissing } from '../shared/errors';
+import { TRAILER, timesFromTrailers, WORKTREE_SOURCE } from '../shared/resultCommit';
+import type { GitStore } from '../store/results/gitStore';
+import { entryName, type JobKey } from './keys/key';
+
+/** Where a reused result came from (see `ResultInfo.provenance`). */
+export interface Provenance {
+  readonly builtFor?: string;
+  readonly fromWorktree: boolean;
+  readonly fetchedFrom?: string;
+}
+
+/** `cached · fetched from origin`, `cached · built from the working tree on 1a2b3c4`, `cached · built for 1a2b3c4`; undefined for a result of this very commit. */
+export function reusedFrom(p: Provenance): string | undefined {
+  if (p.fetchedFrom) { return `cached · fetched from ${p.fetchedFrom}`; }
+  if (p.fromWorktree) { return `cached · built from the working tree${p.builtFor ? ` on ${p.builtFor.slice(0, 7)}` : ''}`; }
+  return p.builtFor ? `cached · built for ${p.builtFor.slice(0, 7)}` : undefined;
+}
+
+/** One build of a job, as `jobHistory` lists them. */
+export interface JobBuild {
+  readonly job: string;
+  readonly result: 'success' | 'failure' | 'cancelled';
+  /** The failure message's first line. */
+  readonly failure?: string;
+  /** The results-repository commit holding it (its log is there). */
+  readonly commit: string;
+  readonly ref: string;
+  /** The commit it was built for, and that commit's subject when the repository has it. */
+  readonly source?: string;
+  readonly sourceSubject?: string;
+  /** When it started and finished (whole seconds), ms since the epoch. */
+  readonly started: number;
+  readonly finished: number;
+  readonly runMs?: number;
+  readonly queuedMs?: number;
+  readonly builtBy?: string;
+  /** Built from the working tree over `source`, before it was committed. */
+  readonly worktree?: true;
+}
+
+/** A saved key.json (see keys/key.ts). */
+export interface KeyRecord {
+  tool?: string;
+  digest?: string;
+  job?: unknown;
+  inputs?: Record<string, unknown>;
+  commit?: string;
+  /** Built from `commit`'s working tree (uncommitted changes over it). */
+  worktree?: boolean;
+}
+
+/** What a result was built from, as its key.json records it. */
+interface Origin {
+  readonly commit?: string;
+  readonly worktree: boolean;
+}
+
+export class ResultInfo {
+  private readonly origins = new LRUCache<string, Origin>({ max: 512 });
+
+  constructor(
+    private readonly store: GitStore,
+    private readonly builder: string,
+    /** The subjects of commits of the user's repository (none when it may not be read). */
+    private readonly subjects: (commits: readonly string[]) => Promise<Map<string, string>>,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /**
+   * Where a saved result of `key` came from, when not from a build of `key.commit` itself: the commit it was
+   * built for, whether from that commit's working tree, and the remote it was fetched from.
+   */
+  async provenance(key: JobKey, resultCommit: string): Promise<Provenance> {
+    const recorded = await this.origin(resultCommit);
+    const fromWorktree = recorded.worktree && !key.worktree;
+    const builtFor = recorded.commit !== undefined && (recorded.commit !== key.commit || fromWorktree) ? recorded.commit : undefined;
+    const fetchedFrom = await this.fetchedFrom(key, resultCommit);
+    return { fromWorktree, ...(builtFor ? { builtFor } : {}), ...(fetchedFrom ? { fetchedFrom } : {}) };
+  }
+
+  /** The remote a saved result was fetched from (the same commit as a fetched result of its entry), if any. */
+  async fetchedFrom(key: JobKey, resultCommit: string): Promise<string | undefined> {
+    return (await this.store.fetchedHeads(this.builder, entryName(key))).find((f) => f.commit === resultCommit)?.remote;
+  }
+
+  /** The source commit that a saved result was built for, as its key.json records it. */
+  async builtFor(resultCommit: string): Promise<string | undefined> {
+    return (await this.origin(resultCommit)).commit;
+  }
+
+  /**
+   * What a saved result was built from, as its key.json records it: the source commit, and whether it was
+   * that commit's working tree (kept: a result never changes). A result without key.json (another
+   * builder's) says nothing; one whose key.json cannot be read says so once and nothing either.
+   */
+  async origin(resultCommit: string): Promise<Origin> {
+    const known = this.origins.get(resultCommit);
+    if (known !== undefined) { return known; }
+    let found: Origin = { worktree: false };
+    try {
+      const record = JSON.parse(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8')) as KeyRecord;
+      found = { ...(typeof record.commit === 'string' && record.commit ? { commit: record.commit } : {}), worktree: record.worktree === true };
+    } catch (e) {
+      if (!isMissing(e)) { this.warn(`The key.json of result ${resultCommit.slice(0, 12)} cannot be read: ${(e as Error).message}`); }
+    }
+    this.origins.set(resultCommit, found);
+    return found;
+  }
+
+  /**
+   * The last `limit` builds of a job, whatever the commit they were built for (every key the job has had),
+   * newest first: result, duration, source commit and its subject, who built it.
+   */
+  async jobHistory(job: string, limit: number): Promise<JobBuild[]> {
+    const builds = await this.store.recentBuilds(this.builder, `${job}/`, limit);
+    // Results saved before their messages named their source: key.json says it.
+    const sources = await Promise.all(builds.map(async (b) => b.trailers[TRAILER.sourceCommit] ?? await this.builtFor(b.commit)));
+    const subjects = await this.subjects(sources.filter((s): s is string => s !== undefined));
+    return builds.map((b, i) => {
+      const source = sources[i];
+      return {
+        job, result: b.result === 'success' ? 'success' : b.reason === 'cancelled' ? 'cancelled' : 'failure',
+        ...(b.failure !== undefined && b.result === 'failure' ? { failure: b.failure } : {}),
+        commit: b.commit, ref: `${this.store.refPrefix}${this.builder}/${b.entry}`,
+        ...(source ? { source, ...(subjects.has(source) ? { sourceSubject: subjects.get(source) } : {}) } : {}),
+        started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
+        ...(b.trailers[TRAILER.source] === WORKTREE_SOURCE ? { worktree: true as const } : {}),
+      };
+    });
+  }
+
+  /** key.json of the most recent other saved build of the same job (what it was built from before). */
+  async previousKeyOf(key: JobKey): Promise<KeyRecord | undefined> {
+    const mine = entryName(key);
+    const others = (await this.store.listEntries(this.builder)).filter((e) => e.entry.startsWith(`${key.job.name}/`) && e.entry !== mine);
+    let best: { time: number; record: KeyRecord } | undefined;
+    for (const e of others) {
+      const snap = this.store.snapshot(e.commit, e.ref);
+      if (!(await snap.exists('key.json'))) { continue; }
+      const time = (await this.store.commitTimes(e.commit)).finished;
+      if (best && time <= best.time) { continue; }
+      try {
+        best = { time, record: JSON.parse(Buffer.from(await snap.readFile('key.json')).toString('utf8')) as KeyRecord };
+      } catch (err) {
+        throw new DataKitError('CorruptResult', `The key.json of ${e.ref} (${e.commit.slice(0, 12)}) cannot be read: ${(err as Error).message}`);
+      }
+    }
+    return best?.record;
+  }
+}
