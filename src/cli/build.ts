@@ -83,7 +83,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
   // a person: on a terminal, or with --verbose. It costs a git process, which a script's cached build (whose
   // exit code and --json say what it needs) does without: a fully cached build then starts no process.
   const told = io.errIsTTY === true || values.verbose;
-  const uncommitted = told && !values.worktree && values.rev === 'HEAD' && values.config === undefined ? jobs.uncommittedChanges().catch(() => 0) : undefined;
+  const uncommitted = told && !values.worktree && values.rev === 'HEAD' && values.config === undefined ? jobs.uncommittedChanges().catch((e: Error) => { io.err(`datakit-ci: note: could not count the uncommitted changes: ${e.message}\n`); return 0; }) : undefined;
   const at = values.worktree ? await loadWorktreeJobs(jobs, io) : await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const keys = pickJobs(at, positionals);
   const started = Date.now();

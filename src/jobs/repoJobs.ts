@@ -128,7 +128,7 @@ export class RepoJobs {
     if (!this.trusted) { return Promise.reject(new DataKitError('Untrusted', 'This workspace is not trusted, so DataKit CI runs no git process in it.')); }
     if (!this.source) {
       this.source = Promise.resolve().then(() => SourceRepo.fromDirs(this.dirs));
-      this.source.catch(() => { this.source = undefined; });
+      this.source.catch(() => { this.source = undefined; }); // a failed start is tried again next time, not kept
     }
     return this.source;
   }

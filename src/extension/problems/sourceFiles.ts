@@ -25,7 +25,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     let found = this.files.get(key);
     if (!found) {
       found = session.jobs.commitFiles(commit);
-      found.catch(() => this.files.delete(key));
+      found.catch(() => this.files.delete(key)); // never keep a rejected promise as if it were a value
       this.files.set(key, found);
     }
     return found;

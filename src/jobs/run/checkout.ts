@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os = require('node:os');
 import path = require('node:path');
-import { DataKitError } from '../../shared/errors';
+import { DataKitError, unlessMissing } from '../../shared/errors';
 import { runGit } from '../../store/git/git';
 import type { SourceRepo } from '../../store/source/sourceRepo';
 import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
@@ -113,7 +113,7 @@ export async function checkoutInto(dir: string, repo: SourceRepo, commit: string
   // What a build of a working tree laid over the commit goes first: read-tree restores tracked files, not
   // the untracked ones it added.
   const marker = path.join(gitDir, OVERLAY_FILE);
-  const laid = await fs.readFile(marker, 'utf8').catch(() => undefined);
+  const laid = await unlessMissing(fs.readFile(marker, 'utf8'));
   if (laid !== undefined) {
     for (const f of laid.split('\0').filter(Boolean)) { await fs.rm(path.join(dir, f), { recursive: true, force: true }); }
     await fs.rm(marker, { force: true });
@@ -193,7 +193,7 @@ async function ensureCheckoutRepo(gitDir: string, repo: SourceRepo): Promise<voi
   if (origin !== undefined) { config.push('[remote "origin"]', `\turl = ${origin}`, '\tfetch = +refs/heads/*:refs/remotes/origin/*'); }
   await writeIfChanged(path.join(gitDir, 'config'), config.join('\n') + '\n');
   await writeIfChanged(path.join(gitDir, 'packed-refs'), await repo.packedTags());
-  const shallow = await fs.readFile(path.join(repo.commonDir, 'shallow'), 'utf8').catch(() => undefined);
+  const shallow = await unlessMissing(fs.readFile(path.join(repo.commonDir, 'shallow'), 'utf8'));
   if (shallow !== undefined) {
     await writeIfChanged(path.join(gitDir, 'shallow'), shallow);
   } else {
@@ -202,7 +202,7 @@ async function ensureCheckoutRepo(gitDir: string, repo: SourceRepo): Promise<voi
 }
 
 async function writeIfChanged(file: string, text: string): Promise<void> {
-  if ((await fs.readFile(file, 'utf8').catch(() => undefined)) !== text) { await fs.writeFile(file, text); }
+  if ((await unlessMissing(fs.readFile(file, 'utf8'))) !== text) { await fs.writeFile(file, text); }
 }
 
 /**
@@ -216,7 +216,7 @@ async function writeIfChanged(file: string, text: string): Promise<void> {
  */
 async function checkOut(gitDir: string, dir: string, commit: string): Promise<void> {
   const git = (args: string[]) => runGit([`--git-dir=${gitDir}`, `--work-tree=${dir}`, ...args], { cwd: dir, allowFailure: true });
-  const previous = (await fs.readFile(path.join(gitDir, 'HEAD'), 'utf8').catch(() => '')).trim();
+  const previous = (await unlessMissing(fs.readFile(path.join(gitDir, 'HEAD'), 'utf8')) ?? '').trim();
   const hasIndex = await fs.stat(path.join(gitDir, 'index')).then(() => true, () => false);
   // Exit code 1 ("needs update"): a tracked file was modified or deleted; the others are re-stated anyway.
   const untouched = hasIndex && (await git(['update-index', '--refresh'])).code === 0;

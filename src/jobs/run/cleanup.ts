@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { jobDirName } from './checkout';
 import { acquireLock } from './lockFile';
+import { unlessMissing } from '../../shared/errors';
 
 export interface CleanResult {
   /** The directories removed (or that would be, in a dry run), relative to the build root. */
@@ -44,20 +45,20 @@ export async function cleanBuildRoot(root: string, inUse: InUse, options: { dryR
       if (lock && !options.dryRun) { await fs.rm(lock.file, { force: true }); }
     }
   };
-  for (const name of await fs.readdir(path.join(root, 'work')).catch(() => [] as string[])) {
+  for (const name of await unlessMissing(fs.readdir(path.join(root, 'work'))) ?? []) {
     if (!keepJobs.has(name.replace(/\.\d+$/, ''))) { await remove(path.join('work', name), `${name}.lock`); }
   }
-  for (const name of await fs.readdir(path.join(root, 'deps')).catch(() => [] as string[])) {
+  for (const name of await unlessMissing(fs.readdir(path.join(root, 'deps'))) ?? []) {
     if (!name.endsWith('.lock') && !keepSetups.has(name)) { await remove(path.join('deps', name), path.join('..', 'deps', `${name}.lock`)); }
   }
   // An earlier layout's private indexes (build directories are repositories of their own now).
-  if (await fs.stat(path.join(root, 'index')).then(() => true, () => false)) { await remove('index', undefined); }
+  if (await unlessMissing(fs.stat(path.join(root, 'index')))) { await remove('index', undefined); }
   return { removed: removed.sort(), bytes, busy: busy.sort() };
 }
 
 /** Bytes of the files under `p` (links not followed; a file with several links counted once per link). */
 async function sizeOf(p: string): Promise<number> {
-  const st = await fs.lstat(p).catch(() => undefined);
+  const st = await unlessMissing(fs.lstat(p));
   if (!st) { return 0; }
   if (!st.isDirectory()) { return st.size; }
   let total = 0;

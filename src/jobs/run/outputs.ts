@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { BuildFailure } from '../../engine/builder';
-import { DataKitError } from '../../shared/errors';
+import { DataKitError, unlessMissing } from '../../shared/errors';
 import { compilePatterns } from '../config/patterns';
 
 export const DEFAULT_OUTPUT_CAP = 100 * 1024 * 1024;
@@ -80,7 +80,7 @@ export async function findOutputs(dir: string, patterns: readonly string[]): Pro
     const parts = base === '' ? [] : base.split('/');
     for (const [i, part] of parts.entries()) {
       cur = cur === '' ? part : `${cur}/${part}`;
-      const st = await fs.lstat(path.join(dir, cur)).catch(() => undefined);
+      const st = await unlessMissing(fs.lstat(path.join(dir, cur)));
       if (st && i === parts.length - 1 && !st.isDirectory()) { await consider(cur, st); ok = false; break; }
       if (!st?.isDirectory()) { ok = false; break; }
     }
@@ -165,7 +165,7 @@ export async function restoreOutputs(files: readonly SavedOutput[], target: stri
     let cur = root;
     for (const part of parts.slice(0, -1)) {
       cur = path.join(cur, part);
-      const st = await fs.lstat(cur).catch(() => undefined);
+      const st = await unlessMissing(fs.lstat(cur));
       if (!st) {
         await fs.mkdir(cur);
       } else if (!st.isDirectory()) {
@@ -173,7 +173,7 @@ export async function restoreOutputs(files: readonly SavedOutput[], target: stri
       }
     }
     const dest = path.join(cur, parts[parts.length - 1]);
-    const st = await fs.lstat(dest).catch(() => undefined);
+    const st = await unlessMissing(fs.lstat(dest));
     if (st?.isSymbolicLink() || (f.mode === '120000' && st)) { await fs.rm(dest, { recursive: true, force: true }); }
     if (f.mode === '120000') {
       await fs.symlink(Buffer.from(f.data).toString('utf8'), dest);

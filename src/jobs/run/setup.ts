@@ -13,7 +13,7 @@ import fsSync = require('node:fs');
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { BuildFailure } from '../../engine/builder';
-import { DataKitError } from '../../shared/errors';
+import { DataKitError, unlessMissing } from '../../shared/errors';
 import { CANCELLED_MESSAGE } from '../../shared/resultCommit';
 import { LiveLog } from '../../engine/liveLog';
 import { runGit } from '../../store/git/git';
@@ -231,7 +231,7 @@ function placeLink(src: string, dst: string, symbolic: boolean): boolean {
  */
 export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number }> {
   const state = path.join(checkout, '.git', STATE_FILE);
-  const previous = await fs.readFile(state, 'utf8').catch(() => '');
+  const previous = await unlessMissing(fs.readFile(state, 'utf8')) ?? '';
   const previousKey = previous === '' ? undefined : previous.split('\n')[0];
   let removed = 0;
   if (previousKey !== undefined && previousKey !== products?.key) {

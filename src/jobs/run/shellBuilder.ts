@@ -115,6 +115,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   }
 
   async abandon(prepared: Promise<unknown>): Promise<void> {
+    // A checkout that failed to be readied holds nothing to free (its failure was generate's to report).
     const p = await (prepared as Promise<PreparedDir>).catch(() => undefined);
     await p?.dir.release();
   }
