@@ -3,6 +3,7 @@
 import { DataKitError } from '../shared/errors';
 import { CANCELLED_MESSAGE, formatResultMessage, TRAILER, type FailureReason } from '../shared/resultCommit';
 import type { StoreTransaction } from '../shared/results';
+import type { Transaction } from './builder';
 import type { LiveLog } from './liveLog';
 import { machine } from './machine';
 import type { CacheMetrics } from './metrics';
@@ -39,6 +40,15 @@ export function failureOf(err: unknown, abort: AbortController): Failure {
 export class Attempt<V> {
   private queuedAt: bigint | undefined;
   private queuedMs: number | undefined;
+  /** What `generate` writes through: only under `value/`, and `key.json`. */
+  readonly jobTx: Transaction = {
+    writeFile: (path, data, mode) => {
+      if (!(path.startsWith('value/') && path.length > 'value/'.length) && path !== 'key.json') {
+        return Promise.reject(new DataKitError('InvalidPath', `A build may write only under value/ or key.json, not "${path}"`));
+      }
+      return this.tx.writeFile(path, data, mode);
+    },
+  };
 
   constructor(readonly tx: StoreTransaction, private readonly title: string, private readonly log: LiveLog, private readonly abort: AbortController, private readonly options: AttemptOptions<V>) {
     // The seed's transaction: what a previous build left is removed, whatever this one ends with.

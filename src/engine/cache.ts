@@ -1,75 +1,19 @@
 // The build cache: the seed's CI_cache.Make(B), with its database in a results repository.
-import { Mutex } from 'async-mutex';
-import type { Builder, FinishedNeed, Transaction } from './builder';
+import type { Builder, FinishedNeed } from './builder';
 import { DataKitError } from '../shared/errors';
 import { Emitter, type Event } from '../shared/events';
 import { CANCELLED_MESSAGE, parseResultMessage } from '../shared/resultCommit';
-import type { EntryReader, EntrySnapshot, StoreTransaction } from '../shared/results';
+import type { EntryReader, EntrySnapshot } from '../shared/results';
+import type { BuildCacheOptions, EntryLocks, Logger, ResultStore, StatusChange } from './contracts';
+
+export type { BuildCacheOptions, EntryLocks, Logger, ResultStore, StatusChange } from './contracts';
+import { Entries, type Entry } from './entries';
 import { Attempt, isCancelled, messageOf } from './attempt';
 import type { LiveLog, LogManager } from './liveLog';
 import type { CacheMetrics } from './metrics';
 import { awaitNeeds, type NeedsHost } from './needs';
 import type { Pool } from './pool';
 import { EMPTY, failure, type RebuildOutcome, type Saved, type Status } from './status';
-
-/** What the cache needs of the results repository (GitStore implements it). */
-export interface ResultStore {
-  head(builder: string, entry: string): Promise<EntrySnapshot | undefined>;
-  begin(builder: string, entry: string): StoreTransaction;
-  markForRebuild(builder: string, entry: string): Promise<string | undefined>;
-  refName(builder: string, entry: string): string;
-  /** A saved result by its commit (for a build to read what a job it needs saved). */
-  snapshot?(commit: string, ref?: string): EntryReader;
-  /** Clears what a crashed writer left that would stop this entry's result from being saved; says what it did. */
-  recoverLocks?(builder: string, entry: string): string | undefined;
-}
-
-/** Locks that keep two processes from building one key at once (see jobs/entryLocks). */
-export interface EntryLocks {
-  /** Takes the entry's lock, or says which live process holds it. */
-  tryAcquire(entryId: string): Promise<{ release(): Promise<void> } | { holder: number }>;
-  /** Resolves once the lock is free (or its holder died), or rejects when `signal` aborts. */
-  waitUntilFree(entryId: string, signal: AbortSignal): Promise<void>;
-}
-
-export interface Logger {
-  info(message: string): void;
-  error(message: string): void;
-}
-
-export interface BuildCacheOptions {
-  store: ResultStore;
-  logs: LogManager;
-  metrics?: CacheMetrics;
-  pool?: Pool;
-  locks?: EntryLocks;
-  logger?: Logger;
-  /**
-   * How many entries memory holds at most (default 10,000): past it, the least recently used settled ones
-   * are dropped, with their mutexes (the store still has them). A pending build is never dropped.
-   */
-  maxEntries?: number;
-}
-
-export interface StatusChange<K, V> {
-  readonly key: K;
-  readonly branch: string;
-  /** undefined once an entry is forgotten (marked for rebuild): the next lookup decides. */
-  readonly status: Status<V> | undefined;
-}
-
-interface Entry<V> {
-  readonly lock: Mutex;
-  value?: Status<V>;
-  /** The key its value was set for (what a reload reports the change with). */
-  key?: unknown;
-  /** Set while a build is pending. */
-  abort?: AbortController;
-  /** Resolves once the pending build has saved its result (or failed outside `generate`). */
-  done?: Promise<void>;
-  /** A failure that was never committed (an error outside `generate`): rebuilding just forgets it. */
-  uncommitted?: boolean;
-}
 
 const silent: Logger = { info: () => {}, error: () => {} };
 
@@ -82,7 +26,7 @@ function isRetried<V>(s: Status<V>): boolean {
 }
 
 export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
-  private readonly entries = new Map<string, Entry<V>>();
+  private readonly entries: Entries<V>;
   private readonly store: ResultStore;
   private readonly logs: LogManager;
   private readonly metrics?: CacheMetrics;
@@ -100,10 +44,8 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
     this.pool = options.pool;
     this.locks = options.locks;
     this.logger = options.logger ?? silent;
-    this.maxEntries = Math.max(1, options.maxEntries ?? 10_000);
+    this.entries = new Entries(Math.max(1, options.maxEntries ?? 10_000));
   }
-
-  private readonly maxEntries: number;
 
   /** How many entries are in memory (for tests and benchmarks). */
   get size(): number {
@@ -111,26 +53,7 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
   }
 
   private entry(branch: string): Entry<V> {
-    let e = this.entries.get(branch);
-    if (e) {
-      // Most recently used last: a Map keeps insertion order.
-      this.entries.delete(branch);
-      this.entries.set(branch, e);
-      return e;
-    }
-    e = { lock: new Mutex() };
-    this.entries.set(branch, e);
-    if (this.entries.size > this.maxEntries) { this.evict(branch); }
-    return e;
-  }
-
-  /** Drops the least recently used settled entries (never `keep`, a pending or a locked one) down to the bound. */
-  private evict(keep: string): void {
-    for (const [b, e] of this.entries) {
-      if (this.entries.size <= this.maxEntries) { return; }
-      if (b === keep || e.abort || e.done || e.lock.isLocked() || e.value?.result.kind === 'pending') { continue; }
-      this.entries.delete(b);
-    }
+    return this.entries.entry(branch);
   }
 
   /**
@@ -335,7 +258,7 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
         return await attempt.save(attempt.fail(err));
       }
       attempt.queue();
-      const run = (): Promise<Status<V>> => attempt.run(() => this.generate(ctx, key, log, attempt.tx, abort, needs, prepared));
+      const run = (): Promise<Status<V>> => attempt.run(() => this.generate(ctx, key, log, attempt, abort, needs, prepared));
       if (!this.pool) { return await run(); }
       try {
         return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0, this.builder.order?.(key) ?? 0);
@@ -369,28 +292,19 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
     if (prepared) { await this.builder.abandon?.(prepared); }
   }
 
-  private async generate(ctx: C, key: K, log: LiveLog, tx: StoreTransaction, abort: AbortController, needs: ReadonlyMap<string, FinishedNeed<V>>, prepared: Promise<unknown> | undefined): Promise<V> {
-    const jobTx: Transaction = {
-      writeFile: (path, data, mode) => {
-        if (!(path.startsWith('value/') && path.length > 'value/'.length) && path !== 'key.json') {
-          return Promise.reject(new DataKitError('InvalidPath', `A build may write only under value/ or key.json, not "${path}"`));
-        }
-        return tx.writeFile(path, data, mode);
-      },
-    };
-    const run = async (): Promise<V> => {
-      if (abort.signal.aborted) {
-        await this.abandon(prepared);
-        throw new DataKitError('Cancelled', CANCELLED_MESSAGE);
-      }
-      try {
-        return await this.builder.generate({ ctx, key, log, tx: jobTx, signal: abort.signal, needs, ...(prepared ? { prepared } : {}) });
-      } finally {
-        // The seed turns the build's switch off when generate ends, releasing what hangs on it.
-        if (!abort.signal.aborted) { abort.abort(new DataKitError('Finished', 'Build finished')); }
-      }
-    };
-    const value = await run();
+  /** Runs the builder's generate through the attempt's transaction; a cancel wins over what it returned. */
+  private async generate(ctx: C, key: K, log: LiveLog, attempt: Attempt<V>, abort: AbortController, needs: ReadonlyMap<string, FinishedNeed<V>>, prepared: Promise<unknown> | undefined): Promise<V> {
+    if (abort.signal.aborted) {
+      await this.abandon(prepared);
+      throw new DataKitError('Cancelled', CANCELLED_MESSAGE);
+    }
+    let value: V;
+    try {
+      value = await this.builder.generate({ ctx, key, log, tx: attempt.jobTx, signal: abort.signal, needs, ...(prepared ? { prepared } : {}) });
+    } finally {
+      // The seed turns the build's switch off when generate ends, releasing what hangs on it.
+      if (!abort.signal.aborted) { abort.abort(new DataKitError('Finished', 'Build finished')); }
+    }
     // A build cancelled while it ran is a cancelled build, even if generate ignored the signal.
     if (isCancelled(abort)) { throw new DataKitError('Cancelled', CANCELLED_MESSAGE); }
     return value;

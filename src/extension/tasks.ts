@@ -11,7 +11,7 @@ import type { Operations } from './operations';
 
 export const TASK_TYPE = 'datakit-ci';
 
-interface JobTaskDefinition extends vscode.TaskDefinition {
+export interface JobTaskDefinition extends vscode.TaskDefinition {
   readonly job: string;
   /** `head` (default) or `worktree`: the uncommitted changes. */
   readonly target?: 'head' | 'worktree';
@@ -46,7 +46,7 @@ export class JobTasks implements vscode.TaskProvider {
 }
 
 /** The task's terminal: runs (or reuses) the job and ends with its result's exit code. */
-class JobTerminal implements vscode.Pseudoterminal {
+export class JobTerminal implements vscode.Pseudoterminal {
   private readonly write = new vscode.EventEmitter<string>();
   private readonly closed = new vscode.EventEmitter<number>();
   readonly onDidWrite = this.write.event;

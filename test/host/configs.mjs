@@ -45,7 +45,8 @@ export const HOST_CONFIGS = [
     // preloaded into the extension host records every process it starts.
     name: 'untrusted',
     trust: true,
-    settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' },
+    // A save builds the working tree, and HEAD moves build HEAD: both must be refused here.
+    settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never', 'datakitCi.buildWorkingTree': 'onSave', 'datakitCi.automaticBuilds': true },
     setup(runDir) {
       const dir = path.join(runDir, 'ws', 'untrusted');
       makeRepo(dir, [{ message: 'Initial commit', files: {
