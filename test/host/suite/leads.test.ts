@@ -165,9 +165,14 @@ describe('from a red icon to the failing line', function () {
     await waitFor('the problems to clear', () => vscode.languages.getDiagnostics(vscode.Uri.file(path.join(folder(), 'src', 'main.txt'))).every((d) => d.source !== 'DataKit CI: ok'));
   });
 
-  it('offers every command in the palette, picking a target and a job where one is needed', async () => {
+  it('registers every contributed command under its category, hides none from the palette, and Explain Key from the palette picks a job', async () => {
     const a = await api();
-    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { menus: { commandPalette?: { when: string }[] }; configuration: { properties: Record<string, { title?: string }> } } };
+    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { commands: { command: string; category?: string }[]; menus: { commandPalette?: { when: string }[] }; configuration: { properties: Record<string, { title?: string }> } } };
+    const registered = new Set(await vscode.commands.getCommands(true));
+    for (const c of pkg.contributes.commands) {
+      assert.ok(registered.has(c.command), `${c.command} is registered`);
+      assert.strictEqual(c.category, 'DataKit CI', `${c.command} is under DataKit CI in the palette`);
+    }
     assert.deepStrictEqual((pkg.contributes.menus.commandPalette ?? []).filter((m) => m.when === 'false'), []);
     for (const [key, p] of Object.entries(pkg.contributes.configuration.properties)) { assert.ok(p.title && !/Mi B|Datakit Ci/.test(p.title), `${key} has a readable title`); }
     const session = a.internals.sessions.all[0]!;
@@ -199,7 +204,7 @@ describe('from a red icon to the failing line', function () {
     assert.strictEqual(r.said, `DataKit CI: all ${jobs.size} jobs are cached (${parts.join(', ')}): nothing to build. Rebuild Failed runs the failed ones again.`);
   });
 
-  it('makes every job of HEAD a task of type datakit-ci that runs through the cache', async () => {
+  it('makes every job of HEAD a task of type datakit-ci that builds a missing result and reuses a saved one', async () => {
     const a = await api();
     const tasks = await vscode.tasks.fetchTasks({ type: 'datakit-ci' });
     const names = a.internals.sessions.all[0]!.head!.jobs.map((j) => j.key.job.name);
@@ -212,10 +217,15 @@ describe('from a red icon to the failing line', function () {
       await vscode.tasks.executeTask(task);
       return ended;
     };
-    // Built by the task if it was not yet, then a hit; a failure's exit code is 1.
+    // Built by the task if it was not yet, then a hit: the second run saves no build; a failure's exit code is 1.
+    const { jobs } = a.internals.sessions.all[0]!;
+    const ok = (await jobNode(a, 'ok')).job.key;
     assert.strictEqual(await run('ok'), 0);
     assert.strictEqual((await jobNode(a, 'ok')).job.status?.result.kind, 'success');
+    const builds = (await jobs.history(ok)).length;
+    assert.ok(builds > 0, 'ok has a saved result');
     assert.strictEqual(await run('ok'), 0);
+    assert.strictEqual((await jobs.history(ok)).length, builds, 'the second run reused the saved result: no build was saved');
     assert.strictEqual(await run('bad'), 1);
   });
 });
