@@ -3,7 +3,6 @@
 // changed since the previous build; the user's index, work tree and refs are never touched.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os = require('node:os');
 import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
 import { runGit } from '../../store/git/git';
@@ -13,19 +12,7 @@ import { RUN_VARIABLE } from './environment';
 import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
 import { killTree } from './process';
 import { processesWithVariable } from './procfs';
-
-/** Overrides where build directories go (tests, and the extension's own storage). */
-export const CACHE_DIR_ENV = 'DATAKIT_CI_CACHE_DIR';
-
-/** The directory that holds every repository's build directories. */
-export function cacheBaseDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform,
-  home: string = os.homedir()): string {
-  if (env[CACHE_DIR_ENV]) { return path.resolve(env[CACHE_DIR_ENV]); }
-  if (platform === 'win32') { return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'datakit-ci'); }
-  if (platform === 'darwin') { return path.join(home, 'Library', 'Caches', 'datakit-ci'); }
-  const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'datakit-ci');
-}
+import { cacheBaseDir } from '../platform/cacheDir';
 
 /** A short stable name for a repository: its folder's name and a digest of its common git dir. */
 export function repoId(commonDir: string): string {
