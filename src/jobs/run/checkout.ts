@@ -10,9 +10,7 @@ import type { SourceRepo } from '../../store/source/sourceRepo';
 import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
 import { RUN_VARIABLE } from './environment';
 import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
-import { killTree } from './process';
-import { processesWithVariable } from './procfs';
-import { cacheBaseDir } from '../platform/cacheDir';
+import { platform } from '../platform';
 
 /** A short stable name for a repository: its folder's name and a digest of its common git dir. */
 export function repoId(commonDir: string): string {
@@ -27,7 +25,7 @@ export function checkoutFolders(root: string): string[] {
 }
 
 /** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
-export function buildRoot(id: string, base: string = cacheBaseDir()): string {
+export function buildRoot(id: string, base: string = platform().cacheBase()): string {
   return path.join(base, id);
 }
 
@@ -222,8 +220,9 @@ async function checkOut(gitDir: string, dir: string, commit: string): Promise<vo
 
 /** Kills what a dead build left running (found by its run's marker) before its directory is reused. */
 async function killLeftovers(dir: string, stale: StaleHolder, tell?: (message: string) => void): Promise<void> {
-  const left = stale.data ? processesWithVariable(RUN_VARIABLE, stale.data) : [];
-  if (left.length > 0) { await killTree(undefined, 2000, { name: RUN_VARIABLE, value: stale.data! }); }
+  const run = stale.data ? { name: RUN_VARIABLE, value: stale.data } : undefined;
+  const left = run ? await platform().processesWithVariable(run.name, run.value) : [];
+  if (run && left.length > 0) { await platform().killTree(undefined, 2000, run); }
   const who = stale.pid !== undefined ? `pid ${stale.pid}` : 'a crashed build';
   tell?.(`Took over the build directory ${dir} from ${who} (${stale.reason})${left.length ? `; killed ${left.length} process${left.length === 1 ? '' : 'es'} it left running (${left.join(', ')})` : ''}`);
 }
