@@ -58,9 +58,14 @@ describe('lock files', () => {
   it('waits for a held lock until it is released, telling who holds it', async () => {
     const file = next();
     const first = (await acquireLock(file))!;
+    const held = fs.readFileSync(file, 'utf8');
     const told: number[] = [];
-    const waiting = acquireLock(file, { pollMs: 5, onWait: (h) => told.push(h.pid) });
-    await new Promise((r) => setTimeout(r, 30));
+    // The waiter says, through onWait, that it found the lock held and waits: only then is it released.
+    let seenHeld!: () => void;
+    const waits = new Promise<void>((r) => { seenHeld = r; });
+    const waiting = acquireLock(file, { pollMs: 5, onWait: (h) => { told.push(h.pid); seenHeld(); } });
+    await waits;
+    assert.equal(fs.readFileSync(file, 'utf8'), held, 'the waiter has not taken the lock while it was held');
     await first.release();
     const second = await waiting;
     assert.ok(second);
