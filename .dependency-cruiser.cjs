@@ -23,7 +23,7 @@ const floors = [
 // Rooms, lowest first. A room may import the rooms listed before it.
 const rooms = {
   store: ['git', 'source|results'],
-  jobs: ['problems', 'config', 'suggest|keys', 'run'],
+  jobs: ['platform', 'problems', 'config', 'suggest|keys', 'run'],
 };
 const roomRules = [];
 for (const [floor, order] of Object.entries(rooms)) {

@@ -2,25 +2,17 @@
 // run is Node starting and compiling the bundle; the cache keeps the compiled code (and the functions the
 // previous run compiled lazily) in the user's cache directory, next to the build directories, so that a
 // later run compiles nothing. A cache that V8 rejects (another Node, another bundle) is written anew; one
-// that cannot be written is simply not used. Only Node's built-in modules are used here.
+// that cannot be written is simply not used. Only Node's built-in modules are used here, and the one file
+// that says where the cache directory is (itself made of built-ins only).
 import { createHash } from 'node:crypto';
 import fs = require('node:fs');
 import Module = require('node:module');
-import os = require('node:os');
 import path = require('node:path');
 import vm = require('node:vm');
+import { cacheBaseDir } from '../jobs/platform/cacheDir';
 
 interface MainModule {
   main(argv: string[]): Promise<number>;
-}
-
-/** The cache directory, as checkout.ts's cacheBaseDir says it (kept apart: this file loads nothing else). */
-function cacheBase(): string {
-  if (process.env.DATAKIT_CI_CACHE_DIR) { return path.resolve(process.env.DATAKIT_CI_CACHE_DIR); }
-  if (process.platform === 'win32') { return path.join(process.env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local'), 'datakit-ci'); }
-  if (process.platform === 'darwin') { return path.join(os.homedir(), 'Library', 'Caches', 'datakit-ci'); }
-  const xdg = process.env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'datakit-ci');
 }
 
 function load(file: string): MainModule {
@@ -29,7 +21,7 @@ function load(file: string): MainModule {
   // cache made for other code): no hashing of the bundle on every start.
   const st = fs.statSync(file);
   const id = createHash('sha1').update(`${process.version}\0${st.size}\0${st.mtimeMs}\0${file}`).digest('hex').slice(0, 16);
-  const dir = path.join(cacheBase(), 'code-cache');
+  const dir = path.join(cacheBaseDir(), 'code-cache');
   const cacheFile = path.join(dir, `cli-${id}.bin`);
   let cachedData: Buffer | undefined;
   try { cachedData = fs.readFileSync(cacheFile); } catch { /* first run */ }

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataKitError } from '../../src/shared/errors';
-import { buildRoot, cacheBaseDir, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/run/checkout';
+import { buildRoot, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/run/checkout';
+import { cacheBaseDir } from '../../src/jobs/platform/cacheDir';
 import { SourceRepo } from '../../src/store/source/sourceRepo';
 
 const ENV = {

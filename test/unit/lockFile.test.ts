@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { acquireLock, isProcessAlive, readLockHolder, type StaleHolder } from '../../src/jobs/run/lockFile';
-import { processStartTime } from '../../src/jobs/run/procfs';
+import { platform } from '../../src/jobs/platform';
+import { acquireLock, readLockHolder, type StaleHolder } from '../../src/jobs/run/lockFile';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LOCK_MODULE = path.join(ROOT, 'out/src/jobs/run/lockFile.js');
@@ -58,9 +58,14 @@ describe('lock files', () => {
   it('waits for a held lock until it is released, telling who holds it', async () => {
     const file = next();
     const first = (await acquireLock(file))!;
+    const held = fs.readFileSync(file, 'utf8');
     const told: number[] = [];
-    const waiting = acquireLock(file, { pollMs: 5, onWait: (h) => told.push(h.pid) });
-    await new Promise((r) => setTimeout(r, 30));
+    // The waiter says, through onWait, that it found the lock held and waits: only then is it released.
+    let seenHeld!: () => void;
+    const waits = new Promise<void>((r) => { seenHeld = r; });
+    const waiting = acquireLock(file, { pollMs: 5, onWait: (h) => { told.push(h.pid); seenHeld(); } });
+    await waits;
+    assert.equal(fs.readFileSync(file, 'utf8'), held, 'the waiter has not taken the lock while it was held');
     await first.release();
     const second = await waiting;
     assert.ok(second);
@@ -77,7 +82,7 @@ describe('lock files', () => {
     const file = next();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const pid = await deadPid();
-    assert.equal(isProcessAlive(pid), false);
+    assert.equal(await platform().isAlive(pid), false);
     writeLock(file, pid);
     assert.equal(await readLockHolder(file), undefined);
     const h = await acquireLock(file, { wait: false });
@@ -148,7 +153,7 @@ describe('lock files', () => {
     await h.release();
 
     // A live process of this host that stopped beating (hung, or stopped with SIGSTOP).
-    writeLock(file, process.pid, os.hostname(), { startTime: processStartTime(process.pid) });
+    writeLock(file, process.pid, os.hostname(), { startTime: await platform().startTime(process.pid) });
     assert.deepEqual(await readLockHolder(file), { pid: process.pid });
     age(file, 11_000);
     assert.equal(await readLockHolder(file, { heartbeatStaleMs: 10_000 }), undefined);

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isProcessAlive, runJobProcess, type RunJobProcessOptions } from '../../src/jobs/run/process';
+import { platform } from '../../src/jobs/platform';
+import { runJobProcess, type RunJobProcessOptions } from '../../src/jobs/run/process';
 
 let dir: string;
 before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'datakit-process-')); });
@@ -25,7 +26,7 @@ async function run(command: string, opts: Partial<RunJobProcessOptions> = {}): P
  * The process no longer runs: kill(pid, 0) fails with ESRCH — or, where PID 1 does not reap orphans (as in
  * some containers), the killed process is a zombie, which has no code or files left.
  */
-function assertGone(pid: number): void {
+async function assertGone(pid: number): Promise<void> {
   assert.ok(Number.isInteger(pid) && pid > 1, `pid ${pid}`);
   try {
     process.kill(pid, 0);
@@ -35,7 +36,7 @@ function assertGone(pid: number): void {
   }
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   assert.equal(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), 'Z', `${pid} still runs`);
-  assert.equal(isProcessAlive(pid), false);
+  assert.equal(await platform().isAlive(pid), false);
 }
 
 function readPid(file: string): number {
@@ -121,7 +122,7 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
   it('on timeout, kills the whole process group, grandchildren included', async () => {
     const { result } = await run('sleep 30 & echo $! > timeout.pid; wait', { timeoutMs: 300 });
     assert.equal(result, 'Timed out after 300ms');
-    assertGone(readPid('timeout.pid'));
+    await assertGone(readPid('timeout.pid'));
   });
 
   it('names the timeout as the caller wrote it', async () => {
@@ -135,14 +136,14 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
       onOutput: (t) => { if (t.includes('started')) { controller.abort(); } },
     });
     assert.equal(result, 'Cancelled');
-    assertGone(readPid('cancel.pid'));
+    await assertGone(readPid('cancel.pid'));
   });
 
   it('sends SIGKILL after the grace period to processes that ignore SIGTERM', async () => {
     // An ignored signal stays ignored across fork and exec, so the grandchild ignores SIGTERM too.
     const { result } = await run("trap '' TERM; sleep 30 & echo $! > stubborn.pid; wait; wait", { timeoutMs: 200, killGraceMs: 200 });
     assert.equal(result, 'Timed out after 200ms');
-    assertGone(readPid('stubborn.pid'));
+    await assertGone(readPid('stubborn.pid'));
   });
 
   it('spawns nothing when already cancelled', async () => {
@@ -163,7 +164,7 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
   it('on timeout, kills a daemon that left the process group with setsid', async () => {
     const { result } = await run('setsid sh -c "echo \\$\\$ > daemon.pid; exec sleep 30" < /dev/null > /dev/null 2>&1 & sleep 30', { timeoutMs: 500, ...marked('t1') });
     assert.equal(result, 'Timed out after 500ms');
-    assertGone(readPid('daemon.pid'));
+    await assertGone(readPid('daemon.pid'));
   });
 
   it('kills what a successful command left running after a double fork, with nohup or setsid', async () => {
@@ -174,23 +175,23 @@ describe('runJobProcess', { skip: process.platform === 'win32' && 'POSIX shells 
       'while [ ! -s forked.pid ] || [ ! -s nohup.pid ] || [ ! -s setsid.pid ]; do sleep 0.05; done; echo done',
     ].join('\n'), marked('t2'));
     assert.equal(result, 'ok');
-    for (const f of ['forked.pid', 'nohup.pid', 'setsid.pid']) { assertGone(readPid(f)); }
+    for (const f of ['forked.pid', 'nohup.pid', 'setsid.pid']) { await assertGone(readPid(f)); }
   });
 
   it('kills what a successful command left running in the background', async () => {
     const { result, chunks } = await run('sleep 30 & echo $! > leftover.pid; echo done');
     assert.equal(result, 'ok');
     assert.equal(chunks.join(''), 'done\n');
-    assertGone(readPid('leftover.pid'));
+    await assertGone(readPid('leftover.pid'));
   });
 });
 
-describe('isProcessAlive', { skip: process.platform === 'win32' && 'POSIX shells' }, () => {
+describe('isAlive', { skip: process.platform === 'win32' && 'POSIX shells' }, () => {
   it('is true for this process and false for one that has exited', async () => {
-    assert.equal(isProcessAlive(process.pid), true);
+    assert.equal(await platform().isAlive(process.pid), true);
     const { result } = await run('echo $$ > self.pid');
     assert.equal(result, 'ok');
-    assert.equal(isProcessAlive(readPid('self.pid')), false);
+    assert.equal(await platform().isAlive(readPid('self.pid')), false);
   });
 });
 

@@ -3,7 +3,6 @@
 // changed since the previous build; the user's index, work tree and refs are never touched.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os = require('node:os');
 import path = require('node:path');
 import { DataKitError, unlessMissing } from '../../shared/errors';
 import { runGit } from '../../store/git/git';
@@ -11,21 +10,7 @@ import type { SourceRepo } from '../../store/source/sourceRepo';
 import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
 import { RUN_VARIABLE } from './environment';
 import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
-import { killTree } from './process';
-import { processesWithVariable } from './procfs';
-
-/** Overrides where build directories go (tests, and the extension's own storage). */
-export const CACHE_DIR_ENV = 'DATAKIT_CI_CACHE_DIR';
-
-/** The directory that holds every repository's build directories. */
-export function cacheBaseDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform,
-  home: string = os.homedir()): string {
-  if (env[CACHE_DIR_ENV]) { return path.resolve(env[CACHE_DIR_ENV]); }
-  if (platform === 'win32') { return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'datakit-ci'); }
-  if (platform === 'darwin') { return path.join(home, 'Library', 'Caches', 'datakit-ci'); }
-  const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.cache'), 'datakit-ci');
-}
+import { platform } from '../platform';
 
 /** A short stable name for a repository: its folder's name and a digest of its common git dir. */
 export function repoId(commonDir: string): string {
@@ -40,7 +25,7 @@ export function checkoutFolders(root: string): string[] {
 }
 
 /** `<cache>/datakit-ci/<repoId>`: the root of one repository's build directories. */
-export function buildRoot(id: string, base: string = cacheBaseDir()): string {
+export function buildRoot(id: string, base: string = platform().cacheBase()): string {
   return path.join(base, id);
 }
 
@@ -235,8 +220,9 @@ async function checkOut(gitDir: string, dir: string, commit: string): Promise<vo
 
 /** Kills what a dead build left running (found by its run's marker) before its directory is reused. */
 async function killLeftovers(dir: string, stale: StaleHolder, tell?: (message: string) => void): Promise<void> {
-  const left = stale.data ? processesWithVariable(RUN_VARIABLE, stale.data) : [];
-  if (left.length > 0) { await killTree(undefined, 2000, { name: RUN_VARIABLE, value: stale.data! }); }
+  const run = stale.data ? { name: RUN_VARIABLE, value: stale.data } : undefined;
+  const left = run ? await platform().processesWithVariable(run.name, run.value) : [];
+  if (run && left.length > 0) { await platform().killTree(undefined, 2000, run); }
   const who = stale.pid !== undefined ? `pid ${stale.pid}` : 'a crashed build';
   tell?.(`Took over the build directory ${dir} from ${who} (${stale.reason})${left.length ? `; killed ${left.length} process${left.length === 1 ? '' : 'es'} it left running (${left.join(', ')})` : ''}`);
 }

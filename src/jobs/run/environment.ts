@@ -25,7 +25,7 @@ export interface BuildIdentity {
   readonly commit: string;
   /** The key's digest. */
   readonly key: string;
-  /** A value unique to this run, found again in /proc/<pid>/environ to kill what the job left behind. */
+  /** A value unique to this run, found again in its processes' environments (see src/jobs/platform) to kill what the job left behind. */
   readonly run: string;
   /** The directory above the checkout: git run by the job must not find a repository above it. */
   readonly ceiling: string;

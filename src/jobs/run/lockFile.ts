@@ -5,15 +5,14 @@
 // A holder is alive while its heartbeat (the file's mtime, refreshed while it holds the lock) is fresh and,
 // on this host, while a process with its pid and its start time runs: a pid reused by an unrelated process,
 // a holder on another host (or in a restarted container) that stopped beating, or one that hangs, cannot
-// keep the lock forever.
+// keep the lock forever. Whether a pid runs and when it started are the platform's (src/jobs/platform):
+// /proc on Linux, ps on other POSIX systems (to the second), the process's creation time on Windows.
 import { randomUUID } from 'node:crypto';
 import fsSync = require('node:fs');
 import { promises as fs } from 'node:fs';
 import os = require('node:os');
 import path = require('node:path');
-import { isProcessAlive, processStartTime } from './procfs';
-
-export { isProcessAlive };
+import { platform } from '../platform';
 
 export interface LockOptions {
   /** Wait for a held lock to be free (default true); when false, a held lock gives undefined at once. */
@@ -60,7 +59,7 @@ export interface LockHandle {
 interface LockInfo {
   pid: number;
   hostname: string;
-  /** The holder's start time from /proc (clock ticks after boot); absent where /proc cannot tell. */
+  /** The holder's start time as its platform tells it (see Platform.startTime); absent where it cannot tell. */
   startTime?: string;
   startedAt: string;
   token: string;
@@ -92,7 +91,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
   const ages = agesOf(options);
   const deadline = Date.now() + (options.timeoutMs ?? Infinity);
   const info: LockInfo = {
-    pid: process.pid, hostname: os.hostname(), startTime: processStartTime(process.pid),
+    pid: process.pid, hostname: os.hostname(), startTime: await ownStartTime(),
     startedAt: new Date().toISOString(), token: randomUUID(), ...(options.data !== undefined ? { data: options.data } : {}),
   };
   const content = JSON.stringify(info);
@@ -186,12 +185,21 @@ function parse(raw: string): LockInfo | undefined {
   }
 }
 
+let ownStart: Promise<string | undefined> | undefined;
+
+/** This process's start time, recorded in each lock it takes (it never changes: looked up once). */
+function ownStartTime(): Promise<string | undefined> {
+  return (ownStart ??= platform().startTime(process.pid));
+}
+
 /** Why the holder of a parsed lock is not alive, or undefined while it is. */
-function deadBecause(info: LockInfo, heartbeatAge: number, ages: Ages): string | undefined {
+async function deadBecause(info: LockInfo, heartbeatAge: number, ages: Ages): Promise<string | undefined> {
   if (info.hostname === os.hostname()) {
-    if (!isProcessAlive(info.pid)) { return `its process ${info.pid} is gone`; }
-    const now = processStartTime(info.pid);
-    if (info.startTime !== undefined && now !== undefined && now !== info.startTime) {
+    if (!(await platform().isAlive(info.pid))) { return `its process ${info.pid} is gone`; }
+    // A process with the holder's pid that started at another time (after the lock was taken) is not the
+    // holder: its pid was reused.
+    const now = info.startTime === undefined ? undefined : await platform().startTime(info.pid);
+    if (now !== undefined && now !== info.startTime) {
       return `pid ${info.pid} now belongs to another process`;
     }
   }
@@ -221,7 +229,7 @@ async function look(file: string, ages: Ages): Promise<Look> {
   const age = Date.now() - mtimeMs;
   // Unparseable: a writer between create and write, or one that crashed there.
   if (!info) { return age > ages.staleMs ? { state: 'stale', raw, holder: { reason: 'it cannot be read' } } : { state: 'live' }; }
-  const reason = deadBecause(info, age, ages);
+  const reason = await deadBecause(info, age, ages);
   if (reason === undefined) { return { state: 'live', pid: info.pid }; }
   return { state: 'stale', raw, holder: { pid: info.pid, hostname: info.hostname, data: info.data, reason } };
 }

@@ -1,20 +1,17 @@
 // Runs a job's command in its own process group and kills the whole group, grandchildren included, on
-// cancel and on timeout — and whatever the command left running once it exits, as CI runners do.
-import { childProcess } from '../../shared/lazy';
+// cancel and on timeout — and whatever the command left running once it exits, as CI runners do. What
+// differs by operating system (the shell, finding and killing the processes) is the platform's (src/jobs/platform).
+import type { ChildProcessByStdio } from 'node:child_process';
 import fs = require('node:fs');
+import type { Readable } from 'node:stream';
 import { BuildFailure } from '../../engine/builder';
 import { DataKitError } from '../../shared/errors';
+import { childProcess } from '../../shared/lazy';
 import { CANCELLED_MESSAGE } from '../../shared/resultCommit';
 import { formatDuration } from '../config/duration';
-import { groupAlive, processesWithVariable } from './procfs';
+import { platform, type Platform, type RunMarker } from '../platform';
 
-export { isProcessAlive } from './procfs';
-
-/** A variable set in a job's environment, unique to one run: its descendants are found by it. */
-export interface RunMarker {
-  readonly name: string;
-  readonly value: string;
-}
+export type { RunMarker } from '../platform';
 
 export interface RunJobProcessOptions {
   command: string;
@@ -40,68 +37,117 @@ export interface RunJobProcessOptions {
   flow?: { readonly held: boolean; whenFlowing(): Promise<void> };
 }
 
-const IS_WINDOWS = process.platform === 'win32';
-const POLL_MS = 25;
+const DEFAULT_KILL_GRACE_MS = 2000;
 /** How long to wait for the pipes once the group is gone: a process that left the group may hold them. */
 const PIPE_GRACE_MS = 500;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-interface RunningJob { killNow(): void }
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+
 /** The jobs this process runs now, for `killAllNow`. */
-const running = new Set<RunningJob>();
+const running = new Set<JobRun>();
 
 export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
-  if (opts.signal?.aborted) {
-    return Promise.reject(new DataKitError('Cancelled', CANCELLED_MESSAGE));
-  }
+  const refused = refusal(opts);
+  if (refused) { return Promise.reject(refused); }
+  const os = platform();
+  const shell = os.shell(opts.command, opts.stderr ?? 'merged');
+  const child = childProcess().spawn(shell.file, [...shell.args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: shell.detached,
+    windowsHide: true,
+    windowsVerbatimArguments: shell.windowsVerbatimArguments,
+  });
+  return new JobRun(os, child, opts).result();
+}
+
+/** SIGKILLs, at once, every job this process runs (a second Ctrl-C); their builds then end as cancelled. */
+export function killAllNow(): void {
+  for (const r of running) { r.killNow(); }
+}
+
+/** Why the command cannot start, if it cannot: a cancel that came first, or no directory to run it in. */
+function refusal(opts: RunJobProcessOptions): DataKitError | undefined {
+  if (opts.signal?.aborted) { return new DataKitError('Cancelled', CANCELLED_MESSAGE); }
+  let stat: fs.Stats;
   try {
-    if (!fs.statSync(opts.cwd).isDirectory()) {
-      return Promise.reject(new BuildFailure(`Cannot run the command: ${opts.cwd} is not a directory`));
-    }
+    stat = fs.statSync(opts.cwd);
   } catch {
-    return Promise.reject(new BuildFailure(`Cannot run the command: the directory ${opts.cwd} does not exist`));
+    // Whatever stat says (missing, a file on the way, no permission), the command cannot run there.
+    return new BuildFailure(`Cannot run the command: the directory ${opts.cwd} does not exist`);
   }
-  return new Promise<void>((resolve, reject) => {
-    const [file, args] = IS_WINDOWS
-      ? [process.env.ComSpec ?? 'cmd.exe', ['/d', '/s', '/c', `"${opts.command}"`]]
-      // The outer shell execs the inner one with stderr on stdout's pipe, so that the log keeps the order
-      // in which the command wrote; the inner shell sees the command exactly as written.
-      : ['/bin/sh', ['-c', opts.stderr === 'apart' ? 'exec /bin/sh -c "$1"' : 'exec /bin/sh -c "$1" 2>&1', 'sh', opts.command]];
-    const child = childProcess().spawn(file, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: !IS_WINDOWS,
-      windowsHide: true,
-      windowsVerbatimArguments: IS_WINDOWS,
+  return stat.isDirectory() ? undefined : new BuildFailure(`Cannot run the command: ${opts.cwd} is not a directory`);
+}
+
+/** One running command: its output, its stops (cancel, timeout), the kill of its processes, its outcome. */
+class JobRun {
+  private stopReason: 'timeout' | 'cancel' | undefined;
+  private killing: Promise<void> | undefined;
+  private killFailure: unknown;
+  private graceMs: number;
+
+  constructor(private readonly os: Platform, private readonly child: Child, private readonly opts: RunJobProcessOptions) {
+    this.graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  }
+
+  /** Settles once the command has exited and what it left running is gone. */
+  result(): Promise<void> {
+    const { child } = this;
+    if (child.pid !== undefined) { this.os.track(child.pid); }
+    running.add(this);
+    const unwatch = this.watchStops();
+    const closed = this.readOutput();
+    return new Promise<void>((resolve, reject) => {
+      child.once('error', (err) => {
+        unwatch();
+        running.delete(this);
+        reject(new BuildFailure(`Cannot run the command: ${err.message}`));
+      });
+      child.once('exit', (code, signal) => {
+        unwatch();
+        this.finish(closed, code, signal).then(resolve, reject);
+      });
     });
-    let stopReason: 'timeout' | 'cancel' | undefined;
-    let killing: Promise<void> | undefined;
-    let graceMs = opts.killGraceMs ?? 2000;
-    const killGroup = (): Promise<void> => (killing ??= killTree(child.pid, graceMs, opts.run));
-    const entry: RunningJob = {
-      killNow: () => {
-        stopReason ??= 'cancel';
-        graceMs = 0;
-        if (!IS_WINDOWS && child.pid !== undefined) { signalGroup(child.pid, 'SIGKILL'); }
-        for (const pid of opts.run ? processesWithVariable(opts.run.name, opts.run.value) : []) { signalProcess(pid, 'SIGKILL'); }
-        void killGroup();
-      },
-    };
-    running.add(entry);
-    const stop = (reason: 'timeout' | 'cancel'): void => {
-      stopReason ??= reason;
-      if (child.pid !== undefined) {
-        void killGroup();
-      }
-    };
-    const onAbort = (): void => stop('cancel');
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0
-      ? setTimeout(() => stop('timeout'), Math.min(opts.timeoutMs, MAX_TIMER_MS))
+  }
+
+  killNow(): void {
+    this.stopReason ??= 'cancel';
+    this.graceMs = 0;
+    this.os.killNow(this.child.pid, this.opts.run);
+    void this.killAll();
+  }
+
+  private stop(reason: 'timeout' | 'cancel'): void {
+    this.stopReason ??= reason;
+    if (this.child.pid !== undefined) { void this.killAll(); }
+  }
+
+  /** Kills the job's processes, once (later calls share the first); a failure is kept for the outcome. */
+  private killAll(): Promise<void> {
+    return (this.killing ??= this.os.killTree(this.child.pid, this.graceMs, this.opts.run)
+      .catch((e: unknown) => { this.killFailure ??= e; }));
+  }
+
+  /** Stops the command on cancel and on timeout; returns what undoes it. */
+  private watchStops(): () => void {
+    const { signal, timeoutMs } = this.opts;
+    const onAbort = (): void => this.stop('cancel');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = Number.isFinite(timeoutMs) && timeoutMs > 0
+      ? setTimeout(() => this.stop('timeout'), Math.min(timeoutMs, MAX_TIMER_MS))
       : undefined;
+    return () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  /** Hands the output to `onOutput` as it comes; resolves once both pipes are closed. */
+  private readOutput(): Promise<void> {
+    const { child, opts } = this;
     const streams = [child.stdout, child.stderr];
-    const closed = Promise.all(streams.map((s) => new Promise<void>((done) => s.once('close', done))));
     for (const s of streams) {
       const which = s === child.stderr && opts.stderr === 'apart' ? 'stderr' as const : undefined;
       s.setEncoding('utf8'); // a streaming decoder: a character split between chunks stays whole
@@ -117,108 +163,42 @@ export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
         }
       });
     }
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-    };
-    const settle = (): void => { running.delete(entry); };
-    child.once('error', (err) => {
-      cleanup();
-      settle();
-      reject(new BuildFailure(`Cannot run the command: ${err.message}`));
-    });
-    child.once('exit', (code, signal) => {
-      cleanup();
-      void (async () => {
-        if (!IS_WINDOWS) {
-          // Leftovers of a finished command are killed too, those that left its group included; after a
-          // stop, this waits for the kill.
-          if (killing || groupAlive(child.pid as number) || (opts.run && processesWithVariable(opts.run.name, opts.run.value).length > 0)) {
-            await killGroup();
-          }
-        }
-        // A grandchild that kept the pipes open is not waited for long; the timer goes once they close (a
-        // pending timer would keep a command-line process alive for nothing).
-        let grace: NodeJS.Timeout | undefined;
-        await Promise.race([closed, new Promise<void>((done) => { grace = setTimeout(done, PIPE_GRACE_MS); })]);
-        clearTimeout(grace);
-        for (const s of streams) {
-          s.destroy();
-        }
-        settle();
-        if (stopReason === 'cancel') {
-          reject(new DataKitError('Cancelled', CANCELLED_MESSAGE));
-        } else if (stopReason === 'timeout') {
-          reject(new BuildFailure(`Timed out after ${opts.timeoutLabel ?? formatDuration(opts.timeoutMs)}`));
-        } else if (signal) {
-          reject(new BuildFailure(`Killed by ${signal}`));
-        } else if (code !== 0) {
-          reject(new BuildFailure(`Command exited with code ${code}`));
-        } else {
-          resolve();
-        }
-      })();
-    });
-  });
-}
+    return Promise.all(streams.map((s) => new Promise<void>((done) => s.once('close', done)))).then(() => undefined);
+  }
 
-/**
- * Kills a process group (POSIX; `pgid` is its leader's pid) and every process that carries the run's
- * marker (`runVariable`), or a process tree (Windows): SIGTERM, then SIGKILL after `graceMs` if any remains;
- * resolves once none runs.
- */
-export async function killTree(pgid: number | undefined, graceMs = 2000, run?: RunMarker): Promise<void> {
-  if (IS_WINDOWS) {
-    if (pgid === undefined) { return; }
-    await new Promise<void>((done) => {
-      childProcess().spawn('taskkill', ['/pid', String(pgid), '/T', '/F'], { stdio: 'ignore', windowsHide: true })
-        .once('exit', () => done()).once('error', () => done());
-    });
-    return;
-  }
-  const marked = (): number[] => (run ? processesWithVariable(run.name, run.value) : []);
-  const alive = (): boolean => (pgid !== undefined && groupAlive(pgid)) || marked().length > 0;
-  const signal = (sig: NodeJS.Signals): void => {
-    if (pgid !== undefined) { signalGroup(pgid, sig); }
-    for (const pid of marked()) { signalProcess(pid, sig); }
-  };
-  signal('SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (alive() && Date.now() < deadline) {
-    await delay(POLL_MS);
-  }
-  if (alive()) {
-    signal('SIGKILL');
-    // SIGKILL cannot be ignored; the cap only guards against a process stuck in the kernel.
-    const cap = Date.now() + 5000;
-    while (alive() && Date.now() < cap) {
-      await delay(POLL_MS);
-      signal('SIGKILL'); // a process forked since the last look
+  /** After the command's exit: what it left running is killed, the pipes get a moment, then the outcome. */
+  private async finish(closed: Promise<void>, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    try {
+      // Leftovers of a finished command are killed too, those that left its group included; after a stop,
+      // this waits for the kill.
+      if (this.killing || await this.leftovers()) { await this.killAll(); }
+      // A grandchild that kept the pipes open is not waited for long; the timer goes once they close (a
+      // pending timer would keep a command-line process alive for nothing).
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((done) => { grace = setTimeout(done, PIPE_GRACE_MS); })]);
+      clearTimeout(grace);
+    } finally {
+      this.child.stdout.destroy();
+      this.child.stderr.destroy();
+      running.delete(this);
     }
+    if (this.killFailure !== undefined) { throw this.killFailure; }
+    const failure = this.failure(code, signal);
+    if (failure) { throw failure; }
   }
-}
 
-/** SIGKILLs, at once, every job this process runs (a second Ctrl-C); their builds then end as cancelled. */
-export function killAllNow(): void {
-  for (const r of running) { r.killNow(); }
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
+  /** Whether any process of the command still runs, in its group or marked as this run's. */
+  private async leftovers(): Promise<boolean> {
+    const { run } = this.opts;
+    return await this.os.groupAlive(this.child.pid as number)
+      || (run !== undefined && (await this.os.processesWithVariable(run.name, run.value)).length > 0);
   }
-}
 
-function signalProcess(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: already gone.
+  private failure(code: number | null, signal: NodeJS.Signals | null): DataKitError | undefined {
+    if (this.stopReason === 'cancel') { return new DataKitError('Cancelled', CANCELLED_MESSAGE); }
+    if (this.stopReason === 'timeout') { return new BuildFailure(`Timed out after ${this.opts.timeoutLabel ?? formatDuration(this.opts.timeoutMs)}`); }
+    if (signal) { return new BuildFailure(`Killed by ${signal}`); }
+    if (code !== 0) { return new BuildFailure(`Command exited with code ${code}`); }
+    return undefined;
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
 }
