@@ -1,6 +1,8 @@
 // A fully cached `datakit-ci build` against a fully cached `turbo run` of the same 4 tasks in the same
 // repository: whole-process wall time, side by side in rotating order, with `node -e 0` as the floor.
 // Run after `npm run build`: node bench/turbo.bench.mjs [rounds]
+// With DATAKIT_CI_BASELINE_DIST=<another checkout's dist/>, that build's command line runs in the same rounds
+// ("baseline"): a change's cost on the cached path, side by side.
 // turbo comes from the npm registry (its platform binary is an optional dependency) and is installed once
 // into bench/results/turbo/ (git-ignored), kept between runs; delete that directory to get a newer one.
 import assert from 'node:assert/strict';
@@ -58,8 +60,14 @@ await withTmp('dkci-turbo-bench-', async (tmp) => {
   const hit = run(turbo.wrapper, turboArgs);
   assert.match(hit.stdout, new RegExp(`${TASKS.length} cached, ${TASKS.length} total`), hit.stdout);
 
+  const baseline = process.env.DATAKIT_CI_BASELINE_DIST ? path.join(path.resolve(process.env.DATAKIT_CI_BASELINE_DIST), 'cli.js') : undefined;
+  if (baseline) {
+    const r = run(process.execPath, [baseline, 'build', '--json']);
+    assert.deepEqual(JSON.parse(r.stdout).jobs.map((j) => j.state), TASKS.map(() => 'success'), `the baseline reads the same results: ${r.stderr}`);
+  }
   const times = await sideBySide({
     datakit: () => wall(process.execPath, [cli, 'build'], { cwd: repo, env }),
+    ...(baseline ? { baseline: () => wall(process.execPath, [baseline, 'build'], { cwd: repo, env }) } : {}),
     turbo: () => wall(turbo.wrapper, turboArgs, { cwd: repo, env }),
     turboNative: () => wall(turbo.native, turboArgs, { cwd: repo, env }),
     node: () => wall(process.execPath, ['-e', '0'], { cwd: repo, env }),
@@ -69,5 +77,6 @@ await withTmp('dkci-turbo-bench-', async (tmp) => {
   console.log(`fully cached, ${TASKS.length} tasks, median of ${ROUNDS} (turbo ${turbo.version}):`);
   console.log(`  datakit-ci build ${ms(m.datakit)}; turbo run (npm's node wrapper, as installed) ${ms(m.turbo)}; ratio ${(m.datakit / m.turbo).toFixed(2)}`);
   console.log(`  turbo's native binary alone ${ms(m.turboNative)}; node -e 0 ${ms(m.node)}; datakit-ci above node's floor ${ms(m.datakit - m.node)}, turbo above it ${ms(m.turbo - m.node)}`);
+  if (baseline) { console.log(`  the baseline build (${process.env.DATAKIT_CI_BASELINE_DIST}) ${ms(m.baseline)}; this build / baseline ${(m.datakit / m.baseline).toFixed(2)}; above node's floor ${ms(m.datakit - m.node)} vs ${ms(m.baseline - m.node)}`); }
   record('turbo', { tasks: TASKS.length, rounds: ROUNDS, turbo: turbo.version, medianMs: m });
 });
