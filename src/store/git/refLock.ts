@@ -5,11 +5,10 @@ import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
+import { isObjectId } from '../../shared/objectId';
 import { parsePackedRefs, SortedPackedRefs } from './packedRefs';
 
 export { parsePackedRefs } from './packedRefs';
-
-const OID = /^[0-9a-f]{40}$/;
 
 export interface RefsOptions {
   /** How long to wait for a `<ref>.lock` that someone else holds before failing with `RefLocked`. */
@@ -67,7 +66,7 @@ export class Refs {
         return this.queryPacked((sorted) => sorted.get(ref), (refs) => refs.get(ref));
       }
       const value = text.trim();
-      if (OID.test(value)) {
+      if (isObjectId(value, 'sha1')) { // the results repository's objects are SHA-1's (objects.ts)
         return value;
       }
       if (!value.startsWith('ref: ')) {
@@ -164,7 +163,7 @@ export class Refs {
           await walk(ref);
         } else if (!d.name.endsWith('.lock')) {
           const value = readIfFile(path.join(this.gitdir, ref))?.trim();
-          if (value !== undefined && OID.test(value)) {
+          if (value !== undefined && isObjectId(value, 'sha1')) {
             found.set(ref, value);
           }
         }

@@ -6,6 +6,7 @@ import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
 import { lazily } from '../../shared/lazy';
+import { isObjectId } from '../../shared/objectId';
 import type { Disposable } from '../../shared/events';
 import { CatFile, isObjectHeader, type CatReply } from './catFile';
 import { runGit, type GitResult, type RunGitOptions } from '../git/git';
@@ -41,7 +42,6 @@ export function normalisePath(p: string): string {
   return parts.join('/');
 }
 
-const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 type Found = { oid: string; type: string } | null;
 
 export interface SourceRepoOptions {
@@ -203,7 +203,7 @@ export class SourceRepo implements Disposable {
   /** HEAD, a branch or a full commit id, resolved by reading files (undefined: ask git). */
   private async resolveLocal(rev: string): Promise<string | undefined> {
     if (!this.local) { return undefined; }
-    const id = FULL_ID.test(rev) ? rev
+    const id = isObjectId(rev) ? rev
       : rev === 'HEAD' || /^refs\/heads\/[^\s~^:?*[\\]+$/.test(rev) ? readRef({ gitDir: this.gitDir, commonDir: this.commonDir }, rev) : undefined;
     if (id === undefined) { return undefined; }
     try {
@@ -229,7 +229,7 @@ export class SourceRepo implements Disposable {
 
   /** A commit's subject (the first line of its message); `UnknownRevision` if the repository has no such commit. */
   async commitSubject(commit: string): Promise<string> {
-    if (!FULL_ID.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+    if (!isObjectId(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
     if (this.local) {
       try {
         return (await this.local.readCommit(commit)).message.split('\n')[0];
@@ -264,7 +264,10 @@ export class SourceRepo implements Disposable {
       this.git(['rev-list', '--count', spec, '--']),
       this.git(['log', '--topo-order', '--format=%H %s', `--max-count=${max}`, spec, '--']),
     ]);
-    const commits = list.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => ({ commit: line.slice(0, 40), subject: line.slice(41) }));
+    const commits = list.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => {
+      const sp = line.indexOf(' '); // after a SHA-1 or a SHA-256 id
+      return { commit: line.slice(0, sp), subject: line.slice(sp + 1) };
+    });
     return { commits, total: Number(count.stdout.toString('utf8').trim()) };
   }
 
@@ -303,7 +306,7 @@ export class SourceRepo implements Disposable {
    * repository does not have (a result built from a commit fetched elsewhere) is left out.
    */
   async commitSubjects(commits: readonly string[]): Promise<Map<string, string>> {
-    const ids = [...new Set(commits.filter((c) => FULL_ID.test(c)))];
+    const ids = [...new Set(commits.filter((c) => isObjectId(c)))];
     const out = new Map<string, string>();
     if (ids.length === 0) { return out; }
     const replies = await this.contents.query(ids);
@@ -472,7 +475,7 @@ export class SourceRepo implements Disposable {
     }
     const [reply] = await this.contents.query([found.oid]);
     if (!reply || !isObjectHeader(reply.header) || !reply.body) { throw new DataKitError('ObjectMissing', `Tree ${found.oid} (${p || 'the root'} of ${commit}) cannot be read`); }
-    return parseTree(reply.body);
+    return parseTree(reply.body, reply.header.indexOf(' ') / 2);
   }
 
   /** The commit's root tree id. */
@@ -517,14 +520,14 @@ export class SourceRepo implements Disposable {
 
   /** Looks the paths up, from the cache or with one batch of queries (plus the commit check). */
   private async lookup(commit: string, paths: string[]): Promise<Map<string, Found>> {
-    const pinned = FULL_ID.test(commit) && this.cache !== undefined;
+    const pinned = isObjectId(commit) && this.cache !== undefined;
     const result = new Map<string, Found>();
     const missing = ['^{commit}', ...paths].filter((p) => {
       const hit = pinned ? this.cacheGet(`${commit}\0${p}`) : undefined;
       if (hit !== undefined) { result.set(p, hit); }
       return hit === undefined;
     });
-    const local = missing.length > 0 && FULL_ID.test(commit) ? await this.lookupLocal(commit, missing) : undefined;
+    const local = missing.length > 0 && isObjectId(commit) ? await this.lookupLocal(commit, missing) : undefined;
     if (local) {
       for (const [p, found] of local) {
         result.set(p, found);
