@@ -25,6 +25,11 @@ const inflateAsync = promisify(zlib.inflate);
 /** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
 export type Journal = Map<string, { readonly type: 'blob' | 'tree' | 'commit'; readonly content: Uint8Array }>;
 
+/** Whether `e` says that an object cannot be read: missing (`ObjectMissing`) or damaged (`CorruptObject`). */
+export function isUnreadableObject(e: unknown): boolean {
+  return DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject');
+}
+
 export class ObjectStore {
   private readonly objectsDir: string;
   private readonly packs: PackReader;
