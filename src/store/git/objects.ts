@@ -11,7 +11,7 @@ import path = require('node:path');
 import { promisify } from 'node:util';
 import zlib = require('node:zlib');
 import { LRUCache } from 'lru-cache';
-import { DataKitError } from '../../shared/errors';
+import { DataKitError, isMissing, unlessMissing } from '../../shared/errors';
 import { lazily, streams } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { PackReader, type RawObject } from './packReader';
@@ -346,6 +346,7 @@ async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<
   try {
     await streams().pipeline(streams().Readable.from(chunks(), { objectMode: false }), zlib.createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
   } catch (e) {
+    // The write's own error is the one to tell; a temporary file that cannot go either is swept later.
     await fsp.unlink(tmp).catch(() => undefined);
     throw e;
   }
@@ -365,21 +366,26 @@ const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export async function sweepTemporaryObjects(objectsDir: string): Promise<number> {
   let removed = 0;
   const sweepDir = async (dir: string): Promise<void> => {
-    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    const names = await unlessMissing(fsp.readdir(dir)) ?? [];
     for (const name of names) {
       if (!name.startsWith(TMP_PREFIX)) { continue; }
       const file = path.join(dir, name);
       const pid = Number(name.slice(TMP_PREFIX.length).split('_')[0]);
-      const st = await fsp.stat(file).catch(() => undefined);
+      const st = await unlessMissing(fsp.stat(file));
       if (!st) { continue; }
       const writerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidExists(pid);
       if (writerGone || Date.now() - st.mtimeMs > TMP_MAX_AGE_MS) {
-        await fsp.unlink(file).then(() => { removed++; }, () => undefined);
+        try {
+          await fsp.unlink(file);
+          removed++;
+        } catch (e) {
+          if (!isMissing(e)) { throw e; } // another sweep took it first
+        }
       }
     }
   };
   await sweepDir(objectsDir);
-  const subdirs = (await fsp.readdir(objectsDir).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d));
+  const subdirs = (await unlessMissing(fsp.readdir(objectsDir)) ?? []).filter((d) => /^[0-9a-f]{2}$/.test(d));
   for (const d of subdirs) { await sweepDir(path.join(objectsDir, d)); }
   return removed;
 }

@@ -4,7 +4,7 @@
 import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
-import { DataKitError } from '../../shared/errors';
+import { DataKitError, unlessMissing } from '../../shared/errors';
 import { isObjectId } from '../../shared/objectId';
 import { parsePackedRefs, SortedPackedRefs } from './packedRefs';
 
@@ -80,7 +80,7 @@ export class Refs {
   /** packed-refs, parsed again only when its (mtime, size, inode) changes: a rewrite is a rename. */
   async packed(): Promise<ReadonlyMap<string, string>> {
     const file = path.join(this.gitdir, 'packed-refs');
-    const st = await fsp.stat(file).catch(() => undefined);
+    const st = await unlessMissing(fsp.stat(file));
     if (!st) {
       this.packedCache = undefined;
       return new Map();
@@ -156,7 +156,7 @@ export class Refs {
   async list(prefix: string): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     const walk = async (rel: string): Promise<void> => {
-      const names = await fsp.readdir(path.join(this.gitdir, rel), { withFileTypes: true }).catch(() => []);
+      const names = await unlessMissing(fsp.readdir(path.join(this.gitdir, rel), { withFileTypes: true })) ?? [];
       for (const d of names) {
         const ref = `${rel}/${d.name}`;
         if (d.isDirectory()) {

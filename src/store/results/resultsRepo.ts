@@ -67,6 +67,7 @@ export async function ensureBareRepo(dir: string): Promise<void> {
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
           throw e;
         }
+        // Only an empty directory goes; whatever stops it (not empty, gone) the rename below tells apart.
         await fsp.rmdir(dir).catch(() => undefined);
         await fsp.rename(tmp, dir).catch(async (e2) => {
           if (!(await isGitDir(dir))) {

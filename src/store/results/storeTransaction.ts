@@ -66,6 +66,8 @@ export class GitStoreTransaction implements StoreTransaction {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     // Staged in call order now; the blob is written meanwhile.
     const oid = this.objects.writeBlob(bytes, this.journal);
+    // Not swallowed: its failure reaches the caller (the promise returned) and `commit` (which awaits it);
+    // this only keeps it from being an unhandled rejection until then.
     oid.catch(() => undefined);
     this.ops.push({ kind: 'write', path: parts, oid, mode });
     return oid.then(() => undefined);

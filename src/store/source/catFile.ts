@@ -85,6 +85,7 @@ export class CatFile {
   query(lines: string[]): Promise<CatReply[]> {
     const run = this.tail.then(() => this.send(lines).catch((e: unknown) =>
       (e instanceof ProcessDied && !this.disposed ? this.send(lines) : Promise.reject(e))));
+    // The tail only orders the batches: `run`'s failure goes to its caller, and the next batch still runs.
     this.tail = run.catch(() => undefined);
     return run;
   }

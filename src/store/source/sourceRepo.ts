@@ -349,6 +349,7 @@ export class SourceRepo implements Disposable {
       const forget = (): void => { if (this.memo.get(name)?.value === value) { this.memo.delete(name); } };
       value.then(forget, forget);
     }
+    // A failure is not kept (its callers get it through `value`): the next call computes again.
     value.catch(() => { if (this.memo.get(name)?.value === value) { this.memo.delete(name); } });
     return value;
   }
