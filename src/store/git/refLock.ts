@@ -184,10 +184,10 @@ export class Refs {
    * `<ref>.lock` exclusively, compare the current value, write the lock, rename it over the ref.
    * If the ref had moved, asks `onMoved` for a value to put on top of the current one, still holding the
    * lock so that the second try cannot lose again; without `onMoved`, returns undefined. `beforeRename` runs
-   * last, under the lock. Returns the value written. Throws `RefLocked` if someone else kept the lock too long.
+   * (and is awaited) last, under the lock. Returns the value written. Throws `RefLocked` if someone else kept the lock too long.
    */
   async compareAndSwap(ref: string, expected: string | undefined, next: string, onMoved?: (current: string | undefined) => Promise<string>,
-    beforeRename?: () => void): Promise<string | undefined> {
+    beforeRename?: () => void | Promise<void>): Promise<string | undefined> {
     const file = path.join(this.gitdir, ref);
     const lock = `${file}.lock`;
     const fd = await this.acquire(ref, lock);
@@ -204,7 +204,7 @@ export class Refs {
       if (expected === undefined) {
         await this.checkNoPackedConflict(ref);
       }
-      beforeRename?.();
+      await beforeRename?.();
       fs.writeSync(fd, `${next}\n`);
       fs.closeSync(fd);
       closed = true;

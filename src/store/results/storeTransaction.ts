@@ -88,9 +88,9 @@ export class GitStoreTransaction implements StoreTransaction {
           throw new DataKitError('RefUpdateConflict', `Could not update ${this.ref}: it kept moving during ${MAX_TRIES} attempts.`);
         }
         return this.commitOn(current, message, finished);
-      }, () => {
+      }, async () => {
         // What a prune took since we wrote it goes back before the ref points at it, ...
-        this.objects.restore(this.journal);
+        await this.objects.restore(this.journal);
         movedAt = Date.now();
       });
       // ... and again once any `git gc` that walked the refs before the move has finished deleting.
