@@ -16,6 +16,7 @@ import path = require('node:path');
 import zlib = require('node:zlib');
 import { isMissing, unlessMissing } from '../../shared/errors';
 import { streams } from '../../shared/lazy';
+import { isomorphicGit } from './isomorphicGit';
 
 /** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
 export const STREAM_THRESHOLD = 1 << 20;
@@ -58,17 +59,6 @@ function freshen(objectsDir: string, oid: string): boolean {
   } catch {
     return false; // absent (or read-only: then writing fails and says why)
   }
-}
-
-let loadedIsomorphicGit: typeof import('isomorphic-git') | undefined;
-
-/**
- * isomorphic-git, loaded on the first write: a command that only reads results (a fully cached build, a
- * status) does not load its 550 KB. The bundles keep it in a file of its own (see esbuild.mjs).
- */
-function isomorphicGit(): typeof import('isomorphic-git') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
-  return (loadedIsomorphicGit ??= require('isomorphic-git') as typeof import('isomorphic-git'));
 }
 
 /**
