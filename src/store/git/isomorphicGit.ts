@@ -1,6 +1,7 @@
 // isomorphic-git, which writes the results repository (its layout, its objects), loaded on first use: a
-// command that only reads results (a fully cached build, a status) never loads its 550 KB. The bundles keep
-// it in a file of their own, dist/isomorphic-git.js (see esbuild.mjs and isomorphicGitBundle.ts).
+// command that only reads results (a fully cached build, a status) never loads it (+54 ms for a new process;
+// bench/store.bench.mjs part f). The bundles keep it in a file of their own, dist/isomorphic-git.js (see
+// esbuild.mjs and isomorphicGitBundle.ts).
 
 let loaded: typeof import('isomorphic-git') | undefined;
 

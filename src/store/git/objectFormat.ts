@@ -1,5 +1,10 @@
 // git's object formats: trees and commits parsed from and formatted to their raw bytes (without the
 // loose-object header).
+//
+// Formatted here rather than by isomorphic-git's writeTree / writeCommit, which also hash and deflate each
+// object their own way: 1.81x and 1.67x as long an object, a whole save 1.61x (bench/store.bench.mjs part e,
+// which checks that both give the same ids). isomorphic-git would also rewrite a commit's message (no
+// carriage returns, no blank lines at its ends). Parsed here because reading is ours (see objects.ts).
 import { DataKitError } from '../../shared/errors';
 
 export interface TreeEntry {

@@ -2,8 +2,10 @@
 // as loose objects that appear atomically (looseObjects.ts: through isomorphic-git's writeObject).
 //
 // Reading is ours, not isomorphic-git's readObject: that loads and checksums a whole pack to read one object
-// from it, and loading isomorphic-git at all costs a command that only reads (a status, a cached build) its
-// 550 KB bundle (bench/store.bench.mjs, part f; figures in bench/README.md).
+// from it, and loading isomorphic-git at all would cost every command that only reads (a status, a cached
+// build) its bundle. A lookup from a fresh reader among 10,000 results took 0.68 ms here against 10.03 ms with
+// resolveRef + readBlob, 1.54 ms against 107.59 ms once packed; loading dist/isomorphic-git.js costs a new
+// process +54 ms (bench/store.bench.mjs part f; bench/README.md).
 import { createHash } from 'node:crypto';
 import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
