@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { DataKitError } from '../../src/shared/errors';
 import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { listTargets } from '../../src/jobs/targets';
+import { locateRepository, readHead, readRef } from '../../src/store/source/gitDirs';
+import { isObjectId, OBJECT_ID, shortId } from '../../src/shared/objectId';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const ENV = {
@@ -303,3 +305,50 @@ for (const inProcess of [true, false]) {
   });
 });
 }
+
+describe('object ids of either hash', () => {
+  it('isObjectId takes 40 or 64 lower-case hex digits, or those of one hash', () => {
+    const sha1 = 'a'.repeat(40);
+    const sha256 = '0123456789abcdef'.repeat(4);
+    assert.ok(isObjectId(sha1) && isObjectId(sha256) && OBJECT_ID.test(sha256));
+    for (const bad of ['a'.repeat(39), 'a'.repeat(41), 'a'.repeat(63), 'a'.repeat(65), 'A'.repeat(40), `${'a'.repeat(39)}g`, `${sha1}\n`, '']) {
+      assert.equal(isObjectId(bad), false, bad);
+    }
+    assert.equal(isObjectId(sha256, 'sha1'), false);
+    assert.equal(isObjectId(sha1, 'sha256'), false);
+    assert.equal(shortId(sha256), '0123456');
+  });
+
+  it('a SHA-256 repository: HEAD, branches, packed refs, ranges and trees', async () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-sha256-')));
+    try {
+      git(dir, 'init', '-q', '--object-format=sha256', '-b', 'main');
+      write(dir, 'src/a.txt', 'a\n');
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-q', '-m', 'first');
+      write(dir, 'src/b.txt', 'b\n');
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-q', '-m', 'second');
+      const head = git(dir, 'rev-parse', 'HEAD');
+      assert.equal(head.length, 64);
+      const dirs = locateRepository(dir)!;
+      assert.deepEqual(readHead(dirs), { commit: head, branch: 'main' });
+      git(dir, 'pack-refs', '--all');
+      assert.equal(readRef(dirs, 'refs/heads/main'), head, 'from packed-refs');
+      const r = await SourceRepo.open(dir);
+      try {
+        assert.equal(r.readsInProcess, false, 'another hash is read through git');
+        assert.equal(await r.resolve('HEAD'), head);
+        const range = await r.rangeCommits('HEAD~1..HEAD', 10);
+        assert.deepEqual(range, { commits: [{ commit: head, subject: 'second' }], total: 1 });
+        const tree = await r.treeAt(head, 'src');
+        assert.deepEqual([...tree!.keys()], ['a.txt', 'b.txt']);
+        assert.equal(tree!.get('b.txt')!.oid, git(dir, 'rev-parse', 'HEAD:src/b.txt'));
+      } finally {
+        r.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

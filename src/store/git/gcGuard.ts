@@ -45,7 +45,7 @@ function alive(pid: number): boolean {
  * Runs `restore` once no gc that started before `movedAt` (ms since the epoch) is running — at once when
  * none is, as is usual. Returns what `restore` returned.
  */
-export async function afterConcurrentGc(gitdir: string, movedAt: number, restore: () => number): Promise<number> {
+export async function afterConcurrentGc(gitdir: string, movedAt: number, restore: () => number | Promise<number>): Promise<number> {
   const deadline = Date.now() + MAX_WAIT_MS;
   for (;;) {
     const since = runningGcSince(gitdir);
@@ -54,5 +54,5 @@ export async function afterConcurrentGc(gitdir: string, movedAt: number, restore
     if (since === undefined || since > movedAt + 50 || Date.now() > deadline) { break; }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  return restore();
+  return await restore();
 }

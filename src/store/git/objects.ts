@@ -1,10 +1,12 @@
 // The results repository's objects: read directly when loose, in place when packed (packReader.ts); written
-// as loose objects that appear atomically (temporary file, then rename).
+// as loose objects that appear atomically (looseObjects.ts: through isomorphic-git's writeObject).
 //
-// Small objects are written through isomorphic-git with an `fs` that makes each appear atomically; blobs
-// over 1 MiB are hashed and deflated in chunks here (isomorphic-git's writeBlob takes the whole buffer and
-// grew peak memory by 4-6x the blob).
-import { createHash, randomBytes } from 'node:crypto';
+// Reading is ours, not isomorphic-git's readObject: that loads and checksums a whole pack to read one object
+// from it, and loading isomorphic-git at all would cost every command that only reads (a status, a cached
+// build) its bundle. A lookup from a fresh reader among 10,000 results took 0.68 ms here against 10.03 ms with
+// resolveRef + readBlob, 1.54 ms against 107.59 ms once packed; loading dist/isomorphic-git.js costs a new
+// process +54 ms (bench/store.bench.mjs part f; bench/README.md).
+import { createHash } from 'node:crypto';
 import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
@@ -12,18 +14,22 @@ import { promisify } from 'node:util';
 import zlib = require('node:zlib');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
-import { lazily, streams } from '../../shared/lazy';
+import { lazily } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
+import { CHUNK, looseFile, writeLooseObject, type ObjectType } from './looseObjects';
 import { PackReader, type RawObject } from './packReader';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
-/** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
-export const STREAM_THRESHOLD = 1 << 20;
-const CHUNK = 256 << 10;
+export { STREAM_THRESHOLD, sweepTemporaryObjects } from './looseObjects';
 const inflateAsync = promisify(zlib.inflate);
 
 /** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
-export type Journal = Map<string, { readonly type: 'blob' | 'tree' | 'commit'; readonly content: Uint8Array }>;
+export type Journal = Map<string, { readonly type: ObjectType; readonly content: Uint8Array }>;
+
+/** Whether `e` says that an object cannot be read: missing (`ObjectMissing`) or damaged (`CorruptObject`). */
+export function isUnreadableObject(e: unknown): boolean {
+  return DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject');
+}
 
 export class ObjectStore {
   private readonly objectsDir: string;
@@ -118,7 +124,7 @@ export class ObjectStore {
 
   /** Removes the loose file of `oid` if it is there and is itself what cannot be read; whether it did. */
   private async removeLooseIfDamaged(oid: string): Promise<boolean> {
-    const file = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+    const file = looseFile(this.objectsDir, oid);
     try {
       const raw = zlib.inflateSync(await fsp.readFile(file));
       if (createHash('sha1').update(raw).digest('hex') === oid) { return false; }
@@ -152,52 +158,34 @@ export class ObjectStore {
   }
 
   async writeBlob(data: Uint8Array, journal?: Journal): Promise<string> {
-    const oid = data.length > STREAM_THRESHOLD ? await writeBlobStreamed(this.objectsDir, data) : await this.writeSmall('blob', data);
+    const oid = await writeLooseObject(this.gitdir, 'blob', data);
     journal?.set(oid, { type: 'blob', content: data });
     return oid;
   }
 
   /** Whether the object is here, loose or packed (nothing is read but a directory entry and pack indexes). */
   has(oid: string): boolean {
-    return fs.existsSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2))) || this.packs.has(oid);
+    return fs.existsSync(looseFile(this.objectsDir, oid)) || this.packs.has(oid);
   }
 
   /**
    * Writes again, loose, every object of the journal that is no longer here (a `git prune` that walked the
    * refs before our ref moved deletes what was not yet reachable). Returns how many were written.
    */
-  restore(journal: Journal): number {
+  async restore(journal: Journal): Promise<number> {
     let restored = 0;
     for (const [oid, { type, content }] of journal) {
       if (this.has(oid)) { continue; }
-      const header = Buffer.from(`${type} ${content.length}\0`);
-      const file = path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
-      const tmp = path.join(path.dirname(file), `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
-      retryingMissingDir(path.dirname(file), () => fs.writeFileSync(tmp, zlib.deflateSync(Buffer.concat([header, content])), { flag: 'wx', mode: 0o444 }));
-      renameObject(tmp, file);
+      await writeLooseObject(this.gitdir, type, content);
       restored++;
     }
     return restored;
   }
 
-  /**
-   * Small objects are written by isomorphic-git's object database, through an `fs` that makes each appear
-   * atomically. Node's native zlib and SHA-1 prepare them: isomorphic-git's own (web streams and
-   * crypto.subtle, a thread-pool hop each) took ~1.8 ms an object here against ~0.4 ms.
-   */
-  private async writeSmall(type: 'blob' | 'tree' | 'commit', content: Uint8Array): Promise<string> {
-    const header = Buffer.from(`${type} ${content.length}\0`);
-    const oid = createHash('sha1').update(header).update(content).digest('hex');
-    if (freshen(this.objectsDir, oid)) { return oid; }
-    const deflated = zlib.deflateSync(Buffer.concat([header, content]));
-    await isomorphicGit().writeObject({ fs: atomicFs(), gitdir: this.gitdir, type, object: deflated, format: 'deflated', oid });
-    return oid;
-  }
-
   // What is written is remembered as read: the next commit on the entry starts from it.
   async writeTree(entries: ReadonlyMap<string, TreeEntry>, journal?: Journal): Promise<string> {
     const content = formatTree(entries);
-    const oid = await this.writeSmall('tree', content);
+    const oid = await writeLooseObject(this.gitdir, 'tree', content);
     this.trees().set(oid, new Map(entries));
     journal?.set(oid, { type: 'tree', content });
     return oid;
@@ -206,7 +194,7 @@ export class ObjectStore {
   /** `started` becomes the author time, `finished` the committer time. */
   async writeCommit(tree: string, parents: readonly string[], message: string, started: Date, finished: Date, journal?: Journal): Promise<string> {
     const content = formatCommit(tree, parents, message, started, finished);
-    const oid = await this.writeSmall('commit', content);
+    const oid = await writeLooseObject(this.gitdir, 'commit', content);
     journal?.set(oid, { type: 'commit', content });
     const full = message.endsWith('\n') ? message : `${message}\n`;
     const seconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
@@ -227,7 +215,7 @@ export class ObjectStore {
     try {
       // Synchronous: a loose object is a few KB (a streamed log a few MB at most), and each await of an
       // asynchronous read is four round trips through libuv's thread pool (open, fstat, read, close).
-      deflated = fs.readFileSync(path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2)));
+      deflated = fs.readFileSync(looseFile(this.objectsDir, oid));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         return undefined;
@@ -247,143 +235,5 @@ export class ObjectStore {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt.`);
     }
     return { type, content };
-  }
-}
-
-/**
- * An object that exists already is freshened as git does, so that a `git gc` with a prune expiry does not
- * prune it as old garbage just as a new commit starts to use it; false if it is absent.
- */
-function freshen(objectsDir: string, oid: string): boolean {
-  try {
-    const now = new Date();
-    fs.utimesSync(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), now, now);
-    return true;
-  } catch {
-    return false; // absent (or read-only: then writing fails and says why)
-  }
-}
-
-let loadedIsomorphicGit: typeof import('isomorphic-git') | undefined;
-
-/**
- * isomorphic-git, loaded on the first write: a command that only reads results (a fully cached build, a
- * status) does not load its 550 KB. The bundles keep it in a file of its own (see esbuild.mjs).
- */
-function isomorphicGit(): typeof import('isomorphic-git') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
-  return (loadedIsomorphicGit ??= require('isomorphic-git') as typeof import('isomorphic-git'));
-}
-
-/**
- * isomorphic-git writes objects in place; through this `fs` each loose object is written to a temporary
- * file and renamed into place, so a crash never leaves a truncated object.
- */
-type AtomicFs = { promises: Omit<typeof fsp, 'writeFile'> & { writeFile(file: string, data: Uint8Array): Promise<void> } };
-let atomicFsMemo: AtomicFs | undefined;
-function atomicFs(): AtomicFs {
-  return (atomicFsMemo ??= { promises: {
-    ...fsp,
-    async writeFile(file: string, data: Uint8Array): Promise<void> {
-      const dir = path.dirname(file);
-      const tmp = path.join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
-      retryingMissingDir(dir, () => fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 }));
-      renameObject(tmp, file);
-    },
-  } });
-}
-
-/** Runs `op`, creating `dir` when it is missing: `git prune-packed` removes emptied object directories. */
-function retryingMissingDir(dir: string, op: () => void): void {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      op();
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) {
-        throw e;
-      }
-      fs.mkdirSync(dir, { recursive: true });
-    }
-  }
-}
-
-function renameObject(tmp: string, target: string): void {
-  try {
-    retryingMissingDir(path.dirname(target), () => fs.renameSync(tmp, target));
-  } catch (e) {
-    // Some platforms refuse to replace a file; the same object already being there is success.
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    if (!fs.existsSync(target)) {
-      throw e;
-    }
-  }
-}
-
-/** Hashes and deflates a big blob chunk by chunk into a temporary file, then renames it into place. */
-async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<string> {
-  const hash = createHash('sha1');
-  const tmp = path.join(objectsDir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
-  function* chunks(): Generator<Buffer> {
-    const header = Buffer.from(`blob ${data.length}\0`);
-    hash.update(header);
-    yield header;
-    for (let i = 0; i < data.length; i += CHUNK) {
-      const c = Buffer.from(data.buffer, data.byteOffset + i, Math.min(CHUNK, data.length - i));
-      hash.update(c);
-      yield c;
-    }
-  }
-  try {
-    await streams().pipeline(streams().Readable.from(chunks(), { objectMode: false }), zlib.createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
-  } catch (e) {
-    await fsp.unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  const oid = hash.digest('hex');
-  renameObject(tmp, path.join(objectsDir, oid.slice(0, 2), oid.slice(2)));
-  return oid;
-}
-
-const TMP_PREFIX = 'tmp_obj_';
-/** A temporary object file whose writer is not running any more, or that is older than this, is removed. */
-const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Removes the temporary object files (`tmp_obj_<pid>_<random>`) that an interrupted write left: those of a
- * process that no longer runs, and any a day old. Returns how many were removed.
- */
-export async function sweepTemporaryObjects(objectsDir: string): Promise<number> {
-  let removed = 0;
-  const sweepDir = async (dir: string): Promise<void> => {
-    const names = await fsp.readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (!name.startsWith(TMP_PREFIX)) { continue; }
-      const file = path.join(dir, name);
-      const pid = Number(name.slice(TMP_PREFIX.length).split('_')[0]);
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st) { continue; }
-      const writerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidExists(pid);
-      if (writerGone || Date.now() - st.mtimeMs > TMP_MAX_AGE_MS) {
-        await fsp.unlink(file).then(() => { removed++; }, () => undefined);
-      }
-    }
-  };
-  await sweepDir(objectsDir);
-  const subdirs = (await fsp.readdir(objectsDir).catch(() => [] as string[])).filter((d) => /^[0-9a-f]{2}$/.test(d));
-  for (const d of subdirs) { await sweepDir(path.join(objectsDir, d)); }
-  return removed;
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

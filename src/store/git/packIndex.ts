@@ -3,6 +3,7 @@
 // does not grow with the size of the pack (isomorphic-git parses the whole index into hex strings first).
 import fs = require('node:fs');
 import { DataKitError } from '../../shared/errors';
+import { isObjectId } from '../../shared/objectId';
 
 const MAGIC = 0xff744f63; // "\377tOc", which no version 1 index can start with (it would be a fan-out count)
 const FANOUT = 256 * 4;
@@ -55,7 +56,7 @@ export class PackIndex {
 
   /** The offset of `oid` in the pack, or undefined if the pack does not hold it. */
   find(oid: string): number | undefined {
-    if (!/^[0-9a-f]{40}$/.test(oid)) {
+    if (!isObjectId(oid, 'sha1')) { // 20-byte ids: the results repository's (SHA-1) layout
       return undefined;
     }
     const want = Buffer.from(oid, 'hex');

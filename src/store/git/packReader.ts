@@ -1,6 +1,7 @@
 // Objects read from `objects/pack` in place: the id is looked up in each `.idx` (see packIndex.ts), the
 // entry is read at its offset in the `.pack` and inflated, and deltas are applied to their bases. A lookup
-// reads a few KB whatever the size of the pack; isomorphic-git read and checksummed the whole pack first.
+// reads a few KB whatever the size of the pack; isomorphic-git reads and checksums the whole pack first (a
+// fresh lookup among 10,000 packed results: 1.54 ms here, 107.59 ms with isomorphic-git; bench/store.bench.mjs part f).
 //
 // No file stays open between reads: a `git gc` may delete any pack at any time (git removes the `.pack`
 // before its `.idx`), and a kept descriptor would pin a deleted pack on disk (and on Windows its name).

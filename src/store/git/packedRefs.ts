@@ -1,6 +1,7 @@
 // git's `packed-refs` file: parsed whole (to list refs), or searched in place when git marked it sorted, so
 // that finding one ref among 10,000 reads a few 4 KB blocks instead of parsing 640 KB.
 import { DataKitError } from '../../shared/errors';
+import { isObjectId } from '../../shared/objectId';
 import fs = require('node:fs');
 
 const BLOCK = 4096;
@@ -12,13 +13,14 @@ export interface PackedRef {
   readonly oid: string;
 }
 
-/** Every ref of a packed-refs file's text, by name. */
+/** Every ref of a packed-refs file's text (of a SHA-1 or a SHA-256 repository), by name. */
 export function parsePackedRefs(text: string): Map<string, string> {
   const refs = new Map<string, string>();
   for (const line of text.split('\n')) {
     // `#` starts the header, `^` a peeled tag's target.
-    if (line.length > 41 && line[0] !== '#' && line[0] !== '^' && line[40] === ' ') {
-      refs.set(line.slice(41).trimEnd(), line.slice(0, 40));
+    const sp = line.indexOf(' ');
+    if (line[0] !== '#' && line[0] !== '^' && sp > 0 && sp + 1 < line.length && isObjectId(line.slice(0, sp))) {
+      refs.set(line.slice(sp + 1).trimEnd(), line.slice(0, sp));
     }
   }
   return refs;
@@ -72,17 +74,18 @@ export class SortedPackedRefs {
       }
       const end = this.lineEnd(p);
       const line = this.slice(p, end);
-      if (line.length < 42 || line[40] !== 0x20 || !/^[0-9a-f]{40}$/.test(line.toString('latin1', 0, 40))) {
+      const sp = line.indexOf(0x20);
+      if (sp < 0 || sp + 1 >= line.length || !isObjectId(line.toString('latin1', 0, sp))) {
         // A line that is not `<id> <ref>` in a file that claims git wrote it sorted: the caller parses it whole.
         throw new DataKitError('PackedRefsUnusable', 'packed-refs is not sorted as git writes it');
       }
       let nameEnd = line.length;
-      while (nameEnd > 41 && line[nameEnd - 1] <= 0x20) {
+      while (nameEnd > sp + 1 && line[nameEnd - 1] <= 0x20) {
         nameEnd--;
       }
-      const name = line.subarray(41, nameEnd);
+      const name = line.subarray(sp + 1, nameEnd);
       if (Buffer.compare(name, want) >= 0) {
-        best = { name: name.toString('utf8'), oid: line.toString('latin1', 0, 40) };
+        best = { name: name.toString('utf8'), oid: line.toString('latin1', 0, sp) };
         hi = p;
       } else {
         lo = this.skipPeeled(end + 1);

@@ -5,6 +5,7 @@ import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
+import { isomorphicGit } from '../git/isomorphicGit';
 
 export const RESULTS_DIR_NAME = 'datakit-ci';
 
@@ -40,11 +41,12 @@ export function resultsDirOf(commonDir: string): string {
   return path.join(commonDir, RESULTS_DIR_NAME);
 }
 
-const CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n';
-
 /**
- * Makes `dir` a bare git repository unless it already is one. Built in a temporary directory beside it and
- * renamed into place, so that two processes creating it at once never see a half-made repository.
+ * Makes `dir` a bare git repository unless it already is one: laid out by isomorphic-git's `init` in a
+ * temporary directory beside it and renamed into place, so that two processes creating it at once never see
+ * a half-made repository. (Its config also says `filemode = false`, `symlinks = false` and `ignorecase =
+ * true`: settings for a work tree and its index, which a bare repository has none of; branches whose names
+ * differ only in case still stay apart.)
  */
 export async function ensureBareRepo(dir: string): Promise<void> {
   if (await isGitDir(dir)) {
@@ -52,11 +54,7 @@ export async function ensureBareRepo(dir: string): Promise<void> {
   }
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info']) {
-      await fsp.mkdir(path.join(tmp, sub), { recursive: true });
-    }
-    await fsp.writeFile(path.join(tmp, 'HEAD'), 'ref: refs/heads/main\n');
-    await fsp.writeFile(path.join(tmp, 'config'), CONFIG);
+    await isomorphicGit().init({ fs, dir: tmp, bare: true, defaultBranch: 'main' });
     await fsp.writeFile(path.join(tmp, 'description'), 'DataKit CI results: one branch per cache entry.\n');
     try {
       await fsp.rename(tmp, dir);
@@ -67,6 +65,7 @@ export async function ensureBareRepo(dir: string): Promise<void> {
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
           throw e;
         }
+        // Only an empty directory goes; whatever stops it (not empty, gone) the rename below tells apart.
         await fsp.rmdir(dir).catch(() => undefined);
         await fsp.rename(tmp, dir).catch(async (e2) => {
           if (!(await isGitDir(dir))) {

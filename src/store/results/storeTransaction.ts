@@ -66,6 +66,8 @@ export class GitStoreTransaction implements StoreTransaction {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     // Staged in call order now; the blob is written meanwhile.
     const oid = this.objects.writeBlob(bytes, this.journal);
+    // Not swallowed: its failure reaches the caller (the promise returned) and `commit` (which awaits it);
+    // this only keeps it from being an unhandled rejection until then.
     oid.catch(() => undefined);
     this.ops.push({ kind: 'write', path: parts, oid, mode });
     return oid.then(() => undefined);
@@ -86,9 +88,9 @@ export class GitStoreTransaction implements StoreTransaction {
           throw new DataKitError('RefUpdateConflict', `Could not update ${this.ref}: it kept moving during ${MAX_TRIES} attempts.`);
         }
         return this.commitOn(current, message, finished);
-      }, () => {
+      }, async () => {
         // What a prune took since we wrote it goes back before the ref points at it, ...
-        this.objects.restore(this.journal);
+        await this.objects.restore(this.journal);
         movedAt = Date.now();
       });
       // ... and again once any `git gc` that walked the refs before the move has finished deleting.

@@ -3,6 +3,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { childProcess } from '../../shared/lazy';
 import { DataKitError } from '../../shared/errors';
+import { OBJECT_ID_SOURCE } from '../../shared/objectId';
 import { GIT_GLOBAL_ARGS, gitEnv, gitNotFound } from '../git/git';
 
 export interface CatReply {
@@ -13,7 +14,7 @@ export interface CatReply {
 }
 
 const CAT_FORMAT = '%(objectname) %(objecttype) %(objectsize)';
-const OBJECT_HEADER = /^[0-9a-f]{40,64} [a-z]+ \d+$/;
+const OBJECT_HEADER = new RegExp(`^${OBJECT_ID_SOURCE} [a-z]+ \\d+$`);
 
 export function isObjectHeader(header: string): boolean {
   return OBJECT_HEADER.test(header);
@@ -84,6 +85,7 @@ export class CatFile {
   query(lines: string[]): Promise<CatReply[]> {
     const run = this.tail.then(() => this.send(lines).catch((e: unknown) =>
       (e instanceof ProcessDied && !this.disposed ? this.send(lines) : Promise.reject(e))));
+    // The tail only orders the batches: `run`'s failure goes to its caller, and the next batch still runs.
     this.tail = run.catch(() => undefined);
     return run;
   }

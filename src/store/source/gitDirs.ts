@@ -2,6 +2,7 @@
 // untrusted workspace can show cached results without running anything.
 import fs = require('node:fs');
 import path = require('node:path');
+import { isObjectId } from '../../shared/objectId';
 import { parsePackedRefs } from '../git/packedRefs';
 
 export interface RepositoryDirs {
@@ -69,7 +70,7 @@ export function readRef(dirs: RepositoryDirs, ref: string, depth = 0): string | 
   if (text === undefined) { return readPackedRef(dirs.commonDir, ref); }
   const sym = /^ref:\s*(\S+)$/.exec(text);
   if (sym) { return readRef(dirs, sym[1], depth + 1); }
-  return /^[0-9a-f]{40}$/.test(text) ? text : undefined;
+  return isObjectId(text) ? text : undefined;
 }
 
 /** HEAD's commit and branch (undefined branch when detached; undefined result when unborn). */

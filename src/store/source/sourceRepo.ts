@@ -6,43 +6,20 @@ import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
 import { lazily } from '../../shared/lazy';
+import { isObjectId } from '../../shared/objectId';
 import type { Disposable } from '../../shared/events';
-import { CatFile, isObjectHeader, type CatReply } from './catFile';
+import { CatFile, isObjectHeader } from './catFile';
+import { branchCommits, rangeCommits, type CommitList } from './commitRanges';
+import { folderTimes, mtimes, StampedMemo } from './fileStamps';
 import { runGit, type GitResult, type RunGitOptions } from '../git/git';
 import { readRef } from './gitDirs';
-import { findTreeEntry, parseCommit, parseTree, type Tree, type TreeEntry } from '../git/objectFormat';
-import { ObjectStore } from '../git/objects';
+import { parseCommit, parseTree, type Tree } from '../git/objectFormat';
+import { isUnreadableObject, type ObjectStore } from '../git/objects';
+import { normalisePath, within, type Branch, type RepoHead, type TreeFile, type TreeListing } from './sourceTypes';
+import { localObjects, TreeLookup, type Found } from './treeLookup';
 
-export interface RepoHead {
-  readonly commit: string;
-  /** The branch's short name; undefined when HEAD is detached. */
-  readonly branch?: string;
-}
-
-/** A file of a commit's tree. */
-export interface TreeFile {
-  readonly path: string;
-  readonly oid: string;
-  readonly mode: string;
-}
-
-export interface Branch {
-  readonly name: string;
-  readonly commit: string;
-}
-
-/** A path of the commit as cat-file expects it (`a/b`, '' for the root); `..`, NUL and newlines are refused. */
-export function normalisePath(p: string): string {
-  if (/[\n\0]/.test(p) || p.endsWith('\r')) {
-    throw new DataKitError('InvalidPath', `A path with a newline or NUL cannot be looked up: ${JSON.stringify(p)}`);
-  }
-  const parts = p.split('/').filter((s) => s !== '' && s !== '.');
-  if (parts.includes('..')) { throw new DataKitError('InvalidPath', `A path must stay inside the repository: ${p}`); }
-  return parts.join('/');
-}
-
-const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-type Found = { oid: string; type: string } | null;
+export type { Branch, RepoHead, TreeFile, TreeListing } from './sourceTypes';
+export { normalisePath } from './sourceTypes';
 
 export interface SourceRepoOptions {
   /** Entries of the per-commit lookup cache (commits are immutable); 0 disables it. */
@@ -51,76 +28,18 @@ export interface SourceRepoOptions {
   inProcess?: boolean;
 }
 
-/**
- * Whether the repository's objects can be read in this process exactly as git would read them: no
- * alternates, grafts or replace refs (git would substitute objects), no extensions (another hash, a
- * partial clone whose missing objects git fetches). Otherwise every read goes through `git cat-file`.
- */
-function plainObjects(commonDir: string): boolean {
-  const exists = (p: string): boolean => fs.existsSync(path.join(commonDir, p));
-  if (exists('objects/info/alternates') || exists('info/grafts') || exists('objects/info/grafts')) { return false; }
-  try {
-    if (fs.readdirSync(path.join(commonDir, 'refs', 'replace')).length > 0) { return false; }
-  } catch { /* no replace refs */ }
-  let config = '';
-  try { config = fs.readFileSync(path.join(commonDir, 'config'), 'utf8'); } catch { return false; }
-  if (/^\s*\[\s*extensions\b/im.test(config)) { return false; }
-  try {
-    if (/ refs\/replace\//.test(fs.readFileSync(path.join(commonDir, 'packed-refs'), 'utf8'))) { return false; }
-  } catch { /* no packed refs */ }
-  return true;
-}
-
-
-
-/** The modification times of files of `dir` (-1 for a missing one), to tell when they change. */
-function mtimes(dir: string, files: readonly string[]): number[] {
-  return files.map((f) => fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? -1);
-}
-
-/** The modification times of a folder and of every folder beneath it (-1 if it is missing). */
-function folderTimes(dir: string, into: number[] = []): number[] {
-  const st = fs.statSync(dir, { throwIfNoEntry: false });
-  if (!st?.isDirectory()) { into.push(-1); return into; }
-  into.push(st.mtimeMs);
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) { folderTimes(path.join(dir, e.name), into); }
-  }
-  return into;
-}
-
-/**
- * A file changed within this long of a look may have changed again since without its time changing (the
- * clock of file times is coarse): what depends on it is not kept.
- */
-const RACY_MS = 2000;
-
-/** What `listFiles` lists: the files under `base`, at most `depth` levels down (undefined: all). */
-export interface TreeListing {
-  readonly base: string;
-  readonly depth?: number;
-}
-
-/** Whether `file` is one that `spec` lists. */
-function within(file: string, spec: TreeListing): boolean {
-  if (spec.base !== '' && file !== spec.base && !file.startsWith(`${spec.base}/`)) { return false; }
-  if (spec.depth === undefined || file === spec.base) { return true; }
-  const rest = spec.base === '' ? file : file.slice(spec.base.length + 1);
-  return rest.split('/').length <= spec.depth;
-}
-
 export class SourceRepo implements Disposable {
   private readonly check: CatFile;
   private readonly contents: CatFile;
-  /** What a path of a commit is (commits are immutable); a path found absent is remembered as `null`. */
-  private readonly cache: (() => LRUCache<string, { found: Found }>) | undefined;
+  /** Paths of commits looked up (see treeLookup.ts). */
+  private readonly paths: TreeLookup;
   /** Listings of a commit's folders (see `listFiles`). */
   private readonly listings = lazily(() => new LRUCache<string, TreeFile[]>({ max: 64 }));
 
-  /** Values derived from the repository's files, with what they were derived from (see `whileUnchanged`). */
-  private readonly memo = new Map<string, { stamp: string; value: Promise<unknown> }>();
+  /** Values derived from the repository's files, with what they were derived from. */
+  private readonly memo = new StampedMemo();
 
-  /** The repository's objects read in this process, when nothing makes that differ from git (see `plainObjects`). */
+  /** The repository's objects read in this process, when nothing makes that differ from git (see `localObjects`). */
   private readonly local: ObjectStore | undefined;
 
   private constructor(
@@ -130,11 +49,10 @@ export class SourceRepo implements Disposable {
     readonly commonDir: string,
     options: SourceRepoOptions,
   ) {
-    this.local = options.inProcess !== false && plainObjects(commonDir) ? new ObjectStore(commonDir, false) : undefined;
+    this.local = options.inProcess !== false ? localObjects(commonDir) : undefined;
     this.check = new CatFile(gitDir, 'check');
     this.contents = new CatFile(gitDir, 'contents');
-    const size = options.cacheSize ?? 1024;
-    this.cache = size > 0 ? lazily(() => new LRUCache({ max: size })) : undefined;
+    this.paths = new TreeLookup(this.check, this.contents, this.local, options.cacheSize ?? 1024);
   }
 
   static async open(dir: string, options: SourceRepoOptions = {}): Promise<SourceRepo> {
@@ -203,7 +121,7 @@ export class SourceRepo implements Disposable {
   /** HEAD, a branch or a full commit id, resolved by reading files (undefined: ask git). */
   private async resolveLocal(rev: string): Promise<string | undefined> {
     if (!this.local) { return undefined; }
-    const id = FULL_ID.test(rev) ? rev
+    const id = isObjectId(rev) ? rev
       : rev === 'HEAD' || /^refs\/heads\/[^\s~^:?*[\\]+$/.test(rev) ? readRef({ gitDir: this.gitDir, commonDir: this.commonDir }, rev) : undefined;
     if (id === undefined) { return undefined; }
     try {
@@ -229,7 +147,7 @@ export class SourceRepo implements Disposable {
 
   /** A commit's subject (the first line of its message); `UnknownRevision` if the repository has no such commit. */
   async commitSubject(commit: string): Promise<string> {
-    if (!FULL_ID.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+    if (!isObjectId(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
     if (this.local) {
       try {
         return (await this.local.readCommit(commit)).message.split('\n')[0];
@@ -245,57 +163,14 @@ export class SourceRepo implements Disposable {
     return parseCommit(reply.body).message.split('\n')[0]!;
   }
 
-  /**
-   * The commits of `A..B` (or `A...B`), newest first (`git rev-list --topo-order`): at most `max` of them,
-   * with how many there are in all. A side left empty is HEAD, as for git. Anything that is not such a range
-   * is `InvalidRange`; a side the repository does not know is `UnknownRevision`, naming it.
-   */
-  async rangeCommits(range: string, max: number): Promise<{ commits: { commit: string; subject: string }[]; total: number }> {
-    // A ref name never holds '..': the first one splits the range.
-    const at = range.indexOf('..');
-    const op = range[at + 2] === '.' ? '...' : '..';
-    const [a, b] = [range.slice(0, at), range.slice(at + op.length)];
-    if (at < 0 || b.includes('..') || /[\s\0]/.test(range) || range.startsWith('-') || (!a && !b)) {
-      throw new DataKitError('InvalidRange', `Not a range of commits: '${range}' (write it as A..B: the commits reachable from B and not from A)`);
-    }
-    const [from, to] = await Promise.all([this.resolve(a || 'HEAD'), this.resolve(b || 'HEAD')]);
-    const spec = `${from}${op}${to}`;
-    const [count, list] = await Promise.all([
-      this.git(['rev-list', '--count', spec, '--']),
-      this.git(['log', '--topo-order', '--format=%H %s', `--max-count=${max}`, spec, '--']),
-    ]);
-    const commits = list.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => ({ commit: line.slice(0, 40), subject: line.slice(41) }));
-    return { commits, total: Number(count.stdout.toString('utf8').trim()) };
+  /** See commitRanges.rangeCommits. */
+  rangeCommits(range: string, max: number): Promise<CommitList> {
+    return rangeCommits(this, range, max);
   }
 
-  /**
-   * The commits of the current branch that are not on its upstream (or, without one, not on the default
-   * branch: `origin/HEAD`, else `main` or `master`), newest first, HEAD included; with what they were
-   * counted against. Just HEAD when there is nothing to compare with.
-   */
-  async branchCommits(max: number): Promise<{ base: string | undefined; commits: { commit: string; subject: string }[]; total: number }> {
-    const head = await this.head();
-    if (!head) { return { base: undefined, commits: [], total: 0 }; }
-    const upstream = await this.git(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}'], { allowFailure: true });
-    let base = upstream.code === 0 ? upstream.stdout.toString('utf8').trim() : undefined;
-    if (!base) {
-      const origin = await this.git(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], { allowFailure: true });
-      const candidates = [origin.code === 0 ? origin.stdout.toString('utf8').trim() : '', 'main', 'master'].filter((b) => b && b !== head.branch);
-      for (const c of candidates) {
-        const r = await this.git(['rev-parse', '--verify', '--quiet', `${c}^{commit}`], { allowFailure: true });
-        if (r.code === 0) { base = c; break; }
-      }
-    }
-    if (!base) {
-      return { base: undefined, commits: [{ commit: head.commit, subject: await this.commitSubject(head.commit) }], total: 1 };
-    }
-    const mergeBase = await this.git(['merge-base', base, head.commit], { allowFailure: true });
-    const from = mergeBase.code === 0 ? mergeBase.stdout.toString('utf8').trim() : undefined;
-    const range = from ? await this.rangeCommits(`${from}..${head.commit}`, max) : { commits: [], total: 0 };
-    if (range.commits[0]?.commit !== head.commit) { // HEAD on its base: HEAD alone
-      return { base, commits: [{ commit: head.commit, subject: await this.commitSubject(head.commit) }], total: 1 };
-    }
-    return { base, ...range };
+  /** See commitRanges.branchCommits. */
+  branchCommits(max: number): Promise<{ base: string | undefined } & CommitList> {
+    return branchCommits(this, max);
   }
 
   /**
@@ -303,7 +178,7 @@ export class SourceRepo implements Disposable {
    * repository does not have (a result built from a commit fetched elsewhere) is left out.
    */
   async commitSubjects(commits: readonly string[]): Promise<Map<string, string>> {
-    const ids = [...new Set(commits.filter((c) => FULL_ID.test(c)))];
+    const ids = [...new Set(commits.filter((c) => isObjectId(c)))];
     const out = new Map<string, string>();
     if (ids.length === 0) { return out; }
     const replies = await this.contents.query(ids);
@@ -317,7 +192,7 @@ export class SourceRepo implements Disposable {
   /** The URL of a remote as git would use it (the user's configuration included), or undefined. */
   remoteUrl(name: string): Promise<string | undefined> {
     // Asked for every build directory: kept while the repository's config file is unchanged.
-    return this.whileUnchanged(`remote ${name}`, () => mtimes(this.commonDir, ['config']), async () => {
+    return this.memo.get(`remote ${name}`, () => mtimes(this.commonDir, ['config']), async () => {
       const r = await this.git(['config', '--get', `remote.${name}.url`], { allowFailure: true });
       return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
     });
@@ -327,27 +202,7 @@ export class SourceRepo implements Disposable {
   packedTags(): Promise<string> {
     // Kept while packed-refs and every folder under refs/tags are unchanged (a tag written, moved or
     // deleted renames or removes a file in one of them).
-    return this.whileUnchanged('tags', () => [...mtimes(this.commonDir, ['packed-refs']), ...folderTimes(path.join(this.commonDir, 'refs', 'tags'))], () => this.readTags());
-  }
-
-  /**
-   * `compute`'s value, computed again when the modification times of what it depends on (`times`) changed,
-   * or changed too recently to tell.
-   */
-  private whileUnchanged<T>(name: string, times: () => number[], compute: () => Promise<T>): Promise<T> {
-    const t = times();
-    const stamp = t.join(' ');
-    const known = this.memo.get(name);
-    if (known && known.stamp === stamp) { return known.value as Promise<T>; }
-    const value = compute();
-    this.memo.set(name, { stamp, value });
-    // Shared by the calls made while it is computed; kept after only if what it depends on is settled.
-    if (Math.max(...t) > Date.now() - RACY_MS) {
-      const forget = (): void => { if (this.memo.get(name)?.value === value) { this.memo.delete(name); } };
-      value.then(forget, forget);
-    }
-    value.catch(() => { if (this.memo.get(name)?.value === value) { this.memo.delete(name); } });
-    return value;
+    return this.memo.get('tags', () => [...mtimes(this.commonDir, ['packed-refs']), ...folderTimes(path.join(this.commonDir, 'refs', 'tags'))], () => this.readTags());
   }
 
   private async readTags(): Promise<string> {
@@ -397,7 +252,7 @@ export class SourceRepo implements Disposable {
     const key = `${commit}\0${[...specs.keys()].sort().join('\0')}`;
     const cached = this.listings().get(key);
     if (cached) { return cached; }
-    const local = await this.listLocal(commit, norm);
+    const local = await this.paths.listLocal(commit, norm);
     if (local) {
       this.listings().set(key, local);
       return local;
@@ -421,43 +276,6 @@ export class SourceRepo implements Disposable {
     return files;
   }
 
-  /** `listFiles` in this process; undefined when the objects cannot be read here. */
-  private async listLocal(commit: string, specs: readonly TreeListing[]): Promise<TreeFile[] | undefined> {
-    if (!this.local) { return undefined; }
-    const local = this.local;
-    const found = await this.lookupLocal(commit, [...new Set(specs.map((s) => s.base))]);
-    if (!found) { return undefined; }
-    const files: TreeFile[] = [];
-    const walk = async (tree: string, prefix: string, levels: number): Promise<void> => {
-      for (const [name, e] of await local.readTree(tree)) {
-        if (e.type !== 'tree') {
-          files.push({ path: `${prefix}${name}`, oid: e.oid, mode: e.mode });
-        } else if (levels > 1) {
-          await walk(e.oid, `${prefix}${name}/`, levels - 1);
-        }
-      }
-    };
-    try {
-      for (const { base, depth } of specs) {
-        const at = found.get(base);
-        if (!at) { continue; }
-        if (at.type === 'tree') {
-          await walk(at.oid, base === '' ? '' : `${base}/`, depth ?? Infinity);
-        } else {
-          const parent = base.includes('/') ? base.slice(0, base.lastIndexOf('/')) : '';
-          const entry = (await this.lookupLocal(commit, [parent]))?.get(parent);
-          const mode = entry ? (await local.readTree(entry.oid)).get(base.slice(base.lastIndexOf('/') + 1))?.mode : undefined;
-          files.push({ path: base, oid: at.oid, mode: mode ?? '100644' });
-        }
-      }
-    } catch (e) {
-      if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { return undefined; }
-      throw e;
-    }
-    const unique = new Map(files.map((f) => [f.path, f]));
-    return [...unique.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  }
-
   /** The entries of the tree at `dir` of `tree-ish` `commit` ('' is the root); undefined when `dir` is not a folder there. */
   async treeAt(commit: string, dir: string): Promise<Tree | undefined> {
     const p = normalisePath(dir);
@@ -467,12 +285,12 @@ export class SourceRepo implements Disposable {
       try {
         return await this.local.readTree(found.oid);
       } catch (e) {
-        if (!DataKitError.is(e, 'ObjectMissing') && !DataKitError.is(e, 'CorruptObject')) { throw e; }
+        if (!isUnreadableObject(e)) { throw e; }
       }
     }
     const [reply] = await this.contents.query([found.oid]);
     if (!reply || !isObjectHeader(reply.header) || !reply.body) { throw new DataKitError('ObjectMissing', `Tree ${found.oid} (${p || 'the root'} of ${commit}) cannot be read`); }
-    return parseTree(reply.body);
+    return parseTree(reply.body, reply.header.indexOf(' ') / 2);
   }
 
   /** The commit's root tree id. */
@@ -489,7 +307,7 @@ export class SourceRepo implements Disposable {
       try {
         return (await this.local.read(found.oid)).content;
       } catch (e) {
-        if (!DataKitError.is(e, 'ObjectMissing') && !DataKitError.is(e, 'CorruptObject')) { throw e; }
+        if (!isUnreadableObject(e)) { throw e; }
       }
     }
     const [reply] = await this.contents.query([`${commit}:${p}`]);
@@ -515,81 +333,7 @@ export class SourceRepo implements Disposable {
     await this.lookup(commit, []); // throws UnknownRevision
   }
 
-  /** Looks the paths up, from the cache or with one batch of queries (plus the commit check). */
-  private async lookup(commit: string, paths: string[]): Promise<Map<string, Found>> {
-    const pinned = FULL_ID.test(commit) && this.cache !== undefined;
-    const result = new Map<string, Found>();
-    const missing = ['^{commit}', ...paths].filter((p) => {
-      const hit = pinned ? this.cacheGet(`${commit}\0${p}`) : undefined;
-      if (hit !== undefined) { result.set(p, hit); }
-      return hit === undefined;
-    });
-    const local = missing.length > 0 && FULL_ID.test(commit) ? await this.lookupLocal(commit, missing) : undefined;
-    if (local) {
-      for (const [p, found] of local) {
-        result.set(p, found);
-        if (pinned) { this.cacheSet(`${commit}\0${p}`, found); }
-      }
-    } else if (missing.length > 0) {
-      if (!/^[^-\s][^\n\0]*$/.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
-      const replies = await this.check.query(missing.map((p) => (p === '^{commit}' ? `${commit}^{commit}` : `${commit}:${p}`)));
-      for (const [i, p] of missing.entries()) {
-        let found = parseCheck(replies[i]!);
-        if (!found && p !== '^{commit}' && result.get('^{commit}') !== null) { found = await this.gitlink(commit, p); }
-        result.set(p, found);
-        if (pinned) { this.cacheSet(`${commit}\0${p}`, found); }
-      }
-    }
-    if (result.get('^{commit}') === null) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
-    return result;
+  private lookup(commit: string, paths: string[]): Promise<Map<string, Found>> {
+    return this.paths.lookup(commit, paths);
   }
-
-  /**
-   * The paths (and `^{commit}`) looked up in this process, through the commit's trees; undefined when the
-   * objects cannot be read here (not a commit, a missing or damaged object): git is asked then.
-   */
-  private async lookupLocal(commit: string, paths: string[]): Promise<Map<string, Found> | undefined> {
-    if (!this.local) { return undefined; }
-    try {
-      const root = (await this.local.readCommit(commit)).tree;
-      const out = new Map<string, Found>();
-      for (const p of paths) {
-        if (p === '^{commit}') { out.set(p, { oid: commit, type: 'commit' }); continue; }
-        let at: Found = { oid: root, type: 'tree' };
-        for (const name of p === '' ? [] : p.split('/')) {
-          const e: TreeEntry | undefined = at?.type === 'tree' ? (await this.local.readTree(at.oid)).get(name) : undefined;
-          at = e ? { oid: e.oid, type: e.type } : null;
-        }
-        out.set(p, at);
-      }
-      return out;
-    } catch (e) {
-      if (DataKitError.is(e, 'ObjectMissing') || DataKitError.is(e, 'CorruptObject')) { return undefined; }
-      throw e;
-    }
-  }
-
-  // A submodule's commit is not in this repository, so cat-file reports it missing: read the parent tree.
-  private async gitlink(commit: string, p: string): Promise<Found> {
-    if (p === '') { return null; }
-    const slash = p.lastIndexOf('/');
-    const [reply] = await this.contents.query([`${commit}:${p.slice(0, Math.max(slash, 0))}`]);
-    if (!reply?.body || !isObjectHeader(reply.header) || reply.header.split(' ')[1] !== 'tree') { return null; }
-    const oid = findTreeEntry(reply.body, p.slice(slash + 1), reply.header.indexOf(' ') / 2, '160000');
-    return oid ? { oid, type: 'commit' } : null;
-  }
-
-  private cacheGet(k: string): Found | undefined {
-    return this.cache?.().get(k)?.found;
-  }
-
-  private cacheSet(k: string, found: Found): void {
-    this.cache?.().set(k, { found });
-  }
-}
-
-function parseCheck(reply: CatReply): Found {
-  if (!isObjectHeader(reply.header)) { return null; }
-  const [oid, type] = reply.header.split(' ');
-  return { oid: oid!, type: type! };
 }

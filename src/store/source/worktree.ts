@@ -9,9 +9,9 @@ import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
 import { runGit } from '../git/git';
 import { formatTree, type Tree, type TreeEntry } from '../git/objectFormat';
-import type { SourceRepo, TreeFile, TreeListing } from './sourceRepo';
+import type { SourceRepo } from './sourceRepo';
+import { within, type TreeFile, type TreeListing } from './sourceTypes';
 
-/** What a path holds in the working tree (null: deleted). */
 /** A working tree's changes from its HEAD and where its files are: what a build of the working tree lays over the commit. */
 export interface WorktreeFiles {
   readonly top: string;
@@ -46,18 +46,40 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
   const top = repo.topLevel;
   if (!top) { throw new DataKitError('NoWorkTree', 'This repository is bare: it has no working tree to build'); }
   const head = await repo.resolve('HEAD');
-  const incremental = options.paths !== undefined && options.previous?.head === head;
+  const incremental = options.paths !== undefined && options.previous?.head === head ? { paths: options.paths, previous: options.previous } : undefined;
   if (incremental) {
-    const quick = await quickLook(repo, top, options.previous!, options.paths!);
+    const quick = await quickLook(repo, top, incremental.previous, incremental.paths);
     if (quick) { return quick; }
+    if (incremental.paths.length === 0) { return incremental.previous; }
   }
-  const args = ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
+  const { listed, notes } = await readStatus(top, incremental?.paths);
+  const changes = new Map<string, WorktreeChange | null>();
   if (incremental) {
-    if (options.paths!.length === 0) { return options.previous!; }
-    args.push('--', ...options.paths!.map((p) => `:(literal)${p}`));
+    const under = (p: string, q: string): boolean => p === q || p.startsWith(`${q}/`);
+    for (const [p, c] of incremental.previous.changes) {
+      if (!incremental.paths.some((q) => under(p, q))) { changes.set(p, c); }
+    }
   }
+  const files = await lookAt(repo, top, head, listed, changes, notes);
+  if (files.length > 0) {
+    const r = await blobIds(top, files.map((f) => f.path));
+    if ('failed' in r) { throw new DataKitError('WorktreeUnreadable', `git could not read the working tree: ${r.failed}`); }
+    const { ids } = r;
+    files.forEach((f, i) => changes.set(f.path, { mode: f.mode, oid: ids[i]! }));
+  }
+  await dropUnchanged(repo, head, changes);
+  return { head, changes: sortedByPath(changes), notes: [...new Set([...(incremental ? incremental.previous.notes : []), ...notes])] };
+}
+
+/** A path `git status` lists as differing from HEAD (or untracked), with its mode in the working tree. */
+type Listed = { path: string; worktreeMode: string; submodule: boolean };
+
+/** What `git status` lists (of `paths` only, if given); `WorktreeConflict` while a merge left unmerged paths. */
+async function readStatus(top: string, paths: readonly string[] | undefined): Promise<{ listed: Listed[]; notes: string[] }> {
+  const args = ['status', '--porcelain=v2', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
+  if (paths) { args.push('--', ...paths.map((p) => `:(literal)${p}`)); }
   const status = await runGit(args, { cwd: top });
-  const listed: { path: string; worktreeMode: string; submodule: boolean }[] = [];
+  const listed: Listed[] = [];
   const conflicts: string[] = [];
   const notes: string[] = [];
   const out = status.stdout.toString('utf8').split('\0');
@@ -85,13 +107,14 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
   if (conflicts.length > 0) {
     throw new DataKitError('WorktreeConflict', `The working tree has ${conflicts.length} unmerged path${conflicts.length === 1 ? '' : 's'} (${conflicts.slice(0, 3).join(', ')}${conflicts.length > 3 ? ', …' : ''}): finish or abort the merge to build it`);
   }
-  const changes = new Map<string, WorktreeChange | null>();
-  if (incremental) {
-    const under = (p: string, q: string): boolean => p === q || p.startsWith(`${q}/`);
-    for (const [p, c] of options.previous!.changes) {
-      if (!options.paths!.some((q) => under(p, q))) { changes.set(p, c); }
-    }
-  }
+  return { listed, notes };
+}
+
+/**
+ * Looks at each listed path in the working tree: a submodule's checked-out commit, a symbolic link's target
+ * and a missing path go into `changes` now; the regular files to hash are returned, with their modes.
+ */
+async function lookAt(repo: SourceRepo, top: string, head: string, listed: readonly Listed[], changes: Map<string, WorktreeChange | null>, notes: string[]): Promise<{ path: string; mode: string }[]> {
   const files: { path: string; mode: string }[] = [];
   for (const e of listed) {
     const abs = path.join(top, e.path);
@@ -127,13 +150,14 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
       changes.set(e.path, null);
     }
   }
-  if (files.length > 0) {
-    const r = await blobIds(top, files.map((f) => f.path));
-    if ('failed' in r) { throw new DataKitError('WorktreeUnreadable', `git could not read the working tree: ${r.failed}`); }
-    const { ids } = r;
-    files.forEach((f, i) => changes.set(f.path, { mode: f.mode, oid: ids[i]! }));
-  }
-  // A path whose content a commit would record unchanged (a touched file, a mode git does not track) is no change.
+  return files;
+}
+
+/**
+ * Removes what is no change: a path whose content and mode a commit would record as HEAD has them (a touched
+ * file, a mode git does not track), and a deletion of what HEAD does not have either.
+ */
+async function dropUnchanged(repo: SourceRepo, head: string, changes: Map<string, WorktreeChange | null>): Promise<void> {
   const recorded = await repo.objectIds(head, [...changes.keys()]);
   const headModes = new Map<string, string>();
   for (const [p, c] of [...changes]) {
@@ -148,7 +172,10 @@ export async function scanWorktree(repo: SourceRepo, options: { paths?: readonly
   for (const [p, c] of [...changes]) {
     if (c === null && recorded.get(p) === undefined) { changes.delete(p); } // deleted, and not in HEAD either
   }
-  return { head, changes: new Map([...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), notes: [...new Set([...(incremental ? options.previous!.notes : []), ...notes])] };
+}
+
+function sortedByPath<T>(changes: ReadonlyMap<string, T>): Map<string, T> {
+  return new Map([...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
@@ -190,7 +217,7 @@ async function quickLook(repo: SourceRepo, top: string, previous: WorktreeState,
       if (ids[i] === f.head.oid && f.mode === f.head.mode) { changes.delete(f.path); } else { changes.set(f.path, { mode: f.mode, oid: ids[i]! }); }
     });
   }
-  return { head: previous.head, changes: new Map([...changes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), notes: previous.notes };
+  return { head: previous.head, changes: sortedByPath(changes), notes: previous.notes };
 }
 
 /**
@@ -207,6 +234,9 @@ export async function blobIds(top: string, paths: readonly string[]): Promise<{ 
   return { ids: r.stdout.toString('utf8').trim().split('\n') };
 }
 
+// The ids a commit would record, hashed here rather than with isomorphic-git's hashBlob or a dry-run
+// writeObject: the working tree's keys are a read, and reading never loads isomorphic-git (its bundle costs
+// a new process +54 ms; bench/store.bench.mjs part f).
 function blobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
@@ -296,12 +326,6 @@ export class WorktreeOverlay {
   /** As SourceRepo.listFiles, for the working tree. */
   async listFiles(listings: readonly TreeListing[]): Promise<TreeFile[]> {
     const files = new Map((await this.repo.listFiles(this.state.head, listings)).map((f) => [f.path, f]));
-    const within = (file: string, l: TreeListing): boolean => {
-      if (l.base !== '' && file !== l.base && !file.startsWith(`${l.base}/`)) { return false; }
-      if (l.depth === undefined || file === l.base) { return true; }
-      const rest = l.base === '' ? file : file.slice(l.base.length + 1);
-      return rest.split('/').length <= l.depth;
-    };
     // What HEAD had below a path that is now a file (or deleted) is gone.
     for (const f of [...files.keys()]) {
       for (let at = f.indexOf('/'); at > 0; at = f.indexOf('/', at + 1)) {

@@ -1,0 +1,134 @@
+// Sharing results through an ordinary git remote: push our entries' branches to `refs/datakit-ci/*` there,
+// fetch a remote's into `refs/fetched/<remote>/` here, and adopt a fetched result where we have none.
+import fs = require('node:fs');
+import path = require('node:path');
+import { DataKitError, unlessMissing } from '../../shared/errors';
+import { checkName } from '../git/names';
+import type { StoreContext } from './storeContext';
+
+/** Where results are shared on a remote, and where those fetched from a remote are kept here. */
+export const SHARED_PREFIX = 'refs/datakit-ci/';
+export const FETCHED_PREFIX = 'refs/fetched/';
+/** How long a push or fetch may go without finishing. */
+const REMOTE_TIMEOUT_MS = 120_000;
+
+export class Sharing {
+  /** Fetched results found unreadable, already said. */
+  private readonly unreadableFetched = new Set<string>();
+  private remotesMemo: { mtime: number; packed: ReadonlyMap<string, string>; remotes: ReadonlySet<string> } | undefined;
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * No result of ours: one fetched from a remote (`refs/fetched/<remote>/<builder>/<entry>`, origin first),
+   * made ours (the entry's branch now points at it, so a rebuild continues its history) unless `readOnly`.
+   * Undefined if none.
+   */
+  async adopt(builder: string, entry: string, ref: string, readOnly: boolean): Promise<string | undefined> {
+    const fetched = await this.fetchedHeads(builder, entry);
+    if (fetched.length === 0) { return undefined; }
+    const [first] = fetched;
+    try {
+      await this.ctx.objects.readCommit(first!.commit);
+    } catch (e) {
+      const said = `${first!.remote} ${builder}/${entry} ${first!.commit}`;
+      if (!this.unreadableFetched.has(said)) { // said once, however often it is looked up
+        this.unreadableFetched.add(said);
+        this.ctx.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
+      }
+      return undefined;
+    }
+    // Read-only (`status`, `log`): shown as it is, not made ours.
+    if (readOnly) { return first!.commit; }
+    // Another process may adopt or save at the same moment: whatever the branch holds then wins.
+    return await this.ctx.refs.compareAndSwap(ref, undefined, first!.commit) ?? await this.ctx.refs.resolve(ref);
+  }
+
+  /** The results fetched from remotes for an entry, `origin` first: `{ remote, commit }`. */
+  async fetchedHeads(builder: string, entry: string): Promise<{ remote: string; commit: string }[]> {
+    checkName('builder', builder);
+    const remotes = await this.fetchedRemotes();
+    const out: { remote: string; commit: string }[] = [];
+    for (const remote of remotes) {
+      const commit = await this.ctx.refs.resolve(`${FETCHED_PREFIX}${remote}/${builder}/${entry}`);
+      if (commit !== undefined) { out.push({ remote, commit }); }
+    }
+    return out.sort((a, b) => (a.remote === 'origin' ? -1 : b.remote === 'origin' ? 1 : a.remote < b.remote ? -1 : 1));
+  }
+
+  /**
+   * The remotes fetched from: folders under refs/fetched, and packed refs there. Read again only when that
+   * folder or packed-refs changed: every row of a tree asks.
+   */
+  private async fetchedRemotes(): Promise<ReadonlySet<string>> {
+    const dir = path.join(this.ctx.dir, ...FETCHED_PREFIX.split('/').filter(Boolean));
+    const mtime = (await unlessMissing(fs.promises.stat(dir)))?.mtimeMs ?? -1;
+    const packed = await this.ctx.refs.packed(); // the same map while packed-refs is unchanged
+    const known = this.remotesMemo;
+    if (known && known.mtime === mtime && known.packed === packed) { return known.remotes; }
+    const remotes = new Set(mtime < 0 ? [] : await unlessMissing(fs.promises.readdir(dir)) ?? []);
+    for (const r of packed.keys()) {
+      if (r.startsWith(FETCHED_PREFIX)) { remotes.add(r.slice(FETCHED_PREFIX.length).split('/')[0]!); }
+    }
+    this.remotesMemo = { mtime, packed, remotes };
+    return remotes;
+  }
+
+  /**
+   * Sends every result to `remote` under `refs/datakit-ci/<builder>/<entry>`, through git with the user's
+   * repository's configuration (`userConfig`: its remotes, `insteadOf`, credentials and SSH settings; never
+   * its hooks). A result the remote already has from another machine is left as it is (not forced).
+   */
+  async pushTo(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ sent: number; upToDate: number; alreadyShared: number }> {
+    checkRemoteName(remote);
+    this.ctx.checkProcesses(`push the results to ${remote}`);
+    const remoteOptions = { allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } };
+    const r = await this.ctx.git('push', ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      'push', '--porcelain', '--no-verify', remote, `${this.ctx.refPrefix}*:${SHARED_PREFIX}*`], remoteOptions);
+    const lines = r.stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
+    const count = (flags: string) => lines.filter((l) => flags.includes(l[0]!)).length;
+    const rejected = lines.filter((l) => l.startsWith('!'));
+    let other = rejected.filter((l) => !/\((non-fast-forward|fetch first|already exists)\)$/.test(l));
+    if (other.length > 0) {
+      // Another machine may have pushed the same key a moment before (the remote could not lock the ref, or
+      // found it created): what the remote holds now says whether it is shared.
+      const dst = other.map((l) => l.split('\t')[1]!.split(':')[1]!);
+      const there = await this.ctx.git('push', ['-c', `include.path=${userConfig}`, 'ls-remote', remote, ...dst], remoteOptions);
+      const present = new Set(there.code === 0 ? there.stdout.toString('utf8').split('\n').map((l) => l.split('\t')[1]).filter(Boolean) : []);
+      other = other.filter((l) => !present.has(l.split('\t')[1]!.split(':')[1]!));
+    }
+    if ((r.code !== 0 && lines.length === 0) || other.length > 0) {
+      throw new DataKitError('RemoteFailed', `Could not push the results to ${remote}: ${remoteError(r.stderr) || other.join('; ')}`);
+    }
+    return { sent: count(' +*'), upToDate: count('='), alreadyShared: rejected.length };
+  }
+
+  /**
+   * Brings the results of `remote` (its `refs/datakit-ci/*`) into `refs/fetched/<remote>/`, a namespace no
+   * build writes: a lookup that has no result of its own takes one from there (see `adopt`).
+   */
+  async fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+    checkRemoteName(remote);
+    this.ctx.checkProcesses(`fetch the results of ${remote}`);
+    const before = await this.ctx.refs.list(`${FETCHED_PREFIX}${remote}/`);
+    const r = await this.ctx.git('fetch', ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      'fetch', '--no-tags', '--prune', '--quiet', remote, `+${SHARED_PREFIX}*:${FETCHED_PREFIX}${remote}/*`],
+    { allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } });
+    if (r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not fetch the results of ${remote}: ${remoteError(r.stderr)}`); }
+    const after = await this.ctx.refs.list(`${FETCHED_PREFIX}${remote}/`);
+    let changed = 0;
+    for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
+    return { results: after.size, changed };
+  }
+}
+
+function checkRemoteName(remote: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote) || remote.includes('..')) {
+    throw new DataKitError('InvalidArgument', `Not a remote name: ${JSON.stringify(remote)}`);
+  }
+}
+
+/** git's own words on a failed push or fetch, without its `fatal:` prefixes. */
+function remoteError(stderr: string): string {
+  return stderr.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).filter((l) => l && !/^To |^hint: /.test(l)).slice(0, 4).join('; ');
+}
