@@ -7,7 +7,7 @@ import { PROJECT } from './host/paths.mjs';
 import { ensureHostTools } from './host/setup.mjs';
 
 const layers = [
-  { name: 'lint', cmd: ['npx', 'eslint', '.'] },
+  { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'] },
   { name: 'unit', cmd: [process.execPath, '--test', '--test-reporter=spec', path.join('out', 'test', 'unit')] },
   { name: 'host', cmd: [process.execPath, 'scripts/host/run-host-tests.mjs'] },
   { name: 'e2e', cmd: [process.execPath, 'scripts/host/run-e2e.mjs'] },

@@ -106,7 +106,8 @@ export class RepoJobs {
     if (!dirs) { throw new DataKitError('NotARepository', `Not a git repository: ${options.dir ?? '(none given)'}`); }
     const trusted = options.trusted ?? true;
     const readOnly = (options.readOnly ?? false) || !trusted;
-    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m), create: !readOnly });
+    // Untrusted: not even git on the results repository (a crafted config of it could make git run code).
+    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m), create: !readOnly, processes: trusted });
     const id = repoId(dirs.commonDir);
     const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);
     // No metrics unless asked for: the command line does without prom-client altogether.

@@ -6,7 +6,7 @@ import { DataKitError } from '../../shared/errors';
 import { repositoryPath } from '../../jobs/problems/matchLog';
 import { plannedRestore, restoreOutputs, restoreProblem } from '../../jobs/run/outputs';
 import { CHANNEL_PREFIX } from '../logs';
-import { FULL_COMMIT } from '../problems/sourceFiles';
+import { isObjectId } from '../../shared/objectId';
 import type { Session } from '../session/session';
 import type { JobView } from '../session/model';
 import { jobArg, type BuildNode, type CommandDeps, type CommandSpec } from './pick';
@@ -42,7 +42,7 @@ export function inspectCommands(deps: CommandDeps): CommandSpec[] {
       const session = deps.sessions.all.find((x) => x.id === sessionId);
       if (!session) { throw new DataKitError('NotFound', 'That repository is no longer open.'); }
       const position = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1;
-      if (typeof commit !== 'string' || !FULL_COMMIT.test(commit) || typeof file !== 'string' || repositoryPath(file, '', []) !== file || !position(line) || (column !== undefined && !position(column))) {
+      if (typeof commit !== 'string' || !isObjectId(commit) || typeof file !== 'string' || repositoryPath(file, '', []) !== file || !position(line) || (column !== undefined && !position(column))) {
         throw new DataKitError('InvalidArgument', 'Not a place in a file of a commit.');
       }
       return deps.sources.open(session, commit, file, line, column, worktree === true);

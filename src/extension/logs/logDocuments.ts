@@ -2,6 +2,7 @@
 // text comes from the results repository's commit, never from a file path in the URI.
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
+import { isObjectId } from '../../shared/objectId';
 import { lineStarts, parseAnsi, positionAt, styleKey, type AnsiStyle } from '../../shared/ansi';
 
 export const LOG_SCHEME = 'datakit-ci-log';
@@ -35,7 +36,6 @@ const MAX_ERROR_LINE_LENGTH = 2000;
 
 // One path segment of safe characters, never `.` or `..`.
 const REPO_KEY = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
-const COMMIT = /^[0-9a-f]{40}$/;
 const TITLE_CHARS = /[^\p{L}\p{N} ._@()+,=-]+/gu;
 const FILE = /^[\p{L}\p{N} ._@()+,=-]{1,100}\.log$/u;
 // Parsed colours of the most recently provided logs, so that re-showing an editor needs no git read.
@@ -58,7 +58,7 @@ export class LogDocumentProvider implements vscode.TextDocumentContentProvider {
     if (!REPO_KEY.test(repoKey)) {
       throw new DataKitError('InvalidArgument', `Invalid repository key for a log URI: ${JSON.stringify(repoKey)}`);
     }
-    if (!COMMIT.test(commit)) {
+    if (!isObjectId(commit, 'sha1')) {
       throw new DataKitError('InvalidArgument', `Invalid commit for a log URI: ${JSON.stringify(commit)}`);
     }
     return vscode.Uri.from({ scheme: LOG_SCHEME, path: `/${repoKey}/${commit}/${sanitizeTitle(title)}.log` });
@@ -75,7 +75,7 @@ export class LogDocumentProvider implements vscode.TextDocumentContentProvider {
       return undefined;
     }
     const parts = uri.path.split('/');
-    if (parts.length !== 4 || parts[0] !== '' || !REPO_KEY.test(parts[1]) || !COMMIT.test(parts[2]) || !FILE.test(parts[3])) {
+    if (parts.length !== 4 || parts[0] !== '' || !REPO_KEY.test(parts[1]) || !isObjectId(parts[2], 'sha1') || !FILE.test(parts[3])) {
       return undefined;
     }
     return { repoKey: parts[1], commit: parts[2] };

@@ -5,13 +5,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
+import { isObjectId } from '../../shared/objectId';
 import { LRUCache } from 'lru-cache';
 import type { Session } from '../session/session';
 import type { Sessions } from '../session/sessions';
 
 export const SOURCE_SCHEME = 'datakit-ci-source';
-/** A full object id, SHA-1 or SHA-256. */
-export const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export class SourceFiles implements vscode.TextDocumentContentProvider {
   /** The files of a commit (for references in logs: only those are links or problems). */
@@ -60,7 +59,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const [, id, commit, ...rest] = uri.path.split('/');
     const session = this.sessions.all.find((s) => s.id === id);
-    if (!session || !commit || !FULL_COMMIT.test(commit) || rest.length === 0) { throw new DataKitError('InvalidArgument', `Not a file of a known commit: ${uri.toString()}`); }
+    if (!session || !commit || !isObjectId(commit) || rest.length === 0) { throw new DataKitError('InvalidArgument', `Not a file of a known commit: ${uri.toString()}`); }
     const data = await session.jobs.readCommitFile(commit, rest.join('/'));
     if (data === undefined) { throw new DataKitError('NotFound', `${rest.join('/')} is not in ${commit.slice(0, 7)}`); }
     return data.toString('utf8');

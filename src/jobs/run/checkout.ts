@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { DataKitError, unlessMissing } from '../../shared/errors';
+import { ID_DIGITS, isObjectId } from '../../shared/objectId';
 import { runGit } from '../../store/git/git';
 import type { SourceRepo } from '../../store/source/sourceRepo';
 import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
@@ -70,7 +71,7 @@ const MAX_DIRS_PER_JOB = 64;
  */
 export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir> {
   const { repo, commit } = options;
-  if (!FULL_ID.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+  if (!isObjectId(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
   const root = options.root ?? buildRoot(repoId(repo.commonDir));
   const { name, lock } = await lockFreeDir(root, jobDirName(options.job), options);
   try {
@@ -169,7 +170,8 @@ async function ensureCheckoutRepo(gitDir: string, repo: SourceRepo): Promise<voi
     for (const sub of ['objects/info', 'refs/heads', 'refs/tags', 'info']) {
       await fs.mkdir(path.join(gitDir, sub), { recursive: true });
     }
-    await fs.writeFile(path.join(gitDir, 'HEAD'), `${'0'.repeat(40)}\n`);
+    // No commit checked out yet (the first checkOut reads none from it: zeros are not an id it knows).
+    await fs.writeFile(path.join(gitDir, 'HEAD'), `${'0'.repeat(ID_DIGITS.sha1)}\n`);
     await fs.writeFile(path.join(gitDir, 'description'), 'A DataKit CI build directory: a checkout of one commit of the repository.\n');
   }
   await writeIfChanged(path.join(gitDir, 'objects', 'info', 'alternates'), `${path.join(repo.commonDir, 'objects')}\n`);
@@ -206,7 +208,7 @@ async function checkOut(gitDir: string, dir: string, commit: string): Promise<vo
   // Exit code 1 ("needs update"): a tracked file was modified or deleted; the others are re-stated anyway.
   const untouched = hasIndex && (await git(['update-index', '--refresh'])).code === 0;
   const readTree = ['read-tree', '--reset', '-u', '--no-sparse-checkout'];
-  const known = FULL_ID.test(previous) && !/^0+$/.test(previous);
+  const known = isObjectId(previous) && !/^0+$/.test(previous);
   let r = untouched && known ? await git([...readTree, previous, commit]) : undefined;
   if (r?.code !== 0) { r = await git([...readTree, commit]); } // also when the previous commit is gone
   if (r.code !== 0) {
@@ -227,4 +229,3 @@ async function killLeftovers(dir: string, stale: StaleHolder, tell?: (message: s
   tell?.(`Took over the build directory ${dir} from ${who} (${stale.reason})${left.length ? `; killed ${left.length} process${left.length === 1 ? '' : 'es'} it left running (${left.join(', ')})` : ''}`);
 }
 
-const FULL_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
