@@ -1,12 +1,13 @@
 // Retention: `datakit-ci gc` keeps the current targets' results, the last builds of each key and what is
 // young, removes the rest, never what a build is writing, and keeps the results repository under a cap.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { objectBytes } from '../../src/store/results/gitStore';
+import { removeDeadGcLocks } from '../../src/store/results/staleLocks';
 import { assertFsckClean, CLI, ENV, git, runCli } from './storeHelpers';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-gc-')));
@@ -91,6 +92,72 @@ describe('datakit-ci gc', () => {
     assert.equal(JSON.parse(cli(dir, 'status', '--json').out).jobs[0].state, 'success');
     assertFsckClean(results(dir));
     assert.equal(cli(dir, 'gc', '--keep', '0').code, 2, 'bad usage');
+  });
+
+  it('removes the lock files a killed git gc left (each gc after it failed on them), says which, and leaves a live gc\'s alone', () => {
+    const dir = repo('leftover', { code: { run: 'cat src/a.txt', inputs: ['src'] } });
+    assert.equal(cli(dir, 'build').code, 0);
+    commit(dir, 'src/a.txt', '2\n');
+    assert.equal(cli(dir, 'build').code, 0);
+    const gitDir = results(dir);
+    git(dir, `--git-dir=${gitDir}`, 'gc', '--quiet'); // a pack, and a .keep for it: git's "keep this pack", not a lock
+    const pack = fs.readdirSync(path.join(gitDir, 'objects', 'pack')).find((f) => f.endsWith('.pack'));
+    assert.ok(pack);
+    const keep = path.join(gitDir, 'objects', 'pack', pack.replace(/\.pack$/, '.keep'));
+    fs.writeFileSync(keep, 'kept by hand\n');
+    // What a git gc killed while it packed the refs and wrote the commit-graph leaves: its gc.pid (naming a
+    // process of this host that is no longer alive) and git's locks, made after it started.
+    const dead = spawnSync('true').pid!;
+    assert.throws(() => process.kill(dead, 0), { code: 'ESRCH' }, 'the pid names no process');
+    const locks = ['packed-refs.lock', 'objects/info/commit-graph.lock', 'objects/info/commit-graphs/commit-graph-chain.lock'];
+    const leaveBehind = (pid: number): void => {
+      const started = new Date(Date.now() - 60_000);
+      fs.writeFileSync(path.join(gitDir, 'gc.pid'), `${pid} ${os.hostname()}`);
+      fs.utimesSync(path.join(gitDir, 'gc.pid'), started, started);
+      for (const l of locks) {
+        fs.mkdirSync(path.dirname(path.join(gitDir, l)), { recursive: true });
+        fs.writeFileSync(path.join(gitDir, l), '');
+        fs.utimesSync(path.join(gitDir, l), new Date(started.getTime() + 5000), new Date(started.getTime() + 5000));
+      }
+    };
+
+    // A gc that is alive (this process, on this host): nothing of it is touched, and gc says it runs.
+    leaveBehind(process.pid);
+    const busy = cli(dir, 'gc', '--max-age', '0', '--keep', '1');
+    assert.equal(busy.code, 4, busy.err);
+    assert.match(busy.err, new RegExp(`Another git gc is running on this results repository \\(${os.hostname()}, pid ${process.pid}\\)`));
+    for (const f of ['gc.pid', ...locks]) { assert.ok(fs.existsSync(path.join(gitDir, f)), `${f} of a live gc stays`); }
+
+    // The same files from a dead gc: removed, said, and the gc runs.
+    leaveBehind(dead);
+    const r = cli(dir, 'gc', '--max-age', '0', '--keep', '1');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, new RegExp(`^datakit-ci: warning: Removed gc\\.pid, packed-refs\\.lock, objects/info/commit-graph\\.lock, objects/info/commit-graphs/commit-graph-chain\\.lock from ${gitDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: git gc \\(pid ${dead}\\) was stopped before it ended and left them$`, 'm'));
+    for (const l of locks) { assert.equal(fs.existsSync(path.join(gitDir, l)), false, `${l} removed`); }
+    assert.equal(fs.readFileSync(keep, 'utf8'), 'kept by hand\n', 'a .keep is not a lock: it stays');
+    assert.equal(JSON.parse(cli(dir, 'status', '--json').out).jobs[0].state, 'success');
+    assertFsckClean(gitDir);
+  });
+
+  it('takes only the locks made since the dead gc started: an older one was not its, and stays', async () => {
+    const gitDir = path.join(tmp, 'dated.git');
+    git(tmp, 'init', '-q', '--bare', gitDir);
+    const dead = spawnSync('true').pid!;
+    const at = (name: string, ms: number): void => {
+      fs.mkdirSync(path.dirname(path.join(gitDir, name)), { recursive: true });
+      fs.writeFileSync(path.join(gitDir, name), name === 'gc.pid' ? `${dead} ${os.hostname()}` : '');
+      fs.utimesSync(path.join(gitDir, name), new Date(ms), new Date(ms));
+    };
+    const started = Date.now() - 60_000;
+    at('gc.pid', started);
+    at('packed-refs.lock', started - 30_000);
+    at('objects/info/commit-graph.lock', started + 2000);
+    at('objects/pack/pack-1234.keep', started + 2000);
+    assert.deepEqual(await removeDeadGcLocks(gitDir), { pid: dead, removed: ['gc.pid', 'objects/info/commit-graph.lock'] });
+    assert.ok(fs.existsSync(path.join(gitDir, 'packed-refs.lock')), 'older than the gc: not its');
+    assert.ok(fs.existsSync(path.join(gitDir, 'objects/pack/pack-1234.keep')));
+    assert.equal(fs.existsSync(path.join(gitDir, 'gc.pid.lock')), false);
+    assert.equal(await removeDeadGcLocks(gitDir), undefined, 'no gc.pid: nothing to do');
   });
 
   it('leaves a valid repository and every current result readable when it is killed at any point', async () => {

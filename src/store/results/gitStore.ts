@@ -8,6 +8,7 @@ import { ObjectStore, sweepTemporaryObjects } from '../git/objects';
 import { runGit } from '../git/git';
 import { Refs } from '../git/refLock';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
+import { removeDeadGcLocks } from './staleLocks';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
 import { parseResultMessage } from '../../shared/resultCommit';
 import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from '../../shared/results';
@@ -426,6 +427,8 @@ export class GitStore {
 
   /** git prunes what no ref reaches and packs the rest (`gc.pid` tells concurrent saves; see gcGuard.ts). */
   private async repack(): Promise<void> {
+    const dead = await removeDeadGcLocks(this.dir);
+    if (dead) { this.onWarning?.(`Removed ${dead.removed.join(', ')} from ${this.dir}: git gc (pid ${dead.pid}) was stopped before it ended and left ${dead.removed.length === 1 ? 'it' : 'them'}`); }
     const r = await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true });
     if (r.code === 0) { return; }
     const running = /gc is already running on machine '([^']*)' pid (\d+)/.exec(r.stderr);
