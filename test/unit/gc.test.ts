@@ -160,28 +160,54 @@ describe('datakit-ci gc', () => {
     assert.equal(await removeDeadGcLocks(gitDir), undefined, 'no gc.pid: nothing to do');
   });
 
-  it('leaves a valid repository and every current result readable when it is killed at any point', async () => {
+  it('leaves a valid repository and every current result readable when it is killed in any of its stages, and the next gc finishes', async () => {
     const dir = repo('killed', { code: { run: 'cat src/a.txt; head -c 200000 /dev/urandom | base64', inputs: ['src'] } });
-    for (const [i, delay] of [10, 40, 80, 160, 320].entries()) {
+    const hold = holdingGit();
+    let lastGc: number | undefined;
+    // Each stage is held (its git waits until killed), so that each kill provably lands while the gc runs there.
+    const stages: [GcStage, string][] = [
+      ['update-ref', 'removing the old results, before git gc'],
+      ['pack-refs', 'git gc started, packing the refs'],
+      ['pack-objects-done', 'the new pack written, the old packs and loose objects not yet removed'],
+      ['prune', 'repacked, unreachable objects not yet pruned'],
+      ['rerere', 'pruned, the commit-graph not yet written'],
+    ];
+    for (const [i, [stage, what]] of stages.entries()) {
       for (let c = 0; c < 3; c++) {
         commit(dir, 'src/a.txt', `${i}.${c}\n`);
         assert.equal(cli(dir, 'build').code, 0);
       }
-      // Its own process group: the kill takes git's gc, repack and prune with it, wherever they are.
-      const gc = spawn(process.execPath, [CLI, 'gc', '--max-age', '0', '--keep', '1'], { cwd: dir, env: CLI_ENV, stdio: 'ignore', detached: true });
-      const exited = new Promise((r) => gc.on('exit', r));
-      await new Promise((r) => setTimeout(r, delay));
-      try { process.kill(-gc.pid!, 'SIGKILL'); } catch { /* already over */ }
-      await exited;
-      await untilGone(results(dir));
-      // A killed git gc leaves gc.pid naming a dead process; the next gc takes it over (git does, for a dead pid on this host).
+      // Its own process group: the kill takes git's gc and what it runs with it.
+      const reached = path.join(tmp, `reached-${stage}`);
+      const gc = spawn(process.execPath, [CLI, 'gc', '--max-age', '0', '--keep', '1'], { cwd: dir, env: { ...CLI_ENV, ...hold.env(stage, reached) }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      let err = '';
+      gc.stderr.on('data', (b) => { err += b; });
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => gc.on('close', (code, signal) => r([code, signal])));
+      const held = await Promise.race([untilExists(reached).then(() => Number(fs.readFileSync(reached, 'utf8'))), exited.then(([code, signal]) => {
+        throw new Error(`the gc ended (code ${code}, signal ${signal}) before it reached ${stage}: ${err}`);
+      })]);
+      const gcPid = fs.existsSync(path.join(results(dir), 'gc.pid')) ? Number(fs.readFileSync(path.join(results(dir), 'gc.pid'), 'utf8').split(' ')[0]) : undefined;
+      if (stage === 'update-ref') {
+        assert.equal(gcPid, undefined, 'git gc has not started');
+      } else {
+        assert.ok(gcPid !== undefined && gcPid !== lastGc, `${stage}: gc.pid names this git gc`);
+        process.kill(gcPid, 0); // alive: throws if not
+      }
+      process.kill(-gc.pid!, 'SIGKILL');
+      assert.deepEqual(await exited, [null, 'SIGKILL'], `killed ${what}`);
+      if (lastGc !== undefined) {
+        assert.match(err, new RegExp(`warning: Removed gc\\.pid from \\S+: git gc \\(pid ${lastGc}\\) was stopped before it ended and left it\n`), 'the killed gc\'s gc.pid, removed before this gc');
+      }
+      await untilGone(held);
+      if (gcPid !== undefined) { await untilGone(gcPid); lastGc = gcPid; }
       assertFsckClean(results(dir));
       const s = JSON.parse(cli(dir, 'status', '--json').out).jobs[0];
-      assert.equal(s.state, 'success', `killed after ${delay} ms: HEAD's result readable`);
+      assert.equal(s.state, 'success', `killed ${what}: HEAD's result readable`);
       assert.match(cli(dir, 'log', 'code').out, new RegExp(`\n${i}\\.2\n`));
     }
     const done = cli(dir, 'gc', '--max-age', '0', '--keep', '1');
     assert.equal(done.code, 0, done.err);
+    assert.match(done.err, new RegExp(`Removed gc\\.pid from \\S+: git gc \\(pid ${lastGc}\\) was stopped before it ended`));
     assert.equal(branches(dir, 'code').length, 1, 'the next gc finishes the work');
     assertFsckClean(results(dir));
   });
@@ -209,13 +235,59 @@ async function runningGc(dir: string, release: string, ended: Promise<number | n
   assertFsckClean(results(dir));
 }
 
-/** Until the git gc named by gc.pid (killed with its group) is gone from the process table. */
-async function untilGone(gitDir: string): Promise<void> {
-  const pid = Number((fs.existsSync(path.join(gitDir, 'gc.pid')) ? fs.readFileSync(path.join(gitDir, 'gc.pid'), 'utf8') : '').split(' ')[0]);
-  for (let i = 0; pid > 0 && i < 400; i++) {
+/** Until a process of the killed group is gone from the process table (reaped: a zombie still answers signal 0). */
+async function untilGone(pid: number): Promise<void> {
+  for (let i = 0; i < 2400; i++) {
     try { process.kill(pid, 0); } catch { return; }
     await new Promise((r) => setTimeout(r, 25));
   }
+  throw new Error(`process ${pid} was killed but is still there after a minute`);
+}
+
+/** Until `file` exists (a held git writes it once it waits); a gc that neither gets there nor ends in two minutes is stuck. */
+async function untilExists(file: string): Promise<void> {
+  for (let i = 0; !fs.existsSync(file); i++) {
+    if (i === 6000) { throw new Error(`the gc neither ended nor reached the stage that writes ${file} in two minutes`); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Where a gc can be held: a git command it runs (`update-ref`: the results removed; the others: git gc's
+ * own steps), or `pack-objects-done`: pack-objects has written the new pack, and its answer is held back
+ * from git repack (which would then remove the old packs).
+ */
+type GcStage = 'update-ref' | 'pack-refs' | 'pack-objects-done' | 'prune' | 'rerere';
+
+/**
+ * A `git` in front of the real one (first on PATH for the command line, and git's exec path for what git gc
+ * runs): it runs every command with the real git, except at the stage the environment names, where it
+ * writes its pid to a file and waits to be killed.
+ */
+function holdingGit(): { env(stage: GcStage, reached: string): Record<string, string> } {
+  const real = git(tmp, '--exec-path');
+  const wrap = path.join(tmp, 'holding-git');
+  fs.mkdirSync(wrap);
+  for (const f of fs.readdirSync(real)) { if (f !== 'git') { fs.symlinkSync(path.join(real, f), path.join(wrap, f)); } }
+  fs.writeFileSync(path.join(wrap, 'git'), `#!/bin/sh
+sub=
+skip=
+for a in "$@"; do
+  if [ -n "$skip" ]; then skip=; continue; fi
+  case "$a" in
+    -c|-C) skip=1 ;;
+    -*) ;;
+    *) sub="$a"; break ;;
+  esac
+done
+if [ "$sub" = "$HOLD_GIT_AT" ]; then echo $$ > "$HOLD_GIT_REACHED.tmp" && mv "$HOLD_GIT_REACHED.tmp" "$HOLD_GIT_REACHED"; exec sleep 600; fi
+if [ "$sub" = pack-objects ] && [ "$HOLD_GIT_AT" = pack-objects-done ]; then
+  '${real}/git' "$@" > "$HOLD_GIT_REACHED.out" || exit $?
+  echo $$ > "$HOLD_GIT_REACHED.tmp" && mv "$HOLD_GIT_REACHED.tmp" "$HOLD_GIT_REACHED"; exec sleep 600
+fi
+exec '${real}/git' "$@"
+`, { mode: 0o755 });
+  return { env: (stage, reached) => ({ PATH: `${wrap}:${process.env.PATH}`, GIT_EXEC_PATH: wrap, HOLD_GIT_AT: stage, HOLD_GIT_REACHED: reached }) };
 }
 
 /** Until the background build holds its entry's lock. */
