@@ -8,28 +8,20 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { objectBytes } from '../../src/store/results/gitStore';
 import { removeDeadGcLocks } from '../../src/store/results/staleLocks';
-import { assertFsckClean, CLI, ENV, git, runCli } from './storeHelpers';
+import { CLI, ENV, git, gitIn, repo, runCli, tempRoot } from '../fixtures';
+import { assertFsckClean } from './storeHelpers';
 
-const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-gc-')));
+const tmp = tempRoot('gc');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
 
 const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, CLI_ENV);
 
 const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
-const branches = (dir: string, job: string): string[] => git(dir, `--git-dir=${results(dir)}`, 'for-each-ref', '--format=%(refname)', `refs/heads/shell/${job}/`).split('\n').filter(Boolean);
+const branches = (dir: string, job: string): string[] => gitIn(results(dir), 'for-each-ref', '--format=%(refname)', `refs/heads/shell/${job}/`).split('\n').filter(Boolean);
 
-function repo(name: string, jobs: object): string {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-  git(dir, 'init', '-q', '-b', 'main');
-  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }));
-  fs.writeFileSync(path.join(dir, 'src', 'a.txt'), '1\n');
-  fs.writeFileSync(path.join(dir, 'slow'), '1\n');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'one');
-  return dir;
-}
+/** A repository of `jobs` whose inputs are src/a.txt and slow. */
+const project = (name: string, jobs: object): string => repo(path.join(tmp, name), { jobs, files: { 'src/a.txt': '1\n', slow: '1\n' } });
 
 function commit(dir: string, file: string, text: string): string {
   fs.writeFileSync(path.join(dir, file), text);
@@ -40,7 +32,7 @@ function commit(dir: string, file: string, text: string): string {
 describe('datakit-ci gc', () => {
   it('keeps the results of HEAD and the local branches, the last builds of each key; removes the rest, never what a build writes', async () => {
     const release = path.join(tmp, 'release');
-    const dir = repo('keep', {
+    const dir = project('keep', {
       code: { run: 'cat src/a.txt', inputs: ['src'] },
       slow: { run: `while [ ! -e '${release}' ]; do sleep 0.05; done`, inputs: ['slow'] },
     });
@@ -72,7 +64,7 @@ describe('datakit-ci gc', () => {
   });
 
   it('removes the oldest results that are not current until the repository fits under --max-size', () => {
-    const dir = repo('cap', { big: { run: 'head -c 1500000 /dev/urandom | base64', inputs: ['src'] } });
+    const dir = project('cap', { big: { run: 'head -c 1500000 /dev/urandom | base64', inputs: ['src'] } });
     for (let i = 2; i <= 5; i++) {
       assert.equal(cli(dir, 'build').code, 0);
       commit(dir, 'src/a.txt', `${i}\n`);
@@ -95,12 +87,12 @@ describe('datakit-ci gc', () => {
   });
 
   it('removes the lock files a killed git gc left (each gc after it failed on them), says which, and leaves a live gc\'s alone', () => {
-    const dir = repo('leftover', { code: { run: 'cat src/a.txt', inputs: ['src'] } });
+    const dir = project('leftover', { code: { run: 'cat src/a.txt', inputs: ['src'] } });
     assert.equal(cli(dir, 'build').code, 0);
     commit(dir, 'src/a.txt', '2\n');
     assert.equal(cli(dir, 'build').code, 0);
     const gitDir = results(dir);
-    git(dir, `--git-dir=${gitDir}`, 'gc', '--quiet'); // a pack, and a .keep for it: git's "keep this pack", not a lock
+    gitIn(gitDir, 'gc', '--quiet'); // a pack, and a .keep for it: git's "keep this pack", not a lock
     const pack = fs.readdirSync(path.join(gitDir, 'objects', 'pack')).find((f) => f.endsWith('.pack'));
     assert.ok(pack);
     const keep = path.join(gitDir, 'objects', 'pack', pack.replace(/\.pack$/, '.keep'));
@@ -161,7 +153,7 @@ describe('datakit-ci gc', () => {
   });
 
   it('leaves a valid repository and every current result readable when it is killed in any of its stages, and the next gc finishes', async () => {
-    const dir = repo('killed', { code: { run: 'cat src/a.txt; head -c 200000 /dev/urandom | base64', inputs: ['src'] } });
+    const dir = project('killed', { code: { run: 'cat src/a.txt; head -c 200000 /dev/urandom | base64', inputs: ['src'] } });
     const hold = holdingGit();
     let lastGc: number | undefined;
     // Each stage is held (its git waits until killed), so that each kill provably lands while the gc runs there.
@@ -226,7 +218,7 @@ async function runningGc(dir: string, release: string, ended: Promise<number | n
   assert.equal(branches(dir, 'code').length, 2);
   const headCode = JSON.parse(cli(dir, 'status', '--json').out).jobs.find((j: { job: string }) => j.job === 'code');
   assert.equal(headCode.state, 'success', 'HEAD\'s result is still readable');
-  assert.equal(git(dir, `--git-dir=${results(dir)}`, 'rev-list', '--count', headCode.branch), '4', 'its history trimmed to 4 builds');
+  assert.equal(gitIn(results(dir), 'rev-list', '--count', headCode.branch), '4', 'its history trimmed to 4 builds');
   assert.match(cli(dir, 'log', 'code').out, /\n3\n/);
   assert.match(cli(dir, 'log', 'code', '--previous', '1').out, /\n3\n/, 'the kept older builds are readable too');
   fs.writeFileSync(release, '');

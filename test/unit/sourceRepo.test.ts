@@ -7,16 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { DataKitError } from '../../src/shared/errors';
 import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { listTargets } from '../../src/jobs/targets';
+import { git } from '../fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const ENV = {
-  ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull,
-  GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
 
 function write(dir: string, file: string, data: string | Buffer): void {
   fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });

@@ -1,24 +1,22 @@
 // The results repository shared with git and other processes: ref locks, lost races, packed refs, gc.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GitStore } from '../../src/store/results';
-import { assertFsckClean, ENV, gitIn, save, tempRoot, text } from './storeHelpers';
+import { ENV, gitIn, gitWith, tempRoot } from '../fixtures';
+import { assertFsckClean, save, text } from './storeHelpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const STORE_JS = path.join(ROOT, 'out', 'src', 'store', 'results', 'index.js');
 const execFileAsync = promisify(execFile);
 
-function gitInput(results: string, input: string, ...args: string[]): string {
-  return execFileSync('git', [`--git-dir=${results}`, ...args], { env: ENV, encoding: 'utf8', input }).replace(/\n$/, '');
-}
 /** A commit made by git itself on top of `parent`, holding `files`. */
 function gitCommit(results: string, parent: string, files: Record<string, string>, message: string): string {
-  const lines = Object.entries(files).map(([name, content]) => `100644 blob ${gitInput(results, content, 'hash-object', '-w', '--stdin')}\t${name}`);
-  const tree = gitInput(results, lines.join('\n') + '\n', 'mktree');
+  const lines = Object.entries(files).map(([name, content]) => `100644 blob ${gitWith({ input: content }, `--git-dir=${results}`, 'hash-object', '-w', '--stdin')}\t${name}`);
+  const tree = gitWith({ input: lines.join('\n') + '\n' }, `--git-dir=${results}`, 'mktree');
   return gitIn(results, 'commit-tree', tree, '-p', parent, '-m', message);
 }
 
