@@ -1,12 +1,11 @@
 // Results that travel through the repository's own remote: a bare repository on disk stands for it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, ENV, git, gitIn, gitWith, runCli, runCliAsync, tempRoot } from '../fixtures';
+import { ENV, git, gitIn, gitWith, runCli, runCliAsync, tempRoot } from '../fixtures';
 import { assertFsckClean } from './storeHelpers';
 
 const tmp = tempRoot('share');
@@ -122,7 +121,7 @@ describe('sharing results through the repository\'s remote', () => {
     assert.equal(cli(lone, 'push', '../x').code, 2, 'not a remote name');
   });
 
-  it('refuses clearly when the remote declines the push, and lets two machines push the same key at once', async () => {
+  it('refuses clearly when the remote declines the push', () => {
     const hooked = path.join(tmp, 'declining.git');
     git(tmp, 'clone', '-q', '--bare', remote, hooked);
     fs.writeFileSync(path.join(hooked, 'hooks', 'pre-receive'), '#!/bin/sh\necho "results are not welcome here" >&2\nexit 1\n', { mode: 0o755 });
@@ -132,23 +131,47 @@ describe('sharing results through the repository\'s remote', () => {
     const declined = cli(one, 'push', 'declining');
     assert.equal(declined.code, 4);
     assert.match(declined.err, /^datakit-ci: Could not push the results to declining: .*results are not welcome here/m);
-    // Two clones with the same new key push together: one sends it, the other finds it there; neither fails.
+  });
+
+  it('lets two machines push the same key at once: one sends it, the other finds it there, neither fails', async () => {
+    // The remote holds each push in its pre-receive hook until both have arrived (each leaves a file with the
+    // ref updates it was sent): the two pushes are at the remote at the same time, then both update the ref.
+    const meeting = path.join(tmp, 'meeting.git');
+    const arrived = path.join(tmp, 'arrived');
+    fs.mkdirSync(arrived);
+    git(tmp, 'clone', '-q', '--bare', remote, meeting);
+    fs.writeFileSync(path.join(meeting, 'hooks', 'pre-receive'), `#!/bin/sh
+cat > '${arrived}/'$$
+i=0
+while [ "$(ls '${arrived}' | wc -l)" -lt 2 ]; do
+  i=$((i + 1))
+  if [ $i -gt 1200 ]; then echo 'the other push never arrived at the remote' >&2; exit 1; fi
+  sleep 0.05
+done
+`, { mode: 0o755 });
     const [x, y] = [clone('x'), clone('y')];
     for (const d of [x, y]) {
       fs.writeFileSync(path.join(d, 'src', 'same.txt'), 'same\n');
       git(d, 'add', '-A');
       git(d, 'commit', '-qm', 'same tree');
       assert.equal(cli(d, 'build', 'build').code, 0);
+      git(d, 'remote', 'add', 'meeting', meeting);
     }
-    const both = await Promise.all([x, y].map((d) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'push'], { cwd: d, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache-xy') } });
-      let out = '';
-      c.stdout.on('data', (b) => { out += b; });
-      c.stderr.on('data', (b) => { out += b; });
-      c.on('exit', (code) => resolve({ code, out }));
-    })));
-    assert.deepEqual(both.map((b) => b.code), [0, 0], both.map((b) => b.out).join(''));
-    assertFsckClean(path.join(remote));
+    const [ref] = gitIn(results(x), 'for-each-ref', '--format=%(refname)').split('\n');
+    const entry = ref!.slice('refs/heads/'.length);
+    assert.deepEqual(gitIn(results(y), 'for-each-ref', '--format=%(refname)').split('\n'), [ref], 'the same key, one result each');
+    const made = [x, y].map((d) => gitIn(results(d), 'rev-parse', ref!));
+    assert.notEqual(made[0], made[1], 'built on each machine: two different results');
+
+    const both = await Promise.all([x, y].map((d) => cliAsync(d, 'push', 'meeting')));
+    assert.deepEqual(both.map((b) => b.code), [0, 0], both.map((b) => b.err).join(''));
+    const hooks = fs.readdirSync(arrived).map((f) => fs.readFileSync(path.join(arrived, f), 'utf8').trim()).sort();
+    assert.deepEqual(hooks, made.map((c) => `${'0'.repeat(40)} ${c} refs/datakit-ci/${entry}`).sort(), 'both pushes were at the remote together, each creating the key');
+    const sent = both.findIndex((b) => b.out === 'pushed to meeting: 1 result sent, 0 already there\n');
+    assert.ok(sent >= 0, `one sends it: ${both.map((b) => b.out).join(' | ')}`);
+    assert.equal(both[1 - sent]!.out, 'pushed to meeting: 0 results sent, 0 already there, 1 left as meeting has them from another machine\n', 'the other finds it there');
+    assert.equal(gitIn(meeting, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/datakit-ci/'), `refs/datakit-ci/${entry} ${made[sent]}`, 'the remote holds one result: the one sent');
+    assertFsckClean(meeting);
   });
 
   it('does not use a fetched result whose commit is missing: it warns and builds', () => {
