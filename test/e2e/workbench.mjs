@@ -67,3 +67,26 @@ function countSideBarFetches() {
   }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
 }
 
+/**
+ * Clicks (`click`) until `opened` shows, at most `tries` times. A click that throws, or after which `opened`
+ * does not show in `timeout`, is tried again only when `knownCause()` names why (a cause the test knows of,
+ * said in the test's output with `t.diagnostic`); otherwise the test fails with what did not happen.
+ */
+export async function clickUntilOpened(t, what, { click, opened, knownCause, tries = 3, timeout = 30_000 }) {
+  const causes = [];
+  for (let i = 1; ; i++) {
+    let failure;
+    try {
+      await click();
+      await opened.waitFor({ timeout });
+      return;
+    } catch (e) {
+      failure = e;
+    }
+    const cause = await knownCause(failure);
+    if (!cause) { throw new Error(`${what} failed on try ${i}, for no cause the test knows of${causes.length ? ` (before: ${causes.join('; ')})` : ''}: ${failure.message}`); }
+    causes.push(cause);
+    if (i >= tries) { throw new Error(`${what} failed ${i} times: ${causes.join('; ')}`); }
+    t.diagnostic(`${what}: try ${i} failed (${cause}); trying again`);
+  }
+}
