@@ -2,12 +2,12 @@
 // Run after `npx tsc -p tsconfig.test.json`: node bench/checkout.bench.mjs
 // Budgets: (a) object ids of 10 jobs × 3 input paths ≤ 5 ms median (warm cat-file process);
 //          (b) refreshing a build directory across a commit that changes 1 file of 10,000 ≤ 50 ms median.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gitIn } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -21,7 +21,7 @@ const RUNS_CHECKOUT = 40;
 
 /** Two commits of DIRS × PER_DIR files, the second changing one file, written with git fast-import. */
 function makeRepo(dir) {
-  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
+  gitIn(path.dirname(dir), ['init', '-q', '-b', 'main', dir]);
   const parts = [];
   const data = (s) => `data ${Buffer.byteLength(s)}\n${s}\n`;
   const who = 'committer Bench <bench@example.invalid> 1700000000 +0000\n';
@@ -34,8 +34,8 @@ function makeRepo(dir) {
   parts.push(`M 100644 inline package.json\n${data('{}\n')}`);
   parts.push(`commit refs/heads/main\nmark :2\n${who}${data('second')}from :1\n`);
   parts.push(`M 100644 inline src/d42/f42.txt\n${data('changed\n')}\n`);
-  execFileSync('git', ['fast-import', '--quiet'], { cwd: dir, input: parts.join('') });
-  const rev = (r) => execFileSync('git', ['rev-parse', r], { cwd: dir, encoding: 'utf8' }).trim();
+  gitIn(dir, ['fast-import', '--quiet'], parts.join(''));
+  const rev = (r) => gitIn(dir, ['rev-parse', r]);
   return { first: rev('main~1'), second: rev('main') };
 }
 

@@ -1,10 +1,11 @@
 // Helpers shared by the benches: timing, side-by-side rounds, git, temp dirs and generated data.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GIT_ENV as FIXTURE_GIT_ENV, gitWith } from '../test/fixtures/repo.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -27,22 +28,22 @@ export function distFile(name) {
   return file;
 }
 
-// No user or system git configuration, and a fixed identity: every machine runs the same git.
+// The fixtures' git (no user or system configuration), with the identity of the results the extension writes:
+// the benches write such results themselves.
 export const GIT_ENV = {
-  ...process.env,
-  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+  ...process.env, ...FIXTURE_GIT_ENV,
   GIT_AUTHOR_NAME: 'DataKit CI', GIT_AUTHOR_EMAIL: 'datakit-ci@localhost',
   GIT_COMMITTER_NAME: 'DataKit CI', GIT_COMMITTER_EMAIL: 'datakit-ci@localhost',
 };
 
 /** git on a git directory (bare or `.git`). */
 export function git(gitdir, args, input) {
-  return execFileSync('git', [`--git-dir=${gitdir}`, ...args], { env: GIT_ENV, input, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+  return gitWith({ input, env: GIT_ENV }, `--git-dir=${gitdir}`, ...args);
 }
 
 /** git in a work tree. */
 export function gitIn(cwd, args, input) {
-  return execFileSync('git', args, { cwd, env: GIT_ENV, input, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+  return gitWith({ cwd, input, env: GIT_ENV }, ...args);
 }
 
 export function median(xs) {
@@ -140,13 +141,13 @@ export function makeEntries(dir, count) {
     }
     parts.push('\n');
   }
-  execFileSync('git', [`--git-dir=${dir}`, 'fast-import', '--quiet'], { env: GIT_ENV, input: parts.join('') });
+  git(dir, ['fast-import', '--quiet'], parts.join(''));
   const packDir = path.join(dir, 'objects', 'pack');
   for (const f of fs.readdirSync(packDir).filter((f) => f.endsWith('.pack'))) {
     const moved = path.join(dir, f);
     fs.renameSync(path.join(packDir, f), moved);
     fs.rmSync(path.join(packDir, f.replace(/pack$/, 'idx')));
-    execFileSync('git', [`--git-dir=${dir}`, 'unpack-objects', '-q'], { env: GIT_ENV, input: fs.readFileSync(moved) });
+    git(dir, ['unpack-objects', '-q'], fs.readFileSync(moved));
     fs.rmSync(moved);
   }
 }

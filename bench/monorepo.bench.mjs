@@ -98,7 +98,7 @@ await withTmp('dkci-monorepo-bench-', async (tmp) => {
   const origin = path.join(tmp, 'origin');
   fs.mkdirSync(origin);
   const jobs = makeMonorepo(origin, env, turbo.version);
-  const files = Number(execFileSync('git', ['ls-files'], { cwd: origin, encoding: 'utf8' }).trim().split('\n').length);
+  const files = Number(gitIn(origin, ['ls-files']).split('\n').length);
 
   // (a) Each round, each tool in a fresh clone with its own empty caches (results, build directories,
   // turbo's), made before the timing and removed after it; the two run in rotating order.

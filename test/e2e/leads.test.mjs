@@ -1,10 +1,9 @@
 // The three paths of issue 12 as a person takes them, in a real browser: a red icon to the failing line in
 // two clicks; a broken config fixed from its error row; a repository without config run from a suggestion.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { openWorkbench } from './workbench.mjs';
+import { clickUntilOpened, openWorkbench } from './workbench.mjs';
 import { makeRepo } from '../fixtures/repo.mjs';
 
 async function openView(wb) {
@@ -14,42 +13,69 @@ async function openView(wb) {
   return { sidebar, row };
 }
 
+/**
+ * Clicks a row of the Builds view once the side bar fetches no rows, until `opened` shows. A click is lost
+ * when the tree replaces the row as it lands (VS Code drops the command of a row it replaced): only then,
+ * seen as a fetch on the side bar's progress bar, is it clicked again.
+ */
+async function clickRow(t, wb, what, row, opened) {
+  await wb.sideBarIdle();
+  let before = 0;
+  await clickUntilOpened(t, what, {
+    click: async () => { before = await wb.sideBarFetches(); await row.click(); },
+    opened,
+    knownCause: async () => {
+      const n = await wb.sideBarFetches() - before;
+      return n > 0 ? `the side bar fetched rows ${n} times as the click landed: VS Code drops the command of a row it replaced` : undefined;
+    },
+  });
+}
+
 describe('from a red icon to the failing line', () => {
-  it('a failed job: its log in one click, the failing line in a second; the problem in the Problems panel', async () => {
+  it('a failed job: its log in one click, the failing line in a second; the problem in the Problems panel', async (t) => {
     // Its error goes to stderr, marked: the saved log shows it in the error colour.
     const config = { jobs: { check: { run: "echo 'checking'; echo 'src/app.txt:2:5: error: the value is wrong' >&2; exit 1", inputs: ['src'], stderr: 'marked' } } };
     const wb = await openWorkbench({ name: 'leads-red', settings: { 'datakitCi.automaticBuilds': true }, folder: (runDir) => makeRepo(path.join(runDir, 'ws', 'app'), [{ message: 'App', files: { 'src/app.txt': 'first\nsecond line\n', '.datakit-ci.json': JSON.stringify(config, null, 2) } }]) });
     try {
       const { row } = await openView(wb);
       await row(/^check$/).locator('.codicon-error').waitFor({ timeout: 60_000 });
-      // 1: the saved log. A click on a row the tree redraws at that moment is lost (VS Code drops the command
-      // of a row it replaced): click again until the log's tab is there.
+      // 1: the saved log.
       const logTab = wb.page.locator('.tabs-container .tab', { hasText: /check @ [0-9a-f]{7}/ });
-      for (let tries = 0; ; tries++) {
-        await row(/^check$/).click();
-        try { await logTab.waitFor({ timeout: 10_000 }); break; } catch (e) { if (tries >= 5) { throw e; } }
-      }
+      await clickRow(t, wb, 'A click on the check row to open its log', row(/^check$/), logTab);
       const link = wb.page.locator('.editor-instance .view-lines .detected-link', { hasText: 'src/app.txt:2:5' });
       await link.first().waitFor({ timeout: 30_000 });
       await wb.screenshot('leads-red-log.png');
-      // 2: the failing line. While the editor redraws the log's line (its colours and links arrive one after
-      // the other) the link is replaced under the pointer, or a hover covers it: click again until the file opens.
+      // 2: the failing line. The click is tried again only when the editor redrew the log's line under it (its
+      // colours and links arrive one after the other) or a hover covered the link.
       const appTab = wb.page.locator('.tabs-container .tab', { hasText: 'app.txt' });
-      for (let tries = 0; ; tries++) {
-        await link.first().click({ modifiers: ['Control'], timeout: 5_000 }).catch(() => link.first().click({ modifiers: ['Control'], force: true, timeout: 5_000 }).catch(() => undefined));
-        try { await appTab.waitFor({ timeout: 10_000 }); break; } catch (e) {
-          if (tries >= 5) { await wb.screenshot('leads-red-click-failed.png'); throw e; } // what covered the link
-          await wb.page.mouse.move(0, 0);
-        }
-      }
+      let clicked;
+      await clickUntilOpened(t, 'A Ctrl+click on src/app.txt:2:5 in the log to open the file', {
+        click: async () => {
+          await wb.page.mouse.move(0, 0); // no hover of an earlier pointer
+          clicked = await link.first().elementHandle();
+          await clicked.click({ modifiers: ['Control'], timeout: 10_000 });
+        },
+        opened: appTab,
+        knownCause: async (e) => {
+          const covered = /[^\n]*intercepts pointer events/.exec(e.message)?.[0];
+          if (covered && /hover/.test(covered)) { return `a hover covered the link (${covered.trim()})`; }
+          if (clicked && !(await clicked.evaluate((el) => el.isConnected))) { return 'the editor redrew the log\'s line and replaced the link'; }
+          return undefined;
+        },
+      }).catch(async (e) => { await wb.screenshot('leads-red-click-failed.png'); throw e; }); // what covered the link
       await wb.page.keyboard.press('Control+Shift+M');
-      await wb.page.locator('.markers-panel .monaco-list-row', { hasText: 'the value is wrong' }).first().waitFor({ timeout: 30_000 });
-      const file = await wb.screenshot('leads-red-problem.png');
-      assert.ok(fs.statSync(file).size > 10_000);
+      const problem = wb.page.locator('.markers-panel .monaco-list-row', { hasText: 'the value is wrong' }).first();
+      await problem.waitFor({ timeout: 30_000 });
+      // What the screenshot shows: the file at the failing line, and the problem in the Problems panel.
+      assert.match(await wb.page.locator('.tabs-container .tab.active').innerText(), /app\.txt/);
+      assert.match(await wb.page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first().innerText(), /Ln 2, Col 5/);
+      assert.match(await problem.innerText(), /the value is wrong[\s\S]*\[Ln 2, Col 5\]/);
+      assert.ok(await problem.isVisible());
+      await wb.screenshot('leads-red-problem.png');
     } finally { await wb.close(); }
   });
 
-  it('a broken config: an error row that opens the file at the mistake, and the status bar says so', async () => {
+  it('a broken config: an error row that opens the file at the mistake, and the status bar says so', async (t) => {
     const wb = await openWorkbench({ name: 'leads-config', folder: (runDir) => makeRepo(path.join(runDir, 'ws', 'broken'), [{ message: 'Jobs', files: { 'src/a.txt': 'a\n', '.datakit-ci.json': '{\n  "jobs": {\n    "lint": { "run": "true", "timeout": "soon" }\n  }\n}\n' } }]) });
     try {
       const { row } = await openView(wb);
@@ -59,10 +85,7 @@ describe('from a red icon to the failing line', () => {
       await wb.page.locator('.statusbar-item', { hasText: 'DataKit CI: config error' }).waitFor({ timeout: 30_000 });
       await wb.screenshot('leads-config-error.png');
       const configTab = wb.page.locator('.tabs-container .tab', { hasText: '.datakit-ci.json' });
-      for (let tries = 0; ; tries++) { // as above: a click on a row being redrawn is lost
-        await error.click();
-        try { await configTab.waitFor({ timeout: 10_000 }); break; } catch (e) { if (tries >= 5) { throw e; } }
-      }
+      await clickRow(t, wb, 'A click on the config error row to open .datakit-ci.json', error, configTab);
       await wb.page.locator('.editor-instance .cursors-layer .cursor').first().waitFor({ timeout: 30_000 });
       assert.match(await wb.page.locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ }).first().innerText(), /Ln 3, Col 41/);
       await wb.screenshot('leads-config-opened.png');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openWorkbench } from './workbench.mjs';
@@ -33,7 +32,12 @@ describe('the DataKit CI view in the workbench', () => {
     for (const job of ['build', 'test', 'lint', 'slow', 'docs']) {
       await sidebar.locator('.monaco-list-row .label-name', { hasText: new RegExp(`^${job}$`) }).waitFor({ timeout: 30_000 });
     }
-    const file = await wb.screenshot('view-container.png');
-    assert.ok(fs.statSync(file).size > 10_000, 'the screenshot is a real image');
+    // What the screenshot shows: the HEAD row and every job's row, inside the window.
+    const [width, height] = await wb.page.evaluate(() => [window.innerWidth, window.innerHeight]);
+    for (const shown of [head, ...['build', 'test', 'lint', 'slow', 'docs'].map((job) => sidebar.locator('.monaco-list-row', { has: wb.page.locator('.label-name', { hasText: new RegExp(`^${job}$`) }) }))]) {
+      const box = await shown.boundingBox();
+      assert.ok(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= width && box.y + box.height <= height, `${await shown.innerText()} is in the window: ${JSON.stringify(box)}`);
+    }
+    await wb.screenshot('view-container.png');
   });
 });

@@ -18,6 +18,7 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
     const payload = [['extensionDevelopmentPath', remoteUri(server, PROJECT)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
     await page.goto(workbenchUrl(server, target ? { folder: target, payload } : { payload }), { waitUntil: 'domcontentloaded' });
     await page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 });
+    await page.evaluate(countSideBarFetches);
   } catch (e) {
     await browser?.context.close().catch(() => {});
     await server.stop();
@@ -34,9 +35,58 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
       await page.screenshot({ path: p });
       return p;
     },
+    /**
+     * How many times a view of the side bar has fetched its rows since the workbench opened: VS Code shows
+     * each fetch (a tree's refresh) with the side bar's progress bar.
+     */
+    sideBarFetches() {
+      return page.evaluate(() => window.dkciSideBarFetches);
+    },
+    /** Until the side bar's progress bar is off: no view of it is fetching rows. */
+    async sideBarIdle(timeout = 30_000) {
+      await page.locator('.part.sidebar .monaco-progress-container.active').waitFor({ state: 'detached', timeout });
+    },
     async close() {
       await browser.context.close().catch(() => {});
       await server.stop();
     },
   };
+}
+
+/** In the page: counts each time a progress bar of the side bar turns on (window.dkciSideBarFetches). */
+function countSideBarFetches() {
+  window.dkciSideBarFetches = 0;
+  const on = (cls) => /(^|\s)active(\s|$)/.test(cls ?? '');
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target;
+      if (el.classList?.contains('monaco-progress-container') && el.closest('.part.sidebar') && on(el.getAttribute('class')) && !on(r.oldValue)) {
+        window.dkciSideBarFetches++;
+      }
+    }
+  }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['class'], attributeOldValue: true });
+}
+
+/**
+ * Clicks (`click`) until `opened` shows, at most `tries` times. A click that throws, or after which `opened`
+ * does not show in `timeout`, is tried again only when `knownCause()` names why (a cause the test knows of,
+ * said in the test's output with `t.diagnostic`); otherwise the test fails with what did not happen.
+ */
+export async function clickUntilOpened(t, what, { click, opened, knownCause, tries = 3, timeout = 30_000 }) {
+  const causes = [];
+  for (let i = 1; ; i++) {
+    let failure;
+    try {
+      await click();
+      await opened.waitFor({ timeout });
+      return;
+    } catch (e) {
+      failure = e;
+    }
+    const cause = await knownCause(failure);
+    if (!cause) { throw new Error(`${what} failed on try ${i}, for no cause the test knows of${causes.length ? ` (before: ${causes.join('; ')})` : ''}: ${failure.message}`); }
+    causes.push(cause);
+    if (i >= tries) { throw new Error(`${what} failed ${i} times: ${causes.join('; ')}`); }
+    t.diagnostic(`${what}: try ${i} failed (${cause}); trying again`);
+  }
 }

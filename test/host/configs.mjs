@@ -2,12 +2,11 @@
 // trust and environment. Both runners use them: scripts/host/run-host-tests.mjs (code-server, here) and
 // test/electron/runTest.ts (@vscode/test-electron, on a desktop). A configuration marked `optIn` (the
 // benchmarks) runs only when named.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeHostFixture, makeRepo, makeWorkFixture } from '../fixtures/repo.mjs';
+import { makeHostFixture, makeRepo, makeWorkFixture, runCli } from '../fixtures/repo.mjs';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUIET = { 'datakitCi.automaticBuilds': false };
@@ -54,11 +53,8 @@ export const HOST_CONFIGS = [
         '.datakit-ci.json': JSON.stringify({ jobs: { ok: { run: 'mkdir -p out && echo hi > out/x.txt', outputs: ['out/**'] }, bad: { run: 'exit 1' } } }),
       } }]);
       const cacheDir = path.join(runDir, 'build-cache');
-      try {
-        execFileSync(process.execPath, [path.join(PROJECT, 'dist', 'cli.js'), 'build'], { cwd: dir, env: { ...process.env, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
-      } catch (e) {
-        if (e.status !== 1) { throw e; } // 1: the job "bad" failed, as it should
-      }
+      const built = runCli(dir, ['build'], { DATAKIT_CI_CACHE_DIR: cacheDir });
+      if (built.code !== 0 && built.code !== 1) { throw new Error(`datakit-ci build ended with ${built.code}: ${built.err}`); } // 1: the job "bad" failed, as it should
       return { folder: dir, env: { NODE_OPTIONS: `--require ${path.join(PROJECT, 'test', 'host', 'spawnSpy.cjs')}` } };
     },
   },

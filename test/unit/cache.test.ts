@@ -10,7 +10,8 @@ import { CacheMetrics } from '../../src/engine/metrics';
 import { Pool } from '../../src/engine/pool';
 import type { Status } from '../../src/engine/status';
 import { GitStore } from '../../src/store/results/gitStore';
-import { SteppedBuilder, final, fsck, git, tempRepo } from './cacheHelpers';
+import { gitIn } from '../fixtures';
+import { SteppedBuilder, final, fsck, tempRepo } from './cacheHelpers';
 
 const NOW = () => new Date(2026, 0, 2, 3, 4, 5);
 const TS = '[2026-01-02 03:04:05] ';
@@ -63,14 +64,14 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(saved.ref, 'refs/heads/test/k');
     assert.equal(saved.failed, false);
     assert.equal(saved.title, 'Build k');
-    assert.equal(git(repo.results, 'rev-parse', 'test/k'), saved.commit);
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: passed');
-    assert.equal(git(repo.results, 'log', '-1', '--format=%an <%ae>', 'test/k'), 'DataKit CI <datakit-ci@localhost>');
+    assert.equal(gitIn(repo.results, 'rev-parse', 'test/k'), saved.commit);
+    assert.equal(gitIn(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: passed');
+    assert.equal(gitIn(repo.results, 'log', '-1', '--format=%an <%ae>', 'test/k'), 'DataKit CI <datakit-ci@localhost>');
     const expectedLog = `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Success\n`;
-    assert.equal(git(repo.results, 'show', 'test/k:log') + '\n', expectedLog);
+    assert.equal(gitIn(repo.results, 'show', 'test/k:log') + '\n', expectedLog);
     assert.equal(await store.readLog(saved), expectedLog);
-    assert.equal(git(repo.results, 'show', 'test/k:value/out'), 'v1');
-    assert.deepEqual(git(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
+    assert.equal(gitIn(repo.results, 'show', 'test/k:value/out'), 'v1');
+    assert.deepEqual(gitIn(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
 
     const builder2 = new SteppedBuilder();
     const cache2 = new BuildCache(builder2, { store: await GitStore.open({ dir: repo.dir }), logs: new LogManager() });
@@ -133,17 +134,17 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const saved = done.output.kind === 'saved' ? done.output.saved : assert.fail();
     assert.equal(await saved.rebuild(), 'marked');
     assert.equal(cache.peek('k'), undefined, 'the memory entry is dropped');
-    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Build k: passed']);
-    assert.equal(git(repo.results, 'cat-file', '-s', 'test/k:rebuild-requested'), '0');
+    assert.deepEqual(gitIn(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Build k: passed']);
+    assert.equal(gitIn(repo.results, 'cat-file', '-s', 'test/k:rebuild-requested'), '0');
 
     const rebuilding = await lookup('k');
     assert.equal(rebuilding.result.kind, 'pending');
     builder.step('k').resolve('v2');
     const again = await finalOf('k');
     assert.deepEqual(again.result, { kind: 'success', value: 'v2' });
-    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
+    assert.deepEqual(gitIn(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
       ['Build k: passed', 'Marked for rebuild', 'Build k: passed']);
-    assert.deepEqual(git(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
+    assert.deepEqual(gitIn(repo.results, 'ls-tree', '-r', '--name-only', 'test/k').split('\n'), ['log', 'value/out']);
     const history = await store.history('test', 'k');
     assert.deepEqual(history.map((h) => h.result), ['success', 'rebuild', 'success']);
     assert.equal(await store.readLog({ commit: history[2].commit }), `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Success\n`);
@@ -192,9 +193,9 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const done = await finalOf('k');
     assert.deepEqual(done.result, { kind: 'failure', reason: 'failed', message: 'boom' });
     assert.equal(done.output.kind === 'saved' && done.output.saved.failed, true);
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: failed: boom');
-    assert.equal(git(repo.results, 'show', 'test/k:failure'), 'boom');
-    assert.equal(git(repo.results, 'show', 'test/k:log') + '\n', `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Failed: boom\n`);
+    assert.equal(gitIn(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: failed: boom');
+    assert.equal(gitIn(repo.results, 'show', 'test/k:failure'), 'boom');
+    assert.equal(gitIn(repo.results, 'show', 'test/k:log') + '\n', `=== Build k\n${TS}Starting...\nbuilding k\n${TS}Failed: boom\n`);
 
     const builder2 = new SteppedBuilder();
     const cache2 = new BuildCache(builder2, { store, logs: new LogManager() });
@@ -224,7 +225,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     await lookup('k');
     builder.step('k').resolve('v1');
     await finalOf('k');
-    const blob = git(repo.results, 'rev-parse', 'test/k:value/out');
+    const blob = gitIn(repo.results, 'rev-parse', 'test/k:value/out');
     const file = path.join(repo.results, 'objects', blob.slice(0, 2), blob.slice(2));
     const saved = fs.readFileSync(file);
     fs.rmSync(file, { force: true });
@@ -246,7 +247,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(await cache.markForRebuild('k'), 'pending');
     builder.step('k').resolve('v');
     await finalOf('k');
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: passed');
+    assert.equal(gitIn(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: passed');
   });
 
   it('cancels a pending build and saves it as the failure "Cancelled"', async () => {
@@ -255,8 +256,8 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(cache.cancel('k'), true);
     const done = await final(async () => (await cache.query('k'))!);
     assert.deepEqual(done.result, { kind: 'failure', reason: 'cancelled', message: 'Cancelled' });
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: cancelled');
-    assert.match(git(repo.results, 'show', 'test/k:log'), /Failed: Cancelled$/);
+    assert.equal(gitIn(repo.results, 'log', '--format=%s', 'test/k'), 'Build k: cancelled');
+    assert.match(gitIn(repo.results, 'show', 'test/k:log'), /Failed: Cancelled$/);
     assert.equal(cache.cancel('k'), false, 'nothing left to cancel');
   });
 
@@ -278,7 +279,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     builder.step('k').resolve('v');
     assert.deepEqual((await finalOf('k', other)).result, { kind: 'success', value: 'v' });
     assert.deepEqual(builder.generated, ['k', 'k', 'k']);
-    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
+    assert.deepEqual(gitIn(repo.results, 'log', '--format=%s', 'test/k').split('\n'),
       ['Build k: passed', 'Build k: cancelled', 'Build k: cancelled']);
   });
 
@@ -306,7 +307,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
 
   /** Damages the loose object behind `rev` (e.g. `test/k:log`) in one of three ways; returns its id. */
   function damage(rev: string, how: 'truncated' | 'zeroed' | 'deleted'): string {
-    const oid = git(repo.results, 'rev-parse', rev);
+    const oid = gitIn(repo.results, 'rev-parse', rev);
     const file = path.join(repo.results, 'objects', oid.slice(0, 2), oid.slice(2));
     fs.chmodSync(file, 0o644);
     const bytes = fs.readFileSync(file);
@@ -334,7 +335,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
         assert.equal((await lookup('k', fresh)).result.kind, 'pending', 'a miss: built again');
         builder.step('k').resolve('v2');
         assert.deepEqual((await finalOf('k', fresh)).result, { kind: 'success', value: 'v2' });
-        assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Build k: passed', 'Build k: passed']);
+        assert.deepEqual(gitIn(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Build k: passed', 'Build k: passed']);
         // The damaged file was removed (git could not read it either). The rebuilt log is the same text (the
         // clock is fixed), so writing it made the old commit whole again; the new output differs, so the old
         // commit still names a blob that is gone, and that is all fsck finds.
@@ -362,7 +363,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     builder.step('k').resolve('v2');
     assert.deepEqual((await finalOf('k', fresh)).result, { kind: 'success', value: 'v2' });
     assert.match(warnings.join('\n'), new RegExp(`The head ${oid} of refs/heads/test/k cannot be read \\(.*${oid}.*\\); the new result starts the branch afresh\\.`));
-    assert.equal(git(repo.results, 'rev-list', '--count', 'test/k'), '1');
+    assert.equal(gitIn(repo.results, 'rev-list', '--count', 'test/k'), '1');
     // Nothing damaged is left: the repository is whole again.
   });
 
@@ -375,7 +376,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(await saved.rebuild(), 'marked');
     assert.equal(await cache.markForRebuild('k'), 'marked');
     assert.equal(await new BuildCache(builder, { store, logs }).markForRebuild('k'), 'marked');
-    assert.deepEqual(git(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Build k: passed']);
+    assert.deepEqual(gitIn(repo.results, 'log', '--format=%s', 'test/k').split('\n'), ['Marked for rebuild', 'Build k: passed']);
   });
 
   it('holds DataKitCI\'s test_pending_updates: title, then "Paused", then title, then the value', async () => {
@@ -436,11 +437,11 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     const done = await finalOf('k', c);
     assert.deepEqual(done.result, { kind: 'failure', reason: 'failed', message: 'disk full' });
     assert.equal(done.output.kind, 'empty');
-    assert.equal(git(repo.results, 'for-each-ref'), '', 'nothing was committed');
+    assert.equal(gitIn(repo.results, 'for-each-ref'), '', 'nothing was committed');
     assert.strictEqual(await lookup('k', c), done, 'kept in memory until a rebuild');
     broken = false;
     assert.equal(await c.markForRebuild('k'), 'forgotten');
-    assert.equal(git(repo.results, 'for-each-ref'), '', 'no rebuild mark for an entry that was never saved');
+    assert.equal(gitIn(repo.results, 'for-each-ref'), '', 'no rebuild mark for an entry that was never saved');
     await lookup('k', c);
     builder.step('k').resolve('v2');
     assert.deepEqual((await finalOf('k', c)).result, { kind: 'success', value: 'v2' });
@@ -464,7 +465,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     assert.equal(collided.output.kind, 'empty');
     builder.step('k').resolve('v');
     await finalOf('k');
-    assert.equal(git(repo.results, 'rev-list', '--count', 'test/k'), '1');
+    assert.equal(gitIn(repo.results, 'rev-list', '--count', 'test/k'), '1');
   });
 
   it('truncates a log over the cap, keeping its head and tail with one marker', async () => {
@@ -474,7 +475,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     for (let i = 0; i < 2000; i++) { job.log.write(`line ${String(i).padStart(4, '0')}\n`); }
     builder.step('k').resolve('v');
     await finalOf('k', small);
-    const saved = git(repo.results, 'show', 'test/k:log');
+    const saved = gitIn(repo.results, 'show', 'test/k:log');
     assert.ok(saved.startsWith(`=== Build k\n${TS}Starting...\nbuilding k\nline 0000\n`));
     assert.ok(saved.endsWith(`line 1999\n${TS}Success`));
     assert.equal(saved.match(/bytes dropped/g)?.length, 1);
@@ -499,7 +500,7 @@ describe('BuildCache (the seed\'s cache tests, on a real results repository)', (
     builder.step('c').resolve('vc');
     assert.deepEqual((await finalOf('c', pooled)).result, { kind: 'success', value: 'vc' });
     assert.deepEqual(builder.generated, ['a', 'c'], 'the cancelled build never ran');
-    assert.equal(git(repo.results, 'log', '--format=%s', 'test/b'), 'Build b: cancelled');
+    assert.equal(gitIn(repo.results, 'log', '--format=%s', 'test/b'), 'Build b: cancelled');
   });
 
   it('counts builds in its own metrics registry', async () => {

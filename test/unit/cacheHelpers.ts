@@ -1,9 +1,9 @@
 // A builder that the test steps by hand, and a results repository in a temp dir.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BuildFailure, type Builder, type BuildJob, type EntryReader } from '../../src/engine/builder';
+import { git, tempRoot } from '../fixtures';
 
 export interface Step {
   resolve(value: string): void;
@@ -61,17 +61,13 @@ export class SteppedBuilder implements Builder<string, string> {
 }
 
 export function tempRepo(): { dir: string; results: string; cleanup(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-cache-'));
-  execFileSync('git', ['init', '-q', dir]);
+  const dir = tempRoot('cache');
+  git(dir, 'init', '-q');
   return {
     dir,
     results: path.join(dir, '.git', 'datakit-ci'),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-export function git(results: string, ...args: string[]): string {
-  return execFileSync('git', [`--git-dir=${results}`, ...args], { encoding: 'utf8' }).trim();
 }
 
 export function fsck(results: string): void {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,15 +8,10 @@ import { DataKitError } from '../../src/shared/errors';
 import { buildRoot, jobDirName, prepareBuildDir, repoId } from '../../src/jobs/run/checkout';
 import { cacheBaseDir } from '../../src/jobs/platform/cacheDir';
 import { SourceRepo } from '../../src/store/source/sourceRepo';
+import { gitWith } from '../fixtures';
 
-const ENV = {
-  ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull,
-  GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: { ...ENV, GIT_OPTIONAL_LOCKS: '0' }, encoding: 'utf8' }).trimEnd();
-}
+/** git as the product runs it: no optional locks (a `git status` of the test must not refresh the index). */
+const git = (cwd: string, ...args: string[]): string => gitWith({ cwd, env: { GIT_OPTIONAL_LOCKS: '0' } }, ...args);
 
 function commit(dir: string, files: Record<string, string | null>, message: string): string {
   for (const [p, content] of Object.entries(files)) {

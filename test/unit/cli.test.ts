@@ -4,29 +4,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, runCli } from './storeHelpers';
+import { CLI, ENV, git, gitIn, repo, runCli, tempRoot } from '../fixtures';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-cli-'));
+const tmp = tempRoot('cli');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
+const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
 
 let n = 0;
-function repo(jobs: object): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-  git(dir, 'init', '-q', '-b', 'main');
-  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }));
-  fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'a\n');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'one');
-  return dir;
-}
+/** A repository of `jobs` with one input file, src/a.txt. */
+const project = (jobs: object): string => repo(path.join(tmp, `r${n++}`), { jobs, files: { 'src/a.txt': 'a\n' } });
 
-const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, ENV);
+const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, CLI_ENV);
 
 const results = (dir: string) => path.join(dir, '.git', 'datakit-ci');
 
@@ -38,7 +26,7 @@ function nextSecond(): void {
 
 describe('the datakit-ci command', () => {
   it('status, build, log and rebuild, with their exit codes and --json shapes', () => {
-    const dir = repo({ pass: { run: 'echo passing' }, fail: { run: 'echo failing; exit 4' } });
+    const dir = project({ pass: { run: 'echo passing' }, fail: { run: 'echo failing; exit 4' } });
     const head = git(dir, 'rev-parse', 'HEAD');
 
     const before = cli(dir, 'status', '--json');
@@ -60,7 +48,7 @@ describe('the datakit-ci command', () => {
     assert.equal(pass.state, 'success');
     assert.equal(fail.state, 'failure');
     assert.equal(fail.message, 'Command exited with code 4');
-    assert.equal(pass.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', pass.branch));
+    assert.equal(pass.commit, gitIn(results(dir), 'rev-parse', pass.branch));
     assert.ok(pass.durationMs >= 0 && typeof pass.finishedAt === 'string');
     assert.ok(typeof pass.queuedMs === 'number' && pass.queuedMs >= 0, 'the wait for a slot, apart');
     assert.deepEqual([pass.cached, pass.builtFor, fail.cached], [false, null, false], 'built by this command');
@@ -73,7 +61,7 @@ describe('the datakit-ci command', () => {
     const again = cli(dir, 'build', 'fail', '--json');
     assert.equal(again.code, 1);
     assert.equal(JSON.parse(again.out).jobs[0].commit, fail.commit);
-    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'rev-list', '--count', fail.branch), '1');
+    assert.equal(gitIn(results(dir), 'rev-list', '--count', fail.branch), '1');
 
     const log = cli(dir, 'log', 'fail');
     assert.equal(log.code, 0);
@@ -85,8 +73,8 @@ describe('the datakit-ci command', () => {
     assert.equal(cli(dir, 'build', 'fail').code, 1);
     // The results repository's log reads like a CI history: the job, the source commit, what happened.
     const failed = `fail @ ${head.slice(0, 7)}: failed after \\d+\\.\\d s: Command exited with code 4`;
-    assert.match(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', fail.branch), new RegExp(`^${failed}\\nMarked for rebuild\\n${failed}$`));
-    const trailers = git(dir, `--git-dir=${results(dir)}`, 'log', '-1', '--format=%(trailers:only,unfold)', fail.branch);
+    assert.match(gitIn(results(dir), 'log', '--format=%s', fail.branch), new RegExp(`^${failed}\\nMarked for rebuild\\n${failed}$`));
+    const trailers = gitIn(results(dir), 'log', '-1', '--format=%(trailers:only,unfold)', fail.branch);
     assert.match(trailers, new RegExp(`^Job: fail\\nSource-Commit: ${head}\\nBuilt-By: \\S+@\\S+ \\(${process.platform}-${process.arch}, datakit-ci \\d+\\.\\d+\\.\\d+(, [^)]+)?\\)\\nRun-Time-Ms: \\d+\\nQueue-Time-Ms: \\d+\\nReason: failed$`));
     const previous = cli(dir, 'log', 'fail', '--previous', '1');
     assert.equal(previous.code, 0);
@@ -97,7 +85,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('says, for each job, whether it was built now or reused, and for which commit; a reused failure says so', () => {
-    const dir = repo({ code: { run: 'echo built', inputs: ['src'] }, lint: { run: 'exit 1', inputs: ['src'] } });
+    const dir = project({ code: { run: 'echo built', inputs: ['src'] }, lint: { run: 'exit 1', inputs: ['src'] } });
     const first = git(dir, 'rev-parse', 'HEAD');
     const one = cli(dir, 'build');
     assert.equal(one.code, 1);
@@ -118,7 +106,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('ends a build with the problems the failed jobs\' logs name, from the folder it runs in; all of them in --json', () => {
-    const dir = repo({
+    const dir = project({
       // A compiler-like job that prints a path inside its build directory, and one with a declared matcher.
       check: { run: 'echo "$PWD/src/a.txt:1:2: error: broken"; echo "src/nowhere.txt:3:1: error: not a file of the commit"; exit 1', inputs: ['src'] },
       types: { run: 'echo "src/a.txt(1,1): error TS2322: Type mismatch."; exit 2', inputs: ['src'], problemMatcher: '$tsc' },
@@ -137,7 +125,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('shows stderr in the error colour in the saved log of a job that asks for it, without changing its key', () => {
-    const dir = repo({ marked: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'], stderr: 'marked' }, merged: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'] } });
+    const dir = project({ marked: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'], stderr: 'marked' }, merged: { run: 'echo to stdout; echo to stderr >&2', inputs: ['src'] } });
     assert.equal(cli(dir, 'build').code, 0);
     const marked = cli(dir, 'log', 'marked').out;
     assert.ok(marked.includes('\x1b[31mto stderr\x1b[39m\n') && marked.includes('\nto stdout\n'), marked);
@@ -151,7 +139,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('lists a job\'s builds across commits with history: newest first, its commit and subject, its result and who built it', () => {
-    const dir = repo({ code: { run: 'cat src/a.txt; grep -q a src/a.txt', inputs: ['src'] } });
+    const dir = project({ code: { run: 'cat src/a.txt; grep -q a src/a.txt', inputs: ['src'] } });
     const first = git(dir, 'rev-parse', 'HEAD');
     assert.equal(cli(dir, 'build').code, 0);
     nextSecond(); // results are ordered by their commits' times, which git keeps in whole seconds
@@ -172,7 +160,7 @@ describe('the datakit-ci command', () => {
       [first, 'one', 'success', undefined],
     ], 'the rebuild mark is not a build; the first commit\'s build is listed after the second\'s');
     const [latest] = h.builds;
-    assert.equal(latest.commit, git(dir, `--git-dir=${results(dir)}`, 'rev-parse', latest.ref));
+    assert.equal(latest.commit, gitIn(results(dir), 'rev-parse', latest.ref));
     assert.ok(Number.isInteger(latest.runMs) && Number.isInteger(latest.queuedMs));
     assert.match(latest.builtBy, new RegExp(`\\(${process.platform}-${process.arch}, datakit-ci [^)]+\\)$`));
     assert.ok(Date.parse(latest.finished) >= Date.parse(latest.started));
@@ -191,7 +179,7 @@ describe('the datakit-ci command', () => {
 
   it('builds every commit of a range once per distinct key, shows commits × jobs and finds the first failing commit', () => {
     const ran = path.join(tmp, 'ran-range');
-    const dir = repo({ code: { run: `cat src/a.txt; echo run >> ${ran}`, inputs: ['src'] }, lint: { run: '! grep -q bad src/a.txt', inputs: ['src'] } });
+    const dir = project({ code: { run: `cat src/a.txt; echo run >> ${ran}`, inputs: ['src'] }, lint: { run: '! grep -q bad src/a.txt', inputs: ['src'] } });
     git(dir, 'checkout', '-qb', 'feat');
     const commit = (file: string, text: string, subject: string): string => {
       fs.appendFileSync(path.join(dir, file), text);
@@ -215,7 +203,7 @@ describe('the datakit-ci command', () => {
     assert.match(built.out, /, and for 1 more commit with the same inputs \(\d of 4\)/, 'the docs-only commit shares its keys');
     // Three commits, two distinct trees of src: the code job ran twice, and each entry has one build.
     assert.equal(fs.readFileSync(ran, 'utf8'), 'run\n'.repeat(2), 'two runs of code');
-    const codeBranches = git(dir, `--git-dir=${results(dir)}`, 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/code/').split('\n');
+    const codeBranches = gitIn(results(dir), 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/code/').split('\n');
     assert.equal(codeBranches.length, 2);
 
     const status = cli(dir, 'status', '--range', 'main..feat', '--json');
@@ -245,7 +233,7 @@ describe('the datakit-ci command', () => {
 
   it('asks before building more than 50 commits (--yes answers), and uses the newest configuration for commits without one', () => {
     const ran = path.join(tmp, 'ran-many');
-    const dir = repo({ code: { run: `echo built >> ${ran}`, inputs: ['src'] } });
+    const dir = project({ code: { run: `echo built >> ${ran}`, inputs: ['src'] } });
     const one = git(dir, 'rev-parse', 'HEAD');
     git(dir, 'checkout', '-q', '--orphan', 'bare');
     git(dir, 'rm', '-rqf', '.');
@@ -275,7 +263,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('says which folder is in the way when the results repository\'s place holds something else', () => {
-    const dir = repo({ a: { run: 'true' } });
+    const dir = project({ a: { run: 'true' } });
     fs.mkdirSync(path.join(results(dir), 'junk'), { recursive: true });
     const r = cli(dir, 'build');
     assert.equal(r.code, 4, 'the machine\'s state, not bad usage');
@@ -284,7 +272,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('never creates the results repository for a read-only command, and exits 3 for a log never built', () => {
-    const dir = repo({ only: { run: 'true' } });
+    const dir = project({ only: { run: 'true' } });
     const log = cli(dir, 'log', 'only');
     assert.deepEqual([log.code, log.err], [3, `datakit-ci: only has not been built for ${git(dir, 'rev-parse', '--short=7', 'HEAD')}\n`]);
     assert.equal(cli(dir, 'status').code, 0);
@@ -299,15 +287,15 @@ describe('the datakit-ci command', () => {
     assert.deepEqual([r.code, r.err], [2, 'datakit-ci: this repository has no commit yet: datakit-ci builds commits, so commit something first\n']);
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-nowhere-'));
     try {
-      const o = spawnSync(process.execPath, [CLI, 'status'], { cwd: outside, env: { ...ENV, GIT_CEILING_DIRECTORIES: path.dirname(outside) }, encoding: 'utf8' });
-      assert.deepEqual([o.status, o.stderr], [2, `datakit-ci: ${outside} is not inside a git repository; datakit-ci builds the commits of a repository, so run it in one\n`]);
+      const o = runCli(outside, ['status'], { ...CLI_ENV, GIT_CEILING_DIRECTORIES: path.dirname(outside) });
+      assert.deepEqual([o.code, o.err], [2, `datakit-ci: ${outside} is not inside a git repository; datakit-ci builds the commits of a repository, so run it in one\n`]);
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
   });
 
   it('says which configuration runs when the working copy\'s differs; --config runs another on any commit', () => {
-    const dir = repo({ a: { run: 'echo from-commit' } });
+    const dir = project({ a: { run: 'echo from-commit' } });
     fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs: { a: { run: 'echo from-working-copy' }, typo: { run: 'true', inputs: ['srcc'] } } }));
     const committed = cli(dir, 'build', '--verbose');
     assert.equal(committed.code, 0);
@@ -333,7 +321,7 @@ describe('the datakit-ci command', () => {
   });
 
   it('says so when asked to rebuild a job never built, and rejects bad usage with exit 2', () => {
-    const dir = repo({ only: { run: 'true' } });
+    const dir = project({ only: { run: 'true' } });
     const r = cli(dir, 'rebuild', 'only');
     assert.equal(r.code, 0);
     assert.match(r.out, /only has never been built/);
@@ -345,21 +333,21 @@ describe('the datakit-ci command', () => {
   });
 
   it('exits 2 and runs nothing for a broken .datakit-ci.json, printing each error with its position', () => {
-    const dir = repo({ ok: { run: 'true' } });
+    const dir = project({ ok: { run: 'true' } });
     fs.writeFileSync(path.join(dir, '.datakit-ci.json'), '{ "jobs": { "ok": { "run": 1 } }, }\n');
     git(dir, 'commit', '-qam', 'broken');
     const r = cli(dir, 'build');
     assert.equal(r.code, 2);
     assert.match(r.err, /^\.datakit-ci\.json:1:\d+: .+/m);
     assert.match(r.err, /nothing was run/);
-    assert.equal(git(dir, `--git-dir=${results(dir)}`, 'for-each-ref'), '');
+    assert.equal(gitIn(results(dir), 'for-each-ref'), '');
   });
 
   it('builds a job once when two processes build it at once', async () => {
     const counter = path.join(tmp, 'counter');
-    const dir = repo({ once: { run: `echo run >> '${counter}'; sleep 1.5; echo done` } });
+    const dir = project({ once: { run: `echo run >> '${counter}'; sleep 1.5; echo done` } });
     const run = () => new Promise<{ code: number; out: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'build', '--json'], { cwd: dir, env: ENV });
+      const c = spawn(process.execPath, [CLI, 'build', '--json'], { cwd: dir, env: CLI_ENV });
       let out = '';
       c.stdout.on('data', (d) => { out += d; });
       c.on('close', (code) => resolve({ code: code ?? -1, out }));
@@ -383,9 +371,9 @@ describe('the command line\'s output', () => {
   });
 
   it('ends quietly when its reader goes away (`datakit-ci log JOB | head -c 10`)', () => {
-    const dir = repo({ chatty: { run: 'seq 1 200000' } });
+    const dir = project({ chatty: { run: 'seq 1 200000' } });
     assert.equal(cli(dir, 'build').code, 0);
-    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${CLI}" log chatty | head -c 10`], { cwd: dir, env: ENV, encoding: 'utf8' });
+    const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${CLI}" log chatty | head -c 10`], { cwd: dir, env: CLI_ENV, encoding: 'utf8' });
     assert.equal(r.status, 0);
     assert.equal(r.stdout, '=== chatty');
     assert.equal(r.stderr, '');
@@ -394,14 +382,14 @@ describe('the command line\'s output', () => {
 
 describe('the command line\'s start (dist/cli.js)', () => {
   it('keeps V8\'s compiled code in the cache directory, rewrites a cache it cannot use, and runs without one', () => {
-    const dir = repo({ pass: { run: 'true' } });
+    const dir = project({ pass: { run: 'true' } });
     const cacheDir = path.join(tmp, 'code-cache-test');
-    const env = { ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir };
+    const env = { ...CLI_ENV, DATAKIT_CI_CACHE_DIR: cacheDir };
     const run = (): void => {
-      const r = spawnSync(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env, encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).jobs[0].job, 'pass');
-      assert.equal(r.stderr, '');
+      const r = runCli(dir, ['status', '--json'], env);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(JSON.parse(r.out).jobs[0].job, 'pass');
+      assert.equal(r.err, '');
     };
     const caches = (): string[] => fs.readdirSync(path.join(cacheDir, 'code-cache'));
 

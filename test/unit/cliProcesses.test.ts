@@ -1,35 +1,18 @@
 // The command line and the processes of its jobs: signals, a killed CLI, and a git hook's environment.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { CLI, ENV, git, gitIn, gitWith, repo, runCli, tempRoot } from '../fixtures';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
-const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-procs-')));
+const tmp = tempRoot('procs');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const ENV = {
-  ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e',
-  GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'),
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
+const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
 
 let n = 0;
-function repo(jobs: object): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(dir, { recursive: true });
-  git(dir, 'init', '-q', '-b', 'main');
-  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }));
-  fs.writeFileSync(path.join(dir, 'a.txt'), 'a\n');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'one');
-  return dir;
-}
+/** A repository of `jobs` with one file, a.txt. */
+const project = (jobs: object): string => repo(path.join(tmp, `r${n++}`), { jobs, files: { 'a.txt': 'a\n' } });
 
 const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
 
@@ -75,8 +58,8 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     it(`on ${signal}, kills every process of the job (those that left its group too), saves Cancelled, then exits ${code}`, async () => {
       const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
-      const dir = repo({ long: { run: escapingJob(pids) } });
-      const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: ENV });
+      const dir = project({ long: { run: escapingJob(pids) } });
+      const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: CLI_ENV });
       let out = '';
       let err = '';
       c.stdout.on('data', (d) => { out += d; });
@@ -89,15 +72,15 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
       assert.deepEqual(done, { code, signal: null });
       assert.match(err, new RegExp(`datakit-ci: ${signal}: cancelling the running jobs`));
       for (const pid of all) { assert.equal(runs(pid), false, `pid ${pid} was killed before the command exited`); }
-      const branch = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' }).stdout).jobs[0].branch;
-      assert.match(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', branch), /^\w+ @ [0-9a-f]{7}: cancelled after [\d.]+ s$/);
+      const branch = JSON.parse(runCli(dir, ['status', '--json'], CLI_ENV).out).jobs[0].branch;
+      assert.match(gitIn(results(dir), 'log', '--format=%s', branch), /^\w+ @ [0-9a-f]{7}: cancelled after [\d.]+ s$/);
     });
   }
 
   it('on a second Ctrl-C, kills at once a job that ignores SIGTERM, and still saves Cancelled', async () => {
     const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
-    const dir = repo({ stubborn: { run: `trap '' TERM; sleep 300 & echo $! > '${pids}/child.pid'; echo "ready-$((1+1))"; wait; wait` } });
-    const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: ENV });
+    const dir = project({ stubborn: { run: `trap '' TERM; sleep 300 & echo $! > '${pids}/child.pid'; echo "ready-$((1+1))"; wait; wait` } });
+    const c = spawn(process.execPath, [CLI, 'build', '--verbose'], { cwd: dir, env: CLI_ENV });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => { out += d; });
@@ -111,32 +94,32 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
     assert.deepEqual(done, { code: 130, signal: null });
     assert.match(err, /SIGINT again: killing every job now/);
     assert.equal(runs(child), false);
-    const branch = JSON.parse(spawnSync(process.execPath, [CLI, 'status', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' }).stdout).jobs[0].branch;
-    assert.match(git(dir, `--git-dir=${results(dir)}`, 'log', '--format=%s', branch), /^\w+ @ [0-9a-f]{7}: cancelled after [\d.]+ s$/);
+    const branch = JSON.parse(runCli(dir, ['status', '--json'], CLI_ENV).out).jobs[0].branch;
+    assert.match(gitIn(results(dir), 'log', '--format=%s', branch), /^\w+ @ [0-9a-f]{7}: cancelled after [\d.]+ s$/);
   });
 
   it('after kill -9 of the command, the next build kills the job it left running before reusing its directory', async () => {
     const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
     const marker = path.join(pids, 'ran-once');
     // The first run stays quiet in the background; the second passes.
-    const dir = repo({ quiet: { run: `if [ -e '${marker}' ]; then echo second run; else touch '${marker}'; sleep 300 & echo $! > '${pids}/left.pid'; wait; fi` } });
-    const c = spawn(process.execPath, [CLI, 'build'], { cwd: dir, env: ENV });
+    const dir = project({ quiet: { run: `if [ -e '${marker}' ]; then echo second run; else touch '${marker}'; sleep 300 & echo $! > '${pids}/left.pid'; wait; fi` } });
+    const c = spawn(process.execPath, [CLI, 'build'], { cwd: dir, env: CLI_ENV });
     await until('the job to start', () => fs.existsSync(path.join(pids, 'left.pid')) && readPid(path.join(pids, 'left.pid')) > 0);
     const left = readPid(path.join(pids, 'left.pid'));
     c.kill('SIGKILL');
     await exited(c);
     assert.equal(runs(left), true, 'kill -9 of the command leaves its job running');
-    const second = spawnSync(process.execPath, [CLI, 'build', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' });
-    assert.equal(second.status, 0, second.stderr);
+    const second = runCli(dir, ['build', '--json'], CLI_ENV);
+    assert.equal(second.code, 0, second.err);
     assert.equal(runs(left), false, 'the leftover was killed');
-    const log = spawnSync(process.execPath, [CLI, 'log', 'quiet'], { cwd: dir, env: ENV, encoding: 'utf8' }).stdout;
+    const log = runCli(dir, ['log', 'quiet'], CLI_ENV).out;
     assert.match(log, new RegExp(`Took over the build directory .* from pid ${c.pid} \\(its process ${c.pid} is gone\\); killed 2 processes it left running`));
     assert.match(log, /second run/);
   });
 
   it('from a pre-commit hook of a linked worktree, a job sees neither the hook\'s git variables nor the editor\'s', () => {
     const envFile = path.join(tmp, 'hook-job.env');
-    const dir = repo({ hooked: { run: `env > '${envFile}'; git tag leaked 2>/dev/null; git -C '${tmp}' rev-parse --git-dir 2>/dev/null; true` } });
+    const dir = project({ hooked: { run: `env > '${envFile}'; git tag leaked 2>/dev/null; git -C '${tmp}' rev-parse --git-dir 2>/dev/null; true` } });
     const worktree = path.join(tmp, 'hook-wt');
     git(dir, 'worktree', 'add', '-q', worktree, '-b', 'feature');
     const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
@@ -144,7 +127,7 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
     fs.writeFileSync(path.join(worktree, 'b.txt'), 'b\n');
     git(worktree, 'add', 'b.txt');
     const head = git(worktree, 'rev-parse', 'HEAD');
-    execFileSync('git', ['commit', '-qm', 'two'], { cwd: worktree, env: { ...ENV, ELECTRON_RUN_AS_NODE: '1', VSCODE_PID: '42' }, stdio: 'pipe' });
+    gitWith({ cwd: worktree, env: { ...CLI_ENV, ELECTRON_RUN_AS_NODE: '1', VSCODE_PID: '42' } }, 'commit', '-qm', 'two');
     const env = Object.fromEntries(fs.readFileSync(envFile, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     for (const v of ['GIT_DIR', 'GIT_INDEX_FILE', 'GIT_WORK_TREE', 'GIT_PREFIX', 'GIT_EXEC_PATH', 'ELECTRON_RUN_AS_NODE', 'VSCODE_PID']) {
       assert.equal(env[v], undefined, `${v} reached the job`);

@@ -1,13 +1,12 @@
 // Fuzzing .datakit-ci.json: ≥ 500 mutated files from a fixed seed, each of which must give either jobs that
 // hold every rule or errors with positions — never an exception, a stack trace, or a job that cannot run.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jobNameProblem, MAX_TIMEOUT_MS, parseConfig, pathProblem } from '../../src/jobs/config/config';
 import { MAX_ARG_BYTES } from '../../src/jobs/config/configChecks';
+import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
 
 const CASES = 600;
 const SEED = 0x5eed_da7a;
@@ -144,27 +143,25 @@ describe('fuzzed .datakit-ci.json files (fixed seed)', () => {
     assert.ok(good >= 30 && good <= CASES - 300, `${good} good files`);
   });
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-fuzz-'));
+  const tmp = tempRoot('fuzz');
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('through the command line, a sample of them: exit 2 with positions for a broken file, never a stack trace', () => {
-    const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
-    const env = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
-    const dir = path.join(tmp, 'repo');
-    execFileSync('git', ['init', '-q', '-b', 'main', dir], { env });
+    const env = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
+    const dir = repo(path.join(tmp, 'repo'), { commit: false });
     for (const [i, text] of cases.entries()) {
       if (i % 30 !== 0) { continue; }
       fs.writeFileSync(path.join(dir, '.datakit-ci.json'), text);
-      execFileSync('git', ['add', '-A'], { cwd: dir, env });
-      execFileSync('git', ['commit', '-qm', `case ${i}`, '--allow-empty'], { cwd: dir, env });
-      const r = spawnSync(process.execPath, [cli, 'status', '--json'], { cwd: dir, env, encoding: 'utf8' });
-      assert.doesNotMatch(r.stderr, /\n\s+at /, `case ${i}: a stack trace`);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-qm', `case ${i}`, '--allow-empty');
+      const r = runCli(dir, ['status', '--json'], env);
+      assert.doesNotMatch(r.err, /\n\s+at /, `case ${i}: a stack trace`);
       if (parseConfig(text).ok) {
-        assert.equal(r.status, 0, `case ${i}: ${r.stderr}`);
-        assert.ok(JSON.parse(r.stdout).jobs.every((j: { state: string }) => j.state === 'not built'));
+        assert.equal(r.code, 0, `case ${i}: ${r.err}`);
+        assert.ok(JSON.parse(r.out).jobs.every((j: { state: string }) => j.state === 'not built'));
       } else {
-        assert.equal(r.status, 2, `case ${i}: ${r.stderr}`);
-        assert.match(r.stderr, /^\.datakit-ci\.json:\d+:\d+: /m);
+        assert.equal(r.code, 2, `case ${i}: ${r.err}`);
+        assert.match(r.err, /^\.datakit-ci\.json:\d+:\d+: /m);
       }
     }
   });

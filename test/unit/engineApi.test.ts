@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { git, gitIn, tempRoot } from '../fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -16,9 +16,9 @@ describe('dist/engine.js, the public API, in plain Node', () => {
   });
 
   it('runs a builder of its own on a results repository, as the docs show', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-api-'));
+    const dir = tempRoot('api');
     try {
-      execFileSync('git', ['init', '-q', dir]);
+      git(dir, 'init', '-q');
       const script = `
         const { GitStore, LogManager, BuildCache, CacheMetrics, BuildFailure } = require(${JSON.stringify(path.join(ROOT, 'dist/engine.js'))});
         (async () => {
@@ -41,7 +41,7 @@ describe('dist/engine.js, the public API, in plain Node', () => {
         })().catch((e) => { console.error(e); process.exit(1); });`;
       const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
       assert.deepEqual(out, [{ kind: 'success', value: 49 }, { kind: 'failure', reason: 'failed', message: 'negative' }, 'refs/heads/square/7']);
-      assert.equal(execFileSync('git', [`--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'show', 'square/7:value/result'], { encoding: 'utf8' }), '49');
+      assert.equal(gitIn(path.join(dir, '.git', 'datakit-ci'), 'show', 'square/7:value/result'), '49');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,38 +1,24 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { suggestJobs } from '../../src/jobs/suggest/suggest';
-import { runCli } from './storeHelpers';
+import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-init-'));
+const tmp = tempRoot('init');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
+const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
-
-const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, ENV);
+const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, CLI_ENV);
 
 let n = 0;
-/** A repository whose package.json's test passes, with no dependency (so no lockfile is needed). */
-function repo(files: Record<string, string> = { 'package.json': JSON.stringify({ name: 'tiny', scripts: { test: 'node -e "process.exit(0)"' } }) }): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(dir);
-  git(dir, 'init', '-q', '-b', 'main');
-  for (const [f, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    fs.writeFileSync(path.join(dir, f), text);
-  }
-  return dir;
-}
+/** A repository, no commit yet, whose package.json's test passes, with no dependency (so no lockfile is needed). */
+const project = (files: Record<string, string> = { 'package.json': JSON.stringify({ name: 'tiny', scripts: { test: 'node -e "process.exit(0)"' } }) }): string =>
+  repo(path.join(tmp, `r${n++}`), { files, commit: false });
 
 describe('datakit-ci init', () => {
   it('writes .datakit-ci.json at the root (from a subfolder too), says what it found and the next step', async () => {
-    const dir = repo();
+    const dir = project();
     fs.mkdirSync(path.join(dir, 'src'));
     const r = cli(path.join(dir, 'src'), 'init');
     assert.equal(r.err, '');
@@ -47,7 +33,7 @@ describe('datakit-ci init', () => {
   });
 
   it('refuses to overwrite the file unless --force; --print writes to stdout and leaves the file alone', () => {
-    const dir = repo({ 'package.json': '{"scripts": {"lint": "eslint ."}, "devDependencies": {"eslint": "9"}}', 'package-lock.json': '{}' });
+    const dir = project({ 'package.json': '{"scripts": {"lint": "eslint ."}, "devDependencies": {"eslint": "9"}}', 'package-lock.json': '{}' });
     git(dir, 'commit', '-q', '--allow-empty', '-m', 'first');
     fs.writeFileSync(path.join(dir, '.datakit-ci.json'), '{ "jobs": {} }\n');
     const refused = cli(dir, 'init');
@@ -75,7 +61,7 @@ describe('datakit-ci init', () => {
   });
 
   it('never writes through a symbolic link in the file\'s place, even with --force', () => {
-    const dir = repo();
+    const dir = project();
     const outside = path.join(tmp, 'outside.txt');
     fs.writeFileSync(outside, 'keep me\n');
     fs.symlinkSync(outside, path.join(dir, '.datakit-ci.json'));
@@ -90,21 +76,21 @@ describe('datakit-ci init', () => {
   });
 
   it('finds nothing: exit 2 with what it skipped and why, and writes nothing', () => {
-    const dir = repo({ 'package.json': '{"scripts": {"start": "node ."}}', 'sub/package.json': '{' });
+    const dir = project({ 'package.json': '{"scripts": {"start": "node ."}}', 'sub/package.json': '{' });
     const r = cli(dir, 'init');
     assert.equal(r.code, 2);
     assert.equal(r.out, '');
     assert.equal(r.err, `datakit-ci: found no job to suggest in ${fs.realpathSync(dir)}: no build, typecheck, check, lint or test script in a package.json, no test or check target in a Makefile; write .datakit-ci.json by hand (see the README's "Declaring jobs")\n`);
     assert.equal(fs.existsSync(path.join(dir, '.datakit-ci.json')), false);
 
-    const broken = repo({ 'package.json': '{"scripts": ' });
+    const broken = project({ 'package.json': '{"scripts": ' });
     assert.equal(cli(broken, 'init').err.split('\n')[0], 'skipped:');
     assert.equal(cli(broken, 'init').err.split('\n')[1], '  package.json: is not valid JSON: Expected a value at line 1, column 13');
     assert.deepEqual(cli(tmp, 'init').code, 2, 'not a repository');
   });
 
   it('end to end: init, commit, build — the suggested job passes', () => {
-    const dir = repo();
+    const dir = project();
     assert.equal(cli(dir, 'init').code, 0);
     git(dir, 'add', '-A');
     git(dir, 'commit', '-qm', 'jobs suggested by init');

@@ -2,34 +2,20 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { restoreOutputs } from '../../src/jobs/run/outputs';
 import { digestOf, TOOL } from '../../src/jobs/keys/key';
+import { git, gitIn, repo, tempRoot } from '../fixtures';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-jobs-'));
+const tmp = tempRoot('jobs');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null' };
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
-
 let n = 0;
-function repo(config: object, files: Record<string, string> = {}): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(dir);
-  git(dir, 'init', '-q', '-b', 'main');
-  for (const [p, c] of Object.entries({ '.datakit-ci.json': JSON.stringify(config), 'src/a.txt': 'a\n', 'docs/d.md': 'd\n', ...files })) {
-    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), c);
-  }
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'one');
-  return dir;
-}
+/** A repository of `config` (.datakit-ci.json) with src/a.txt and docs/d.md, and `files`. */
+const project = (config: object, files: Record<string, string> = {}): string =>
+  repo(path.join(tmp, `r${n++}`), { config, files: { 'src/a.txt': 'a\n', 'docs/d.md': 'd\n', ...files } });
 
 async function open(dir: string): Promise<RepoJobs> {
   return RepoJobs.open({ dir, cacheDir: path.join(tmp, 'cache') });
@@ -63,7 +49,7 @@ function snapshotGit(dir: string): string[] {
 
 describe('jobs on a real repository', () => {
   it('gives a rebased commit with identical trees the same keys, and reuses the result', async () => {
-    const dir = repo({ jobs: { t: { run: 'echo hi' } } });
+    const dir = project({ jobs: { t: { run: 'echo hi' } } });
     const jobs = await open(dir);
     try {
       const a = git(dir, 'rev-parse', 'HEAD');
@@ -71,7 +57,7 @@ describe('jobs on a real repository', () => {
       assert.equal((await final(jobs, ka)).result.kind, 'success');
       // The same tree under a different parent and message: what a rebase or an amend of a message makes.
       const tree = git(dir, 'rev-parse', 'HEAD^{tree}');
-      const b = execFileSync('git', ['commit-tree', tree, '-m', 'rebased'], { cwd: dir, env: ENV, encoding: 'utf8' }).trim();
+      const b = git(dir, 'commit-tree', tree, '-m', 'rebased');
       assert.notEqual(a, b);
       const [kb] = (await jobs.jobsAt(b)).keys;
       assert.equal(kb.digest, ka.digest);
@@ -82,7 +68,7 @@ describe('jobs on a real repository', () => {
   });
 
   it('treats a docs-only commit as a hit for a job with inputs ["src"], and a miss for a job without inputs', async () => {
-    const dir = repo({ jobs: { test: { run: 'echo test', inputs: ['src'] }, all: { run: 'echo all' } } });
+    const dir = project({ jobs: { test: { run: 'echo test', inputs: ['src'] }, all: { run: 'echo all' } } });
     const jobs = await open(dir);
     try {
       const before = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
@@ -101,7 +87,7 @@ describe('jobs on a real repository', () => {
   });
 
   it('saves outputs under value/, key.json beside them, and restores them byte for byte', async () => {
-    const dir = repo({ jobs: { b: { run: 'mkdir -p dist/sub && printf "\\001\\002bin" > dist/sub/x.bin && echo ok > dist/y.txt && printf "#!/bin/sh\\necho run\\n" > dist/run.sh && chmod +x dist/run.sh && echo no > other.txt', outputs: ['dist/**'] } } });
+    const dir = project({ jobs: { b: { run: 'mkdir -p dist/sub && printf "\\001\\002bin" > dist/sub/x.bin && echo ok > dist/y.txt && printf "#!/bin/sh\\necho run\\n" > dist/run.sh && chmod +x dist/run.sh && echo no > other.txt', outputs: ['dist/**'] } } });
     const jobs = await open(dir);
     try {
       const [k] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
@@ -109,9 +95,9 @@ describe('jobs on a real repository', () => {
       assert.deepEqual(s.result.kind === 'success' && s.result.value.outputs, ['dist/run.sh', 'dist/sub/x.bin', 'dist/y.txt']);
       const results = path.join(dir, '.git', 'datakit-ci');
       const ref = jobs.ref(k);
-      assert.deepEqual(execFileSync('git', [`--git-dir=${results}`, 'ls-tree', '-r', ref], { encoding: 'utf8' }).trim().split('\n').map((l) => `${l.split(' ')[0]} ${l.split('\t')[1]}`),
+      assert.deepEqual(gitIn(results, 'ls-tree', '-r', ref).split('\n').map((l) => `${l.split(' ')[0]} ${l.split('\t')[1]}`),
         ['100644 key.json', '100644 log', '100755 value/dist/run.sh', '100644 value/dist/sub/x.bin', '100644 value/dist/y.txt']);
-      const keyJson = JSON.parse(execFileSync('git', [`--git-dir=${results}`, 'show', `${ref}:key.json`], { encoding: 'utf8' }));
+      const keyJson = JSON.parse(gitIn(results, 'show', `${ref}:key.json`));
       assert.equal(keyJson.digest, k.digest);
       assert.equal(keyJson.commit, git(dir, 'rev-parse', 'HEAD'));
       assert.deepEqual(keyJson.inputs, { '.': git(dir, 'rev-parse', 'HEAD^{tree}') });
@@ -139,7 +125,7 @@ describe('jobs on a real repository', () => {
   });
 
   it('gives the job its env and DATAKIT_CI variables, in a directory outside the repository', async () => {
-    const dir = repo({ jobs: { e: { run: 'echo "$FOO/$DATAKIT_CI/$DATAKIT_CI_JOB/$DATAKIT_CI_COMMIT"; pwd', env: { FOO: 'bar' } } } });
+    const dir = project({ jobs: { e: { run: 'echo "$FOO/$DATAKIT_CI/$DATAKIT_CI_JOB/$DATAKIT_CI_COMMIT"; pwd', env: { FOO: 'bar' } } } });
     const jobs = await open(dir);
     try {
       const head = git(dir, 'rev-parse', 'HEAD');
@@ -154,7 +140,7 @@ describe('jobs on a real repository', () => {
   });
 
   it('leaves the user\'s index, working tree and refs byte-identical', async () => {
-    const dir = repo({ jobs: { w: { run: 'echo changed > src/a.txt; touch new.txt; git status >/dev/null 2>&1; true' } } });
+    const dir = project({ jobs: { w: { run: 'echo changed > src/a.txt; touch new.txt; git status >/dev/null 2>&1; true' } } });
     fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'dirty\n'); // a local change the build must not see or touch
     const status = git(dir, 'status', '--porcelain'); // (git status itself may refresh the index: run it first)
     const gitBefore = snapshotGit(dir);
@@ -170,7 +156,7 @@ describe('jobs on a real repository', () => {
   });
 
   it('runs nothing for a broken configuration and reports every error with its position', async () => {
-    const dir = repo({});
+    const dir = project({});
     fs.writeFileSync(path.join(dir, '.datakit-ci.json'), '{\n  "jobs": {\n    "Bad Name": { "run": "touch /tmp/never" },\n    "ok": { "rnu": "x" }\n  }\n}\n');
     git(dir, 'commit', '-qam', 'broken');
     const jobs = await open(dir);
@@ -183,7 +169,7 @@ describe('jobs on a real repository', () => {
       assert.ok(errors.length >= 2);
       assert.ok(errors.some((e) => e.line === 3 && /Bad Name/.test(e.message)));
       assert.ok(errors.some((e) => e.line === 4 && /rnu/.test(e.message)));
-      assert.equal(execFileSync('git', [`--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'for-each-ref'], { encoding: 'utf8' }), '');
+      assert.equal(gitIn(path.join(dir, '.git', 'datakit-ci'), 'for-each-ref'), '');
     } finally { jobs.dispose(); }
   });
 });
@@ -191,7 +177,7 @@ describe('jobs on a real repository', () => {
 describe('the keys cache beside the results repository', () => {
   it('never decides what runs: a forged keys file is overwritten by the commit\'s own jobs, which are what runs', async () => {
     const marker = path.join(tmp, 'forged-marker');
-    const dir = repo({ jobs: { job: { run: 'echo committed' } } });
+    const dir = project({ jobs: { job: { run: 'echo committed' } } });
     const commit = git(dir, 'rev-parse', 'HEAD');
     const keysFile = path.join(dir, '.git', 'datakit-ci', 'keys', `${commit}.json`);
     // A forged file, self-consistent: its digest is what its forged definition hashes to.
@@ -218,7 +204,7 @@ describe('the keys cache beside the results repository', () => {
   });
 
   it('drops a keys file that does not hold up, with a warning, when showing results without git', async () => {
-    const dir = repo({ jobs: { job: { run: 'true' } } });
+    const dir = project({ jobs: { job: { run: 'true' } } });
     const commit = git(dir, 'rev-parse', 'HEAD');
     const warnings: string[] = [];
     const jobs = await RepoJobs.open({ dir, cacheDir: path.join(tmp, 'cache'), logger: { info: () => {}, error: (m) => warnings.push(m) } });

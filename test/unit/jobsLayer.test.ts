@@ -1,9 +1,7 @@
 // The jobs layer as real repositories use it: inputs and outputs as users write them, a shared setup, a
 // task graph, checkouts named by digest, and cleaning up after renamed jobs.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jobDirName } from '../../src/jobs/run/checkout';
@@ -12,36 +10,15 @@ import { keyWarnings, type JobKey } from '../../src/jobs/keys/key';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { Pool } from '../../src/engine/pool';
 import { ShellBuilder } from '../../src/jobs/run/shellBuilder';
+import { git, repo, tempRoot, write } from '../fixtures';
 
-const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-layer-')));
+const tmp = tempRoot('layer');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const CACHE = path.join(tmp, 'cache');
-const ENV = { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
 
 let n = 0;
 /** A repository with `files` committed; `config` becomes .datakit-ci.json. */
-function repo(config: object, files: Record<string, string>): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(dir);
-  git(dir, 'init', '-q', '-b', 'main');
-  write(dir, { '.datakit-ci.json': JSON.stringify(config), ...files });
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'one');
-  return dir;
-}
-
-function write(dir: string, files: Record<string, string | null>): void {
-  for (const [p, c] of Object.entries(files)) {
-    const f = path.join(dir, p);
-    if (c === null) { fs.rmSync(f, { force: true }); continue; }
-    fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, c);
-  }
-}
+const project = (config: object, files: Record<string, string>): string => repo(path.join(tmp, `r${n++}`), { config, files });
 
 function commit(dir: string, files: Record<string, string | null>): string {
   write(dir, files);
@@ -73,7 +50,7 @@ async function logOf(jobs: RepoJobs, s: JobStatus): Promise<string> {
 
 describe('inputs as users write them', () => {
   it('keys a glob by the files it matches, a plain path by its object id, and honours exclusions', async () => {
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       glob: { run: 'true', inputs: ['src/*.txt'] },
       plain: { run: 'true', inputs: ['src', 'README.md'] },
       except: { run: 'true', inputs: ['src', '!src/*.md'] },
@@ -107,7 +84,7 @@ describe('inputs as users write them', () => {
 
   it('warns, where it is written, about an input that matches nothing — never a silent constant key', async () => {
     const config = '{\n  "jobs": {\n    "typo": { "run": "true", "inputs": ["srcc", "src/*.js", "src"] }\n  }\n}\n';
-    const dir = repo({ jobs: {} }, { 'src/a.txt': 'a\n' });
+    const dir = project({ jobs: {} }, { 'src/a.txt': 'a\n' });
     commit(dir, { '.datakit-ci.json': config });
     await withJobs(dir, async (jobs) => {
       const at = await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'));
@@ -135,7 +112,7 @@ describe('outputs as users write them', () => {
       'ln -s x.js dist/link.js',
       'ln -s /etc/passwd dist/out.js',
     ].join(' && ');
-    const dir = repo({ jobs: { b: { run, outputs: ['a.js', 'dist', '!dist/*.map', 'bin/*', 'missing.txt', 'gen/**'] } } }, { 'src/a.txt': 'a\n' });
+    const dir = project({ jobs: { b: { run, outputs: ['a.js', 'dist', '!dist/*.map', 'bin/*', 'missing.txt', 'gen/**'] } } }, { 'src/a.txt': 'a\n' });
     await withJobs(dir, async (jobs) => {
       const { b } = await keysAt(jobs, dir);
       const s = await final(jobs, b);
@@ -156,7 +133,7 @@ describe('outputs as users write them', () => {
 
 describe('the checkout', () => {
   it('runs a job named "test" in a folder named by a digest: node --test finds only the test files', async () => {
-    const dir = repo({ jobs: { test: { run: 'node --test' } } }, {
+    const dir = project({ jobs: { test: { run: 'node --test' } } }, {
       'lib/helper.js': 'throw new Error("not a test file");\n',
       'test/ok.test.js': 'require("node:test")("ok", () => {});\n',
       'package.json': '{"name": "t", "private": true}\n',
@@ -172,7 +149,7 @@ describe('the checkout', () => {
   });
 
   it('cleans the build directories of renamed and deleted jobs, keeping those in use', async () => {
-    const dir = repo({ jobs: { one: { run: 'true' }, two: { run: 'true' } } }, { 'a.txt': 'a\n' });
+    const dir = project({ jobs: { one: { run: 'true' }, two: { run: 'true' } } }, { 'a.txt': 'a\n' });
     await withJobs(dir, async (jobs) => {
       for (const k of Object.values(await keysAt(jobs, dir))) { await final(jobs, k); }
       const work = path.join(jobs.buildRoot, 'work');
@@ -193,7 +170,7 @@ describe('a shared setup', () => {
   it('runs once per key of its inputs; every job that uses it starts with its products, hard-linked and read-only', async () => {
     const counter = path.join(tmp, 'setup-runs');
     const setupRun = `echo run >> '${counter}'; mkdir -p node_modules/dep packages/p/node_modules/x && cat lock.txt > node_modules/dep/index.js && echo x > packages/p/node_modules/x/i.js && ln -s ../packages/p node_modules/p`;
-    const dir = repo({
+    const dir = project({
       setup: { run: setupRun, inputs: ['lock.txt'] },
       jobs: {
         a: { run: 'cat node_modules/dep/index.js; test -L node_modules/p && cat packages/p/node_modules/x/i.js', inputs: ['src'] },
@@ -246,7 +223,7 @@ describe('a shared setup', () => {
 
   it('fails every job that uses a failing setup, with a clear message, and runs none of them', async () => {
     const ran = path.join(tmp, 'ran-after-failed-setup');
-    const dir = repo({ setup: { run: 'echo installing; exit 3' }, jobs: { a: { run: `touch '${ran}'` } } }, { 'x.txt': 'x\n' });
+    const dir = project({ setup: { run: 'echo installing; exit 3' }, jobs: { a: { run: `touch '${ran}'` } } }, { 'x.txt': 'x\n' });
     await withJobs(dir, async (jobs) => {
       const { a } = await keysAt(jobs, dir);
       const s = await final(jobs, a);
@@ -259,7 +236,7 @@ describe('a shared setup', () => {
 
 describe('a task graph', () => {
   it('runs a job after what it needs, with its outputs in place, and keys it with theirs', async () => {
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       test: { run: 'cat dist/app.js', needs: ['build'], inputs: ['test'] },
       build: { run: 'mkdir -p dist && cat src/app.txt > dist/app.js', inputs: ['src'], outputs: ['dist'] },
     } }, { 'src/app.txt': 'v1\n', 'test/t.txt': 't\n' });
@@ -279,7 +256,7 @@ describe('a task graph', () => {
   });
 
   it('gives each job the longest chain of jobs that wait for it, so that a free slot starts the longest chain first', async () => {
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       'build-core': { run: 'true' }, 'build-utils': { run: 'true' },
       'build-api': { run: 'true', needs: ['build-core', 'build-utils'] }, 'build-web': { run: 'true', needs: ['build-api'] },
       'test-core': { run: 'true', needs: ['build-core'] }, 'test-web': { run: 'true', needs: ['build-web'] }, lint: { run: 'true' },
@@ -295,7 +272,7 @@ describe('a task graph', () => {
   it('gives the slot a finished build frees to the job that most jobs wait for, not to the first that asked', async () => {
     const order = path.join(tmp, 'slot-order');
     const rec = (name: string): string => `echo ${name} >> '${order}'`;
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       core: { run: rec('core') }, utils: { run: rec('utils') },
       'test-core': { run: rec('test-core'), needs: ['core'] },
       api: { run: rec('api'), needs: ['utils', 'core'] },
@@ -317,7 +294,7 @@ describe('a task graph', () => {
     const order = path.join(tmp, 'declared-order');
     const open = path.join(tmp, 'declared-order-gate');
     const rec = (name: string): string => `echo ${name} >> '${order}'`;
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       gate: { run: `while [ ! -e '${open}' ]; do sleep 0.02; done` },
       a: { run: rec('a') }, b: { run: rec('b') }, c: { run: rec('c') }, d: { run: rec('d') },
     } }, { 'a.txt': 'a\n' });
@@ -343,7 +320,7 @@ describe('a task graph', () => {
   });
 
   it('puts in place what the needed jobs needed too, dependencies first (a test that loads a library the app links)', async () => {
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       lib: { run: 'mkdir -p lib/dist && echo lib-v1 > lib/dist/lib.js && echo shared-from-lib > out.txt', outputs: ['lib/dist', 'out.txt'] },
       app: { run: 'cat lib/dist/lib.js > app.js && echo shared-from-app > out.txt', needs: ['lib'], outputs: ['app.js', 'out.txt'] },
       test: { run: 'cat lib/dist/lib.js app.js out.txt', needs: ['app'] },
@@ -362,7 +339,7 @@ describe('a task graph', () => {
 
   it('readies a job\'s checkout while what it needs builds, and frees it when the need fails', async () => {
     const flag = path.join(tmp, 'prepared-need-passes');
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       // Passes only once test's checkout (and the setup's product in it) is there: test readies it meanwhile.
       build: { run: `for i in $(seq 600); do test -f "@ROOT@/work/${jobDirName('test')}/node_modules/dep.js" && exec test -e '${flag}'; sleep 0.05; done; exit 2` },
       test: { run: 'cat node_modules/dep.js', needs: ['build'] },
@@ -388,7 +365,7 @@ describe('a task graph', () => {
   it('skips a job whose need failed, without running it, and retries it once the need passes', async () => {
     const ran = path.join(tmp, 'dependent-ran');
     const flag = path.join(tmp, 'build-passes');
-    const dir = repo({ jobs: {
+    const dir = project({ jobs: {
       build: { run: `test -e '${flag}'` },
       test: { run: `echo ran >> '${ran}'`, needs: ['build'] },
     } }, { 'a.txt': 'a\n' });

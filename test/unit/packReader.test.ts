@@ -11,7 +11,7 @@ import { PackIndex } from '../../src/store/git/packIndex';
 import { PackReader } from '../../src/store/git/packReader';
 import { SortedPackedRefs } from '../../src/store/git/packedRefs';
 import { Refs } from '../../src/store/git/refLock';
-import { ENV, gitIn, tempRoot } from './storeHelpers';
+import { ENV, gitIn, gitWith, tempRoot } from '../fixtures';
 
 const COMMITS = 200;
 const LINES = 2000;
@@ -57,7 +57,7 @@ function history(): Buffer {
 
 function makeHistoryRepo(dir: string): void {
   gitIn(dir, 'init', '-q', '--bare');
-  execFileSync('git', [`--git-dir=${dir}`, 'fast-import', '--quiet'], { env: ENV, input: history() });
+  gitWith({ input: history() }, `--git-dir=${dir}`, 'fast-import', '--quiet');
 }
 
 /** Every object git lists, with its type and content, from one `git cat-file --batch-all-objects --batch`. */
@@ -169,7 +169,7 @@ describe('pack reader', () => {
     assert.equal((await reader.read(head))!.type, 'commit');
     // A new commit in a second pack: found by listing the directory again.
     const tree = gitIn(repo, 'rev-parse', 'main^{tree}');
-    const added = execFileSync('git', [`--git-dir=${repo}`, 'commit-tree', tree, '-p', head, '-m', 'added'], { env: ENV, encoding: 'utf8' }).trim();
+    const added = gitIn(repo, 'commit-tree', tree, '-p', head, '-m', 'added');
     gitIn(repo, 'update-ref', 'refs/heads/main', added);
     gitIn(repo, 'repack', '-d', '-q');
     assert.equal(packFiles(repo).length, 2);

@@ -1,34 +1,24 @@
 // Results that travel through the repository's own remote: a bare repository on disk stands for it.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertFsckClean, CLI, ENV, git, runCli } from './storeHelpers';
+import { ENV, git, gitIn, gitWith, runCli, runCliAsync, tempRoot } from '../fixtures';
+import { assertFsckClean } from './storeHelpers';
 
-const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-share-')));
+const tmp = tempRoot('share');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** The command line in a clone; `ci`: as a GitHub Actions runner would run it. */
-function cli(cwd: string, ...args: string[]): { code: number; out: string; err: string } {
+/** The command line in a clone, with a cache folder of its own; `ci`: as a GitHub Actions runner would run it. */
+function cliEnv(cwd: string): NodeJS.ProcessEnv {
   const ci = path.basename(cwd) === 'ci' ? { CI: 'true', GITHUB_ACTIONS: 'true' } : { CI: '', GITHUB_ACTIONS: '' };
-  return runCli(cwd, args, { ...ENV, ...ci, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) });
+  return { ...ENV, ...ci, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) };
 }
-
+const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCli(cwd, args, cliEnv(cwd));
 /** The command line without blocking this process (a server of the test must answer it meanwhile). */
-function cliAsync(cwd: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...ENV, CI: '', DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${path.basename(cwd)}`) } });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (b) => { out += b; });
-    c.stderr.on('data', (b) => { err += b; });
-    c.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cliAsync = (cwd: string, ...args: string[]): ReturnType<typeof runCliAsync> => runCliAsync(cwd, args, cliEnv(cwd));
 
 const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
 const ran = path.join(tmp, 'ran');
@@ -76,10 +66,10 @@ describe('sharing results through the repository\'s remote', () => {
     assert.match(cli(editor, 'status').out, /build\s+success\s+cached · fetched from origin, built by \S+ \([^)]+, GitHub Actions\)/);
     // Adopted: the entry's own branch now points at the fetched result, so a rebuild continues its history.
     const ref = jobs[0].branch;
-    assert.equal(git(editor, `--git-dir=${results(editor)}`, 'rev-parse', ref), git(ci, `--git-dir=${results(ci)}`, 'rev-parse', ref));
+    assert.equal(gitIn(results(editor), 'rev-parse', ref), gitIn(results(ci), 'rev-parse', ref));
     assert.equal(cli(editor, 'rebuild', 'build').code, 0);
     assert.equal(cli(editor, 'build', 'build').code, 0);
-    assert.equal(git(editor, `--git-dir=${results(editor)}`, 'rev-list', '--count', ref), '3', 'fetched build, rebuild mark, new build');
+    assert.equal(gitIn(results(editor), 'rev-list', '--count', ref), '3', 'fetched build, rebuild mark, new build');
     assertFsckClean(results(editor));
   });
 
@@ -115,23 +105,23 @@ describe('sharing results through the repository\'s remote', () => {
     assert.match(second.out, /1 left as origin has them from another machine/);
     const key = fs.readdirSync(path.join(results(other), 'refs', 'heads', 'shell', 'build')).find((e) => !fs.existsSync(path.join(results(path.join(tmp, 'ci')), 'refs', 'heads', 'shell', 'build', e)));
     assert.ok(key);
-    assert.equal(git(remote, 'rev-parse', `refs/datakit-ci/shell/build/${key}`), git(other, `--git-dir=${results(other)}`, 'rev-parse', `refs/heads/shell/build/${key}`), 'the first machine\'s result stays');
+    assert.equal(git(remote, 'rev-parse', `refs/datakit-ci/shell/build/${key}`), gitIn(results(other), 'rev-parse', `refs/heads/shell/build/${key}`), 'the first machine\'s result stays');
   });
 
   it('says clearly when the remote does not exist, and loses nothing', () => {
     const lone = clone('lone');
     assert.equal(cli(lone, 'build', 'test').code, 0);
-    const refs = git(lone, `--git-dir=${results(lone)}`, 'for-each-ref');
+    const refs = gitIn(results(lone), 'for-each-ref');
     for (const cmd of ['push', 'fetch']) {
       const r = cli(lone, cmd, 'nowhere');
       assert.equal(r.code, 4, 'a remote that fails is the machine\'s failure, not bad usage');
       assert.match(r.err, new RegExp(`^datakit-ci: Could not ${cmd === 'push' ? 'push the results to' : 'fetch the results of'} nowhere: 'nowhere' does not appear to be a git repository`));
     }
-    assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs);
+    assert.equal(gitIn(results(lone), 'for-each-ref'), refs);
     assert.equal(cli(lone, 'push', '../x').code, 2, 'not a remote name');
   });
 
-  it('refuses clearly when the remote declines the push, and lets two machines push the same key at once', async () => {
+  it('refuses clearly when the remote declines the push', () => {
     const hooked = path.join(tmp, 'declining.git');
     git(tmp, 'clone', '-q', '--bare', remote, hooked);
     fs.writeFileSync(path.join(hooked, 'hooks', 'pre-receive'), '#!/bin/sh\necho "results are not welcome here" >&2\nexit 1\n', { mode: 0o755 });
@@ -141,23 +131,47 @@ describe('sharing results through the repository\'s remote', () => {
     const declined = cli(one, 'push', 'declining');
     assert.equal(declined.code, 4);
     assert.match(declined.err, /^datakit-ci: Could not push the results to declining: .*results are not welcome here/m);
-    // Two clones with the same new key push together: one sends it, the other finds it there; neither fails.
+  });
+
+  it('lets two machines push the same key at once: one sends it, the other finds it there, neither fails', async () => {
+    // The remote holds each push in its pre-receive hook until both have arrived (each leaves a file with the
+    // ref updates it was sent): the two pushes are at the remote at the same time, then both update the ref.
+    const meeting = path.join(tmp, 'meeting.git');
+    const arrived = path.join(tmp, 'arrived');
+    fs.mkdirSync(arrived);
+    git(tmp, 'clone', '-q', '--bare', remote, meeting);
+    fs.writeFileSync(path.join(meeting, 'hooks', 'pre-receive'), `#!/bin/sh
+cat > '${arrived}/'$$
+i=0
+while [ "$(ls '${arrived}' | wc -l)" -lt 2 ]; do
+  i=$((i + 1))
+  if [ $i -gt 1200 ]; then echo 'the other push never arrived at the remote' >&2; exit 1; fi
+  sleep 0.05
+done
+`, { mode: 0o755 });
     const [x, y] = [clone('x'), clone('y')];
     for (const d of [x, y]) {
       fs.writeFileSync(path.join(d, 'src', 'same.txt'), 'same\n');
       git(d, 'add', '-A');
       git(d, 'commit', '-qm', 'same tree');
       assert.equal(cli(d, 'build', 'build').code, 0);
+      git(d, 'remote', 'add', 'meeting', meeting);
     }
-    const both = await Promise.all([x, y].map((d) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'push'], { cwd: d, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache-xy') } });
-      let out = '';
-      c.stdout.on('data', (b) => { out += b; });
-      c.stderr.on('data', (b) => { out += b; });
-      c.on('exit', (code) => resolve({ code, out }));
-    })));
-    assert.deepEqual(both.map((b) => b.code), [0, 0], both.map((b) => b.out).join(''));
-    assertFsckClean(path.join(remote));
+    const [ref] = gitIn(results(x), 'for-each-ref', '--format=%(refname)').split('\n');
+    const entry = ref!.slice('refs/heads/'.length);
+    assert.deepEqual(gitIn(results(y), 'for-each-ref', '--format=%(refname)').split('\n'), [ref], 'the same key, one result each');
+    const made = [x, y].map((d) => gitIn(results(d), 'rev-parse', ref!));
+    assert.notEqual(made[0], made[1], 'built on each machine: two different results');
+
+    const both = await Promise.all([x, y].map((d) => cliAsync(d, 'push', 'meeting')));
+    assert.deepEqual(both.map((b) => b.code), [0, 0], both.map((b) => b.err).join(''));
+    const hooks = fs.readdirSync(arrived).map((f) => fs.readFileSync(path.join(arrived, f), 'utf8').trim()).sort();
+    assert.deepEqual(hooks, made.map((c) => `${'0'.repeat(40)} ${c} refs/datakit-ci/${entry}`).sort(), 'both pushes were at the remote together, each creating the key');
+    const sent = both.findIndex((b) => b.out === 'pushed to meeting: 1 result sent, 0 already there\n');
+    assert.ok(sent >= 0, `one sends it: ${both.map((b) => b.out).join(' | ')}`);
+    assert.equal(both[1 - sent]!.out, 'pushed to meeting: 0 results sent, 0 already there, 1 left as meeting has them from another machine\n', 'the other finds it there');
+    assert.equal(gitIn(meeting, 'for-each-ref', '--format=%(refname) %(objectname)', 'refs/datakit-ci/'), `refs/datakit-ci/${entry} ${made[sent]}`, 'the remote holds one result: the one sent');
+    assertFsckClean(meeting);
   });
 
   it('does not use a fetched result whose commit is missing: it warns and builds', () => {
@@ -179,7 +193,7 @@ describe('sharing results through the repository\'s remote', () => {
   it('says so when the remote wants credentials it does not get, or does not answer in time; nothing is lost', async () => {
     const lone = clone('creds');
     assert.equal(cli(lone, 'build', 'test').code, 0);
-    const refs = git(lone, `--git-dir=${results(lone)}`, 'for-each-ref');
+    const refs = gitIn(results(lone), 'for-each-ref');
     // An HTTP remote that asks for a password: no prompt (nobody is there to answer), a clear failure.
     const server = http.createServer((_req, res) => { res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="results"' }); res.end(); });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -199,7 +213,7 @@ describe('sharing results through the repository\'s remote', () => {
     assert.equal(slow.code, 4);
     assert.match(slow.err, /Could not push the results to silent: .*git gave no answer in 1 s and was stopped/);
     assert.ok(Date.now() - started < 25_000, 'stopped, not waited out');
-    assert.equal(git(lone, `--git-dir=${results(lone)}`, 'for-each-ref'), refs, 'nothing lost');
+    assert.equal(gitIn(results(lone), 'for-each-ref'), refs, 'nothing lost');
   });
 
   it('does not use a fetched result whose key.json is another key\'s, or whose commit is missing: it builds', () => {
@@ -207,13 +221,14 @@ describe('sharing results through the repository\'s remote', () => {
     const other = clone('forger');
     assert.equal(cli(other, 'build', 'test').code, 0);
     // On the remote, test's entry now holds a result whose key.json records a different key.
-    const testRef = git(other, `--git-dir=${results(other)}`, 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/test/');
+    const testRef = gitIn(results(other), 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/test/');
     const entry = testRef.slice('refs/heads/'.length);
-    const keyBlob = spawnSync('git', [`--git-dir=${results(other)}`, 'hash-object', '-w', '--stdin'], { input: JSON.stringify({ digest: 'f'.repeat(64) }), env: ENV, encoding: 'utf8' }).stdout.trim();
-    const logBlob = spawnSync('git', [`--git-dir=${results(other)}`, 'hash-object', '-w', '--stdin'], { input: 'forged\n', env: ENV, encoding: 'utf8' }).stdout.trim();
-    const tree = spawnSync('git', [`--git-dir=${results(other)}`, 'mktree'], { input: `100644 blob ${keyBlob}\tkey.json\n100644 blob ${logBlob}\tlog\n`, env: ENV, encoding: 'utf8' }).stdout.trim();
-    const commit = spawnSync('git', [`--git-dir=${results(other)}`, 'commit-tree', tree, '-m', 'forged'], { env: ENV, encoding: 'utf8' }).stdout.trim();
-    spawnSync('git', [`--git-dir=${results(other)}`, 'push', '-q', '--force', remote, `${commit}:refs/datakit-ci/${entry}`], { env: ENV });
+    const stdin = (input: string, ...args: string[]): string => gitWith({ input }, `--git-dir=${results(other)}`, ...args);
+    const keyBlob = stdin(JSON.stringify({ digest: 'f'.repeat(64) }), 'hash-object', '-w', '--stdin');
+    const logBlob = stdin('forged\n', 'hash-object', '-w', '--stdin');
+    const tree = stdin(`100644 blob ${keyBlob}\tkey.json\n100644 blob ${logBlob}\tlog\n`, 'mktree');
+    const commit = gitIn(results(other), 'commit-tree', tree, '-m', 'forged');
+    gitIn(results(other), 'push', '-q', '--force', remote, `${commit}:refs/datakit-ci/${entry}`);
     const before = runs().filter((r) => r === 'test').length;
     const r = cli(forged, 'build', 'test', '--fetch');
     assert.equal(r.code, 0);

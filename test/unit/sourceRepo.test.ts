@@ -9,16 +9,9 @@ import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { listTargets } from '../../src/jobs/targets';
 import { locateRepository, readHead, readRef } from '../../src/store/source/gitDirs';
 import { isObjectId, OBJECT_ID, shortId } from '../../src/shared/objectId';
+import { git } from '../fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const ENV = {
-  ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull,
-  GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.invalid',
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
 
 function write(dir: string, file: string, data: string | Buffer): void {
   fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });

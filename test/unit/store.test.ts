@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GitStore } from '../../src/store/results';
-import { assertFsckClean, ENV, fsckThenRemove, git, gitIn, save, tempRoot, text } from './storeHelpers';
+import { ENV, git, gitIn, tempRoot } from '../fixtures';
+import { assertFsckClean, fsckThenRemove, save, text } from './storeHelpers';
 
 describe('locating the results repository', () => {
   let root: string;

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataKitError } from '../../src/shared/errors';
 import { GitStore } from '../../src/store/results';
-import { fsckThenRemove, git, gitIn, save, tempRoot, text } from './storeHelpers';
+import { git, gitIn, tempRoot } from '../fixtures';
+import { fsckThenRemove, save, text } from './storeHelpers';
 
 /** What was started while `watching` is set: each process's command line. */
 const started: string[] = [];

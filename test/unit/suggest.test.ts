@@ -1,28 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfig } from '../../src/jobs/config/config';
 import { makeTargets, suggestJobs, type Suggestions } from '../../src/jobs/suggest/suggest';
 import { pnpmPackages } from '../../src/jobs/suggest/suggestWorkspaces';
+import { repo, tempRoot } from '../fixtures';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-suggest-'));
+const tmp = tempRoot('suggest');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let n = 0;
-/** A real repository (git init) holding these files; objects are written as JSON. */
-function repo(files: Record<string, string | object>): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(dir);
-  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } });
-  for (const [f, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    fs.writeFileSync(path.join(dir, f), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  }
-  return dir;
-}
+/** A real repository (git init, no commit) holding these files; objects are written as JSON. */
+const project = (files: Record<string, string | object>): string => repo(path.join(tmp, `r${n++}`), {
+  files: Object.fromEntries(Object.entries(files).map(([f, content]) => [f, typeof content === 'string' ? content : JSON.stringify(content, null, 2)])),
+  commit: false,
+});
 
 /** The jobs without their text, for exact comparison. */
 function found(s: Suggestions): Omit<Suggestions, 'text'> {
@@ -40,7 +33,7 @@ function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string
 
 describe('zero configuration: suggested jobs', () => {
   it('a single package: its build, lint and test scripts through npm, npm ci as the setup', async () => {
-    const dir = repo({
+    const dir = project({
       'package.json': { name: 'one', scripts: { start: 'node .', test: 'node --test', build: 'tsc', lint: 'eslint .' }, devDependencies: { typescript: '5' } },
       'package-lock.json': '{}',
       'tsconfig.json': '{}',
@@ -78,7 +71,7 @@ describe('zero configuration: suggested jobs', () => {
   });
 
   it('npm workspaces with a glob: each package with its folder, the packages it depends on, the lockfile and shared configuration', async () => {
-    const dir = repo({
+    const dir = project({
       'package.json': { private: true, workspaces: ['packages/*', 'tools/missing-*'], scripts: { test: 'npm test --workspaces' } },
       'package-lock.json': '{}',
       '.npmrc': 'fund=false\n',
@@ -110,7 +103,7 @@ describe('zero configuration: suggested jobs', () => {
   });
 
   it('yarn workspaces as { packages }: `yarn workspace NAME`, folders named by their path when two share a name', async () => {
-    const dir = repo({
+    const dir = project({
       'package.json': { private: true, workspaces: { packages: ['libs/**', '!libs/old/**'], nohoist: [] } },
       'yarn.lock': '# yarn lockfile v1\n',
       'libs/x/core/package.json': { name: 'x-core', scripts: { test: 'jest' } },
@@ -135,7 +128,7 @@ describe('zero configuration: suggested jobs', () => {
   });
 
   it('a pnpm workspace from pnpm-workspace.yaml: `pnpm --dir`, pnpm install --frozen-lockfile; another lockfile is said to be unused', async () => {
-    const dir = repo({
+    const dir = project({
       'package.json': { private: true, packageManager: 'pnpm@9.1.0', workspaces: ['ignored/*'], scripts: { lint: 'eslint .' } },
       'pnpm-workspace.yaml': "# the packages\npackages:\n  - 'apps/*' # the apps\n  - \"packages/*\"\n\ncatalog:\n  react: ^18\n",
       'pnpm-lock.yaml': "lockfileVersion: '9.0'\n",
@@ -170,7 +163,7 @@ describe('zero configuration: suggested jobs', () => {
   it('a Makefile with test and check targets: make jobs, prefixed when a script took the name', async () => {
     const makefile = '# build\nCC := cc\nX ?= 1\n.PHONY: test check all\nall: lib\n\t$(CC) -o lib\ntest check:: all\n\t./run-tests\n%.o: %.c\n\techo\n';
     assert.deepEqual([...makeTargets(makefile)], ['.PHONY', 'all', 'test', 'check', '%.o']);
-    const alone = await suggestJobs(repo({ Makefile: makefile }));
+    const alone = await suggestJobs(project({ Makefile: makefile }));
     assert.deepEqual(found(alone), {
       jobs: [
         { name: 'test', run: 'make test', from: 'Makefile target "test"' },
@@ -180,7 +173,7 @@ describe('zero configuration: suggested jobs', () => {
     });
     assert.deepEqual(roundTrip(alone), [{ name: 'test', run: 'make test' }, { name: 'check', run: 'make check' }]);
     // GNU make reads GNUmakefile first.
-    const both = await suggestJobs(repo({ 'package.json': { scripts: { test: 'node t.js' } }, GNUmakefile: 'test check:\n\ttrue\n', Makefile: makefile }));
+    const both = await suggestJobs(project({ 'package.json': { scripts: { test: 'node t.js' } }, GNUmakefile: 'test check:\n\ttrue\n', Makefile: makefile }));
     assert.deepEqual(found(both), {
       jobs: [
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
@@ -192,7 +185,7 @@ describe('zero configuration: suggested jobs', () => {
   });
 
   it('skips what cannot be used, with the reason: invalid JSON, no lockfile, an empty script, a folder a shell would need quoted', async () => {
-    const dir = repo({
+    const dir = project({
       'package.json': { workspaces: ['packages/*'], dependencies: { left: '1' }, scripts: { build: ' ', test: 'node t.js' } },
       'packages/broken/package.json': '{ "name": "broken",\n  "scripts": { "test": "x" },\n}\n',
       'packages/not-object/package.json': '[1]',
@@ -218,13 +211,13 @@ describe('zero configuration: suggested jobs', () => {
     assert.deepEqual(roundTrip(s), s.jobs.map(({ from: _from, ...j }) => j));
 
     // A lockfile of another manager than packageManager's is said once, as such.
-    const mismatch = await suggestJobs(repo({ 'package.json': { packageManager: 'yarn@4.1.0', scripts: { test: 'x' }, dependencies: { a: '1' } }, 'package-lock.json': '{}' }));
+    const mismatch = await suggestJobs(project({ 'package.json': { packageManager: 'yarn@4.1.0', scripts: { test: 'x' }, dependencies: { a: '1' } }, 'package-lock.json': '{}' }));
     assert.deepEqual(found(mismatch), {
       jobs: [{ name: 'test', run: 'yarn run test', from: 'package.json script "test"' }],
       skipped: [{ file: 'package.json', reason: '"packageManager" names yarn, whose lockfile is not there (found package-lock.json): no setup is suggested' }],
     });
 
-    const invalidRoot = await suggestJobs(repo({ 'package.json': '{"scripts": {"test": "x"}' }));
+    const invalidRoot = await suggestJobs(project({ 'package.json': '{"scripts": {"test": "x"}' }));
     assert.deepEqual(found(invalidRoot), { jobs: [], skipped: [{ file: 'package.json', reason: 'is not valid JSON: Expected "}" at line 1, column 26' }] });
     assert.ok(parseConfig(invalidRoot.text).ok, 'an empty suggestion is still a valid file');
   });

@@ -1,31 +1,20 @@
 // The working tree as a target: its keys are those of a commit of its content, computed without writing
 // anything into the user's repository; its builds get its files, and committing it afterwards is a hit.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { scanWorktree, WorktreeOverlay } from '../../src/store/source/worktree';
-import { ENV, git, runCli } from './storeHelpers';
+import { ENV, git, gitWith, repo, runCli, tempRoot } from '../fixtures';
 
-const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-wt-')));
+const tmp = tempRoot('wt');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let n = 0;
-function repo(files: Record<string, string>): string {
-  const dir = path.join(tmp, `r${n++}`);
-  fs.mkdirSync(dir, { recursive: true });
-  git(dir, 'init', '-q', '-b', 'main');
-  for (const [p, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), content);
-  }
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-qm', 'one');
-  return dir;
-}
+/** A repository of `files`, committed. */
+const project = (files: Record<string, string>): string => repo(path.join(tmp, `r${n++}`), { files });
 
 /** What must not change in the user's repository: the index (bytes and times), its status, its objects, its refs. */
 function fingerprint(dir: string): string {
@@ -34,7 +23,7 @@ function fingerprint(dir: string): string {
   return JSON.stringify({
     index: fs.readFileSync(index).toString('base64'), mtime: st.mtimeMs, ctime: st.ctimeMs,
     // With optional locks off, as the product runs it: a plain `git status` would refresh (write) the index.
-    status: execFileSync('git', ['status', '--porcelain=v2', '--untracked-files=all'], { cwd: dir, env: { ...ENV, GIT_OPTIONAL_LOCKS: '0' }, encoding: 'utf8' }),
+    status: gitWith({ cwd: dir, env: { GIT_OPTIONAL_LOCKS: '0' } }, 'status', '--porcelain=v2', '--untracked-files=all'),
     objects: git(dir, 'count-objects', '-v'), refs: git(dir, 'for-each-ref'),
     lock: fs.existsSync(`${index}.lock`),
   });
@@ -43,7 +32,7 @@ function fingerprint(dir: string): string {
 /** The trees `git add -A && git write-tree` would make, computed afterwards with a throwaway index. */
 function gitTrees(dir: string, paths: string[]): Map<string, string | undefined> {
   const env = { ...ENV, GIT_INDEX_FILE: path.join(tmp, `index-${n++}`) };
-  const run = (...args: string[]) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim();
+  const run = (...args: string[]): string => gitWith({ cwd: dir, env }, ...args);
   run('read-tree', 'HEAD');
   run('add', '-A');
   const tree = run('write-tree');
@@ -68,7 +57,7 @@ const cli = (cwd: string, ...args: string[]): ReturnType<typeof runCli> => runCl
 
 describe('the working tree read as a commit of it would be', () => {
   it('gives every changed, new, deleted, executable and linked path, and every tree, the id git would commit, writing nothing', async () => {
-    const dir = repo({
+    const dir = project({
       '.gitignore': 'ignored/\n*.log\n', 'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'src/deep/c.txt': 'c\n', 'gone/x.txt': 'x\n',
       'docs/index.md': '# docs\n', 'tool.sh': 'echo\n', 'file-then-folder': 'f\n',
     });
@@ -113,7 +102,7 @@ describe('the working tree read as a commit of it would be', () => {
   });
 
   it('keeps itself current from the paths a watcher reports, as a full scan would', async () => {
-    const dir = repo({ 'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'lib/c.txt': 'c\n' });
+    const dir = project({ 'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'lib/c.txt': 'c\n' });
     const source = await SourceRepo.open(dir);
     try {
       fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'one\n');
@@ -140,7 +129,7 @@ describe('the working tree read as a commit of it would be', () => {
   });
 
   it('refuses a working tree with a conflicted merge and one whose files git cannot read, naming them', async () => {
-    const dir = repo({ 'f.txt': 'base\n' });
+    const dir = project({ 'f.txt': 'base\n' });
     assert.notEqual(conflictedMerge(dir), 0);
     const source = await SourceRepo.open(dir);
     try {
@@ -165,8 +154,8 @@ describe('the working tree read as a commit of it would be', () => {
 
 describe('a submodule in the working tree', () => {
   it('counts the commit checked out in it, and says that edits inside it are not part of this repository', async () => {
-    const lib = repo({ 'lib.txt': 'v1\n' });
-    const dir = repo({ 'a.txt': 'a\n' });
+    const lib = project({ 'lib.txt': 'v1\n' });
+    const dir = project({ 'a.txt': 'a\n' });
     git(dir, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', lib, 'lib');
     git(dir, 'commit', '-qm', 'add lib');
     const sub = path.join(dir, 'lib');
@@ -187,7 +176,7 @@ describe('a submodule in the working tree', () => {
 
 describe('building the working tree', () => {
   it('builds what is being edited with its files, then the commit of it is a hit for every job', () => {
-    const dir = repo({
+    const dir = project({
       '.datakit-ci.json': JSON.stringify({ jobs: { code: { run: 'cat src/*.txt', inputs: ['src'] }, docs: { run: 'test ! -e src/new.txt && echo docs', inputs: ['docs'] } } }),
       'src/a.txt': 'a\n', 'docs/d.md': 'd\n',
     });
@@ -225,7 +214,7 @@ describe('building the working tree', () => {
   });
 
   it('says so and runs nothing for a conflicted merge; builds HEAD when nothing changed', () => {
-    const dir = repo({ '.datakit-ci.json': JSON.stringify({ jobs: { code: { run: `echo ran >> ${path.join(tmp, 'ran-conflict')}` } } }), 'f.txt': 'base\n' });
+    const dir = project({ '.datakit-ci.json': JSON.stringify({ jobs: { code: { run: `echo ran >> ${path.join(tmp, 'ran-conflict')}` } } }), 'f.txt': 'base\n' });
     assert.match(cli(dir, 'build', '--worktree').err, /the working tree does not differ from HEAD \([0-9a-f]{7}\): building HEAD/);
     assert.notEqual(conflictedMerge(dir), 0);
     const r = cli(dir, 'build', '--worktree');

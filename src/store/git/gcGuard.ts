@@ -28,11 +28,12 @@ export function runningGcSince(gitdir: string): number | undefined {
   }
   if (Date.now() - st.mtimeMs > GC_PID_STALE_MS) { return undefined; }
   const [pid, host] = text.trim().split(/\s+/);
-  if (host === os.hostname() && !alive(Number(pid))) { return undefined; }
+  if (host === os.hostname() && !processAlive(Number(pid))) { return undefined; }
   return st.mtimeMs;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host with this pid is alive (one of another user's is). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,6 +6,7 @@ import { DataKitError } from '../../shared/errors';
 import { runGit } from '../git/git';
 import { checkName } from '../git/names';
 import type { CommitInfo } from '../git/objectFormat';
+import { removeDeadGcLocks } from './staleLocks';
 import type { StoreContext } from './storeContext';
 
 export interface GcOptions {
@@ -134,6 +135,8 @@ export class Retention {
 
   /** git prunes what no ref reaches and packs the rest (`gc.pid` tells concurrent saves; see gcGuard.ts). */
   private async repack(): Promise<void> {
+    const dead = await removeDeadGcLocks(this.dir);
+    if (dead) { this.ctx.onWarning?.(`Removed ${dead.removed.join(', ')} from ${this.dir}: git gc (pid ${dead.pid}) was stopped before it ended and left ${dead.removed.length === 1 ? 'it' : 'them'}`); }
     const r = await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true });
     if (r.code === 0) { return; }
     const running = /gc is already running on machine '([^']*)' pid (\d+)/.exec(r.stderr);

@@ -4,7 +4,6 @@
 // packed, every object in one pack). The first round of each series (code loading, JIT) is left out of the
 // statistics and reported on its own. Then the steps of a load are timed one by one (stepsOnce), apart.
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,6 +13,7 @@ import { Operations } from '../../../src/extension/operations';
 import { Sessions } from '../../../src/extension/session/sessions';
 import { TreeModel } from '../../../src/extension/tree/treeModel';
 import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
+import { gitIn } from '../../fixtures';
 import { OTHER_ENTRIES } from './fixture';
 import { checkRows, loadOnce, stepsOnce, walkTree, type LoadTimes, type StepTimes } from './load';
 import { api, report, round, summary } from './measure';
@@ -21,10 +21,6 @@ import { api, report, round, summary } from './measure';
 const ROUNDS = 15;
 
 const resultsOf = (repo: string): string => path.join(repo, '.git', 'datakit-ci');
-
-function gitIn(gitDir: string, ...args: string[]): string {
-  return execFileSync('git', [`--git-dir=${gitDir}`, ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } }).trim();
-}
 
 /** Loose and packed objects and refs of a results repository. */
 function shape(gitDir: string): Record<string, number> {

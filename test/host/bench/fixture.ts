@@ -11,18 +11,13 @@ import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ENV, git, gitWith, repo } from '../../fixtures';
 
 export const OTHER_ENTRIES = 10_000;
 /** Lines the `paced` job prints: 50 bursts of 10,000, one every 0.09 s plus their own time (~100,000 lines a second for ~5 s). */
 export const PACED_LINES = 500_000;
 /** Bytes the `flood` job prints (plus one newline every 100 bytes). */
 export const FLOOD_BYTES = 50_000_000;
-
-const ENV = {
-  GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
-};
 
 export const JOBS: Record<string, { run: string; inputs?: string[]; outputs?: string[] }> = {
   build: { run: 'mkdir -p dist && cp src/*.txt dist/ && echo built', inputs: ['src'], outputs: ['dist/**'] },
@@ -37,24 +32,16 @@ export const JOBS: Record<string, { run: string; inputs?: string[]; outputs?: st
   paced: { run: `i=0; while [ $i -lt ${PACED_LINES / 10_000} ]; do seq $((i*10000+1)) $((i*10000+10000)); i=$((i+1)); sleep 0.09; done`, inputs: ['test'] },
 };
 
-function git(cwd: string, args: string[], input?: string): string {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...ENV }, input, encoding: 'utf8', maxBuffer: 256 << 20 }).trim();
-}
-
 function makeRepo(dir: string): void {
-  const files: Record<string, string> = {
-    'README.md': '# bench\n',
-    'app/README.md': 'The workspace folder of the benchmark.\n',
-    'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'test/t.txt': 't\n', 'docs/index.md': '# docs\n',
-    '.datakit-ci.json': JSON.stringify({ jobs: JOBS }, null, 2) + '\n',
-  };
-  for (const [p, content] of Object.entries(files)) {
-    fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
-    fs.writeFileSync(path.join(dir, p), content);
-  }
-  git(dir, ['init', '-q', '-b', 'main']);
-  git(dir, ['add', '-A']);
-  git(dir, ['commit', '-q', '-m', 'Initial commit']);
+  repo(dir, {
+    files: {
+      'README.md': '# bench\n',
+      'app/README.md': 'The workspace folder of the benchmark.\n',
+      'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'test/t.txt': 't\n', 'docs/index.md': '# docs\n',
+      '.datakit-ci.json': JSON.stringify({ jobs: JOBS }, null, 2) + '\n',
+    },
+    commit: 'Initial commit',
+  });
 }
 
 /**
@@ -98,14 +85,14 @@ const SCRATCH = 'refs/bench/scratch';
 function addOtherEntries(results: string, count: number): void {
   const { stream, refs } = otherEntries(count);
   const marks = path.join(results, 'bench-marks');
-  git(results, ['fast-import', '--quiet', `--export-marks=${marks}`], stream);
+  gitWith({ cwd: results, input: stream }, 'fast-import', '--quiet', `--export-marks=${marks}`);
   const byMark = new Map<number, string>();
   for (const line of fs.readFileSync(marks, 'utf8').split('\n')) {
     const m = /^:(\d+) ([0-9a-f]{40})$/.exec(line);
     if (m) { byMark.set(Number(m[1]), m[2]); }
   }
   fs.rmSync(marks);
-  git(results, ['update-ref', '-d', SCRATCH]);
+  git(results, 'update-ref', '-d', SCRATCH);
   const lines = refs.map((ref, i) => `${byMark.get(i + 1)} ${ref}`).sort((a, b) => (a.slice(41) < b.slice(41) ? -1 : 1));
   const packed = path.join(results, 'packed-refs');
   const before = fs.existsSync(packed) ? fs.readFileSync(packed, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')) : [];
@@ -127,20 +114,14 @@ export const BRANCH_COMMITS = 50;
 /** 10 jobs on 10 folders; a branch of 50 commits, each changing one folder; every commit built with `build --range`. */
 function makeBranchRepo(dir: string, cli: string, cacheDir: string): void {
   const jobs = Object.fromEntries(Array.from({ length: 10 }, (_, j) => [`job${j}`, { run: `echo job${j}`, inputs: [`src/d${j}`] }]));
-  for (let d = 0; d < 10; d++) {
-    fs.mkdirSync(path.join(dir, 'src', `d${d}`), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'src', `d${d}`, 'f.txt'), `${d}\n`);
-  }
-  fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs }, null, 2) + '\n');
-  git(dir, ['init', '-q', '-b', 'main']);
-  git(dir, ['add', '-A']);
-  git(dir, ['commit', '-q', '-m', 'Base']);
-  git(dir, ['checkout', '-q', '-b', 'feature']);
+  const folders = Object.fromEntries(Array.from({ length: 10 }, (_, d) => [`src/d${d}/f.txt`, `${d}\n`]));
+  repo(dir, { files: { ...folders, '.datakit-ci.json': JSON.stringify({ jobs }, null, 2) + '\n' }, commit: 'Base' });
+  git(dir, 'checkout', '-q', '-b', 'feature');
   for (let i = 0; i < BRANCH_COMMITS; i++) {
     fs.appendFileSync(path.join(dir, 'src', `d${i % 10}`, 'f.txt'), `commit ${i}\n`);
-    git(dir, ['commit', '-q', '-am', `Commit ${i}`]);
+    git(dir, 'commit', '-q', '-am', `Commit ${i}`);
   }
-  execFileSync(process.execPath, [cli, 'build', '--range', 'main..feature', '--yes'], { cwd: dir, env: { ...process.env, ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
+  execFileSync(process.execPath, [cli, 'build', '--range', 'main..feature', '--yes'], { cwd: dir, env: { ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
 }
 
 /** Makes both repositories under `root`; `cli` is the built command-line tool (dist/cli.js). */
@@ -149,7 +130,7 @@ export function makeBenchFixture(root: string, cli: string, cacheDir: string): B
   const small = path.join(root, 'baseline');
   makeRepo(big);
   try {
-    execFileSync(process.execPath, [cli, 'build'], { cwd: big, env: { ...process.env, ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
+    execFileSync(process.execPath, [cli, 'build'], { cwd: big, env: { ...ENV, DATAKIT_CI_CACHE_DIR: cacheDir }, stdio: 'pipe' });
   } catch (e) {
     if ((e as { status?: number }).status !== 1) { throw e; } // 1: `lint` failed, as it should
   }

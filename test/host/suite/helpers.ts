@@ -1,5 +1,4 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as vscode from 'vscode';
 import type { DataKitCiApi } from '../../../src/extension/extension';
 import type { Node } from '../../../src/extension/tree/treeModel';
@@ -54,9 +53,8 @@ export async function item(a: DataKitCiApi, node: Node): Promise<vscode.TreeItem
   return a.internals.tree.getTreeItem(node);
 }
 
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } }).trim();
-}
+/** git as every test runs it (see test/fixtures). */
+export { git } from '../../fixtures';
 
 export function iconOf(i: vscode.TreeItem): { id: string; color?: string } {
   const icon = i.iconPath as vscode.ThemeIcon;
