@@ -52,6 +52,8 @@ describe('from a red icon to the failing line', () => {
       await clickUntilOpened(t, 'A Ctrl+click on src/app.txt:2:5 in the log to open the file', {
         click: async () => {
           await wb.page.mouse.move(0, 0); // no hover of an earlier pointer
+          // After a redraw, the line's new link (the editor renders a line again as its colours and links arrive).
+          await link.first().waitFor({ timeout: 30_000 });
           clicked = await link.first().elementHandle();
           await clicked.click({ modifiers: ['Control'], timeout: 10_000 });
         },
@@ -62,6 +64,7 @@ describe('from a red icon to the failing line', () => {
           if (clicked && !(await clicked.evaluate((el) => el.isConnected))) { return 'the editor redrew the log\'s line and replaced the link'; }
           return undefined;
         },
+        tries: 5,
       }).catch(async (e) => { await wb.screenshot('leads-red-click-failed.png'); throw e; }); // what covered the link
       await wb.page.keyboard.press('Control+Shift+M');
       const problem = wb.page.locator('.markers-panel .monaco-list-row', { hasText: 'the value is wrong' }).first();

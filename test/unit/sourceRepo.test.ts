@@ -9,7 +9,7 @@ import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { listTargets } from '../../src/jobs/targets';
 import { locateRepository, readHead, readRef } from '../../src/store/source/gitDirs';
 import { isObjectId, OBJECT_ID, shortId } from '../../src/shared/objectId';
-import { git } from '../fixtures';
+import { codeOf, git } from '../fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -20,16 +20,6 @@ function write(dir: string, file: string, data: string | Buffer): void {
 
 const BINARY = Buffer.concat([Buffer.from('line 1\nline 2\r\n\0\0'), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from('\n')]);
 const BIG = Buffer.alloc(3 * 1024 * 1024 + 7, 'x\n\0');
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(DataKitError.is(e), `a DataKitError, not ${String(e)}`);
-    return e.code;
-  }
-  throw new Error('did not throw');
-}
 
 // Every behaviour holds whether objects are read in this process or through git cat-file.
 for (const inProcess of [true, false]) {

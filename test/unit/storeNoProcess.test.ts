@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import childProcess = require('node:child_process');
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DataKitError } from '../../src/shared/errors';
 import { GitStore } from '../../src/store/results';
-import { git, gitIn, tempRoot } from '../fixtures';
+import { codeOf, git, gitIn, tempRoot } from '../fixtures';
 import { fsckThenRemove, save, text } from './storeHelpers';
 
 /** What was started while `watching` is set: each process's command line. */
@@ -49,16 +48,6 @@ async function startedBy(fn: () => Promise<unknown>): Promise<string[]> {
     watching = false;
   }
   return [...started];
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(DataKitError.is(e), `a DataKitError, not ${String(e)}`);
-    return e.code;
-  }
-  throw new Error('did not throw');
 }
 
 describe('a results store that starts no process', () => {

@@ -15,21 +15,34 @@ const POLL_MS = 20;
 /** However long a gc takes, a save does not wait longer than this for it. */
 const MAX_WAIT_MS = 60_000;
 
-/** When the gc that holds `gc.pid` started, if one is running. */
-export function runningGcSince(gitdir: string): number | undefined {
-  const file = path.join(gitdir, 'gc.pid');
-  let text: string;
+/** What `gc.pid` says: the gc's pid and host, when it was written (the gc's start), and its text. */
+export interface GcPid {
+  readonly pid: number;
+  readonly host: string;
+  readonly started: number;
+  readonly raw: string;
+}
+
+/** The gc that `gc.pid` names, if the file is there. */
+export function readGcPid(file: string): GcPid | undefined {
+  let raw: string;
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
-    text = fs.readFileSync(file, 'utf8');
+    raw = fs.readFileSync(file, 'utf8');
   } catch {
-    return undefined;
+    return undefined; // no gc has run, or it ended and removed its file
   }
-  if (Date.now() - st.mtimeMs > GC_PID_STALE_MS) { return undefined; }
-  const [pid, host] = text.trim().split(/\s+/);
-  if (host === os.hostname() && !processAlive(Number(pid))) { return undefined; }
-  return st.mtimeMs;
+  const [pid, host] = raw.trim().split(/\s+/);
+  return { pid: Number(pid), host: host ?? '', started: st.mtimeMs, raw };
+}
+
+/** When the gc that holds `gc.pid` started, if one is running. */
+export function runningGcSince(gitdir: string): number | undefined {
+  const gc = readGcPid(path.join(gitdir, 'gc.pid'));
+  if (!gc || Date.now() - gc.started > GC_PID_STALE_MS) { return undefined; }
+  if (gc.host === os.hostname() && !processAlive(gc.pid)) { return undefined; }
+  return gc.started;
 }
 
 /** Whether a process of this host with this pid is alive (one of another user's is). */

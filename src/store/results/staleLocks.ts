@@ -5,7 +5,7 @@
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { processAlive } from '../git/gcGuard';
+import { processAlive, readGcPid } from '../git/gcGuard';
 
 /** git rewrites packed-refs in milliseconds and waits 1 s for its lock: a lock unchanged this long is nobody's. */
 const LIVE_LOCK_MS = 1000;
@@ -73,16 +73,7 @@ export async function removeDeadGcLocks(gitdir: string): Promise<{ pid: number; 
 
 /** The gc that gc.pid names, if it is of this host and no longer alive: its pid, when it started, the file's text. */
 function deadGc(pidFile: string): { pid: number; started: number; raw: string } | undefined {
-  let raw: string;
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(pidFile);
-    raw = fs.readFileSync(pidFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const [pidText, host] = raw.trim().split(/\s+/);
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0 || host !== os.hostname() || processAlive(pid)) { return undefined; }
-  return { pid, started: st.mtimeMs, raw };
+  const gc = readGcPid(pidFile);
+  if (!gc || !Number.isInteger(gc.pid) || gc.pid <= 0 || gc.host !== os.hostname() || processAlive(gc.pid)) { return undefined; }
+  return { pid: gc.pid, started: gc.started, raw: gc.raw };
 }
