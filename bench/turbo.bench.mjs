@@ -61,13 +61,16 @@ await withTmp('dkci-turbo-bench-', async (tmp) => {
   assert.match(hit.stdout, new RegExp(`${TASKS.length} cached, ${TASKS.length} total`), hit.stdout);
 
   const baseline = process.env.DATAKIT_CI_BASELINE_DIST ? path.join(path.resolve(process.env.DATAKIT_CI_BASELINE_DIST), 'cli.js') : undefined;
+  // A cache folder of its own: each build's command line keeps only its own compiled code there (see
+  // src/cli/loader.ts), so sharing one would make both compile afresh on every run.
+  const baselineEnv = { ...env, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'baseline-cache') };
   if (baseline) {
-    const r = run(process.execPath, [baseline, 'build', '--json']);
+    const r = spawnSync(process.execPath, [baseline, 'build', '--json'], { cwd: repo, env: baselineEnv, encoding: 'utf8' });
     assert.deepEqual(JSON.parse(r.stdout).jobs.map((j) => j.state), TASKS.map(() => 'success'), `the baseline reads the same results: ${r.stderr}`);
   }
   const times = await sideBySide({
     datakit: () => wall(process.execPath, [cli, 'build'], { cwd: repo, env }),
-    ...(baseline ? { baseline: () => wall(process.execPath, [baseline, 'build'], { cwd: repo, env }) } : {}),
+    ...(baseline ? { baseline: () => wall(process.execPath, [baseline, 'build'], { cwd: repo, env: baselineEnv }) } : {}),
     turbo: () => wall(turbo.wrapper, turboArgs, { cwd: repo, env }),
     turboNative: () => wall(turbo.native, turboArgs, { cwd: repo, env }),
     node: () => wall(process.execPath, ['-e', '0'], { cwd: repo, env }),

@@ -5,7 +5,7 @@ import path = require('node:path');
 import { parseArgs } from 'node:util';
 import { CONFIG_FILE } from '../jobs/config/config';
 import { suggestJobs, type Suggestions } from '../jobs/suggest/suggest';
-import { findRepository, headOf } from '../jobs/repoJobs';
+import { findRepository, headOf } from '../jobs/repository';
 import { DataKitError } from '../shared/errors';
 import { EXIT, type Io } from './context';
 import { table } from './format';

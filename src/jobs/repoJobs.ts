@@ -34,6 +34,7 @@ export type { CommitJobs, JobsAt, WorktreeJobs } from './commitJobs';
 export type { JobBuild, KeyRecord, Provenance } from './resultInfo';
 export { reusedFrom } from './resultInfo';
 export type { RepositoryDirs } from '../store/source/gitDirs';
+export { findRepository, headOf } from './repository';
 export type { WorktreeState } from '../store/source/worktree';
 export type { ResultsChange } from './watchers';
 export type { BuildCache } from '../engine/cache';
@@ -60,16 +61,6 @@ export interface RepoJobsOptions {
 }
 
 export type JobStatus = Status<ShellValue>;
-
-/** Finds the repository that holds a directory, by reading files only (no process). */
-export function findRepository(dir: string): RepositoryDirs | undefined {
-  return locateRepository(dir);
-}
-
-/** HEAD of a repository, read from files only: its commit and branch, or undefined before the first commit. */
-export function headOf(dirs: RepositoryDirs): { commit: string; branch?: string } | undefined {
-  return readHead(dirs);
-}
 
 export class RepoJobs {
   private source: Promise<SourceRepo> | undefined;
