@@ -95,9 +95,26 @@ export class ResultsWatcher implements Disposable {
   private watch(folder: string, onFile: (file: string) => void): void {
     if (this.disposed || this.watches.has(folder)) { return; }
     const w = watchFolder(folder, (file) => { if (file) { onFile(file); this.schedule(); } });
-    if (!w) { return; } // not there yet: its parent's watch adds it once it is created
+    if (!w) { this.watchAncestor(folder); return; }
     w.on('error', () => this.watches.delete(folder));
     this.watches.set(folder, w);
+  }
+
+  /**
+   * A folder that is not there yet (a results repository whose refs are all packed has no refs/heads/…): its
+   * nearest folder that is, inside the results repository, is watched instead, and anything made there is a
+   * change that may concern any entry (the next sync then watches the folder itself).
+   */
+  private watchAncestor(folder: string): void {
+    for (let dir = path.dirname(folder); dir.startsWith(this.layout.resultsDir) && dir !== folder; folder = dir, dir = path.dirname(dir)) {
+      if (this.watches.has(dir)) { return; }
+      const w = watchFolder(dir, () => { this.all = true; this.schedule(); });
+      if (w) {
+        w.on('error', () => this.watches.delete(dir));
+        this.watches.set(dir, w);
+        return;
+      }
+    }
   }
 
   private schedule(): void {
