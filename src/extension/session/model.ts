@@ -81,3 +81,36 @@ export interface SessionHost {
   readUnread(views: readonly JobView[]): Promise<void>;
   jobsChanged(jobs: readonly JobView[]): void;
 }
+
+/** Whether two readings of a target show the same: the same commit, label, configuration and jobs (by key). */
+function sameView(a: TargetView, b: TargetView): boolean {
+  const t = a.target;
+  const u = b.target;
+  return t.name === u.name && t.commit === u.commit && t.label === u.label && t.isHead === u.isHead && t.worktree === u.worktree
+    && t.subject === u.subject && a.configEdited === b.configEdited && a.suggested?.text === b.suggested?.text
+    && JSON.stringify(configShown(a.config)) === JSON.stringify(configShown(b.config))
+    && a.jobs.length === b.jobs.length && a.jobs.every((j, i) => j.key.digest === b.jobs[i]!.key.digest && j.key.job.name === b.jobs[i]!.key.job.name);
+}
+
+/** What a target's configuration shows: its state, or its errors. */
+function configShown(c: TargetView['config']): unknown {
+  return typeof c === 'string' ? c : c.ok ? 'ok' : c.errors;
+}
+
+/**
+ * The targets read again, each one that shows the same as before kept as the same object (its jobs' views
+ * with it), so that the tree keeps its rows; `changed` when any target came, went or differs.
+ */
+export function keepUnchanged(before: readonly TargetView[], next: readonly TargetView[]): { targets: TargetView[]; changed: boolean } {
+  let changed = before.length !== next.length;
+  const targets = next.map((v, i) => {
+    const old = before.find((b) => b.target.name === v.target.name);
+    if (old && sameView(old, v)) {
+      if (before[i] !== old) { changed = true; }
+      return old;
+    }
+    changed = true;
+    return v;
+  });
+  return { targets, changed };
+}

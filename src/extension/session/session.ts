@@ -11,7 +11,7 @@ import { keyWarnings, type InputWarning, type JobKey } from '../../jobs/keys/key
 import type { JobsAt, JobStatus, RepoJobs, WorktreeState } from '../../jobs/repoJobs';
 import { suggestJobs, type Suggestions } from '../../jobs/suggest/suggest';
 import type { BranchInfo, Target } from '../../jobs/targets';
-import { JobView, jobState, WORKTREE_TARGET, type SessionChange, type SessionHost, type SessionOptions, type TargetView } from './model';
+import { JobView, jobState, keepUnchanged, WORKTREE_TARGET, type SessionChange, type SessionHost, type SessionOptions, type TargetView } from './model';
 import { SessionSharing } from './sharing';
 import { SessionWatchers } from './watchers';
 
@@ -29,6 +29,8 @@ export class Session implements Disposable, SessionHost {
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
   disposed = false;
+  /** Whether the targets were read once (the first reading is told even when there are none). */
+  private loaded = false;
   /** The working tree's changes as last read. */
   private worktreeState: WorktreeState | undefined;
   /** The key of each job's last working-tree build (a newer one cancels it). */
@@ -158,11 +160,15 @@ export class Session implements Disposable, SessionHost {
       views.push({ target, config: at ? at.config : 'unknown', jobs: await this.viewsOf(at?.keys ?? []), ...(configEdited ? { configEdited } : {}) });
     }
     if (this.disposed) { return; }
-    this.targets = views;
+    // A target read again as it was stays the same object: the tree then keeps its rows (see keepUnchanged).
+    const { targets: shown, changed } = keepUnchanged(this.targets, views);
+    const branchChanged = JSON.stringify(branch) !== JSON.stringify(this.branch);
+    this.targets = shown;
     this.branch = branch;
     for (const j of this.head?.jobs ?? []) { this.noteHeadResult(j); }
     this.inputWarnings = keyWarnings(this.head?.jobs.map((j) => j.key) ?? []);
-    this._onDidChange.fire({ kind: 'targets' });
+    if (changed || branchChanged || !this.loaded) { this._onDidChange.fire({ kind: 'targets' }); }
+    this.loaded = true;
   }
 
   /**
@@ -183,8 +189,9 @@ export class Session implements Disposable, SessionHost {
     if (this.disposed || !this.jobs.trusted || !this.worktreeState) { return; }
     const view = await this.worktreeView(paths).catch((e: Error) => { this.options.log(`Could not read the working tree: ${e.message}`); return undefined; });
     if (this.disposed) { return; }
-    this.targets = [...(view ? [view] : []), ...this.targets.filter((t) => !t.target.worktree)];
-    this._onDidChange.fire({ kind: 'targets' });
+    const { targets, changed } = keepUnchanged(this.targets, [...(view ? [view] : []), ...this.targets.filter((t) => !t.target.worktree)]);
+    this.targets = targets;
+    if (changed) { this._onDidChange.fire({ kind: 'targets' }); }
   }
 
   /**

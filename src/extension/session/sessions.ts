@@ -94,9 +94,10 @@ export class Sessions implements vscode.Disposable {
       started.push(session);
     }
     this.changed();
+    // Each session tells its own targets once read: the tree is not redrawn whole again for nothing.
     await Promise.all(started.map((s) => s.start().catch((e) => this.output.error(`${s.name}: ${(e as Error).message}`))));
     for (const s of started) { this.fetchIfDue(s); }
-    this.changed();
+    this.updateState();
   }
 
   private async open(folder: vscode.Uri, dirs: RepositoryDirs): Promise<Session> {
