@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { RepoJobs, type JobStatus } from '../../src/jobs/repoJobs';
 import { restoreOutputs } from '../../src/jobs/run/outputs';
 import { digestOf, TOOL } from '../../src/jobs/keys/key';
-import { git, gitIn, repo, tempRoot } from '../fixtures';
+import { git, gitIn, repo, rootTreeWithout, tempRoot } from '../fixtures';
 
 const tmp = tempRoot('jobs');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -82,7 +82,40 @@ describe('jobs on a real repository', () => {
       assert.equal(await jobs.query(after.keys[1]), undefined);
       assert.deepEqual(Object.keys(after.keys[0].inputs), ['src']);
       assert.match(after.keys[0].inputs.src as string, /^[0-9a-f]{40}$/);
-      assert.equal(after.keys[1].inputs['.'], git(dir, 'rev-parse', 'HEAD^{tree}'));
+      assert.equal(after.keys[1].inputs['.'], rootTreeWithout(dir, 'HEAD', '.datakit-ci.json'), 'the whole tree but the configuration file');
+    } finally { jobs.dispose(); }
+  });
+
+  it('keeps the results of a job without inputs when only .datakit-ci.json changes: another job, a comment, the file first committed', async () => {
+    // No configuration yet: the job as suggested (the configuration given, as the editor's suggestions are).
+    const dir = repo(path.join(tmp, `r${n++}`), { files: { 'src/a.txt': 'a\n' } });
+    const config = { jobs: { all: { run: 'echo all' } } };
+    const jobs = await open(dir);
+    try {
+      const [suggested] = (await jobs.jobsWithConfig(git(dir, 'rev-parse', 'HEAD'), JSON.stringify(config))).keys;
+      assert.equal((await final(jobs, suggested)).result.kind, 'success');
+      // The suggestion saved as the file and committed: the same key, a hit.
+      fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify(config));
+      git(dir, 'add', '.datakit-ci.json');
+      git(dir, 'commit', '-qm', 'Save the suggested jobs');
+      const [saved] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
+      assert.equal(saved.digest, suggested.digest, 'committing the file keeps the key');
+      assert.equal((await jobs.query(saved))?.result.kind, 'success', 'a hit, without building');
+      // A comment and another job: its key is kept; the other job's definition is its own.
+      fs.writeFileSync(path.join(dir, '.datakit-ci.json'), `// the jobs\n${JSON.stringify({ jobs: { ...config.jobs, lint: { run: 'echo lint' } } })}`);
+      git(dir, 'commit', '-qam', 'Another job');
+      const keys = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
+      assert.equal(keys.find((k) => k.job.name === 'all')!.digest, suggested.digest, 'another job and a comment keep the key');
+      // Its own definition changed: a new key.
+      fs.writeFileSync(path.join(dir, '.datakit-ci.json'), JSON.stringify({ jobs: { all: { run: 'echo all again' } } }));
+      git(dir, 'commit', '-qam', 'Its own definition');
+      const [changed] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
+      assert.notEqual(changed.digest, suggested.digest, 'its own definition is in the key');
+      // Any other file of the tree still counts.
+      fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'changed\n');
+      git(dir, 'commit', '-qam', 'A source file');
+      const [source] = (await jobs.jobsAt(git(dir, 'rev-parse', 'HEAD'))).keys;
+      assert.notEqual(source.digest, changed.digest, 'every other file of the tree is an input');
     } finally { jobs.dispose(); }
   });
 
@@ -100,7 +133,7 @@ describe('jobs on a real repository', () => {
       const keyJson = JSON.parse(gitIn(results, 'show', `${ref}:key.json`));
       assert.equal(keyJson.digest, k.digest);
       assert.equal(keyJson.commit, git(dir, 'rev-parse', 'HEAD'));
-      assert.deepEqual(keyJson.inputs, { '.': git(dir, 'rev-parse', 'HEAD^{tree}') });
+      assert.deepEqual(keyJson.inputs, { '.': rootTreeWithout(dir, 'HEAD', '.datakit-ci.json') });
       const saved = s.output.kind === 'saved' ? s.output.saved : assert.fail();
       const target = fs.mkdtempSync(path.join(tmp, 'restore-'));
       const files = await Promise.all((await jobs.outputFiles(saved)).map(async (f) => ({ ...f, data: await jobs.readOutput(saved, f.path) })));

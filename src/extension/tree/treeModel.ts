@@ -145,7 +145,7 @@ export class TreeModel {
         kind: 'message', session,
         text: `No .datakit-ci.json: ${sug.jobs.length} job${sug.jobs.length === 1 ? '' : 's'} suggested from ${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''}`,
         detail: [
-          'Found in the repository; nothing runs until you click ▶ (on a job, or on this commit for all of them). Save them as .datakit-ci.json (the 💾 on the commit) to edit and commit them: a job with inputs keeps what was built here; one over the whole tree builds again, the new file being part of that tree.',
+          'Found in the repository; nothing runs until you click ▶ (on a job, or on this commit for all of them). Save them as .datakit-ci.json (the 💾 on the commit) to edit and commit them: they keep what was built here (the file itself is no input of a job).',
           ...sug.skipped.map((k) => `Skipped ${k.file}: ${k.reason}`),
         ].join('\n\n'),
       });

@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import { VERSION } from '../../engine/version';
 import type { SourceRepo, TreeFile } from '../../store/source/sourceRepo';
-import type { WorktreeFiles, WorktreeOverlay } from '../../store/source/worktree';
-import { normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from '../config/config';
+import { treeIdOf, type WorktreeFiles, type WorktreeOverlay } from '../../store/source/worktree';
+import type { TreeEntry } from '../../store/git/objectFormat';
+import { CONFIG_FILE, normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from '../config/config';
 import { compilePatterns, listingOf, type Listing } from '../config/patterns';
 
 /** A plain path's object id (`null` when absent), or the sorted (path, blob id) pairs a pattern matches. */
@@ -49,14 +50,15 @@ export const TOOL = `datakit-ci/${VERSION}`;
 
 /** Where a commit's files are read from (the working tree will be another). */
 export interface InputSource {
-  rootTree(): Promise<string>;
+  /** The id of the root tree without the file `name` at its root (the whole root tree when it has none). */
+  rootTreeWithout(name: string): Promise<string>;
   objectIds(paths: readonly string[]): Promise<Map<string, string | undefined>>;
   listFiles(listings: readonly Listing[]): Promise<TreeFile[]>;
 }
 
 export function commitSource(repo: SourceRepo, commit: string): InputSource {
   return {
-    rootTree: () => repo.rootTree(commit),
+    rootTreeWithout: async (name) => treeIdOf(without(await repo.treeAt(commit, ''), name)),
     objectIds: (paths) => repo.objectIds(commit, paths),
     listFiles: (listings) => repo.listFiles(commit, listings),
   };
@@ -65,18 +67,27 @@ export function commitSource(repo: SourceRepo, commit: string): InputSource {
 /** The working tree's files, as a commit of them would have them (see store/worktree.ts). */
 export function worktreeSource(overlay: WorktreeOverlay): InputSource {
   return {
-    rootTree: async () => (await overlay.treeId(''))!,
+    rootTreeWithout: async (name) => treeIdOf(without(await overlay.entriesAt(''), name)),
     objectIds: (paths) => overlay.objectIds(paths),
     listFiles: (listings) => overlay.listFiles(listings),
   };
 }
 
+/** A tree's entries without one of them. */
+function without(tree: ReadonlyMap<string, TreeEntry> | undefined, name: string): Map<string, TreeEntry> {
+  const entries = new Map(tree ?? []);
+  entries.delete(name);
+  return entries;
+}
+
 /**
- * The inputs' records. Without an exclusion, a plain path costs one object id (a folder's tree id covers
+ * The inputs' records. A job without inputs keys on the whole tree but its own configuration file: its
+ * definition is in the key already, so editing another job or a comment of the file, or committing the file
+ * first made from suggestions, changes no such job's key. Without an exclusion, a plain path costs one object id (a folder's tree id covers
  * everything in it); a glob, or any input once an exclusion applies, is the list of the files it matches.
  */
 export async function computeInputs(source: InputSource, patterns: readonly string[] | undefined): Promise<Inputs> {
-  if (!patterns) { return { '.': await source.rootTree() }; }
+  if (!patterns) { return { '.': await source.rootTreeWithout(CONFIG_FILE) }; }
   const set = compilePatterns(patterns);
   const listed = set.negated.length > 0 ? [...set.plain, ...set.globs] : [...set.globs];
   const ids = set.negated.length > 0 ? new Map<string, string | undefined>() : await source.objectIds(set.plain);

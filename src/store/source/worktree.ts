@@ -8,7 +8,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
 import { runGit } from '../git/git';
-import { formatTree, type Tree, type TreeEntry } from '../git/objectFormat';
+import { formatTree, type TreeEntry } from '../git/objectFormat';
 import type { SourceRepo } from './sourceRepo';
 import { within, type TreeFile, type TreeListing } from './sourceTypes';
 
@@ -241,7 +241,8 @@ function blobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
-function treeId(tree: Tree): string {
+/** The id git would give a tree of these entries. */
+export function treeIdOf(tree: ReadonlyMap<string, TreeEntry>): string {
   const body = formatTree(tree);
   return createHash('sha1').update(`tree ${body.length}\0`).update(body).digest('hex');
 }
@@ -279,9 +280,15 @@ export class WorktreeOverlay {
   }
 
   private async computeTree(dir: string): Promise<string | undefined> {
+    const entries = await this.entriesAt(dir);
+    return entries === undefined || (entries.size === 0 && dir !== '') ? undefined : treeIdOf(entries);
+  }
+
+  /** The entries of the tree at `dir` as a commit of the working tree would have them; undefined if there is none. */
+  async entriesAt(dir: string): Promise<Map<string, TreeEntry> | undefined> {
     const base = await this.repo.treeAt(this.state.head, dir);
     const names = this.dirs.get(dir);
-    if (!names) { return base ? treeId(base) : undefined; }
+    if (!names) { return base ? new Map(base) : undefined; }
     const entries = new Map<string, TreeEntry>(base ?? []);
     for (const name of names) {
       const p = dir === '' ? name : `${dir}/${name}`;
@@ -295,7 +302,7 @@ export class WorktreeOverlay {
         if (id === undefined) { entries.delete(name); } else { entries.set(name, { mode: '40000', oid: id, type: 'tree' }); }
       }
     }
-    return entries.size === 0 && dir !== '' ? undefined : treeId(entries);
+    return entries;
   }
 
   /** The object id of each path (a file, a folder's tree or a submodule's commit); undefined when absent. */

@@ -259,14 +259,17 @@ describe('from a repository without .datakit-ci.json to green, without writing c
       const log = await a.internals.sessions.all[0]!.jobs.readLog((passed.job.status!.output as { saved: { commit: string } }).saved);
       assert.match(log, /\n2\n/);
 
-      // Saved as the file: the working tree has it and runs its jobs. These two read the whole tree, of which
-      // the new file is a part: their keys differ from the suggestions' (a job with inputs would be a hit).
+      // Saved as the file: the working tree has it and runs its jobs, with the keys the suggestions had (a job
+      // without inputs keys on the whole tree but .datakit-ci.json itself): what was built is kept.
+      const suggestedKeys = rows.filter((r) => r.kind === 'job').map((r) => r.kind === 'job' && r.job.key.digest);
       const uri = await vscode.commands.executeCommand<vscode.Uri>('datakitCi.saveSuggestedJobs', head);
       const text = fs.readFileSync(uri.fsPath, 'utf8');
       assert.match(text, /^\/\//, 'a commented file');
       await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
       const worktree = await waitFor('the working tree target with the saved jobs', () => a.internals.sessions.all[0]!.worktree);
       assert.deepStrictEqual(worktree.jobs.map((j) => [j.key.job.name, j.key.job.run]), [['lint', 'npm run lint'], ['test', 'npm run test']]);
+      assert.deepStrictEqual(worktree.jobs.map((j) => j.key.digest), suggestedKeys, 'the saved jobs have the suggestions\' keys');
+      assert.strictEqual(worktree.jobs.find((j) => j.key.job.name === 'test')!.status?.result.kind, 'success', 'what was built is kept');
       assert.strictEqual(a.internals.sessions.all[0]!.head!.suggested, undefined, 'no suggestion once the working copy has the file');
     } finally {
       fs.rmSync(path.join(folder(), '.datakit-ci.json'), { force: true });
