@@ -4,6 +4,7 @@ import path = require('node:path');
 import type { JobKey } from '../jobs/keys/key';
 import type { CommitJobs, JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { CONFIG_FILE } from '../jobs/config/config';
+import { firstFailing, verdictOf, type FirstFailing, type Verdict } from '../jobs/firstFailing';
 import { DataKitError, EXIT } from '../shared/errors';
 import { untilFinal, type Io } from './context';
 import { seconds } from './format';
@@ -28,12 +29,20 @@ interface Row {
   /** Whose configuration declared its jobs (see RepoJobs.jobsOfCommits). */
   from: CommitJobs['from'] | 'none';
   reports: JobReport[];
+  /** Each job's verdict, for where it broke. */
+  verdicts: Map<string, Verdict>;
 }
 
 const MARK: Record<JobReport['state'], string> = { success: '✓', failure: '✘', pending: '⟳', 'not built': '·' };
 
-/** The commits × jobs matrix: one row per commit, newest first, the first failing commit marked. */
-export function rangeMatrix(rows: readonly Row[], firstFailing: string | undefined): string {
+/** The jobs that broke at `commit` (`test (before it: not known)` when the commit before it was not built). */
+function brokeAt(ff: FirstFailing, commit: string): string[] {
+  return [...ff.byJob].filter(([, b]) => b.kind !== 'alreadyFailing' && b.commit === commit)
+    .map(([job, b]) => (b.kind === 'brokeAfterUnknown' ? `${job} (before it: not known)` : job));
+}
+
+/** The commits × jobs matrix: one row per commit, newest first, each commit where a job broke marked. */
+export function rangeMatrix(rows: readonly Row[], ff: FirstFailing): string {
   const names: string[] = [];
   for (const r of rows) { for (const j of r.reports) { if (!names.includes(j.job)) { names.push(j.job); } } }
   const widths = names.map((n) => Math.max(1, n.length));
@@ -43,28 +52,35 @@ export function rangeMatrix(rows: readonly Row[], firstFailing: string | undefin
       const j = r.reports.find((x) => x.job === n);
       return (j ? MARK[j.state] : ' ').padEnd(widths[i]!);
     });
-    const note = r.commit === firstFailing ? '  ← first failing' : r.from === 'none' ? `  (no ${CONFIG_FILE})` : '';
+    const broke = brokeAt(ff, r.commit);
+    const note = broke.length > 0 ? `  ← first failing: ${broke.join(', ')}` : r.from === 'none' ? `  (no ${CONFIG_FILE})` : '';
     return [r.commit.slice(0, 7), ...cells, `${r.subject}${note}`].join('  ');
   });
   return `${head}\n${lines.join('\n')}\n`;
 }
 
-/** The oldest commit of the range with a failed job: where it broke (rows are newest first). */
-function firstFailingOf(rows: readonly Row[]): string | undefined {
-  for (let i = rows.length - 1; i >= 0; i--) {
-    if (rows[i]!.reports.some((r) => r.state === 'failure')) { return rows[i]!.commit; }
-  }
-  return undefined;
-}
-
-function rangeSummary(rows: readonly Row[], firstFailing: string | undefined): string {
+function rangeSummary(rows: readonly Row[], ff: FirstFailing, base: string | undefined): string {
   const failing = rows.filter((r) => r.reports.some((j) => j.state === 'failure')).length;
   const passing = rows.filter((r) => r.reports.length > 0 && r.reports.every((j) => j.state === 'success')).length;
   const rest = rows.length - failing - passing;
-  const first = firstFailing
-    ? `; the first failing commit is ${firstFailing.slice(0, 7)} (${rows.find((r) => r.commit === firstFailing)!.reports.filter((j) => j.state === 'failure').map((j) => j.job).join(', ')})`
-    : '';
-  return `${rows.length} commit${rows.length === 1 ? '' : 's'}: ${passing} passed, ${failing} failed${rest ? `, ${rest} not finished` : ''}${first}\n✓ passed  ✘ failed  ⟳ building  · not built\n`;
+  const first = ff.overall ? `; the first failing commit is ${ff.overall.slice(0, 7)} (${brokeAt(ff, ff.overall).join(', ')})` : '';
+  const already = [...ff.byJob].filter(([, b]) => b.kind === 'alreadyFailing').map(([job]) => job);
+  const before = already.length > 0 ? `${already.join(', ')} ${already.length === 1 ? 'was' : 'were'} already failing at ${base?.slice(0, 7) ?? 'the base'}, before the range\n` : '';
+  return `${rows.length} commit${rows.length === 1 ? '' : 's'}: ${passing} passed, ${failing} failed${rest ? `, ${rest} not finished` : ''}${first}\n${before}✓ passed  ✘ failed  ⟳ building  · not built\n`;
+}
+
+/**
+ * The range's base — the commit before its oldest, whose results say whether a job failing at the oldest
+ * broke there — and each of its jobs' verdicts from what is saved (never built for this): undefined when the
+ * oldest commit has no parent.
+ */
+async function baseVerdicts(jobs: RepoJobs, oldest: string, picked: (keys: readonly JobKey[]) => JobKey[]): Promise<{ commit?: string; verdicts?: Map<string, Verdict> }> {
+  const commit = await jobs.resolve(`${oldest}^`).catch((e: unknown) => { if (DataKitError.is(e, 'UnknownRevision')) { return undefined; } throw e; });
+  if (commit === undefined) { return {}; }
+  const at = await jobs.cachedJobsAt(commit) ?? await jobs.jobsAt(commit);
+  const verdicts = new Map<string, Verdict>();
+  for (const k of picked(at.keys)) { verdicts.set(k.job.name, verdictOf((jobs.peek(k) ?? await jobs.query(k))?.result)); }
+  return { commit, verdicts };
 }
 
 /** Why a range is refused or cut, said before anything runs. */
@@ -168,7 +184,7 @@ async function rangeRows(jobs: RepoJobs, rows: readonly RangeCommit[], statuses:
         ? { ...(await report(jobs, k, undefined)), state: 'pending', message: `Building in another process (pid ${holder})` }
         : await report(jobs, k, s));
     }
-    out.push({ commit: r.commit, subject: r.subject, from: r.from, reports });
+    out.push({ commit: r.commit, subject: r.subject, from: r.from, reports, verdicts: new Map(r.keys.map((k) => [k.job.name, verdictOf(statuses.get(k)?.result)])) });
   }
   return out;
 }
@@ -194,14 +210,22 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
     stop?.dispose();
   }
   const rows = await rangeRows(jobs, asked, statuses);
-  const firstFailing = firstFailingOf(rows);
+  const picked = (keys: readonly JobKey[]): JobKey[] => keys.filter((k) => opts.jobs.length === 0 || opts.jobs.includes(k.job.name));
+  const base = rows.length > 0 ? await baseVerdicts(jobs, rows[rows.length - 1]!.commit, picked) : {};
+  const ff = firstFailing(rows, base.verdicts);
   if (opts.json) {
     io.out(JSON.stringify({
-      range: opts.range, total, firstFailing: firstFailing ?? null,
+      range: opts.range, total, firstFailing: ff.overall ?? null,
+      // Where each job broke (the commit; before it, `unknown` when the commit before was never built), and
+      // the jobs that were failing already at the base, the commit before the range's oldest.
+      firstFailingByJob: Object.fromEntries([...ff.byJob].filter(([, b]) => b.kind !== 'alreadyFailing')
+        .map(([job, b]) => [job, { commit: (b as { commit: string }).commit, before: b.kind === 'broke' ? 'passed' : 'unknown' }])),
+      alreadyFailing: [...ff.byJob].filter(([, b]) => b.kind === 'alreadyFailing').map(([job]) => job),
+      base: base.commit ?? null,
       commits: rows.map((r) => ({ commit: r.commit, subject: r.subject, config: r.from === 'own' || r.from === 'none' || r.from === 'given' ? r.from : `from ${r.from}`, jobs: r.reports })),
     }, null, 2) + '\n');
   } else {
-    io.out(`${opts.build ? '\n' : ''}${rangeMatrix(rows, firstFailing)}${rangeSummary(rows, firstFailing)}`);
+    io.out(`${opts.build ? '\n' : ''}${rangeMatrix(rows, ff)}${rangeSummary(rows, ff, base.commit)}`);
   }
   if (stop?.exitCode !== undefined) { return stop.exitCode; }
   return rows.some((r) => r.reports.some((j) => j.state === 'failure')) ? EXIT.failed : EXIT.ok;

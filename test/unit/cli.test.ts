@@ -177,6 +177,33 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(cli(dir, 'history').code, 2);
   });
 
+  it('marks where each job broke on a branch whose base already fails another, and says that one was failing before', () => {
+    const dir = project({ lint: { run: '! grep -q bad src/a.txt', inputs: ['src'] }, docs: { run: '! grep -q bad README.md', inputs: ['README.md'] } });
+    fs.writeFileSync(path.join(dir, 'README.md'), 'docs\n');
+    fs.appendFileSync(path.join(dir, 'src', 'a.txt'), 'bad\n');
+    git(dir, 'commit', '-qam', 'lint fails on main');
+    assert.equal(cli(dir, 'build').code, 1, 'main: lint fails, docs passes');
+    git(dir, 'checkout', '-qb', 'feat');
+    const commit = (file: string, text: string, subject: string): string => {
+      fs.appendFileSync(path.join(dir, file), text);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-qm', subject);
+      return git(dir, 'rev-parse', 'HEAD');
+    };
+    const c1 = commit('src/b.txt', 'b\n', 'Innocent');
+    const c2 = commit('README.md', 'bad\n', 'Break the docs');
+    const c3 = commit('src/a.txt', 'more\n', 'More');
+    const built = cli(dir, 'build', '--range', 'main..feat');
+    assert.equal(built.code, 1);
+    const rows = built.out.slice(built.out.indexOf('COMMIT')).split('\n');
+    assert.match(rows[1], new RegExp(`^${c3.slice(0, 7)}\\s+✘\\s+✘\\s+More$`));
+    assert.match(rows[2], new RegExp(`^${c2.slice(0, 7)}\\s+✘\\s+✘\\s+Break the docs  ← first failing: docs$`));
+    assert.match(rows[3], new RegExp(`^${c1.slice(0, 7)}\\s+✘\\s+✓\\s+Innocent$`), 'the branch\'s first commit is not marked');
+    assert.match(built.out, new RegExp(`the first failing commit is ${c2.slice(0, 7)} \\(docs\\)\nlint was already failing at ${git(dir, 'rev-parse', '--short=7', 'main')}, before the range\n`));
+    const s = JSON.parse(cli(dir, 'status', '--range', 'main..feat', '--json').out);
+    assert.deepEqual([s.firstFailing, s.firstFailingByJob, s.alreadyFailing], [c2, { docs: { commit: c2, before: 'passed' } }, ['lint']]);
+  });
+
   it('builds every commit of a range once per distinct key, shows commits × jobs and finds the first failing commit', () => {
     const ran = path.join(tmp, 'ran-range');
     const dir = project({ code: { run: `cat src/a.txt; echo run >> ${ran}`, inputs: ['src'] }, lint: { run: '! grep -q bad src/a.txt', inputs: ['src'] } });
@@ -196,7 +223,7 @@ describe('the datakit-ci command', () => {
     const rows = built.out.slice(built.out.indexOf('COMMIT')).split('\n');
     assert.match(rows[0], /^COMMIT\s+code\s+lint\s+SUBJECT$/);
     assert.match(rows[1], new RegExp(`^${c3.slice(0, 7)}\\s+✓\\s+✘\\s+Docs only$`));
-    assert.match(rows[2], new RegExp(`^${c2.slice(0, 7)}\\s+✓\\s+✘\\s+Break it  ← first failing$`));
+    assert.match(rows[2], new RegExp(`^${c2.slice(0, 7)}\\s+✓\\s+✘\\s+Break it  ← first failing: lint$`));
     assert.match(rows[3], new RegExp(`^${c1.slice(0, 7)}\\s+✓\\s+✓\\s+One$`));
     assert.match(built.out, new RegExp(`3 commits: 1 passed, 2 failed; the first failing commit is ${c2.slice(0, 7)} \\(lint\\)`));
     assert.match(built.out, /^4 distinct keys for 3 commits: 0 cached, 4 to build$/m, 'keys, not commits: the docs-only commit shares its two');
@@ -210,6 +237,7 @@ describe('the datakit-ci command', () => {
     assert.equal(status.code, 1);
     const s = JSON.parse(status.out);
     assert.equal(s.firstFailing, c2);
+    assert.deepEqual([s.firstFailingByJob, s.alreadyFailing, s.base], [{ lint: { commit: c2, before: 'passed' } }, [], git(dir, 'rev-parse', 'main')]);
     assert.deepEqual(s.commits.map((c: { commit: string; config: string; jobs: { job: string; state: string; cached: boolean }[] }) => [c.commit, c.config, c.jobs.map((j) => `${j.job}:${j.state}:${j.cached}`)]), [
       [c3, 'own', ['code:success:true', 'lint:failure:true']],
       [c2, 'own', ['code:success:true', 'lint:failure:true']],

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as vscode from 'vscode';
 import { Emitter, type Disposable } from '../../shared/events';
-import { unlessMissing } from '../../shared/errors';
+import { DataKitError, unlessMissing } from '../../shared/errors';
 import { CONFIG_FILE } from '../../jobs/config/config';
 import { keyWarnings, type InputWarning, type JobKey } from '../../jobs/keys/key';
 import type { JobsAt, JobStatus, RepoJobs, WorktreeState } from '../../jobs/repoJobs';
@@ -24,6 +24,11 @@ export class Session implements Disposable, SessionHost {
   targets: TargetView[] = [];
   /** With the `branch` targets: what the commits were counted against, and how many the branch has. */
   branch: BranchInfo | undefined;
+  /**
+   * With the `branch` targets: the commit before the oldest shown (where the branch left its base) and its
+   * jobs, whose saved results say whether a job failing on the branch broke there or was failing already.
+   */
+  base: { readonly commit: string; readonly jobs: readonly JobView[] } | undefined;
   /** What HEAD's keys say about inputs that match nothing (for the Problems panel). */
   inputWarnings: InputWarning[] = [];
   private refreshing: Promise<void> | undefined;
@@ -163,12 +168,25 @@ export class Session implements Disposable, SessionHost {
     // A target read again as it was stays the same object: the tree then keeps its rows (see keepUnchanged).
     const { targets: shown, changed } = keepUnchanged(this.targets, views);
     const branchChanged = JSON.stringify(branch) !== JSON.stringify(this.branch);
+    const base = branch ? await this.baseOf(targets) : undefined;
+    if (this.disposed) { return; }
     this.targets = shown;
     this.branch = branch;
+    this.base = base;
     for (const j of this.head?.jobs ?? []) { this.noteHeadResult(j); }
     this.inputWarnings = keyWarnings(this.head?.jobs.map((j) => j.key) ?? []);
     if (changed || branchChanged || !this.loaded) { this._onDidChange.fire({ kind: 'targets' }); }
     this.loaded = true;
+  }
+
+  /** The commit before the oldest target and its jobs (their saved results read, never built); undefined for a root commit. */
+  private async baseOf(targets: readonly Target[]): Promise<Session['base']> {
+    const oldest = targets[targets.length - 1];
+    if (!oldest) { return undefined; }
+    const commit = await this.jobs.resolve(`${oldest.commit}^`).catch((e: unknown) => { if (DataKitError.is(e, 'UnknownRevision')) { return undefined; } throw e; });
+    if (commit === undefined) { return undefined; }
+    const at = await this.jobs.cachedJobsAt(commit) ?? await this.jobs.jobsAt(commit);
+    return { commit, jobs: await this.viewsOf(at.keys) };
   }
 
   /**

@@ -23,6 +23,8 @@ export class SessionWatchers implements Disposable {
   private readonly changedPaths = new Set<string>();
   private worktreeTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** The working tree's reading under way (see flushWorktree). */
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly session: SessionHost, private readonly options: SessionOptions) {}
 
@@ -75,13 +77,20 @@ export class SessionWatchers implements Disposable {
     }));
   }
 
-  /** Reads again the paths reported changed (all of them past a few hundred), if any. */
-  async flushWorktree(): Promise<void> {
+  /**
+   * Reads again the paths reported changed (all of them past a few hundred), if any — after the reading
+   * already under way: a build asked for meanwhile (a save) must see what that reading finds.
+   */
+  flushWorktree(): Promise<void> {
     clearTimeout(this.worktreeTimer);
-    if (this.changedPaths.size === 0) { return; }
-    const paths = this.changedPaths.size > MAX_REPORTED_PATHS ? undefined : [...this.changedPaths];
-    this.changedPaths.clear();
-    await this.session.updateWorktree(paths);
+    const next = this.flushing.then(async () => {
+      if (this.changedPaths.size === 0) { return; }
+      const paths = this.changedPaths.size > MAX_REPORTED_PATHS ? undefined : [...this.changedPaths];
+      this.changedPaths.clear();
+      await this.session.updateWorktree(paths);
+    });
+    this.flushing = next.catch(() => undefined); // the next reading waits for this one, failed or not (its caller is told)
+    return next;
   }
 
   /** Results another process saved are read again; its builds are said on the jobs it builds. */

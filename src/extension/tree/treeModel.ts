@@ -6,11 +6,17 @@
 // picked at that moment.
 import type { ConfigError } from '../../jobs/config/config';
 import type { JobBuild } from '../../jobs/repoJobs';
+import { firstFailing, verdictOf, type FirstFailing, type Verdict } from '../../jobs/firstFailing';
 import { ago } from '../../shared/format';
 import { isRunning, jobState, type JobState, type JobView, type TargetView } from '../session/model';
 import type { Session } from '../session/session';
 
 export { ago, isRunning, jobState, type JobState };
+
+/** Each job's verdict, by name. */
+function verdicts(jobs: readonly JobView[]): Map<string, Verdict> {
+  return new Map(jobs.map((j) => [j.key.job.name, verdictOf(j.status?.result)]));
+}
 
 export type Node =
   | { readonly kind: 'repo'; readonly session: Session }
@@ -94,6 +100,15 @@ export class TreeModel {
   targets(session: Session): Node[] {
     if (session.targets.length === 0) { return []; }
     const nodes: Node[] = session.targets.map((target) => this.targetNode(session, target));
+    const ff = TreeModel.firstFailing(session);
+    const already = ff ? [...ff.byJob].filter(([, b]) => b.kind === 'alreadyFailing').map(([job]) => job) : [];
+    if (already.length > 0 && session.base) {
+      const on = `${session.branch?.base ?? 'the base'} (${session.base.commit.slice(0, 7)})`;
+      nodes.push({
+        kind: 'message', session, text: `${already.join(', ')} ${already.length === 1 ? 'was' : 'were'} already failing on ${on}`,
+        detail: `Failing where the branch started: not broken by a commit of the branch, so no commit is marked for ${already.length === 1 ? 'it' : 'them'}.`,
+      });
+    }
     const shown = session.targets.length;
     const b = session.branch;
     if (b && b.total > shown) {
@@ -107,16 +122,21 @@ export class TreeModel {
   }
 
   /**
-   * The oldest commit of the session's branch targets with a failed job (where it broke: targets are newest
-   * first), or undefined.
+   * Where each job broke on the session's branch targets (the commits of the branch, newest first): the
+   * oldest commit where it fails right after a pass, or that it failed at the branch's base already.
    */
-  static firstFailing(session: Session): TargetView | undefined {
+  static firstFailing(session: Session): FirstFailing | undefined {
     if (!session.branch) { return undefined; }
-    for (let i = session.targets.length - 1; i >= 0; i--) {
-      const t = session.targets[i]!;
-      if (t.jobs.some((j) => jobState(j) === 'failure')) { return t; }
-    }
-    return undefined;
+    const rows = session.targets.filter((t) => !t.target.worktree).map((t) => ({ commit: t.target.commit, verdicts: verdicts(t.jobs) }));
+    return firstFailing(rows, session.base ? verdicts(session.base.jobs) : undefined);
+  }
+
+  /** The jobs that broke at a target's commit, as a row says it: `docs`, `test (before it: not built)`. */
+  static brokeAt(session: Session, target: TargetView): string[] {
+    const ff = TreeModel.firstFailing(session);
+    if (!ff || target.target.worktree) { return []; }
+    return [...ff.byJob].filter(([, b]) => b.kind !== 'alreadyFailing' && b.commit === target.target.commit)
+      .map(([job, b]) => (b.kind === 'brokeAfterUnknown' ? `${job} (before it: not built)` : job));
   }
 
   /** What a target's jobs add up to: any failed, any running, all passed, or some not built. */

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
 import { reusedFrom } from '../../jobs/repoJobs';
 import type { Sessions } from '../session/sessions';
+import type { Session } from '../session/session';
 
 const REFRESH_MS = 250;
 
@@ -48,6 +49,8 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     this.disposable = sessions.onDidChange((e) => {
       if (e.change.kind === 'targets' || !e.session) {
         this.scheduleRefresh();
+      } else if (this.alreadyFailingChanged(e.session)) {
+        this.scheduleRefresh(); // the message row of jobs already failing at the branch's base came or went
       } else {
         for (const row of model.rowsOf(e.session, e.change.jobs)) { this.rows.add(row); }
         this.schedule();
@@ -75,6 +78,19 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   private watchElapsed(node: Extract<Node, { kind: 'job' }>, id: string): void {
     this.shownJobs.set(id, node);
     if (!this.ticker) { this.ticker = setInterval(() => this.tick(), TICK_MS); }
+  }
+
+  /** The jobs already failing at each session's base, as last shown. */
+  private readonly alreadyFailing = new Map<string, string>();
+
+  /** Whether the jobs already failing at a branch session's base differ from those last shown. */
+  private alreadyFailingChanged(session: Session): boolean {
+    if (!session.branch) { return false; }
+    const ff = TreeModel.firstFailing(session);
+    const now = ff ? [...ff.byJob].filter(([, b]) => b.kind === 'alreadyFailing').map(([j]) => j).join(',') : '';
+    const before = this.alreadyFailing.get(session.id) ?? '';
+    this.alreadyFailing.set(session.id, now);
+    return now !== before;
   }
 
   /** Redraws the whole tree at the next refresh. */
@@ -129,7 +145,9 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         const item = new vscode.TreeItem(t.label, t.isHead ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `target:${node.session.id}:${t.name}`;
         item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
-        item.description = t.isHead ? (TreeModel.firstFailing(node.session) === node.target ? 'HEAD · first failing' : 'HEAD') : undefined;
+        const broke = TreeModel.brokeAt(node.session, node.target);
+        const firstFailing = broke.length > 0 ? `first failing: ${broke.join(', ')}` : undefined;
+        item.description = t.isHead ? ['HEAD', firstFailing].filter(Boolean).join(' · ') : undefined;
         item.tooltip = `${t.name} at ${t.commit}`;
         item.contextValue = 'target';
         if (t.worktree) {
@@ -149,9 +167,8 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
           const sum = TreeModel.summary(node.target);
           item.iconPath = sum === 'notBuilt' ? new vscode.ThemeIcon('git-commit') : ICONS[sum];
           const counts = TreeModel.counts(node.target);
-          const first = TreeModel.firstFailing(node.session) === node.target;
-          item.description = [first ? 'first failing' : undefined, counts.failure ? `${counts.failure} failed` : undefined, counts.success ? `${counts.success} passed` : undefined].filter(Boolean).join(' · ') || undefined;
-          item.tooltip = `${t.commit}\n${t.subject}${first ? '\n\nThe oldest commit of the branch with a failed job: where it broke.' : ''}`;
+          item.description = [firstFailing, counts.failure ? `${counts.failure} failed` : undefined, counts.success ? `${counts.success} passed` : undefined].filter(Boolean).join(' · ') || undefined;
+          item.tooltip = `${t.commit}\n${t.subject}${firstFailing ? `\n\nWhere ${broke.join(', ')} broke: ${broke.length === 1 ? 'it fails' : 'they fail'} here, and passed on the commit before.` : ''}`;
           item.contextValue = 'target commit';
         }
         if (node.target.suggested) {

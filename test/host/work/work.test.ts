@@ -92,7 +92,7 @@ describe('the working tree and the commits of the branch', function () {
     assert.strictEqual(firstNode.target.target.commit, git(folder(), 'rev-parse', 'HEAD~1'));
     const firstItem = await item(a, firstNode);
     assert.deepStrictEqual(iconOf(firstItem), { id: 'error', color: 'testing.iconFailed' });
-    assert.strictEqual(firstItem.description, 'first failing · 1 failed · 2 passed');
+    assert.strictEqual(firstItem.description, 'first failing: lint · 1 failed · 2 passed');
     const older = await item(a, await target(a, /^[0-9a-f]{7} Add one$/));
     assert.deepStrictEqual(iconOf(older), { id: 'pass', color: 'testing.iconPassed' });
     assert.strictEqual(older.description, '3 passed');
