@@ -33,7 +33,8 @@ async function main() {
     console.log(`[start] generated the demo repository ${demo}`);
   }
   // Two build slots, so that the demo's five jobs show some waiting for a slot.
-  const runDir = makeRunDir('start', { 'datakitCi.maxParallelBuilds': 2 });
+  // The product as a person meets it: it asks before building a repository it never built.
+  const runDir = makeRunDir('start', { 'datakitCi.maxParallelBuilds': 2, 'datakitCi.askBeforeFirstBuild': true });
   installExtension(runDir, vsix);
 
   let port = Number(opt('--port', process.env.PORT ?? '8080'));

@@ -54,6 +54,8 @@ export function makeRunDir(kind, settings = {}) {
     'update.mode': 'none',
     'git.openRepositoryInParentFolders': 'never',
     'security.workspace.trust.enabled': false,
+    // The tests open repositories to build them: no question first (one test asks it, setting this back).
+    'datakitCi.askBeforeFirstBuild': false,
     ...settings,
   }, null, 2));
   return dir;

@@ -51,7 +51,8 @@ export interface Builder<K, V, C = unknown> {
   /**
    * When builds queue for the pool, a free slot goes to the one of highest priority first (the oldest among
    * equals): for a task graph, how many builds wait for this one, one after another, so that the longest
-   * chain starts first. 0 when absent.
+   * chain starts first. 0 when absent. Read again while the build waits, when the pool is told priorities
+   * changed (Pool.reprioritize).
    */
   priority?(key: K): number;
   /** Among builds of equal priority, the lower `order` starts first (a configuration's declaration order). */

@@ -261,7 +261,7 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
       const run = (): Promise<Status<V>> => attempt.run(() => this.generate(ctx, key, log, attempt, abort, needs, prepared));
       if (!this.pool) { return await run(); }
       try {
-        return await this.pool.use(log, abort.signal, run, this.builder.priority?.(key) ?? 0, this.builder.order?.(key) ?? 0);
+        return await this.pool.use(log, abort.signal, run, () => this.builder.priority?.(key) ?? 0, this.builder.order?.(key) ?? 0);
       } catch (err) {
         if (!DataKitError.is(err, 'Cancelled')) { throw err; }
         await this.abandon(prepared);

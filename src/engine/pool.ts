@@ -6,8 +6,11 @@ import type { LiveLog, PendingReason } from './liveLog';
 import type { CacheMetrics } from './metrics';
 
 interface Waiter {
-  readonly priority: number;
+  /** Read each time the queue is ordered: a waiter's priority may change while it waits (see reprioritize). */
+  readonly priority: () => number;
   readonly order: number;
+  /** Arrival: the oldest first among equals. */
+  readonly seq: number;
   readonly log: LiveLog | undefined;
   pending: PendingReason | undefined;
   readonly start: () => void;
@@ -30,6 +33,7 @@ export function waitingReason(ahead: number): string {
 export class Pool {
   private readonly queue: Waiter[] = [];
   private used = 0;
+  private arrivals = 0;
   private pumpScheduled = false;
   private _capacity: number;
 
@@ -64,9 +68,10 @@ export class Pool {
    * order), then to the oldest, so that jobs that a finished build made
    * ready at once compete for its slot by priority, not by which asked first. While queued behind others,
    * `log`'s pending reason is `queued · N ahead` (see waitingReason). If `signal` aborts while queued, `fn`
-   * never runs and this rejects with `Cancelled`; once `fn` runs, cancelling it is `fn`'s business.
+   * never runs and this rejects with `Cancelled`; once `fn` runs, cancelling it is `fn`'s business. A
+   * `priority` given as a function is read again whenever the queue is ordered anew (see reprioritize).
    */
-  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>, priority = 0, order = 0): Promise<T> {
+  async use<T>(log: LiveLog | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>, priority: number | (() => number) = 0, order = 0): Promise<T> {
     if (signal?.aborted) { throw new DataKitError('Cancelled', 'Cancelled'); }
     const queuedAt = monotonicMs();
     await this.wait(log, signal, priority, order);
@@ -84,7 +89,7 @@ export class Pool {
   }
 
   /** Resolves once this waiter holds a slot (taken for it by `pump`, so no one can overtake it). */
-  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined, priority: number, order: number): Promise<void> {
+  private wait(log: LiveLog | undefined, signal: AbortSignal | undefined, priority: number | (() => number), order: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         const i = this.queue.indexOf(waiter);
@@ -96,8 +101,9 @@ export class Pool {
         reject(new DataKitError('Cancelled', 'Cancelled'));
       };
       const waiter: Waiter = {
-        priority,
+        priority: typeof priority === 'function' ? priority : () => priority,
         order,
+        seq: this.arrivals++,
         log,
         pending: undefined,
         start: () => {
@@ -108,7 +114,8 @@ export class Pool {
       };
       // Behind every waiter of a higher priority, or of the same and a lower or equal order: those behind it
       // move down.
-      let at = this.queue.findIndex((w) => w.priority < priority || (w.priority === priority && w.order > order));
+      const mine = waiter.priority();
+      let at = this.queue.findIndex((w) => { const p = w.priority(); return p < mine || (p === mine && w.order > order); });
       if (at < 0) { at = this.queue.length; }
       this.queue.splice(at, 0, waiter);
       // With a free slot, the pump about to run decides; behind others, it says so at once.
@@ -117,6 +124,17 @@ export class Pool {
       this.schedulePump();
       this.report();
     });
+  }
+
+  /**
+   * Orders the queue anew by each waiter's priority as it is now (then order, then arrival): what asked to be
+   * built first may no longer be what matters first (HEAD moved on). Queued reasons follow.
+   */
+  reprioritize(): void {
+    const ranked = this.queue.map((w) => ({ w, p: w.priority() }));
+    ranked.sort((a, b) => b.p - a.p || a.w.order - b.w.order || a.w.seq - b.w.seq);
+    ranked.forEach((r, i) => { this.queue[i] = r.w; });
+    this.updateReasons(0);
   }
 
   private schedulePump(): void {

@@ -43,7 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   context.subscriptions.push(output);
   const ops = new Operations(output);
   context.subscriptions.push(ops);
-  const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri, ops);
+  const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri, ops, context.globalState);
   context.subscriptions.push(sessions);
   current = sessions;
 

@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 
 export interface Settings {
   automaticBuilds: boolean;
+  /** Ask before the first automatic build of a repository never built. */
+  askBeforeFirstBuild: boolean;
   targets: 'head' | 'localBranches' | 'branch';
   /** The most commits the `branch` targets show (and a build of them builds). */
   maxRangeCommits: number;
@@ -28,6 +30,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
   const parallel = w.get<number>('maxParallelBuilds', 0);
   return {
     automaticBuilds: c.get<boolean>('automaticBuilds', true),
+    askBeforeFirstBuild: c.get<boolean>('askBeforeFirstBuild', true),
     targets: c.get<Settings['targets']>('targets', 'head'),
     maxRangeCommits: Math.max(1, c.get<number>('maxRangeCommits', 50)),
     buildWorkingTree: c.get<Settings['buildWorkingTree']>('buildWorkingTree', 'manual'),

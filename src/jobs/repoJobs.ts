@@ -70,6 +70,8 @@ export class RepoJobs {
   private readonly info: ResultInfo;
   /** The builder's name: the first part of every branch of the results repository it owns. */
   private readonly builder: string;
+  /** The keys of what matters first (see preferKeys). */
+  private urgent = new Set<string>();
 
   private constructor(
     readonly dirs: RepositoryDirs,
@@ -86,7 +88,7 @@ export class RepoJobs {
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
     this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m) });
-    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest) });
+    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest) });
     this.builder = builder.name;
     this.cache = new BuildCache(builder, { store, logs, metrics, pool, locks: this.locks, logger });
     this.info = new ResultInfo(store, this.builder, (commits) => this.trusted ? this.repo().then((r) => r.commitSubjects(commits)) : Promise.resolve(new Map()), (m) => this.logger?.error(m));
@@ -217,6 +219,17 @@ export class RepoJobs {
     return outcome;
   }
 
+  /**
+   * The keys of what matters first — the newest HEAD's and the working tree's jobs: their builds take free
+   * slots before those of any other commit, those already queued included.
+   */
+  preferKeys(keys: Iterable<JobKey>): void {
+    const next = new Set([...keys].map((k) => k.digest));
+    if (next.size === this.urgent.size && [...next].every((d) => this.urgent.has(d))) { return; }
+    this.urgent = next;
+    this.pool.reprioritize();
+  }
+
   /** Cancels a job's pending build (saved as cancelled); false if nothing was pending. */
   cancel(key: JobKey): boolean { return this.cache.cancel(key); }
 
@@ -320,6 +333,11 @@ export class RepoJobs {
   clean(commits: readonly string[], options: { dryRun?: boolean } = {}): Promise<CleanResult> {
     this.mustTrust('removes nothing');
     return cleanBuildDirs({ buildRoot: this.buildRoot, commits, jobsAt: (c) => this.jobsAt(c) }, options);
+  }
+
+  /** Whether any result was ever saved here (by a build, or fetched and adopted). */
+  async hasResults(): Promise<boolean> {
+    return (await this.store.listEntries(this.builder)).length > 0;
   }
 
   /** The bytes of the results repository's objects. */

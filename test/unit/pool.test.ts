@@ -16,7 +16,7 @@ class Job {
   private release!: () => void;
   private readonly gate = new Promise<void>((r) => { this.release = r; });
 
-  constructor(pool: Pool, readonly name: string, order: string[], signal?: AbortSignal, priority?: number, declared?: number) {
+  constructor(pool: Pool, readonly name: string, order: string[], signal?: AbortSignal, priority?: number | (() => number), declared?: number) {
     this.log = new LiveLog(`test/${name}`, name);
     this.result = pool.use(this.log, signal, async () => {
       this.started = true;
@@ -76,6 +76,22 @@ describe('Pool', () => {
     assert.deepEqual([high, high2, mid, low1, low2].map((j) => j.log.pendingReason()), [0, 1, 2, 3, 4].map(waiting));
     for (const j of [running, high, high2, mid, low1, low2]) { await j.finish(); }
     assert.deepEqual(order, ['running', 'high', 'high2', 'mid', 'low1', 'low2']);
+  });
+
+  it('orders its queue anew when told priorities changed: what matters now goes first, and the queued say so', async () => {
+    const pool = new Pool('p', 1);
+    const order: string[] = [];
+    const urgent = new Set<string>();
+    const priority = (name: string) => (): number => (urgent.has(name) ? 1 : 0);
+    const running = new Job(pool, 'running', order);
+    const [old1, old2, head] = ['old1', 'old2', 'head'].map((n) => new Job(pool, n, order, undefined, priority(n)));
+    await tick();
+    assert.deepEqual([old1, old2, head].map((j) => j.log.pendingReason()), [0, 1, 2].map(waiting), 'first come, first served');
+    urgent.add('head');
+    pool.reprioritize();
+    assert.deepEqual([head, old1, old2].map((j) => j.log.pendingReason()), [0, 1, 2].map(waiting), 'the urgent one is next');
+    for (const j of [running, head, old1, old2]) { await j.finish(); }
+    assert.deepEqual(order, ['running', 'head', 'old1', 'old2']);
   });
 
   it('among equal priorities, starts the lowest order first, whatever the order of the calls', async () => {

@@ -2,7 +2,7 @@
 // Rebuild of a job, Cancel, Run Suggested Jobs, Fetch and Push Results, Refresh.
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
-import { jobArg, nothingToBuild, sessionsOf, type CommandDeps, type CommandSpec } from './pick';
+import { jobArg, nothingToBuild, sessionsOf, targetArg, type CommandDeps, type CommandSpec } from './pick';
 
 export function buildCommands(deps: CommandDeps): CommandSpec[] {
   const { sessions } = deps;
@@ -50,6 +50,20 @@ export function buildCommands(deps: CommandDeps): CommandSpec[] {
       const picked = await jobArg(deps, arg, (j) => j.status?.result.kind === 'pending');
       return picked ? picked.session.cancel(picked.job.key) : false;
     } },
+    // Every build of a commit (its row's ⏹), or of every target shown (the view's title).
+    { id: 'datakitCi.cancelTarget', name: 'Cancel the Builds of This Commit', runs: false, run: async (arg?: unknown) => {
+      const picked = await targetArg(deps, arg, (j) => j.status?.result.kind === 'pending');
+      if (!picked) { return 0; }
+      const n = picked.session.cancelTarget(picked.target);
+      if (n === 0) { void vscode.window.showInformationMessage(`DataKit CI: nothing of ${picked.target.target.label} is building.`); }
+      return n;
+    } },
+    { id: 'datakitCi.cancelAll', name: 'Cancel All', runs: false, run: async () => {
+      let n = 0;
+      for (const s of sessions.all) { for (const t of s.targets) { n += s.cancelTarget(t); } }
+      void vscode.window.showInformationMessage(n === 0 ? 'DataKit CI: nothing is building.' : `DataKit CI: cancelled ${n} build${n === 1 ? '' : 's'}.`);
+      return n;
+    } },
     // Suggested jobs (no .datakit-ci.json): run on a click.
     { id: 'datakitCi.runSuggestedJobs', name: 'Run Suggested Jobs', runs: true, run: async (arg?: unknown) => {
       const targets = sessionsOf(deps, arg).filter((s) => s.head?.suggested);
@@ -58,6 +72,13 @@ export function buildCommands(deps: CommandDeps): CommandSpec[] {
       for (const s of targets) { started += await s.lookupAll(s.head!.jobs); }
       return started;
     } },
+  ];
+}
+
+/** Fetch and Push Results: the results of every repository shown, from and to its origin. */
+export function sharingCommands(deps: CommandDeps): CommandSpec[] {
+  const { sessions } = deps;
+  return [
     { id: 'datakitCi.fetchResults', name: 'Fetch Results', runs: true, progress: true, run: async () => {
       const done = (await Promise.all(sessions.all.map((s) => s.sharing.fetchResults()))).filter((r) => r !== undefined);
       if (done.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no repository here has an origin remote to fetch results from.'); return undefined; }

@@ -6,7 +6,7 @@ import type { HistoryCharts } from '../views/historyChart';
 import type { ReadOnlyViews } from '../views/readOnlyViews';
 import type { LogChannels, LogDocumentProvider, LogLinks } from '../logs';
 import type { SourceFiles } from '../problems/sourceFiles';
-import type { JobView, Session } from '../session/session';
+import type { JobView, Session, TargetView } from '../session/session';
 import type { Sessions } from '../session/sessions';
 import type { Node } from '../tree/treeModel';
 
@@ -65,6 +65,19 @@ export async function jobArg(deps: CommandDeps, arg: unknown, filter: (j: JobVie
   if (picks.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no job this command can act on.'); return undefined; }
   const picked = await vscode.window.showQuickPick(picks, { placeHolder: 'Pick a job (grouped by commit)', matchOnDescription: true, matchOnDetail: true });
   return picked?.session && picked.job ? { session: picked.session, job: picked.job } : undefined;
+}
+
+/** A target from its row, or, from the palette, one picked among those with `filter`'s jobs. */
+export async function targetArg(deps: CommandDeps, arg: unknown, filter: (j: JobView) => boolean): Promise<{ session: Session; target: TargetView } | undefined> {
+  const n = arg as Partial<TargetNode> | undefined;
+  if (n?.session && n.target) { return { session: n.session, target: n.target }; }
+  type Pick = vscode.QuickPickItem & { session: Session; target: TargetView };
+  const several = deps.sessions.all.length > 1;
+  const picks: Pick[] = deps.sessions.all.flatMap((session) => session.targets.filter((t) => t.jobs.some(filter))
+    .map((target) => ({ label: several ? `${session.name} · ${target.target.label}` : target.target.label, description: `${target.jobs.filter(filter).length} building or waiting`, session, target })));
+  if (picks.length === 0) { void vscode.window.showInformationMessage('DataKit CI: no commit this command can act on.'); return undefined; }
+  const picked = await vscode.window.showQuickPick(picks, { placeHolder: 'Pick a commit' });
+  return picked ? { session: picked.session, target: picked.target } : undefined;
 }
 
 /** The session of a target row, or every session. */

@@ -24,6 +24,25 @@ interface Shown {
   readonly abort?: AbortController;
 }
 
+/** What a finding is, for telling one reported by HEAD's build and the working tree's apart from two. */
+function findingKey(d: vscode.Diagnostic): string {
+  const r = d.range;
+  return `${r.start.line}:${r.start.character}-${r.end.line}:${r.end.character}|${d.severity}|${d.code ?? ''}|${d.message}`;
+}
+
+/** The same finding, its source saying which build alone reports it. */
+function from(d: vscode.Diagnostic, which: string): vscode.Diagnostic {
+  const copy = new vscode.Diagnostic(d.range, d.message, d.severity);
+  copy.source = `${d.source ?? 'DataKit CI'} · ${which}`;
+  if (d.code !== undefined) { copy.code = d.code; }
+  return copy;
+}
+
+/** The id of a job's HEAD entry (`<session>:<job>`), whichever entry of it `id` is. */
+function groupOf(id: string): string {
+  return id.endsWith(':worktree') ? id.slice(0, -':worktree'.length) : id;
+}
+
 export class JobProblems implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('datakit-ci-problems');
   /** By `<session>:<job name>[:worktree]`. */
@@ -119,13 +138,34 @@ export class JobProblems implements vscode.Disposable {
     const before = this.shown.get(id);
     if (before && before !== next) { before.abort?.abort(); }
     if (next) { this.shown.set(id, next); } else { this.shown.delete(id); }
-    const touched = new Set([...(before?.byUri.keys() ?? []), ...(next?.byUri.keys() ?? [])]);
+    // The other build of the same job (HEAD's, the working tree's) is told apart anew where they differ.
+    const group = groupOf(id);
+    const other = this.shown.get(id === group ? `${group}:worktree` : group);
+    const touched = new Set([...(before?.byUri.keys() ?? []), ...(next?.byUri.keys() ?? []), ...(other?.byUri.keys() ?? [])]);
     if (touched.size === 0 && !next) { return; }
-    for (const uri of touched) {
-      const all = [...this.shown.values()].flatMap((s) => s.byUri.get(uri) ?? []);
-      this.collection.set(vscode.Uri.parse(uri), all);
-    }
+    for (const uri of touched) { this.collection.set(vscode.Uri.parse(uri), this.merged(uri)); }
     this._onDidUpdate.fire(id);
+  }
+
+  /**
+   * A file's problems, each finding once: one that HEAD's build and the working tree's build of a job both
+   * report is shown once, as `DataKit CI: <job>`; where they differ, its source says which build alone
+   * reports it (`DataKit CI: <job> · working tree`, `… · HEAD`).
+   */
+  private merged(uri: string): vscode.Diagnostic[] {
+    const out: vscode.Diagnostic[] = [];
+    for (const [id, s] of this.shown) {
+      const mine = s.byUri.get(uri) ?? [];
+      const otherId = id.endsWith(':worktree') ? groupOf(id) : `${id}:worktree`;
+      const other = this.shown.get(otherId)?.byUri;
+      if (!other) { out.push(...mine); continue; } // one build of the job shown: as it reports
+      const theirs = new Set((other.get(uri) ?? []).map(findingKey));
+      const worktree = id.endsWith(':worktree');
+      for (const d of mine) {
+        if (!theirs.has(findingKey(d))) { out.push(from(d, worktree ? 'working tree' : 'HEAD')); } else if (!worktree) { out.push(d); }
+      }
+    }
+    return out;
   }
 
   dispose(): void {

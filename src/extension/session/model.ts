@@ -56,6 +56,12 @@ export function isRunning(reason: string): boolean {
   return reason.startsWith('Running') || reason.startsWith('Building in another process');
 }
 
+/** What the window remembers across its restarts (VS Code's global state, or a map in a test). */
+export interface Memory {
+  get<T>(key: string): T | undefined;
+  update(key: string, value: unknown): Thenable<void>;
+}
+
 /** What changed in a session: its targets and their jobs (a new list), or the status of some jobs. */
 export type SessionChange = { readonly kind: 'targets' } | { readonly kind: 'jobs'; readonly jobs: readonly JobView[] };
 
@@ -66,6 +72,8 @@ export interface SessionOptions {
   /** A HEAD job that passed has failed. */
   readonly onHeadBuildFailed: (job: JobView) => void;
   readonly log: (message: string) => void;
+  /** What is remembered across windows (the answer to the first build's question, per repository). */
+  readonly memory: Memory;
 }
 
 /** What a session's parts (its watchers, its sharing) see of it. */
@@ -80,6 +88,9 @@ export interface SessionHost {
   updateWorktree(paths: readonly string[] | undefined): Promise<void>;
   readUnread(views: readonly JobView[]): Promise<void>;
   jobsChanged(jobs: readonly JobView[]): void;
+  /** The head target's jobs as shown now. */
+  readonly head: TargetView | undefined;
+  dropLeftBehind(before: readonly JobView[]): number;
 }
 
 /** Whether two readings of a target show the same: the same commit, label, configuration and jobs (by key). */

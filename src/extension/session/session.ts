@@ -11,7 +11,8 @@ import { keyWarnings, type InputWarning, type JobKey } from '../../jobs/keys/key
 import type { JobsAt, JobStatus, RepoJobs, WorktreeState } from '../../jobs/repoJobs';
 import { suggestJobs, type Suggestions } from '../../jobs/suggest/suggest';
 import type { BranchInfo, Target } from '../../jobs/targets';
-import { JobView, jobState, keepUnchanged, WORKTREE_TARGET, type SessionChange, type SessionHost, type SessionOptions, type TargetView } from './model';
+import { isRunning, JobView, jobState, keepUnchanged, WORKTREE_TARGET, type SessionChange, type SessionHost, type SessionOptions, type TargetView } from './model';
+import { FirstBuild } from './firstBuild';
 import { SessionSharing } from './sharing';
 import { SessionWatchers } from './watchers';
 
@@ -46,10 +47,13 @@ export class Session implements Disposable, SessionHost {
   private readonly pending = new Set<string>();
   readonly sharing: SessionSharing;
   private readonly watchers: SessionWatchers;
+  /** Whether the first automatic build of a repository never built may run (it asks). */
+  readonly firstBuild: FirstBuild;
   private readonly subscription: Disposable;
 
   constructor(readonly jobs: RepoJobs, readonly options: SessionOptions) {
     this.sharing = new SessionSharing(this, options);
+    this.firstBuild = new FirstBuild(jobs, options);
     this.watchers = new SessionWatchers(this, options);
     this.subscription = jobs.onDidChange((change) => this.onStatus(change.key, change.status));
   }
@@ -175,6 +179,7 @@ export class Session implements Disposable, SessionHost {
     this.base = base;
     for (const j of this.head?.jobs ?? []) { this.noteHeadResult(j); }
     this.inputWarnings = keyWarnings(this.head?.jobs.map((j) => j.key) ?? []);
+    this.preferShown();
     if (changed || branchChanged || !this.loaded) { this._onDidChange.fire({ kind: 'targets' }); }
     this.loaded = true;
   }
@@ -209,6 +214,7 @@ export class Session implements Disposable, SessionHost {
     if (this.disposed) { return; }
     const { targets, changed } = keepUnchanged(this.targets, [...(view ? [view] : []), ...this.targets.filter((t) => !t.target.worktree)]);
     this.targets = targets;
+    this.preferShown();
     if (changed) { this._onDidChange.fire({ kind: 'targets' }); }
   }
 
@@ -287,6 +293,35 @@ export class Session implements Disposable, SessionHost {
     return this.lookupAll(view.jobs);
   }
 
+  /** HEAD's and the working tree's builds take free slots before those of any other commit. */
+  private preferShown(): void {
+    this.jobs.preferKeys([...this.head?.jobs ?? [], ...this.worktree?.jobs ?? []].map((j) => j.key));
+  }
+
+  /**
+   * HEAD moved: the builds of jobs no target shows any more (of the HEAD it left) that have not started yet
+   * are dropped from the queue (saved as cancelled, built again if asked); those running finish. Returns how
+   * many were dropped.
+   */
+  dropLeftBehind(before: readonly JobView[]): number {
+    const shown = new Set(this.targets.flatMap((t) => t.jobs.map((j) => j.key.digest)));
+    let dropped = 0;
+    for (const j of before) {
+      const r = j.status?.result;
+      if (shown.has(j.key.digest) || r?.kind !== 'pending' || isRunning(r.reason)) { continue; }
+      if (this.jobs.cancel(j.key)) { dropped++; }
+    }
+    if (dropped > 0) { this.options.log(`Dropped ${dropped} queued build${dropped === 1 ? '' : 's'} of ${before[0]!.key.commit.slice(0, 7)}, which HEAD left before they started`); }
+    return dropped;
+  }
+
+  /** Cancels every build of a target that has not finished (running or waiting); returns how many. */
+  cancelTarget(target: TargetView): number {
+    let n = 0;
+    for (const j of target.jobs) { if (this.jobs.cancel(j.key)) { n++; } }
+    return n;
+  }
+
   /** Marks a job for rebuild and builds it again at once. */
   async rebuild(key: JobKey): Promise<string> {
     const outcome = await this.jobs.rebuild(key);
@@ -306,11 +341,17 @@ export class Session implements Disposable, SessionHost {
     await this.buildNewHead();
   }
 
-  /** HEAD moved (or the window opened): its jobs are built when automatic builds are on. */
+  /**
+   * HEAD moved (or the window opened): its jobs are built when automatic builds are on — after asking, for a
+   * repository never built (see firstBuild.ts).
+   */
   async buildNewHead(): Promise<void> {
     this.sharing.cleanInBackground();
     if (!this.options.settings().automaticBuilds) { return; }
-    await this.options.ops.run('Build the new HEAD', { runs: true, background: true }, () => this.build('head'));
+    const build = (): Promise<number | undefined> => this.options.ops.run('Build the new HEAD', { runs: true, background: true }, () => this.build('head'));
+    if (!this.jobs.trusted) { await build(); return; } // refused, and said, by the operation
+    const allowed = await this.firstBuild.allowed(this.name, this.head?.jobs.length ?? 0);
+    if (allowed === 'now') { await build(); } else if (allowed === 'later') { this.firstBuild.whenAnswered(() => build()); }
   }
 
   dispose(): void {

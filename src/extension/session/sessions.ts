@@ -10,7 +10,7 @@ import { Pool } from '../../engine/pool';
 import { findRepository, RepoJobs, type RepositoryDirs } from '../../jobs/repoJobs';
 import type { Operations } from '../operations';
 import { readSettings } from '../settings';
-import type { JobView } from './model';
+import type { JobView, Memory } from './model';
 import { Session, type SessionChange } from './session';
 
 export type WorkspaceState = 'loading' | 'noFolder' | 'noRepository' | 'noConfig' | 'ready';
@@ -34,7 +34,7 @@ export class Sessions implements vscode.Disposable {
   readonly told: string[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly output: vscode.LogOutputChannel, private readonly storage: vscode.Uri | undefined, private readonly ops: Operations) {
+  constructor(private readonly output: vscode.LogOutputChannel, private readonly storage: vscode.Uri | undefined, private readonly ops: Operations, private readonly memory: Memory) {
     const s = readSettings();
     this.logs = new LogManager({ capBytes: s.logCapBytes });
     this.pool = new Pool('builds', s.maxParallelBuilds, this.metrics);
@@ -108,7 +108,7 @@ export class Sessions implements vscode.Disposable {
     });
     const session: Session = new Session(jobs, {
       folder, settings: () => readSettings(folder), ops: this.ops,
-      onHeadBuildFailed: (job) => this.notifyFailure(session, job), log: (m) => this.output.info(m),
+      onHeadBuildFailed: (job) => this.notifyFailure(session, job), log: (m) => this.output.info(m), memory: this.memory,
     });
     session.onDidChange((change) => { this.updateState(); this._onDidChange.fire({ session, change }); });
     return session;

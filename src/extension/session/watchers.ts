@@ -41,9 +41,11 @@ export class SessionWatchers implements Disposable {
   private async onRefsChanged(): Promise<void> {
     if (this.session.disposed) { return; }
     const head = this.session.jobs.headTarget()[0]?.commit;
+    const before = this.session.head?.jobs ?? [];
     await this.session.refresh();
     if (head !== this.lastHead) {
       this.lastHead = head;
+      this.session.dropLeftBehind(before);
       await this.session.buildNewHead();
     }
   }

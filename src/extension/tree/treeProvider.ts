@@ -140,48 +140,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
         item.contextValue = 'repository';
         return item;
       }
-      case 'target': {
-        const t = node.target.target;
-        const item = new vscode.TreeItem(t.label, t.isHead ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
-        item.id = `target:${node.session.id}:${t.name}`;
-        item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
-        const broke = TreeModel.brokeAt(node.session, node.target);
-        const firstFailing = broke.length > 0 ? `first failing: ${broke.join(', ')}` : undefined;
-        item.description = t.isHead ? ['HEAD', firstFailing].filter(Boolean).join(' · ') : undefined;
-        item.tooltip = `${t.name} at ${t.commit}`;
-        item.contextValue = 'target';
-        if (t.worktree) {
-          const state = node.session.worktreeChanges;
-          item.iconPath = new vscode.ThemeIcon('edit');
-          item.description = `uncommitted, over ${t.commit.slice(0, 7)}`;
-          const md = new vscode.MarkdownString(undefined, true);
-          md.appendMarkdown(`**${t.label}** over HEAD \`${t.commit.slice(0, 12)}\`: keyed as a commit of them would be, so committing them afterwards reuses these results.\n\n`);
-          const changed = state ? [...state.changes] : [];
-          for (const [p, c] of changed.slice(0, 20)) { md.appendMarkdown(`- ${c === null ? 'deleted' : 'changed'} \`${escapeCell(p)}\`\n`); }
-          if (changed.length > 20) { md.appendMarkdown(`- … and ${changed.length - 20} more\n`); }
-          for (const n of state?.notes ?? []) { md.appendMarkdown(`\n${escapeCell(n)}\n`); }
-          item.tooltip = md;
-          item.contextValue = 'target worktree';
-        }
-        if (t.subject !== undefined) { // an earlier commit of the branch: its icon sums up its jobs
-          const sum = TreeModel.summary(node.target);
-          item.iconPath = sum === 'notBuilt' ? new vscode.ThemeIcon('git-commit') : ICONS[sum];
-          const counts = TreeModel.counts(node.target);
-          item.description = [firstFailing, counts.failure ? `${counts.failure} failed` : undefined, counts.success ? `${counts.success} passed` : undefined].filter(Boolean).join(' · ') || undefined;
-          item.tooltip = `${t.commit}\n${t.subject}${firstFailing ? `\n\nWhere ${broke.join(', ')} broke: ${broke.length === 1 ? 'it fails' : 'they fail'} here, and passed on the commit before.` : ''}`;
-          item.contextValue = 'target commit';
-        }
-        if (node.target.suggested) {
-          item.description = 'HEAD · suggested jobs';
-          item.contextValue = 'target suggested';
-        }
-        const c = node.target.config;
-        if (typeof c === 'object' && !c.ok) {
-          item.iconPath = ICONS.failure;
-          item.description = [item.description, `config error${c.errors.length === 1 ? '' : `s (${c.errors.length})`}`].filter(Boolean).join(' · ');
-        }
-        return item;
-      }
+      case 'target': return this.targetItem(node);
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon('info');
@@ -209,6 +168,51 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       case 'build': return this.buildItem(node);
       case 'job': return this.jobItem(node);
     }
+  }
+
+  private targetItem(node: Extract<Node, { kind: 'target' }>): vscode.TreeItem {
+    const t = node.target.target;
+    const item = new vscode.TreeItem(t.label, t.isHead ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `target:${node.session.id}:${t.name}`;
+    item.iconPath = new vscode.ThemeIcon(t.isHead ? 'target' : 'git-branch');
+    const broke = TreeModel.brokeAt(node.session, node.target);
+    const firstFailing = broke.length > 0 ? `first failing: ${broke.join(', ')}` : undefined;
+    item.description = t.isHead ? ['HEAD', firstFailing].filter(Boolean).join(' · ') : undefined;
+    item.tooltip = `${t.name} at ${t.commit}`;
+    // No state of its jobs in a target's context value: it would have to be redrawn with them, and a redrawn
+    // target makes VS Code drop the argument of a context menu opened on one of its jobs at that moment.
+    item.contextValue = 'target';
+    if (t.worktree) {
+      const state = node.session.worktreeChanges;
+      item.iconPath = new vscode.ThemeIcon('edit');
+      item.description = `uncommitted, over ${t.commit.slice(0, 7)}`;
+      const md = new vscode.MarkdownString(undefined, true);
+      md.appendMarkdown(`**${t.label}** over HEAD \`${t.commit.slice(0, 12)}\`: keyed as a commit of them would be, so committing them afterwards reuses these results.\n\n`);
+      const changed = state ? [...state.changes] : [];
+      for (const [p, c] of changed.slice(0, 20)) { md.appendMarkdown(`- ${c === null ? 'deleted' : 'changed'} \`${escapeCell(p)}\`\n`); }
+      if (changed.length > 20) { md.appendMarkdown(`- … and ${changed.length - 20} more\n`); }
+      for (const n of state?.notes ?? []) { md.appendMarkdown(`\n${escapeCell(n)}\n`); }
+      item.tooltip = md;
+      item.contextValue = 'target worktree';
+    }
+    if (t.subject !== undefined) { // an earlier commit of the branch: its icon sums up its jobs
+      const sum = TreeModel.summary(node.target);
+      item.iconPath = sum === 'notBuilt' ? new vscode.ThemeIcon('git-commit') : ICONS[sum];
+      const counts = TreeModel.counts(node.target);
+      item.description = [firstFailing, counts.failure ? `${counts.failure} failed` : undefined, counts.success ? `${counts.success} passed` : undefined].filter(Boolean).join(' · ') || undefined;
+      item.tooltip = `${t.commit}\n${t.subject}${firstFailing ? `\n\nWhere ${broke.join(', ')} broke: ${broke.length === 1 ? 'it fails' : 'they fail'} here, and passed on the commit before.` : ''}`;
+      item.contextValue = 'target commit';
+    }
+    if (node.target.suggested) {
+      item.description = 'HEAD · suggested jobs';
+      item.contextValue = 'target suggested';
+    }
+    const c = node.target.config;
+    if (typeof c === 'object' && !c.ok) {
+      item.iconPath = ICONS.failure;
+      item.description = [item.description, `config error${c.errors.length === 1 ? '' : `s (${c.errors.length})`}`].filter(Boolean).join(' · ');
+    }
+    return item;
   }
 
   private async jobItem(node: Extract<Node, { kind: 'job' }>): Promise<vscode.TreeItem> {

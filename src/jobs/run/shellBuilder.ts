@@ -27,7 +27,12 @@ export interface ShellBuilderOptions {
   outputCap?: number;
   /** A key computed with the others of its target, by digest (the keys of what a job needs). */
   keyOf: (digest: string) => JobKey | undefined;
+  /** Whether a key is of what matters first (the newest HEAD, the working tree): its build takes a free slot first. */
+  urgent?: (digest: string) => boolean;
 }
+
+/** Above any chain of needs a configuration can have: an urgent build goes before every other. */
+const URGENT = 1_000_000;
 
 /** A build directory readied for a job (see `prepare`), with the marker of the run that will use it. */
 interface PreparedDir {
@@ -66,7 +71,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   }
 
   priority(key: JobKey): number {
-    return key.waitedOnBy ?? 0;
+    return (this.options.urgent?.(key.digest) ? URGENT : 0) + (key.waitedOnBy ?? 0);
   }
 
   order(key: JobKey): number {

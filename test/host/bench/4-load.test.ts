@@ -15,7 +15,7 @@ import { TreeModel } from '../../../src/extension/tree/treeModel';
 import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
 import { gitIn } from '../../fixtures';
 import { OTHER_ENTRIES } from './fixture';
-import { checkRows, loadOnce, stepsOnce, walkTree, type LoadTimes, type StepTimes } from './load';
+import { checkRows, loadOnce, NO_MEMORY, stepsOnce, walkTree, type LoadTimes, type StepTimes } from './load';
 import { api, report, round, summary } from './measure';
 
 const ROUNDS = 15;
@@ -85,7 +85,7 @@ describe('bench: activation to a filled tree, repeated', function () {
     try {
       for (let i = 0; i < ROUNDS; i++) {
         const t0 = performance.now();
-        const sessions = new Sessions(output, vscode.Uri.file(storage), new Operations(output));
+        const sessions = new Sessions(output, vscode.Uri.file(storage), new Operations(output), NO_MEMORY);
         const tree = new BuildTreeProvider(new TreeModel(() => sessions.all), sessions);
         try {
           await sessions.sync();

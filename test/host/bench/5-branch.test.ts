@@ -13,7 +13,7 @@ import { readSettings } from '../../../src/extension/settings';
 import { TreeModel, type Node } from '../../../src/extension/tree/treeModel';
 import { BuildTreeProvider } from '../../../src/extension/tree/treeProvider';
 import { BRANCH_COMMITS } from './fixture';
-import { open, quietOutput, sessionsOf } from './load';
+import { NO_MEMORY, open, quietOutput, sessionsOf } from './load';
 import { api, report, round, summary } from './measure';
 
 const ROUNDS = 11;
@@ -23,7 +23,7 @@ async function loadWith(dir: string, storage: string, targets: 'head' | 'branch'
   const folder = vscode.Uri.file(dir);
   const t0 = performance.now();
   const { jobs } = await open(dir, storage);
-  const session = new Session(jobs, { folder, settings: () => ({ ...readSettings(folder), targets, automaticBuilds: false }), ops: new Operations(quietOutput()), onHeadBuildFailed: () => {}, log: () => {} });
+  const session = new Session(jobs, { folder, settings: () => ({ ...readSettings(folder), targets, automaticBuilds: false }), ops: new Operations(quietOutput()), onHeadBuildFailed: () => {}, log: () => {}, memory: NO_MEMORY });
   const tree = new BuildTreeProvider(new TreeModel(() => [session]), sessionsOf(session));
   try {
     await session.start();

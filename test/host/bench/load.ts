@@ -36,6 +36,9 @@ export function quietOutput(): vscode.LogOutputChannel {
   return (quiet ??= vscode.window.createOutputChannel('DataKit CI bench session', { log: true }));
 }
 
+/** A memory of nothing (the benches' windows never asked anything). */
+export const NO_MEMORY = { get: () => undefined, update: async () => {} };
+
 /** A tree provider's view of one session's changes, as the window's Sessions tells them. */
 export function sessionsOf(session: Session): Sessions {
   return { onDidChange: (listener: (e: unknown) => void) => session.onDidChange((change) => listener({ session, change })) } as unknown as Sessions;
@@ -77,7 +80,7 @@ export async function loadOnce(dir: string, storage: string): Promise<LoadTimes>
   const t0 = performance.now();
   const { jobs } = await open(dir, storage);
   const t1 = performance.now();
-  const session = new Session(jobs, { folder, settings: () => readSettings(folder), ops: new Operations(quietOutput()), onHeadBuildFailed: () => {}, log: () => {} });
+  const session = new Session(jobs, { folder, settings: () => readSettings(folder), ops: new Operations(quietOutput()), onHeadBuildFailed: () => {}, log: () => {}, memory: NO_MEMORY });
   const tree = new BuildTreeProvider(new TreeModel(() => [session]), sessionsOf(session));
   try {
     await session.start();

@@ -97,6 +97,29 @@ describe('from a red icon to the failing line', function () {
     assert.strictEqual(fs.readFileSync(file, 'utf8'), original);
   });
 
+  it('shows a finding once when HEAD\'s build and the working tree\'s both report it, and says which build alone reports the others', async () => {
+    const a = await api();
+    // check reports a finding per line of src/findings.txt that says so, and fails.
+    const text = configOf((jobs) => { jobs.check = { run: "grep -n 'finding' src/findings.txt | sed 's/^\\([0-9]*\\):.*/src\\/findings.txt:\\1:1: error: a finding/'; exit 1", inputs: ['src'] }; });
+    fs.writeFileSync(path.join(folder(), 'src', 'findings.txt'), 'finding\nfine\n');
+    git(folder(), 'add', 'src/findings.txt');
+    await withCommittedConfig(text, async () => {
+      const file = vscode.Uri.file(path.join(folder(), 'src', 'findings.txt'));
+      const ofCheck = (): vscode.Diagnostic[] => vscode.languages.getDiagnostics(file).filter((d) => d.source?.startsWith('DataKit CI: check'));
+      await vscode.commands.executeCommand('datakitCi.build', await jobNode(a, 'check'));
+      await waitFor('HEAD\'s finding', () => ofCheck().length === 1);
+      // The working tree: the same finding, and one more (line 3).
+      fs.writeFileSync(path.join(folder(), 'src', 'findings.txt'), 'finding\nfine\nfinding\n');
+      const wt = await waitFor('the working tree\'s target', () => a.internals.sessions.all[0]!.worktree);
+      await vscode.commands.executeCommand('datakitCi.buildWorkingTree', { kind: 'target', session: a.internals.sessions.all[0], target: wt });
+      const both = await waitFor('both builds\' findings', () => { const d = ofCheck(); return d.length === 2 && d; });
+      assert.deepStrictEqual(both.map((d) => [d.range.start.line, d.source]).sort(), [[0, 'DataKit CI: check'], [2, 'DataKit CI: check · working tree']],
+        'line 1 once (both report it), line 3 said as the working tree\'s');
+    });
+    fs.rmSync(path.join(folder(), 'src', 'findings.txt'), { force: true });
+    await vscode.commands.executeCommand('datakitCi.refresh');
+  });
+
   it('tells a pass → fail of a HEAD job once, and links the failing line of its log to the file', async () => {
     const a = await api();
     await vscode.commands.executeCommand('datakitCi.buildNow');
