@@ -114,6 +114,7 @@ const STYLE = `
   .summary th { font-weight: 600; }
   .inputs thead th { border-bottom: 1px solid var(--vscode-panel-border, currentColor); }
   .num { text-align: right; }
+  .files td { vertical-align: baseline; }
   .badge { font-size: 0.9em; width: 5em; }
   .added { color: var(--vscode-gitDecoration-addedResourceForeground); }
   .removed { color: var(--vscode-gitDecoration-deletedResourceForeground); }
