@@ -219,6 +219,26 @@ describe('Explain Key compares the files of each input, whatever each build was 
     });
   });
 
+  it('in an untrusted workspace (no git): who built the result, and which inputs\' ids differ, without listing files', async () => {
+    const dir = project();
+    await withJobs(dir, async (jobs) => {
+      await build(jobs, await headKey(jobs, dir));
+      write(dir, { 'src/a.txt': 'a2\n' });
+      commitAll(dir);
+      await build(jobs, await headKey(jobs, dir));
+    });
+    const untrusted = await RepoJobs.open({ dir, cacheDir: CACHE, trusted: false });
+    try {
+      const at = await untrusted.cachedJobsAt(git(dir, 'rev-parse', 'HEAD'));
+      const e = await untrusted.explain(at!.keys[0]!);
+      assert.match(String(e.result?.builtBy), /\S+@\S+ \(/);
+      assert.deepEqual(e.inputs.map((i) => i.files), [null]);
+      const input = onlyInput(e);
+      assert.deepEqual([input.files, input.unlisted], [null, 'The previous build\'s files cannot be listed: git runs in no untrusted workspace.']);
+      assert.notEqual(input.before?.id, input.after?.id);
+    } finally { untrusted.dispose(); }
+  });
+
   it('a job never built, with no other build: its inputs and raw key, no result, nothing to compare', async () => {
     const dir = project({ check: { run: 'true' } });
     await withJobs(dir, async (jobs) => {
