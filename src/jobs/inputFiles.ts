@@ -48,12 +48,14 @@ export class InputFiles {
     if (record === null || record === undefined) { return Promise.resolve({ files: new Map() }); }
     if (Array.isArray(record)) { return Promise.resolve(fromPairs(record)); }
     if (typeof record !== 'string') { return Promise.resolve({ unlisted: 'its record is neither an object id nor a list of files' }); }
-    // An object id names one content: the same id under the same path is the same files, whatever the source.
+    // An object id names one content: the same id under the same path is the same files, whatever the source
+    // that listed them (what one source cannot list, another may: only listings are kept).
     const cacheKey = `${input}\0${record}`;
     let p = this.listed.get(cacheKey);
     if (!p) {
       p = this.listPath(source, input, record);
       this.listed.set(cacheKey, p);
+      void p.then((l) => { if ('unlisted' in l) { this.listed.delete(cacheKey); } }, () => this.listed.delete(cacheKey));
     }
     return p;
   }

@@ -20,6 +20,34 @@ describe('Explain Key in the workbench', () => {
   });
   after(async () => { await wb?.close(); });
 
+  /**
+   * Right-click `row` → Explain Key, once the view fetches no rows (VS Code drops a context-menu command's
+   * argument when the tree refreshes then), until the page titled `tab` is in front and drawn.
+   */
+  async function explainFromMenu(row, tab) {
+    const { page } = wb;
+    await wb.sideBarIdle();
+    const fetches = await wb.sideBarFetches();
+    await row.click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu');
+    await menu.waitFor({ timeout: 30_000 });
+    await menu.getByRole('menuitem', { name: /^Explain Key/ }).hover();
+    await page.keyboard.press('Enter');
+    const drawn = page.locator('.tabs-container .tab.active', { hasText: tab });
+    const pick = page.locator('.quick-input-widget input[placeholder^="Pick a job"]');
+    // A webview's first start in a cold workbench on a busy machine can take tens of seconds.
+    const shown = await Promise.race([
+      drawn.waitFor({ timeout: 90_000 }).then(() => 'page', () => 'nothing'),
+      pick.waitFor({ timeout: 90_000 }).then(() => 'pick', () => 'nothing'),
+    ]);
+    if (shown === 'pick') {
+      await wb.screenshot('explain-pick-a-job.png');
+      assert.fail(`Explain Key from the row's context menu asked to "Pick a job": the command lost its row (the side bar fetched rows ${await wb.sideBarFetches() - fetches} times since the right-click).`);
+    }
+    assert.equal(shown, 'page', 'the Explain Key page was shown within 90 s');
+    await page.frameLocator('iframe.webview.ready').frameLocator('#active-frame').locator('h1').waitFor({ timeout: 90_000 });
+  }
+
   it('Explain after a working-tree build: the edited file under what changed, no error', async () => {
     const { page } = wb;
     const sidebar = page.locator('.part.sidebar');
@@ -54,18 +82,9 @@ describe('Explain Key in the workbench', () => {
     await check.locator('.codicon-pass').waitFor({ timeout: 60_000 });
     assert.equal(await rows(/^check$/).count(), 2, 'the working tree\'s check and HEAD\'s');
 
-    // Right-click the working tree's check → Explain Key, once the view fetches no rows (a refresh while the
-    // menu is open takes the command's row from it).
-    await wb.sideBarIdle();
-    await check.click({ button: 'right' });
-    const menu = page.locator('.context-view .monaco-menu');
-    await menu.waitFor({ timeout: 30_000 });
-    await menu.getByRole('menuitem', { name: /^Explain Key/ }).hover();
-    await page.keyboard.press('Enter');
-
+    // Right-click the working tree's check → Explain Key.
+    await explainFromMenu(check, /^Explain check @ working tree/);
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    // A webview's first start in a cold workbench on a busy machine can take tens of seconds.
-    await view.locator('h1').waitFor({ timeout: 90_000 });
     assert.match(await page.locator('.tabs-container .tab.active').innerText(), /^Explain check @ working tree/);
     assert.match(await view.locator('h1').innerText(), /^Why check has key [0-9a-f]{16}$/);
     assert.match(await view.locator('#result').innerText(), /^The working tree over [0-9a-f]{7}: its result was built by \S+@\S+ .* just now\.$/);
@@ -97,13 +116,7 @@ describe('Explain Key in the workbench', () => {
     await sidebar.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^Working tree/ }) }).waitFor({ state: 'detached', timeout: 60_000 });
     const check = sidebar.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^check$/ }) });
     await check.waitFor({ timeout: 30_000 });
-    await wb.sideBarIdle();
-    await check.click({ button: 'right' });
-    const menu = page.locator('.context-view .monaco-menu');
-    await menu.waitFor({ timeout: 30_000 });
-    await menu.getByRole('menuitem', { name: /^Explain Key/ }).hover();
-    await page.keyboard.press('Enter');
-    await page.locator('.tabs-container .tab.active', { hasText: /^Explain check @ [0-9a-f]{7}/ }).waitFor({ timeout: 60_000 });
+    await explainFromMenu(check, /^Explain check @ [0-9a-f]{7}/);
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const changes = view.locator('#changes');
     await changes.locator('h3').waitFor({ timeout: 60_000 });
