@@ -112,6 +112,7 @@ describe('datakit-ci explain', () => {
     ok(dir, 'build', '--worktree');
     const text = ok(dir, 'explain', 'check', '--worktree');
     assert.ok(text.includes('    added    src/\\u001b[31mred\\u0007.txt\n'), text);
+    // eslint-disable-next-line no-control-regex
     assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(text), 'no control character but newlines');
     const json = ok(dir, 'explain', 'check', '--worktree', '--json');
     assert.deepEqual(JSON.parse(json).previous.changes.inputs[0].files.added, ['src/\u001b[31mred\u0007.txt']);
