@@ -115,9 +115,10 @@ export async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus):
 
 /**
  * The jobs of the working tree (`--worktree`), keyed as a commit of its content would be; HEAD's when it
- * does not differ from HEAD. Says which, and what a commit of it would leave out.
+ * does not differ from HEAD. Says which (what the command is `doing` with them), and what a commit of it
+ * would leave out.
  */
-export async function loadWorktreeJobs(jobs: RepoJobs, io: Io): Promise<JobsAt> {
+export async function loadWorktreeJobs(jobs: RepoJobs, io: Io, doing: 'building' | 'explaining' = 'building'): Promise<JobsAt> {
   if (jobs.headTarget().length === 0) {
     throw new DataKitError('Usage', 'this repository has no commit yet: the working tree is built over HEAD, so commit something first');
   }
@@ -126,7 +127,7 @@ export async function loadWorktreeJobs(jobs: RepoJobs, io: Io): Promise<JobsAt> 
   for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${n}\n`); }
   const short = wt.state.head.slice(0, 7);
   if (!wt.at) {
-    io.err(`datakit-ci: the working tree does not differ from HEAD (${short}): building HEAD\n`);
+    io.err(`datakit-ci: the working tree does not differ from HEAD (${short}): ${doing} HEAD\n`);
     return loadJobs(jobs, { rev: 'HEAD', cwd: jobs.dirs.topLevel }, io);
   }
   const n = wt.state.changes.size;
@@ -138,7 +139,7 @@ export async function loadWorktreeJobs(jobs: RepoJobs, io: Io): Promise<JobsAt> 
     for (const e of at.config.errors) { io.err(`${CONFIG_FILE}:${e.line}:${e.column}: ${e.message}\n`); }
     throw new DataKitError('ConfigError', `${CONFIG_FILE} of the working tree has ${at.config.errors.length} error${at.config.errors.length === 1 ? '' : 's'}; nothing was run`);
   }
-  io.err(`datakit-ci: building the working tree: ${n} changed file${n === 1 ? '' : 's'} over HEAD (${short})${wt.state.changes.has(CONFIG_FILE) ? `, with its own ${CONFIG_FILE}` : ''}\n`);
+  io.err(`datakit-ci: ${doing} the working tree: ${n} changed file${n === 1 ? '' : 's'} over HEAD (${short})${wt.state.changes.has(CONFIG_FILE) ? `, with its own ${CONFIG_FILE}` : ''}\n`);
   const positions = at.config.config.positions;
   for (const w of keyWarnings(at.keys)) {
     const p = positions[w.job]?.inputs[w.index];

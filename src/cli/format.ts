@@ -19,3 +19,13 @@ export function seconds(ms: number | null | undefined): string {
 export function localTime(iso: string | null): string {
   return iso ? timestamp(new Date(iso)) : '-';
 }
+
+/**
+ * Text from a result or a repository (a path, a name, a message) made safe for a terminal: control
+ * characters (C0 and C1, DEL, newlines and tabs included) and the bidirectional overrides shown as `\u001b`
+ * instead of acting on the terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

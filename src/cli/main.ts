@@ -4,6 +4,7 @@ import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, ioError, outcomeOf } from '../shared/errors';
 import { runBuild } from './build';
+import { runExplain } from './explain';
 import { EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
 import { localTime, seconds, table } from './format';
@@ -23,6 +24,10 @@ Commands:
   build ... [--fetch] [--push] [--remote R]     fetch results from origin (or R) first / push them after
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
+  explain JOB [--rev REV | --worktree] [--json]
+                                                why the job has its key: what changed since its previous
+                                                build (files of each input, definition, tool), its inputs,
+                                                the raw key; never builds
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
   clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
   push [REMOTE] [--timeout S]                   send the results to REMOTE (origin) under refs/datakit-ci/
@@ -230,6 +235,7 @@ const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   status: { run: status, readOnly: true },
   log: { run: log, readOnly: true },
   history: { run: history, readOnly: true },
+  explain: { run: runExplain, readOnly: true },
   build: { run: runBuild, readOnly: false },
   rebuild: { run: rebuild, readOnly: false },
   clean: { run: clean, readOnly: false },

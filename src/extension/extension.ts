@@ -20,6 +20,7 @@ import { readSettings } from './settings';
 import { StatusBar } from './tree/statusBar';
 import { TreeModel } from './tree/treeModel';
 import { BuildTreeProvider } from './tree/treeProvider';
+import { ExplainViews } from './views/explainView';
 import { HistoryCharts } from './views/historyChart';
 import { ReadOnlyViews, VIEW_SCHEME } from './views/readOnlyViews';
 
@@ -85,6 +86,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
 
   const charts = new HistoryCharts((session, job, b) => documents.open(documents.uriFor(session.id, b.commit, `${job} ${b.commit.slice(0, 7)}`)));
   context.subscriptions.push(charts);
+  const explains = new ExplainViews();
+  context.subscriptions.push(explains);
   const views = new ReadOnlyViews();
   context.subscriptions.push(views, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, views));
   const sources = new SourceFiles(sessions);
@@ -98,7 +101,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   );
   const problems = new JobProblems(sessions, sources, (m) => output.warn(m));
   context.subscriptions.push(problems);
-  registerCommands(context, { sessions, ops, channels, documents, output, charts, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
+  registerCommands(context, { sessions, ops, channels, documents, output, charts, explains, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
   return {

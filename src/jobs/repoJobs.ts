@@ -15,9 +15,10 @@ import type { CommitTimes, HistoryItem } from '../shared/results';
 import { GitStore, objectBytes } from '../store/results/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/source/gitDirs';
 import { SourceRepo } from '../store/source/sourceRepo';
-import { blobIds, type WorktreeState } from '../store/source/worktree';
+import { blobIds, scanWorktree, type WorktreeState } from '../store/source/worktree';
 import { JobsReader, type CommitJobs, type JobsAt, type WorktreeJobs } from './commitJobs';
-import { explainKey } from './explain';
+import { explainKey, type Explanation } from './explain';
+import { InputFiles } from './inputFiles';
 import { jobProblems, problemRoots, type JobProblemsOptions } from './jobProblems';
 import { entryName, type JobKey } from './keys/key';
 import { cleanBuildDirs, collectGarbage, type GcOptions } from './maintenance';
@@ -31,7 +32,8 @@ import { branchTargets, listTargets, type BranchInfo, type Target } from './targ
 import { ResultsWatcher, watchRefs, type ResultsChange } from './watchers';
 
 export type { CommitJobs, JobsAt, WorktreeJobs } from './commitJobs';
-export type { JobBuild, KeyRecord, Provenance } from './resultInfo';
+export type { BuildInfo, JobBuild, KeyRecord, Provenance } from './resultInfo';
+export type { Explanation, InputChange, InputSummary } from './explain';
 export { reusedFrom } from './resultInfo';
 export type { RepositoryDirs } from '../store/source/gitDirs';
 export { findRepository, headOf } from './repository';
@@ -301,11 +303,16 @@ export class RepoJobs {
     return new Set(r.stdout.toString('utf8').split('\0').filter(Boolean));
   }
 
-  /** What a job's key was made of and what changed since its previous build, in Markdown. */
-  async explain(key: JobKey, status: JobStatus | undefined): Promise<string> {
+  /**
+   * What a job's key was made of and what changed since the job's previous build, file by file (see
+   * explain.ts); with its saved result, who built it and where it came from. Never builds.
+   */
+  async explain(key: JobKey): Promise<Explanation> {
+    const status = await this.query(key);
     const saved = status?.output.kind === 'saved' ? status.output.saved : undefined;
-    const result = saved ? { commit: saved.commit, builtBy: (await this.resultTimes(saved.commit)).builtBy, fetchedFrom: await this.fetchedFrom(key, saved.commit) } : undefined;
-    return explainKey({ key, result, previous: await this.info.previousKeyOf(key), repo: this.trusted ? await this.repo() : undefined });
+    const repo = this.trusted ? await this.repo() : undefined;
+    const files = new InputFiles(repo, async () => (repo?.topLevel ? scanWorktree(repo) : undefined));
+    return explainKey({ key, result: saved ? await this.info.buildInfo(entryName(key), saved.commit) : undefined, previous: await this.info.previousBuildOf(key), files });
   }
 
   // ---- Sharing and the disk ----

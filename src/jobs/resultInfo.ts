@@ -49,9 +49,29 @@ export interface KeyRecord {
   digest?: string;
   job?: unknown;
   inputs?: Record<string, unknown>;
+  /** The setup's key, when the job starts with the setup. */
+  setup?: { digest?: string; setup?: unknown; inputs?: Record<string, unknown> } | null;
+  /** The digest of each job it needs, by name. */
+  needs?: Record<string, string>;
   commit?: string;
   /** Built from `commit`'s working tree (uncommitted changes over it). */
   worktree?: boolean;
+}
+
+/** A saved build: who made it, from what, and where it came from (what Explain Key says of a result). */
+export interface BuildInfo {
+  /** The results repository's commit that holds it. */
+  readonly commit: string;
+  /** When it finished (ISO 8601). */
+  readonly finishedAt: string;
+  /** Who built it (`user@host (os-arch, datakit-ci x.y.z)`), when recorded. */
+  readonly builtBy: string | null;
+  /** The remote it was fetched from (built on another machine), if any. */
+  readonly fetchedFrom: string | null;
+  /** The commit it was built for, as its key.json records it. */
+  readonly source: string | null;
+  /** Built from the working tree over `source`, before it was committed. */
+  readonly fromWorktree: boolean;
 }
 
 /** What a result was built from, as its key.json records it. */
@@ -134,22 +154,31 @@ export class ResultInfo {
     });
   }
 
-  /** key.json of the most recent other saved build of the same job (what it was built from before). */
-  async previousKeyOf(key: JobKey): Promise<KeyRecord | undefined> {
+  /** A saved build of `entry`: when it finished, who built it, for which commit, and the remote it came from. */
+  async buildInfo(entry: string, resultCommit: string): Promise<BuildInfo> {
+    const [times, origin, fetched] = await Promise.all([this.store.commitTimes(resultCommit), this.origin(resultCommit), this.store.fetchedHeads(this.builder, entry)]);
+    return {
+      commit: resultCommit, finishedAt: new Date(times.finished).toISOString(), builtBy: times.builtBy ?? null,
+      fetchedFrom: fetched.find((f) => f.commit === resultCommit)?.remote ?? null, source: origin.commit ?? null, fromWorktree: origin.worktree,
+    };
+  }
+
+  /** The most recent other saved build of the same job (what it was built from before): its key.json, and who built it. */
+  async previousBuildOf(key: JobKey): Promise<{ record: KeyRecord; build: BuildInfo } | undefined> {
     const mine = entryName(key);
     const others = (await this.store.listEntries(this.builder)).filter((e) => e.entry.startsWith(`${key.job.name}/`) && e.entry !== mine);
-    let best: { time: number; record: KeyRecord } | undefined;
+    let best: { time: number; record: KeyRecord; entry: string; commit: string } | undefined;
     for (const e of others) {
       const snap = this.store.snapshot(e.commit, e.ref);
       if (!(await snap.exists('key.json'))) { continue; }
       const time = (await this.store.commitTimes(e.commit)).finished;
       if (best && time <= best.time) { continue; }
       try {
-        best = { time, record: JSON.parse(Buffer.from(await snap.readFile('key.json')).toString('utf8')) as KeyRecord };
+        best = { time, entry: e.entry, commit: e.commit, record: JSON.parse(Buffer.from(await snap.readFile('key.json')).toString('utf8')) as KeyRecord };
       } catch (err) {
         throw new DataKitError('CorruptResult', `The key.json of ${e.ref} (${e.commit.slice(0, 12)}) cannot be read: ${(err as Error).message}`);
       }
     }
-    return best?.record;
+    return best && { record: best.record, build: await this.buildInfo(best.entry, best.commit) };
   }
 }

@@ -17,9 +17,12 @@ export function inspectCommands(deps: CommandDeps): CommandSpec[] {
     { id: 'datakitCi.explainKey', name: 'Explain Key', runs: false, run: async (arg?: unknown) => {
       const picked = await jobArg(deps, arg);
       if (!picked) { return undefined; }
-      const text = await picked.session.jobs.explain(picked.job.key, picked.job.status);
-      await deps.views.show(`Explain key of ${picked.job.key.job.name} @ ${picked.job.key.commit.slice(0, 7)}.md`, text, 'markdown');
-      return text;
+      const { session, job } = picked;
+      const explanation = await session.jobs.explain(job.key);
+      // One page per job of a target: the working tree's replaces itself as its key moves with each edit.
+      const of = job.key.worktree ? 'working tree' : job.key.commit.slice(0, 7);
+      const panel = deps.explains.show(`${session.id}:${job.key.job.name}@${job.key.worktree ? 'worktree' : job.key.commit}`, `Explain ${job.key.job.name} @ ${of}`, explanation);
+      return { explanation, html: panel.webview.html };
     } },
     // Restoring writes into the work tree.
     { id: 'datakitCi.restoreOutputs', name: 'Restore Outputs', runs: true, run: async (arg?: unknown) => {

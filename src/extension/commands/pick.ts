@@ -2,6 +2,7 @@
 // of every target shown. And the words a command uses for jobs.
 import * as vscode from 'vscode';
 import type { Operations } from '../operations';
+import type { ExplainViews } from '../views/explainView';
 import type { HistoryCharts } from '../views/historyChart';
 import type { ReadOnlyViews } from '../views/readOnlyViews';
 import type { LogChannels, LogDocumentProvider, LogLinks } from '../logs';
@@ -22,6 +23,7 @@ export interface CommandDeps {
   documents: LogDocumentProvider;
   output: vscode.LogOutputChannel;
   charts: HistoryCharts;
+  explains: ExplainViews;
   views: ReadOnlyViews;
   links: LogLinks;
   sources: SourceFiles;

@@ -1,5 +1,5 @@
-// Documents the extension generates (Explain Key, Show Metrics) as read-only views: a content provider of
-// their own, so that closing one never asks to save an `Untitled` document.
+// Documents the extension generates (Show Metrics, a commit's .datakit-ci.json) as read-only views: a content
+// provider of their own, so that closing one never asks to save an `Untitled` document.
 import * as vscode from 'vscode';
 
 export const VIEW_SCHEME = 'datakit-ci-view';

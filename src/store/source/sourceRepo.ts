@@ -88,23 +88,18 @@ export class SourceRepo implements Disposable {
   }
 
   /**
-   * The files that differ between two trees (of one input, in two builds), paths relative to those trees;
-   * undefined when either tree is not in the repository (a working tree's trees are computed, not stored).
+   * What an object id stands for, as files: a tree's every file with its path inside the tree (as
+   * `git ls-tree -r` lists them), or the kind of a single object (a file's blob, a submodule's commit);
+   * undefined when the repository does not have it (a tree of the working tree is computed, never written).
    */
-  async changedFiles(before: string, after: string): Promise<{ change: 'added' | 'removed' | 'changed'; path: string }[] | undefined> {
-    const r = await this.git(['diff-tree', '-r', '-z', '--no-renames', '--name-status', before, after]);
-    if (r.code !== 0) {
-      // Two versions of one file: that file changed.
-      const types = await Promise.all([before, after].map(async (id) => (await this.git(['cat-file', '-t', id])).stdout.toString().trim()));
-      return types.every((t) => t === 'blob') ? [{ change: 'changed', path: '' }] : undefined;
-    }
-    const parts = r.stdout.toString('utf8').split('\0');
-    const out: { change: 'added' | 'removed' | 'changed'; path: string }[] = [];
-    for (let i = 0; i + 1 < parts.length; i += 2) {
-      const status = parts[i]!;
-      out.push({ change: status === 'A' ? 'added' : status === 'D' ? 'removed' : 'changed', path: parts[i + 1]! });
-    }
-    return out;
+  async objectFiles(id: string): Promise<{ kind: 'tree'; files: TreeFile[] } | { kind: 'blob' | 'commit' } | undefined> {
+    if (!isObjectId(id)) { return undefined; }
+    const [reply] = await this.check.query([id]);
+    const type = reply && isObjectHeader(reply.header) ? reply.header.split(' ')[1] : undefined;
+    if (type === 'blob' || type === 'commit') { return { kind: type }; }
+    if (type !== 'tree') { return undefined; }
+    const r = await this.git(['ls-tree', '-r', '-z', id], { allowFailure: true });
+    return r.code === 0 ? { kind: 'tree', files: parseLsTree(r.stdout, () => true) } : undefined;
   }
 
   /** The commit that `rev` names; unknown → `UnknownRevision`. */
@@ -259,19 +254,7 @@ export class SourceRepo implements Disposable {
     }
     const args = ['ls-tree', '-r', '-z', '--full-tree', commit];
     if (!norm.some((s) => s.base === '')) { args.push('--', ...new Set(norm.map((s) => s.base))); }
-    const out = (await this.git(args)).stdout;
-    const files: TreeFile[] = [];
-    for (let i = 0; i < out.length;) {
-      const nul = out.indexOf(0, i);
-      const end = nul < 0 ? out.length : nul;
-      const line = out.toString('utf8', i, end);
-      const tab = line.indexOf('\t');
-      const [mode, , oid] = line.slice(0, tab).split(' ');
-      const file = line.slice(tab + 1);
-      if (norm.some((s) => within(file, s))) { files.push({ path: file, oid: oid!, mode: mode! }); }
-      i = end + 1;
-    }
-    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const files = parseLsTree((await this.git(args)).stdout, (file) => norm.some((s) => within(file, s)));
     this.listings().set(key, files);
     return files;
   }
@@ -336,4 +319,20 @@ export class SourceRepo implements Disposable {
   private lookup(commit: string, paths: string[]): Promise<Map<string, Found>> {
     return this.paths.lookup(commit, paths);
   }
+}
+
+/** The files of `git ls-tree -r -z` output that `keep` keeps, sorted by path. */
+function parseLsTree(out: Buffer, keep: (file: string) => boolean): TreeFile[] {
+  const files: TreeFile[] = [];
+  for (let i = 0; i < out.length;) {
+    const nul = out.indexOf(0, i);
+    const end = nul < 0 ? out.length : nul;
+    const line = out.toString('utf8', i, end);
+    const tab = line.indexOf('\t');
+    const [mode, , oid] = line.slice(0, tab).split(' ');
+    const file = line.slice(tab + 1);
+    if (tab >= 0 && keep(file)) { files.push({ path: file, oid: oid!, mode: mode! }); }
+    i = end + 1;
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -248,6 +248,29 @@ export function treeIdOf(tree: ReadonlyMap<string, TreeEntry>): string {
 }
 
 /**
+ * The id of the tree that holds exactly `files` (paths relative to it, each with its mode): what git would
+ * write for them, computed without writing anything. Undefined for no file (git has no empty folder).
+ */
+export function treeIdOfFiles(files: readonly TreeFile[]): string | undefined {
+  type Folder = Map<string, TreeFile | Folder>;
+  const root: Folder = new Map();
+  for (const f of files) {
+    const parts = f.path.split('/');
+    let dir = root;
+    for (const name of parts.slice(0, -1)) {
+      let sub = dir.get(name);
+      if (!(sub instanceof Map)) { sub = new Map(); dir.set(name, sub); }
+      dir = sub;
+    }
+    dir.set(parts[parts.length - 1]!, f);
+  }
+  const idOf = (dir: Folder): string => treeIdOf(new Map([...dir].map(([name, e]): [string, TreeEntry] => (e instanceof Map
+    ? [name, { mode: '40000', oid: idOf(e), type: 'tree' }]
+    : [name, { mode: e.mode, oid: e.oid, type: e.mode === '160000' ? 'commit' : 'blob' }]))));
+  return root.size === 0 ? undefined : idOf(root);
+}
+
+/**
  * HEAD's trees with the working tree's changes applied: the object ids and file lists a commit of the
  * working tree would have. Only the trees on the way to a change are read and hashed; every other folder
  * keeps HEAD's id.

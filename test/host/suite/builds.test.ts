@@ -2,6 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import type { Explanation } from '../../../src/jobs/repoJobs';
 import { api, children, git, headJobs, iconOf, item, jobNode, waitFor } from './helpers';
 
 const folder = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
@@ -126,14 +127,20 @@ describe('builds in the tree', function () {
     assert.notStrictEqual(ok.job.key.digest, before.digest, 'src changed: a new key');
     await vscode.commands.executeCommand('datakitCi.buildNow');
     await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
-    const text = await vscode.commands.executeCommand<string>('datakitCi.explainKey', await jobNode(a, 'ok'));
-    // A read-only view, not an Untitled document that asks to be saved.
-    const shown = vscode.window.activeTextEditor!.document;
-    assert.deepStrictEqual([shown.uri.scheme, shown.isUntitled, shown.isDirty, shown.languageId, shown.getText()], ['datakit-ci-view', false, false, 'markdown', text]);
-    // The files of a plain-path input that changed, as git compares its two trees (not the trees' ids).
-    assert.ok(text.includes('- input `src` changed: `src/util.txt` changed\n'), text);
-    assert.ok(!text.includes('the job definition changed'), text);
-    assert.match(text, /Its result \(`[0-9a-f]{12}`\) was built by \S+@\S+ \([^)]*datakit-ci [\d.]+[^)]*\)\./, 'which machine built it');
+    const { explanation: e, html } = await vscode.commands.executeCommand<{ explanation: Explanation; html: string }>('datakitCi.explainKey', await jobNode(a, 'ok'));
+    // A page of its own in front (a webview), not an Untitled document that asks to be saved.
+    const title = `Explain ok @ ${ok.job.key.commit.slice(0, 7)}`;
+    await waitFor(`the tab "${title}" in front`, () => vscode.window.tabGroups.activeTabGroup.activeTab?.label === title);
+    assert.ok(vscode.window.tabGroups.activeTabGroup.activeTab?.input instanceof vscode.TabInputWebview, 'a webview');
+    // The files of a plain-path input that changed, their blob ids compared; nothing else changed.
+    assert.deepStrictEqual(e.previous?.changes.inputs.map((i) => [i.input, i.files]), [['src', { added: [], removed: [], changed: ['src/util.txt'] }]]);
+    assert.deepStrictEqual([e.previous?.changes.definition, e.previous?.changes.tool, e.previous?.key], [[], null, before.digest]);
+    assert.match(String(e.result?.builtBy), /^\S+@\S+ \([^)]*datakit-ci [\d.]+[^)]*\)$/, 'which machine built it');
+    // What the page says: what changed first, the inputs, the raw key last.
+    const [changes, inputs, raw] = ['id="changes"', 'id="inputs"', 'id="raw"'].map((m) => html.indexOf(m));
+    assert.ok(changes > 0 && changes < inputs && inputs < raw, 'what changed, then the inputs, then the raw key');
+    assert.ok(html.includes('<h3>Input <code>src</code>: 1 changed</h3>') && html.includes('<td class="badge changed">changed</td><td><code>src/util.txt</code></td>'), html);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
   it('says a result reused from another commit is cached, and for which commit it was built', async () => {
