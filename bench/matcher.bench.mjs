@@ -51,11 +51,30 @@ function makeToolsLog() {
   return { toolText, toolOptions: { roots: projects.map((p) => p.dir), files: new Set(projects.flatMap((p) => p.files.map((f) => f.path))) } };
 }
 
+/**
+ * Lines made to come near to what each format of the default matcher looks for, and miss, at MAX_LINE's 4,096
+ * characters (a regular expression that backtracks without bound would show here): a code frame's blanks, a
+ * path:line run, an ESLint problem line after a file line, a panic, a traceback's frame, pytest's heading, a Go
+ * frame, make's directory, a compact line, a stack frame, repeated to 16 MiB.
+ */
+function makeNearMisses() {
+  const n = 4096;
+  const fill = (head, unit, tail = '') => (head + unit.repeat(Math.ceil(n / unit.length))).slice(0, n - tail.length) + tail;
+  const lines = [
+    fill('', ' ', '5x'), fill('', 'a:1'), `/abs/x.js\n${fill('  1:1  error  ', 'a  ')}`, fill('thread \'a\' panicked at \'', '\', a'),
+    `Traceback (most recent call last):\n${fill('  File "', '", line 1x')}`, fill('___ ', '_ '), `panic: x\n${fill('\t', ':1 +0x1')}`,
+    fill('make: Entering directory \'', '\''), fill('', 'x', ', col '), fill('    at ', '('), fill('', ' ', '--> a'), fill('E', ' '),
+  ].join('\n') + '\n';
+  return lines.repeat(Math.ceil(SIZE / lines.length)).slice(0, SIZE);
+}
+
 const text = makeLog();
 const options = { roots: [BUILD] };
 // For the default matcher: the files of the commit are the log's files.
 const defaultOptions = { roots: [BUILD], files: new Set(Array.from({ length: 1009 }, (_, i) => `src/module${i % 97}/file${i}.ts`)) };
 const { toolText, toolOptions } = makeToolsLog();
+const missText = makeNearMisses();
+const missOptions = { roots: ['/abs'], files: new Set(['x.js', 'a']) };
 // The first call starts the worker; the next ones reuse it while it stays idle less than IDLE_MS.
 const coldStart = performance.now();
 const check = await matchLogInWorker(text, '$tsc', options);
@@ -71,9 +90,11 @@ const times = await sideBySide({
   split: () => { text.split('\n'); },
   defaultTsc: () => matchLogInWorker(text, undefined, defaultOptions).then(count('defaultTsc')),
   defaultTools: () => matchLogInWorker(toolText, undefined, toolOptions).then(count('defaultTools')),
+  defaultMisses: () => matchLogInWorker(missText, undefined, missOptions).then(count('defaultMisses')),
   ...(baseline ? {
     baselineTsc: () => baseline.matchLogInWorker(text, undefined, defaultOptions).then(count('baselineTsc')),
     baselineTools: () => baseline.matchLogInWorker(toolText, undefined, toolOptions).then(count('baselineTools')),
+    baselineMisses: () => baseline.matchLogInWorker(missText, undefined, missOptions).then(count('baselineMisses')),
   } : {}),
 }, ROUNDS);
 const worker = median(times.worker);
@@ -102,4 +123,5 @@ console.log(`(b) event-loop delay while it runs: p99 ${ms(delayWorker.p99)}, max
 const against = (name, base) => (baseline ? `; baseline ${ms(medians[base])} with ${counts[base].toLocaleString('en')} problems (ratio ${(medians[name] / medians[base]).toFixed(2)})` : '');
 console.log(`(c) the default matcher, the same log: ${ms(medians.defaultTsc)} median, ${counts.defaultTsc.toLocaleString('en')} problems${against('defaultTsc', 'baselineTsc')}`);
 console.log(`(d) the default matcher, ${mib(toolText.length)} of the captured tools' logs: ${ms(medians.defaultTools)} median, ${counts.defaultTools.toLocaleString('en')} problems${against('defaultTools', 'baselineTools')}`);
+console.log(`(e) the default matcher, ${mib(missText.length)} of lines of 4,096 characters that nearly match: ${ms(medians.defaultMisses)} median, ${counts.defaultMisses.toLocaleString('en')} problems${against('defaultMisses', 'baselineMisses')}`);
 record('matcher', { rounds: ROUNDS, bytes: SIZE, errors: ERRORS, workerMs: worker, firstCallMs: cold, splitMs: split, delayWorkerMs: delayWorker, delayMainMs: delayHere, medians, counts, baseline: BASELINE_OUT });

@@ -56,7 +56,9 @@ export async function jobProblems(sources: ProblemSources, key: JobKey, options:
   const { matchLogInWorker } = require('./problems/matchInWorker') as typeof import('./problems/matchInWorker');
   const deadline = AbortSignal.timeout(MATCH_DEADLINE_MS);
   try {
-    return await matchLogInWorker(bytes, key.job.problemMatcher, { roots, files }, options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
+    // Only a failure's log is matched (matchableFailure): what the default matcher finds without a word of
+    // severity is an error.
+    return await matchLogInWorker(bytes, key.job.problemMatcher, { roots, files, failed: true }, options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
   } catch (e) {
     if (deadline.aborted && !options.signal?.aborted) {
       throw new DataKitError('MatchFailed', `Matching the log of ${key.job.name} took more than ${MATCH_DEADLINE_MS / 1000} s and was stopped: a "regexp" of its problemMatcher may backtrack without end`);

@@ -216,13 +216,12 @@ describe('the default matcher (a job that declares none)', () => {
     ]);
   });
 
-  it('finds path:line[:column] and path(line,column) lines about files of the commit only', () => {
+  it('finds path:line[:column] and path(line,column) lines about files of the commit only (rustc\'s --> only after its header)', () => {
     assert.deepEqual(match(log, undefined, { files }), [
       { file: 'src/a.c', line: 3, column: 5, severity: 'error', message: 'expected \';\' before \'}\' token' },
       { file: 'src/a.cs', line: 12, column: 5, severity: 'warning', message: 'The variable \'e\' is declared but never used', code: 'CS0168' },
       { file: 'src/a.c', line: 8, column: 1, severity: 'info', message: 'declared here' },
       { file: 'src/a.c', line: 9, column: 1, severity: 'warning', message: 'something odd' },
-      { file: 'src/main.rs', line: 4, column: 9, severity: 'warning', message: '--> src/main.rs:4:9' },
     ]);
   });
 
@@ -230,10 +229,10 @@ describe('the default matcher (a job that declares none)', () => {
     assert.deepEqual(matchLog(log, resolveMatcher(undefined), { roots: [BUILD] }), { findings: [], total: 0 });
   });
 
-  it('takes an error that the line says for an error', () => {
-    assert.deepEqual(match('src/a.c:2 compile error here\n', undefined, { files }), [
-      { file: 'src/a.c', line: 2, column: 1, severity: 'error', message: 'compile error here' },
-    ]);
+  it('takes the word that opens the message for the severity, else the job\'s result: an error when it failed', () => {
+    const lines = 'src/a.c:2 compile error here\nsrc/a.c:3: fatal error: no such file\nsrc/a.c:4: note: here\n';
+    assert.deepEqual(match(lines, undefined, { files }).map((f) => f.severity), ['warning', 'error', 'info']);
+    assert.deepEqual(match(lines, undefined, { files, failed: true }).map((f) => f.severity), ['error', 'error', 'info']);
   });
 });
 
