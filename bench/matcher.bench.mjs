@@ -3,9 +3,10 @@
 // plain `text.split('\n')` of the same text, side by side; and the main thread's event-loop delay while the
 // worker runs (monitorEventLoopDelay), against matching on the main thread itself.
 // The default matcher (issue 18), in the same rounds: (c) the same log, for a job that declares no matcher;
-// (d) 16 MiB of the captured tools' logs (test/fixtures/tools/*.log, one after the other, again and again).
+// (d) 16 MiB of the captured tools' logs (test/fixtures/tools/*.log, one after the other, again and again);
+// (e) 16 MiB of lines of MAX_LINE characters that nearly match its formats.
 // With DATAKIT_CI_BASELINE_OUT=<another build's out folder> (`npx tsc -p tsconfig.test.json` in a checkout of
-// the commit to compare with), that build's matchLogInWorker runs (c) and (d) in the same rounds, side by side.
+// the commit to compare with), that build's matchLogInWorker runs (a), (c), (d) and (e) in the same rounds.
 // Run after `npx tsc -p tsconfig.test.json`: node bench/matcher.bench.mjs [rounds]
 // Budgets: matchLogInWorker ≤ 300 ms median; event-loop delay p99 ≤ 50 ms while it runs.
 import assert from 'node:assert/strict';
@@ -92,6 +93,7 @@ const times = await sideBySide({
   defaultTools: () => matchLogInWorker(toolText, undefined, toolOptions).then(count('defaultTools')),
   defaultMisses: () => matchLogInWorker(missText, undefined, missOptions).then(count('defaultMisses')),
   ...(baseline ? {
+    baselineWorker: () => baseline.matchLogInWorker(text, '$tsc', options),
     baselineTsc: () => baseline.matchLogInWorker(text, undefined, defaultOptions).then(count('baselineTsc')),
     baselineTools: () => baseline.matchLogInWorker(toolText, undefined, toolOptions).then(count('baselineTools')),
     baselineMisses: () => baseline.matchLogInWorker(missText, undefined, missOptions).then(count('baselineMisses')),
@@ -119,6 +121,7 @@ const delayHere = await loopDelay(async () => { await new Promise((resolve) => s
 
 console.log(`log: ${mib(SIZE)}, ${ERRORS.toLocaleString('en')} matching lines of ${(text.split('\n').length - 1).toLocaleString('en')}; ${ROUNDS} rounds, side by side`);
 console.log(`(a) matchLogInWorker($tsc): ${ms(worker)} median — ${verdict(worker <= 300)} (budget ≤ 300 ms); baseline text.split('\\n') ${ms(split)} (ratio ${(worker / split).toFixed(1)}); the first call, starting the worker: ${ms(cold)}`);
+if (baseline) { console.log(`    the baseline build's matchLogInWorker($tsc): ${ms(medians.baselineWorker)} median (ratio ${(worker / medians.baselineWorker).toFixed(2)})`); }
 console.log(`(b) event-loop delay while it runs: p99 ${ms(delayWorker.p99)}, max ${ms(delayWorker.max)} — ${verdict(delayWorker.p99 <= 50)} (budget p99 ≤ 50 ms); matching on the main thread instead: p99 ${ms(delayHere.p99)}, max ${ms(delayHere.max)}`);
 const against = (name, base) => (baseline ? `; baseline ${ms(medians[base])} with ${counts[base].toLocaleString('en')} problems (ratio ${(medians[name] / medians[base]).toFixed(2)})` : '');
 console.log(`(c) the default matcher, the same log: ${ms(medians.defaultTsc)} median, ${counts.defaultTsc.toLocaleString('en')} problems${against('defaultTsc', 'baselineTsc')}`);
