@@ -29,12 +29,23 @@ export function matchableFailure(status: Status<unknown> | undefined): string | 
 
 /**
  * Where a log's absolute paths may start, a repository path following: the working copy, and each checkout
- * a job or a setup ran in (matchLog's `roots`).
+ * a job or a setup ran in (matchLog's `roots`). Each also by its real path when a symbolic link is on the way
+ * to it (macOS's /var → /private/var, a linked home folder): a tool prints the folder it runs in as the system
+ * gives it (`process.cwd()`), which is the real path, not the one the job was started in.
  */
 export async function problemRoots(buildRoot: string, topLevel: string | undefined): Promise<string[]> {
-  const checkouts = (await Promise.all(checkoutFolders(buildRoot).map(async (folder) => ((await unlessMissing(fs.promises.readdir(folder))) ?? [])
-    .filter((n) => !n.endsWith('.lock')).map((n) => path.join(folder, n))))).flat();
-  return [...(topLevel ? [topLevel] : []), ...checkouts];
+  const checkouts = await Promise.all(checkoutFolders(buildRoot).map(async (folder) => {
+    const names = ((await unlessMissing(fs.promises.readdir(folder))) ?? []).filter((n) => !n.endsWith('.lock'));
+    const real = names.length > 0 ? await realPath(folder) : folder;
+    return names.flatMap((n) => (real === folder ? [path.join(folder, n)] : [path.join(folder, n), path.join(real, n)]));
+  }));
+  const top = topLevel === undefined ? [] : [...new Set([topLevel, await realPath(topLevel)])];
+  return [...top, ...checkouts.flat()];
+}
+
+/** The path without symbolic links, or the path itself when it cannot be resolved. */
+function realPath(p: string): Promise<string> {
+  return fs.promises.realpath(p).catch(() => p);
 }
 
 /** What matching a job's log reads: its bytes, the files of a commit, and where builds ran. */
@@ -56,7 +67,9 @@ export async function jobProblems(sources: ProblemSources, key: JobKey, options:
   const { matchLogInWorker } = require('./problems/matchInWorker') as typeof import('./problems/matchInWorker');
   const deadline = AbortSignal.timeout(MATCH_DEADLINE_MS);
   try {
-    return await matchLogInWorker(bytes, key.job.problemMatcher, { roots, files }, options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
+    // Only a failure's log is matched (matchableFailure): what the default matcher finds without a word of
+    // severity is an error.
+    return await matchLogInWorker(bytes, key.job.problemMatcher, { roots, files, failed: true }, options.signal ? AbortSignal.any([options.signal, deadline]) : deadline);
   } catch (e) {
     if (deadline.aborted && !options.signal?.aborted) {
       throw new DataKitError('MatchFailed', `Matching the log of ${key.job.name} took more than ${MATCH_DEADLINE_MS / 1000} s and was stopped: a "regexp" of its problemMatcher may backtrack without end`);

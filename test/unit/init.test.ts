@@ -44,7 +44,8 @@ describe('datakit-ci init', () => {
     assert.equal(printed.code, 0);
     assert.match(printed.out, /^\/\/ Suggested by `datakit-ci init`/);
     assert.ok(printed.out.includes('  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"] },\n'));
-    assert.ok(printed.out.includes('    "lint": { "run": "npm run lint" }\n'));
+    // The script runs eslint: the job names its matcher.
+    assert.ok(printed.out.includes('    "lint": { "run": "npm run lint", "problemMatcher": "$eslint-stylish" }\n'));
     assert.equal(printed.err, [
       'found 1 job and a setup:',
       '  (setup)  npm ci        chosen by package-lock.json',

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { problemRoots } from '../../src/jobs/jobProblems';
 import { normalizeJob, parseConfig, type ConfigError } from '../../src/jobs/config/config';
 import { matchLogInWorker, matchWithWorkerFile } from '../../src/jobs/problems/matchInWorker';
 import { matchLog, type Finding, type MatchOptions } from '../../src/jobs/problems/matchLog';
 import { BUILTIN_NAMES, resolveMatcher, type MatcherSpec } from '../../src/jobs/problems/problemMatchers';
 import { DataKitError } from '../../src/shared/errors';
+import { tempRoot } from '../fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BUILD = '/home/u/.cache/datakit-ci/repo-1a2b/build/3f9c';
@@ -194,6 +197,29 @@ describe('where a log says its command ran', () => {
   });
 });
 
+describe('the roots of a log\'s paths', () => {
+  const tmp = tempRoot('roots');
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('are the working copy and each checkout, also by their real paths when a symbolic link is on the way (a tool prints the real one)', async () => {
+    const real = path.join(tmp, 'real');
+    fs.mkdirSync(path.join(real, 'work', '85a0'), { recursive: true });
+    fs.mkdirSync(path.join(real, 'work', '85a0.lock'));
+    fs.mkdirSync(path.join(tmp, 'copy'));
+    fs.symlinkSync(real, path.join(tmp, 'linked'));
+    fs.symlinkSync(path.join(tmp, 'copy'), path.join(tmp, 'linked-copy'));
+    const roots = await problemRoots(path.join(tmp, 'linked'), path.join(tmp, 'linked-copy'));
+    assert.deepEqual(roots, [path.join(tmp, 'linked-copy'), path.join(tmp, 'copy'), path.join(tmp, 'linked', 'work', '85a0'), path.join(real, 'work', '85a0')]);
+    assert.deepEqual(await problemRoots(real, undefined), [path.join(real, 'work', '85a0')]);
+    // ESLint's real output, printed in the checkout's real folder, read with the job's roots.
+    const tools = path.join(ROOT, 'test', 'fixtures', 'tools');
+    const captured = JSON.parse(fs.readFileSync(path.join(tools, 'manifest.json'), 'utf8')).projects.eslint.dir as string;
+    const log = fs.readFileSync(path.join(tools, 'eslint-stylish.log'), 'utf8').replaceAll(captured, path.join(real, 'work', '85a0'));
+    const files = new Set(['src/app/main.js', 'src/lib/math.js']);
+    assert.deepEqual(matchLog(log, resolveMatcher(undefined), { roots, files }).findings.map((f) => `${f.file}:${f.line}`), ['src/app/main.js:3', 'src/app/main.js:4', 'src/lib/math.js:3', 'src/lib/math.js:4']);
+  });
+});
+
 describe('the default matcher (a job that declares none)', () => {
   const files = new Set(['src/a.c', 'src/a.cs', 'src/main.rs']);
   const log = [
@@ -216,13 +242,12 @@ describe('the default matcher (a job that declares none)', () => {
     ]);
   });
 
-  it('finds path:line[:column] and path(line,column) lines about files of the commit only', () => {
+  it('finds path:line[:column] and path(line,column) lines about files of the commit only (rustc\'s --> only after its header)', () => {
     assert.deepEqual(match(log, undefined, { files }), [
       { file: 'src/a.c', line: 3, column: 5, severity: 'error', message: 'expected \';\' before \'}\' token' },
       { file: 'src/a.cs', line: 12, column: 5, severity: 'warning', message: 'The variable \'e\' is declared but never used', code: 'CS0168' },
       { file: 'src/a.c', line: 8, column: 1, severity: 'info', message: 'declared here' },
       { file: 'src/a.c', line: 9, column: 1, severity: 'warning', message: 'something odd' },
-      { file: 'src/main.rs', line: 4, column: 9, severity: 'warning', message: '--> src/main.rs:4:9' },
     ]);
   });
 
@@ -230,10 +255,10 @@ describe('the default matcher (a job that declares none)', () => {
     assert.deepEqual(matchLog(log, resolveMatcher(undefined), { roots: [BUILD] }), { findings: [], total: 0 });
   });
 
-  it('takes an error that the line says for an error', () => {
-    assert.deepEqual(match('src/a.c:2 compile error here\n', undefined, { files }), [
-      { file: 'src/a.c', line: 2, column: 1, severity: 'error', message: 'compile error here' },
-    ]);
+  it('takes the word that opens the message for the severity, else the job\'s result: an error when it failed', () => {
+    const lines = 'src/a.c:2 compile error here\nsrc/a.c:3: fatal error: no such file\nsrc/a.c:4: note: here\n';
+    assert.deepEqual(match(lines, undefined, { files }).map((f) => f.severity), ['warning', 'error', 'info']);
+    assert.deepEqual(match(lines, undefined, { files, failed: true }).map((f) => f.severity), ['error', 'error', 'info']);
   });
 });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfig } from '../../src/jobs/config/config';
 import { makeTargets, suggestJobs, type Suggestions } from '../../src/jobs/suggest/suggest';
+import { scriptMatcher } from '../../src/jobs/suggest/suggestMatchers';
 import { pnpmPackages } from '../../src/jobs/suggest/suggestWorkspaces';
 import { repo, tempRoot } from '../fixtures';
 
@@ -24,15 +25,15 @@ function found(s: Suggestions): Omit<Suggestions, 'text'> {
 }
 
 /** The jobs as parseConfig reads them back from the text. */
-function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string[] }[] {
+function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string[]; problemMatcher?: unknown }[] {
   const r = parseConfig(s.text);
   assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
   assert.deepEqual(r.config.setup && { run: r.config.setup.run, inputs: r.config.setup.inputs }, s.setup && { run: s.setup.run, inputs: s.setup.inputs });
-  return r.config.jobs.map((j) => ({ name: j.name, run: j.run, ...(j.inputs ? { inputs: j.inputs } : {}) }));
+  return r.config.jobs.map((j) => ({ name: j.name, run: j.run, ...(j.inputs ? { inputs: j.inputs } : {}), ...(j.problemMatcher ? { problemMatcher: j.problemMatcher } : {}) }));
 }
 
 describe('zero configuration: suggested jobs', () => {
-  it('a single package: its build, lint and test scripts through npm, npm ci as the setup', async () => {
+  it('a single package: its build, lint and test scripts through npm, npm ci as the setup; tsc\'s and eslint\'s matchers', async () => {
     const dir = project({
       'package.json': { name: 'one', scripts: { start: 'node .', test: 'node --test', build: 'tsc', lint: 'eslint .' }, devDependencies: { typescript: '5' } },
       'package-lock.json': '{}',
@@ -41,8 +42,8 @@ describe('zero configuration: suggested jobs', () => {
     const s = await suggestJobs(dir);
     assert.deepEqual(found(s), {
       jobs: [
-        { name: 'build', run: 'npm run build', from: 'package.json script "build"' },
-        { name: 'lint', run: 'npm run lint', from: 'package.json script "lint"' },
+        { name: 'build', run: 'npm run build', problemMatcher: '$tsc', from: 'package.json script "build"' },
+        { name: 'lint', run: 'npm run lint', problemMatcher: '$eslint-stylish', from: 'package.json script "lint"' },
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
       ],
       setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json'], from: 'package-lock.json' },
@@ -58,9 +59,9 @@ describe('zero configuration: suggested jobs', () => {
       '  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"] },',
       '  "jobs": {',
       '    // package.json script "build"',
-      '    "build": { "run": "npm run build" },',
+      '    "build": { "run": "npm run build", "problemMatcher": "$tsc" },',
       '    // package.json script "lint"',
-      '    "lint": { "run": "npm run lint" },',
+      '    "lint": { "run": "npm run lint", "problemMatcher": "$eslint-stylish" },',
       '    // package.json script "test"',
       '    "test": { "run": "npm run test" }',
       '  }',
@@ -88,9 +89,9 @@ describe('zero configuration: suggested jobs', () => {
     assert.deepEqual(found(s), {
       jobs: [
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
-        { name: 'app.typecheck', run: 'npm run typecheck -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], from: 'packages/app/package.json script "typecheck"' },
+        { name: 'app.typecheck', run: 'npm run typecheck -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], problemMatcher: '$tsc', from: 'packages/app/package.json script "typecheck"' },
         { name: 'app.test', run: 'npm run test -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], from: 'packages/app/package.json script "test"' },
-        { name: 'core.build', run: 'npm run build -w packages/core', inputs: ['packages/core', ...shared], from: 'packages/core/package.json script "build"' },
+        { name: 'core.build', run: 'npm run build -w packages/core', inputs: ['packages/core', ...shared], problemMatcher: '$tsc', from: 'packages/core/package.json script "build"' },
         { name: 'core.test', run: 'npm run test -w packages/core', inputs: ['packages/core', ...shared], from: 'packages/core/package.json script "test"' },
       ],
       setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json', '.npmrc'], from: 'package-lock.json' },
@@ -118,7 +119,7 @@ describe('zero configuration: suggested jobs', () => {
       jobs: [
         { name: 'solo.build', run: 'yarn workspace solo run build', inputs: ['libs/solo', 'yarn.lock'], from: 'libs/solo/package.json script "build"' },
         { name: 'libs-x-core.test', run: 'yarn workspace x-core run test', inputs: ['libs/x/core', 'yarn.lock'], from: 'libs/x/core/package.json script "test"' },
-        { name: 'libs-y-core.lint', run: 'yarn workspace y-core run lint', inputs: ['libs/y/core', 'yarn.lock'], from: 'libs/y/core/package.json script "lint"' },
+        { name: 'libs-y-core.lint', run: 'yarn workspace y-core run lint', inputs: ['libs/y/core', 'yarn.lock'], problemMatcher: '$eslint-stylish', from: 'libs/y/core/package.json script "lint"' },
         { name: 'libs-y-core.test', run: 'yarn workspace y-core run test', inputs: ['libs/y/core', 'yarn.lock'], from: 'libs/y/core/package.json script "test"' },
       ],
       setup: { run: 'yarn install --frozen-lockfile', inputs: ['package.json', 'yarn.lock', 'libs/**/package.json', '!libs/old/**/package.json'], from: 'yarn.lock' },
@@ -140,7 +141,7 @@ describe('zero configuration: suggested jobs', () => {
     const s = await suggestJobs(dir);
     assert.deepEqual(found(s), {
       jobs: [
-        { name: 'lint', run: 'pnpm run lint', from: 'package.json script "lint"' },
+        { name: 'lint', run: 'pnpm run lint', problemMatcher: '$eslint-stylish', from: 'package.json script "lint"' },
         { name: 'web.build', run: 'pnpm --dir apps/web run build', inputs: ['apps/web', 'pnpm-lock.yaml'], from: 'apps/web/package.json script "build"' },
         { name: 'web.check', run: 'pnpm --dir apps/web run check', inputs: ['apps/web', 'pnpm-lock.yaml'], from: 'apps/web/package.json script "check"' },
         { name: 'ui.test', run: 'pnpm --dir packages/ui run test', inputs: ['packages/ui', 'pnpm-lock.yaml'], from: 'packages/ui/package.json script "test"' },
@@ -196,7 +197,7 @@ describe('zero configuration: suggested jobs', () => {
     assert.deepEqual(found(s), {
       jobs: [
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
-        { name: 'fine.lint', run: 'npm run lint -w packages/fine', inputs: ['packages/fine'], from: 'packages/fine/package.json script "lint"' },
+        { name: 'fine.lint', run: 'npm run lint -w packages/fine', inputs: ['packages/fine'], problemMatcher: '$eslint-stylish', from: 'packages/fine/package.json script "lint"' },
       ],
       // Without a lockfile, the dependencies are still installed once, keyed on the package.json files.
       setup: { run: 'npm install --no-audit --no-fund', inputs: ['package.json', 'packages/*/package.json'], from: 'package.json (no lockfile)' },
@@ -220,5 +221,17 @@ describe('zero configuration: suggested jobs', () => {
     const invalidRoot = await suggestJobs(project({ 'package.json': '{"scripts": {"test": "x"}' }));
     assert.deepEqual(found(invalidRoot), { jobs: [], skipped: [{ file: 'package.json', reason: 'is not valid JSON: Expected "}" at line 1, column 26' }] });
     assert.ok(parseConfig(invalidRoot.text).ok, 'an empty suggestion is still a valid file');
+  });
+
+  it('names the matcher of what a script runs, from its words: eslint (stylish, or compact when asked), tsc, both, or none', () => {
+    const cases: [string, string | string[] | undefined][] = [
+      ['eslint .', '$eslint-stylish'], ['npx eslint . --max-warnings 0', '$eslint-stylish'], ['eslint -f stylish src', '$eslint-stylish'],
+      ['eslint --format=compact .', '$eslint-compact'], ['eslint -f json -o out.json .', undefined], ['node_modules/.bin/eslint .', '$eslint-stylish'],
+      ['tsc', '$tsc'], ['tsc -p .', '$tsc'], ['tsc --noEmit', '$tsc'], ['pnpm exec tsc -b', '$tsc'], ['npm exec -- tsc --noEmit', '$tsc'], ['cross-env NODE_ENV=ci tsc', '$tsc'],
+      ['tsc --noEmit && eslint . && depcruise src', ['$tsc', '$eslint-stylish']], ['eslint . && tsc -p . && tsc -p test', ['$eslint-stylish', '$tsc']],
+      ['vue-tsc --noEmit', undefined], ['tsc-alias', undefined], ['eslint-config-check', undefined], ['echo eslint', undefined],
+      ['npm run lint', undefined], ['node --test', undefined], ['jest', undefined], ['', undefined],
+    ];
+    for (const [script, matcher] of cases) { assert.deepEqual(scriptMatcher(script), matcher, script); }
   });
 });

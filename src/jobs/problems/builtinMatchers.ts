@@ -1,6 +1,7 @@
 // The matchers a job can name (VS Code's, as data) and the default one for a job that names none; the shapes
 // are in matcherTypes.ts, the checks in problemMatchers.ts.
-import type { Matcher, MatcherObjectSpec, Pattern } from './matcherTypes';
+import { DEFAULT_MATCHER } from './default/defaultReader';
+import type { Matcher, MatcherObjectSpec } from './matcherTypes';
 
 const RELATIVE: MatcherObjectSpec['fileLocation'] = ['relative', '${cwd}'];
 
@@ -81,19 +82,8 @@ export const BUILTIN_NEEDS: Readonly<Record<string, readonly (readonly string[] 
   $jshint: [['line', 'col']], '$jshint-stylish': [undefined, ['line', 'col']], $go: [[':']], $gcc: [[':']],
 };
 
-const defaultMatcher = (name: string, regexp: RegExp, groups: Pattern['groups']): Matcher => ({
-  name, owner: 'datakit-ci', severity: 'warning', fileLocation: { kind: 'autoDetect', prefix: '' },
-  onlyKnownFiles: true, severityFromText: true, patterns: [{ regexp, kind: 'location', groups, loop: false }],
-});
-
 /**
- * For a job without a `problemMatcher`: `path:line[:column]` and `path(line[,column])` at the start of a line
- * (after blanks, or rustc's `-->`), for files of the commit only, so that `foo:12` in prose is not a problem.
- * A path holds no blank, `:` (but a drive's) or parenthesis, which keeps each expression linear in the line.
- * The severity is the word that opens the message (`error`, `warning`, `note`…); without one, `error` if the
- * line says "error", else `warning`.
+ * For a job without a `problemMatcher`: the formats people run, recognised without configuration (see
+ * default/defaultReader.ts), about files of the commit only.
  */
-export const DEFAULT_MATCHERS: readonly Matcher[] = [
-  defaultMatcher('default:colon', /^\s*(?:-->\s*)?((?:[A-Za-z]:)?[^\s:()]+):(\d+)(?::(\d+))?(?![\w.])[\s:,-]*(.*)$/, { file: 1, line: 2, column: 3, message: 4 }),
-  defaultMatcher('default:parenthesis', /^\s*((?:[A-Za-z]:)?[^\s:()]+)\((\d+)(?:,(\d+))?(?:,(\d+),(\d+))?\)[\s:,-]*(.*)$/, { file: 1, line: 2, column: 3, endLine: 4, endColumn: 5, message: 6 }),
-];
+export const DEFAULT_MATCHERS: readonly Matcher[] = [DEFAULT_MATCHER];

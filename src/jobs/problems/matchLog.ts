@@ -1,12 +1,14 @@
 // Runs problem matchers over a finished log, as VS Code's task system does over a terminal's lines: a matcher
 // of n patterns matches n consecutive lines; when its last pattern loops, each following line it matches is
-// one more problem with what the earlier lines captured. The paths become repository-relative: an absolute
-// path loses the prefix of the build directory or the working copy it was printed in, a relative one is read
-// from the repository's root (a job runs there); any other path is dropped, whatever the matcher's
-// `fileLocation` says (no path outside the repository can be shown as one of its files).
+// one more problem with what the earlier lines captured. A reading matcher (the default one) gets the lines
+// one by one instead. The paths become repository-relative (logPaths.ts): any other path is dropped, whatever
+// the matcher's `fileLocation` says (no path outside the repository can be shown as one of its files).
 import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
 import { stripAnsi } from '../../shared/ansi';
-import type { Group, Matcher, Pattern, Severity } from './matcherTypes';
+import { LogPaths } from './logPaths';
+import type { Group, LineReader, Matcher, Pattern, ReadFinding, ReaderHost, Severity } from './matcherTypes';
+
+export { repositoryPath } from './logPaths';
 
 export interface Finding {
   /** Repository-relative, `/`-separated. */
@@ -29,6 +31,11 @@ export interface MatchOptions {
   readonly files?: ReadonlySet<string>;
   /** The most findings kept (default 1000); `total` counts them all. */
   readonly max?: number;
+  /**
+   * Whether the job failed: a finding of the default matcher whose line says no severity (`error`, `warning`,
+   * `note`) is an error then, a warning otherwise (default: it passed).
+   */
+  readonly failed?: boolean;
 }
 
 export interface MatchResult {
@@ -39,7 +46,6 @@ export interface MatchResult {
 export const DEFAULT_MAX_FINDINGS = 1000;
 /** A longer line is matched on its first this many characters: bounds what a backtracking pattern costs. */
 export const MAX_LINE = 4096;
-
 
 /** What the lines of one problem captured, by group (one shape for all, which keeps V8's property access fast). */
 class Captures {
@@ -68,34 +74,88 @@ interface Compiled {
   readonly wholeFile: boolean;
 }
 
-/** What one run of matchLog reuses: the roots, the commit's files, and the paths already resolved. */
-interface Context {
-  roots: readonly string[];
-  readonly files: ReadonlySet<string> | undefined;
-  /** Raw path (after its prefix) → repository path or null: a log names the same files again and again. */
-  readonly paths: Map<string, string | null>;
+/** The findings of one run: the first `max` kept, all counted; a reading matcher's repeats dropped. */
+class Collector {
+  readonly findings: Finding[] = [];
+  total = 0;
+  /** Each reading matcher's finding so far: file → place → its message, or the messages said there. */
+  private readonly seen = new Map<string, Map<number | string, string | string[]>>();
+
+  constructor(private readonly max: number, private readonly failed: boolean) {}
+
+  get full(): boolean { return this.findings.length >= this.max; }
+
+  /** A finding of a pattern (already past the cap when `true`). */
+  add(f: Finding | true | undefined): void {
+    if (f === undefined) { return; }
+    this.total++;
+    if (f !== true) { this.findings.push(f); }
+  }
+
+  /** A finding of a reading matcher: a second one at the same place with the same message is the same problem. */
+  read(f: ReadFinding): void {
+    const line = Math.max(1, f.line);
+    const column = Math.max(1, f.column ?? 1);
+    const message = neutral(f.message.trim());
+    if (message === '') { return; }
+    if (!this.firstTime(f.file, line, column, message)) { return; }
+    this.total++;
+    if (this.full) { return; }
+    const finding: { -readonly [K in keyof Finding]: Finding[K] } = { file: f.file, line, column, severity: f.severity ?? (this.failed ? 'error' : 'warning'), message };
+    // An end before the start (`(3,1,0,0)`) is no range: the finding keeps its start only.
+    if (f.endLine !== undefined && f.endLine >= line) {
+      finding.endLine = f.endLine;
+      if (f.endColumn !== undefined && f.endColumn >= 1) { finding.endColumn = f.endColumn; }
+    }
+    if (f.code) { finding.code = neutral(f.code); }
+    this.findings.push(finding);
+  }
+
+  /**
+   * Whether this is the first finding at this place with this message. No key string nor array is made for
+   * it: a log may have 100,000, which would all outlive the young generation (the garbage collector's work
+   * doubled the matching's time with them).
+   */
+  private firstTime(file: string, line: number, column: number, message: string): boolean {
+    let places = this.seen.get(file);
+    if (places === undefined) {
+      places = new Map();
+      this.seen.set(file, places);
+    }
+    // A small integer while it fits one (line < 2^19, column < 2^12), else a string.
+    const place = line < 0x80000 && column < 0x1000 ? line * 0x1000 + column : `${line}:${column}`;
+    const said = places.get(place);
+    if (said === undefined) {
+      places.set(place, message);
+    } else if (typeof said === 'string') {
+      if (said === message) { return false; }
+      places.set(place, [said, message]);
+    } else {
+      if (said.includes(message)) { return false; }
+      said.push(message);
+    }
+    return true;
+  }
 }
 
-const MAX_CACHED_PATHS = 10_000;
+/**
+ * Text from a log shown as a label: a tab is a blank, and any other control character (a bell, a backspace, a
+ * lone carriage return) a replacement character. Line breaks stay: a message may hold several lines.
+ */
+export function neutral(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(text) ? text.replace(/\t/g, ' ').replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, '\ufffd') : text;
+}
 
 /** The problems that `matchers` find in `text` (a whole log; ANSI escape sequences are stripped first). */
 export function matchLog(text: string, matchers: readonly Matcher[], options: MatchOptions = {}): MatchResult {
-  const max = options.max ?? DEFAULT_MAX_FINDINGS;
-  const context: Context = { roots: (options.roots ?? []).map(normalRoot).filter((r) => r !== ''), files: options.files, paths: new Map() };
-  const compiled = matchers.map((m) => ({ m, patterns: m.patterns.map(compile) }));
-  const findings: Finding[] = [];
-  let total = 0;
-  const emit = (m: Matcher, data: Captures, line: string): void => {
-    const f = finding(m, data, line, context, findings.length < max);
-    if (f) {
-      total++;
-      if (f !== true) { findings.push(f); }
-    }
-  };
+  const paths = new LogPaths(options.roots ?? []);
+  const out = new Collector(options.max ?? DEFAULT_MAX_FINDINGS, options.failed ?? false);
+  const patterned = matchers.filter((m) => m.read === undefined);
+  const runner = patterned.length > 0 ? new PatternRunner(patterned, paths, out) : undefined;
+  const host: ReaderHost = { repositoryPath: (raw) => paths.resolve(raw), files: options.files, emit: (f) => out.read(f) };
+  const readers: LineReader[] = matchers.flatMap((m) => (m.read ? [m.read(host)] : []));
   const clean = text.includes('\x1b') ? stripAnsi(text) : text;
-  const depth = Math.max(1, ...matchers.map((m) => m.patterns.length));
-  const window: string[] = [];
-  let active: { m: Matcher; loop: Compiled; data: Captures } | undefined;
   for (let start = 0; start < clean.length;) {
     let end = clean.indexOf('\n', start);
     if (end < 0) { end = clean.length; }
@@ -108,36 +168,65 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
       // Where the command ran, as the log says: its paths are repository paths from there (a result built
       // on another machine included, whose folders are none of this one's roots).
       const ranIn = RAN_IN_LINE.exec(line)?.[1];
-      if (ranIn !== undefined) { addRoot(context, ranIn); }
-      active = undefined;
+      if (ranIn !== undefined) { paths.addRoot(ranIn); }
+      runner?.boundary();
+      for (const r of readers) { r.boundary(); }
       continue;
     }
-    if (active) {
-      const groups = exec(active.loop, line);
+    runner?.line(line);
+    for (const r of readers) { r.line(line); }
+  }
+  for (const r of readers) { r.end(); }
+  return { findings: out.findings, total: out.total };
+}
+
+/** The matchers of patterns, over the lines of one log: each line goes to the first that matches. */
+class PatternRunner {
+  private readonly compiled: { m: Matcher; patterns: Compiled[] }[];
+  private readonly depth: number;
+  private readonly window: string[] = [];
+  private active: { m: Matcher; loop: Compiled; data: Captures } | undefined;
+
+  constructor(matchers: readonly Matcher[], private readonly paths: LogPaths, private readonly out: Collector) {
+    this.compiled = matchers.map((m) => ({ m, patterns: m.patterns.map(compile) }));
+    this.depth = Math.max(1, ...matchers.map((m) => m.patterns.length));
+  }
+
+  boundary(): void {
+    this.active = undefined;
+  }
+
+  line(line: string): void {
+    const { window } = this;
+    if (this.active) {
+      const groups = exec(this.active.loop, line);
       if (groups) {
-        emit(active.m, fill(active.data.copy(), active.loop, groups), line);
-        continue;
+        this.emit(this.active.m, fill(this.active.data.copy(), this.active.loop, groups));
+        return;
       }
-      active = undefined;
+      this.active = undefined;
     }
-    if (depth === 1) {
+    if (this.depth === 1) {
       window[0] = line;
     } else {
       window.push(line);
-      if (window.length > depth) { window.shift(); }
+      if (window.length > this.depth) { window.shift(); }
     }
-    for (const { m, patterns } of compiled) {
+    for (const { m, patterns } of this.compiled) {
       const data = matchAt(patterns, window);
       if (data) {
-        emit(m, data.whole, line);
+        this.emit(m, data.whole);
         const last = patterns[patterns.length - 1];
-        if (patterns.length > 1 && m.patterns[patterns.length - 1].loop) { active = { m, loop: last, data: data.before }; }
+        if (patterns.length > 1 && m.patterns[patterns.length - 1].loop) { this.active = { m, loop: last, data: data.before }; }
         window.length = 0;
         break;
       }
     }
   }
-  return { findings, total };
+
+  private emit(m: Matcher, data: Captures): void {
+    this.out.add(finding(m, data, this.paths, !this.out.full));
+  }
 }
 
 function compile(p: Pattern): Compiled {
@@ -194,24 +283,12 @@ function fill(data: Captures, p: Compiled, groups: RegExpExecArray): Captures {
 }
 
 /** The finding, `true` for one that counts but is not kept (past the cap), or undefined for none. */
-function finding(m: Matcher, data: Captures, line: string, context: Context, keep: boolean): Finding | true | undefined {
+function finding(m: Matcher, data: Captures, paths: LogPaths, keep: boolean): Finding | true | undefined {
   if (data.file === undefined || data.file === '') { return undefined; }
-  const file = cachedPath(data.file, m.fileLocation.prefix, context);
-  if (file === undefined || (m.onlyKnownFiles && !context.files?.has(file))) { return undefined; }
-  let message = data.message ?? '';
-  let severity = data.severity === undefined ? undefined : severityOf(data.severity);
-  let code = data.code;
-  if (m.severityFromText && data.severity === undefined) {
-    const word = /^(?:fatal\s+)?(error|warning|warn|info|note|hint)\b\s*(?:([A-Z]+\d+)\b)?\s*:?\s*/i.exec(message);
-    if (word) {
-      severity = severityOf(word[1]);
-      code ??= word[2];
-      message = message.slice(word[0].length);
-    } else {
-      severity = /\berror\b/i.test(line) ? 'error' : undefined;
-    }
-    if (message === '') { message = line.trim(); }
-  }
+  const file = paths.resolve(data.file, m.fileLocation.prefix);
+  if (file === undefined) { return undefined; }
+  const message = neutral(data.message ?? '');
+  const severity = data.severity === undefined ? undefined : severityOf(data.severity);
   if (message === '') { return undefined; }
   let at: (number | undefined)[];
   if (data.wholeFile) {
@@ -228,24 +305,13 @@ function finding(m: Matcher, data: Captures, line: string, context: Context, kee
   // An end before the start (`(3,1,0,0)`) is no range: the finding keeps its start only.
   if (at[2] !== undefined && at[2] >= f.line) { f.endLine = at[2]; }
   if (at[3] !== undefined && at[3] >= 1 && f.endLine !== undefined) { f.endColumn = at[3]; }
-  if (code) { f.code = code; }
+  if (data.code) { f.code = neutral(data.code); }
   return f;
 }
 
 function number(value: string | undefined): number | undefined {
   const n = value === undefined ? Number.NaN : Number.parseInt(value, 10);
   return Number.isNaN(n) ? undefined : n;
-}
-
-function cachedPath(raw: string, prefix: string, context: Context): string | undefined {
-  const key = prefix === '' ? raw : `${prefix}\0${raw}`;
-  let file = context.paths.get(key);
-  if (file === undefined) {
-    file = repositoryPath(raw, prefix, context.roots) ?? null;
-    if (context.paths.size >= MAX_CACHED_PATHS) { context.paths.clear(); }
-    context.paths.set(key, file);
-  }
-  return file ?? undefined;
 }
 
 /** VS Code's reading of a severity word: error, warning (or warn), info, their initials E/W/I, hint and note. */
@@ -256,52 +322,3 @@ function severityOf(word: string): Severity | undefined {
   if (w === 'info' || w === 'hint' || w === 'note' || word === 'I') { return 'info'; }
   return undefined;
 }
-
-const isAbsolute = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:\//.test(p);
-const driveLower = (p: string): string => (/^[A-Za-z]:\//.test(p) ? p[0].toLowerCase() + p.slice(1) : p);
-
-function addRoot(context: Context, root: string): void {
-  const r = normalRoot(root);
-  if (r === '' || context.roots.includes(r)) { return; }
-  context.roots = [...context.roots, r];
-  context.paths.clear(); // a path that no root took before may be taken now
-}
-
-function normalRoot(root: string): string {
-  const r = driveLower(root.replace(/\\/g, '/'));
-  return r.endsWith('/') && r !== '/' ? r.slice(0, -1) : r;
-}
-
-/** `prefix` of a `fileLocation`: VS Code's variables for the folder a job runs in mean the repository root. */
-function prefixPath(prefix: string): string {
-  return prefix.replace(/^\$\{(?:workspaceFolder|workspaceRoot|cwd)\}\/?/, '');
-}
-
-/** The repository-relative path of `raw` as printed, or undefined when it is outside the repository. */
-export function repositoryPath(raw: string, prefix: string, roots: readonly string[]): string | undefined {
-  let p = driveLower(raw.includes('\\') ? raw.replace(/\\/g, '/') : raw);
-  if (!isAbsolute(p)) {
-    const base = prefixPath(prefix.replace(/\\/g, '/'));
-    if (base !== '') { p = `${base}/${p}`; }
-  }
-  if (isAbsolute(p)) {
-    const root = roots.find((r) => p.startsWith(r === '/' ? r : `${r}/`));
-    if (root === undefined) { return undefined; }
-    p = p.slice(root === '/' ? 1 : root.length + 1);
-  }
-  if (!DOTS_OR_EMPTY.test(p)) { return p === '' ? undefined : p; }
-  const parts: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') { continue; }
-    if (part === '..') {
-      if (parts.length === 0) { return undefined; }
-      parts.pop();
-    } else {
-      parts.push(part);
-    }
-  }
-  return parts.length > 0 ? parts.join('/') : undefined;
-}
-
-/** A path that needs normalising: a `.` or `..` part, an empty one (`//`), a leading or trailing `/`. */
-const DOTS_OR_EMPTY = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$/;

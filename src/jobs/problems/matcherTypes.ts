@@ -50,8 +50,43 @@ export interface Matcher {
   readonly severity: Severity;
   readonly fileLocation: { readonly kind: 'absolute' | 'relative' | 'autoDetect'; readonly prefix: string };
   readonly patterns: readonly Pattern[];
-  /** The default matcher's rule: only files of the commit count (`MatchOptions.files`). */
-  readonly onlyKnownFiles?: boolean;
-  /** Picks the severity from the message's words when the pattern has no severity group (the default matcher). */
-  readonly severityFromText?: boolean;
+  /**
+   * A matcher that reads the log itself, line by line, with what the lines before said (the default matcher):
+   * its `patterns` are none, and `severity` and `fileLocation` are not used.
+   */
+  readonly read?: (host: ReaderHost) => LineReader;
+}
+
+/** A problem that a reading matcher found, at a file of the commit. */
+export interface ReadFinding {
+  /** Repository-relative, `/`-separated, a file of the commit. */
+  readonly file: string;
+  readonly line: number;
+  readonly column?: number;
+  readonly endLine?: number;
+  readonly endColumn?: number;
+  /** Undefined when the log says none: the job's result decides (`MatchOptions.failed`). */
+  readonly severity?: Severity;
+  readonly message: string;
+  readonly code?: string;
+}
+
+/** What a reading matcher is given by matchLog. */
+export interface ReaderHost {
+  /** `raw` as a repository path (an absolute one under a root, a relative one from the root), not checked against the commit's files. */
+  repositoryPath(raw: string): string | undefined;
+  /** The files of the commit (undefined: unknown, and nothing is a file of it). */
+  readonly files: ReadonlySet<string> | undefined;
+  /** A problem; the same file, line, column and message again is not another one. */
+  emit(finding: ReadFinding): void;
+}
+
+/** A reading matcher at work on one log. */
+export interface LineReader {
+  /** The next line of the job's output: escape sequences stripped, cut at MAX_LINE, without its line break. */
+  line(text: string): void;
+  /** A line of the build's own (`[time] Running: …`) came between: what the lines before began has ended. */
+  boundary(): void;
+  /** The log has ended. */
+  end(): void;
 }

@@ -1,7 +1,8 @@
 // Zero configuration: the jobs a repository without .datakit-ci.json probably wants, found in its files —
-// the build, typecheck, check, lint and test scripts of its package.json and of each workspace package, a
-// setup that installs the dependencies once by the lockfile, and a Makefile's test and check targets. Only
-// reads files (nothing runs); what cannot be read or used is skipped with the reason.
+// the build, typecheck, check, lint and test scripts of its package.json and of each workspace package (with
+// the built-in problem matcher of a script that runs eslint or tsc), a setup that installs the dependencies
+// once by the lockfile, and a Makefile's test and check targets. Only reads files (nothing runs); what cannot
+// be read or used is skipped with the reason.
 import fs = require('node:fs');
 import path = require('node:path');
 import { parse, type ParseError } from 'jsonc-parser';
@@ -9,6 +10,7 @@ import { DataKitError } from '../../shared/errors';
 import { jobNameProblem, pathProblem } from '../config/configChecks';
 import { positions, syntaxMessage } from '../config/configErrors';
 import { makeJobs } from './suggestMake';
+import { scriptMatcher } from './suggestMatchers';
 import { NO_LOCKFILE, suggestionText } from './suggestText';
 import { pnpmPackages, resolveWorkspaces, type Skipped, type WorkspacePatterns } from './suggestWorkspaces';
 import type { SuggestedJob, SuggestedSetup, Suggestions } from './types';
@@ -71,7 +73,7 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
       skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): the setup runs \`${run}\`, installed again only when a package.json changes, so the versions it got may differ from a fresh install; commit a lockfile for a reproducible one` });
     }
     const manager = install?.manager ?? declaredManager(root, names) ?? 'npm';
-    jobs.push(...usableScripts(root, skipped).map((s) => ({ name: s, run: `${manager} run ${s}`, from: `package.json script "${s}"` })));
+    jobs.push(...usableScripts(root, skipped).map((s) => withMatcher({ name: s, run: `${manager} run ${s}`, from: `package.json script "${s}"` }, root.scripts[s])));
     const shared = [...(install ? [install.lockfile] : []), ...[...names].filter((f) => SHARED_CONFIG.test(f)).sort()];
     jobs.push(...workspaceJobs(packages, manager, shared, skipped));
   }
@@ -196,6 +198,12 @@ function usableScripts(p: Package, skipped: Skipped[]): string[] {
   });
 }
 
+/** The job, with the built-in problem matcher of what its script runs (eslint, tsc), when there is one. */
+function withMatcher(job: SuggestedJob, script: unknown): SuggestedJob {
+  const problemMatcher = typeof script === 'string' ? scriptMatcher(script) : undefined;
+  return problemMatcher === undefined ? job : { ...job, problemMatcher };
+}
+
 /** A name part from a folder: lower case, `-` for what a job name cannot hold. */
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[._-]+|[._-]+$/g, '') || 'package';
@@ -237,7 +245,7 @@ function workspaceJobs(packages: Package[], manager: Manager, shared: string[], 
       }
       taken.add(name);
       const run = manager === 'npm' ? `npm run ${s} -w ${p.dir}` : manager === 'pnpm' ? `pnpm --dir ${p.dir} run ${s}` : `yarn workspace ${p.name} run ${s}`;
-      jobs.push({ name, run, inputs, from: `${p.file} script "${s}"` });
+      jobs.push(withMatcher({ name, run, inputs, from: `${p.file} script "${s}"` }, p.scripts[s]));
     }
   }
   return jobs;

@@ -9,6 +9,8 @@ export interface SuggestedJob {
   readonly inputs?: string[];
   /** `false`: the job does without the top-level setup (no suggestion sets it today; the text honours it). */
   readonly setup?: false;
+  /** The built-in matcher of what its script runs (`$eslint-stylish`, `$tsc`, or both); absent: the default one. */
+  readonly problemMatcher?: string | string[];
   /** Where it was found, e.g. `package.json script "test"`. */
   readonly from: string;
 }
