@@ -10,7 +10,7 @@ import { InputFiles } from '../../src/jobs/inputFiles';
 import { RepoJobs, type Explanation } from '../../src/jobs/repoJobs';
 import { SourceRepo } from '../../src/store/source/sourceRepo';
 import { treeIdOfFiles } from '../../src/store/source/worktree';
-import { git, repo, tempRoot, write } from '../fixtures';
+import { git, repo, rootTreeWithout, tempRoot, write } from '../fixtures';
 
 const tmp = tempRoot('explain');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -245,7 +245,8 @@ describe('Explain Key compares the files of each input, whatever each build was 
       const key = await headKey(jobs, dir);
       const e = await jobs.explain(key);
       assert.deepEqual([e.result, e.previous], [null, null]);
-      assert.deepEqual(e.inputs, [{ input: '.', kind: 'path', id: git(dir, 'rev-parse', 'HEAD^{tree}'), files: 5 }]);
+      const withoutConfig = rootTreeWithout(dir, 'HEAD', '.datakit-ci.json');
+      assert.deepEqual(e.inputs, [{ input: '.', kind: 'path', id: withoutConfig, files: 4 }], 'the whole tree but the configuration file');
     });
   });
 });
