@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobBuild } from '../../src/jobs/repoJobs';
-import { chartHtml, describe as label, plain, runTimeTicks, tickLabel } from '../../src/extension/views/historyChartPage';
+import { plain } from '../../src/shared/format';
+import { chartHtml, describe as label, runTimeTicks, tickLabel } from '../../src/extension/views/historyChartPage';
 
 const T = Date.UTC(2026, 0, 5, 12, 0, 0);
 

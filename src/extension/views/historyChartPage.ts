@@ -5,7 +5,7 @@
 // page fits the bars to the editor's size itself (historyChartScript.ts); historyChart.ts shows it in a
 // webview whose Content-Security-Policy lets in only this page's own style and script.
 import type { JobBuild } from '../../jobs/repoJobs';
-import { runDuration } from '../../shared/format';
+import { plain, runDuration } from '../../shared/format';
 import { CHART_SCRIPT } from './historyChartScript';
 
 /** A build's run time: what its result recorded, else from its times. */
@@ -16,16 +16,6 @@ export function runMs(b: JobBuild): number {
 /** A run time to a tenth of a second under a minute (the tree rounds; a chart compares). */
 function precise(ms: number): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : runDuration(ms);
-}
-
-/**
- * Text from a result (a commit's subject, a failure message, who built it) as it may be shown: control
- * characters (a newline, an escape sequence, a bidirectional override) neutralised, so that it stays one line
- * and reads as what it is.
- */
-export function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\t\n\r\v\f\u2028\u2029]+/g, ' ').replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 export function escapeHtml(text: string): string {
