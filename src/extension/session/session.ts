@@ -155,7 +155,7 @@ export class Session implements Disposable, SessionHost {
     const settings = this.options.settings();
     if (!this.jobs.trusted) { return { targets: this.jobs.headTarget() }; }
     if (settings.targets === 'branch') {
-      const { targets, info } = await this.jobs.branchTargets(settings.maxRangeCommits);
+      const { targets, info } = await this.jobs.branchTargets(settings.maxBranchCommits);
       return { targets, branch: info };
     }
     return { targets: await this.jobs.targets(settings.targets === 'localBranches') };
