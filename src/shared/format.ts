@@ -18,3 +18,13 @@ export function runDuration(ms: number): string {
   if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/**
+ * Text from a result or a repository (a commit's subject, a failure message, a branch) as it may be shown in a
+ * label: control characters (a newline, an escape sequence, a bidirectional override) neutralised, so that it
+ * stays one line and reads as what it is. Escaping for HTML or markdown is still the caller's.
+ */
+export function plain(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\t\n\r\v\f\u2028\u2029]+/g, ' ').replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
+}

@@ -40,7 +40,7 @@ describe('builds as a person sees them', () => {
     const item = wb.page.locator('#datakit-ci\\.datakit-ci\\.datakitCi\\.status, .statusbar-item', { hasText: /\d/ }).filter({ has: wb.page.locator('.codicon-pass') });
     await item.first().waitFor({ timeout: 30_000 });
     const text = await item.first().innerText();
-    assert.match(text.replace(/\s+/g, ' ').trim(), /^1 1 1$/, 'spinning 1, passed 1, failed 1');
+    assert.match(text.replace(/\s+/g, ' ').trim(), /^DataKit CI: 1 1 1$/, 'named; spinning 1, passed 1, failed 1');
     assert.equal(await item.first().locator('.codicon-error').count(), 1);
     await wb.page.locator('.part.statusbar').screenshot({ path: path.join(path.dirname(await wb.screenshot('status-bar-window.png')), 'status-bar.png') });
   });

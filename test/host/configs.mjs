@@ -34,7 +34,7 @@ export const HOST_CONFIGS = [
   {
     // Where the work is: the working tree above HEAD, and every commit of the branch.
     name: 'work',
-    settings: { ...QUIET, 'datakitCi.targets': 'branch', 'datakitCi.buildWorkingTree': 'manual', 'datakitCi.maxResultsSizeMiB': 1 },
+    settings: { ...QUIET, 'datakitCi.targets': 'branch', 'datakitCi.buildWorkingTree': 'manual', 'datakitCi.maxResultsSize': 1 },
     setup(runDir) {
       return { folder: makeWorkFixture(path.join(runDir, 'ws', 'work')).dir };
     },

@@ -43,6 +43,11 @@ export class Session implements Disposable, SessionHost {
   private readonly worktreeBuilds = new Map<string, JobKey>();
   /** The last result of each HEAD job, by job name, across HEAD moves: a failure is told when it passed before. */
   private readonly headResults = new Map<string, 'success' | 'failure'>();
+  /**
+   * The HEAD jobs whose last build, seen finishing here, turned a pass into a failure: job name → the key it
+   * failed for. Its next build (a rebuild, a new key) ends it, whatever its result.
+   */
+  private readonly newlyFailed = new Map<string, string>();
   /** The keys seen pending, to tell a build that finished from a result read. */
   private readonly pending = new Set<string>();
   readonly sharing: SessionSharing;
@@ -102,7 +107,13 @@ export class Session implements Disposable, SessionHost {
       // Told only when a job that passed fails (on this commit or the one HEAD was at before).
       const before = this.headResults.get(j.key.job.name);
       this.noteHeadResult(j);
-      if (finished && before === 'success' && jobState(j) === 'failure') { this.options.onHeadBuildFailed(j); }
+      if (!finished) { continue; }
+      if (before === 'success' && jobState(j) === 'failure') {
+        this.newlyFailed.set(j.key.job.name, key.digest);
+        this.options.onHeadBuildFailed(j);
+      } else {
+        this.newlyFailed.delete(j.key.job.name);
+      }
     }
     if (finished && status?.output.kind === 'saved' && status.output.saved.built) { this.sharing.afterBuild(); }
     this._onDidChange.fire({ kind: 'jobs', jobs: views });
@@ -116,6 +127,15 @@ export class Session implements Disposable, SessionHost {
   /** Tells the views that jobs changed in a way the cache does not say (another process builds them). */
   jobsChanged(jobs: readonly JobView[]): void {
     if (jobs.length > 0) { this._onDidChange.fire({ kind: 'jobs', jobs }); }
+  }
+
+  /**
+   * Whether a job of HEAD is a new failure: it passed before, and the build seen finishing here since failed
+   * (the rule of the pass → fail notification). A failure that was already there when the window opened, or
+   * that fails again when rebuilt, is not new.
+   */
+  isNewFailure(job: JobView): boolean {
+    return jobState(job) === 'failure' && this.newlyFailed.get(job.key.job.name) === job.key.digest;
   }
 
   /** Remembers the last result of a HEAD job by name (a cancelled or pending one changes nothing). */
@@ -144,7 +164,7 @@ export class Session implements Disposable, SessionHost {
     const settings = this.options.settings();
     if (!this.jobs.trusted) { return { targets: this.jobs.headTarget() }; }
     if (settings.targets === 'branch') {
-      const { targets, info } = await this.jobs.branchTargets(settings.maxRangeCommits);
+      const { targets, info } = await this.jobs.branchTargets(settings.maxBranchCommits);
       return { targets, branch: info };
     }
     return { targets: await this.jobs.targets(settings.targets === 'localBranches') };

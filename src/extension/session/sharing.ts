@@ -63,7 +63,7 @@ export class SessionSharing implements Disposable {
   }
 
   /**
-   * When the results repository has grown over `datakitCi.maxResultsSizeMiB`, runs the retention (see
+   * When the results repository has grown over `datakitCi.maxResultsSize`, runs the retention (see
    * RepoJobs.gc) in the background, with that cap; looked at on start and after builds, at most hourly.
    */
   private gcIfOversized(): void {
@@ -74,7 +74,7 @@ export class SessionSharing implements Disposable {
     const size = jobs.resultsBytes();
     if (size <= mib * 1024 * 1024) { return; }
     this.gcRunning = true;
-    this.options.log(`The results repository holds ${(size / 1048576).toFixed(0)} MiB, over datakitCi.maxResultsSizeMiB (${mib}): removing old results`);
+    this.options.log(`The results repository holds ${(size / 1048576).toFixed(0)} MiB, over Max Results Size (datakitCi.maxResultsSize, ${mib} MiB): removing old results`);
     void this.options.ops.run('Remove Old Results', { runs: true, background: true, progress: true }, async () => {
       const r = await jobs.gc({ maxBytes: mib * 1024 * 1024 });
       this.options.log(`Removed ${r.removed} old results and ${r.commitsDropped} older builds: ${(r.bytesBefore / 1048576).toFixed(0)} → ${(r.bytesAfter / 1048576).toFixed(0)} MiB${r.overCap ? ' (still over: what is left belongs to HEAD and the branches)' : ''}`);

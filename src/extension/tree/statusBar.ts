@@ -1,6 +1,8 @@
-// The status bar: the HEAD target of the active repository — `$(sync~spin) 2  $(pass) 5  $(error) 1`.
+// The status bar: the HEAD target of the active repository — `DataKit CI: $(loading~spin) 2 $(pass) 5 $(error) 1`,
+// on the error background while a job of HEAD that passed before fails (Session.isNewFailure).
 import * as vscode from 'vscode';
 import type { Sessions } from '../session/sessions';
+import { plain } from '../../shared/format';
 import { firstConfigError, jobState, TreeModel } from './treeModel';
 
 export class StatusBar implements vscode.Disposable {
@@ -46,21 +48,26 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const c = TreeModel.counts(head);
-    const parts: string[] = [];
-    if (c.pending) { parts.push(`$(sync~spin) ${c.pending}`); }
+    const fresh = head.jobs.filter((j) => session.isNewFailure(j)).map((j) => j.key.job.name);
+    // Named, so that its counts are not read as another item's (a spinning ⟳ next to Git's is a sync).
+    const parts = ['DataKit CI:'];
+    if (c.pending) { parts.push(`$(loading~spin) ${c.pending}`); }
     parts.push(`$(pass) ${c.success}`);
-    if (c.failure) { parts.push(`$(error) ${c.failure}`); }
+    if (c.failure) { parts.push(`$(error) ${c.failure}${fresh.length ? ` (${fresh.length} new)` : ''}`); }
     if (c.cancelled) { parts.push(`$(circle-slash) ${c.cancelled}`); }
-    this.item.text = parts.join('  ');
+    this.item.text = parts.join(' ');
     // Read aloud as words, not as icon names and markdown.
-    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${wordsOf(c).join(', ')}` };
-    this.item.backgroundColor = c.failure ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    const md = new vscode.MarkdownString(`**DataKit CI** · ${session.name} · ${head.target.label}\n\n`, true);
+    const news = fresh.length === 0 ? '' : `. New failure${fresh.length === 1 ? '' : 's'} (passed before): ${fresh.join(', ')}`;
+    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${wordsOf(c).join(', ')}${news}` };
+    // The error background is for what just broke; a failure that was there already is counted, not flagged.
+    this.item.backgroundColor = fresh.length ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    const md = new vscode.MarkdownString(`**DataKit CI** · ${markdownText(session.name)} · ${markdownText(head.target.label)}\n\n`, true);
     for (const j of head.jobs) {
       const s = j.status?.result;
-      const icon = { success: '$(pass)', failure: '$(error)', cancelled: '$(circle-slash)', pending: '$(sync~spin)', notBuilt: '$(circle-large-outline)' }[jobState(j)];
+      const icon = { success: '$(pass)', failure: '$(error)', cancelled: '$(circle-slash)', pending: '$(loading~spin)', notBuilt: '$(circle-large-outline)' }[jobState(j)];
       const detail = !s ? 'not built' : s.kind === 'pending' ? s.reason : s.kind === 'failure' ? s.message.split('\n')[0] : 'passed';
-      md.appendMarkdown(`${icon} **${j.key.job.name}** — ${detail.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&')}\n\n`);
+      const isNew = fresh.includes(j.key.job.name) ? ' — **new failure** (it passed before)' : '';
+      md.appendMarkdown(`${icon} **${j.key.job.name}** — ${markdownText(detail)}${isNew}\n\n`);
     }
     this.item.tooltip = md;
     this.item.show();
@@ -77,4 +84,9 @@ export class StatusBar implements vscode.Disposable {
 function wordsOf(c: ReturnType<typeof TreeModel.counts>): string[] {
   return [c.pending && `${c.pending} running or waiting`, `${c.success} passed`, c.failure && `${c.failure} failed`, c.cancelled && `${c.cancelled} cancelled`]
     .filter((w): w is string => typeof w === 'string');
+}
+
+/** Text from a result or the repository in the tooltip's markdown: one line, shown as written. */
+function markdownText(text: string): string {
+  return plain(text).replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, '\\$&');
 }

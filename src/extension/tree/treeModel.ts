@@ -115,7 +115,7 @@ export class TreeModel {
       const more = b.total - shown;
       nodes.push({
         kind: 'message', session, text: `${more} older commit${more === 1 ? '' : 's'} of the branch not shown`,
-        detail: `The branch has ${b.total} commits that ${b.base ?? 'its base'} does not; the setting datakitCi.maxRangeCommits shows the newest ${shown}. \`datakit-ci build --range ${b.base ?? 'BASE'}..HEAD --yes\` builds them all.`,
+        detail: `The branch has ${b.total} commits that ${b.base ?? 'its base'} does not; the setting Max Branch Commits (datakitCi.maxBranchCommits) shows the newest ${shown}. \`datakit-ci build --range ${b.base ?? 'BASE'}..HEAD --yes\` builds them all.`,
       });
     }
     return nodes;

@@ -27,7 +27,7 @@ describe('builds in the tree', function () {
     assert.deepStrictEqual(names, ['ok', 'bad', 'slow']);
   });
 
-  it('builds with Build Now: pass, fail and a spinning pending job, with their icons, descriptions and menus', async () => {
+  it('builds with Build Now: pass, fail and a spinning pending job, with their icons, descriptions and menus, counted in the status bar (a failure from the start not flagged as new)', async () => {
     const a = await api();
     fs.rmSync(release(), { force: true });
     await vscode.commands.executeCommand('datakitCi.buildNow');
@@ -57,12 +57,14 @@ describe('builds in the tree', function () {
     assert.match(tooltip, /\| branch \| `refs\/heads\/shell\/slow\/[0-9a-f]{16}` \|/);
 
     // The status bar counts the HEAD target (its updates are coalesced, so wait for this one).
-    await waitFor('the status bar to count the builds', () => a.internals.statusBar.item.text === '$(sync~spin) 1  $(pass) 1  $(error) 1');
+    await waitFor('the status bar to count the builds', () => a.internals.statusBar.item.text === 'DataKit CI: $(loading~spin) 1 $(pass) 1 $(error) 1');
 
     fs.writeFileSync(release(), '');
     await waitFor('slow to pass', async () => (await jobNode(a, 'slow')).job.status?.result.kind === 'success');
-    await waitFor('the status bar to settle', () => a.internals.statusBar.item.text === '$(pass) 2  $(error) 1');
-    assert.ok(a.internals.statusBar.item.backgroundColor, 'an error background while a job failed');
+    await waitFor('the status bar to settle', () => a.internals.statusBar.item.text === 'DataKit CI: $(pass) 2 $(error) 1');
+    // bad has never passed: its failure is counted, and said in words, but not flagged as new.
+    assert.strictEqual(a.internals.statusBar.item.backgroundColor, undefined, 'no error background for a failure that was there from the start');
+    assert.strictEqual(a.internals.statusBar.item.accessibilityInformation?.label, `DataKit CI, main @ ${git(folder(), 'rev-parse', '--short=7', 'HEAD')}: 2 passed, 1 failed`);
   });
 
   it('opens the saved log of a finished job, read from git, as a read-only document', async () => {

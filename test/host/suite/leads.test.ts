@@ -188,6 +188,38 @@ describe('from a red icon to the failing line', function () {
     await waitFor('the problems to clear', () => vscode.languages.getDiagnostics(vscode.Uri.file(path.join(folder(), 'src', 'main.txt'))).every((d) => d.source !== 'DataKit CI: ok'));
   });
 
+  it('flags a new failure in the status bar (a HEAD job that passed fails now) with the error background and in words; not a failure that was already there, nor one that fails again when rebuilt', async () => {
+    const a = await api();
+    const bar = a.internals.statusBar.item;
+    const background = (): string | undefined => (bar.backgroundColor as vscode.ThemeColor | undefined)?.id;
+    await vscode.commands.executeCommand('datakitCi.buildNow');
+    await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
+    await waitFor('bad to fail', async () => (await jobNode(a, 'bad')).job.status?.result.kind === 'failure');
+    // bad has failed since the window opened: counted, not flagged.
+    await waitFor('the status bar to count bad', () => /^DataKit CI: .*\$\(pass\) \d+ \$\(error\) 1( |$)/.test(bar.text) && !bar.text.includes('(pass) 0'));
+    assert.strictEqual(background(), undefined, bar.text);
+    assert.match(bar.accessibilityInformation?.label ?? '', /^DataKit CI, main @ [0-9a-f]{7}: .*\d+ passed, 1 failed(, \d+ cancelled)?$/);
+
+    const text = configOf((jobs) => { jobs.ok!.run = 'echo a new failure; exit 1'; });
+    await withCommittedConfig(text, async () => {
+      await vscode.commands.executeCommand('datakitCi.buildNow');
+      const ok = await waitFor('ok to fail', async () => { const n = await jobNode(a, 'ok'); return n.job.status?.result.kind === 'failure' && n.job.status.output.kind === 'saved' && n; });
+      await waitFor('the error background', () => background() === 'statusBarItem.errorBackground');
+      assert.match(bar.text, /^DataKit CI: (.* )?\$\(error\) 2 \(1 new\)( |$)/);
+      assert.match(bar.accessibilityInformation?.label ?? '', /: .*2 failed.*\. New failure \(passed before\): ok$/);
+      assert.match((bar.tooltip as vscode.MarkdownString).value, /\*\*ok\*\* — Command exited with code 1 — \*\*new failure\*\* \(it passed before\)/);
+      assert.doesNotMatch((bar.tooltip as vscode.MarkdownString).value, /\*\*bad\*\*[^\n]*new failure/);
+
+      // Rebuilt, it fails again: a failure that is there already.
+      const first = ok.job.status!.output.kind === 'saved' ? ok.job.status!.output.saved.commit : '';
+      await vscode.commands.executeCommand('datakitCi.rebuild', ok);
+      await waitFor('ok to fail again', async () => { const s = (await jobNode(a, 'ok')).job.status; return s?.result.kind === 'failure' && s.output.kind === 'saved' && s.output.saved.commit !== first; });
+      await waitFor('the status bar to count it failing again', () => /\$\(error\) 2( |$)/.test(bar.text));
+      assert.strictEqual(background(), undefined, bar.text);
+      assert.doesNotMatch(bar.accessibilityInformation?.label ?? '', /New failure/);
+    });
+  });
+
   it('registers every contributed command under its category, hides none from the palette, and Explain Key from the palette picks a job', async () => {
     const a = await api();
     const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { commands: { command: string; category?: string }[]; menus: { commandPalette?: { when: string }[] }; configuration: { properties: Record<string, { title?: string }> } } };

@@ -38,7 +38,7 @@ function fingerprint(): string {
   return JSON.stringify([fs.readFileSync(index).toString('base64'), st.mtimeMs, git(folder(), 'for-each-ref'), git(folder(), 'count-objects', '-v')]);
 }
 
-describe('a results repository over datakitCi.maxResultsSizeMiB', function () {
+describe('a results repository over datakitCi.maxResultsSize', function () {
   this.timeout(60_000);
 
   it('is brought under it in the background when the window opens', async () => {

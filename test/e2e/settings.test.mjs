@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { openWorkbench } from './workbench.mjs';
+import { makeRepo } from '../fixtures/repo.mjs';
+
+const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'));
+const properties = Object.entries(pkg.contributes.configuration.properties);
+/** The settings the Settings editor lists, in their order (the old names of renamed ones are hidden unless set). */
+const listed = properties.filter(([, s]) => !s.markdownDeprecationMessage).sort(([, a], [, b]) => a.order - b.order);
+
+/** Each setting row the Settings editor has drawn: its key, category, label, description and an enum's options. */
+function readRows() {
+  return [...document.querySelectorAll('.settings-editor .setting-item-contents')].map((row) => ({
+    key: row.closest('[data-key]')?.getAttribute('data-key') ?? row.querySelector('[data-key]')?.getAttribute('data-key') ?? null,
+    category: row.querySelector('.setting-item-category')?.textContent ?? '',
+    label: row.querySelector('.setting-item-label')?.textContent ?? '',
+    description: row.querySelector('.setting-item-description')?.innerText ?? '',
+    code: [...row.querySelectorAll('.setting-item-description code')].map((c) => c.textContent),
+    options: [...row.querySelectorAll('select option')].map((o) => o.textContent),
+  }));
+}
+
+describe('the settings in the Settings editor', () => {
+  let wb;
+  before(async () => {
+    wb = await openWorkbench({
+      name: 'settings',
+      // A repository without jobs: the extension starts, and nothing runs.
+      folder: (runDir) => makeRepo(path.join(runDir, 'ws', 'plain'), [{ message: 'Initial commit', files: { 'README.md': '# plain\n' } }]),
+    });
+  });
+  after(async () => { await wb?.close(); });
+
+  it('lists every setting under its title, in its order, with its description in markdown and labels for an enum\'s values', async () => {
+    const { page } = wb;
+    await page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ }).waitFor({ timeout: 60_000 });
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').fill('>Preferences: Open Settings (UI)');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: /Open Settings \(UI\)/ }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    const search = page.locator('.settings-editor .suggest-input-container .monaco-editor textarea');
+    await search.waitFor({ timeout: 30_000 });
+    await search.focus();
+    await page.keyboard.type('@ext:datakit-ci.datakit-ci');
+    await page.locator('.settings-editor .settings-count-widget', { hasText: `${listed.length} Settings Found` }).waitFor({ timeout: 30_000 });
+    const first = page.locator('.settings-editor .setting-item-label', { hasText: listed[0][1].title });
+    await first.waitFor({ timeout: 30_000 });
+    await wb.screenshot('settings.png');
+
+    // An enum's dropdown: each value by its label (and its name in the file), the one pointed at described.
+    const targets = page.locator('.settings-editor .setting-item-contents', { has: page.locator('.setting-item-label', { hasText: /^Targets$/ }) });
+    await targets.locator('select').click();
+    const dropdown = page.locator('.monaco-select-box-dropdown-container.visible');
+    await dropdown.waitFor({ timeout: 10_000 });
+    assert.deepEqual(await dropdown.locator('.monaco-list-row .option-text').allInnerTexts(), listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const details = dropdown.locator('.select-box-details-pane', { hasText: /every commit of the current branch/ });
+    await details.waitFor({ timeout: 10_000 });
+    assert.match(await details.innerText(), /^HEAD, then every commit of the current branch that its upstream \(or, without one, origin\/HEAD, main or master\) does not have, newest first; at most "?Datakit Ci: Max Branch Commits"?\.$/);
+    await wb.screenshot('settings-targets.png');
+    await page.keyboard.press('Escape');
+    await dropdown.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => dropdown.waitFor({ state: 'hidden', timeout: 10_000 }));
+
+    // Tall enough for every row to be drawn (the list draws only what is in view).
+    await page.setViewportSize({ width: 1400, height: 2200 });
+    try {
+      const last = page.locator('.settings-editor .setting-item-label', { hasText: listed[listed.length - 1][1].title });
+      await last.waitFor({ timeout: 30_000 });
+      const rows = await page.evaluate(readRows);
+      assert.deepEqual(rows.map((r) => r.label), listed.map(([, s]) => s.title), 'the titles, in their order');
+      for (const [i, [key, s]] of listed.entries()) {
+        const row = rows[i];
+        assert.equal(row.category, 'Datakit Ci: ', `${key}: VS Code names the category from the key's prefix`);
+        // Markdown drawn: its `code` in code elements, no backtick left.
+        assert.ok(row.description.length > 20 && !row.description.includes('`'), `${key}: ${row.description}`);
+        assert.equal(row.code.length, (s.markdownDescription.match(/`[^`#]+`/g) ?? []).length, `${key}: its code spans drawn as code`);
+        if (s.enum) { assert.deepEqual(row.options, s.enumItemLabels, `${key}: the values by their labels`); }
+      }
+      // A link to another setting is drawn as that setting's name.
+      assert.match(rows.find((r) => r.label === 'Max Branch Commits').description, /^With Datakit Ci: Targets set to Every commit of the branch/);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 860 });
+    }
+    // The end of the list, reached from the keyboard.
+    await page.locator('.settings-editor .setting-item-label', { hasText: listed[0][1].title }).click();
+    await page.keyboard.press('End');
+    await page.locator('.settings-editor .setting-item-label', { hasText: listed[listed.length - 1][1].title }).waitFor({ timeout: 10_000 })
+      .catch(async (e) => { await wb.screenshot('settings-end-failed.png'); throw e; });
+    await wb.screenshot('settings-end.png');
+  });
+});
