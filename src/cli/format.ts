@@ -1,6 +1,8 @@
 // Plain-text formatting for the command-line tool.
 import { timestamp } from '../engine/liveLog';
 
+import { runDuration } from '../shared/format';
+
 export { ago } from '../shared/format';
 
 export function table(rows: string[][]): string {
@@ -9,11 +11,9 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** A duration in a table or a line of the command line (`-` when unknown): as everywhere, see runDuration. */
 export function seconds(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) { return '-'; }
-  if (ms < 10_000) { return `${(ms / 1000).toFixed(1)} s`; }
-  if (ms < 120_000) { return `${Math.round(ms / 1000)} s`; }
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return ms === null || ms === undefined ? '-' : runDuration(ms);
 }
 
 export function localTime(iso: string | null): string {

@@ -1,5 +1,7 @@
 // A build's live log (the seed's CI_live_log): append-only text under a memory cap, followed by readers
 // without polling, plus the stack of pending reasons that says what the build is waiting for.
+import os = require('node:os');
+import path = require('node:path');
 import { CappedText } from './cappedText';
 import { DataKitError } from '../shared/errors';
 import { Disposable, Emitter, Event } from '../shared/events';
@@ -30,6 +32,18 @@ export const OWN_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] /;
  * absolute paths start, on whatever machine it ran (a result fetched from a CI runner included).
  */
 export const RAN_IN_LINE = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] In (.+)$/;
+
+/** A folder as the `In` line says it: the home folder as `~` (the line is read by people first). */
+export function homeShort(dir: string, home: string = os.homedir()): string {
+  return home.length > 1 && dir.startsWith(home + path.sep) ? `~${dir.slice(home.length)}` : dir;
+}
+
+/** The folder an `In` line names, `~` read as this machine's home folder; undefined for any other line. */
+export function ranIn(line: string, home: string = os.homedir()): string | undefined {
+  const dir = RAN_IN_LINE.exec(line)?.[1];
+  if (dir === undefined) { return undefined; }
+  return /^~[/\\]/.test(dir) ? home + dir.slice(1) : dir;
+}
 
 export function timestamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');

@@ -9,10 +9,11 @@ import { CONFIG_FILE } from '../jobs/config/config';
 import { killAllNow } from '../jobs/run/process';
 import { ConfigDiagnostics } from './problems/diagnostics';
 import { registerCommands } from './commands/commands';
-import { LOG_LANGUAGE, LOG_SCHEME, LogLinks, registerLogViews, type LogDecorator } from './logs';
+import { LOG_LANGUAGE, LOG_SCHEME, LogLinks, logTitle, registerLogViews, type LogDecorator } from './logs';
 import { SOURCE_SCHEME, SourceFiles } from './problems/sourceFiles';
 import { JobTasks, TASK_TYPE } from './tasks';
 import { JobProblems } from './problems/problems';
+import { ContextKeys } from './contextKeys';
 import { MetricsServer } from './metricsServer';
 import { Sessions } from './session/sessions';
 import { Operations } from './operations';
@@ -36,7 +37,7 @@ export interface DataKitCiApi {
    */
   registerBuilder<K, V, C>(builder: Builder<K, V, C>, options?: { folder?: vscode.Uri }): Promise<BuildCache<K, V, C>>;
   /** For tests and tools: the sessions, tree model and status bar of this window. */
-  readonly internals: { sessions: Sessions; ops: Operations; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator; problems: JobProblems };
+  readonly internals: { sessions: Sessions; ops: Operations; tree: BuildTreeProvider; statusBar: StatusBar; diagnostics: ConfigDiagnostics; metrics: MetricsServer; channels: unknown; charts: HistoryCharts; links: LogLinks; decorator: LogDecorator; problems: JobProblems; keys: ContextKeys };
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<DataKitCiApi> {
@@ -44,14 +45,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   context.subscriptions.push(output);
   const ops = new Operations(output);
   context.subscriptions.push(ops);
-  const sessions = new Sessions(output, context.storageUri ?? context.globalStorageUri, ops, context.globalState);
+  const sessions = new Sessions(output, ops, context.globalState);
   context.subscriptions.push(sessions);
   current = sessions;
 
+  const sources = new SourceFiles(sessions);
+  const problems = new JobProblems(sessions, sources, (m) => output.warn(m));
+  context.subscriptions.push(problems);
+  sessions.firstProblem = (session, job) => problems.firstProblem(session, job);
+  const keys = new ContextKeys(sessions);
   const model = new TreeModel(() => sessions.all);
-  const tree = new BuildTreeProvider(model, sessions);
+  const tree = new BuildTreeProvider(model, sessions, problems);
   const view = vscode.window.createTreeView('datakitCi.builds', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(tree, view);
+  context.subscriptions.push(keys, tree, view);
   const updateMessage = (): void => {
     // Our own key: the workbench's isWorkspaceTrusted is not set everywhere (e.g. when trust is disabled).
     void vscode.commands.executeCommand('setContext', 'datakitCi.untrusted', !vscode.workspace.isTrusted);
@@ -65,9 +71,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
   const settings = readSettings();
   const { channels, documents, decorator } = registerLogViews(context, (id) => sessions.all.find((s) => s.id === id)?.jobs, { maxChannels: settings.maxOutputChannels });
   const statusBar = new StatusBar(sessions);
-  context.subscriptions.push(statusBar);
   const diagnostics = new ConfigDiagnostics();
-  context.subscriptions.push(diagnostics);
+  context.subscriptions.push(statusBar, diagnostics);
   void diagnostics.checkWorkspace();
   // An input of HEAD's jobs that matches nothing is a warning where it is written.
   const warnings = sessions.onDidChange(() => {
@@ -84,13 +89,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
     if (e.affectsConfiguration('datakitCi.metricsPort')) { void metrics.listen(readSettings().metricsPort); }
   }));
 
-  const charts = new HistoryCharts((session, job, b) => documents.open(documents.uriFor(session.id, b.commit, `${job} ${b.commit.slice(0, 7)}`)));
+  const charts = new HistoryCharts((session, job, b) => documents.open(documents.uriFor(session.id, b.commit, logTitle(job, { commit: b.source, worktree: b.worktree }))));
   context.subscriptions.push(charts);
   const explains = new ExplainViews();
   context.subscriptions.push(explains);
   const views = new ReadOnlyViews();
   context.subscriptions.push(views, vscode.workspace.registerTextDocumentContentProvider(VIEW_SCHEME, views));
-  const sources = new SourceFiles(sessions);
   const links = new LogLinks(sessions, sources, (m) => output.warn(m));
   const logSelector = [{ language: LOG_LANGUAGE }, { scheme: LOG_SCHEME }];
   context.subscriptions.push(
@@ -99,8 +103,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
     vscode.languages.registerDocumentSymbolProvider(logSelector, links, { label: 'Log sections' }),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new JobTasks(sessions, ops)),
   );
-  const problems = new JobProblems(sessions, sources, (m) => output.warn(m));
-  context.subscriptions.push(problems);
   registerCommands(context, { sessions, ops, channels, documents, output, charts, explains, views, links, sources, refreshTree: () => tree.scheduleRefresh() });
   await sessions.sync();
 
@@ -115,7 +117,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<DataKi
       context.subscriptions.push({ dispose: () => cache.dispose() });
       return cache;
     },
-    internals: { sessions, ops, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator, problems },
+    internals: { sessions, ops, tree, statusBar, diagnostics, metrics, channels, charts, links, decorator, problems, keys },
   };
 }
 

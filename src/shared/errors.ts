@@ -153,7 +153,7 @@ export const OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
   BuildFailure: { exit: EXIT.failed, action: 'openLog' }, Cancelled: { exit: EXIT.failed, action: 'none' }, Finished: { exit: EXIT.failed, action: 'none' },
   LogCollision: USAGE, BuildDirBusy: ENVIRONMENT, CheckoutFailed: ENVIRONMENT,
   ConfigError: { exit: EXIT.usage, action: 'openConfig' }, SchemaNotFound: ENVIRONMENT, ConfigExists: USAGE,
-  NothingToSuggest: USAGE, InvalidProblemMatcher: { exit: EXIT.usage, action: 'openConfig' }, MatchFailed: ENVIRONMENT,
+  NothingToSuggest: { ...USAGE, action: 'none', info: true }, InvalidProblemMatcher: { exit: EXIT.usage, action: 'openConfig' }, MatchFailed: ENVIRONMENT,
   NotBuilt: { exit: EXIT.notBuilt, action: 'none' }, NothingToDo: { exit: EXIT.ok, action: 'none', info: true },
   Disposed: USAGE, Untrusted: { exit: EXIT.usage, action: 'manageTrust' }, NoFolder: { exit: EXIT.usage, action: 'none' },
   NoWorkTree: USAGE, NoLog: { exit: EXIT.notBuilt, action: 'none', info: true }, NoOutputs: { exit: EXIT.notBuilt, action: 'none', info: true },

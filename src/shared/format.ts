@@ -12,11 +12,24 @@ export function ago(ms: number, now = Date.now()): string {
 }
 
 
-/** A duration as a result's subject says it: `0.4 s`, `12 s`, `3 min 4 s`. */
+/**
+ * A duration as people read it, wherever it is shown (a result's subject, the tree, the chart, the command
+ * line): `0.4 s` (tenths under 10 s), `12 s`, `2 min 0 s`, `1 h 5 min`. The units carry: it is rounded to
+ * what is shown first, so 119.6 s is `2 min 0 s`, never `1 min 60 s`.
+ */
 export function runDuration(ms: number): string {
-  if (ms < 10_000) { return `${(ms / 1000).toFixed(1)} s`; }
-  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  if (ms < 9_950) { return `${(Math.max(0, ms) / 1000).toFixed(1)} s`; }
+  const s = Math.round(ms / 1000);
+  if (s < 60) { return `${s} s`; }
+  if (s < 3600) { return `${Math.floor(s / 60)} min ${s % 60} s`; }
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** A duration in a row of the tree, where tenths are noise: `<1 s`, `12 s`, `2 min 0 s`. */
+export function duration(ms: number): string {
+  if (ms < 1000) { return '<1 s'; }
+  return ms < 9_950 ? `${Math.round(ms / 1000)} s` : runDuration(ms);
 }
 
 /**

@@ -17,6 +17,12 @@ export function buildCommands(deps: CommandDeps): CommandSpec[] {
       deps.refreshTree();
     } },
     { id: 'datakitCi.buildNow', name: 'Build Now', runs: true, run: async () => {
+      if (sessions.all.length === 0) {
+        // Why there is nothing to build, as the welcome view says it: no folder, or no git repository.
+        const said = `DataKit CI: ${sessions.state === 'noFolder' ? 'no folder is open: open a git repository to build its jobs.' : 'the open folder is not in a git repository: nothing to build.'}`;
+        void vscode.window.showInformationMessage(said);
+        return { started: 0, said };
+      }
       let started = 0;
       for (const s of sessions.all) { await s.refresh(); started += await s.build('all'); }
       const said = started === 0 ? `DataKit CI: ${nothingToBuild(sessions.all)}` : undefined;

@@ -5,10 +5,10 @@ import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
 import { repositoryPath } from '../../jobs/problems/matchLog';
 import { plannedRestore, restoreOutputs, restoreProblem } from '../../jobs/run/outputs';
-import { CHANNEL_PREFIX } from '../logs';
+import { CHANNEL_PREFIX, logTitle } from '../logs';
 import { isObjectId } from '../../shared/objectId';
 import type { Session } from '../session/session';
-import type { JobView } from '../session/model';
+import { hasLogToShow, type JobView } from '../session/model';
 import { jobArg, type BuildNode, type CommandDeps, type CommandSpec } from './pick';
 
 export function inspectCommands(deps: CommandDeps): CommandSpec[] {
@@ -26,7 +26,7 @@ export function inspectCommands(deps: CommandDeps): CommandSpec[] {
     } },
     // Restoring writes into the work tree.
     { id: 'datakitCi.restoreOutputs', name: 'Restore Outputs', runs: true, run: async (arg?: unknown) => {
-      const picked = await jobArg(deps, arg, (j) => j.status?.output.kind === 'saved' && j.status.result.kind === 'success');
+      const picked = await jobArg(deps, arg, (j) => j.status?.output.kind === 'saved' && j.status.result.kind === 'success' && j.status.result.value.outputs.length > 0);
       return picked ? restore(picked.session, picked.job) : undefined;
     } },
     { id: 'datakitCi.showHistoryChart', name: 'Show History Chart', runs: false, run: async (arg?: unknown) => {
@@ -57,19 +57,22 @@ export function inspectCommands(deps: CommandDeps): CommandSpec[] {
 async function showLog(deps: CommandDeps, arg: unknown): Promise<unknown> {
   const b = arg as Partial<BuildNode> | undefined;
   if (b?.kind === 'build' && b.session && b.item && b.job) {
-    return deps.documents.open(deps.documents.uriFor(b.session.id, b.item.commit, `${b.job.key.job.name} ${b.item.commit.slice(0, 7)}`));
+    return deps.documents.open(deps.documents.uriFor(b.session.id, b.item.commit, logTitle(b.job.key.job.name, { commit: b.item.source, worktree: b.item.worktree })));
   }
-  const picked = await jobArg(deps, arg);
+  // From the palette, only jobs with a log to show are offered.
+  const picked = await jobArg(deps, arg, hasLogToShow);
   if (!picked) { return undefined; }
   const { session, job } = picked;
   const s = job.status;
-  const name = `${job.key.job.name} @ ${job.key.commit.slice(0, 7)}`;
+  const here = { commit: job.key.commit, worktree: job.key.worktree !== undefined };
   if (s?.output.kind === 'live') {
+    const name = logTitle(job.key.job.name, here);
     deps.links.noteChannel(CHANNEL_PREFIX + name, { session, commit: job.key.commit });
     return deps.channels.show(s.output.log, name, false);
   }
   if (s?.output.kind === 'saved') {
-    return deps.documents.open(deps.documents.uriFor(session.id, s.output.saved.commit, name));
+    const built = await session.jobs.resultOrigin(s.output.saved.commit);
+    return deps.documents.open(deps.documents.uriFor(session.id, s.output.saved.commit, logTitle(job.key.job.name, built, here)));
   }
   if (s?.result.kind === 'failure') { throw new DataKitError('NoLog', `${job.key.job.name} failed before it had a log: ${s.result.message}`); }
   throw new DataKitError('NoLog', `${job.key.job.name} has not been built for ${job.key.commit.slice(0, 7)} yet.`);

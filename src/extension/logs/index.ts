@@ -9,6 +9,7 @@ export { CHANNEL_PREFIX, LogChannels, type ChannelAppend, type LogChannelsOption
 export { LogDecorator, type LogDecorationsApplied } from './decorations';
 export { LogFoldingProvider, headingRegions } from './folding';
 export { LogLinks, type LogOrigin } from './links';
+export { logTitle, type BuiltFrom } from './logTitle';
 export { ERROR_LINE, LOG_LANGUAGE, LOG_SCHEME, LogDocumentProvider, type LogResolver, type SavedLogReader } from './logDocuments';
 
 export type LogViewsOptions = LogChannelsOptions;

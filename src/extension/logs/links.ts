@@ -2,7 +2,7 @@
 // a link to that place (the working copy's file, or the commit's version when it changed since); the `=== `
 // sections make the log's outline; `Failed:` and error lines stand out.
 import * as vscode from 'vscode';
-import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
+import { OWN_LINE, ranIn } from '../../engine/liveLog';
 import { fileRefs } from '../../jobs/problems/logRefs';
 import { repositoryPath } from '../../jobs/problems/matchLog';
 import type { Session } from '../session/session';
@@ -70,8 +70,8 @@ export class LogLinks implements vscode.DocumentLinkProvider, vscode.DocumentSym
     const files = origin.worktree ? withChanges(headFiles, origin.session.worktreeChanges?.changes) : headFiles;
     // The folders the log says the command ran in (another machine's, for a fetched result).
     for (let i = 0; i < Math.min(doc.lineCount, MAX_HEADER_LINES); i++) {
-      const ranIn = RAN_IN_LINE.exec(doc.lineAt(i).text)?.[1];
-      if (ranIn !== undefined && !roots.includes(ranIn)) { roots.push(ranIn); }
+      const folder = ranIn(doc.lineAt(i).text);
+      if (folder !== undefined && !roots.includes(folder)) { roots.push(folder); }
     }
     const links: vscode.DocumentLink[] = [];
     const n = doc.lineCount;

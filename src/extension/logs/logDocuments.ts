@@ -36,8 +36,8 @@ const MAX_ERROR_LINE_LENGTH = 2000;
 
 // One path segment of safe characters, never `.` or `..`.
 const REPO_KEY = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
-const TITLE_CHARS = /[^\p{L}\p{N} ._@()+,=-]+/gu;
-const FILE = /^[\p{L}\p{N} ._@()+,=-]{1,100}\.log$/u;
+const TITLE_CHARS = /[^\p{L}\p{N} ._@()+,=\u00b7-]+/gu;
+const FILE = /^[\p{L}\p{N} ._@()+,=\u00b7-]{1,100}\.log$/u;
 // Parsed colours of the most recently provided logs, so that re-showing an editor needs no git read.
 const STYLE_CACHE_SIZE = 16;
 // Beyond this many coloured runs a log is shown uncoloured past that point: decorations cost per range.

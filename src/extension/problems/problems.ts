@@ -22,6 +22,25 @@ interface Shown {
   readonly identity: string;
   readonly byUri: Map<string, vscode.Diagnostic[]>;
   readonly abort?: AbortController;
+  /** The first finding the log names (its first error, else its first finding), once matched. */
+  readonly first?: FirstFinding;
+  /** Resolved once the matching of this result ended, however it ended. */
+  readonly done?: Promise<void>;
+}
+
+/** The first problem of a failed job, as its tooltip and its failure notification lead with it. */
+export interface FirstFinding {
+  readonly uri: vscode.Uri;
+  /** The file as the log names it, relative to the repository. */
+  readonly file: string;
+  readonly range: vscode.Range;
+  readonly message: string;
+  readonly severity: Finding['severity'];
+}
+
+/** `src/a.js:6:7: 'x' is assigned a value but never used (no-unused-vars)`. */
+export function describeFinding(f: FirstFinding): string {
+  return `${f.file}:${f.range.start.line + 1}:${f.range.start.character + 1}: ${f.message.split('\n')[0]}`;
 }
 
 /** What a finding is, for telling one reported by HEAD's build and the working tree's apart from two. */
@@ -84,13 +103,14 @@ export class JobProblems implements vscode.Disposable {
       this.replace(id, undefined); // the previous problems go at once, whatever comes next
       if (w.result === undefined || w.identity === undefined) { continue; }
       const abort = new AbortController();
-      this.shown.set(id, { identity: w.identity, byUri: new Map(), abort });
       const { session, job, result, identity } = w;
-      this.queue = this.queue.then(() => this.match(id, identity, session, job, result, abort.signal)).catch((e: Error) => {
+      const done = this.queue.then(() => this.match(id, identity, session, job, result, abort.signal)).catch((e: Error) => {
         if (abort.signal.aborted) { return; }
         this.failures.set(id, e.message);
         this.log(`Could not match the problems of ${job.key.job.name}: ${e.message}`);
       });
+      this.shown.set(id, { identity: w.identity, byUri: new Map(), abort, done });
+      this.queue = done;
     }
   }
 
@@ -131,7 +151,9 @@ export class JobProblems implements vscode.Disposable {
       byUri.get(first)!.push(more);
     }
     this.failures.delete(id);
-    this.replace(id, { identity, byUri });
+    const f = findings.find((x) => x.severity === 'error') ?? findings[0];
+    const first = f && byUri.get(uris.get(f.file)!.toString())?.find((d) => d.message === f.message && d.range.start.line === f.line - 1);
+    this.replace(id, { identity, byUri, ...(f && first ? { first: { uri: uris.get(f.file)!, file: f.file, range: first.range, message: f.message, severity: f.severity } } : {}) });
   }
 
   private replace(id: string, next: Shown | undefined): void {
@@ -166,6 +188,34 @@ export class JobProblems implements vscode.Disposable {
       }
     }
     return out;
+  }
+
+  /** The first finding of a job's failure shown now (HEAD's, or the working tree's with `worktree`). */
+  first(session: Session, job: string, worktree = false): FirstFinding | undefined {
+    return this.shown.get(`${session.id}:${job}${worktree ? ':worktree' : ''}`)?.first;
+  }
+
+  /**
+   * The first finding of a job of HEAD that just failed, once its log has been matched (undefined when it names
+   * none, or when the matching failed: that is said in the output channel).
+   */
+  async firstOnceMatched(session: Session, job: JobView): Promise<FirstFinding | undefined> {
+    this.sync();
+    const id = `${session.id}:${job.key.job.name}${job.key.worktree !== undefined ? ':worktree' : ''}`;
+    await this.shown.get(id)?.done;
+    return this.shown.get(id)?.first;
+  }
+
+  /** A failed job's first problem as its notification says it, and a way to show it (the file, then Problems). */
+  async firstProblem(session: Session, job: JobView): Promise<{ readonly text: string; show(): Promise<void> } | undefined> {
+    const first = await this.firstOnceMatched(session, job);
+    return first && {
+      text: describeFinding(first),
+      show: async () => {
+        await vscode.window.showTextDocument(first.uri, { selection: first.range });
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+      },
+    };
   }
 
   dispose(): void {

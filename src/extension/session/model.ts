@@ -56,6 +56,13 @@ export function isRunning(reason: string): boolean {
   return reason.startsWith('Running') || reason.startsWith('Building in another process');
 }
 
+/** Whether a job has a log to show: a saved one, or the live log of a build that runs (not one that waits). */
+export function hasLogToShow(job: JobView): boolean {
+  const s = job.status;
+  if (s?.output.kind === 'saved') { return true; }
+  return s?.output.kind === 'live' && (s.result.kind !== 'pending' || isRunning(s.result.reason));
+}
+
 /** What the window remembers across its restarts (VS Code's global state, or a map in a test). */
 export interface Memory {
   get<T>(key: string): T | undefined;

@@ -31,10 +31,10 @@ export class Sessions implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   state: WorkspaceState = 'loading';
   /** The last failure notifications shown (the newest last), as worded. */
-  readonly told: string[] = [];
+  readonly told: { readonly text: string; readonly actions: readonly string[] }[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly output: vscode.LogOutputChannel, private readonly storage: vscode.Uri | undefined, private readonly ops: Operations, private readonly memory: Memory) {
+  constructor(private readonly output: vscode.LogOutputChannel, private readonly ops: Operations, private readonly memory: Memory) {
     const s = readSettings();
     this.logs = new LogManager({ capBytes: s.logCapBytes });
     this.pool = new Pool('builds', s.maxParallelBuilds, this.metrics);
@@ -103,7 +103,6 @@ export class Sessions implements vscode.Disposable {
   private async open(folder: vscode.Uri, dirs: RepositoryDirs): Promise<Session> {
     const jobs = await RepoJobs.open({
       dirs, logs: this.logs, metrics: this.metrics, pool: this.pool, trusted: vscode.workspace.isTrusted,
-      cacheDir: this.storage ? vscode.Uri.joinPath(this.storage, 'builds').fsPath : undefined,
       logger: { info: (m) => this.output.info(m), error: (m) => this.output.error(m) },
     });
     const session: Session = new Session(jobs, {
@@ -160,14 +159,26 @@ export class Sessions implements vscode.Disposable {
 
   private notifyFailure(session: Session, job: JobView): void {
     if (!readSettings(session.folder).notifyOnFailure) { return; }
-    const msg = job.status?.result.kind === 'failure' ? job.status.result.message : '';
-    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${msg.split('\n')[0]}`;
-    this.told.push(text);
+    void this.tellFailure(session, job);
+  }
+
+  /**
+   * How a failed job's first problem is found and shown (set by the extension once its Problems are there):
+   * the notification leads with it and offers Show Problem.
+   */
+  firstProblem?: (session: Session, job: JobView) => Promise<{ readonly text: string; show(): Thenable<unknown> } | undefined>;
+
+  /** A pass → fail of a HEAD job, once its log has been matched: its first problem, [Show Problem] [Show Log]. */
+  private async tellFailure(session: Session, job: JobView): Promise<void> {
+    const msg = job.status?.result.kind === 'failure' ? job.status.result.message.split('\n')[0]! : '';
+    const problem = await this.firstProblem?.(session, job).catch(() => undefined);
+    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${problem?.text ?? msg}`;
+    const actions = [...(problem ? ['Show Problem'] : []), 'Show Log'];
+    this.told.push({ text, actions });
     if (this.told.length > 20) { this.told.shift(); }
-    void vscode.window.showErrorMessage(text, 'Show Log', 'Rebuild')
-      .then((pick) => {
-        if (pick) { void vscode.commands.executeCommand(pick === 'Rebuild' ? 'datakitCi.rebuild' : 'datakitCi.showLog', { session, job }); }
-      });
+    const pick = await vscode.window.showErrorMessage(text, ...actions);
+    if (pick === 'Show Problem') { await problem?.show(); }
+    if (pick === 'Show Log') { await vscode.commands.executeCommand('datakitCi.showLog', { session, job }); }
   }
 
   /** Cancels every running build of every repository; resolves once each has saved its result. */

@@ -7,11 +7,11 @@
 import type { ConfigError } from '../../jobs/config/config';
 import type { JobBuild } from '../../jobs/repoJobs';
 import { firstFailing, verdictOf, type FirstFailing, type Verdict } from '../../jobs/firstFailing';
-import { ago } from '../../shared/format';
+import { ago, duration } from '../../shared/format';
 import { isRunning, jobState, type JobState, type JobView, type TargetView } from '../session/model';
 import type { Session } from '../session/session';
 
-export { ago, isRunning, jobState, type JobState };
+export { ago, duration, isRunning, jobState, type JobState };
 
 /** Each job's verdict, by name. */
 function verdicts(jobs: readonly JobView[]): Map<string, Verdict> {
@@ -29,12 +29,6 @@ export type Node =
 /** How many builds a job's node lists (and the history chart draws). */
 export const HISTORY_LENGTH = 50;
 
-export function duration(ms: number): string {
-  if (ms < 1000) { return '<1 s'; }
-  if (ms < 60_000) { return `${Math.round(ms / 1000)} s`; }
-  const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
 
 /** Tokens that gate the context menus: no command is offered where it cannot act. */
 export function contextValue(job: JobView, trusted: boolean, hasOutputs: boolean): string {
@@ -183,6 +177,14 @@ export class TreeModel {
   /** The job's last builds whatever the commit (its history across commits), newest first. */
   async builds(session: Session, job: JobView): Promise<Node[]> {
     const history = await session.jobs.jobHistory(job.key.job.name, HISTORY_LENGTH);
+    if (history.length === 0) {
+      // Expanded, a job never built says so rather than showing nothing.
+      const pending = job.status?.result.kind === 'pending';
+      return [{
+        kind: 'message', session, text: pending ? 'No builds yet: this is its first' : 'No builds yet',
+        detail: pending ? 'Its earlier builds are listed here once it has any.' : `${job.key.job.name} has no saved build, for any commit. ${session.jobs.trusted ? 'Build Now (▶) builds it.' : 'Trust the workspace to build it.'}`,
+      }];
+    }
     return history.map((item, index) => ({ kind: 'build', session, job, item, index }));
   }
 

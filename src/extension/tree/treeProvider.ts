@@ -27,6 +27,23 @@ function escapeCell(text: string): string {
   return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
 }
 
+/** A failure message in a row: its start, the whole in the tooltip. */
+function short(message: string): string {
+  return message.length <= 48 ? message : `${message.slice(0, 47).trimEnd()}…`;
+}
+
+/** `3 min ago` as a screen reader should say it: `3 minutes ago`. */
+function spokenAge(age: string): string {
+  return age.replace(/^1 min ago$/, '1 minute ago').replace(/ min ago$/, ' minutes ago').replace(/^1 h ago$/, '1 hour ago').replace(/ h ago$/, ' hours ago')
+    .replace(/^1 d ago$/, '1 day ago').replace(/ d ago$/, ' days ago');
+}
+
+/** The first problem of each failed job shown, and when they change (see problems/problems.ts). */
+export interface FirstFindings {
+  first(session: Session, job: string, worktree: boolean): { readonly file: string; readonly range: vscode.Range; readonly message: string } | undefined;
+  readonly onDidUpdate: vscode.Event<string>;
+}
+
 export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly _onDidChangeTreeData = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
@@ -35,6 +52,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   /** How many times the view was told to refresh (for tests and benchmarks). */
   refreshes = 0;
   private readonly disposable: { dispose(): void };
+  private readonly matched: { dispose(): void } | undefined;
   /** The job rows last handed to the view, by id: a running one is redrawn alone each second. */
   private readonly shownJobs = new Map<string, Extract<Node, { kind: 'job' }>>();
   private ticker: NodeJS.Timeout | undefined;
@@ -45,7 +63,18 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   private readonly rows = new Set<Node>();
   private whole = false;
 
-  constructor(readonly model: TreeModel, sessions: Sessions) {
+  constructor(readonly model: TreeModel, sessions: Sessions, private readonly findings?: FirstFindings) {
+    // A job's row leads its tooltip with its first problem, known once its log is matched.
+    const matched = findings?.onDidUpdate((id) => {
+      for (const session of sessions.all) {
+        if (!id.startsWith(`${session.id}:`)) { continue; }
+        const name = id.slice(session.id.length + 1).replace(/:worktree$/, '');
+        const jobs = [session.head, session.worktree].flatMap((t) => t?.jobs ?? []).filter((j) => j.key.job.name === name);
+        for (const row of model.rowsOf(session, jobs)) { this.rows.add(row); }
+        this.schedule();
+      }
+    });
+    this.matched = matched;
     this.disposable = sessions.onDidChange((e) => {
       if (e.change.kind === 'targets' || !e.session) {
         this.scheduleRefresh();
@@ -212,6 +241,11 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       item.iconPath = ICONS.failure;
       item.description = [item.description, `config error${c.errors.length === 1 ? '' : `s (${c.errors.length})`}`].filter(Boolean).join(' · ');
     }
+    // Heard as a person says it: the short id only, and what its jobs add up to, in words.
+    const counts = TreeModel.counts(node.target);
+    const sum = [counts.pending && `${counts.pending} running or waiting`, counts.success && `${counts.success} passed`, counts.failure && `${counts.failure} failed`,
+      counts.cancelled && `${counts.cancelled} cancelled`, counts.notBuilt && `${counts.notBuilt} not built`].filter(Boolean).join(', ');
+    item.accessibilityInformation = { label: [t.worktree ? `${t.label}, uncommitted, over ${t.commit.slice(0, 7)}` : t.label, t.isHead && !t.worktree ? 'HEAD' : undefined, firstFailing, sum || undefined].filter(Boolean).join(', '), role: 'treeitem' };
     return item;
   }
 
@@ -230,47 +264,57 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     if (job.elsewhere !== undefined && r?.kind !== 'pending') { item.iconPath = ICONS.pending; }
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.resultTimes(saved.commit) : undefined;
-    // A result reused from another commit (a rebase, a docs-only commit…) says so, as one built here does not.
+    // A result reused from another commit (a rebase, a docs-only commit…) is marked `cached`; where it came
+    // from is in the tooltip, with the time it waited for a slot.
     const provenance = saved ? await session.jobs.provenance(job.key, saved.commit) : undefined;
-    const elsewhere = provenance?.builtFor;
-    const fetched = provenance?.fetchedFrom;
     const cached = provenance ? reusedFrom(provenance) : undefined;
-    // The job's own run time; what it waited for (a slot) is said apart.
     const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
-    const queued = times?.queuedMs !== undefined && times.queuedMs >= 1000 ? `queued ${duration(times.queuedMs)}` : undefined;
+    const age = times ? ago(times.finished) : undefined;
+    const marker = saved && (cached || !saved.built) ? 'cached' : undefined;
+    const first = state === 'failure' ? this.findings?.first(session, job.key.job.name, target.target.worktree === true) : undefined;
+    let said: string; // the state in words, for a screen reader
     if (s?.result.kind === 'pending') {
       const started = s.output.kind === 'live' ? s.output.log.run?.startedAt : undefined;
       item.description = s.result.reason === 'Running' && started !== undefined ? `Running · ${duration(Date.now() - started)}` : s.result.reason;
+      said = String(item.description);
     } else if (s?.result.kind === 'failure') {
-      const from = times && saved && !saved.built ? `cached failure from ${ago(times.finished)}${elsewhere ? `, built for ${elsewhere.slice(0, 7)}` : ''}` : times ? ago(times.finished) : undefined;
-      const ranFor = s.result.reason === 'skipped' ? undefined : ran;
-      item.description = [s.result.message.split('\n')[0], ranFor, queued, from].filter(Boolean).join(' · ');
+      const message = s.result.message.split('\n')[0]!;
+      // A job skipped, or cancelled before it ran, has no run time of its own (what it waited is in the tooltip).
+      const ranFor = s.result.reason === 'skipped' || (s.result.reason === 'cancelled' && times?.runMs === undefined) ? undefined : ran;
+      item.description = [short(message), marker, ranFor, age].filter(Boolean).join(' · ');
+      said = [`${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${message}`, marker, age && spokenAge(age)].filter(Boolean).join(', ');
     } else if (s?.result.kind === 'success') {
-      item.description = times
-        ? ['passed', ran, queued, cached, ago(times.finished)].filter(Boolean).join(' · ')
-        : 'passed';
+      item.description = ['passed', marker, ran, age].filter(Boolean).join(' · ');
+      said = ['passed', marker, age && spokenAge(age)].filter(Boolean).join(', ');
     } else {
       item.description = !session.jobs.trusted ? 'not built · workspace not trusted' : from ? `suggested · ${from}` : 'not built';
+      said = String(item.description).replace(/ · /g, ', ');
     }
     if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
       item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
+      said = `building in another process, ${said}`;
     }
+    item.accessibilityInformation = { label: `${job.key.job.name}, ${said}`, role: 'treeitem' };
     const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
     item.contextValue = contextValue(job, session.jobs.trusted, hasOutputs);
+    // The outcome and what went wrong first; the particulars after.
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${job.key.job.name}** · ${state === 'notBuilt' ? 'not built' : state}\n\n`);
+    const outcome = s?.result.kind === 'failure' ? `${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${escapeCell(s.result.message.split('\n')[0]!)}`
+      : state === 'notBuilt' ? 'not built' : state === 'pending' ? escapeCell(String(item.description)) : 'passed';
+    md.appendMarkdown(`**${escapeCell(job.key.job.name)}** ${outcome}\n\n`);
+    if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(first.message.split('\n')[0]!)}\n\n`); }
+    if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
     md.appendMarkdown(`| | |\n|---|---|\n`);
-    md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
-    md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
-    md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\` |\n`);
-    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${elsewhere ? `cached · built for \`${elsewhere.slice(0, 12)}\`${saved.built ? ' in this window' : ''}` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
     if (times) {
-      md.appendMarkdown(`| started | ${new Date(times.started).toLocaleString()} |\n`);
-      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} |\n`);
+      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${age}) |\n`);
       md.appendMarkdown(`| ran | ${ran}${times.runMs === undefined ? ' (start to end)' : ''} |\n`);
       if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
-      if (times.builtBy || fetched) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${fetched ? `, fetched from ${escapeCell(fetched)}` : ''} |\n`); }
+      if (times.builtBy || provenance?.fetchedFrom) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${provenance?.fetchedFrom ? `, fetched from ${escapeCell(provenance.fetchedFrom)}` : ''} |\n`); }
     }
+    md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\`${target.target.worktree ? ' (its working tree)' : ''} |\n`);
+    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${provenance?.builtFor ? `built for \`${provenance.builtFor.slice(0, 12)}\`` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
+    md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
+    md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
     if (from) { md.appendMarkdown(`| suggested from | ${escapeCell(from)} |\n`); }
     md.appendCodeblock(job.key.job.run, 'sh');
     item.tooltip = md;
@@ -290,6 +334,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const ran = duration(b.runMs ?? b.finished - b.started);
     const here = b.source === node.job.key.commit ? 'this commit' : undefined;
     item.description = [outcome, ran, here, ago(b.finished)].filter(Boolean).join(' · ');
+    item.accessibilityInformation = { label: [label, b.worktree ? 'working tree' : undefined, b.result === 'failure' ? `failed: ${b.failure ?? ''}` : outcome, spokenAge(ago(b.finished))].filter(Boolean).join(', '), role: 'treeitem' };
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${node.job.key.job.name}** · ${outcome}\n\n| | |\n|---|---|\n`);
     if (b.source) { md.appendMarkdown(`| commit | \`${b.source.slice(0, 12)}\` ${b.sourceSubject ? escapeCell(b.sourceSubject) : ''} |\n`); }
@@ -307,6 +352,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     clearTimeout(this.timer);
     clearInterval(this.ticker);
     this.disposable.dispose();
+    this.matched?.dispose();
     this._onDidChangeTreeData.dispose();
   }
 }

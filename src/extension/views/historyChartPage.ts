@@ -15,7 +15,7 @@ export function runMs(b: JobBuild): number {
 
 /** A run time to a tenth of a second under a minute (the tree rounds; a chart compares). */
 function precise(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : runDuration(ms);
+  return ms < 59_950 ? `${(ms / 1000).toFixed(1)} s` : runDuration(ms);
 }
 
 export function escapeHtml(text: string): string {

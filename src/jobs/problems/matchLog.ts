@@ -3,7 +3,7 @@
 // one more problem with what the earlier lines captured. A reading matcher (the default one) gets the lines
 // one by one instead. The paths become repository-relative (logPaths.ts): any other path is dropped, whatever
 // the matcher's `fileLocation` says (no path outside the repository can be shown as one of its files).
-import { OWN_LINE, RAN_IN_LINE } from '../../engine/liveLog';
+import { OWN_LINE, ranIn } from '../../engine/liveLog';
 import { stripAnsi } from '../../shared/ansi';
 import { LogPaths } from './logPaths';
 import type { Group, LineReader, Matcher, Pattern, ReadFinding, ReaderHost, Severity } from './matcherTypes';
@@ -167,8 +167,8 @@ export function matchLog(text: string, matchers: readonly Matcher[], options: Ma
     if (OWN_LINE.test(line)) {
       // Where the command ran, as the log says: its paths are repository paths from there (a result built
       // on another machine included, whose folders are none of this one's roots).
-      const ranIn = RAN_IN_LINE.exec(line)?.[1];
-      if (ranIn !== undefined) { paths.addRoot(ranIn); }
+      const folder = ranIn(line);
+      if (folder !== undefined) { paths.addRoot(folder); }
       runner?.boundary();
       for (const r of readers) { r.boundary(); }
       continue;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../../engine/builder';
-import type { LiveLog } from '../../engine/liveLog';
+import { homeShort, type LiveLog } from '../../engine/liveLog';
 import type { SourceRepo } from '../../store/source/sourceRepo';
 import { prepareBuildDir, type BuildDir } from './checkout';
 import { entryName, keyJson, type JobKey } from '../keys/key';
@@ -131,7 +131,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     const { dir, run } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
     try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
-      log.log(`In ${dir.dir}`); // where the log's absolute paths start (see RAN_IN_LINE)
+      log.log(`In ${homeShort(dir.dir)}`); // where the log's absolute paths start (see ranIn)
       log.log(`Running: ${job.run}`);
       await log.whileRunning(() => runJobProcess({
         command: job.run,

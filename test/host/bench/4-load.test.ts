@@ -85,7 +85,7 @@ describe('bench: activation to a filled tree, repeated', function () {
     try {
       for (let i = 0; i < ROUNDS; i++) {
         const t0 = performance.now();
-        const sessions = new Sessions(output, vscode.Uri.file(storage), new Operations(output), NO_MEMORY);
+        const sessions = new Sessions(output, new Operations(output), NO_MEMORY);
         const tree = new BuildTreeProvider(new TreeModel(() => sessions.all), sessions);
         try {
           await sessions.sync();

@@ -25,6 +25,28 @@ describe('builds in the tree', function () {
     assert.strictEqual(headItem.description, 'HEAD');
     const names = (await headJobs(a)).map((n) => n.job.key.job.name);
     assert.deepStrictEqual(names, ['ok', 'bad', 'slow']);
+    // Heard with the short id and what its jobs add up to, in words.
+    assert.deepStrictEqual(headItem.accessibilityInformation, { label: `main @ ${git(folder(), 'rev-parse', '--short=7', 'HEAD')}, HEAD, 3 not built`, role: 'treeitem' });
+  });
+
+  it('says "No builds yet" under a job never built, rather than nothing', async () => {
+    const a = await api();
+    const rows = await children(a, await jobNode(a, 'ok'));
+    assert.deepStrictEqual(rows.map((r) => r.kind === 'message' && r.text), ['No builds yet']);
+  });
+
+  it('lists in the Command Palette only the commands that can act now: each command has a when clause, and the keys they read follow the jobs', async () => {
+    const a = await api();
+    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { commands: { command: string }[]; menus: { commandPalette: { command: string; when: string }[] } } };
+    const palette = new Map(pkg.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
+    assert.deepStrictEqual(pkg.contributes.commands.map((c) => c.command).filter((c) => !palette.has(c)), [], 'every command has a when clause');
+    assert.strictEqual(palette.get('datakitCi.cancelAll'), 'datakitCi.hasPending');
+    assert.strictEqual(palette.get('datakitCi.showLog'), 'datakitCi.hasLog');
+    assert.strictEqual(palette.get('datakitCi.runSuggestedJobs'), 'datakitCi.hasSuggestions && !datakitCi.untrusted');
+    // Nothing built yet, nothing suggested (a .datakit-ci.json is there): no log to show, nothing to cancel.
+    const keys = a.internals.keys.values;
+    assert.deepStrictEqual(['datakitCi.hasRepository', 'datakitCi.hasJobs', 'datakitCi.hasSuggestions', 'datakitCi.noConfig', 'datakitCi.hasPending', 'datakitCi.hasLog', 'datakitCi.hasOutputs'].map((k) => keys.get(k)),
+      [true, true, false, false, false, false, false]);
   });
 
   it('builds with Build Now: pass, fail and a spinning pending job, with their icons, descriptions and menus, counted in the status bar (a failure from the start not flagged as new)', async () => {
@@ -38,12 +60,17 @@ describe('builds in the tree', function () {
 
     const okItem = await item(a, ok);
     assert.deepStrictEqual(iconOf(okItem), { id: 'pass', color: 'testing.iconPassed' });
-    assert.match(String(okItem.description), /^passed · (<1 s|\d+ s)( · queued \d+ s)? · just now$/);
+    // A short row: the outcome, its run time, its age; the rest in the tooltip, which leads with the outcome.
+    assert.match(String(okItem.description), /^passed · (<1 s|\d+ s) · just now$/);
+    assert.match((okItem.tooltip as vscode.MarkdownString).value, /^\*\*ok\*\* passed\n/);
+    assert.deepStrictEqual(okItem.accessibilityInformation, { label: 'ok, passed, just now', role: 'treeitem' });
     assert.strictEqual(okItem.contextValue, 'job success rebuildable hasLog hasOutputs');
 
     const badItem = await item(a, bad);
     assert.deepStrictEqual(iconOf(badItem), { id: 'error', color: 'testing.iconFailed' });
-    assert.match(String(badItem.description), /^Command exited with code 3 · (<1 s|\d+ s)( · queued \d+ s)? · just now$/, 'a failure says how long it ran too');
+    assert.match(String(badItem.description), /^Command exited with code 3 · (<1 s|\d+ s) · just now$/, 'a failure says how long it ran too');
+    assert.match((badItem.tooltip as vscode.MarkdownString).value, /^\*\*bad\*\* failed: Command exited with code 3\n/);
+    assert.deepStrictEqual(badItem.accessibilityInformation, { label: 'bad, failed: Command exited with code 3, just now', role: 'treeitem' }, 'the state in words');
     assert.strictEqual(badItem.contextValue, 'job failure rebuildable hasLog');
 
     // slow runs until released: once its command has started, the tree says so.
@@ -59,8 +86,11 @@ describe('builds in the tree', function () {
     // The status bar counts the HEAD target (its updates are coalesced, so wait for this one).
     await waitFor('the status bar to count the builds', () => a.internals.statusBar.item.text === 'DataKit CI: $(loading~spin) 1 $(pass) 1 $(error) 1');
 
+    // While slow runs there is something to cancel and logs to show.
+    assert.deepStrictEqual(['datakitCi.hasPending', 'datakitCi.hasLog', 'datakitCi.hasFailed', 'datakitCi.hasOutputs'].map((k) => a.internals.keys.values.get(k)), [true, true, true, true]);
     fs.writeFileSync(release(), '');
     await waitFor('slow to pass', async () => (await jobNode(a, 'slow')).job.status?.result.kind === 'success');
+    await waitFor('nothing left to cancel', () => a.internals.keys.values.get('datakitCi.hasPending') === false);
     await waitFor('the status bar to settle', () => a.internals.statusBar.item.text === 'DataKit CI: $(pass) 2 $(error) 1');
     // bad has never passed: its failure is counted, and said in words, but not flagged as new.
     assert.strictEqual(a.internals.statusBar.item.backgroundColor, undefined, 'no error background for a failure that was there from the start');
@@ -156,8 +186,10 @@ describe('builds in the tree', function () {
     const ok = await waitFor('the new HEAD', async () => { const n = await jobNode(a, 'ok'); return n.job.key.commit !== before && n; });
     assert.strictEqual(ok.job.status?.result.kind, 'success', 'ok\'s inputs (src) did not change: a hit');
     const okItem = await item(a, ok);
-    assert.match(String(okItem.description), new RegExp(`^passed · (<1 s|\\d+ s)( · queued \\d+ s)? · cached · built for ${before.slice(0, 7)} · just now$`));
-    assert.match((okItem.tooltip as vscode.MarkdownString).value, new RegExp(`cached · built for \`${before.slice(0, 12)}\``));
+    assert.match(String(okItem.description), /^passed · cached · (<1 s|\d+ s) · just now$/, 'marked cached; where from, in the tooltip');
+    const tip = (okItem.tooltip as vscode.MarkdownString).value;
+    assert.match(tip, new RegExp(`^\\*\\*ok\\*\\* passed\\n\\nCached · built for ${before.slice(0, 7)}\\.`));
+    assert.match(tip, new RegExp(`built for \`${before.slice(0, 12)}\``));
   });
 
   it('shows the metrics of its own registry', async () => {

@@ -120,7 +120,7 @@ describe('from a red icon to the failing line', function () {
     await vscode.commands.executeCommand('datakitCi.refresh');
   });
 
-  it('tells a pass → fail of a HEAD job once, and links the failing line of its log to the file', async () => {
+  it('tells a pass → fail of a HEAD job once, with its first problem, and links the failing line of its log to the file', async () => {
     const a = await api();
     await vscode.commands.executeCommand('datakitCi.buildNow');
     await waitFor('ok to pass', async () => (await jobNode(a, 'ok')).job.status?.result.kind === 'success');
@@ -134,8 +134,10 @@ describe('from a red icon to the failing line', function () {
       const ok = await waitFor('ok to fail', async () => { const n = await jobNode(a, 'ok'); return n.job.status?.result.kind === 'failure' && n.job.status.output.kind === 'saved' && n; });
       await waitFor('bad to be settled', async () => (await jobNode(a, 'bad')).job.status?.result.kind === 'failure');
       const told = await waitFor('the notification', () => a.internals.sessions.told.length > toldBefore && a.internals.sessions.told.slice(toldBefore));
-      // ok passed before and fails now: told; bad failed before and fails again: not told.
-      assert.deepStrictEqual(told.map((t) => t.replace(/ on .* \(it passed/, ' on HEAD (it passed')), ['DataKit CI: ok failed on HEAD (it passed before): Command exited with code 1']);
+      // ok passed before and fails now: told, with its first problem and the way to it; bad failed before and
+      // fails again: not told.
+      assert.deepStrictEqual(told.map((t) => [t.text.replace(/ on .* \(it passed/, ' on HEAD (it passed'), t.actions]),
+        [['DataKit CI: ok failed on HEAD (it passed before): src/main.txt:1:3: broken', ['Show Problem', 'Show Log']]]);
 
       // The failing line is a problem on the working copy's file (unchanged since the commit), from the
       // default matcher: src/nowhere.txt is not a file of the commit.
@@ -143,6 +145,12 @@ describe('from a red icon to the failing line', function () {
       const problems = await waitFor('the problem', () => { const d = vscode.languages.getDiagnostics(main).filter((x) => x.source === 'DataKit CI: ok'); return d.length > 0 && d; });
       assert.deepStrictEqual(problems.map((d) => [d.range.start.line, d.range.start.character, d.severity, d.message]), [[0, 2, vscode.DiagnosticSeverity.Error, 'broken']]);
       assert.deepStrictEqual(vscode.languages.getDiagnostics().filter(([, ds]) => ds.some((d) => d.source === 'DataKit CI: ok')).map(([u]) => u.fsPath), [main.fsPath]);
+      // Its row's tooltip leads with the outcome, then that first problem.
+      const tip = await waitFor('the first problem in ok\'s tooltip', async () => {
+        const v = ((await item(a, await jobNode(a, 'ok'))).tooltip as vscode.MarkdownString).value;
+        return v.includes('First problem') && v;
+      });
+      assert.match(tip, /^\*\*ok\*\* failed: Command exited with code 1\n\nFirst problem: `src\/main\.txt:1:3` broken\n/);
 
       const decorated = new Promise<LogDecorationsApplied>((resolve) => {
         const sub = a.internals.decorator.onDidDecorate((e) => { if (e.uri.startsWith('datakit-ci-log:')) { sub.dispose(); resolve(e); } });
@@ -150,6 +158,7 @@ describe('from a red icon to the failing line', function () {
       await vscode.commands.executeCommand('datakitCi.showLog', ok);
       const editor = await waitFor('the saved log', () => vscode.window.activeTextEditor?.document.uri.scheme === 'datakit-ci-log' && vscode.window.activeTextEditor);
       const log = editor.document;
+      assert.strictEqual(path.posix.basename(log.uri.path), `ok @ ${ok.job.key.commit.slice(0, 7)}.log`, 'titled by what it was built for');
       const failing = log.getText().split('\n').findIndex((l) => l.startsWith('src/main.txt:1:3'));
       assert.ok(failing > 0, log.getText());
       // The failing line and the build's `Failed:` line stand out.
