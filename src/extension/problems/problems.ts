@@ -21,6 +21,8 @@ interface Shown {
   /** The result and the matcher the problems come from. */
   readonly identity: string;
   readonly byUri: Map<string, vscode.Diagnostic[]>;
+  /** The file of the repository each URI of byUri stands for (HEAD's may be a read-only view of it). */
+  readonly files: Map<string, string>;
   readonly abort?: AbortController;
   /** The first finding the log names (its first error, else its first finding), once matched. */
   readonly first?: FirstFinding;
@@ -109,7 +111,7 @@ export class JobProblems implements vscode.Disposable {
         this.failures.set(id, e.message);
         this.log(`Could not match the problems of ${job.key.job.name}: ${e.message}`);
       });
-      this.shown.set(id, { identity: w.identity, byUri: new Map(), abort, done });
+      this.shown.set(id, { identity: w.identity, byUri: new Map(), files: new Map(), abort, done });
       this.queue = done;
     }
   }
@@ -133,6 +135,7 @@ export class JobProblems implements vscode.Disposable {
       : await this.sources.locate(session, job.key.commit, findings.map((f) => f.file));
     if (!this.current(id, identity, signal)) { return; }
     const byUri = new Map<string, vscode.Diagnostic[]>();
+    const fileOf = new Map<string, string>();
     const source = `DataKit CI: ${job.key.job.name}`;
     for (const f of findings) {
       const start = new vscode.Position(f.line - 1, f.column - 1);
@@ -142,6 +145,7 @@ export class JobProblems implements vscode.Disposable {
       if (f.code !== undefined) { d.code = f.code; }
       const uri = uris.get(f.file)!.toString();
       byUri.set(uri, [...(byUri.get(uri) ?? []), d]);
+      fileOf.set(uri, f.file);
     }
     if (total > findings.length && findings.length > 0) {
       // The rest are counted, where the first one is.
@@ -153,7 +157,7 @@ export class JobProblems implements vscode.Disposable {
     this.failures.delete(id);
     const f = findings.find((x) => x.severity === 'error') ?? findings[0];
     const first = f && byUri.get(uris.get(f.file)!.toString())?.find((d) => d.message === f.message && d.range.start.line === f.line - 1);
-    this.replace(id, { identity, byUri, ...(f && first ? { first: { uri: uris.get(f.file)!, file: f.file, range: first.range, message: f.message, severity: f.severity } } : {}) });
+    this.replace(id, { identity, byUri, files: fileOf, ...(f && first ? { first: { uri: uris.get(f.file)!, file: f.file, range: first.range, message: f.message, severity: f.severity } } : {}) });
   }
 
   private replace(id: string, next: Shown | undefined): void {
@@ -171,20 +175,25 @@ export class JobProblems implements vscode.Disposable {
 
   /**
    * A file's problems, each finding once: one that HEAD's build and the working tree's build of a job both
-   * report is shown once, as `DataKit CI: <job>`; where they differ, its source says which build alone
+   * report in the same file is shown once, as `DataKit CI: <job>`, where the working tree's build puts it: on
+   * the working copy's file (HEAD's build puts its own on a read-only view of the committed file when the
+   * working copy differed as they were matched). Where they differ, its source says which build alone
    * reports it (`DataKit CI: <job> · working tree`, `… · HEAD`).
    */
   private merged(uri: string): vscode.Diagnostic[] {
     const out: vscode.Diagnostic[] = [];
     for (const [id, s] of this.shown) {
       const mine = s.byUri.get(uri) ?? [];
+      if (mine.length === 0) { continue; }
       const otherId = id.endsWith(':worktree') ? groupOf(id) : `${id}:worktree`;
-      const other = this.shown.get(otherId)?.byUri;
+      const other = this.shown.get(otherId);
       if (!other) { out.push(...mine); continue; } // one build of the job shown: as it reports
-      const theirs = new Set((other.get(uri) ?? []).map(findingKey));
+      // The other build's findings in the same file, wherever it put them.
+      const file = s.files.get(uri);
+      const theirs = new Set([...other.byUri].filter(([u]) => other.files.get(u) === file).flatMap(([, ds]) => ds.map(findingKey)));
       const worktree = id.endsWith(':worktree');
       for (const d of mine) {
-        if (!theirs.has(findingKey(d))) { out.push(from(d, worktree ? 'working tree' : 'HEAD')); } else if (!worktree) { out.push(d); }
+        if (!theirs.has(findingKey(d))) { out.push(from(d, worktree ? 'working tree' : 'HEAD')); } else if (worktree) { out.push(d); }
       }
     }
     return out;

@@ -120,6 +120,31 @@ describe('from a red icon to the failing line', function () {
     await vscode.commands.executeCommand('datakitCi.refresh');
   });
 
+  it('shows a finding once when HEAD\'s build put it on its own version of a file the working copy had changed', async () => {
+    const a = await api();
+    const text = configOf((jobs) => { jobs.check = { run: "grep -n 'finding' src/findings.txt | sed 's/^\\([0-9]*\\):.*/src\\/findings.txt:\\1:1: error: a finding/'; exit 1", inputs: ['src'] }; });
+    fs.writeFileSync(path.join(folder(), 'src', 'findings.txt'), 'finding\nfine here\n');
+    git(folder(), 'add', 'src/findings.txt');
+    await withCommittedConfig(text, async () => {
+      // Changed before HEAD's check is matched: HEAD's findings go on a read-only view of the committed file.
+      fs.writeFileSync(path.join(folder(), 'src', 'findings.txt'), 'finding\nfine here\nfinding\n');
+      const session = a.internals.sessions.all[0]!;
+      const wt = await waitFor('the working tree\'s target', () => session.worktree);
+      const ofCheck = (): [string, number, string | undefined][] => vscode.languages.getDiagnostics()
+        .flatMap(([uri, ds]) => ds.filter((d) => d.source?.startsWith('DataKit CI: check')).map((d): [string, number, string | undefined] => [uri.toString(), d.range.start.line, d.source]));
+      await vscode.commands.executeCommand('datakitCi.build', await jobNode(a, 'check'));
+      await waitFor('HEAD\'s finding, on its version of the file', () => ofCheck().some(([uri]) => uri.startsWith('datakit-ci-source:')))
+        .catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(ofCheck())}`); });
+      await vscode.commands.executeCommand('datakitCi.buildWorkingTree', { kind: 'target', session, target: wt });
+      const both = await waitFor('the working tree\'s findings', () => { const d = ofCheck(); return d.some(([, line]) => line === 2) && d; });
+      const file = vscode.Uri.file(path.join(folder(), 'src', 'findings.txt')).toString();
+      assert.deepStrictEqual(both.sort(), [[file, 0, 'DataKit CI: check'], [file, 2, 'DataKit CI: check · working tree']],
+        'line 1 once, on the working copy (not again on HEAD\'s version), line 3 said as the working tree\'s');
+    });
+    fs.rmSync(path.join(folder(), 'src', 'findings.txt'), { force: true });
+    await vscode.commands.executeCommand('datakitCi.refresh');
+  });
+
   it('tells a pass → fail of a HEAD job once, with its first problem, and links the failing line of its log to the file', async () => {
     const a = await api();
     await vscode.commands.executeCommand('datakitCi.buildNow');
@@ -229,15 +254,15 @@ describe('from a red icon to the failing line', function () {
     });
   });
 
-  it('registers every contributed command under its category, hides none from the palette, and Explain Key from the palette picks a job', async () => {
+  it('registers every contributed command under its category, hides from the palette only the row-only Open the Configuration Error, and Explain Key from the palette picks a job', async () => {
     const a = await api();
-    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { commands: { command: string; category?: string }[]; menus: { commandPalette?: { when: string }[] }; configuration: { properties: Record<string, { title?: string }> } } };
+    const pkg = vscode.extensions.getExtension('datakit-ci.datakit-ci')!.packageJSON as { contributes: { commands: { command: string; category?: string }[]; menus: { commandPalette?: { command: string; when: string }[] }; configuration: { properties: Record<string, { title?: string }> } } };
     const registered = new Set(await vscode.commands.getCommands(true));
     for (const c of pkg.contributes.commands) {
       assert.ok(registered.has(c.command), `${c.command} is registered`);
       assert.strictEqual(c.category, 'DataKit CI', `${c.command} is under DataKit CI in the palette`);
     }
-    assert.deepStrictEqual((pkg.contributes.menus.commandPalette ?? []).filter((m) => m.when === 'false'), []);
+    assert.deepStrictEqual((pkg.contributes.menus.commandPalette ?? []).filter((m) => m.when === 'false').map((m) => m.command), ['datakitCi.openConfigError'], 'a command of a row: it needs the row');
     for (const [key, p] of Object.entries(pkg.contributes.configuration.properties)) { assert.ok(p.title && !/Mi B|Datakit Ci/.test(p.title), `${key} has a readable title`); }
     const session = a.internals.sessions.all[0]!;
     const first = session.targets.find((t) => t.jobs.length > 0)!;
