@@ -30,7 +30,7 @@ describe('builds as a person sees them', () => {
     await row('flaky').locator('.codicon-error').waitFor({ timeout: 60_000 });
     await row('slow').locator('.codicon-sync.codicon-modifier-spin, .codicon-loading.codicon-modifier-spin').first().waitFor({ timeout: 60_000 });
     assert.match(await row('ok').innerText(), /passed · (<1 s|\d+ s) · just now/);
-    assert.match(await row('flaky').innerText(), /Command exited with code 1/);
+    assert.match(await row('flaky').innerText(), /failed \(exit 1\) · (<1 s|\d+ s) · just now/);
     assert.match(await row('slow').innerText(), /Running/);
     assert.match(await sidebar.locator('.monaco-list-row').first().innerText(), /^main @ [0-9a-f]{7}/);
     await wb.screenshot('tree-pass-fail-running.png');

@@ -42,7 +42,7 @@ describe('the rows of the Builds view', () => {
   }
 
   before(async () => {
-    wb = await openWorkbench({ name: 'rows', folder: (runDir) => (dir = makeRowsFixture(path.join(runDir, 'ws', 'app'), path.join(runDir, 'cli-cache'))) });
+    wb = await openWorkbench({ name: 'rows', settings: { 'datakitCi.automaticBuilds': false }, folder: (runDir) => (dir = makeRowsFixture(path.join(runDir, 'ws', 'app'), path.join(runDir, 'cli-cache'))) });
     page = wb.page;
     await page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ }).click();
     await row(/^unit$/).locator('.codicon-pass').waitFor({ timeout: 60_000 });
@@ -113,7 +113,7 @@ describe('the rows of the Builds view', () => {
     assert.deepEqual(await toast.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts(), ['Show Problem', 'Show Log']);
     await wb.screenshot('rows-failure-notification.png');
     // The row: its failure's first words; its tooltip: the outcome, then the first problem.
-    assert.match(await description(/^unit$/), /^Command exited with code 1 · (<1 s|\d+ s) · just now$/);
+    assert.match(await description(/^unit$/), /^failed \(exit 1\) · (<1 s|\d+ s) · just now$/);
     assert.equal(await row(/^unit$/).getAttribute('aria-label'), 'unit, failed: Command exited with code 1, just now');
     await toast.getByRole('button', { name: 'Show Problem' }).click();
     await page.locator('.tabs-container .tab.active', { hasText: 'a.txt' }).waitFor({ timeout: 30_000 });

@@ -27,9 +27,14 @@ function escapeCell(text: string): string {
   return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
 }
 
-/** A failure message in a row: its start, the whole in the tooltip. */
+/**
+ * A failure in a row, short enough that its run time and age are seen in a narrow side bar: `failed (exit 1)`,
+ * else the message's start; the whole message is in the tooltip and read to a screen reader.
+ */
 function short(message: string): string {
-  return message.length <= 48 ? message : `${message.slice(0, 47).trimEnd()}…`;
+  const exit = /^Command exited with code (\d+)$/.exec(message);
+  if (exit) { return `failed (exit ${exit[1]})`; }
+  return message.length <= 32 ? message : `${message.slice(0, 31).trimEnd()}…`;
 }
 
 /** `3 min ago` as a screen reader should say it: `3 minutes ago`. */
@@ -333,7 +338,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const outcome = b.result === 'success' ? 'passed' : b.result === 'cancelled' ? 'cancelled' : b.failure ?? 'failed';
     const ran = duration(b.runMs ?? b.finished - b.started);
     const here = b.source === node.job.key.commit ? 'this commit' : undefined;
-    item.description = [outcome, ran, here, ago(b.finished)].filter(Boolean).join(' · ');
+    item.description = [b.result === 'failure' ? short(outcome) : outcome, ran, here, ago(b.finished)].filter(Boolean).join(' · ');
     item.accessibilityInformation = { label: [label, b.worktree ? 'working tree' : undefined, b.result === 'failure' ? `failed: ${b.failure ?? ''}` : outcome, spokenAge(ago(b.finished))].filter(Boolean).join(', '), role: 'treeitem' };
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${node.job.key.job.name}** · ${outcome}\n\n| | |\n|---|---|\n`);

@@ -68,7 +68,7 @@ describe('builds in the tree', function () {
 
     const badItem = await item(a, bad);
     assert.deepStrictEqual(iconOf(badItem), { id: 'error', color: 'testing.iconFailed' });
-    assert.match(String(badItem.description), /^Command exited with code 3 · (<1 s|\d+ s) · just now$/, 'a failure says how long it ran too');
+    assert.match(String(badItem.description), /^failed \(exit 3\) · (<1 s|\d+ s) · just now$/, 'a failure, short, says how long it ran too');
     assert.match((badItem.tooltip as vscode.MarkdownString).value, /^\*\*bad\*\* failed: Command exited with code 3\n/);
     assert.deepStrictEqual(badItem.accessibilityInformation, { label: 'bad, failed: Command exited with code 3, just now', role: 'treeitem' }, 'the state in words');
     assert.strictEqual(badItem.contextValue, 'job failure rebuildable hasLog');
@@ -126,7 +126,7 @@ describe('builds in the tree', function () {
     const first = await item(a, history[0]);
     const subject = git(folder(), 'log', '-1', '--format=%s', again.job.key.commit);
     assert.strictEqual(first.label, `${again.job.key.commit.slice(0, 7)} ${subject}`);
-    assert.match(String(first.description), /^Command exited with code 3 · (<1 s|\d+ s) · this commit · /);
+    assert.match(String(first.description), /^failed \(exit 3\) · (<1 s|\d+ s) · this commit · /);
   });
 
   it('streams a running build into its output channel, then cancels it', async () => {
