@@ -55,6 +55,8 @@ describe('the settings in the Settings editor', () => {
     await targets.locator('select').click();
     const dropdown = page.locator('.monaco-select-box-dropdown-container.visible');
     await dropdown.waitFor({ timeout: 10_000 });
+    // The list inside is drawn after the container shows.
+    await dropdown.locator('.monaco-list-row .option-text').first().waitFor({ timeout: 10_000 });
     assert.deepEqual(await dropdown.locator('.monaco-list-row .option-text').allInnerTexts(), listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels);
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
