@@ -27,11 +27,9 @@ function ranLines(ran) {
   return fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean).sort() : [];
 }
 
-/** Shows the DataKit CI view (a click on its tab when another view is shown: a second click would hide it). */
+/** Shows the DataKit CI view of a new window: a click on its tab. */
 async function openView(wb) {
-  const tab = wb.page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ });
-  await tab.waitFor({ timeout: 60_000 });
-  if (await tab.getAttribute('aria-selected') !== 'true') { await tab.click(); }
+  await wb.page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ }).click();
   const sidebar = wb.page.locator('.part.sidebar');
   return (label) => sidebar.locator('.monaco-list-row', { has: wb.page.locator('.label-name', { hasText: label }) });
 }
@@ -56,30 +54,50 @@ async function thePrompt(t, wb) {
 }
 
 /**
- * Opens the DataKit CI output channel in the panel from the command palette, until it says `text`. The
- * palette is opened again only when it closed before its pick (a reopened window that restores its panel
- * takes the focus from it as it does).
+ * Runs a command from the palette, each of `picks` (what is typed, then the row it gives) in turn, until
+ * `opened` shows. The palette is opened again only when it closed before its pick: a reopened window, as it
+ * restores its panel, takes the focus from it.
  */
-async function outputSays(t, wb, text) {
+async function fromPalette(t, wb, what, picks, opened) {
   const { page } = wb;
   const input = page.locator('.quick-input-widget input');
-  await clickUntilOpened(t, 'Output: Show Output Channels… → DataKit CI', {
+  await clickUntilOpened(t, what, {
     click: async () => {
       await page.keyboard.press('F1');
       await input.waitFor({ timeout: 30_000 });
-      await input.fill('>Output: Show Output Channels');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Show Output Channels' }).first().waitFor({ timeout: 30_000 });
-      await page.keyboard.press('Enter');
-      await input.fill('DataKit CI');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: /^DataKit CI$/ }).first().waitFor({ timeout: 30_000 });
-      await page.keyboard.press('Enter');
+      for (const [typed, row] of picks) {
+        await input.fill(typed);
+        await page.locator('.quick-input-widget .monaco-list-row', { hasText: row }).first().waitFor({ timeout: 30_000 });
+        await page.keyboard.press('Enter');
+      }
     },
-    // (The editor draws spaces as no-break spaces.)
-    opened: page.locator('.part.panel .output-view .view-lines', { hasText: new RegExp(text.source.replace(/ /g, '\\s')) }),
+    opened,
     knownCause: async (e) => (!(await page.locator('.quick-input-widget').isVisible()) && /quick-input-widget/.test(e.message)
       ? `the command palette closed before its pick (${e.message.split('\n')[0]})` : undefined),
     timeout: 60_000,
-  }).catch(async (e) => { await wb.screenshot('first-run-output-failed.png'); throw e; });
+  }).catch(async (e) => { await wb.screenshot('first-run-palette-failed.png'); throw e; });
+}
+
+/** Opens the DataKit CI output channel in the panel, until it says `text`. */
+async function outputSays(t, wb, text) {
+  // (The editor draws spaces as no-break spaces.)
+  const said = wb.page.locator('.part.panel .output-view .view-lines', { hasText: new RegExp(text.source.replace(/ /g, '\\s')) });
+  await fromPalette(t, wb, 'Output: Show Output Channels… → DataKit CI', [['>Output: Show Output Channels', 'Show Output Channels'], ['DataKit CI', /^DataKit CI$/]], said);
+}
+
+/**
+ * Shows the DataKit CI view in a reopened window. The window restores the view it showed when the extension's
+ * views are registered, before the extension starts: once its status bar item shows, the tab is clicked only
+ * when the view is not shown (a click on the tab of the view shown hides it).
+ */
+async function reopenedView(wb) {
+  const { page } = wb;
+  await page.locator('.part.statusbar .statusbar-item', { hasText: /^DataKit CI:/ }).waitFor({ timeout: 120_000 });
+  const tab = page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ });
+  if (await tab.getAttribute('aria-selected') !== 'true') { await tab.click(); }
+  const sidebar = page.locator('.part.sidebar');
+  await sidebar.locator('.composite.title', { hasText: /DataKit CI/i }).waitFor({ timeout: 30_000 });
+  return (label) => sidebar.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) });
 }
 
 /**
@@ -132,7 +150,7 @@ describe('the first-run prompt', () => {
 
       // A reopened window remembers Not now: no question, nothing built, and the log says why.
       await reopen(wb);
-      const row2 = await openView(wb);
+      const row2 = await reopenedView(wb);
       for (const job of ['mark', 'check']) { await row2(new RegExp(`^${job}$`)).filter({ hasText: /not built/ }).waitFor({ timeout: 60_000 }); }
       await outputSays(t, wb, /app was never built and you said Not now: nothing is built automatically until a build is asked for/);
       await wb.sideBarIdle(60_000);
@@ -178,7 +196,7 @@ describe('the first-run prompt', () => {
       // Without its results the repository is one never built again: only the remembered Always builds it
       // without asking (a question would hold the build until answered, and nobody answers it here).
       await reopen(wb, () => fs.rmSync(path.join(fx.dir, '.git', 'datakit-ci'), { recursive: true, force: true }));
-      row = await openView(wb);
+      row = await reopenedView(wb);
       for (const job of ['mark', 'check']) { await row(new RegExp(`^${job}$`)).locator('.codicon-pass').waitFor({ timeout: 120_000 }); }
       assert.deepEqual(ranLines(fx.ran), ['check', 'check', 'mark', 'mark'], 'built again, without a question answered');
       assert.equal(await wb.page.locator('.notifications-toasts .notification-toast', { hasText: NEVER_BUILT }).count(), 0, 'no question shown');
