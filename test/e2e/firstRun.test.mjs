@@ -242,8 +242,15 @@ describe('a saved suggestion keeps its results', () => {
       // The new HEAD's jobs: passed, reused from the build of the commit before; none ran again.
       await row(new RegExp(`^main @ ${second.slice(0, 7)}`)).waitFor({ timeout: 60_000 });
       for (const job of ['lint', 'test']) {
-        await row(new RegExp(`^${job}$`)).filter({ hasText: new RegExp(`passed · .*cached · built for ${first.slice(0, 7)}`) }).waitFor({ timeout: 120_000 });
+        await row(new RegExp(`^${job}$`)).filter({ hasText: /passed · cached · / }).waitFor({ timeout: 120_000 });
       }
+      // Where from is in the row's tooltip: the build of the commit before.
+      await wb.page.mouse.move(0, 0);
+      await row(/^lint$/).locator('.label-name').hover();
+      const hover = wb.page.locator('.monaco-hover:visible, .workbench-hover:visible').first();
+      await hover.waitFor({ timeout: 30_000 });
+      assert.match(await hover.innerText(), new RegExp(`^lint passed\\s+Cached · built for ${first.slice(0, 7)}\\.`));
+      await wb.page.mouse.move(0, 0);
       await wb.sideBarIdle(60_000);
       await widenSideBar(wb);
       assert.equal(await row(/^No \.datakit-ci\.json/).count(), 0, 'no suggestion any more');
