@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { matchableFailure } from '../../jobs/jobProblems';
 import type { Finding } from '../../jobs/problems/matchLog';
+import { plain } from '../../shared/format';
 import type { JobView, Session } from '../session/session';
 import type { Sessions } from '../session/sessions';
 import { withChanges, type SourceFiles } from './sourceFiles';
@@ -42,7 +43,8 @@ export interface FirstFinding {
 
 /** `src/a.js:6:7: 'x' is assigned a value but never used (no-unused-vars)`. */
 export function describeFinding(f: FirstFinding): string {
-  return `${f.file}:${f.range.start.line + 1}:${f.range.start.character + 1}: ${f.message.split('\n')[0]}`;
+  // From a log: shown as text, its control characters neutralised.
+  return plain(`${f.file}:${f.range.start.line + 1}:${f.range.start.character + 1}: ${f.message.split('\n')[0]}`);
 }
 
 /** What a finding is, for telling one reported by HEAD's build and the working tree's apart from two. */

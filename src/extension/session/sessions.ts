@@ -171,7 +171,10 @@ export class Sessions implements vscode.Disposable {
   /** A pass → fail of a HEAD job, once its log has been matched: its first problem, [Show Problem] [Show Log]. */
   private async tellFailure(session: Session, job: JobView): Promise<void> {
     const msg = job.status?.result.kind === 'failure' ? job.status.result.message.split('\n')[0]! : '';
-    const problem = await this.firstProblem?.(session, job).catch(() => undefined);
+    const problem = await this.firstProblem?.(session, job).catch((e: Error) => {
+      this.output.warn(`The first problem of ${job.key.job.name} could not be read for its notification: ${e.message}`);
+      return undefined;
+    });
     const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${problem?.text ?? msg}`;
     const actions = [...(problem ? ['Show Problem'] : []), 'Show Log'];
     this.told.push({ text, actions });

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
 import { reusedFrom } from '../../jobs/repoJobs';
+import { plain } from '../../shared/format';
 import type { Sessions } from '../session/sessions';
 import type { Session } from '../session/session';
 
@@ -307,7 +308,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const outcome = s?.result.kind === 'failure' ? `${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${escapeCell(s.result.message.split('\n')[0]!)}`
       : state === 'notBuilt' ? 'not built' : state === 'pending' ? escapeCell(String(item.description)) : 'passed';
     md.appendMarkdown(`**${escapeCell(job.key.job.name)}** ${outcome}\n\n`);
-    if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(first.message.split('\n')[0]!)}\n\n`); }
+    if (first) { md.appendMarkdown(`First problem: \`${escapeCell(plain(first.file))}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(plain(first.message.split('\n')[0]!))}\n\n`); }
     if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
     md.appendMarkdown(`| | |\n|---|---|\n`);
     if (times) {
