@@ -3,31 +3,18 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { PROJECT } from '../../scripts/host/paths.mjs';
-import { makeRepo } from '../fixtures/repo.mjs';
+import { ESLINT_BIN, ESLINT_FLAT_CONFIG, makeRepo } from '../fixtures/repo.mjs';
 import { openWorkbench } from './workbench.mjs';
 
-/** ESLint as this project has it: its flat config is the fixture repository's own. */
-const ESLINT = path.join(PROJECT, 'node_modules', 'eslint', 'bin', 'eslint.js');
-const FLAT_CONFIG = [
-  'export default [',
-  '  {',
-  '    files: [\'**/*.js\'],',
-  '    languageOptions: { ecmaVersion: 2022, sourceType: \'module\', globals: { console: \'readonly\' } },',
-  '    rules: { \'no-undef\': \'error\' },',
-  '  },',
-  '];',
-  '',
-].join('\n');
 // The mistake: `greting` (line 2, column 13) is not defined.
 const APP = 'const greeting = \'hello\';\nconsole.log(greting);\n';
 
 describe('the default problem matcher', () => {
   it('a job running the real eslint, with no problemMatcher, fails and puts its error at the line in the Problems panel', async () => {
-    const config = { jobs: { lint: { run: `"${process.execPath}" "${ESLINT}" .`, inputs: ['src', 'eslint.config.mjs'] } } };
+    const config = { jobs: { lint: { run: `"${process.execPath}" "${ESLINT_BIN}" .`, inputs: ['src', 'eslint.config.mjs'] } } };
     const wb = await openWorkbench({
       name: 'problems-eslint', settings: { 'datakitCi.automaticBuilds': true },
-      folder: (runDir) => makeRepo(path.join(runDir, 'ws', 'linted'), [{ message: 'Lint', files: { 'eslint.config.mjs': FLAT_CONFIG, 'src/app.js': APP, '.datakit-ci.json': JSON.stringify(config, null, 2) } }]),
+      folder: (runDir) => makeRepo(path.join(runDir, 'ws', 'linted'), [{ message: 'Lint', files: { 'eslint.config.mjs': ESLINT_FLAT_CONFIG, 'src/app.js': APP, '.datakit-ci.json': JSON.stringify(config, null, 2) } }]),
     });
     try {
       await wb.page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ }).click();

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { PROJECT } from '../../scripts/host/paths.mjs';
-import { git, makeRepo, runCli } from '../fixtures/repo.mjs';
+import { ESLINT_BIN, ESLINT_FLAT_CONFIG, git, makeRepo, runCli } from '../fixtures/repo.mjs';
 import { openWorkbench } from './workbench.mjs';
 
 /** The Builds view, opened from the activity bar, and its rows by label. */
@@ -27,18 +26,6 @@ async function widenSideBar(wb, width = 640) {
   await wb.page.mouse.up();
 }
 
-/** ESLint as this project has it, over the fixture repository's own flat config. */
-const ESLINT = path.join(PROJECT, 'node_modules', 'eslint', 'bin', 'eslint.js');
-const FLAT_CONFIG = [
-  'export default [',
-  '  {',
-  '    files: [\'**/*.js\'],',
-  '    languageOptions: { ecmaVersion: 2022, sourceType: \'module\', globals: { console: \'readonly\' } },',
-  '    rules: { \'no-undef\': \'error\' },',
-  '  },',
-  '];',
-  '',
-].join('\n');
 
 // HEAD: `greting` (line 2) and `nme` (line 3) are not defined. The working tree keeps line 2 as it is, fixes
 // line 3 and adds `wrld` on line 4.
@@ -52,12 +39,12 @@ const APP_EDITED = 'const greeting = \'hello\';\nconsole.log(greting);\nconsole.
  * working tree's alone.
  */
 async function oneFindingOnce(name, { dirtyAtOpen }) {
-  const config = { jobs: { lint: { run: `"${process.execPath}" "${ESLINT}" .`, inputs: ['src', 'eslint.config.mjs'] } } };
+  const config = { jobs: { lint: { run: `"${process.execPath}" "${ESLINT_BIN}" .`, inputs: ['src', 'eslint.config.mjs'] } } };
   let dir;
   const wb = await openWorkbench({
     name, settings: { 'datakitCi.automaticBuilds': true, 'datakitCi.buildWorkingTree': 'manual' },
     folder: (runDir) => {
-      dir = makeRepo(path.join(runDir, 'ws', 'linted'), [{ message: 'Lint', files: { 'eslint.config.mjs': FLAT_CONFIG, 'src/app.js': APP_HEAD, '.datakit-ci.json': JSON.stringify(config, null, 2) } }]);
+      dir = makeRepo(path.join(runDir, 'ws', 'linted'), [{ message: 'Lint', files: { 'eslint.config.mjs': ESLINT_FLAT_CONFIG, 'src/app.js': APP_HEAD, '.datakit-ci.json': JSON.stringify(config, null, 2) } }]);
       if (dirtyAtOpen) { fs.writeFileSync(path.join(dir, 'src', 'app.js'), APP_EDITED); }
       return dir;
     },

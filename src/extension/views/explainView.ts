@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { buildWords, inputChangeWords, shortId, sourceWords, type InputChange } from '../../jobs/explain';
 import type { Explanation } from '../../jobs/repoJobs';
 import { ago } from '../../shared/format';
+import { webviewPage } from './page';
 
 /** How many files of one input the page lists. */
 const LISTED_FILES = 200;
@@ -30,16 +31,7 @@ function when(iso: string): string {
 
 /** The page of an explanation. */
 export function explainHtml(e: Explanation, nonce: string): string {
-  const csp = `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<style nonce="${nonce}">${STYLE}</style>
-</head>
-<body>
-<h1>Why ${code(e.job)} has key ${code(e.key.slice(0, 16))}</h1>
+  return webviewPage(nonce, STYLE, `<h1>Why ${code(e.job)} has key ${code(e.key.slice(0, 16))}</h1>
 <p class="meta" id="result">${text(`${sourceWords(e.commit, e.worktree).replace(/^./, (c) => c.toUpperCase())}: ${e.result ? `its result was ${buildWords(e.result, when, e)}` : 'no result of this key is saved yet'}.`)}</p>
 <section id="changes">
 <h2>What changed since the previous build</h2>
@@ -58,10 +50,7 @@ ${e.inputs.map((i) => `<tr><td>${code(i.input)}</td><td>${i.kind === 'pattern' ?
 <details id="raw">
 <summary>The key, as its key.json records it</summary>
 <pre>${JSON.stringify(e.keyJson, null, 2).split('\n').map(text).join('\n')}</pre>
-</details>
-</body>
-</html>
-`;
+</details>`);
 }
 
 /** The previous build, the summary of what differs, then each changed input with its files. */

@@ -7,6 +7,7 @@
 import type { JobBuild } from '../../jobs/repoJobs';
 import { plain, runDuration } from '../../shared/format';
 import { CHART_SCRIPT } from './historyChartScript';
+import { webviewPage } from './page';
 
 /** A build's run time: what its result recorded, else from its times. */
 export function runMs(b: JobBuild): number {
@@ -130,7 +131,6 @@ const STYLE = `
 export function chartHtml(job: string, builds: readonly JobBuild[], nonce: string): string {
   const ordered = inTimeOrder(builds);
   const ticks = runTimeTicks(Math.max(0, ...ordered.map(({ b }) => runMs(b))));
-  const csp = `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'`;
   const name = escapeHtml(plain(job));
   const title = builds.length === 0 ? 'no build saved yet' : builds.length === 1 ? 'one build saved' : `the last ${builds.length} builds, oldest first`;
   const chart = builds.length === 0 ? '' : `<div id="plot">
@@ -140,20 +140,9 @@ ${axesSvg(ordered, ticks)}
 <g class="bars">${ordered.map(barSvg).join('\n')}</g>
 </svg>
 </div>`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<style nonce="${nonce}">${STYLE}</style>
-</head>
-<body>
-<h1>${name}: ${title}</h1>
+  return webviewPage(nonce, STYLE, `<h1>${name}: ${title}</h1>
 ${builds.length === 0 ? '' : legendHtml()}
 <p id="info" aria-live="polite">${builds.length === 0 ? '' : 'Point at a bar, or move with the arrow keys, for its commit and time; click it (or press Enter) for its log.'}</p>
 ${chart}
-<script nonce="${nonce}">${CHART_SCRIPT}</script>
-</body>
-</html>
-`;
+<script nonce="${nonce}">${CHART_SCRIPT}</script>`);
 }
