@@ -4,6 +4,7 @@
 // session is opened again, trusted.
 import * as vscode from 'vscode';
 import { Emitter } from '../../shared/events';
+import { plain } from '../../shared/format';
 import { LogManager } from '../../engine/liveLog';
 import { CacheMetrics } from '../../engine/metrics';
 import { Pool } from '../../engine/pool';
@@ -172,7 +173,8 @@ export class Sessions implements vscode.Disposable {
   private async tellFailure(session: Session, job: JobView): Promise<void> {
     const msg = job.status?.result.kind === 'failure' ? job.status.result.message.split('\n')[0]! : '';
     const problem = await this.firstProblem?.(session, job).catch(() => undefined);
-    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${problem?.text ?? msg}`;
+    // The message and the problem are a result's own words (a fetched one's, whoever made it): shown, never acted on.
+    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${plain(problem?.text ?? msg)}`;
     const actions = [...(problem ? ['Show Problem'] : []), 'Show Log'];
     this.told.push({ text, actions });
     if (this.told.length > 20) { this.told.shift(); }
