@@ -278,7 +278,8 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
     // Ours, or the disk's (a system error is the machine's, never a usage error): the table says how it ends.
     const outcome = outcomeOf(e);
     if (outcome === undefined) { throw e; }
-    io.err(`datakit-ci: ${DataKitError.is(e) ? e.message : ioError(e).message}\n`);
+    // A message may quote what a remote or a fetched result said: each line shown, never acted on.
+    io.err(`datakit-ci: ${(DataKitError.is(e) ? e.message : ioError(e).message).split('\n').map(printable).join('\n')}\n`);
     return outcome.exit;
   } finally {
     jobs?.dispose();
