@@ -8,7 +8,7 @@ import type { JobKey } from '../jobs/keys/key';
 import type { MatchResult } from '../jobs/problems/matchLog';
 import type { JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
-import { seconds } from './format';
+import { printable, seconds } from './format';
 import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, untilFinal, type Io } from './context';
 import { runRange } from './range';
 import { report, reportLine, reportTable, summary, type JobReport } from './report';
@@ -171,7 +171,8 @@ function problemLines(problems: ReadonlyMap<string, MatchResult>, top: string | 
   for (const [job, { findings, total }] of problems) {
     for (const f of findings.slice(0, PRINTED_PROBLEMS)) {
       const file = top ? path.relative(cwd, path.join(top, f.file)) : f.file;
-      lines.push(`${file}:${f.line}:${f.column}: ${f.severity}: ${f.message.split('\n')[0]} [${job}]`);
+      // Read from the log, which a fetched result's maker wrote: shown, never acted on.
+      lines.push(printable(`${file}:${f.line}:${f.column}: ${f.severity}: ${f.message.split('\n')[0]} [${job}]`));
     }
     if (total > Math.min(findings.length, PRINTED_PROBLEMS)) { lines.push(`… and ${total - Math.min(findings.length, PRINTED_PROBLEMS)} more problems of ${job} (datakit-ci log ${job})`); }
   }

@@ -7,7 +7,8 @@ import { runBuild } from './build';
 import { runExplain } from './explain';
 import { EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
-import { localTime, seconds, table } from './format';
+import { sgrOnly } from '../shared/ansi';
+import { localTime, printable, seconds, table } from './format';
 import { report, reportTable, summary, type JobReport } from './report';
 
 const USAGE = `Usage: datakit-ci <command> [options]
@@ -125,7 +126,9 @@ const log: Command = async (jobs, args, io, cwd) => {
   if (n >= builds.length) {
     throw new DataKitError('NotBuilt', `${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back`);
   }
-  io.out(await jobs.readLog(builds[n]));
+  // A log may come from a fetched result, written by whoever made it: its colours are kept, nothing that would
+  // act on the terminal (a link, a title, the cursor) is. A pipe gets the same text, colours too, as always.
+  io.out(sgrOnly(await jobs.readLog(builds[n])));
   return EXIT.ok;
 };
 
@@ -147,8 +150,9 @@ const history: Command = async (jobs, args, io) => {
     ['', 'FINISHED', 'COMMIT', 'DURATION', 'QUEUED', 'BUILT BY', 'SUBJECT / FAILURE'],
     ...builds.map((b) => [
       mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
-      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-', b.builtBy ?? '-',
-      [b.worktree ? `(working tree) ${b.sourceSubject ?? ''}`.trim() : b.sourceSubject, b.failure].filter(Boolean).join(' — '),
+      // Who built it and why it failed are a result's own words (a fetched one's, whoever made it): shown, never acted on.
+      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-', printable(b.builtBy ?? '-'),
+      printable([b.worktree ? `(working tree) ${b.sourceSubject ?? ''}`.trim() : b.sourceSubject, b.failure].filter(Boolean).join(' — ')),
     ]),
   ]));
   return EXIT.ok;
@@ -253,7 +257,8 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
   let jobs: RepoJobs | undefined;
   try {
     // What the engine repaired or set aside (a damaged result, a stale lock) is said, never silent.
-    const logger = { info: (): void => {}, error: (m: string): void => io.err(`datakit-ci: warning: ${m}\n`) };
+    // A warning may name what a remote sent (a result's ref, its words): each line shown, never acted on.
+    const logger = { info: (): void => {}, error: (m: string): void => io.err(`datakit-ci: warning: ${m.split('\n').map(printable).join('\n')}\n`) };
     // init reads the working tree's files only: it needs neither the results nor a commit.
     // Loaded for `init` only: the suggestion code is no part of every other command's start.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -273,7 +278,8 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
     // Ours, or the disk's (a system error is the machine's, never a usage error): the table says how it ends.
     const outcome = outcomeOf(e);
     if (outcome === undefined) { throw e; }
-    io.err(`datakit-ci: ${DataKitError.is(e) ? e.message : ioError(e).message}\n`);
+    // A message may quote what a remote or a fetched result said: each line shown, never acted on.
+    io.err(`datakit-ci: ${(DataKitError.is(e) ? e.message : ioError(e).message).split('\n').map(printable).join('\n')}\n`);
     return outcome.exit;
   } finally {
     jobs?.dispose();

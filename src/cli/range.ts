@@ -7,7 +7,7 @@ import { CONFIG_FILE } from '../jobs/config/config';
 import { firstFailing, verdictOf, type FirstFailing, type Verdict } from '../jobs/firstFailing';
 import { DataKitError, EXIT } from '../shared/errors';
 import { untilFinal, type Io } from './context';
-import { seconds } from './format';
+import { printable, seconds } from './format';
 import { report, type JobReport } from './report';
 import { stopOnSignals } from './signals';
 
@@ -54,7 +54,7 @@ export function rangeMatrix(rows: readonly Row[], ff: FirstFailing): string {
     });
     const broke = brokeAt(ff, r.commit);
     const note = broke.length > 0 ? `  ← first failing: ${broke.join(', ')}` : r.from === 'none' ? `  (no ${CONFIG_FILE})` : '';
-    return [r.commit.slice(0, 7), ...cells, `${r.subject}${note}`].join('  ');
+    return [r.commit.slice(0, 7), ...cells, printable(`${r.subject}${note}`)].join('  ');
   });
   return `${head}\n${lines.join('\n')}\n`;
 }

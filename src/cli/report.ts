@@ -1,7 +1,7 @@
 // What `status` and `build` report for each job; also the shape of their --json output.
 import type { JobKey } from '../jobs/keys/key';
 import { reusedFrom, type JobStatus, type RepoJobs } from '../jobs/repoJobs';
-import { ago, localTime, seconds, table } from './format';
+import { ago, localTime, printable, seconds, table } from './format';
 
 export type JobState = 'success' | 'failure' | 'pending' | 'not built';
 
@@ -76,7 +76,15 @@ export function source(r: JobReport): string {
   if (r.cached === null) { return ''; }
   if (!r.cached) { return 'built now'; }
   const from = reusedFrom({ fromWorktree: r.fromWorktree, ...(r.builtFor ? { builtFor: r.builtFor } : {}), ...(r.fetchedFrom ? { fetchedFrom: r.fetchedFrom } : {}) });
-  return `${from ?? 'cached'}${r.fetchedFrom && r.builtBy ? `, built by ${r.builtBy}` : ''}`;
+  return printable(`${from ?? 'cached'}${r.fetchedFrom && r.builtBy ? `, built by ${r.builtBy}` : ''}`);
+}
+
+/**
+ * The message's first line as a terminal may show it: a failure message is the result's own (a fetched one's
+ * chosen by whoever made it), so an escape sequence or a bidirectional override in it is shown, never acted on.
+ */
+function detail(r: JobReport): string {
+  return printable(r.message?.split('\n')[0] ?? '');
 }
 
 /** One finished job on a line: `✔ lint  cached · built for 1a2b3c4`, `✘ test (cached failure from 3 min ago): …`. */
@@ -86,9 +94,9 @@ export function reportLine(r: JobReport, now = Date.now()): string {
   }
   if (r.state === 'failure') {
     const when = r.cached && r.finishedAt ? ` (cached failure from ${ago(Date.parse(r.finishedAt), now)}${r.fromWorktree ? ', built from the working tree' : ''}${r.builtFor ? `, built for ${r.builtFor.slice(0, 7)}` : ''})` : '';
-    return `✘ ${r.job}${when}: ${r.message?.split('\n')[0] ?? ''}`;
+    return `✘ ${r.job}${when}: ${detail(r)}`;
   }
-  return `${r.state === 'pending' ? '⟳' : '·'} ${r.job}: ${r.message ?? r.state}`;
+  return `${r.state === 'pending' ? '⟳' : '·'} ${r.job}: ${r.message === null ? r.state : detail(r)}`;
 }
 
 /** As turbo ends its runs: how many were built, how many came from the cache, how many failed. */
@@ -102,6 +110,6 @@ export function summary(reports: readonly JobReport[]): string {
 export function reportTable(reports: JobReport[]): string {
   return table([
     ['JOB', 'STATE', 'RESULT', 'DURATION', 'FINISHED', 'KEY', 'DETAIL'],
-    ...reports.map((r) => [r.job, r.state, source(r) || '-', seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), r.message?.split('\n')[0] ?? '']),
+    ...reports.map((r) => [r.job, r.state, source(r) || '-', seconds(r.durationMs), localTime(r.finishedAt), r.key.slice(0, 12), detail(r)]),
   ]);
 }

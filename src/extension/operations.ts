@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { outcomeOf, type ErrorAction } from '../shared/errors';
 import { Emitter } from '../shared/events';
+import { plain } from '../shared/format';
 
 export interface OperationOptions {
   /** It runs a process, builds, or writes: refused in an untrusted workspace. */
@@ -98,7 +99,8 @@ export class Operations implements vscode.Disposable {
   /** Says a refusal or a failure: a notification with the action that helps, or a line in the output channel. */
   private tell(end: OperationEnd, background: boolean, how: { action: ErrorAction; info: boolean }): void {
     this.end(end);
-    const text = `DataKit CI: ${end.said}`;
+    // What went wrong may quote a fetched result's words (an output's path, a message): shown, never acted on.
+    const text = `DataKit CI: ${plain(String(end.said))}`;
     if (background) {
       this.output.info(`${end.name} did not run: ${end.said}`);
       return;

@@ -3,6 +3,7 @@
 // from before (for Explain Key). Read from the results repository only.
 import { LRUCache } from 'lru-cache';
 import { DataKitError, isMissing } from '../shared/errors';
+import { isObjectId } from '../shared/objectId';
 import { TRAILER, timesFromTrailers, WORKTREE_SOURCE } from '../shared/resultCommit';
 import type { GitStore } from '../store/results/gitStore';
 import { entryName, type JobKey } from './keys/key';
@@ -124,7 +125,8 @@ export class ResultInfo {
     let found: Origin = { worktree: false };
     try {
       const record = JSON.parse(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8')) as KeyRecord;
-      found = { ...(typeof record.commit === 'string' && record.commit ? { commit: record.commit } : {}), worktree: record.worktree === true };
+      // A fetched result's key.json is whoever made it's: a commit that is no object id is not one.
+      found = { ...(typeof record.commit === 'string' && isObjectId(record.commit) ? { commit: record.commit } : {}), worktree: record.worktree === true };
     } catch (e) {
       if (!isMissing(e)) { this.warn(`The key.json of result ${resultCommit.slice(0, 12)} cannot be read: ${(e as Error).message}`); }
     }
@@ -139,7 +141,9 @@ export class ResultInfo {
   async jobHistory(job: string, limit: number): Promise<JobBuild[]> {
     const builds = await this.store.recentBuilds(this.builder, `${job}/`, limit);
     // Results saved before their messages named their source: key.json says it.
-    const sources = await Promise.all(builds.map(async (b) => b.trailers[TRAILER.sourceCommit] ?? await this.builtFor(b.commit)));
+    // A trailer is a fetched result's maker's words: one that is no object id is not taken for a commit.
+    const recorded = (b: { trailers: Readonly<Record<string, string>> }): string | undefined => (isObjectId(b.trailers[TRAILER.sourceCommit] ?? '') ? b.trailers[TRAILER.sourceCommit] : undefined);
+    const sources = await Promise.all(builds.map(async (b) => recorded(b) ?? await this.builtFor(b.commit)));
     const subjects = await this.subjects(sources.filter((s): s is string => s !== undefined));
     return builds.map((b, i) => {
       const source = sources[i];

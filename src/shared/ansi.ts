@@ -242,3 +242,46 @@ export function positionAt(starts: number[], offset: number): [number, number] {
   }
   return [lo, offset - starts[lo]];
 }
+
+// Control characters a terminal acts on, but for the line breaks and tabs a log is made of (C0, DEL, C1),
+// and the bidirectional overrides that reorder what is shown.
+// eslint-disable-next-line no-control-regex
+const ACTING = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text already stripped of its escape sequences (`parseAnsi`) as an editor may show it: each control character
+ * that is not a line break or a tab, and each bidirectional override, replaced by U+FFFD — one code unit for one,
+ * so that the styled spans found before stay where they were.
+ */
+export function inertInEditor(text: string): string {
+  return text.replace(ACTING, '\ufffd');
+}
+
+/** `\r` alone starts a new line, as the editor shows it; the rest shown as `\u0007` instead of acting. */
+function inert(text: string): string {
+  return text.replace(/\r(?!\n)/g, '\n').replace(ACTING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A saved log as it may be printed to a terminal — a fetched result's log is written by whoever made it: its
+ * SGR colours kept, every other escape sequence (OSC 8 links, title changes, cursor movement, any other CSI,
+ * DCS…) dropped, a lone carriage return made a line break (as the editor shows it), and any other control
+ * character (C0 but tab and newline, DEL, C1 such as the one-byte CSI) or bidirectional override shown as
+ * `\u009b` rather than acting on the terminal.
+ */
+export function sgrOnly(text: string): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const esc = text.indexOf(ESC, i);
+    if (esc < 0) { out.push(inert(text.slice(i))); break; }
+    out.push(inert(text.slice(i, esc)));
+    const end = sequenceEnd(text, esc);
+    if (end < 0) { break; } // An unfinished sequence at the very end: dropped, as parseAnsi does.
+    if (end > esc + 2 && text[esc + 1] === '[' && text[end - 1] === 'm' && /^[\d;:]*$/.test(text.slice(esc + 2, end - 1))) {
+      out.push(text.slice(esc, end));
+    }
+    i = end;
+  }
+  return out.join('');
+}

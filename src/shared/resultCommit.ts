@@ -4,6 +4,7 @@
 // built it, for which job and commit). The engine writes it (src/engine/cache.ts), the store reads it back
 // (history), the jobs layer reads its trailers (provenance). A round-trip test keeps the two sides together.
 import { runDuration } from './format';
+import { isObjectId } from './objectId';
 
 /** Why a build did not succeed: its own failure, a cancel, or a job it needs that did not pass. */
 export type FailureReason = 'failed' | 'cancelled' | 'skipped';
@@ -86,7 +87,7 @@ export function parseResultMessage(message: string): ResultMessage {
   const base = {
     subject, trailers, ...times,
     ...(trailers[TRAILER.job] ? { job: trailers[TRAILER.job] } : {}),
-    ...(trailers[TRAILER.sourceCommit] ? { sourceCommit: trailers[TRAILER.sourceCommit] } : {}),
+    ...(isObjectId(trailers[TRAILER.sourceCommit] ?? '') ? { sourceCommit: trailers[TRAILER.sourceCommit] } : {}),
     worktree: trailers[TRAILER.source] === WORKTREE_SOURCE,
   };
   const outcome = outcomeOfSubject(subject);

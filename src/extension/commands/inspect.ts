@@ -3,6 +3,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
+import { plain } from '../../shared/format';
 import { repositoryPath } from '../../jobs/problems/matchLog';
 import { plannedRestore, restoreOutputs, restoreProblem } from '../../jobs/run/outputs';
 import { CHANNEL_PREFIX, logTitle } from '../logs';
@@ -74,7 +75,7 @@ async function showLog(deps: CommandDeps, arg: unknown): Promise<unknown> {
     const built = await session.jobs.resultOrigin(s.output.saved.commit);
     return deps.documents.open(deps.documents.uriFor(session.id, s.output.saved.commit, logTitle(job.key.job.name, built, here)));
   }
-  if (s?.result.kind === 'failure') { throw new DataKitError('NoLog', `${job.key.job.name} failed before it had a log: ${s.result.message}`); }
+  if (s?.result.kind === 'failure') { throw new DataKitError('NoLog', `${job.key.job.name} failed before it had a log: ${plain(s.result.message)}`); }
   throw new DataKitError('NoLog', `${job.key.job.name} has not been built for ${job.key.commit.slice(0, 7)} yet.`);
 }
 
@@ -98,7 +99,7 @@ async function restore(session: Session, job: JobView): Promise<string[] | undef
   // A result built on another machine (fetched from a remote) says whose it is before anything is written.
   const fetched = await session.jobs.fetchedFrom(job.key, saved.commit);
   const by = (await session.jobs.resultTimes(saved.commit)).builtBy;
-  const from = fetched ? ` They were built by ${by ?? 'another machine'} and fetched from ${fetched}.` : '';
+  const from = fetched ? ` They were built by ${plain(by ?? 'another machine')} and fetched from ${plain(fetched)}.` : '';
   const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?${from}`,
     { modal: true, detail }, 'Restore');
   if (ok !== 'Restore') { return undefined; }

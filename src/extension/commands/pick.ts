@@ -1,6 +1,7 @@
 // What a command acts on: the tree row it was invoked on, or, from the palette, a job picked among the jobs
 // of every target shown. And the words a command uses for jobs.
 import * as vscode from 'vscode';
+import { plain } from '../../shared/format';
 import type { Operations } from '../operations';
 import type { ExplainViews } from '../views/explainView';
 import type { HistoryCharts } from '../views/historyChart';
@@ -105,5 +106,5 @@ function stateWords(job: JobView): string {
   const r = job.status?.result;
   if (!r) { return 'not built'; }
   if (r.kind === 'pending') { return r.reason; }
-  return r.kind === 'success' ? 'passed' : r.message.split('\n')[0]!;
+  return r.kind === 'success' ? 'passed' : plain(r.message.split('\n')[0]!);
 }

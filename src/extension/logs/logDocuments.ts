@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
 import { isObjectId } from '../../shared/objectId';
-import { lineStarts, parseAnsi, positionAt, styleKey, type AnsiStyle } from '../../shared/ansi';
+import { inertInEditor, lineStarts, parseAnsi, positionAt, styleKey, type AnsiStyle } from '../../shared/ansi';
 
 export const LOG_SCHEME = 'datakit-ci-log';
 export const LOG_LANGUAGE = 'datakit-ci-log';
@@ -93,10 +93,13 @@ export class LogDocumentProvider implements vscode.TextDocumentContentProvider {
     } catch (e) {
       throw new DataKitError('LogNotFound', `No saved DataKit CI log at ${uri.toString()}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    // A fetched result's log is whoever made it's: its colours are kept, every other escape sequence dropped,
+    // any other control character or bidirectional override shown as U+FFFD.
     const parsed = parseAnsi(log);
+    const text = inertInEditor(parsed.text);
     // Found once per text (not each time an editor shows it again).
-    this.remember(uri.toString(), { styles: styledRanges(parsed.text, parsed.spans), errorLines: errorLines(parsed.text) });
-    return parsed.text;
+    this.remember(uri.toString(), { styles: styledRanges(text, parsed.spans), errorLines: errorLines(text) });
+    return text;
   }
 
   /** The colours of a log document: from the cache, or read again (an evicted or reopened document). */

@@ -4,6 +4,7 @@
 // session is opened again, trusted.
 import * as vscode from 'vscode';
 import { Emitter } from '../../shared/events';
+import { plain } from '../../shared/format';
 import { LogManager } from '../../engine/liveLog';
 import { CacheMetrics } from '../../engine/metrics';
 import { Pool } from '../../engine/pool';
@@ -175,7 +176,8 @@ export class Sessions implements vscode.Disposable {
       this.output.warn(`The first problem of ${job.key.job.name} could not be read for its notification: ${e.message}`);
       return undefined;
     });
-    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${problem?.text ?? msg}`;
+    // The message and the problem are a result's own words (a fetched one's, whoever made it): shown, never acted on.
+    const text = `DataKit CI: ${job.key.job.name} failed on ${session.head?.target.label ?? 'HEAD'} (it passed before): ${plain(problem?.text ?? msg)}`;
     const actions = [...(problem ? ['Show Problem'] : []), 'Show Log'];
     this.told.push({ text, actions });
     if (this.told.length > 20) { this.told.shift(); }

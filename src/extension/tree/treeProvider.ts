@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { ago, contextValue, duration, isRunning, jobState, TreeModel, type JobState, type Node } from './treeModel';
 import { reusedFrom } from '../../jobs/repoJobs';
-import { plain } from '../../shared/format';
+import { escapeCell, firstLine, short } from './labels';
 import type { Sessions } from '../session/sessions';
 import type { Session } from '../session/session';
 
@@ -22,21 +22,6 @@ const ICONS: Record<JobState, vscode.ThemeIcon> = {
 const WAITING_ICON = new vscode.ThemeIcon('clock');
 /** How often a running job's elapsed time is redrawn (that row only). */
 const TICK_MS = 1000;
-
-/** Text for a markdown table cell: no pipe, no line break, no markup. */
-function escapeCell(text: string): string {
-  return text.replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
-}
-
-/**
- * A failure in a row, short enough that its run time and age are seen in a narrow side bar: `failed (exit 1)`,
- * else the message's start; the whole message is in the tooltip and read to a screen reader.
- */
-function short(message: string): string {
-  const exit = /^Command exited with code (\d+)$/.exec(message);
-  if (exit) { return `failed (exit ${exit[1]})`; }
-  return message.length <= 32 ? message : `${message.slice(0, 31).trimEnd()}…`;
-}
 
 /** `3 min ago` as a screen reader should say it: `3 minutes ago`. */
 function spokenAge(age: string): string {
@@ -284,7 +269,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       item.description = s.result.reason === 'Running' && started !== undefined ? `Running · ${duration(Date.now() - started)}` : s.result.reason;
       said = String(item.description);
     } else if (s?.result.kind === 'failure') {
-      const message = s.result.message.split('\n')[0]!;
+      const message = firstLine(s.result.message);
       // A job skipped, or cancelled before it ran, has no run time of its own (what it waited is in the tooltip).
       const ranFor = s.result.reason === 'skipped' || (s.result.reason === 'cancelled' && times?.runMs === undefined) ? undefined : ran;
       item.description = [short(message), marker, ranFor, age].filter(Boolean).join(' · ');
@@ -305,10 +290,10 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     item.contextValue = contextValue(job, session.jobs.trusted, hasOutputs);
     // The outcome and what went wrong first; the particulars after.
     const md = new vscode.MarkdownString(undefined, true);
-    const outcome = s?.result.kind === 'failure' ? `${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${escapeCell(s.result.message.split('\n')[0]!)}`
+    const outcome = s?.result.kind === 'failure' ? `${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${escapeCell(firstLine(s.result.message))}`
       : state === 'notBuilt' ? 'not built' : state === 'pending' ? escapeCell(String(item.description)) : 'passed';
     md.appendMarkdown(`**${escapeCell(job.key.job.name)}** ${outcome}\n\n`);
-    if (first) { md.appendMarkdown(`First problem: \`${escapeCell(plain(first.file))}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(plain(first.message.split('\n')[0]!))}\n\n`); }
+    if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(firstLine(first.message))}\n\n`); }
     if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
     md.appendMarkdown(`| | |\n|---|---|\n`);
     if (times) {
@@ -332,17 +317,17 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const b = node.item;
     const state: JobState = b.result;
     // `3babc64 Fix the parser`: the commit it was built for; its result, run time and age beside.
-    const label = `${b.source?.slice(0, 7) ?? '(unknown commit)'} ${b.sourceSubject ?? ''}`.trim();
+    const label = `${b.source?.slice(0, 7) ?? '(unknown commit)'} ${firstLine(b.sourceSubject ?? '')}`.trim();
     const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
     item.id = `build:${node.session.id}:${node.job.key.job.name}:${b.commit}`;
     item.iconPath = ICONS[state];
-    const outcome = b.result === 'success' ? 'passed' : b.result === 'cancelled' ? 'cancelled' : b.failure ?? 'failed';
+    const outcome = b.result === 'success' ? 'passed' : b.result === 'cancelled' ? 'cancelled' : firstLine(b.failure ?? 'failed');
     const ran = duration(b.runMs ?? b.finished - b.started);
     const here = b.source === node.job.key.commit ? 'this commit' : undefined;
     item.description = [b.result === 'failure' ? short(outcome) : outcome, ran, here, ago(b.finished)].filter(Boolean).join(' · ');
-    item.accessibilityInformation = { label: [label, b.worktree ? 'working tree' : undefined, b.result === 'failure' ? `failed: ${b.failure ?? ''}` : outcome, spokenAge(ago(b.finished))].filter(Boolean).join(', '), role: 'treeitem' };
+    item.accessibilityInformation = { label: [label, b.worktree ? 'working tree' : undefined, b.result === 'failure' ? `failed: ${firstLine(b.failure ?? '')}` : outcome, spokenAge(ago(b.finished))].filter(Boolean).join(', '), role: 'treeitem' };
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${node.job.key.job.name}** · ${outcome}\n\n| | |\n|---|---|\n`);
+    md.appendMarkdown(`**${escapeCell(node.job.key.job.name)}** · ${escapeCell(outcome)}\n\n| | |\n|---|---|\n`);
     if (b.source) { md.appendMarkdown(`| commit | \`${b.source.slice(0, 12)}\` ${b.sourceSubject ? escapeCell(b.sourceSubject) : ''} |\n`); }
     md.appendMarkdown(`| finished | ${new Date(b.finished).toLocaleString()} |\n| ran | ${ran} |\n`);
     if (b.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(b.queuedMs)} |\n`); }

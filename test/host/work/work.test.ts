@@ -274,6 +274,49 @@ describe('results shared through the repository\'s remote', function () {
     assert.strictEqual(runs(), ranBefore, 'no command ran in this window');
   });
 
+  it('shows a fetched result\'s hostile failure message and Built-By neutralised in its row, tooltip and screen-reader label', async () => {
+    const a = await api();
+    const root = path.dirname(folder());
+    const remote = path.join(root, 'origin.git'); // the previous test's
+    const ci = path.join(root, 'ci-clone');
+    const cli = path.join(vscode.extensions.getExtension('datakit-ci.datakit-ci')!.extensionPath, 'dist', 'cli.js');
+    const env = { ...process.env, DATAKIT_CI_CACHE_DIR: path.join(root, 'ci-cache'), ELECTRON_RUN_AS_NODE: '1', CI: 'true', GITHUB_ACTIONS: 'true' };
+    assert.strictEqual(spawnSync(process.execPath, [cli, 'build', 'lint', '--push'], { cwd: ci, env, encoding: 'utf8' }).status, 1, 'lint fails at HEAD');
+    // A teammate with push access replaces lint's result on the remote: same key, its own words.
+    const results = path.join(ci, '.git', 'datakit-ci');
+    const ref = git(ci, `--git-dir=${results}`, 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/lint/');
+    const real = git(ci, `--git-dir=${results}`, 'rev-parse', ref);
+    const hostile = '\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07 \x1b]0;owned\x07\x1b[2J \u009b31m \u202egnp.exe';
+    const stdin = (input: string, ...args: string[]): string => {
+      const r = spawnSync('git', [`--git-dir=${results}`, ...args], { input, encoding: 'utf8' });
+      assert.strictEqual(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const failure = stdin(hostile, 'hash-object', '-w', '--stdin');
+    const tree = stdin(git(ci, `--git-dir=${results}`, 'ls-tree', real).split('\n').map((l) => (l.endsWith('\tfailure') ? `100644 blob ${failure}\tfailure` : l)).join('\n') + '\n', 'mktree');
+    const source = git(ci, 'rev-parse', 'HEAD');
+    const forged = stdin(`lint @ ${source.slice(0, 7)}: failed after 0.1 s: ${hostile}\n\nJob: lint\nSource-Commit: ${source}\nBuilt-By: ${hostile}\nRun-Time-Ms: 100\nReason: failed\n`, 'commit-tree', tree, '-F', '-');
+    git(ci, `--git-dir=${results}`, 'push', '-q', '--force', remote, `${forged}:refs/datakit-ci/${ref.slice('refs/heads/'.length)}`);
+
+    const head = git(folder(), 'rev-parse', 'HEAD');
+    assert.strictEqual(source, head);
+    await vscode.commands.executeCommand('datakitCi.fetchResults');
+    const lint = await waitFor('lint to show the fetched failure', async () => {
+      const t = (await targets(a)).find((n) => n.target.target.isHead && n.target.target.commit === head);
+      const j = t && (await jobsOf(a, t)).find((n) => n.job.key.job.name === 'lint');
+      return j?.job.status?.result.kind === 'failure' && j.job.status.result.message.includes('evil') && j;
+    });
+    const row = await item(a, lint);
+    const tooltip = (row.tooltip as vscode.MarkdownString).value;
+    // eslint-disable-next-line no-control-regex
+    const acting = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+    for (const [what, text] of [['description', String(row.description)], ['tooltip', tooltip], ['screen-reader label', row.accessibilityInformation?.label ?? '']]) {
+      assert.doesNotMatch(text, acting, `${what}: ${JSON.stringify(text)}`);
+    }
+    assert.match(String(row.description), /^\ufffd\]8;;https:\/\/evil/, 'the message is shown, neutralised');
+    assert.match(tooltip, /\| built by \| \ufffd\\\]8;;https:\/\/evil\.example\/\ufffdclick/);
+  });
+
   it('lists the branch\'s commits again when its upstream moves (a fetch), without a refresh', async () => {
     const a = await api();
     const session = a.internals.sessions.all[0]!;
