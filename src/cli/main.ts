@@ -22,6 +22,7 @@ Commands:
   build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
   build [JOB...] --worktree [--json]            build the working tree, keyed as a commit of it would be
   build ... [--fetch] [--push] [--remote R]     fetch results from origin (or R) first / push them after
+  build ... --fetch --trust any                 use fetched results no trusted builder signed (see README)
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   explain JOB [--rev REV | --worktree] [--json]

@@ -12,11 +12,14 @@ export interface Provenance {
   readonly builtFor?: string;
   readonly fromWorktree: boolean;
   readonly fetchedFrom?: string;
+  /** A fetched result signed by a trusted builder: the principal the allowed signers name for its key. */
+  readonly verifiedBy?: string;
 }
 
 /** `cached · fetched from origin`, `cached · built from the working tree on 1a2b3c4`, `cached · built for 1a2b3c4`; undefined for a result of this very commit. */
 export function reusedFrom(p: Provenance): string | undefined {
-  if (p.fetchedFrom) { return `cached · fetched from ${p.fetchedFrom}`; }
+  // Who vouched for it, always: a fetched result no trusted builder signed is said to be unverified.
+  if (p.fetchedFrom) { return `cached · fetched from ${p.fetchedFrom}, ${p.verifiedBy !== undefined ? `verified: ${p.verifiedBy}` : 'unverified'}`; }
   if (p.fromWorktree) { return `cached · built from the working tree${p.builtFor ? ` on ${p.builtFor.slice(0, 7)}` : ''}`; }
   return p.builtFor ? `cached · built for ${p.builtFor.slice(0, 7)}` : undefined;
 }
@@ -100,7 +103,9 @@ export class ResultInfo {
     const fromWorktree = recorded.worktree && !key.worktree;
     const builtFor = recorded.commit !== undefined && (recorded.commit !== key.commit || fromWorktree) ? recorded.commit : undefined;
     const fetchedFrom = await this.fetchedFrom(key, resultCommit);
-    return { fromWorktree, ...(builtFor ? { builtFor } : {}), ...(fetchedFrom ? { fetchedFrom } : {}) };
+    const verified = fetchedFrom ? await this.store.verification(resultCommit) : undefined;
+    const verifiedBy = verified?.kind === 'verified' ? verified.principal : undefined;
+    return { fromWorktree, ...(builtFor ? { builtFor } : {}), ...(fetchedFrom ? { fetchedFrom } : {}), ...(verifiedBy !== undefined ? { verifiedBy } : {}) };
   }
 
   /** The remote a saved result was fetched from (the same commit as a fetched result of its entry), if any. */
