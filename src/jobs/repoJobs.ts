@@ -329,9 +329,12 @@ export class RepoJobs {
    * `accept: 'any'` uses them whatever their signature says (`--trust any`).
    */
   async trustedBuilders(accept?: FetchedResults): Promise<boolean> {
-    if (accept) { this.sign.trust.accept = accept; }
+    if (accept) { this.acceptFetched(accept); }
     return this.sign.trust.configured();
   }
+
+  /** `any`: fetched results are used whatever their signature says (the editor's `datakitCi.fetchedResults`). */
+  acceptFetched(accept: FetchedResults): void { this.sign.trust.accept = accept; }
 
   /** Sends the results to a remote of the repository (see GitStore.pushTo). */
   push(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<{ sent: number; upToDate: number; alreadyShared: number }> {
