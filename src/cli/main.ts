@@ -148,7 +148,8 @@ const history: Command = async (jobs, args, io) => {
     ['', 'FINISHED', 'COMMIT', 'DURATION', 'QUEUED', 'BUILT BY', 'SUBJECT / FAILURE'],
     ...builds.map((b) => [
       mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
-      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-', b.builtBy ?? '-',
+      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-',
+      `${b.builtBy ?? '-'}${b.fetchedFrom ? ` (fetched from ${b.fetchedFrom}, ${b.verified === 'unverified' ? 'unverified' : `verified: ${b.verified}`})` : ''}`,
       [b.worktree ? `(working tree) ${b.sourceSubject ?? ''}`.trim() : b.sourceSubject, b.failure].filter(Boolean).join(' — '),
     ]),
   ]));

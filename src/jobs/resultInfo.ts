@@ -44,6 +44,9 @@ export interface JobBuild {
   readonly builtBy?: string;
   /** Built from the working tree over `source`, before it was committed. */
   readonly worktree?: true;
+  /** Fetched from this remote (built on another machine), and who vouched for it: a principal, or `unverified`. */
+  readonly fetchedFrom?: string;
+  readonly verified?: string;
 }
 
 /** A saved key.json (see keys/key.ts). */
@@ -146,6 +149,7 @@ export class ResultInfo {
     // Results saved before their messages named their source: key.json says it.
     const sources = await Promise.all(builds.map(async (b) => b.trailers[TRAILER.sourceCommit] ?? await this.builtFor(b.commit)));
     const subjects = await this.subjects(sources.filter((s): s is string => s !== undefined));
+    const fetched = await Promise.all(builds.map((b) => this.fetchedBuild(b.entry, b.commit)));
     return builds.map((b, i) => {
       const source = sources[i];
       return {
@@ -154,9 +158,17 @@ export class ResultInfo {
         commit: b.commit, ref: `${this.store.refPrefix}${this.builder}/${b.entry}`,
         ...(source ? { source, ...(subjects.has(source) ? { sourceSubject: subjects.get(source) } : {}) } : {}),
         started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
-        ...(b.trailers[TRAILER.source] === WORKTREE_SOURCE ? { worktree: true as const } : {}),
+        ...(b.trailers[TRAILER.source] === WORKTREE_SOURCE ? { worktree: true as const } : {}), ...fetched[i],
       };
     });
+  }
+
+  /** For a build fetched from a remote: which, and who vouched for it (see Provenance.verifiedBy). */
+  private async fetchedBuild(entry: string, commit: string): Promise<{ fetchedFrom?: string; verified?: string }> {
+    const remote = (await this.store.fetchedHeads(this.builder, entry)).find((f) => f.commit === commit)?.remote;
+    if (remote === undefined) { return {}; }
+    const v = await this.store.verification(commit);
+    return { fetchedFrom: remote, verified: v?.kind === 'verified' ? v.principal : 'unverified' };
   }
 
   /** A saved build of `entry`: when it finished, who built it, for which commit, and the remote it came from. */

@@ -137,6 +137,8 @@ describe('signed results and trusted builders', () => {
     const jobs = (JSON.parse(r.out) as { jobs: Report[] }).jobs;
     assert.deepEqual(jobs.map((j) => [j.job, j.cached, j.fetchedFrom, j.verified]), jobs.map((j) => [j.job, true, 'origin', 'ci@example.com']));
     assert.match(cli(dev, ['status']).out, /unit\s+success\s+cached · fetched from origin, verified: ci@example\.com/);
+    assert.match(cli(dev, ['history', 'unit']).out, /\(fetched from origin, verified: ci@example\.com\)/);
+    assert.equal((JSON.parse(cli(dev, ['history', 'unit', '--json']).out) as { builds: { verified: string }[] }).builds[0]!.verified, 'ci@example.com');
 
     const allowed = path.join(tmp, 'allowed_signers_git');
     fs.writeFileSync(allowed, ci.allowed);
@@ -158,6 +160,7 @@ describe('signed results and trusted builders', () => {
     assert.deepEqual((JSON.parse(r.out) as { jobs: Report[] }).jobs.map((j) => j.verified), ['unverified', 'unverified', 'unverified', 'unverified']);
     assert.equal(r.err.split('used unverified').length, 2, 'said once per build');
     assert.match(cli(dev, ['status']).out, /unit\s+success\s+cached · fetched from origin, unverified/);
+    assert.match(cli(dev, ['history', 'unit']).out, /\(fetched from origin, unverified\)/);
 
     const other = clone('dev4');
     fs.writeFileSync(path.join(tmp, 'allowed_signers4'), sshKey('ci4', 'ci@example.com').allowed);
