@@ -74,6 +74,8 @@ export interface BuildInfo {
   readonly builtBy: string | null;
   /** The remote it was fetched from (built on another machine), if any. */
   readonly fetchedFrom: string | null;
+  /** A fetched result: the trusted builder who signed it, or `unverified`; null for one built here. */
+  readonly verified: string | null;
   /** The commit it was built for, as its key.json records it. */
   readonly source: string | null;
   /** Built from the working tree over `source`, before it was committed. */
@@ -173,10 +175,10 @@ export class ResultInfo {
 
   /** A saved build of `entry`: when it finished, who built it, for which commit, and the remote it came from. */
   async buildInfo(entry: string, resultCommit: string): Promise<BuildInfo> {
-    const [times, origin, fetched] = await Promise.all([this.store.commitTimes(resultCommit), this.origin(resultCommit), this.store.fetchedHeads(this.builder, entry)]);
+    const [times, origin, fetched] = await Promise.all([this.store.commitTimes(resultCommit), this.origin(resultCommit), this.fetchedBuild(entry, resultCommit)]);
     return {
       commit: resultCommit, finishedAt: new Date(times.finished).toISOString(), builtBy: times.builtBy ?? null,
-      fetchedFrom: fetched.find((f) => f.commit === resultCommit)?.remote ?? null, source: origin.commit ?? null, fromWorktree: origin.worktree,
+      fetchedFrom: fetched.fetchedFrom ?? null, verified: fetched.verified ?? null, source: origin.commit ?? null, fromWorktree: origin.worktree,
     };
   }
 

@@ -138,6 +138,7 @@ describe('signed results and trusted builders', () => {
     assert.deepEqual(jobs.map((j) => [j.job, j.cached, j.fetchedFrom, j.verified]), jobs.map((j) => [j.job, true, 'origin', 'ci@example.com']));
     assert.match(cli(dev, ['status']).out, /unit\s+success\s+cached · fetched from origin, verified: ci@example\.com/);
     assert.match(cli(dev, ['history', 'unit']).out, /\(fetched from origin, verified: ci@example\.com\)/);
+    assert.match(cli(dev, ['explain', 'unit']).out, /fetched from origin, verified: ci@example\.com/);
     assert.equal((JSON.parse(cli(dev, ['history', 'unit', '--json']).out) as { builds: { verified: string }[] }).builds[0]!.verified, 'ci@example.com');
 
     const allowed = path.join(tmp, 'allowed_signers_git');
