@@ -51,12 +51,13 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false },
-      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' } },
+      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' }, trust: { type: 'string' } },
   });
   // The remote of --fetch and --push: origin unless named (a clone of someone else's project shares through
   // a remote of its own, not its upstream).
   if (values.remote !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--remote names where --fetch and --push go: give one of them'); }
   const remote = values.remote ?? 'origin';
+  await sayTrust(jobs, values.trust, values.fetch, io);
   if (values.fetch) {
     const f = await jobs.fetch(remote);
     io.err(`datakit-ci: fetched ${f.results} result${f.results === 1 ? '' : 's'} from ${remote} (${f.changed} new or moved)\n`);
@@ -67,6 +68,22 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
     io.err(`datakit-ci: pushed to ${remote}: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
   }
   return code;
+}
+
+/**
+ * Says, once per build, who signs the results it saves and what fetched results are trusted as: a result
+ * that another machine pushed is used as it is only when no trusted builder is configured (then each is
+ * shown as unverified) or `--trust any` says so.
+ */
+async function sayTrust(jobs: RepoJobs, trust: string | undefined, fetching: boolean, io: Io): Promise<void> {
+  if (trust !== undefined && trust !== 'any' && trust !== 'verified') { throw new DataKitError('Usage', '--trust takes `verified` (the default) or `any`'); }
+  const signing = await jobs.signing();
+  if (signing.by) { io.err(`datakit-ci: results saved here are signed with ${signing.by}\n`); }
+  if (signing.note) { io.err(`datakit-ci: note: ${signing.note}\n`); }
+  const configured = await jobs.trustedBuilders(trust as 'any' | 'verified' | undefined);
+  if (fetching && (!configured || trust === 'any')) {
+    io.err(`datakit-ci: fetched results are used unverified (${configured ? '--trust any' : 'no trusted builders configured: see the README\'s "Sharing results"'})\n`);
+  }
 }
 
 type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; json: boolean; verbose: boolean; worktree: boolean };

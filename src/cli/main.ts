@@ -23,6 +23,7 @@ Commands:
   build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
   build [JOB...] --worktree [--json]            build the working tree, keyed as a commit of it would be
   build ... [--fetch] [--push] [--remote R]     fetch results from origin (or R) first / push them after
+  build ... --fetch --trust any                 use fetched results no trusted builder signed (see README)
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
   explain JOB [--rev REV | --worktree] [--json]
@@ -151,7 +152,8 @@ const history: Command = async (jobs, args, io) => {
     ...builds.map((b) => [
       mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
       // Who built it and why it failed are a result's own words (a fetched one's, whoever made it): shown, never acted on.
-      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-', printable(b.builtBy ?? '-'),
+      b.queuedMs !== undefined ? seconds(b.queuedMs) : '-',
+      printable(`${b.builtBy ?? '-'}${b.fetchedFrom ? ` (fetched from ${b.fetchedFrom}, ${b.verified === 'unverified' ? 'unverified' : `verified: ${b.verified}`})` : ''}`),
       printable([b.worktree ? `(working tree) ${b.sourceSubject ?? ''}`.trim() : b.sourceSubject, b.failure].filter(Boolean).join(' — ')),
     ]),
   ]));

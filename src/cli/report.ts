@@ -31,12 +31,17 @@ export interface JobReport {
   fetchedFrom: string | null;
   /** Who built it, as its result records (`user@host (os-arch)`), or null. */
   builtBy: string | null;
+  /**
+   * A fetched result: the principal of the trusted builder who signed it, or `unverified` (no trusted builder
+   * configured, or accepted by `--trust any`); null for a result of this machine.
+   */
+  verified: string | null;
 }
 
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
   const base: JobReport = {
     job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null,
-    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null, fromWorktree: false, fetchedFrom: null, builtBy: null,
+    durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null, fromWorktree: false, fetchedFrom: null, builtBy: null, verified: null,
   };
   if (!status) { return base; }
   const r = status.result;
@@ -48,6 +53,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   let builtFor: string | null = null;
   let fromWorktree = false;
   let fetchedFrom: string | null = null;
+  let verifiedBy: string | null = null;
   let builtBy: string | null = null;
   if (saved) {
     const t = await jobs.resultTimes(saved.commit);
@@ -59,6 +65,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     ({ fromWorktree } = p);
     builtFor = p.builtFor ?? null;
     fetchedFrom = p.fetchedFrom ?? null;
+    verifiedBy = p.verifiedBy ?? null;
   }
   return {
     ...base,
@@ -68,6 +75,8 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     durationMs, queuedMs, finishedAt,
     cached: saved ? !saved.built : false,
     builtFor, fromWorktree, fetchedFrom, builtBy,
+    // A fetched result: who signed it (a trusted builder's principal), or 'unverified'; null for ours.
+    verified: fetchedFrom === null ? null : verifiedBy ?? 'unverified',
   };
 }
 
@@ -75,7 +84,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
 export function source(r: JobReport): string {
   if (r.cached === null) { return ''; }
   if (!r.cached) { return 'built now'; }
-  const from = reusedFrom({ fromWorktree: r.fromWorktree, ...(r.builtFor ? { builtFor: r.builtFor } : {}), ...(r.fetchedFrom ? { fetchedFrom: r.fetchedFrom } : {}) });
+  const from = reusedFrom({ fromWorktree: r.fromWorktree, ...(r.builtFor ? { builtFor: r.builtFor } : {}), ...(r.fetchedFrom ? { fetchedFrom: r.fetchedFrom } : {}), ...(r.verified && r.verified !== 'unverified' ? { verifiedBy: r.verified } : {}) });
   return printable(`${from ?? 'cached'}${r.fetchedFrom && r.builtBy ? `, built by ${r.builtBy}` : ''}`);
 }
 

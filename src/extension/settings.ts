@@ -12,6 +12,8 @@ export interface Settings {
   buildWorkingTree: 'manual' | 'onSave';
   /** Fetch results from origin on activation and when the window gains focus, at most this often (0: never). */
   fetchIntervalMinutes: number;
+  /** `verified`: a fetched result is used only if a trusted builder signed it (when any is configured); `any`: always. */
+  fetchedResults: 'verified' | 'any';
   /** Push results to origin after builds. */
   pushResults: boolean;
   /** Past this size, the results repository's old results are removed in the background. */
@@ -47,6 +49,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     buildWorkingTree: c.get<Settings['buildWorkingTree']>('buildWorkingTree', 'manual'),
     fetchIntervalMinutes: Math.max(0, c.get<number>('fetchIntervalMinutes', 10)),
     pushResults: c.get<boolean>('pushResults', false),
+    fetchedResults: c.get<string>('fetchedResults', 'verified') === 'any' ? 'any' : 'verified',
     maxResultsSizeMiB: Math.max(1, renamed(c, 'maxResultsSize', 'maxResultsSizeMiB', 1024)),
     maxParallelBuilds: parallel > 0 ? parallel : Math.max(1, os.cpus().length),
     logCapBytes: Math.max(1, renamed(w, 'maxLogSize', 'logCapMiB', 16)) * 1024 * 1024,

@@ -190,7 +190,7 @@ export function sourceWords(commit: string | null, worktree: boolean): string {
 export function buildWords(b: BuildInfo, when: (iso: string) => string, of?: { readonly commit: string; readonly worktree: boolean }): string {
   const same = of !== undefined && b.source === of.commit && b.fromWorktree === of.worktree;
   const from = same ? '' : b.fromWorktree ? `, from ${sourceWords(b.source, true)}` : b.source ? `, for ${sourceWords(b.source, false)}` : '';
-  return `built by ${b.builtBy ?? 'an unrecorded machine'} ${when(b.finishedAt)}${from}${b.fetchedFrom ? `, fetched from ${b.fetchedFrom}` : ''}`;
+  return `built by ${b.builtBy ?? 'an unrecorded machine'} ${when(b.finishedAt)}${from}${b.fetchedFrom ? `, fetched from ${b.fetchedFrom}, ${b.verified === 'unverified' || b.verified === null ? 'unverified' : `verified: ${b.verified}`}` : ''}`;
 }
 
 /** `1 added, 2 changed` (`no file differs` when none does: the same files, their ids computed otherwise). */

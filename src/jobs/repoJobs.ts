@@ -28,6 +28,8 @@ import { buildRoot, repoId } from './run/checkout';
 import type { CleanResult } from './run/cleanup';
 import { FileEntryLocks } from './run/entryLocks';
 import { ShellBuilder, type ShellValue } from './run/shellBuilder';
+import { signingSetup, type Signing, type SigningSetup } from './signing';
+import type { FetchedResults } from '../store/results/trust';
 import { branchTargets, listTargets, type BranchInfo, type Target } from './targets';
 import { ResultsWatcher, watchRefs, type ResultsChange } from './watchers';
 
@@ -87,6 +89,7 @@ export class RepoJobs {
     readOnly: boolean,
     /** Whether this repository may run processes and be written (a trusted workspace). */
     readonly trusted: boolean,
+    private readonly sign: SigningSetup,
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
     this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m) });
@@ -102,11 +105,12 @@ export class RepoJobs {
     const trusted = options.trusted ?? true;
     const readOnly = (options.readOnly ?? false) || !trusted;
     // Untrusted: not even git on the results repository (a crafted config of it could make git run code).
-    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m), create: !readOnly, processes: trusted });
+    const sign = signingSetup(dirs, trusted);
+    const store = await GitStore.open({ resultsDir: path.join(dirs.commonDir, 'datakit-ci'), onWarning: (m) => options.logger?.error(m), create: !readOnly, processes: trusted, trust: sign.trust, signer: sign.signer });
     const id = repoId(dirs.commonDir);
     const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);
     // No metrics unless asked for: the command line does without prom-client altogether.
-    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), options.metrics, options.pool ?? new Pool('builds', undefined, options.metrics), root, options.logger, readOnly, trusted);
+    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), options.metrics, options.pool ?? new Pool('builds', undefined, options.metrics), root, options.logger, readOnly, trusted, sign);
   }
 
   /** A stable id of the repository (for URIs and build directories). */
@@ -316,6 +320,21 @@ export class RepoJobs {
   }
 
   // ---- Sharing and the disk ----
+
+  /** Who signs the results saved here (said once by `build`), or why they are not signed (see signing.ts). */
+  signing(): Promise<Signing> { return this.sign.signing(); }
+
+  /**
+   * Whether trusted builders are configured (fetched results are then used only when one signed them);
+   * `accept: 'any'` uses them whatever their signature says (`--trust any`).
+   */
+  async trustedBuilders(accept?: FetchedResults): Promise<boolean> {
+    if (accept) { this.acceptFetched(accept); }
+    return this.sign.trust.configured();
+  }
+
+  /** `any`: fetched results are used whatever their signature says (the editor's `datakitCi.fetchedResults`). */
+  acceptFetched(accept: FetchedResults): void { this.sign.trust.accept = accept; }
 
   /** Sends the results to a remote of the repository (see GitStore.pushTo). */
   push(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<{ sent: number; upToDate: number; alreadyShared: number }> {

@@ -13,11 +13,14 @@ export interface Provenance {
   readonly builtFor?: string;
   readonly fromWorktree: boolean;
   readonly fetchedFrom?: string;
+  /** A fetched result signed by a trusted builder: the principal the allowed signers name for its key. */
+  readonly verifiedBy?: string;
 }
 
 /** `cached · fetched from origin`, `cached · built from the working tree on 1a2b3c4`, `cached · built for 1a2b3c4`; undefined for a result of this very commit. */
 export function reusedFrom(p: Provenance): string | undefined {
-  if (p.fetchedFrom) { return `cached · fetched from ${p.fetchedFrom}`; }
+  // Who vouched for it, always: a fetched result no trusted builder signed is said to be unverified.
+  if (p.fetchedFrom) { return `cached · fetched from ${p.fetchedFrom}, ${p.verifiedBy !== undefined ? `verified: ${p.verifiedBy}` : 'unverified'}`; }
   if (p.fromWorktree) { return `cached · built from the working tree${p.builtFor ? ` on ${p.builtFor.slice(0, 7)}` : ''}`; }
   return p.builtFor ? `cached · built for ${p.builtFor.slice(0, 7)}` : undefined;
 }
@@ -42,6 +45,9 @@ export interface JobBuild {
   readonly builtBy?: string;
   /** Built from the working tree over `source`, before it was committed. */
   readonly worktree?: true;
+  /** Fetched from this remote (built on another machine), and who vouched for it: a principal, or `unverified`. */
+  readonly fetchedFrom?: string;
+  readonly verified?: string;
 }
 
 /** A saved key.json (see keys/key.ts). */
@@ -69,6 +75,8 @@ export interface BuildInfo {
   readonly builtBy: string | null;
   /** The remote it was fetched from (built on another machine), if any. */
   readonly fetchedFrom: string | null;
+  /** A fetched result: the trusted builder who signed it, or `unverified`; null for one built here. */
+  readonly verified: string | null;
   /** The commit it was built for, as its key.json records it. */
   readonly source: string | null;
   /** Built from the working tree over `source`, before it was committed. */
@@ -101,7 +109,9 @@ export class ResultInfo {
     const fromWorktree = recorded.worktree && !key.worktree;
     const builtFor = recorded.commit !== undefined && (recorded.commit !== key.commit || fromWorktree) ? recorded.commit : undefined;
     const fetchedFrom = await this.fetchedFrom(key, resultCommit);
-    return { fromWorktree, ...(builtFor ? { builtFor } : {}), ...(fetchedFrom ? { fetchedFrom } : {}) };
+    const verified = fetchedFrom ? await this.store.verification(resultCommit) : undefined;
+    const verifiedBy = verified?.kind === 'verified' ? verified.principal : undefined;
+    return { fromWorktree, ...(builtFor ? { builtFor } : {}), ...(fetchedFrom ? { fetchedFrom } : {}), ...(verifiedBy !== undefined ? { verifiedBy } : {}) };
   }
 
   /** The remote a saved result was fetched from (the same commit as a fetched result of its entry), if any. */
@@ -145,6 +155,7 @@ export class ResultInfo {
     const recorded = (b: { trailers: Readonly<Record<string, string>> }): string | undefined => (isObjectId(b.trailers[TRAILER.sourceCommit] ?? '') ? b.trailers[TRAILER.sourceCommit] : undefined);
     const sources = await Promise.all(builds.map(async (b) => recorded(b) ?? await this.builtFor(b.commit)));
     const subjects = await this.subjects(sources.filter((s): s is string => s !== undefined));
+    const fetched = await Promise.all(builds.map((b) => this.fetchedBuild(b.entry, b.commit)));
     return builds.map((b, i) => {
       const source = sources[i];
       return {
@@ -153,17 +164,25 @@ export class ResultInfo {
         commit: b.commit, ref: `${this.store.refPrefix}${this.builder}/${b.entry}`,
         ...(source ? { source, ...(subjects.has(source) ? { sourceSubject: subjects.get(source) } : {}) } : {}),
         started: b.started, finished: b.time, ...timesFromTrailers(b.trailers),
-        ...(b.trailers[TRAILER.source] === WORKTREE_SOURCE ? { worktree: true as const } : {}),
+        ...(b.trailers[TRAILER.source] === WORKTREE_SOURCE ? { worktree: true as const } : {}), ...fetched[i],
       };
     });
   }
 
+  /** For a build fetched from a remote: which, and who vouched for it (see Provenance.verifiedBy). */
+  private async fetchedBuild(entry: string, commit: string): Promise<{ fetchedFrom?: string; verified?: string }> {
+    const remote = (await this.store.fetchedHeads(this.builder, entry)).find((f) => f.commit === commit)?.remote;
+    if (remote === undefined) { return {}; }
+    const v = await this.store.verification(commit);
+    return { fetchedFrom: remote, verified: v?.kind === 'verified' ? v.principal : 'unverified' };
+  }
+
   /** A saved build of `entry`: when it finished, who built it, for which commit, and the remote it came from. */
   async buildInfo(entry: string, resultCommit: string): Promise<BuildInfo> {
-    const [times, origin, fetched] = await Promise.all([this.store.commitTimes(resultCommit), this.origin(resultCommit), this.store.fetchedHeads(this.builder, entry)]);
+    const [times, origin, fetched] = await Promise.all([this.store.commitTimes(resultCommit), this.origin(resultCommit), this.fetchedBuild(entry, resultCommit)]);
     return {
       commit: resultCommit, finishedAt: new Date(times.finished).toISOString(), builtBy: times.builtBy ?? null,
-      fetchedFrom: fetched.find((f) => f.commit === resultCommit)?.remote ?? null, source: origin.commit ?? null, fromWorktree: origin.worktree,
+      fetchedFrom: fetched.fetchedFrom ?? null, verified: fetched.verified ?? null, source: origin.commit ?? null, fromWorktree: origin.worktree,
     };
   }
 

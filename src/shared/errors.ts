@@ -35,6 +35,11 @@ export type ErrorCode =
   | 'RefNameConflict' // a ref beside another that is a prefix of it
   | 'RefUpdateConflict' // a ref kept moving under a compare-and-swap
   | 'TransactionClosed' // a transaction used after its commit
+  // Signed results
+  | 'InvalidSignature' // a result's SSH signature cannot be parsed (the result is then not trusted)
+  | 'InvalidSigningKey' // DATAKIT_CI_SIGNING_KEY or user.signingKey is not a key we can sign with
+  | 'SigningUnsupported' // git's gpg.format is openpgp or x509: only ssh signing is supported yet
+  | 'SigningFailed' // ssh-keygen could not sign a result (an agent without the key, a wrong passphrase…)
   // Builds
   | 'BuildFailure' // a build failed with a message (the seed's `Failure msg`)
   | 'Cancelled' // a build was cancelled
@@ -150,6 +155,7 @@ export const OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
   ObjectMissing: ENVIRONMENT, CorruptObject: ENVIRONMENT, CorruptResult: ENVIRONMENT, CorruptRef: ENVIRONMENT,
   PackVanished: ENVIRONMENT, PackedRefsUnusable: ENVIRONMENT, RefLocked: ENVIRONMENT, RefNameConflict: ENVIRONMENT,
   RefUpdateConflict: ENVIRONMENT, TransactionClosed: USAGE,
+  InvalidSignature: ENVIRONMENT, InvalidSigningKey: USAGE, SigningUnsupported: USAGE, SigningFailed: ENVIRONMENT,
   BuildFailure: { exit: EXIT.failed, action: 'openLog' }, Cancelled: { exit: EXIT.failed, action: 'none' }, Finished: { exit: EXIT.failed, action: 'none' },
   LogCollision: USAGE, BuildDirBusy: ENVIRONMENT, CheckoutFailed: ENVIRONMENT,
   ConfigError: { exit: EXIT.usage, action: 'openConfig' }, SchemaNotFound: ENVIRONMENT, ConfigExists: USAGE,

@@ -35,7 +35,7 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(Object.keys(s0), ['rev', 'commit', 'jobs']);
     assert.equal(s0.commit, head);
     assert.deepEqual(s0.jobs.map((j: { job: string; state: string }) => [j.job, j.state]), [['pass', 'not built'], ['fail', 'not built']]);
-    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'builtBy', 'fetchedFrom', 'finishedAt', 'fromWorktree', 'job', 'key', 'message', 'queuedMs', 'state'].sort());
+    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'builtBy', 'fetchedFrom', 'finishedAt', 'fromWorktree', 'job', 'key', 'message', 'queuedMs', 'state', 'verified'].sort());
     assert.equal(s0.jobs[0].cached, null);
     assert.equal(fs.existsSync(results(dir)), false, 'status, which only reads, creates no results repository');
     assert.match(s0.jobs[0].key, /^[0-9a-f]{64}$/);

@@ -36,7 +36,7 @@ describe('datakit-ci explain', () => {
     const wt = JSON.parse(ok(dir, 'explain', 'check', '--worktree', '--json'));
     assert.deepEqual(Object.keys(wt), ['job', 'key', 'commit', 'worktree', 'tool', 'result', 'previous', 'inputs', 'keyJson']);
     assert.deepEqual([wt.job, wt.commit, wt.worktree, wt.result.source, wt.result.fromWorktree, wt.result.fetchedFrom], ['check', c1, true, c1, true, null]);
-    assert.deepEqual(Object.keys(wt.result), ['commit', 'finishedAt', 'builtBy', 'fetchedFrom', 'source', 'fromWorktree']);
+    assert.deepEqual(Object.keys(wt.result), ['commit', 'finishedAt', 'builtBy', 'fetchedFrom', 'verified', 'source', 'fromWorktree']);
     assert.deepEqual(Object.keys(wt.previous), ['key', 'commit', 'worktree', 'build', 'changes']);
     assert.deepEqual(Object.keys(wt.previous.changes), ['tool', 'definition', 'setup', 'needs', 'inputs']);
     assert.deepEqual([wt.previous.commit, wt.previous.worktree], [c1, false]);

@@ -63,7 +63,7 @@ describe('sharing results through the repository\'s remote', () => {
     assert.deepEqual(jobs.map((j: { job: string; state: string; cached: boolean; fetchedFrom: string }) => [j.job, j.state, j.cached, j.fetchedFrom]),
       [['build', 'success', true, 'origin'], ['test', 'success', true, 'origin'], ['lint', 'failure', true, 'origin']]);
     assert.match(jobs[0].builtBy, new RegExp(`^\\S+@\\S+ \\(${process.platform}-${process.arch}, datakit-ci \\d+\\.\\d+\\.\\d+, GitHub Actions\\)$`), 'the machine that built it: the CI runner');
-    assert.match(cli(editor, 'status').out, /build\s+success\s+cached · fetched from origin, built by \S+ \([^)]+, GitHub Actions\)/);
+    assert.match(cli(editor, 'status').out, /build\s+success\s+cached · fetched from origin, unverified, built by \S+ \([^)]+, GitHub Actions\)/);
     // Adopted: the entry's own branch now points at the fetched result, so a rebuild continues its history.
     const ref = jobs[0].branch;
     assert.equal(gitIn(results(editor), 'rev-parse', ref), gitIn(results(ci), 'rev-parse', ref));

@@ -97,9 +97,12 @@ async function restore(session: Session, job: JobView): Promise<string[] | undef
     : `${title} (${paths.length}):\n${paths.slice(0, 15).join('\n')}${paths.length > 15 ? `\n… and ${paths.length - 15} more` : ''}\n\n`;
   const detail = (list('Overwritten', overwritten) + list('New', created)).trim();
   // A result built on another machine (fetched from a remote) says whose it is before anything is written.
-  const fetched = await session.jobs.fetchedFrom(job.key, saved.commit);
+  // Who vouched for it too: an unverified result is said to be one (no trusted builder signed it).
+  const provenance = await session.jobs.provenance(job.key, saved.commit);
+  const fetched = provenance.fetchedFrom;
   const by = (await session.jobs.resultTimes(saved.commit)).builtBy;
-  const from = fetched ? ` They were built by ${plain(by ?? 'another machine')} and fetched from ${plain(fetched)}.` : '';
+  const vouched = provenance.verifiedBy !== undefined ? `, signed by ${plain(provenance.verifiedBy)} (verified)` : ' (unverified: no trusted builder signed them)';
+  const from = fetched ? ` They were built by ${plain(by ?? 'another machine')} and fetched from ${plain(fetched)}${vouched}.` : '';
   const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?${from}`,
     { modal: true, detail }, 'Restore');
   if (ok !== 'Restore') { return undefined; }

@@ -106,6 +106,8 @@ export class Sessions implements vscode.Disposable {
       dirs, logs: this.logs, metrics: this.metrics, pool: this.pool, trusted: vscode.workspace.isTrusted,
       logger: { info: (m) => this.output.info(m), error: (m) => this.output.error(m) },
     });
+    // Read when the repository opens: a change of the setting applies from the next window.
+    jobs.acceptFetched(readSettings(folder).fetchedResults);
     const session: Session = new Session(jobs, {
       folder, settings: () => readSettings(folder), ops: this.ops,
       onHeadBuildFailed: (job) => this.notifyFailure(session, job), log: (m) => this.output.info(m), memory: this.memory,

@@ -18,6 +18,7 @@ import { lazily } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { CHUNK, looseFile, writeLooseObject, type ObjectType } from './looseObjects';
 import { PackReader, type RawObject } from './packReader';
+import { withSignature } from './sshsig';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
 export { STREAM_THRESHOLD, sweepTemporaryObjects } from './looseObjects';
@@ -51,6 +52,9 @@ export class ObjectStore {
    * between loose files and packs, and a save may be writing back what a prune took); without it, a
    * missing object is said to be missing at once (a repository whose gc we do not share, read to answer).
    */
+  /** Signs each commit written: the armoured signature of the commit's bytes (see jobs/signing.ts). */
+  signer: ((payload: Buffer) => Promise<string | undefined>) | undefined;
+
   constructor(readonly gitdir: string, private readonly patient = true) {
     this.objectsDir = path.join(gitdir, 'objects');
     this.packs = new PackReader(path.join(this.objectsDir, 'pack'), (oid) => this.readLoose(oid));
@@ -191,9 +195,14 @@ export class ObjectStore {
     return oid;
   }
 
-  /** `started` becomes the author time, `finished` the committer time. */
+  /**
+   * `started` becomes the author time, `finished` the committer time. Signed (a `gpgsig` header, as `git commit
+   * -S` writes it) when a signer is set: see `signer`.
+   */
   async writeCommit(tree: string, parents: readonly string[], message: string, started: Date, finished: Date, journal?: Journal): Promise<string> {
-    const content = formatCommit(tree, parents, message, started, finished);
+    const payload = formatCommit(tree, parents, message, started, finished);
+    const signature = this.signer ? await this.signer(payload) : undefined;
+    const content = signature === undefined ? payload : withSignature(payload, signature);
     const oid = await writeLooseObject(this.gitdir, 'commit', content);
     journal?.set(oid, { type: 'commit', content });
     const full = message.endsWith('\n') ? message : `${message}\n`;

@@ -16,6 +16,7 @@ import { EntryHistory } from './history';
 import { Retention, type GcOptions, type GcReport } from './retention';
 import { Sharing } from './sharing';
 import type { StoreContext } from './storeContext';
+import type { ResultTrust, Verification } from './trust';
 
 export { FAILURE_FILE, LOG_FILE, REBUILD_FILE } from './entrySnapshot';
 export { objectBytes, type GcOptions, type GcReport } from './retention';
@@ -46,6 +47,10 @@ export interface GitStoreOptions {
    * (finding it from `dir` asks git). Saves, which start no process, stay as `create` says.
    */
   processes?: boolean;
+  /** Which fetched results may be adopted (signed by a trusted builder, or any); none: every one, unverified. */
+  trust?: ResultTrust;
+  /** Signs each result commit saved (an armoured SSH signature of the commit); none: unsigned. */
+  signer?: (payload: Buffer) => Promise<string | undefined>;
 }
 
 export class GitStore {
@@ -57,11 +62,14 @@ export class GitStore {
   private readonly sharing: Sharing;
   private readonly retention: Retention;
   private readonly entryHistory: EntryHistory;
+  private readonly trust: ResultTrust | undefined;
 
   private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
     this.onWarning = options.onWarning;
     this.readOnly = options.create === false;
     this.objects = new ObjectStore(dir);
+    this.objects.signer = options.signer;
+    this.trust = options.trust;
     this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs, onWarning: options.onWarning });
     this.now = options.now ?? Date.now;
     const ctx = this.context(options.processes !== false);
@@ -99,7 +107,7 @@ export class GitStore {
       if (!processes) { throw new DataKitError('Untrusted', `Cannot ${doing}: the results repository ${dir} was opened to start no process (an untrusted workspace).`); }
     };
     return {
-      dir, refPrefix: this.refPrefix, objects: this.objects, refs: this.refs, processes, onWarning: this.onWarning,
+      dir, refPrefix: this.refPrefix, objects: this.objects, refs: this.refs, processes, onWarning: this.onWarning, trust: this.trust,
       refName: (builder, entry) => this.refName(builder, entry),
       listEntries: (builder, under) => this.listEntries(builder, under),
       checkProcesses,
@@ -129,6 +137,11 @@ export class GitStore {
   /** The results fetched from remotes for an entry, `origin` first: `{ remote, commit }`. */
   fetchedHeads(builder: string, entry: string): Promise<{ remote: string; commit: string }[]> {
     return this.sharing.fetchedHeads(builder, entry);
+  }
+
+  /** What the signature of a fetched result commit says (see trust.ts); undefined when no policy is set. */
+  async verification(commit: string): Promise<Verification | undefined> {
+    return this.trust?.verify(this.objects, commit);
   }
 
   /** See Sharing.pushTo. */

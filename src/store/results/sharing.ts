@@ -38,6 +38,8 @@ export class Sharing {
       }
       return undefined;
     }
+    // Signed results: one the trusted builders do not vouch for is not used, and why is said (see trust.ts).
+    if (await this.ctx.trust?.refuses(this.ctx.objects, first!.commit, first!.remote, builder, entry, this.ctx.onWarning)) { return undefined; }
     // Read-only (`status`, `log`): shown as it is, not made ours.
     if (readOnly) { return first!.commit; }
     // Another process may adopt or save at the same moment: whatever the branch holds then wins.

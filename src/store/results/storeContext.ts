@@ -5,6 +5,7 @@ import type { GitResult, RunGitOptions } from '../git/git';
 import type { ObjectStore } from '../git/objects';
 import type { Refs } from '../git/refLock';
 import type { EntryInfo } from '../../shared/results';
+import type { ResultTrust } from './trust';
 
 export interface StoreContext {
   /** The results repository (a bare git directory). */
@@ -15,6 +16,8 @@ export interface StoreContext {
   readonly refs: Refs;
   /** false: the store starts no process (see GitStoreOptions.processes). */
   readonly processes: boolean;
+  /** Which fetched results may be adopted (see trust.ts); none: every one. */
+  readonly trust?: ResultTrust;
   /** Told of what the store repaired or could not use by itself. */
   readonly onWarning?: (message: string) => void;
   /** The branch of an entry; throws `InvalidRefName` for a name git would refuse. */

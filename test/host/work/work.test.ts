@@ -269,7 +269,7 @@ describe('results shared through the repository\'s remote', function () {
     const code = await waitFor('code to show the fetched result', async () => { const j = await codeOf(); return j?.job.status?.result.kind === 'success' && j; });
     const it = await item(a, code);
     assert.match(String(it.description), /^passed · cached · /);
-    assert.match((it.tooltip as vscode.MarkdownString).value, /\n\nCached · fetched from origin\.\n/);
+    assert.match((it.tooltip as vscode.MarkdownString).value, /\n\nCached · fetched from origin, unverified\.\n/);
     assert.match((it.tooltip as vscode.MarkdownString).value, /\| built by \| \S+ \(\S+, datakit-ci [\d.]+, GitHub Actions\), fetched from origin \|/);
     assert.strictEqual(runs(), ranBefore, 'no command ran in this window');
   });
