@@ -4,6 +4,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { DataKitError, unlessMissing } from '../../shared/errors';
 import { checkName } from '../git/names';
+import { FetchedChecks } from './fetchedChecks';
 import type { StoreContext } from './storeContext';
 
 /** Where results are shared on a remote, and where those fetched from a remote are kept here. */
@@ -13,11 +14,13 @@ export const FETCHED_PREFIX = 'refs/fetched/';
 const REMOTE_TIMEOUT_MS = 120_000;
 
 export class Sharing {
-  /** Fetched results found unreadable, already said. */
-  private readonly unreadableFetched = new Set<string>();
+  /** What a fetched result must pass before it is adopted. */
+  private readonly checks: FetchedChecks;
   private remotesMemo: { mtime: number; packed: ReadonlyMap<string, string>; remotes: ReadonlySet<string> } | undefined;
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(private readonly ctx: StoreContext) {
+    this.checks = new FetchedChecks(ctx);
+  }
 
   /**
    * No result of ours: one fetched from a remote (`refs/fetched/<remote>/<builder>/<entry>`, origin first),
@@ -25,23 +28,16 @@ export class Sharing {
    * Undefined if none.
    */
   async adopt(builder: string, entry: string, ref: string, readOnly: boolean): Promise<string | undefined> {
-    const fetched = await this.fetchedHeads(builder, entry);
-    if (fetched.length === 0) { return undefined; }
-    const [first] = fetched;
-    try {
-      await this.ctx.objects.readCommit(first!.commit);
-    } catch (e) {
-      const said = `${first!.remote} ${builder}/${entry} ${first!.commit}`;
-      if (!this.unreadableFetched.has(said)) { // said once, however often it is looked up
-        this.unreadableFetched.add(said);
-        this.ctx.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
-      }
-      return undefined;
+    // Each is checked before it touches the entry's branch (see fetchedChecks.ts): a refused one never
+    // enters its history, and is never pushed on; the next remote's, if any, is looked at instead.
+    for (const { remote, commit } of await this.fetchedHeads(builder, entry)) {
+      if (await this.checks.refusal(remote, builder, entry, commit) !== undefined) { continue; }
+      // Read-only (`status`, `log`): shown as it is, not made ours.
+      if (readOnly) { return commit; }
+      // Another process may adopt or save at the same moment: whatever the branch holds then wins.
+      return await this.ctx.refs.compareAndSwap(ref, undefined, commit) ?? await this.ctx.refs.resolve(ref);
     }
-    // Read-only (`status`, `log`): shown as it is, not made ours.
-    if (readOnly) { return first!.commit; }
-    // Another process may adopt or save at the same moment: whatever the branch holds then wins.
-    return await this.ctx.refs.compareAndSwap(ref, undefined, first!.commit) ?? await this.ctx.refs.resolve(ref);
+    return undefined;
   }
 
   /** The results fetched from remotes for an entry, `origin` first: `{ remote, commit }`. */
