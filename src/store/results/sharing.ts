@@ -4,6 +4,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { DataKitError, unlessMissing } from '../../shared/errors';
 import { checkName } from '../git/names';
+import { fetchEach } from './fetchEach';
 import { FetchedChecks } from './fetchedChecks';
 import type { StoreContext } from './storeContext';
 
@@ -106,12 +107,31 @@ export class Sharing {
   async fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
     checkRemoteName(remote);
     this.ctx.checkProcesses(`fetch the results of ${remote}`);
-    const before = await this.ctx.refs.list(`${FETCHED_PREFIX}${remote}/`);
-    const r = await this.ctx.git('fetch', ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
-      'fetch', '--no-tags', '--prune', '--quiet', remote, `+${SHARED_PREFIX}*:${FETCHED_PREFIX}${remote}/*`],
-    { allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } });
-    if (r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not fetch the results of ${remote}: ${remoteError(r.stderr)}`); }
-    const after = await this.ctx.refs.list(`${FETCHED_PREFIX}${remote}/`);
+    const deadline = Date.now() + (options.timeoutMs ?? REMOTE_TIMEOUT_MS);
+    // git checks every object it receives (`git fsck --strict`'s checks, a bad file mode an error too): a
+    // malformed tree never enters the results repository; it fails the fetch, then only its own result.
+    const config = ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      '-c', 'fetch.fsckObjects=true', '-c', 'fetch.fsck.badFilemode=error'];
+    const remoteOptions = (until: number) => ({ allowFailure: true, timeoutMs: Math.max(1, until - Date.now()), env: { GIT_TERMINAL_PROMPT: '0' } });
+    // Refspecs on the input (`--stdin`): any number of them.
+    const run = (options: readonly string[], refspecs: readonly string[], until: number) => this.ctx.git('fetch', [...config,
+      'fetch', '--no-tags', '--quiet', '--stdin', ...options, remote], { ...remoteOptions(until), input: refspecs.map((r) => `${r}\n`).join('') });
+    const into = `${FETCHED_PREFIX}${remote}/`;
+    const before = await this.ctx.refs.list(into);
+    const r = await run(['--prune'], [`+${SHARED_PREFIX}*:${into}*`], deadline);
+    if (r.code !== 0) {
+      // Down, or not answering in time: the fetch fails (the caller goes on without it). Answering, but
+      // failing (a malformed result there): each result is fetched on its own, and only the bad ones fail.
+      if (r.code === -1 || Date.now() >= deadline) { throw new DataKitError('RemoteFailed', `Could not fetch the results of ${remote}: ${remoteError(r.stderr)}`); }
+      const { failed } = await fetchEach(this.ctx, {
+        remote, sharedPrefix: SHARED_PREFIX, fetchedPrefix: into, deadline, firstError: r.stderr, run, error: remoteError,
+        lsRemote: (until) => this.ctx.git('fetch', [...config, 'ls-remote', '--refs', remote, `${SHARED_PREFIX}*`], remoteOptions(until)),
+      });
+      for (const f of failed) {
+        this.ctx.onWarning?.(`The result ${f.ref.slice(SHARED_PREFIX.length)} on ${remote} could not be fetched (${f.reason}): it is not used, every other result was fetched`);
+      }
+    }
+    const after = await this.ctx.refs.list(into);
     let changed = 0;
     for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
     return { results: after.size, changed };
