@@ -107,7 +107,7 @@ describe('a fetched result obeys the limits of a build\'s own, and is refused be
       new RegExp(`warning: The result fetched from origin for ${escape(entry)} \\(commit ${commit.slice(0, 12)}\\) is not used: ${reason.source}; the job builds here`));
   }
 
-  it('refuses outputs over the 100 MiB cap of a build\'s outputs (sizes read from object headers, the file never written out)', () => {
+  it('refuses outputs over the 100 MiB cap of a build\'s outputs (a sparse file hashed once, never written into a work tree)', () => {
     const big = zeros(forgerResults(), 101 * 1024 * 1024);
     const value = rawTree(forgerResults(), [['100644', 'big.bin', big]]);
     refusedFromRemote(rawTree(forgerResults(), [['100644', 'key.json', keyBlob], ['100644', 'log', logBlob], ['40000', 'value', value]]),
