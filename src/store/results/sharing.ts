@@ -127,9 +127,11 @@ export class Sharing {
         remote, sharedPrefix: SHARED_PREFIX, fetchedPrefix: into, deadline, firstError: r.stderr, run, error: remoteError,
         lsRemote: (until) => this.ctx.git('fetch', [...config, 'ls-remote', '--refs', remote, `${SHARED_PREFIX}*`], remoteOptions(until)),
       });
-      for (const f of failed) {
+      // Each named, up to a few: a local trouble that fails every ref must not print thousands of lines.
+      for (const f of failed.slice(0, 10)) {
         this.ctx.onWarning?.(`The result ${f.ref.slice(SHARED_PREFIX.length)} on ${remote} could not be fetched (${f.reason}): it is not used, every other result was fetched`);
       }
+      if (failed.length > 10) { this.ctx.onWarning?.(`${failed.length - 10} more results on ${remote} could not be fetched either: they are not used`); }
     }
     const after = await this.ctx.refs.list(into);
     let changed = 0;
