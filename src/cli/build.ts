@@ -51,20 +51,19 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false },
-      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' }, trust: { type: 'string' } },
+      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' }, trust: { type: 'string' }, timeout: { type: 'string' } },
   });
   // The remote of --fetch and --push: origin unless named (a clone of someone else's project shares through
   // a remote of its own, not its upstream).
   if (values.remote !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--remote names where --fetch and --push go: give one of them'); }
+  if (values.timeout !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--timeout is how long --fetch and --push may take: give one of them'); }
   const remote = values.remote ?? 'origin';
   await sayTrust(jobs, values.trust, values.fetch, io);
-  if (values.fetch) {
-    const f = await jobs.fetch(remote);
-    io.err(`datakit-ci: fetched ${f.results} result${f.results === 1 ? '' : 's'} from ${remote} (${f.changed} new or moved)\n`);
-  }
+  const timeoutMs = values.timeout === undefined ? undefined : remoteTimeout(values.timeout);
+  if (values.fetch) { await fetchOrSay(jobs, remote, timeoutMs, io); }
   const code = await buildWith(jobs, values, positionals, io, cwd);
   if (values.push && code !== EXIT.usage) {
-    const p = await jobs.push(remote);
+    const p = await jobs.push(remote, { timeoutMs });
     io.err(`datakit-ci: pushed to ${remote}: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
   }
   return code;
@@ -84,6 +83,27 @@ async function sayTrust(jobs: RepoJobs, trust: string | undefined, fetching: boo
   if (fetching && (!configured || trust === 'any')) {
     io.err(`datakit-ci: fetched results are used unverified (${configured ? '--trust any' : 'no trusted builders configured: see the README\'s "Sharing results"'})\n`);
   }
+}
+
+/**
+ * `--fetch` of build and status: a remote that is down or does not answer in time costs the fetch, not the
+ * command: it is said, and the jobs build here (or show what this clone has).
+ */
+export async function fetchOrSay(jobs: RepoJobs, remote: string, timeoutMs: number | undefined, io: Io, then = 'the jobs build here'): Promise<void> {
+  try {
+    const f = await jobs.fetch(remote, { timeoutMs });
+    io.err(`datakit-ci: fetched ${f.results} result${f.results === 1 ? '' : 's'} from ${remote} (${f.changed} new or moved)\n`);
+  } catch (e) {
+    if (!DataKitError.is(e, 'RemoteFailed')) { throw e; }
+    io.err(`datakit-ci: warning: ${e.message}; nothing was fetched, ${then}\n`);
+  }
+}
+
+/** `--timeout SECONDS` of push and fetch: how long git may take to reach the remote and finish. */
+export function remoteTimeout(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) { throw new DataKitError('Usage', '--timeout takes a number of seconds above 0'); }
+  return n * 1000;
 }
 
 type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; json: boolean; verbose: boolean; worktree: boolean };

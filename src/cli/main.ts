@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { VERSION } from '../engine/version';
 import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, ioError, outcomeOf } from '../shared/errors';
-import { runBuild } from './build';
+import { fetchOrSay, remoteTimeout, runBuild } from './build';
 import { runExplain } from './explain';
 import { EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
@@ -17,12 +17,16 @@ Commands:
   init [--force] [--print]                      write a .datakit-ci.json of the jobs found in the repository
                                                 (package.json scripts, workspaces, Makefile targets)
   status [--rev REV] [--config FILE] [--json]   every job of REV (default HEAD) and its state
+  status ... --fetch [--remote R] [--timeout S] fetch results from origin (or R) first
   status --range A..B [--json] [--yes]          every commit of a range × its jobs, as a matrix
   build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
                                                 build what is missing or marked for rebuild
   build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
   build [JOB...] --worktree [--json]            build the working tree, keyed as a commit of it would be
-  build ... [--fetch] [--push] [--remote R]     fetch results from origin (or R) first / push them after
+  build ... [--fetch] [--push] [--remote R] [--timeout S]
+                                                fetch results from origin (or R) first / push them after;
+                                                a remote that fails or takes S seconds (120) costs the
+                                                fetch only: the jobs build here
   build ... --fetch --trust any                 use fetched results no trusted builder signed (see README)
   log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
   history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
@@ -91,7 +95,10 @@ function revLabel(jobs: RepoJobs, rev: string): string {
 }
 
 const status: Command = async (jobs, args, io, cwd) => {
-  const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false },
+    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' } }, allowPositionals: false });
+  if ((values.remote !== undefined || values.timeout !== undefined) && !values.fetch) { throw new DataKitError('Usage', '--remote and --timeout say where and how long --fetch goes: give it'); }
+  if (values.fetch) { await fetchOrSay(jobs, values.remote ?? 'origin', values.timeout === undefined ? undefined : remoteTimeout(values.timeout), io, 'the jobs show what this clone has'); }
   if (values.range !== undefined) {
     if (values.rev !== 'HEAD') { throw new DataKitError('Usage', '--range shows every commit of the range: it takes no --rev'); }
     return runRange(jobs, { range: values.range, jobs: [], config: values.config, json: values.json, yes: values.yes, build: false }, io, cwd);
@@ -188,13 +195,6 @@ const clean: Command = async (jobs, args, io) => {
   return EXIT.ok;
 };
 
-/** `--timeout SECONDS` of push and fetch: how long git may take to reach the remote and finish. */
-function remoteTimeout(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) { throw new DataKitError('Usage', '--timeout takes a number of seconds above 0'); }
-  return n * 1000;
-}
-
 /** `push [REMOTE]`: every result to the repository's remote, under refs/datakit-ci/. */
 const push: Command = async (jobs, args, io) => {
   const { values, positionals } = parseArgs({ args, options: { timeout: { type: 'string', default: '120' } }, allowPositionals: true });
@@ -265,7 +265,9 @@ export async function main(argv: string[], io: Io = processIo(), cwd = process.c
     // Loaded for `init` only: the suggestion code is no part of every other command's start.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (!command) { return await (require('./init') as typeof import('./init')).runInit(rest, io, cwd); }
-    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger, readOnly: command.readOnly });
+    // `status --fetch` writes what it fetches into the results repository.
+    const readOnly = command.readOnly && !(cmd === 'status' && rest.includes('--fetch'));
+    jobs = await RepoJobs.open({ dir: cwd, cacheDir: process.env.DATAKIT_CI_CACHE_DIR, logger, readOnly });
     return await command.run(jobs, rest, io, cwd);
   } catch (e) {
     const code = (e as { code?: string }).code;

@@ -185,7 +185,7 @@ done
     const before = runs().filter((r) => r === 'test').length;
     const r = cli(lost, 'build', 'test');
     assert.equal(r.code, 0);
-    assert.match(r.err, new RegExp(`warning: The result fetched from origin for ${entry.replace(/\//g, '\\/')} cannot be read \\(.*\\): it is not used`));
+    assert.match(r.err, new RegExp(`warning: The result fetched from origin for ${entry.replace(/\//g, '\\/')} \\(commit 111111111111\\) is not used: it cannot be read \\(.*\\); the job builds here`));
     assert.equal(r.err.split('cannot be read').length, 2, 'said once');
     assert.equal(runs().filter((x) => x === 'test').length, before + 1);
   });
@@ -232,7 +232,8 @@ done
     const before = runs().filter((r) => r === 'test').length;
     const r = cli(forged, 'build', 'test', '--fetch');
     assert.equal(r.code, 0);
-    assert.match(r.err, /cannot be used, so it will be built again: its key\.json records another key \(ffffffffffffffff, not [0-9a-f]{16}\)/);
+    assert.match(r.err, /is not used: its key\.json records another key \(ffffffffffffffff, not [0-9a-f]{16}\); the job builds here/);
+    assert.equal(gitIn(results(forged), 'log', '--format=%H', testRef).split('\n').includes(commit), false, 'refused before it touched the branch');
     assert.equal(runs().filter((x) => x === 'test').length, before + 1, 'built here');
     assertFsckClean(results(forged));
   });

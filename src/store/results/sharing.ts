@@ -4,6 +4,8 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { DataKitError, unlessMissing } from '../../shared/errors';
 import { checkName } from '../git/names';
+import { fetchEach } from './fetchEach';
+import { FetchedChecks } from './fetchedChecks';
 import type { StoreContext } from './storeContext';
 
 /** Where results are shared on a remote, and where those fetched from a remote are kept here. */
@@ -13,11 +15,13 @@ export const FETCHED_PREFIX = 'refs/fetched/';
 const REMOTE_TIMEOUT_MS = 120_000;
 
 export class Sharing {
-  /** Fetched results found unreadable, already said. */
-  private readonly unreadableFetched = new Set<string>();
+  /** What a fetched result must pass before it is adopted. */
+  private readonly checks: FetchedChecks;
   private remotesMemo: { mtime: number; packed: ReadonlyMap<string, string>; remotes: ReadonlySet<string> } | undefined;
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(private readonly ctx: StoreContext) {
+    this.checks = new FetchedChecks(ctx);
+  }
 
   /**
    * No result of ours: one fetched from a remote (`refs/fetched/<remote>/<builder>/<entry>`, origin first),
@@ -25,25 +29,18 @@ export class Sharing {
    * Undefined if none.
    */
   async adopt(builder: string, entry: string, ref: string, readOnly: boolean): Promise<string | undefined> {
-    const fetched = await this.fetchedHeads(builder, entry);
-    if (fetched.length === 0) { return undefined; }
-    const [first] = fetched;
-    try {
-      await this.ctx.objects.readCommit(first!.commit);
-    } catch (e) {
-      const said = `${first!.remote} ${builder}/${entry} ${first!.commit}`;
-      if (!this.unreadableFetched.has(said)) { // said once, however often it is looked up
-        this.unreadableFetched.add(said);
-        this.ctx.onWarning?.(`The result fetched from ${first!.remote} for ${builder}/${entry} cannot be read (${(e as Error).message}): it is not used`);
-      }
-      return undefined;
+    // Each is checked before it touches the entry's branch (see fetchedChecks.ts): a refused one never
+    // enters its history, and is never pushed on; the next remote's, if any, is looked at instead.
+    for (const { remote, commit } of await this.fetchedHeads(builder, entry)) {
+      if (await this.checks.refusal(remote, builder, entry, commit) !== undefined) { continue; }
+      // Signed results: one the trusted builders do not vouch for is not used, and why is said (see trust.ts).
+      if (await this.ctx.trust?.refuses(this.ctx.objects, commit, remote, builder, entry, this.ctx.onWarning)) { continue; }
+      // Read-only (`status`, `log`): shown as it is, not made ours.
+      if (readOnly) { return commit; }
+      // Another process may adopt or save at the same moment: whatever the branch holds then wins.
+      return await this.ctx.refs.compareAndSwap(ref, undefined, commit) ?? await this.ctx.refs.resolve(ref);
     }
-    // Signed results: one the trusted builders do not vouch for is not used, and why is said (see trust.ts).
-    if (await this.ctx.trust?.refuses(this.ctx.objects, first!.commit, first!.remote, builder, entry, this.ctx.onWarning)) { return undefined; }
-    // Read-only (`status`, `log`): shown as it is, not made ours.
-    if (readOnly) { return first!.commit; }
-    // Another process may adopt or save at the same moment: whatever the branch holds then wins.
-    return await this.ctx.refs.compareAndSwap(ref, undefined, first!.commit) ?? await this.ctx.refs.resolve(ref);
+    return undefined;
   }
 
   /** The results fetched from remotes for an entry, `origin` first: `{ remote, commit }`. */
@@ -112,12 +109,33 @@ export class Sharing {
   async fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
     checkRemoteName(remote);
     this.ctx.checkProcesses(`fetch the results of ${remote}`);
-    const before = await this.ctx.refs.list(`${FETCHED_PREFIX}${remote}/`);
-    const r = await this.ctx.git('fetch', ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
-      'fetch', '--no-tags', '--prune', '--quiet', remote, `+${SHARED_PREFIX}*:${FETCHED_PREFIX}${remote}/*`],
-    { allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } });
-    if (r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not fetch the results of ${remote}: ${remoteError(r.stderr)}`); }
-    const after = await this.ctx.refs.list(`${FETCHED_PREFIX}${remote}/`);
+    const deadline = Date.now() + (options.timeoutMs ?? REMOTE_TIMEOUT_MS);
+    // git checks every object it receives (`git fsck --strict`'s checks, a bad file mode an error too): a
+    // malformed tree never enters the results repository; it fails the fetch, then only its own result.
+    const config = ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      '-c', 'fetch.fsckObjects=true', '-c', 'fetch.fsck.badFilemode=error'];
+    const remoteOptions = (until: number) => ({ allowFailure: true, timeoutMs: Math.max(1, until - Date.now()), env: { GIT_TERMINAL_PROMPT: '0' } });
+    // Refspecs on the input (`--stdin`): any number of them.
+    const run = (options: readonly string[], refspecs: readonly string[], until: number) => this.ctx.git('fetch', [...config,
+      'fetch', '--no-tags', '--quiet', '--stdin', ...options, remote], { ...remoteOptions(until), input: refspecs.map((r) => `${r}\n`).join('') });
+    const into = `${FETCHED_PREFIX}${remote}/`;
+    const before = await this.ctx.refs.list(into);
+    const r = await run(['--prune'], [`+${SHARED_PREFIX}*:${into}*`], deadline);
+    if (r.code !== 0) {
+      // Down, or not answering in time: the fetch fails (the caller goes on without it). Answering, but
+      // failing (a malformed result there): each result is fetched on its own, and only the bad ones fail.
+      if (r.code === -1 || Date.now() >= deadline) { throw new DataKitError('RemoteFailed', `Could not fetch the results of ${remote}: ${remoteError(r.stderr)}`); }
+      const { failed } = await fetchEach(this.ctx, {
+        remote, sharedPrefix: SHARED_PREFIX, fetchedPrefix: into, deadline, firstError: r.stderr, run, error: remoteError,
+        lsRemote: (until) => this.ctx.git('fetch', [...config, 'ls-remote', '--refs', remote, `${SHARED_PREFIX}*`], remoteOptions(until)),
+      });
+      // Each named, up to a few: a local trouble that fails every ref must not print thousands of lines.
+      for (const f of failed.slice(0, 10)) {
+        this.ctx.onWarning?.(`The result ${f.ref.slice(SHARED_PREFIX.length)} on ${remote} could not be fetched (${f.reason}): it is not used, every other result was fetched`);
+      }
+      if (failed.length > 10) { this.ctx.onWarning?.(`${failed.length - 10} more results on ${remote} could not be fetched either: they are not used`); }
+    }
+    const after = await this.ctx.refs.list(into);
     let changed = 0;
     for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
     return { results: after.size, changed };
