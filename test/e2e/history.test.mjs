@@ -170,11 +170,14 @@ describe('a job\'s history as a chart', () => {
     await info.filter({ hasText: /^working tree on [0-9a-f]{7} Speed it up · cancelled/ }).waitFor({ timeout: 10_000 });
     for (let i = 0; i < 4; i++) { await page.keyboard.press('ArrowLeft'); }
     await info.filter({ hasText: /Break the parser/ }).waitFor({ timeout: 10_000 });
-    assert.match(await info.innerText(), /^[0-9a-f]{7} Break the parser · failed: Command exited with code 1 · ran \d+\.\d s · /);
+    const said = await info.innerText();
+    assert.match(said, /^[0-9a-f]{7} Break the parser · failed: Command exited with code 1 · ran \d+\.\d s · /);
+    const broke = said.slice(0, 7);
     assert.equal(await bars.nth(1).evaluate((b) => b === document.activeElement && b.getAttribute('tabindex')), '0');
     await wb.screenshot('history-chart-focus.png');
     await page.keyboard.press('Enter');
-    const tab = page.locator('.tabs-container .tab', { hasText: /unit [0-9a-f]{7}/ });
+    // Titled as from the tree: the job and the commit it was built for, never the result's own id.
+    const tab = page.locator('.tabs-container .tab', { hasText: `unit @ ${broke}.log` });
     await tab.waitFor({ timeout: 30_000 });
     const editor = page.locator('.editor-instance .view-lines');
     await editor.filter({ hasText: /Failed:\sCommand\sexited\swith\scode\s1/ }).waitFor({ timeout: 30_000 });
