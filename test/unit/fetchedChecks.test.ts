@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ENV, git, gitIn, gitWith, runCli, tempRoot } from '../fixtures';
+import { appendingJobs, ENV, git, gitIn, gitWith, makeTeam, runCli, tempRoot, type Team } from '../fixtures';
 import { assertFsckClean } from './storeHelpers';
 
 const tmp = tempRoot('fetched');
@@ -19,20 +19,7 @@ const ran = path.join(tmp, 'ran');
 const runs = (job: string): number => (fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8').split('\n').filter((l) => l === job).length : 0);
 
 /** A bare "origin" with one commit of three jobs (each appends its name to `ran`; lint fails), and clones of it. */
-function team(team: string): { remote: string; clone(name: string): string } {
-  const seed = path.join(tmp, `seed-${team}`);
-  fs.mkdirSync(path.join(seed, 'src'), { recursive: true });
-  git(seed, 'init', '-q', '-b', 'main');
-  const job = (name: string, extra = ''): object => ({ run: `echo ${name} >> '${ran}'${extra}`, inputs: ['src'] });
-  fs.writeFileSync(path.join(seed, '.datakit-ci.json'), JSON.stringify({ jobs: { build: job('build'), test: job('test'), lint: job('lint', '; exit 1') } }));
-  fs.writeFileSync(path.join(seed, 'src', 'a.txt'), 'a\n');
-  git(seed, 'add', '-A');
-  git(seed, 'commit', '-qm', 'one');
-  const remote = path.join(tmp, `origin-${team}.git`);
-  git(tmp, 'clone', '-q', '--bare', seed, remote);
-  let n = 0;
-  return { remote, clone: (name) => { const d = path.join(tmp, `${team}-${name}-${++n}`); git(tmp, 'clone', '-q', remote, d); return d; } };
-}
+const team = (name: string): Team => makeTeam(tmp, name, appendingJobs(ran));
 
 /** A tree object written as given (git's own mktree would refuse or fix what these tests need): `[mode, name, oid]`. */
 function rawTree(gitDir: string, entries: readonly (readonly [string, string, string])[]): string {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ENV, git, gitIn, gitWith, runCli, runCliAsync, tempRoot } from '../fixtures';
+import { appendingJobs, ENV, git, gitIn, gitWith, makeTeam, runCli, runCliAsync, tempRoot, type Team } from '../fixtures';
 import { assertFsckClean } from './storeHelpers';
 
 const tmp = tempRoot('share');
@@ -24,20 +24,8 @@ const results = (dir: string): string => path.join(dir, '.git', 'datakit-ci');
 const ran = path.join(tmp, 'ran');
 const runs = (): string[] => (fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean) : []);
 
-/** A bare "origin" with one commit of three jobs (each appends its name to `ran`), and clones of it. */
-function team(): { remote: string; clone(name: string): string } {
-  const seed = path.join(tmp, 'seed');
-  fs.mkdirSync(path.join(seed, 'src'), { recursive: true });
-  git(seed, 'init', '-q', '-b', 'main');
-  const job = (name: string, extra = ''): object => ({ run: `echo ${name} >> '${ran}'${extra}`, inputs: ['src'] });
-  fs.writeFileSync(path.join(seed, '.datakit-ci.json'), JSON.stringify({ jobs: { build: job('build'), test: job('test'), lint: job('lint', '; exit 1') } }));
-  fs.writeFileSync(path.join(seed, 'src', 'a.txt'), 'a\n');
-  git(seed, 'add', '-A');
-  git(seed, 'commit', '-qm', 'one');
-  const remote = path.join(tmp, 'origin.git');
-  git(tmp, 'clone', '-q', '--bare', seed, remote);
-  return { remote, clone: (name) => { const d = path.join(tmp, name); git(tmp, 'clone', '-q', remote, d); return d; } };
-}
+/** A bare "origin" with one commit of three jobs (each appends its name to `ran`; lint fails), and clones of it. */
+const team = (): Team => makeTeam(tmp, 'sharing', appendingJobs(ran));
 
 describe('sharing results through the repository\'s remote', () => {
   const { remote, clone } = team();

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ENV, git, gitIn, gitWith, runCli, tempRoot } from '../fixtures';
+import { ENV, git, gitIn, gitWith, makeTeam, runCli, tempRoot, type Team } from '../fixtures';
 
 const tmp = tempRoot('signed');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -30,27 +30,14 @@ function sshKey(name: string, principal: string): { file: string; privateKey: st
  * A bare origin with one commit whose jobs are: `lint` (fails), `unit` (passes), `build` (an output script)
  * and `app` (runs what build made). Each appends its name to `ran`; `app` also what the script printed.
  */
-function team(name: string, files: Record<string, string> = {}): { remote: string; clone(n: string): string } {
-  const seed = path.join(tmp, `${name}-seed`);
-  fs.mkdirSync(path.join(seed, 'src'), { recursive: true });
-  git(seed, 'init', '-q', '-b', 'main');
+function team(name: string, files: Record<string, string> = {}): Team {
   const jobs = {
     lint: { run: `echo lint >> '${ran}'; exit 1`, inputs: ['src'] },
     unit: { run: `echo unit >> '${ran}'`, inputs: ['src'] },
     build: { run: `mkdir -p dist && printf 'echo genuine\\n' > dist/app.sh && echo build >> '${ran}'`, inputs: ['src'], outputs: ['dist'] },
     app: { run: `echo "app $(sh dist/app.sh)" >> '${ran}'`, inputs: ['src'], needs: ['build'] },
   };
-  fs.writeFileSync(path.join(seed, '.datakit-ci.json'), JSON.stringify({ jobs }));
-  fs.writeFileSync(path.join(seed, 'src', 'a.txt'), `${name}\n`);
-  for (const [f, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(seed, f)), { recursive: true });
-    fs.writeFileSync(path.join(seed, f), text);
-  }
-  git(seed, 'add', '-A');
-  git(seed, 'commit', '-qm', 'one');
-  const remote = path.join(tmp, `${name}-origin.git`);
-  git(tmp, 'clone', '-q', '--bare', seed, remote);
-  return { remote, clone: (n) => { const d = path.join(tmp, n); git(tmp, 'clone', '-q', remote, d); return d; } };
+  return makeTeam(tmp, name, jobs, files);
 }
 
 type Report = { job: string; state: string; cached: boolean; branch: string; commit: string; fetchedFrom: string | null; verified: string | null };
