@@ -29,10 +29,9 @@ function spokenAge(age: string): string {
     .replace(/^1 d ago$/, '1 day ago').replace(/ d ago$/, ' days ago');
 }
 
-/** The first problem of each failed job shown, and when they change (see problems/problems.ts). */
+/** The first problem of each failed job shown (see problems/problems.ts). */
 export interface FirstFindings {
   first(session: Session, job: string, worktree: boolean): { readonly file: string; readonly range: vscode.Range; readonly message: string } | undefined;
-  readonly onDidUpdate: vscode.Event<string>;
 }
 
 export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -43,7 +42,8 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   /** How many times the view was told to refresh (for tests and benchmarks). */
   refreshes = 0;
   private readonly disposable: { dispose(): void };
-  private readonly matched: { dispose(): void } | undefined;
+  /** Each job row's tooltip, made when the row is pointed at (see resolveTreeItem). */
+  private readonly tooltips = new WeakMap<vscode.TreeItem, () => vscode.MarkdownString>();
   /** The job rows last handed to the view, by id: a running one is redrawn alone each second. */
   private readonly shownJobs = new Map<string, Extract<Node, { kind: 'job' }>>();
   private ticker: NodeJS.Timeout | undefined;
@@ -55,17 +55,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
   private whole = false;
 
   constructor(readonly model: TreeModel, sessions: Sessions, private readonly findings?: FirstFindings) {
-    // A job's row leads its tooltip with its first problem, known once its log is matched.
-    const matched = findings?.onDidUpdate((id) => {
-      for (const session of sessions.all) {
-        if (!id.startsWith(`${session.id}:`)) { continue; }
-        const name = id.slice(session.id.length + 1).replace(/:worktree$/, '');
-        const jobs = [session.head, session.worktree].flatMap((t) => t?.jobs ?? []).filter((j) => j.key.job.name === name);
-        for (const row of model.rowsOf(session, jobs)) { this.rows.add(row); }
-        this.schedule();
-      }
-    });
-    this.matched = matched;
     this.disposable = sessions.onDidChange((e) => {
       if (e.change.kind === 'targets' || !e.session) {
         this.scheduleRefresh();
@@ -240,6 +229,17 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     return item;
   }
 
+  /**
+   * A job row's tooltip, when it is pointed at: it leads with the first problem of a failure, which is known
+   * only once the log is matched, after the row was drawn; redrawing the row then would lose a click landing
+   * on it (VS Code drops the command of a row it replaces).
+   */
+  resolveTreeItem(item: vscode.TreeItem): vscode.TreeItem {
+    const tooltip = this.tooltips.get(item);
+    if (tooltip && item.tooltip === undefined) { item.tooltip = tooltip(); }
+    return item;
+  }
+
   private async jobItem(node: Extract<Node, { kind: 'job' }>): Promise<vscode.TreeItem> {
     const { job, session, target } = node;
     const state = jobState(job);
@@ -262,7 +262,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     const ran = times ? duration(times.runMs ?? times.finished - times.started) : undefined;
     const age = times ? ago(times.finished) : undefined;
     const marker = saved && (cached || !saved.built) ? 'cached' : undefined;
-    const first = state === 'failure' ? this.findings?.first(session, job.key.job.name, target.target.worktree === true) : undefined;
     let said: string; // the state in words, for a screen reader
     if (s?.result.kind === 'pending') {
       const started = s.output.kind === 'live' ? s.output.log.run?.startedAt : undefined;
@@ -288,27 +287,32 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     item.accessibilityInformation = { label: `${job.key.job.name}, ${said}`, role: 'treeitem' };
     const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
     item.contextValue = contextValue(job, session.jobs.trusted, hasOutputs);
-    // The outcome and what went wrong first; the particulars after.
-    const md = new vscode.MarkdownString(undefined, true);
-    const outcome = s?.result.kind === 'failure' ? `${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${escapeCell(firstLine(s.result.message))}`
-      : state === 'notBuilt' ? 'not built' : state === 'pending' ? escapeCell(String(item.description)) : 'passed';
-    md.appendMarkdown(`**${escapeCell(job.key.job.name)}** ${outcome}\n\n`);
-    if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(firstLine(first.message))}\n\n`); }
-    if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
-    md.appendMarkdown(`| | |\n|---|---|\n`);
-    if (times) {
-      md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${age}) |\n`);
-      md.appendMarkdown(`| ran | ${ran}${times.runMs === undefined ? ' (start to end)' : ''} |\n`);
-      if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
-      if (times.builtBy || provenance?.fetchedFrom) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${provenance?.fetchedFrom ? `, fetched from ${escapeCell(provenance.fetchedFrom)}` : ''} |\n`); }
-    }
-    md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\`${target.target.worktree ? ' (its working tree)' : ''} |\n`);
-    if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${provenance?.builtFor ? `built for \`${provenance.builtFor.slice(0, 12)}\`` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
-    md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
-    md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
-    if (from) { md.appendMarkdown(`| suggested from | ${escapeCell(from)} |\n`); }
-    md.appendCodeblock(job.key.job.run, 'sh');
-    item.tooltip = md;
+    // The outcome and what went wrong first; the particulars after. Made when pointed at, never redrawn for it.
+    const description = String(item.description);
+    this.tooltips.set(item, () => {
+      const outcome = s?.result.kind === 'failure' ? `${s.result.reason === 'failed' ? 'failed' : s.result.reason}: ${escapeCell(firstLine(s.result.message))}`
+        : state === 'notBuilt' ? 'not built' : state === 'pending' ? escapeCell(description) : 'passed';
+      const md = new vscode.MarkdownString(undefined, true);
+      md.appendMarkdown(`**${escapeCell(job.key.job.name)}** ${outcome}\n\n`);
+      // Its first problem as known when the row is pointed at: a failed log is matched after the row is drawn.
+      const first = state === 'failure' ? this.findings?.first(session, job.key.job.name, target.target.worktree === true) : undefined;
+      if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(firstLine(first.message))}\n\n`); }
+      if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
+      md.appendMarkdown(`| | |\n|---|---|\n`);
+      if (times) {
+        md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${age}) |\n`);
+        md.appendMarkdown(`| ran | ${ran}${times.runMs === undefined ? ' (start to end)' : ''} |\n`);
+        if (times.queuedMs !== undefined) { md.appendMarkdown(`| queued | ${duration(times.queuedMs)} |\n`); }
+        if (times.builtBy || provenance?.fetchedFrom) { md.appendMarkdown(`| built by | ${escapeCell(times.builtBy ?? 'unknown')}${provenance?.fetchedFrom ? `, fetched from ${escapeCell(provenance.fetchedFrom)}` : ''} |\n`); }
+      }
+      md.appendMarkdown(`| commit | \`${target.target.commit.slice(0, 12)}\`${target.target.worktree ? ' (its working tree)' : ''} |\n`);
+      if (saved) { md.appendMarkdown(`| result | \`${saved.commit.slice(0, 12)}\` (${provenance?.builtFor ? `built for \`${provenance.builtFor.slice(0, 12)}\`` : saved.built ? 'built in this window' : 'cached'}) |\n`); }
+      md.appendMarkdown(`| key | \`${job.key.digest.slice(0, 16)}\` |\n`);
+      md.appendMarkdown(`| branch | \`${session.jobs.ref(job.key)}\` |\n`);
+      if (from) { md.appendMarkdown(`| suggested from | ${escapeCell(from)} |\n`); }
+      md.appendCodeblock(job.key.job.run, 'sh');
+      return md;
+    });
     item.command = { command: 'datakitCi.showLog', title: 'Show Log', arguments: [node] };
     return item;
   }
@@ -343,7 +347,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     clearTimeout(this.timer);
     clearInterval(this.ticker);
     this.disposable.dispose();
-    this.matched?.dispose();
     this._onDidChangeTreeData.dispose();
   }
 }

@@ -49,8 +49,9 @@ export async function jobNode(a: DataKitCiApi, name: string): Promise<Extract<No
   return node;
 }
 
+/** A row as the view shows it, its tooltip made as when it is pointed at (resolveTreeItem). */
 export async function item(a: DataKitCiApi, node: Node): Promise<vscode.TreeItem> {
-  return a.internals.tree.getTreeItem(node);
+  return a.internals.tree.resolveTreeItem(await a.internals.tree.getTreeItem(node));
 }
 
 /** git as every test runs it (see test/fixtures). */
