@@ -41,3 +41,11 @@ export function plain(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\t\n\r\v\f\u2028\u2029]+/g, ' ').replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
+
+/**
+ * Text of several lines from a result or a log (a problem's message) as it may be shown: each line as `plain`
+ * makes it (control characters, escape sequences and bidirectional overrides neutralised), the line breaks kept.
+ */
+export function plainLines(text: string): string {
+  return text.split(/\r?\n/).map(plain).join('\n');
+}

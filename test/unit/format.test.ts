@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { homeShort, ranIn } from '../../src/engine/liveLog';
 import { logTitle } from '../../src/extension/logs/logTitle';
 import { seconds } from '../../src/cli/format';
-import { duration, runDuration } from '../../src/shared/format';
+import { duration, plainLines, runDuration } from '../../src/shared/format';
 
 describe('durations', () => {
   it('carry into the next unit when rounding reaches it: 119.6 s is 2 min 0 s, not 1 min 60 s', () => {
@@ -58,5 +58,12 @@ describe('the line that says where a job ran', () => {
     assert.equal(homeShort(`${home}x${path.sep}work`, home), `${home}x${path.sep}work`, 'not a folder whose name starts like home\'s');
     assert.equal(ranIn('[2026-12-07 10:00:00] In /srv/ci/work', home), '/srv/ci/work', 'another machine\'s folder as it says');
     assert.equal(ranIn('In /srv/ci/work', home), undefined, 'not the build\'s own line');
+  });
+});
+
+describe('a problem\'s message from a log', () => {
+  it('keeps its lines and shows escape sequences, C1 controls and bidirectional overrides as text, not acted on', () => {
+    assert.equal(plainLines('Type \'x\' is wrong\r\n  Expected \u001b]8;;http://evil\u0007y\u001b]8;;\u0007\n\u202Eevil\u009b2J'),
+      'Type \'x\' is wrong\n  Expected \ufffd]8;;http://evil\ufffdy\ufffd]8;;\ufffd\n\ufffdevil\ufffd2J');
   });
 });

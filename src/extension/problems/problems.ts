@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { matchableFailure } from '../../jobs/jobProblems';
 import type { Finding } from '../../jobs/problems/matchLog';
-import { plain } from '../../shared/format';
+import { plain, plainLines } from '../../shared/format';
 import type { JobView, Session } from '../session/session';
 import type { Sessions } from '../session/sessions';
 import { withChanges, type SourceFiles } from './sourceFiles';
@@ -142,7 +142,8 @@ export class JobProblems implements vscode.Disposable {
     for (const f of findings) {
       const start = new vscode.Position(f.line - 1, f.column - 1);
       const end = f.endLine !== undefined ? new vscode.Position(f.endLine - 1, Math.max(0, (f.endColumn ?? f.column + 1) - 1)) : start.translate(0, 1);
-      const d = new vscode.Diagnostic(new vscode.Range(start, end), f.message, SEVERITY[f.severity]);
+      // A log's words (a fetched result's, whoever made it): shown as text, their lines kept.
+      const d = new vscode.Diagnostic(new vscode.Range(start, end), plainLines(f.message), SEVERITY[f.severity]);
       d.source = source;
       if (f.code !== undefined) { d.code = f.code; }
       const uri = uris.get(f.file)!.toString();
@@ -158,8 +159,8 @@ export class JobProblems implements vscode.Disposable {
     }
     this.failures.delete(id);
     const f = findings.find((x) => x.severity === 'error') ?? findings[0];
-    const first = f && byUri.get(uris.get(f.file)!.toString())?.find((d) => d.message === f.message && d.range.start.line === f.line - 1);
-    this.replace(id, { identity, byUri, files: fileOf, ...(f && first ? { first: { uri: uris.get(f.file)!, file: f.file, range: first.range, message: f.message, severity: f.severity } } : {}) });
+    const first = f && byUri.get(uris.get(f.file)!.toString())?.find((d) => d.message === plainLines(f.message) && d.range.start.line === f.line - 1);
+    this.replace(id, { identity, byUri, files: fileOf, ...(f && first ? { first: { uri: uris.get(f.file)!, file: f.file, range: first.range, message: first.message, severity: f.severity } } : {}) });
   }
 
   private replace(id: string, next: Shown | undefined): void {
