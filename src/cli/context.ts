@@ -4,8 +4,10 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { CONFIG_FILE } from '../jobs/config/config';
 import { keyWarnings, type JobKey } from '../jobs/keys/key';
+import { readWorkingConfig } from '../jobs/repoJobs';
 import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, EXIT } from '../shared/errors';
+import { printable } from './format';
 
 export { EXIT };
 
@@ -77,10 +79,16 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
 async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOptions, io: Io): Promise<void> {
   const top = jobs.dirs.topLevel;
   if (!top || jobs.headTarget()[0]?.commit !== commit) { return; }
-  let mine: string | undefined;
-  try { mine = fs.readFileSync(path.join(top, CONFIG_FILE), 'utf8'); } catch { /* none in the working tree */ }
-  if (mine === undefined || mine === await jobs.configText(commit)) { return; }
   const rel = path.relative(opts.cwd, path.join(top, CONFIG_FILE)) || CONFIG_FILE;
+  let mine: string | undefined;
+  try {
+    mine = await readWorkingConfig(top, rel);
+  } catch (e) {
+    // A link to /dev/zero or a FIFO in its place is said, never read: what runs is the commit's either way.
+    io.err(`datakit-ci: warning: ${printable((e as Error).message)}; the one committed at ${commit.slice(0, 7)} is what runs\n`);
+    return;
+  }
+  if (mine === undefined || mine === await jobs.configText(commit)) { return; }
   io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--worktree\` builds your working tree with yours (\`--config ${rel}\` runs yours on HEAD)\n`);
 }
 
@@ -124,7 +132,7 @@ export async function loadWorktreeJobs(jobs: RepoJobs, io: Io, doing: 'building'
   }
   if (!jobs.dirs.topLevel) { throw new DataKitError('Usage', 'this repository is bare: it has no working tree'); }
   const wt = await jobs.worktreeJobs();
-  for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${n}\n`); }
+  for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${printable(n)}\n`); }
   const short = wt.state.head.slice(0, 7);
   if (!wt.at) {
     io.err(`datakit-ci: the working tree does not differ from HEAD (${short}): ${doing} HEAD\n`);
