@@ -71,6 +71,10 @@ export function pathProblem(p: string): string | undefined {
   if (segments.includes('.')) {
     return 'must not contain "."';
   }
+  // The results repository refuses to save a `.git` (in any case), as git does: refused here, before anything runs.
+  if (segments.some((s) => s.toLowerCase() === '.git')) {
+    return 'must not name a ".git" folder (no commit and no saved result can hold one)';
+  }
   return undefined;
 }
 
