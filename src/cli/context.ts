@@ -1,10 +1,10 @@
 // What every command shares: the terminal, its exit codes and errors, and the jobs of the revision (and
 // the configuration) it was asked about, with what a user should hear about them first.
-import fs = require('node:fs');
 import path = require('node:path');
 import { CONFIG_FILE } from '../jobs/config/config';
 import { keyWarnings, type JobKey } from '../jobs/keys/key';
-import { readWorkingConfig } from '../jobs/repoJobs';
+import { MAX_CONFIG_BYTES, readWorkingConfig } from '../jobs/repoJobs';
+import { readRegularTextSync } from '../shared/regularFile';
 import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, EXIT } from '../shared/errors';
 import { printable } from './format';
@@ -47,13 +47,7 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
   let file = CONFIG_FILE;
   if (opts.config !== undefined) {
     file = path.relative(opts.cwd, path.resolve(opts.cwd, opts.config)) || opts.config;
-    let text: string;
-    try {
-      text = fs.readFileSync(path.resolve(opts.cwd, opts.config), 'utf8');
-    } catch (e) {
-      throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
-    at = await jobs.jobsWithConfig(commit, text);
+    at = await jobs.jobsWithConfig(commit, readGivenConfig(opts.cwd, opts.config));
     const own = (await jobs.configText(commit)) === undefined ? `it has no ${CONFIG_FILE} of its own` : `not those of its own ${CONFIG_FILE}`;
     io.err(`datakit-ci: building ${opts.rev} (${short}) with the jobs of ${file}, ${own}\n`);
   } else {
@@ -73,6 +67,21 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
     io.err(`${file}:${p ? `${p.line}:${p.column}:` : ''} warning: ${w.message}\n`);
   }
   return at;
+}
+
+/**
+ * The text of `--config FILE`: a regular file of at most MAX_CONFIG_BYTES (a FIFO or a device given by mistake
+ * is refused at once, never read); a file that cannot be read ends the command (exit 2).
+ */
+export function readGivenConfig(cwd: string, config: string): string {
+  let text: string | undefined;
+  try {
+    text = readRegularTextSync(path.resolve(cwd, config), { maxBytes: MAX_CONFIG_BYTES, name: `--config ${config}` });
+  } catch (e) {
+    throw DataKitError.is(e) ? e : new DataKitError('Usage', `cannot read --config ${config}: ${(e as Error).message}`);
+  }
+  if (text === undefined) { throw new DataKitError('Usage', `cannot read --config ${config}: no such file`); }
+  return text;
 }
 
 /** When the working copy's configuration differs from the one that runs, says so and how to use it. */

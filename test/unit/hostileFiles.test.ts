@@ -94,6 +94,15 @@ describe('a file that is not a regular file is never read', () => {
     assert.ok(b.err.includes(warning), b.err);
     assert.match(b.out, /ok/);
   });
+
+  it('--config naming a FIFO, for one commit or a range, is refused at once (exit 2), never waited on', () => {
+    const dir = project({ '.datakit-ci.json': JSON.stringify({ jobs: { ok: { run: 'true' } } }) }, true);
+    git(dir, 'commit', '-q', '--allow-empty', '-m', 'two');
+    execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+    const said = 'datakit-ci: --config pipe is a named pipe (FIFO), not a regular file: it was not read\n';
+    assert.deepEqual(cli(dir, 'status', '--config', 'pipe'), { code: 2, out: '', err: said });
+    assert.deepEqual(cli(dir, 'status', '--range', 'HEAD~1..HEAD', '--config', 'pipe'), { code: 2, out: '', err: said });
+  });
 });
 
 describe('deep nesting and names with escape sequences', () => {
