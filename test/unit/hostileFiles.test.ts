@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parseJsonBounded } from '../../src/shared/json';
 import { readRegularFile, readRegularFileSync } from '../../src/shared/regularFile';
 import { CLI, ENV, git, repo, tempRoot } from '../fixtures';
 
@@ -112,6 +113,16 @@ describe('deep nesting and names with escape sequences', () => {
     assert.equal(r.code, 0, r.err);
     assert.ok(r.err.includes('  package.json: is nested deeper than 64 levels (at line 1, column 321): not read\n'), r.err);
     assert.doesNotMatch(r.err, /internal error|call stack/);
+  });
+
+  it('a key.json nested 100,000 levels deep (a fetched result is whoever made it\'s) is a clear error, and what reads it afterwards cannot overflow', () => {
+    const deep = `{"digest":"d","job":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    assert.throws(() => JSON.stringify(JSON.parse(deep)), RangeError, 'what explain does with a record would overflow');
+    assert.throws(() => parseJsonBounded(deep, 'key.json', 'CorruptResult'),
+      { code: 'CorruptResult', message: 'key.json is nested deeper than 64 levels (at line 1, column 84)' });
+    // Brackets inside strings are text, not nesting.
+    const text = { a: `${'['.repeat(1000)}\\"${'{'.repeat(1000)}` };
+    assert.deepEqual(parseJsonBounded(JSON.stringify(text), 'x', 'CorruptResult'), text);
   });
 
   it('a workspace folder named with escape sequences is printed with them shown, never acting on the terminal', () => {
