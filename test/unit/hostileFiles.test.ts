@@ -94,6 +94,10 @@ describe('a file that is not a regular file is never read', () => {
     assert.equal(b.code, 0, b.err);
     assert.ok(b.err.includes(warning), b.err);
     assert.match(b.out, /ok/);
+    // The working tree's own configuration is that link: building the working tree is refused, saying why.
+    const w = cli(dir, 'build', '--worktree');
+    assert.equal(w.code, 2, w.err);
+    assert.ok(w.err.includes('datakit-ci: .datakit-ci.json is a symbolic link to a character device, not a regular file: it was not read\n'), w.err);
   });
 
   it('--config naming a FIFO, for one commit or a range, is refused at once (exit 2), never waited on', () => {
