@@ -129,6 +129,14 @@ describe('deep nesting and names with escape sequences', () => {
     assert.deepEqual(parseJsonBounded(JSON.stringify(text), 'x', 'CorruptResult'), text);
   });
 
+  it('status on a branch whose name holds a bidirectional override and a C1 control shows them, never acting on the terminal', () => {
+    const dir = project({ '.datakit-ci.json': JSON.stringify({ jobs: { ok: { run: 'true' } } }) }, true);
+    git(dir, 'checkout', '-q', '-b', 'fix\u202egnp.exe\u009b2J');
+    const r = cli(dir, 'status');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.split('\n')[0]!.replace(/ @ [0-9a-f]{7}$/, ''), 'fix\\u202egnp.exe\\u009b2J');
+  });
+
   it('a workspace folder named with escape sequences is printed with them shown, never acting on the terminal', () => {
     const evil = 'x\x1b]0;owned\x07\x1b[2J\x9bA';
     const dir = project({ 'package.json': JSON.stringify({ workspaces: ['packages/*'], scripts: { lint: 'true' } }),
