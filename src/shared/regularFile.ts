@@ -48,6 +48,13 @@ function isLink(file: string): boolean {
   try { return fs.lstatSync(file).isSymbolicLink(); } catch { return false; }
 }
 
+/** A buffer twice as large (at most one byte over the cap, to see a file that grew past it), holding `buf`. */
+function grown(buf: Buffer, limits: ReadLimits): Buffer {
+  const bigger = Buffer.alloc(Math.min(buf.length * 2, limits.maxBytes + 1));
+  buf.copy(bigger);
+  return bigger;
+}
+
 /** The reason a refusal of `readRegularFile` gives, without the file's name; undefined for other errors. */
 export function refusalReason(e: unknown): string | undefined {
   return DataKitError.is(e, 'NotRegularFile') ? String(e.data.reason) : undefined;
@@ -67,14 +74,15 @@ export function readRegularFileSync(file: string, limits: ReadLimits): Buffer | 
   try {
     const opened = fs.fstatSync(fd);
     if (!opened.isFile()) { throw refusal(file, opened, isLink(file), limits); }
-    const buf = Buffer.alloc(limits.maxBytes + 1);
+    let buf: Buffer = Buffer.alloc(Math.min(opened.size, limits.maxBytes) + 1);
     let n = 0;
     for (;;) {
       const got = fs.readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) { return Buffer.from(buf.subarray(0, n)); }
+      if (got === 0) { return buf.subarray(0, n); }
       n += got;
       // It may have grown since it was looked at: never read past the cap.
       if (n > limits.maxBytes) { throw tooLarge(file, limits); }
+      if (n === buf.length) { buf = grown(buf, limits); }
     }
   } finally {
     fs.closeSync(fd);
@@ -92,13 +100,14 @@ export async function readRegularFile(file: string, limits: ReadLimits): Promise
   try {
     const opened = await fh.stat();
     if (!opened.isFile()) { throw refusal(file, opened, await linked(), limits); }
-    const buf = Buffer.alloc(limits.maxBytes + 1);
+    let buf: Buffer = Buffer.alloc(Math.min(opened.size, limits.maxBytes) + 1);
     let n = 0;
     for (;;) {
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) { return Buffer.from(buf.subarray(0, n)); }
+      if (bytesRead === 0) { return buf.subarray(0, n); }
       n += bytesRead;
       if (n > limits.maxBytes) { throw tooLarge(file, limits); }
+      if (n === buf.length) { buf = grown(buf, limits); }
     }
   } finally {
     await fh.close();

@@ -44,6 +44,12 @@ describe('a file that is not a regular file is never read', () => {
     await assert.rejects(readRegularFile(path.join(dir, 'big'), { maxBytes: 2048, name: 'big' }),
       { code: 'NotRegularFile', message: 'big is larger than 2048 bytes: not read' });
     assert.equal(readRegularFileSync(path.join(dir, 'none'), { maxBytes: 1 }), undefined);
+    // A file read whole, at and under the cap, whatever its size.
+    fs.writeFileSync(path.join(dir, 'exact'), Buffer.alloc(2048, 7));
+    assert.deepEqual(readRegularFileSync(path.join(dir, 'exact'), { maxBytes: 2048 }), Buffer.alloc(2048, 7));
+    assert.deepEqual(await readRegularFile(path.join(dir, 'exact'), { maxBytes: 2048 }), Buffer.alloc(2048, 7));
+    fs.writeFileSync(path.join(dir, 'empty'), '');
+    assert.equal((await readRegularFile(path.join(dir, 'empty'), { maxBytes: 2048 }))!.length, 0);
   });
 
   const cases: ReadonlyArray<readonly [string, string, (dir: string) => void, string]> = [
