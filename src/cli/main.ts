@@ -89,9 +89,9 @@ async function askOnTerminal(question: string): Promise<boolean> {
 
 type Command = (jobs: RepoJobs, args: string[], io: Io, cwd: string) => Promise<number>;
 
-/** `main` for HEAD on a branch, else the revision as given. */
+/** `main` for HEAD on a branch, else the revision as given; a branch's name may hold a bidirectional override or a C1 control, shown. */
 function revLabel(jobs: RepoJobs, rev: string): string {
-  return rev === 'HEAD' ? (jobs.headTarget()[0]?.name ?? rev) : rev;
+  return printable(rev === 'HEAD' ? (jobs.headTarget()[0]?.name ?? rev) : rev);
 }
 
 const status: Command = async (jobs, args, io, cwd) => {

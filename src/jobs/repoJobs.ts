@@ -34,6 +34,7 @@ import { branchTargets, listTargets, type BranchInfo, type Target } from './targ
 import { ResultsWatcher, watchRefs, type ResultsChange } from './watchers';
 
 export type { CommitJobs, JobsAt, WorktreeJobs } from './commitJobs';
+export { MAX_CONFIG_BYTES, readWorkingConfig } from './commitJobs';
 export type { BuildInfo, JobBuild, KeyRecord, Provenance } from './resultInfo';
 export type { Explanation, InputChange, InputSummary } from './explain';
 export { reusedFrom } from './resultInfo';
@@ -179,7 +180,8 @@ export class RepoJobs {
   /** Which of `paths` the working copy has as `commit` has them (the same blob, as git would hash it). */
   async unchangedSince(commit: string, files: readonly string[]): Promise<Set<string>> {
     const top = this.dirs.topLevel;
-    const paths = top ? files.filter((p) => fs.statSync(path.join(top, p), { throwIfNoEntry: false })?.isFile()) : [];
+    // Regular files only, never through a link: git records a link itself, and a link to a FIFO would hang the hash.
+    const paths = top ? files.filter((p) => fs.lstatSync(path.join(top, p), { throwIfNoEntry: false })?.isFile()) : [];
     if (!top || paths.length === 0) { return new Set(); }
     const [inCommit, hashed] = await Promise.all([(await this.repo()).objectIds(commit, paths), blobIds(top, paths)]);
     const same = new Set<string>();
