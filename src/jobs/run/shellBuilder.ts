@@ -12,7 +12,7 @@ import { prepareBuildDir, type BuildDir } from './checkout';
 import { entryName, keyJson, type JobKey } from '../keys/key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
-import { linkProducts, Setups } from './setup';
+import { linkProducts, Setups, type SetupProducts } from './setup';
 import { runJobProcess } from './process';
 
 export interface ShellValue {
@@ -29,6 +29,8 @@ export interface ShellBuilderOptions {
   keyOf: (digest: string) => JobKey | undefined;
   /** Whether a key is of what matters first (the newest HEAD, the working tree): its build takes a free slot first. */
   urgent?: (digest: string) => boolean;
+  /** What the user is told besides a job's log (the command line's warnings). */
+  warn?: (message: string) => void;
 }
 
 /** Above any chain of needs a configuration can have: an urgent build goes before every other. */
@@ -38,6 +40,8 @@ const URGENT = 1_000_000;
 interface PreparedDir {
   readonly dir: BuildDir;
   readonly run: string;
+  /** The setup's products linked into it, if the job has a setup. */
+  readonly products?: SetupProducts;
 }
 
 
@@ -46,7 +50,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   private readonly setups: Setups;
 
   constructor(private readonly options: ShellBuilderOptions) {
-    this.setups = new Setups(options.buildRoot, options.repo);
+    this.setups = new Setups(options.buildRoot, options.repo, options.warn);
   }
 
   title(key: JobKey): string {
@@ -116,7 +120,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       await dir.release();
       throw e;
     }
-    return { dir, run };
+    return { dir, run, ...(products ? { products } : {}) };
   }
 
   async abandon(prepared: Promise<unknown>): Promise<void> {
@@ -128,7 +132,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   async generate({ key, log, tx, signal, needs, prepared }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
     await tx.writeFile('key.json', keyJson(key));
     const { job, commit } = key;
-    const { dir, run } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
+    const { dir, run, products } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
     try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`In ${homeShort(dir.dir)}`); // where the log's absolute paths start (see ranIn)
@@ -155,7 +159,11 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       if (files.length > 0) { log.log(`Saved ${files.length} output file${files.length === 1 ? '' : 's'}`); }
       return { outputs: files.map((f) => f.path) };
     } finally {
-      await dir.release();
+      try {
+        if (products) { await this.setups.checkAfter(products, job.name, commit, log); }
+      } finally {
+        await dir.release();
+      }
     }
   }
 
