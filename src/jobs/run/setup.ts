@@ -20,6 +20,7 @@ import { jobEnvironment, RUN_VARIABLE } from './environment';
 import type { SetupKey } from '../keys/key';
 import { killLeftovers } from './leftovers';
 import { acquireLock, readLockHolder } from './lockFile';
+import { runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
 import { changedProducts, checkAfterJob, readSealed, runDir, sealProducts, someFiles, unseal, type ProductChange, type SetupProducts } from './products';
 
@@ -123,7 +124,7 @@ export class Setups {
       setupLog.log(`Running: ${key.setup.run}`);
       setImmediate(started); // once the command is spawned, below
       try {
-        await runJobProcess({
+        await withRunRecord(runsDir(this.root), { run, what: `the setup ${key.digest.slice(0, 12)}` }, () => runJobProcess({
           command: key.setup.run,
           cwd: tree,
           env: jobEnvironment(process.env, key.setup.env, { job: 'setup', commit, key: key.digest, run, ceiling: dir }),
@@ -132,7 +133,7 @@ export class Setups {
           timeoutMs: key.setup.timeoutMs,
           timeoutLabel: key.setup.timeout,
           onOutput: (text) => setupLog.write(text),
-        });
+        }));
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         setupLog.log(`Failed: ${why}`);

@@ -13,6 +13,7 @@ import { entryName, keyJson, type JobKey } from '../keys/key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
 import { linkProducts, Setups, type SetupProducts } from './setup';
+import { killOrphanedRuns, runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
 
 export interface ShellValue {
@@ -48,8 +49,13 @@ interface PreparedDir {
 export class ShellBuilder implements Builder<JobKey, ShellValue> {
   readonly name = 'shell';
   private readonly setups: Setups;
+  /** Where runs are recorded while they run (see orphans.ts). */
+  private readonly runs: string;
+  /** The look for dead processes' runs under way, if one is. */
+  private orphans: Promise<string[]> | undefined;
 
   constructor(private readonly options: ShellBuilderOptions) {
+    this.runs = runsDir(options.buildRoot);
     this.setups = new Setups(options.buildRoot, options.repo, options.warn);
   }
 
@@ -91,7 +97,20 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     return this.ready(key, log, signal, true);
   }
 
+  /**
+   * Kills what the runs of a process that died (in any repository whose build directories are in the same
+   * cache directory) left running, and says so, in the log and to the user; one look at a time.
+   */
+  private async killOrphans(log: LiveLog): Promise<void> {
+    const looking = (this.orphans ??= killOrphanedRuns(this.runs).finally(() => { this.orphans = undefined; }));
+    for (const m of await looking) {
+      log.log(`Warning: ${m}`);
+      this.options.warn?.(m);
+    }
+  }
+
   private async ready(key: JobKey, log: LiveLog, signal: AbortSignal, inBackground: boolean): Promise<PreparedDir> {
+    await this.killOrphans(log);
     const { job, commit } = key;
     // Marks every process of this run, so that those that leave the job's process group are found too.
     const run = randomUUID();
@@ -137,7 +156,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`In ${homeShort(dir.dir)}`); // where the log's absolute paths start (see ranIn)
       log.log(`Running: ${job.run}`);
-      await log.whileRunning(() => runJobProcess({
+      await log.whileRunning(() => withRunRecord(this.runs, { run, what: `job ${job.name}` }, () => runJobProcess({
         command: job.run,
         cwd: dir.dir,
         env: jobEnvironment(process.env, job.env, { job: job.name, commit, key: key.digest, run, ceiling: path.dirname(dir.dir) }),
@@ -148,7 +167,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         onOutput: (text, stream) => log.write(stream === 'stderr' ? markStderr(text) : text),
         ...(job.stderr === 'marked' ? { stderr: 'apart' as const } : {}),
         flow: log.flow,
-      }));
+      })));
       const { files, warnings } = await findOutputs(dir.dir, job.outputs);
       for (const w of warnings) { log.log(`Warning: ${w}`); }
       checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);
