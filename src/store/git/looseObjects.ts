@@ -18,6 +18,7 @@ import zlib = require('node:zlib');
 import { isMissing, unlessMissing } from '../../shared/errors';
 import { streams } from '../../shared/lazy';
 import { isomorphicGit } from './isomorphicGit';
+import { noteWriter } from './tempWriters';
 
 /** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
 export const STREAM_THRESHOLD = 1 << 20;
@@ -73,6 +74,7 @@ export function atomicFs(): AtomicFs {
     ...fsp,
     async writeFile(file: string, data: Uint8Array): Promise<void> {
       const dir = path.dirname(file);
+      noteWriter(path.dirname(dir));
       const tmp = path.join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
       retryingMissingDir(dir, () => fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 }));
       renameObject(tmp, file);
@@ -114,6 +116,7 @@ function renameObject(tmp: string, target: string): void {
 /** Hashes and deflates a big blob chunk by chunk into a temporary file, then renames it into place. */
 export async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<string> {
   const hash = createHash('sha1');
+  noteWriter(objectsDir);
   const tmp = path.join(objectsDir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
   function* chunks(): Generator<Buffer> {
     const header = Buffer.from(`blob ${data.length}\0`);
