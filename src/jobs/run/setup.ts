@@ -157,7 +157,13 @@ export class Setups {
    * and to the user, and recorded for the next job (which runs the setup again first).
    */
   async checkAfter(products: SetupProducts, job: string, commit: string, log: LiveLog): Promise<void> {
-    const change = await checkAfterJob(products, job, commit);
+    let change: ProductChange | undefined;
+    try {
+      change = await checkAfterJob(products, job, commit);
+    } catch (e) {
+      // The job's outcome stands; the next job looks at the products again before it links them.
+      log.log(`Warning: could not look at the setup's products after the job: ${e instanceof Error ? e.message : String(e)}`);
+    }
     if (!change) { return; }
     const message = `Job ${job} changed ${change.files.length} file${change.files.length === 1 ? '' : 's'} of the setup's products in place (${someFiles(change.files)}): the setup runs again before the next job uses them`;
     log.log(`Warning: ${message}`);

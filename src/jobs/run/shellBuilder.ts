@@ -102,7 +102,10 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
    * cache directory) left running, and says so, in the log and to the user; one look at a time.
    */
   private async killOrphans(log: LiveLog): Promise<void> {
-    const looking = (this.orphans ??= killOrphanedRuns(this.runs).finally(() => { this.orphans = undefined; }));
+    // A look that fails costs the look, not the build: it is said.
+    const looking = (this.orphans ??= killOrphanedRuns(this.runs)
+      .catch((e: unknown) => [`Could not look for the runs of processes that died in ${this.runs}: ${e instanceof Error ? e.message : String(e)}`])
+      .finally(() => { this.orphans = undefined; }));
     for (const m of await looking) {
       log.log(`Warning: ${m}`);
       this.options.warn?.(m);
