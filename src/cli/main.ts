@@ -192,6 +192,7 @@ const clean: Command = async (jobs, args, io) => {
   io.out(r.removed.length === 0 ? `Nothing to remove in ${jobs.buildRoot}\n`
     : `${verb} ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} (${mb} MB) from ${jobs.buildRoot}:\n${r.removed.map((d) => `  ${d}\n`).join('')}`);
   if (r.busy.length > 0) { io.out(`Left ${r.busy.length} in use by a running build: ${r.busy.join(', ')}\n`); }
+  for (const m of r.tookOver) { io.err(`datakit-ci: ${m}\n`); }
   return EXIT.ok;
 };
 
