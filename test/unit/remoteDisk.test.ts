@@ -5,7 +5,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { appendingJobs, CLI, ENV, git, makeTeam, runCli, tempRoot, type Team } from '../fixtures';
+import { appendingJobs, CLI, ENV, git, gitIn, makeTeam, runCli, tempRoot, type Team } from '../fixtures';
+import { assertFsckClean } from './storeHelpers';
 
 const tmp = tempRoot('remote-disk');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -31,25 +32,35 @@ function start(cwd: string, ...args: string[]): { pid: number; output: () => str
 
 /**
  * A remote `name` in `clone` for the team's bare repository, reached through an upload-pack that passes
- * `holdAfter` bytes of its answer (0: none), then writes its pid to `reached` and waits (until killed).
+ * `holdAfter` bytes of its answer (0: none; byte by byte, so that nothing waits in a buffer), then writes its pid to `reached` and holds the rest back until
+ * `release` exists. `asked`: how many times the remote was asked.
  */
-function heldRemote(clone: string, name: string, remote: string, holdAfter: number): { reached: string } {
-  const reached = path.join(tmp, `reached-${name}-${path.basename(clone)}`);
-  const wrapper = path.join(tmp, `upload-pack-${name}-${path.basename(clone)}`);
+function heldRemote(clone: string, name: string, remote: string, holdAfter: number): { reached: string; release: () => void; asked: () => number } {
+  const id = `${name}-${path.basename(path.dirname(clone))}-${path.basename(clone)}`;
+  const reached = path.join(tmp, `reached-${id}`);
+  const release = path.join(tmp, `release-${id}`);
+  const wrapper = path.join(tmp, `upload-pack-${id}`);
+  const asked = `${reached}-asked`;
   fs.writeFileSync(wrapper, `#!/bin/sh
-git upload-pack "$@" | { head -c ${holdAfter}; echo $$ > '${reached}.tmp'; mv '${reached}.tmp' '${reached}'; exec sleep 600; }
+echo >> '${asked}'
+git upload-pack "$@" | {
+  dd bs=1 count=${holdAfter} 2>/dev/null
+  echo $$ > '${reached}.tmp' && mv '${reached}.tmp' '${reached}'
+  while [ ! -e '${release}' ]; do sleep 0.05; done
+  exec cat
+}
 `, { mode: 0o755 });
   git(clone, 'remote', 'add', name, remote);
   git(clone, 'config', `remote.${name}.uploadpack`, wrapper);
-  return { reached };
+  return { reached, release: () => fs.writeFileSync(release, ''), asked: () => fs.readFileSync(asked, 'utf8').length };
 }
 
-/** Until `file` exists; what `ended` says first fails the test (the command ended before it got there). */
-async function untilExists(file: string, ended: Promise<unknown>, what: string): Promise<void> {
+/** Until `check` holds; the command's end fails the test first. */
+async function until(check: () => boolean, ended: Promise<unknown>, what: string): Promise<void> {
   let over = false;
   void ended.then(() => { over = true; });
-  for (let i = 0; !fs.existsSync(file); i++) {
-    if (over && !fs.existsSync(file)) { throw new Error(`the command ended before ${what}`); }
+  for (let i = 0; !check(); i++) {
+    if (over && !check()) { throw new Error(`the command ended before ${what}`); }
     if (i === 6000) { throw new Error(`not ${what} in two minutes`); }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -84,12 +95,37 @@ describe('fetch, push and gc keep the remote and the disk right', () => {
     const mine = clone('mine');
     const { reached } = heldRemote(mine, 'slow', remote, 0);
     const fetch = start(mine, 'fetch', 'slow');
-    await untilExists(reached, fetch.ended, 'the remote was asked');
+    await until(() => fs.existsSync(reached), fetch.ended, 'the remote was asked');
     const held = Number(fs.readFileSync(reached, 'utf8'));
     assert.ok(alive(held));
     assert.ok(processesMentioning(results(mine)).length > 0, 'git fetch runs, naming the results repository');
     process.kill(fetch.pid, 'SIGKILL');
     assert.deepEqual(await fetch.ended, { code: null, signal: 'SIGKILL' });
     await untilGone([held], results(mine));
+  });
+
+  it('gc waits for a fetch that is writing its pack, and the fetch ends with every result, asked once (gc pruned its temp pack, and it was fetched again)', async () => {
+    const { remote, clone } = makeTeam(tmp, 'beside', { big: { run: 'head -c 600000 /dev/urandom | base64', inputs: ['src'] } });
+    assert.equal(cli(clone('ci'), 'build', '--push').code, 0);
+    const mine = clone('mine');
+    git(mine, 'config', 'fetch.unpackLimit', '1'); // a pack, as a fetch of more than 100 objects writes
+    const { reached, release, asked } = heldRemote(mine, 'slow', remote, 100_000);
+    const fetch = start(mine, 'fetch', 'slow');
+    await until(() => fs.existsSync(reached), fetch.ended, 'the remote sent part of its pack');
+    const packDir = path.join(results(mine), 'objects', 'pack');
+    await until(() => fs.existsSync(packDir) && fs.readdirSync(packDir).some((f) => f.startsWith('tmp_pack_')), fetch.ended, 'the fetch began its pack');
+    const gc = start(mine, 'gc', '--max-age', '0', '--keep', '1');
+    let gcEnded = false;
+    void gc.ended.then(() => { gcEnded = true; });
+    await until(() => gcEnded || /gc waits for the fetch/.test(gc.output()), fetch.ended, 'gc ended or waited');
+    release();
+    const [fetched, gcd] = await Promise.all([fetch.ended, gc.ended]);
+    assert.deepEqual(fetched, { code: 0, signal: null }, fetch.output());
+    assert.equal(asked(), 1, 'the pack the fetch was writing was kept: it was not deleted, then fetched again');
+    assert.match(gc.output(), new RegExp(`warning: gc waits for the fetch into \\S+ \\(pid ${fetch.pid}\\) to end: pruning now would delete what it is writing`));
+    assert.deepEqual(gcd, { code: 0, signal: null }, gc.output());
+    assert.equal(gitIn(results(mine), 'for-each-ref', '--format=%(refname)', 'refs/fetched/slow/').split('\n').length, 1);
+    assertFsckClean(results(mine));
+    assert.equal(fs.readdirSync(packDir).filter((f) => f.startsWith('tmp_')).length, 0);
   });
 });

@@ -6,6 +6,7 @@ import { DataKitError } from '../../shared/errors';
 import { runGit } from '../git/git';
 import { checkName } from '../git/names';
 import type { CommitInfo } from '../git/objectFormat';
+import { whilePruning } from './fetchGuard';
 import { removeDeadGcLocks } from './staleLocks';
 import type { StoreContext } from './storeContext';
 
@@ -137,7 +138,9 @@ export class Retention {
   private async repack(): Promise<void> {
     const dead = await removeDeadGcLocks(this.dir);
     if (dead) { this.ctx.onWarning?.(`Removed ${dead.removed.join(', ')} from ${this.dir}: git gc (pid ${dead.pid}) was stopped before it ended and left ${dead.removed.length === 1 ? 'it' : 'them'}`); }
-    const r = await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true });
+    // Never beside a fetch: the prune would delete what it has written and no ref names yet (see fetchGuard.ts).
+    const r = await whilePruning(this.dir, () => runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true }),
+      (pids) => this.ctx.onWarning?.(`gc waits for the fetch${pids.length === 1 ? '' : 'es'} into ${this.dir} (pid ${pids.join(', ')}) to end: pruning now would delete what ${pids.length === 1 ? 'it is' : 'they are'} writing`));
     if (r.code === 0) { return; }
     const running = /gc is already running on machine '([^']*)' pid (\d+)/.exec(r.stderr);
     throw new DataKitError('GitFailed', running

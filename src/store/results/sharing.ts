@@ -6,6 +6,7 @@ import { DataKitError, unlessMissing } from '../../shared/errors';
 import { checkName } from '../git/names';
 import { fetchEach } from './fetchEach';
 import { FetchedChecks } from './fetchedChecks';
+import { whileFetching } from './fetchGuard';
 import type { StoreContext } from './storeContext';
 
 /** Where results are shared on a remote, and where those fetched from a remote are kept here. */
@@ -110,16 +111,28 @@ export class Sharing {
     checkRemoteName(remote);
     this.ctx.checkProcesses(`fetch the results of ${remote}`);
     const deadline = Date.now() + (options.timeoutMs ?? REMOTE_TIMEOUT_MS);
+    const into = `${FETCHED_PREFIX}${remote}/`;
+    const before = await this.ctx.refs.list(into);
+    // Never beside our gc: its prune would delete what the fetch has written and no ref names yet (see fetchGuard.ts).
+    await whileFetching(this.ctx.dir, deadline, () => this.fetchRefs(remote, userConfig, into, deadline),
+      (pid) => this.ctx.onWarning?.(`Waiting for the gc of ${this.ctx.dir} (pid ${pid}) to end before fetching from ${remote}`));
+    const after = await this.ctx.refs.list(into);
+    let changed = 0;
+    for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
+    return { results: after.size, changed };
+  }
+
+  /** `git fetch` of the remote's results into `into`; one at a time when all at once fails (see fetchEach.ts). */
+  private async fetchRefs(remote: string, userConfig: string, into: string, deadline: number): Promise<void> {
     // git checks every object it receives (`git fsck --strict`'s checks, a bad file mode an error too): a
-    // malformed tree never enters the results repository; it fails the fetch, then only its own result.
+    // malformed tree never enters the results repository; it fails the fetch, then only its own result. A gc
+    // that git starts after the fetch stays in the fetch's process (and dies with it), never detached.
     const config = ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
-      '-c', 'fetch.fsckObjects=true', '-c', 'fetch.fsck.badFilemode=error'];
+      '-c', 'fetch.fsckObjects=true', '-c', 'fetch.fsck.badFilemode=error', '-c', 'gc.autoDetach=false', '-c', 'maintenance.autoDetach=false'];
     const remoteOptions = (until: number) => ({ allowFailure: true, timeoutMs: Math.max(1, until - Date.now()), env: { GIT_TERMINAL_PROMPT: '0' } });
     // Refspecs on the input (`--stdin`): any number of them.
     const run = (options: readonly string[], refspecs: readonly string[], until: number) => this.ctx.git('fetch', [...config,
       'fetch', '--no-tags', '--quiet', '--stdin', ...options, remote], { ...remoteOptions(until), input: refspecs.map((r) => `${r}\n`).join('') });
-    const into = `${FETCHED_PREFIX}${remote}/`;
-    const before = await this.ctx.refs.list(into);
     const r = await run(['--prune'], [`+${SHARED_PREFIX}*:${into}*`], deadline);
     if (r.code !== 0) {
       // Down, or not answering in time: the fetch fails (the caller goes on without it). Answering, but
@@ -135,10 +148,6 @@ export class Sharing {
       }
       if (failed.length > 10) { this.ctx.onWarning?.(`${failed.length - 10} more results on ${remote} could not be fetched either: they are not used`); }
     }
-    const after = await this.ctx.refs.list(into);
-    let changed = 0;
-    for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
-    return { results: after.size, changed };
   }
 }
 
