@@ -104,6 +104,33 @@ describe('fetch, push and gc keep the remote and the disk right', () => {
     await untilGone([held], results(mine));
   });
 
+  it('the temp pack a killed fetch left is removed by the next command once it is old, with its size said (only gc removed it)', async () => {
+    const { remote, clone } = makeTeam(tmp, 'leftover', { big: { run: 'head -c 600000 /dev/urandom | base64', inputs: ['src'] } });
+    assert.equal(cli(clone('ci'), 'build', '--push').code, 0);
+    const mine = clone('mine');
+    git(mine, 'config', 'fetch.unpackLimit', '1');
+    const { reached } = heldRemote(mine, 'slow', remote, 100_000);
+    const fetch = start(mine, 'fetch', 'slow');
+    await until(() => fs.existsSync(reached), fetch.ended, 'the remote sent part of its pack');
+    const packDir = path.join(results(mine), 'objects', 'pack');
+    const temps = (): string[] => (fs.existsSync(packDir) ? fs.readdirSync(packDir).filter((f) => f.startsWith('tmp_')) : []);
+    await until(() => temps().length > 0, fetch.ended, 'the fetch began its pack');
+    process.kill(fetch.pid, 'SIGKILL');
+    await fetch.ended;
+    await untilGone([Number(fs.readFileSync(reached, 'utf8'))], results(mine));
+    const [left] = temps();
+    assert.ok(left, 'the killed fetch left its temp pack');
+    // An hour later (the sweep runs at most hourly; the file is that old).
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(path.join(packDir, left), hourAgo, hourAgo);
+    fs.utimesSync(path.join(results(mine), 'info', 'last-sweep'), hourAgo, hourAgo);
+    const r = cli(mine, 'fetch');
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(temps(), [], 'removed');
+    assert.match(r.err, /warning: Removed 1 temporary pack file \(0\.\d MiB\) that interrupted fetches or repacks left in \S+/);
+    assertFsckClean(results(mine));
+  });
+
   it('gc waits for a fetch that is writing its pack, and the fetch ends with every result, asked once (gc pruned its temp pack, and it was fetched again)', async () => {
     const { remote, clone } = makeTeam(tmp, 'beside', { big: { run: 'head -c 600000 /dev/urandom | base64', inputs: ['src'] } });
     assert.equal(cli(clone('ci'), 'build', '--push').code, 0);

@@ -109,3 +109,41 @@ export async function whilePruning<T>(gitDir: string, prune: () => Promise<T>, o
     fs.rmSync(lock, { force: true });
   }
 }
+
+/** A temp pack file untouched this long, with no fetch or gc running, is no live writer's. */
+const TEMP_PACK_AGE_MS = 10 * 60 * 1000;
+/** Whatever runs, a temp pack file untouched this long is left over. */
+const TEMP_PACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes what interrupted fetches and repacks left in `objects/pack`: temp packs and their indexes (a
+ * killed fetch's `tmp_pack_*`, a killed repack's `.tmp-*`) untouched for a while when no fetch or gc runs
+ * (a day old whatever runs), and the `.keep` a killed fetch left on a pack (git's `fetch-pack <pid> on
+ * <host>`, of a process of this host no longer alive), which would keep that pack out of every repack.
+ * Returns the files removed and their bytes.
+ */
+export function sweepTemporaryPacks(gitDir: string, isGcRunning: () => boolean): { files: number; bytes: number } {
+  const dir = path.join(gitDir, 'objects', 'pack');
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return { files: 0, bytes: 0 }; }
+  const busy = runningFetches(gitDir).length > 0 || live(readHolder(path.join(gitDir, GC_RUNNING))) || isGcRunning();
+  const swept = { files: 0, bytes: 0 };
+  for (const n of names) {
+    const file = path.join(dir, n);
+    let st: fs.Stats;
+    try { st = fs.statSync(file); } catch { continue; }
+    const age = Date.now() - st.mtimeMs;
+    const temp = (n.startsWith('tmp_') || n.startsWith('.tmp-')) && (age > TEMP_PACK_MAX_AGE_MS || (!busy && age > TEMP_PACK_AGE_MS));
+    if (!temp && !(n.endsWith('.keep') && deadFetchKeep(file))) { continue; }
+    try { fs.rmSync(file); swept.files++; swept.bytes += st.size; } catch { /* gone meanwhile */ }
+  }
+  return swept;
+}
+
+/** Whether a `.keep` is the one a fetch of this host writes while it runs, and that fetch is no longer alive. */
+function deadFetchKeep(file: string): boolean {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch { return false; }
+  const m = /^fetch-pack (\d+) on (\S+)\s*$/.exec(text);
+  return m !== null && m[2] === os.hostname() && !processAlive(Number(m[1]));
+}
