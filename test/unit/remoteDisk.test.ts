@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { appendingJobs, CLI, ENV, git, gitIn, makeTeam, runCli, tempRoot, type Team } from '../fixtures';
 import { assertFsckClean } from './storeHelpers';
+import { objectBytes } from '../../src/store/results/gitStore';
 
 const tmp = tempRoot('remote-disk');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -128,6 +129,30 @@ describe('fetch, push and gc keep the remote and the disk right', () => {
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(temps(), [], 'removed');
     assert.match(r.err, /warning: Removed 1 temporary pack file \(0\.\d MiB\) that interrupted fetches or repacks left in \S+/);
+    assertFsckClean(results(mine));
+  });
+
+  it('gc --max-size removes fetched results too, oldest first, and names what it could not remove (it blamed HEAD\'s results)', () => {
+    const { clone } = makeTeam(tmp, 'capped', { big: { run: 'head -c 1200000 /dev/urandom | base64', inputs: ['src'] } });
+    const ci = clone('ci');
+    for (let i = 2; i <= 4; i++) {
+      assert.equal(cli(ci, 'build').code, 0);
+      fs.writeFileSync(path.join(ci, 'src', 'a.txt'), `${i}\n`);
+      git(ci, 'commit', '-qam', `${i}`);
+    }
+    assert.match(cli(ci, 'push').out, /3 results sent/);
+    const mine = clone('mine');
+    assert.match(cli(mine, 'fetch').out, /fetched from origin: 3 results/);
+    const fetchedRefs = (): string[] => gitIn(results(mine), 'for-each-ref', '--format=%(refname)', 'refs/fetched/').split('\n').filter(Boolean);
+    const headsResult = JSON.parse(cli(mine, 'status', '--json').out).jobs[0].branch.slice('refs/heads/'.length);
+    assert.ok(objectBytes(results(mine)) > 3 * 1024 * 1024, 'three fetched results of 1.2 MB');
+    const r = cli(mine, 'gc', '--max-size', '2');
+    assert.equal(r.code, 0, r.err);
+    assert.ok(objectBytes(results(mine)) <= 2 * 1024 * 1024, `fits: ${r.out}${r.err}`);
+    assert.deepEqual(fetchedRefs(), [`refs/fetched/origin/${headsResult}`], 'the fetched result HEAD uses stays');
+    const tight = cli(mine, 'gc', '--max-size', '1');
+    assert.match(tight.err, /warning: still over 1 MiB: what is left that gc could not remove: 1 fetched result that HEAD or a local branch uses\n/);
+    assert.equal(JSON.parse(cli(mine, 'status', '--json').out).jobs[0].state, 'success');
     assertFsckClean(results(mine));
   });
 
