@@ -156,6 +156,29 @@ describe('fetch, push and gc keep the remote and the disk right', () => {
     assertFsckClean(results(mine));
   });
 
+  it('push after gc --keep rewrote a history sends the newer result (not a fast-forward), and counts none as another machine\'s', () => {
+    const { remote, clone } = team('rewritten');
+    const ci = clone('ci');
+    const first = cli(ci, 'build', '--push');
+    assert.match(first.err, /pushed to origin: 3 sent/);
+    const ref = JSON.parse(cli(ci, 'status', '--json').out).jobs[0].branch as string;
+    const shared = `refs/datakit-ci/${ref.slice('refs/heads/'.length)}`;
+    const pushedFirst = git(remote, 'rev-parse', shared);
+    for (let i = 0; i < 2; i++) { // two more builds here, not pushed
+      assert.equal(cli(ci, 'rebuild', 'build').code, 0);
+      assert.equal(cli(ci, 'build', 'build').code, 0);
+    }
+    assert.equal(cli(ci, 'gc', '--keep', '1').code, 0);
+    const newest = gitIn(results(ci), 'rev-parse', ref);
+    assert.equal(gitIn(results(ci), 'rev-list', '--count', ref), '1', 'its history rewritten: the remote\'s is no ancestor of it');
+    assert.ok(Number(gitIn(results(ci), 'log', '-1', '--format=%ct', ref)) >= Number(git(remote, 'log', '-1', '--format=%ct', pushedFirst)));
+    const r = cli(ci, 'push');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, 'pushed to origin: 1 result sent, 2 already there\n');
+    assert.equal(git(remote, 'rev-parse', shared), newest, 'the remote holds the newer result');
+    assert.equal(cli(ci, 'push').out, 'pushed to origin: 0 results sent, 3 already there\n');
+  });
+
   it('gc waits for a fetch that is writing its pack, and the fetch ends with every result, asked once (gc pruned its temp pack, and it was fetched again)', async () => {
     const { remote, clone } = makeTeam(tmp, 'beside', { big: { run: 'head -c 600000 /dev/urandom | base64', inputs: ['src'] } });
     assert.equal(cli(clone('ci'), 'build', '--push').code, 0);
