@@ -1,12 +1,14 @@
 // Fetch, push and gc against a real bare remote: what a killed fetch leaves (processes, temp packs), gc
 // beside a fetch, push after gc rewrote histories, and a size cap with fetched results.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { appendingJobs, CLI, ENV, git, gitIn, makeTeam, runCli, tempRoot, type Team } from '../fixtures';
 import { assertFsckClean } from './storeHelpers';
+import { whileFetching, sweepTemporaryPacks } from '../../src/store/results/fetchGuard';
 import { objectBytes } from '../../src/store/results/gitStore';
 
 const tmp = tempRoot('remote-disk');
@@ -177,6 +179,34 @@ describe('fetch, push and gc keep the remote and the disk right', () => {
     assert.equal(r.out, 'pushed to origin: 1 result sent, 2 already there\n');
     assert.equal(git(remote, 'rev-parse', shared), newest, 'the remote holds the newer result');
     assert.equal(cli(ci, 'push').out, 'pushed to origin: 0 results sent, 3 already there\n');
+  });
+
+  it('sweeps only what no live fetch or gc writes: an old temp pack, and the .keep of a dead fetch; a fresh temp pack, a user\'s .keep and, while a fetch runs, an old temp pack stay', async () => {
+    const gitDir = path.join(tmp, 'sweep.git');
+    git(tmp, 'init', '-q', '--bare', gitDir);
+    const pack = path.join(gitDir, 'objects', 'pack');
+    const dead = spawnSync('true').pid!;
+    const at = (name: string, text: string, msAgo: number): void => {
+      fs.writeFileSync(path.join(pack, name), text);
+      const t = new Date(Date.now() - msAgo);
+      fs.utimesSync(path.join(pack, name), t, t);
+    };
+    at('tmp_pack_old', 'x'.repeat(1000), 3_600_000);
+    at('.tmp-123-pack-old.pack', 'y', 3_600_000);
+    at('tmp_pack_fresh', 'z', 1000);
+    const deadKeep = `fetch-pack ${dead} on ${os.hostname()}\n`;
+    at('pack-1.keep', deadKeep, 1000);
+    at('pack-2.keep', 'kept by hand\n', 3_600_000);
+    at('pack-3.keep', `fetch-pack ${process.pid} on ${os.hostname()}\n`, 3_600_000);
+    const left = (): string[] => fs.readdirSync(pack).sort();
+    // A fetch runs (this process): the old temp pack may be its, and stays.
+    await whileFetching(gitDir, Date.now() + 60_000, async () => {
+      assert.deepEqual(sweepTemporaryPacks(gitDir, () => false), { files: 1, bytes: deadKeep.length }, 'only the dead fetch\'s .keep');
+    });
+    assert.deepEqual(left(), ['.tmp-123-pack-old.pack', 'pack-2.keep', 'pack-3.keep', 'tmp_pack_fresh', 'tmp_pack_old']);
+    assert.deepEqual(sweepTemporaryPacks(gitDir, () => true), { files: 0, bytes: 0 }, 'a git gc runs: nothing');
+    assert.deepEqual(sweepTemporaryPacks(gitDir, () => false), { files: 2, bytes: 1001 });
+    assert.deepEqual(left(), ['pack-2.keep', 'pack-3.keep', 'tmp_pack_fresh']);
   });
 
   it('gc waits for a fetch that is writing its pack, and the fetch ends with every result, asked once (gc pruned its temp pack, and it was fetched again)', async () => {
