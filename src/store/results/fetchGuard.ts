@@ -17,6 +17,8 @@ const GC_RUNNING = 'gc-running';
 const POLL_MS = 50;
 /** A marker whose fetch's deadline passed this long ago is no fetch's any more (its pid may be another's now). */
 const DEADLINE_SLACK_MS = 10_000;
+/** As git takes a gc.pid this old for a crashed gc's: a `gc-running` whose pid was reused blocks no fetch for longer. */
+const GC_STALE_MS = 12 * 60 * 60 * 1000;
 
 interface Holder { readonly pid: number; readonly host: string; readonly until: number }
 
@@ -91,7 +93,7 @@ function runningFetches(gitDir: string): Holder[] {
  */
 export async function whilePruning<T>(gitDir: string, prune: () => Promise<T>, onWait?: (fetchPids: number[]) => void): Promise<T> {
   const lock = path.join(gitDir, GC_RUNNING);
-  while (!writeMarker(lock, Number.MAX_SAFE_INTEGER, true)) {
+  while (!writeMarker(lock, Date.now() + GC_STALE_MS, true)) {
     const other = readHolder(lock);
     if (live(other)) {
       throw new DataKitError('GitFailed', `Another gc of this results repository is running (pid ${other.pid} on ${other.host}): run gc again once it has ended`);
