@@ -209,6 +209,22 @@ describe('fetch, push and gc keep the remote and the disk right', () => {
     assert.deepEqual(left(), ['pack-2.keep', 'pack-3.keep', 'tmp_pack_fresh']);
   });
 
+  it('a fetch waits while our gc prunes, says so, and fetches once it has ended', async () => {
+    const { clone } = team('after-gc');
+    assert.equal(cli(clone('ci'), 'build', '--push').code, 1);
+    const mine = clone('mine');
+    const running = path.join(results(mine), 'gc-running');
+    cli(mine, 'gc'); // the results repository exists
+    fs.writeFileSync(running, `${process.pid} ${os.hostname()} ${Date.now() + 600_000}\n`); // a gc of this process, pruning
+    const fetch = start(mine, 'fetch');
+    await until(() => /Waiting for the gc of/.test(fetch.output()), fetch.ended, 'the fetch said it waits');
+    assert.match(fetch.output(), new RegExp(`warning: Waiting for the gc of \\S+ \\(pid ${process.pid}\\) to end before fetching from origin\n`));
+    assert.equal(gitIn(results(mine), 'for-each-ref', 'refs/fetched/'), '', 'nothing fetched while gc prunes');
+    fs.rmSync(running);
+    assert.deepEqual(await fetch.ended, { code: 0, signal: null }, fetch.output());
+    assert.match(fetch.output(), /fetched from origin: 3 results/);
+  });
+
   it('gc waits for a fetch that is writing its pack, and the fetch ends with every result, asked once (gc pruned its temp pack, and it was fetched again)', async () => {
     const { remote, clone } = makeTeam(tmp, 'beside', { big: { run: 'head -c 600000 /dev/urandom | base64', inputs: ['src'] } });
     assert.equal(cli(clone('ci'), 'build', '--push').code, 0);
