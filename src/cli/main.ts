@@ -233,7 +233,7 @@ const gc: Command = async (jobs, args, io) => {
   const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
   io.out(`${r.entries} results: ${r.removed} removed, ${r.trimmed} trimmed to their last ${keepBuilds} builds (${r.commitsDropped} older builds dropped)${r.busy ? `, ${r.busy} left whole while being written` : ''}; ${r.buildDirs} build director${r.buildDirs === 1 ? 'y' : 'ies'} removed\n`);
   io.out(`results repository: ${mib(r.bytesBefore)} → ${mib(r.bytesAfter)}\n`);
-  if (r.overCap) { io.err(`datakit-ci: warning: still over ${maxMiB} MiB: what is left are the results of HEAD and the local branches (or builds running now)\n`); }
+  if (r.overCap) { io.err(`datakit-ci: warning: still over ${maxMiB} MiB: what is left that gc could not remove: ${r.left ?? 'unknown'}\n`); }
   return EXIT.ok;
 };
 

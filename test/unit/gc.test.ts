@@ -80,7 +80,7 @@ describe('datakit-ci gc', () => {
     assert.equal(JSON.parse(cli(dir, 'status', '--json').out).jobs[0].state, 'success', 'HEAD\'s result kept');
     // Only HEAD's left, and a cap it cannot fit under: said, nothing current removed.
     const tight = cli(dir, 'gc', '--max-size', '1');
-    assert.match(tight.err, /still over 1 MiB: what is left are the results of HEAD and the local branches/);
+    assert.match(tight.err, /still over 1 MiB: what is left that gc could not remove: 1 result of HEAD and the local branches\n/);
     assert.equal(JSON.parse(cli(dir, 'status', '--json').out).jobs[0].state, 'success');
     assertFsckClean(results(dir));
     assert.equal(cli(dir, 'gc', '--keep', '0').code, 2, 'bad usage');

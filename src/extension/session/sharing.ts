@@ -77,7 +77,7 @@ export class SessionSharing implements Disposable {
     this.options.log(`The results repository holds ${(size / 1048576).toFixed(0)} MiB, over Max Results Size (datakitCi.maxResultsSize, ${mib} MiB): removing old results`);
     void this.options.ops.run('Remove Old Results', { runs: true, background: true, progress: true }, async () => {
       const r = await jobs.gc({ maxBytes: mib * 1024 * 1024 });
-      this.options.log(`Removed ${r.removed} old results and ${r.commitsDropped} older builds: ${(r.bytesBefore / 1048576).toFixed(0)} → ${(r.bytesAfter / 1048576).toFixed(0)} MiB${r.overCap ? ' (still over: what is left belongs to HEAD and the branches)' : ''}`);
+      this.options.log(`Removed ${r.removed} old results and ${r.commitsDropped} older builds: ${(r.bytesBefore / 1048576).toFixed(0)} → ${(r.bytesAfter / 1048576).toFixed(0)} MiB${r.overCap ? ` (still over; left: ${r.left ?? 'unknown'})` : ''}`);
     }).finally(() => { this.gcRunning = false; });
   }
 

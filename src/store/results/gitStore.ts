@@ -9,6 +9,8 @@ import { runGit } from '../git/git';
 import { Refs } from '../git/refLock';
 import { deadWriters, forgetWriters } from '../git/tempWriters';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
+import { sweepTemporaryPacks } from './fetchGuard';
+import { runningGcSince } from '../git/gcGuard';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
 import { parseResultMessage } from '../../shared/resultCommit';
 import type { CommitTimes, EntryInfo, EntrySnapshot, HistoryItem, SavedRef } from '../../shared/results';
@@ -259,9 +261,9 @@ export class GitStore {
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 /**
- * At most hourly (a stamp file says when it last ran), in the background: never on a command's path; and at
- * once when a process that wrote objects here died without saying so (kill -9), which may have left its
- * temporary files.
+ * At most hourly (a stamp file says when it last ran): temp objects in the background, never on a command's
+ * path, and temp packs; at once when a process that wrote objects here died without saying so (kill -9),
+ * which may have left its temporary files.
  */
 function sweepNow(dir: string, onWarning?: (message: string) => void): void {
   const stamp = path.join(dir, 'info', 'last-sweep');
@@ -285,4 +287,11 @@ function sweepNow(dir: string, onWarning?: (message: string) => void): void {
       if (n > 0) { onWarning?.(`Removed ${n} temporary object file${n === 1 ? '' : 's'} that interrupted writes left in ${dir}`); }
     },
     (e: unknown) => { onWarning?.(`Could not sweep the temporary object files of ${dir}: ${(e as Error).message}`); });
+  // A killed fetch's temp pack (tens of MiB) stayed until a gc; now it goes like a temp object.
+  try {
+    const packs = sweepTemporaryPacks(dir, () => runningGcSince(dir) !== undefined);
+    if (packs.files > 0) { onWarning?.(`Removed ${packs.files} temporary pack file${packs.files === 1 ? '' : 's'} (${(packs.bytes / 1024 / 1024).toFixed(1)} MiB) that interrupted fetches or repacks left in ${dir}`); }
+  } catch (e) {
+    onWarning?.(`Could not sweep the temporary pack files of ${dir}: ${(e as Error).message}`);
+  }
 }

@@ -6,6 +6,8 @@ import { DataKitError } from '../../shared/errors';
 import { runGit } from '../git/git';
 import { checkName } from '../git/names';
 import type { CommitInfo } from '../git/objectFormat';
+import { whilePruning } from './fetchGuard';
+import { FETCHED_PREFIX } from './sharing';
 import { removeDeadGcLocks } from './staleLocks';
 import type { StoreContext } from './storeContext';
 
@@ -30,6 +32,8 @@ export interface GcReport {
   bytesAfter: number;
   /** Still over `maxBytes` with only kept or busy results left. */
   overCap: boolean;
+  /** When over the cap: what is left that gc could not remove, said (`3 results of HEAD and the local branches, …`). */
+  left?: string;
 }
 
 type Head = { entry: string; ref: string; commit: string; time: number };
@@ -71,17 +75,50 @@ export class Retention {
     await this.repack();
     report.bytesAfter = objectBytes(this.dir);
     if (options.maxBytes !== undefined) {
-      // Oldest first, a tenth at a time, until the objects fit or only kept (or busy) results are left.
-      const rest = heads.filter((h) => !gone.has(h.entry) && removable(h)).sort((a, b) => a.time - b.time);
-      while (report.bytesAfter > options.maxBytes && rest.length > 0) {
-        const batch = rest.splice(0, Math.max(1, Math.ceil(rest.length / 10)));
-        report.removed += await this.deleteRefs(batch);
-        await this.repack();
-        report.bytesAfter = objectBytes(this.dir);
-      }
-      report.overCap = report.bytesAfter > options.maxBytes;
+      const rest = heads.filter((h) => !gone.has(h.entry) && removable(h));
+      await this.fitUnder(builder, options, report, rest, { kept: heads.filter((h) => !gone.has(h.entry) && options.keep(h.entry) && !busy.has(h.entry)).length, busy: busy.size });
     }
     return report;
+  }
+
+  /**
+   * The size cap: removes the oldest results first, ours and those fetched from remotes alike (a fetched
+   * result held its objects as much as ours), a tenth at a time, until the objects fit under `maxBytes` or
+   * only what must stay is left; then says what that is. A fetched result stays if it is the result of a
+   * current target that has none of its own (a lookup would use it).
+   */
+  private async fitUnder(builder: string, options: GcOptions, report: GcReport, ours: Head[], left: { kept: number; busy: number }): Promise<void> {
+    const maxBytes = options.maxBytes!;
+    const local = new Set((await this.ctx.listEntries(builder)).map((e) => e.entry));
+    const fetched: Head[] = [];
+    let fetchedKept = 0;
+    for (const [ref, commit] of await this.ctx.refs.list(FETCHED_PREFIX)) {
+      const [, refBuilder, ...entry] = ref.slice(FETCHED_PREFIX.length).split('/');
+      const name = entry.join('/');
+      if (refBuilder === builder && options.keep(name) && !local.has(name)) { fetchedKept++; continue; }
+      let time = 0;
+      try { time = (await this.ctx.objects.readCommit(commit)).time; } catch { /* unreadable: as old as can be */ }
+      fetched.push({ entry: name, ref, commit, time });
+    }
+    const rest = [...ours, ...fetched].sort((a, b) => a.time - b.time);
+    while (report.bytesAfter > maxBytes && rest.length > 0) {
+      const batch = rest.splice(0, Math.max(1, Math.ceil(rest.length / 10)));
+      report.removed += await this.deleteRefs(batch);
+      await this.repack();
+      report.bytesAfter = objectBytes(this.dir);
+    }
+    report.overCap = report.bytesAfter > maxBytes;
+    if (!report.overCap) { return; }
+    const others = (await this.ctx.listEntries()).filter((e) => e.builder !== builder).length;
+    const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+    const parts = [
+      left.kept > 0 ? `${plural(left.kept, 'result')} of HEAD and the local branches` : '',
+      left.busy > 0 ? `${plural(left.busy, 'result')} being built now` : '',
+      fetchedKept > 0 ? `${plural(fetchedKept, 'fetched result')} that HEAD or a local branch uses` : '',
+      others > 0 ? `${plural(others, 'result')} of other builders (gc looks at ${builder}'s only)` : '',
+    ].filter(Boolean);
+    report.left = parts.length > 0 ? parts.join(', ')
+      : 'no result: what takes the space is held by no result (a pack git keeps, or refs other than results)';
   }
 
   /** The head of each entry of `builder`, with its commit time (0 if the head cannot be read: as old as can be). */
@@ -137,7 +174,9 @@ export class Retention {
   private async repack(): Promise<void> {
     const dead = await removeDeadGcLocks(this.dir);
     if (dead) { this.ctx.onWarning?.(`Removed ${dead.removed.join(', ')} from ${this.dir}: git gc (pid ${dead.pid}) was stopped before it ended and left ${dead.removed.length === 1 ? 'it' : 'them'}`); }
-    const r = await runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true });
+    // Never beside a fetch: the prune would delete what it has written and no ref names yet (see fetchGuard.ts).
+    const r = await whilePruning(this.dir, () => runGit([`--git-dir=${this.dir}`, '-c', 'gc.autoDetach=false', '-c', 'gc.reflogExpire=now', '-c', 'gc.reflogExpireUnreachable=now', 'gc', '--prune=now', '--quiet'], { cwd: this.dir, allowFailure: true }),
+      (pids) => this.ctx.onWarning?.(`gc waits for the fetch${pids.length === 1 ? '' : 'es'} into ${this.dir} (pid ${pids.join(', ')}) to end: pruning now would delete what ${pids.length === 1 ? 'it is' : 'they are'} writing`));
     if (r.code === 0) { return; }
     const running = /gc is already running on machine '([^']*)' pid (\d+)/.exec(r.stderr);
     throw new DataKitError('GitFailed', running

@@ -6,6 +6,9 @@ import { DataKitError, unlessMissing } from '../../shared/errors';
 import { checkName } from '../git/names';
 import { fetchEach } from './fetchEach';
 import { FetchedChecks } from './fetchedChecks';
+import { whileFetching } from './fetchGuard';
+import { readPushed, recordPushed, type PushedResult } from './pushed';
+import type { GitResult, RunGitOptions } from '../git/git';
 import type { StoreContext } from './storeContext';
 
 /** Where results are shared on a remote, and where those fetched from a remote are kept here. */
@@ -76,30 +79,89 @@ export class Sharing {
   /**
    * Sends every result to `remote` under `refs/datakit-ci/<builder>/<entry>`, through git with the user's
    * repository's configuration (`userConfig`: its remotes, `insteadOf`, credentials and SSH settings; never
-   * its hooks). A result the remote already has from another machine is left as it is (not forced).
+   * its hooks). A result the remote already has from another machine is left as it is (not forced); one
+   * that we left there, whose history gc rewrote here since, is replaced by ours when ours is newer (see
+   * `replaceOurs`). What the remote holds then is recorded (see pushed.ts).
    */
   async pushTo(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ sent: number; upToDate: number; alreadyShared: number }> {
     checkRemoteName(remote);
     this.ctx.checkProcesses(`push the results to ${remote}`);
     const remoteOptions = { allowFailure: true, timeoutMs: options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } };
-    const r = await this.ctx.git('push', ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
-      'push', '--porcelain', '--no-verify', remote, `${this.ctx.refPrefix}*:${SHARED_PREFIX}*`], remoteOptions);
-    const lines = r.stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
+    const push = (args: readonly string[]) => this.ctx.git('push', ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
+      'push', '--porcelain', '--no-verify', ...args], remoteOptions);
+    const r = await push([remote, `${this.ctx.refPrefix}*:${SHARED_PREFIX}*`]);
+    const lines = porcelainLines(r.stdout);
     const count = (flags: string) => lines.filter((l) => flags.includes(l[0]!)).length;
     const rejected = lines.filter((l) => l.startsWith('!'));
-    let other = rejected.filter((l) => !/\((non-fast-forward|fetch first|already exists)\)$/.test(l));
+    const behind = rejected.filter((l) => /\((non-fast-forward|fetch first|already exists)\)$/.test(l));
+    let other = rejected.filter((l) => !behind.includes(l));
     if (other.length > 0) {
       // Another machine may have pushed the same key a moment before (the remote could not lock the ref, or
       // found it created): what the remote holds now says whether it is shared.
-      const dst = other.map((l) => l.split('\t')[1]!.split(':')[1]!);
-      const there = await this.ctx.git('push', ['-c', `include.path=${userConfig}`, 'ls-remote', remote, ...dst], remoteOptions);
-      const present = new Set(there.code === 0 ? there.stdout.toString('utf8').split('\n').map((l) => l.split('\t')[1]).filter(Boolean) : []);
-      other = other.filter((l) => !present.has(l.split('\t')[1]!.split(':')[1]!));
+      const present = await this.remoteRefs(remote, userConfig, other.map((l) => refsOf(l).dst), remoteOptions);
+      other = other.filter((l) => !present.has(refsOf(l).dst));
     }
     if ((r.code !== 0 && lines.length === 0) || other.length > 0) {
       throw new DataKitError('RemoteFailed', `Could not push the results to ${remote}: ${remoteError(r.stderr) || other.join('; ')}`);
     }
-    return { sent: count(' +*'), upToDate: count('='), alreadyShared: rejected.length };
+    const now = await this.resultsOf(lines.filter((l) => ' +*='.includes(l[0]!)).map(refsOf));
+    const ours = await this.replaceOurs(remote, userConfig, behind.map(refsOf), remoteOptions, push);
+    recordPushed(this.ctx.dir, remote, new Map([...now, ...ours.now]));
+    return { sent: count(' +*') + ours.sent, upToDate: count('=') + ours.upToDate, alreadyShared: rejected.length - ours.sent - ours.upToDate };
+  }
+
+  /**
+   * The results the remote refused as not fast-forwards whose value there is the one we left (see pushed.ts):
+   * ours, their history rewritten by gc. Each is replaced by ours when ours finished later (with a lease on
+   * the value we left: another machine's push meanwhile is kept), else the remote holds a newer one of ours.
+   */
+  private async replaceOurs(remote: string, userConfig: string, refused: readonly { src: string; dst: string }[], remoteOptions: RunGitOptions,
+    push: (args: readonly string[]) => Promise<GitResult>): Promise<{ sent: number; upToDate: number; now: Map<string, PushedResult> }> {
+    const out = { sent: 0, upToDate: 0, now: new Map<string, PushedResult>() };
+    const left = readPushed(this.ctx.dir, remote);
+    const mine = refused.filter((p) => left.has(p.dst));
+    if (mine.length === 0) { return out; }
+    const there = await this.remoteRefs(remote, userConfig, mine.map((p) => p.dst), remoteOptions);
+    const local = await this.resultsOf(mine);
+    const replace: { src: string; dst: string; expect: string }[] = [];
+    for (const p of mine) {
+      const was = left.get(p.dst)!;
+      const ours = local.get(p.dst);
+      if (there.get(p.dst) !== was.commit || !ours) { continue; } // another machine's since
+      if (ours.finished >= was.finished) { replace.push({ ...p, expect: was.commit }); } else { out.upToDate++; }
+    }
+    for (let i = 0; i < replace.length; i += 200) {
+      const part = replace.slice(i, i + 200);
+      const r = await push([...part.map((p) => `--force-with-lease=${p.dst}:${p.expect}`), remote, ...part.map((p) => `${p.src}:${p.dst}`)]);
+      for (const l of porcelainLines(r.stdout)) {
+        const { dst } = refsOf(l);
+        if (' +*'.includes(l[0]!) && local.has(dst)) { out.sent++; out.now.set(dst, local.get(dst)!); }
+      }
+    }
+    return out;
+  }
+
+  /** The remote's value of each of `refs` it has. */
+  private async remoteRefs(remote: string, userConfig: string, refs: readonly string[], remoteOptions: RunGitOptions): Promise<Map<string, string>> {
+    const there = await this.ctx.git('push', ['-c', `include.path=${userConfig}`, 'ls-remote', remote, ...refs], remoteOptions);
+    const out = new Map<string, string>();
+    if (there.code !== 0) { return out; }
+    for (const l of there.stdout.toString('utf8').split('\n')) {
+      const [commit, ref] = l.split('\t');
+      if (commit && ref) { out.set(ref, commit); }
+    }
+    return out;
+  }
+
+  /** Our result for each `src` (its commit and when it finished), by its `dst`; one that cannot be read is left out. */
+  private async resultsOf(pairs: readonly { src: string; dst: string }[]): Promise<Map<string, PushedResult>> {
+    const out = new Map<string, PushedResult>();
+    for (const { src, dst } of pairs) {
+      const commit = await this.ctx.refs.resolve(src);
+      if (commit === undefined) { continue; }
+      try { out.set(dst, { commit, finished: (await this.ctx.objects.readCommit(commit)).time }); } catch { /* unreadable: not recorded */ }
+    }
+    return out;
   }
 
   /**
@@ -110,16 +172,28 @@ export class Sharing {
     checkRemoteName(remote);
     this.ctx.checkProcesses(`fetch the results of ${remote}`);
     const deadline = Date.now() + (options.timeoutMs ?? REMOTE_TIMEOUT_MS);
+    const into = `${FETCHED_PREFIX}${remote}/`;
+    const before = await this.ctx.refs.list(into);
+    // Never beside our gc: its prune would delete what the fetch has written and no ref names yet (see fetchGuard.ts).
+    await whileFetching(this.ctx.dir, deadline, () => this.fetchRefs(remote, userConfig, into, deadline),
+      (pid) => this.ctx.onWarning?.(`Waiting for the gc of ${this.ctx.dir} (pid ${pid}) to end before fetching from ${remote}`));
+    const after = await this.ctx.refs.list(into);
+    let changed = 0;
+    for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
+    return { results: after.size, changed };
+  }
+
+  /** `git fetch` of the remote's results into `into`; one at a time when all at once fails (see fetchEach.ts). */
+  private async fetchRefs(remote: string, userConfig: string, into: string, deadline: number): Promise<void> {
     // git checks every object it receives (`git fsck --strict`'s checks, a bad file mode an error too): a
-    // malformed tree never enters the results repository; it fails the fetch, then only its own result.
+    // malformed tree never enters the results repository; it fails the fetch, then only its own result. A gc
+    // that git starts after the fetch stays in the fetch's process (and dies with it), never detached.
     const config = ['-c', `include.path=${userConfig}`, '-c', 'core.hooksPath=/dev/null', '-c', 'core.bare=true',
-      '-c', 'fetch.fsckObjects=true', '-c', 'fetch.fsck.badFilemode=error'];
+      '-c', 'fetch.fsckObjects=true', '-c', 'fetch.fsck.badFilemode=error', '-c', 'gc.autoDetach=false', '-c', 'maintenance.autoDetach=false'];
     const remoteOptions = (until: number) => ({ allowFailure: true, timeoutMs: Math.max(1, until - Date.now()), env: { GIT_TERMINAL_PROMPT: '0' } });
     // Refspecs on the input (`--stdin`): any number of them.
     const run = (options: readonly string[], refspecs: readonly string[], until: number) => this.ctx.git('fetch', [...config,
       'fetch', '--no-tags', '--quiet', '--stdin', ...options, remote], { ...remoteOptions(until), input: refspecs.map((r) => `${r}\n`).join('') });
-    const into = `${FETCHED_PREFIX}${remote}/`;
-    const before = await this.ctx.refs.list(into);
     const r = await run(['--prune'], [`+${SHARED_PREFIX}*:${into}*`], deadline);
     if (r.code !== 0) {
       // Down, or not answering in time: the fetch fails (the caller goes on without it). Answering, but
@@ -135,11 +209,17 @@ export class Sharing {
       }
       if (failed.length > 10) { this.ctx.onWarning?.(`${failed.length - 10} more results on ${remote} could not be fetched either: they are not used`); }
     }
-    const after = await this.ctx.refs.list(into);
-    let changed = 0;
-    for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
-    return { results: after.size, changed };
   }
+}
+
+/** The ref lines of `git push --porcelain`: `<flag>\t<src>:<dst>\t<summary>`. */
+function porcelainLines(stdout: Buffer): string[] {
+  return stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
+}
+
+function refsOf(line: string): { src: string; dst: string } {
+  const [src, dst] = line.split('\t')[1]!.split(':');
+  return { src: src!, dst: dst! };
 }
 
 function checkRemoteName(remote: string): void {
