@@ -7,7 +7,7 @@ import type { Transaction } from './builder';
 import type { LiveLog } from './liveLog';
 import { machine } from './machine';
 import type { CacheMetrics } from './metrics';
-import { failure, type Failure, type Result, type Saved, type Status } from './status';
+import { EMPTY, failure, type Failure, type Result, type Saved, type Status } from './status';
 
 export interface AttemptOptions<V> {
   /** The builder's trailers for this key (`Job`, `Source-Commit`…). */
@@ -17,8 +17,8 @@ export interface AttemptOptions<V> {
   readonly name: string;
   /** The saved status of the commit it made. */
   saved(commit: string, failed: boolean): Saved;
-  /** Tells the cache the final status as soon as it is committed. */
-  publish(status: Status<V>): void;
+  /** Tells the cache the final status as soon as it is committed (or known to stay uncommitted). */
+  publish(status: Status<V>, uncommitted?: boolean): void;
 }
 
 export function isCancelled(abort: AbortController): boolean {
@@ -33,7 +33,8 @@ export function messageOf(e: unknown): string {
 /** How a build that threw `err` ended: cancelled (its signal, or a cancel it met), skipped (a need), or failed. */
 export function failureOf(err: unknown, abort: AbortController): Failure {
   if (isCancelled(abort) || DataKitError.is(err, 'Cancelled')) { return failure('cancelled', CANCELLED_MESSAGE); }
-  const reason: FailureReason = DataKitError.is(err) && err.data.reason === 'skipped' ? 'skipped' : 'failed';
+  const given = DataKitError.is(err) ? err.data.reason : undefined;
+  const reason: FailureReason = given === 'skipped' || given === 'interrupted' ? given : 'failed';
   return failure(reason, messageOf(err));
 }
 
@@ -85,9 +86,17 @@ export class Attempt<V> {
     return f;
   }
 
-  /** Commits the log (and the failure) and publishes the saved status. */
+  /**
+   * Commits the log (and the failure) and publishes the saved status. An interrupted build is no result of its
+   * key: nothing is committed, and the next lookup builds it again.
+   */
   async save(result: Result<V>): Promise<Status<V>> {
     if (result.kind === 'pending') { throw new TypeError('a pending result is not saved'); }
+    if (result.kind === 'failure' && result.reason === 'interrupted') {
+      const status: Status<V> = { result, output: EMPTY };
+      this.options.publish(status, true);
+      return status;
+    }
     if (result.kind === 'failure') { await this.tx.writeFile('failure', result.message); }
     await this.tx.writeFile('log', this.log.contents());
     const outcome = result.kind === 'success' ? { kind: 'success' as const } : result;

@@ -19,7 +19,8 @@ const silent: Logger = { info: () => {}, error: () => {} };
 
 /**
  * A result that a build must not reuse: a cancelled build, or one skipped because of a need, is retried
- * by the next lookup (its commit stays); a replay would hide that the need now passes.
+ * by the next lookup (its commit stays); a replay would hide that the need now passes. An interrupted one
+ * (never committed) is retried too: its failure was not its key's.
  */
 function isRetried<V>(s: Status<V>): boolean {
   return s.result.kind === 'failure' && s.result.reason !== 'failed';
@@ -215,7 +216,7 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
       finish(status, uncommitted);
     };
     e.done = this.build(ctx, key, branch, title, log, abort, publish).then(
-      (status) => publish(status),
+      (status) => publish(status, status.output.kind === 'empty'),
       (err) => {
         this.logger.error(`Uncaught exception in build of ${name}/${branch}: ${messageOf(err)}`);
         this.metrics?.buildExceptions.inc({ name });
@@ -229,7 +230,7 @@ export class BuildCache<K, V, C = unknown> implements NeedsHost<K, V, C> {
    * runs holds its pool slot until its result is committed and published (`publish`): the builds that were
    * waiting for it are then ready, and compete for the slot by priority.
    */
-  private async build(ctx: C, key: K, branch: string, title: string, log: LiveLog, abort: AbortController, publish: (status: Status<V>) => void): Promise<Status<V>> {
+  private async build(ctx: C, key: K, branch: string, title: string, log: LiveLog, abort: AbortController, publish: (status: Status<V>, uncommitted?: boolean) => void): Promise<Status<V>> {
     const name = this.builder.name;
     const lock = await this.takeEntryLock(key, branch, log, abort);
     if (lock && 'loaded' in lock) { return lock.loaded; }

@@ -6,8 +6,11 @@
 import { runDuration } from './format';
 import { isObjectId } from './objectId';
 
-/** Why a build did not succeed: its own failure, a cancel, or a job it needs that did not pass. */
-export type FailureReason = 'failed' | 'cancelled' | 'skipped';
+/**
+ * Why a build did not succeed: its own failure, a cancel, a job it needs that did not pass, or something
+ * outside its key that moved under it (a working tree changed while it was copied: `interrupted`, never saved).
+ */
+export type FailureReason = 'failed' | 'cancelled' | 'skipped' | 'interrupted';
 
 /** How a build ended, as its commit records it. */
 export type Outcome = { readonly kind: 'success' } | { readonly kind: 'failure'; readonly reason: FailureReason; readonly message: string };

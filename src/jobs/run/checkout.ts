@@ -8,10 +8,11 @@ import { DataKitError, unlessMissing } from '../../shared/errors';
 import { ID_DIGITS, isObjectId } from '../../shared/objectId';
 import { runGit } from '../../store/git/git';
 import type { SourceRepo } from '../../store/source/sourceRepo';
-import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
+import type { WorktreeFiles } from '../../store/source/worktree';
 import { killLeftovers } from './leftovers';
 import { acquireLock, type LockHandle } from './lockFile';
 import { platform } from '../platform';
+import { layWorktree, unlayWorktree } from './worktreeCopy';
 
 /** A short stable name for a repository: its folder's name and a digest of its common git dir. */
 export function repoId(commonDir: string): string {
@@ -53,11 +54,15 @@ export interface PrepareOptions {
   onTakeOver?: (message: string) => void;
   /** The working tree's changes to lay over the commit (a build of the working tree). */
   worktree?: WorktreeFiles;
+  /** Which of the working tree's changed paths the checkout gets (default: all): what the job's key covers. */
+  only?: (file: string) => boolean;
+  /** Told what copying the working tree's files costs (a huge file), or that they could not be taken out again. */
+  onNote?: (message: string) => void;
 }
 
 export interface BuildDir {
   readonly dir: string;
-  /** Frees the directory for the next build of the job. */
+  /** Takes the working tree's files out of it (if it got any), then frees it for the next build of the job. */
   release(): Promise<void>;
 }
 
@@ -79,8 +84,22 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
     if (options.clean) {
       await fs.rm(dir, { recursive: true, force: true });
     }
-    await checkoutInto(dir, repo, commit, options.worktree);
-    return { dir, release: () => lock.release() };
+    const laid = await checkoutInto(dir, repo, commit, options.worktree, options.only, options.onNote).catch(async (e: unknown) => {
+      if (options.worktree) { await unlayWorktree(dir).catch(() => undefined); } // a refused copy is not left either; the next checkout retries
+      throw e;
+    });
+    // The working tree's files go when the build is over: an untracked file copied in (however big) does not
+    // stay in the directory, nor does a changed file stay for the next build of another commit.
+    const release = async (): Promise<void> => {
+      try {
+        if (laid.length > 0) { await unlayWorktree(dir); }
+      } catch (e) {
+        options.onNote?.(`Could not take the working tree's files out of ${dir} (the next build there does): ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        await lock.release();
+      }
+    };
+    return { dir, release };
   } catch (e) {
     await lock.release();
     throw e;
@@ -91,58 +110,16 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
  * Makes `dir` a checkout of the commit (see prepareBuildDir); the caller holds whatever lock keeps others
  * out of `dir`.
  */
-export async function checkoutInto(dir: string, repo: SourceRepo, commit: string, worktree?: WorktreeFiles, only?: (file: string) => boolean): Promise<string[]> {
+export async function checkoutInto(dir: string, repo: SourceRepo, commit: string, worktree?: WorktreeFiles, only?: (file: string) => boolean, tell?: (message: string) => void): Promise<string[]> {
   const gitDir = path.join(dir, '.git');
   await ensureCheckoutRepo(gitDir, repo);
   // The caller holds the directory's lock, so an index.lock left here is a crashed git's.
   await fs.rm(path.join(gitDir, 'index.lock'), { force: true });
-  // What a build of a working tree laid over the commit goes first: read-tree restores tracked files, not
-  // the untracked ones it added.
-  const marker = path.join(gitDir, OVERLAY_FILE);
-  const laid = await unlessMissing(fs.readFile(marker, 'utf8'));
-  if (laid !== undefined) {
-    for (const f of laid.split('\0').filter(Boolean)) { await fs.rm(path.join(dir, f), { recursive: true, force: true }); }
-    await fs.rm(marker, { force: true });
-  }
+  // What a build of a working tree laid over the commit goes first (a build that crashed left it): read-tree
+  // restores tracked files, not the untracked ones it added.
+  await unlayWorktree(dir);
   await checkOut(gitDir, dir, commit);
-  return worktree ? overlayWorktree(dir, worktree, only) : [];
-}
-
-/** Lists, in a checkout's `.git`, the paths a working tree's changes put there (removed before the next checkout). */
-const OVERLAY_FILE = 'datakit-ci-worktree';
-
-/**
- * Lays the working tree's changes over a checkout of its HEAD: changed and new files copied (with their
- * mode), deleted ones removed. The copies are checked against the ids the key was computed from: a file
- * saved again in between fails the build (`WorktreeChanged`) rather than build content that is not the
- * key's. Returns the paths it wrote or removed.
- */
-async function overlayWorktree(dir: string, wt: WorktreeFiles, only: (file: string) => boolean = () => true): Promise<string[]> {
-  const changes = [...wt.state.changes].filter(([p]) => only(p));
-  await fs.writeFile(path.join(dir, '.git', OVERLAY_FILE), changes.map(([p]) => p).join('\0'));
-  const copied: { path: string; oid: string }[] = [];
-  for (const [p, c] of changes) {
-    const dst = path.join(dir, p);
-    await fs.rm(dst, { recursive: true, force: true });
-    if (c === null || c.mode === '160000') { continue; } // a submodule's folder stays as the commit has it
-    await fs.mkdir(path.dirname(dst), { recursive: true });
-    const src = path.join(wt.top, p);
-    if (c.mode === '120000') {
-      await fs.symlink(await fs.readlink(src), dst);
-    } else {
-      await fs.copyFile(src, dst);
-      await fs.chmod(dst, c.mode === '100755' ? 0o755 : 0o644);
-      copied.push({ path: p, oid: c.oid });
-    }
-  }
-  if (copied.length > 0) {
-    const r = await blobIds(wt.top, copied.map((f) => f.path));
-    const moved = 'ids' in r ? copied.filter((f, i) => r.ids[i] !== f.oid) : [];
-    if ('failed' in r || moved.length > 0) {
-      throw new DataKitError('WorktreeChanged', `${moved.map((f) => f.path).slice(0, 3).join(', ') || 'A file'} changed in the working tree after its key was computed: build the working tree again`);
-    }
-  }
-  return changes.map(([p]) => p);
+  return worktree ? layWorktree(dir, repo.gitDir, worktree, { ...(only ? { only } : {}), ...(tell ? { tell } : {}) }) : [];
 }
 
 async function lockFreeDir(root: string, base: string, options: PrepareOptions): Promise<{ name: string; lock: LockHandle }> {

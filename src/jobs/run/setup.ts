@@ -78,7 +78,8 @@ export class Setups {
         .finally(() => { setupLog.finish(); runStarted(); });
       run = { products, started: whenStarted };
       this.running.set(key.digest, run);
-      products.then(() => this.running.delete(key.digest), () => undefined);
+      // A setup interrupted (its working tree moved while it was copied) is no result of its key: run again when asked.
+      products.then(() => this.running.delete(key.digest), (e: unknown) => { if (DataKitError.is(e) && e.data.reason === 'interrupted') { this.running.delete(key.digest); } });
       void whenStarted.then(started);
       const sub = setupLog.subscribe(0, (chunk) => log.write(chunk));
       try {

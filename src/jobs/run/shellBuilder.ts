@@ -8,7 +8,8 @@ import path = require('node:path');
 import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../../engine/builder';
 import { homeShort, type LiveLog } from '../../engine/liveLog';
 import type { SourceRepo } from '../../store/source/sourceRepo';
-import { prepareBuildDir, type BuildDir } from './checkout';
+import { prepareBuildDir, type BuildDir, type PrepareOptions } from './checkout';
+import { coveredByKey } from './worktreeCopy';
 import { entryName, keyJson, type JobKey } from '../keys/key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
@@ -123,7 +124,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       await setup?.started;
       return prepareBuildDir({
         repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run,
-        onTakeOver: (message) => log.log(message), ...(key.worktree ? { worktree: key.worktree } : {}),
+        onTakeOver: (message) => log.log(message), ...(key.worktree ? this.worktreeOptions(key, log) : {}),
       });
     })();
     const [made, ran] = await log.withPendingReason('Preparing the build directory', () => Promise.allSettled([checkout, setup?.products]));
@@ -143,6 +144,12 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       throw e;
     }
     return { dir, run, ...(products ? { products } : {}) };
+  }
+
+  /** What of the working tree a build of it gets: what its key covers (see coveredByKey). */
+  private worktreeOptions(key: JobKey, log: LiveLog): Pick<PrepareOptions, 'worktree' | 'only' | 'onNote'> {
+    const only = coveredByKey(key, this.options.keyOf);
+    return { worktree: key.worktree!, ...(only ? { only } : {}), onNote: (message) => log.log(message) };
   }
 
   async abandon(prepared: Promise<unknown>): Promise<void> {

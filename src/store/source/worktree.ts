@@ -237,7 +237,7 @@ export async function blobIds(top: string, paths: readonly string[]): Promise<{ 
 // The ids a commit would record, hashed here rather than with isomorphic-git's hashBlob or a dry-run
 // writeObject: the working tree's keys are a read, and reading never loads isomorphic-git (its bundle costs
 // a new process +54 ms; bench/store.bench.mjs part f).
-function blobId(content: Buffer): string {
+export function blobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
