@@ -36,6 +36,12 @@ const INSTALL_CONFIG = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs'];
  */
 const SHARED_CONFIG = /^(tsconfig(\..+)?\.json|\.eslintrc(\..+)?|eslint\.config\.[cm]?[jt]s|\.prettierrc(\..+)?|prettier\.config\.[cm]?[jt]s|\.babelrc(\..+)?|babel\.config\.[cm]?[jt]s|jest\.config\.[cm]?[jt]s|vitest\.(config|workspace)\.[cm]?[jt]s|biome\.jsonc?|\.browserslistrc|\.swcrc)$/;
 /** What a folder or package name in a command may hold without quoting, for sh and cmd.exe alike. */
+/**
+ * The runtime's version is part of the setup's key: upgrading Node installs the dependencies again (native
+ * modules are built for one Node) and builds every job on the setup again.
+ */
+const NODE_TOOLCHAIN = ['node --version'];
+
 const SAFE_WORD = /^[A-Za-z0-9@._/+-]+$/;
 
 interface Package {
@@ -64,12 +70,12 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
     const setupInputs = (lockfile?: string): string[] => ['package.json', ...(lockfile ? [lockfile] : []), ...(ws?.file === 'pnpm-workspace.yaml' ? [ws.file] : []),
       ...resolved.used.map((p) => `${p}/package.json`), ...INSTALL_CONFIG.filter((f) => names.has(f))].filter((p) => pathProblem(p.replace(/^!/, '')) === undefined);
     if (install) {
-      setup = { run: install.run, inputs: setupInputs(install.lockfile), from: install.lockfile };
+      setup = { run: install.run, inputs: setupInputs(install.lockfile), toolInputs: NODE_TOOLCHAIN, from: install.lockfile };
     } else if (!LOCKFILES.some(([f]) => names.has(f)) && (hasDependencies(root) || packages.some(hasDependencies))) {
       // Without a lockfile the jobs would run without their dependencies: install by the package.json files.
       const manager = declaredManager(root, names) ?? 'npm';
       const run = manager === 'npm' ? 'npm install --no-audit --no-fund' : `${manager} install`;
-      setup = { run, inputs: setupInputs(), from: NO_LOCKFILE };
+      setup = { run, inputs: setupInputs(), toolInputs: NODE_TOOLCHAIN, from: NO_LOCKFILE };
       skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): the setup runs \`${run}\`, installed again only when a package.json changes, so the versions it got may differ from a fresh install; commit a lockfile for a reproducible one` });
     }
     const manager = install?.manager ?? declaredManager(root, names) ?? 'npm';

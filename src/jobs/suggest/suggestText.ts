@@ -26,7 +26,8 @@ export function suggestionText(jobs: readonly SuggestedJob[], setup: SuggestedSe
     lines.push(setup.from === NO_LOCKFILE
       ? '  // Installs the dependencies once per distinct content of its inputs. There is no lockfile: the versions installed may differ from one install to the next.'
       : `  // Installs the dependencies once per distinct content of its inputs (as ${shown(setup.from)} says).`);
-    lines.push(`  "setup": ${inline({ run: setup.run, inputs: setup.inputs })},`);
+    lines.push(`  // Again when the output of a command of "toolInputs" changes (a Node upgrade), and every job with it.`);
+    lines.push(`  "setup": ${inline({ run: setup.run, inputs: setup.inputs, toolInputs: setup.toolInputs })},`);
   }
   lines.push('  "jobs": {');
   jobs.forEach((j, i) => {

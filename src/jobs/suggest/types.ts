@@ -18,6 +18,8 @@ export interface SuggestedJob {
 export interface SuggestedSetup {
   readonly run: string;
   readonly inputs: string[];
+  /** Commands whose output is part of its key (the runtime's version: an upgrade installs again). */
+  readonly toolInputs: string[];
   /** What it was chosen by, e.g. `package-lock.json`. */
   readonly from: string;
 }
