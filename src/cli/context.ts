@@ -1,11 +1,13 @@
 // What every command shares: the terminal, its exit codes and errors, and the jobs of the revision (and
 // the configuration) it was asked about, with what a user should hear about them first.
-import fs = require('node:fs');
 import path = require('node:path');
 import { CONFIG_FILE } from '../jobs/config/config';
 import { keyWarnings, type JobKey } from '../jobs/keys/key';
+import { MAX_CONFIG_BYTES, readWorkingConfig } from '../jobs/repoJobs';
+import { readRegularTextSync } from '../shared/regularFile';
 import type { JobsAt, JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, EXIT } from '../shared/errors';
+import { printable } from './format';
 
 export { EXIT };
 
@@ -47,13 +49,7 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
   let file = CONFIG_FILE;
   if (opts.config !== undefined) {
     file = path.relative(opts.cwd, path.resolve(opts.cwd, opts.config)) || opts.config;
-    let text: string;
-    try {
-      text = fs.readFileSync(path.resolve(opts.cwd, opts.config), 'utf8');
-    } catch (e) {
-      throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
-    at = await jobs.jobsWithConfig(commit, text);
+    at = await jobs.jobsWithConfig(commit, readGivenConfig(opts.cwd, opts.config));
     const own = (await jobs.configText(commit)) === undefined ? `it has no ${CONFIG_FILE} of its own` : `not those of its own ${CONFIG_FILE}`;
     io.err(`datakit-ci: building ${opts.rev} (${short}) with the jobs of ${file}, ${own}\n`);
   } else {
@@ -75,14 +71,35 @@ export async function loadJobs(jobs: RepoJobs, opts: JobsOptions, io: Io): Promi
   return at;
 }
 
+/**
+ * The text of `--config FILE`: a regular file of at most MAX_CONFIG_BYTES (a FIFO or a device given by mistake
+ * is refused at once, never read); a file that cannot be read ends the command (exit 2).
+ */
+export function readGivenConfig(cwd: string, config: string): string {
+  let text: string | undefined;
+  try {
+    text = readRegularTextSync(path.resolve(cwd, config), { maxBytes: MAX_CONFIG_BYTES, name: `--config ${config}` });
+  } catch (e) {
+    throw DataKitError.is(e) ? e : new DataKitError('Usage', `cannot read --config ${config}: ${(e as Error).message}`);
+  }
+  if (text === undefined) { throw new DataKitError('Usage', `cannot read --config ${config}: no such file`); }
+  return text;
+}
+
 /** When the working copy's configuration differs from the one that runs, says so and how to use it. */
 async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOptions, io: Io): Promise<void> {
   const top = jobs.dirs.topLevel;
   if (!top || jobs.headTarget()[0]?.commit !== commit) { return; }
-  let mine: string | undefined;
-  try { mine = fs.readFileSync(path.join(top, CONFIG_FILE), 'utf8'); } catch { /* none in the working tree */ }
-  if (mine === undefined || mine === await jobs.configText(commit)) { return; }
   const rel = path.relative(opts.cwd, path.join(top, CONFIG_FILE)) || CONFIG_FILE;
+  let mine: string | undefined;
+  try {
+    mine = await readWorkingConfig(top, rel);
+  } catch (e) {
+    // A link to /dev/zero or a FIFO in its place is said, never read: what runs is the commit's either way.
+    io.err(`datakit-ci: warning: ${printable((e as Error).message)}; the one committed at ${commit.slice(0, 7)} is what runs\n`);
+    return;
+  }
+  if (mine === undefined || mine === await jobs.configText(commit)) { return; }
   io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--worktree\` builds your working tree with yours (\`--config ${rel}\` runs yours on HEAD)\n`);
 }
 
@@ -130,7 +147,7 @@ export async function loadWorktreeJobs(jobs: RepoJobs, io: Io, doing: 'building'
   }
   if (!jobs.dirs.topLevel) { throw new DataKitError('Usage', 'this repository is bare: it has no working tree'); }
   const wt = await jobs.worktreeJobs();
-  for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${n}\n`); }
+  for (const n of wt.state.notes) { io.err(`datakit-ci: note: ${printable(n)}\n`); }
   const short = wt.state.head.slice(0, 7);
   if (!wt.at) {
     io.err(`datakit-ci: the working tree does not differ from HEAD (${short}): ${doing} HEAD\n`);

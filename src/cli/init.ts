@@ -8,7 +8,7 @@ import { suggestJobs, type Suggestions } from '../jobs/suggest/suggest';
 import { findRepository, headOf } from '../jobs/repository';
 import { DataKitError } from '../shared/errors';
 import { EXIT, type Io } from './context';
-import { table } from './format';
+import { printable, table } from './format';
 
 /** `init [--force] [--print]`. */
 export async function runInit(args: string[], io: Io, cwd: string): Promise<number> {
@@ -43,7 +43,7 @@ export async function runInit(args: string[], io: Io, cwd: string): Promise<numb
   say(indent(table([
     ...(s.setup ? [['(setup)', s.setup.run, `chosen by ${s.setup.from}`]] : []),
     ...s.jobs.map((j) => [j.name, j.run, j.from]),
-  ])));
+  ].map((row) => row.map(printable)))));
   saySkipped(s, say);
   // Jobs are read from the commit: building needs the file committed, or --worktree over a first commit.
   say(values.print ? `next: \`datakit-ci init\` writes it to ${shownFile}\n`
@@ -54,7 +54,8 @@ export async function runInit(args: string[], io: Io, cwd: string): Promise<numb
 
 function saySkipped(s: Suggestions, say: (text: string) => void): void {
   if (s.skipped.length === 0) { return; }
-  say(`skipped:\n${s.skipped.map((k) => `  ${k.file}: ${k.reason}\n`).join('')}`);
+  // A folder's or a pattern's name is the repository's text: shown, never acted on by the terminal.
+  say(`skipped:\n${s.skipped.map((k) => `  ${printable(k.file)}: ${printable(k.reason)}\n`).join('')}`);
 }
 
 function indent(text: string): string {

@@ -104,9 +104,9 @@ async function askOnTerminal(question: string): Promise<boolean> {
 
 type Command = (jobs: RepoJobs, args: string[], io: Io, cwd: string) => Promise<number>;
 
-/** `main` for HEAD on a branch, else the revision as given. */
+/** `main` for HEAD on a branch, else the revision as given; a branch's name may hold a bidirectional override or a C1 control, shown. */
 function revLabel(jobs: RepoJobs, rev: string): string {
-  return rev === 'HEAD' ? (jobs.headTarget()[0]?.name ?? rev) : rev;
+  return printable(rev === 'HEAD' ? (jobs.headTarget()[0]?.name ?? rev) : rev);
 }
 
 const status: Command = async (jobs, args, io, cwd) => {
@@ -233,6 +233,7 @@ const clean: Command = async (jobs, args, io) => {
   io.out(r.removed.length === 0 ? `Nothing to remove in ${jobs.buildRoot}\n`
     : `${verb} ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} (${mb} MB) from ${jobs.buildRoot}:\n${r.removed.map((d) => `  ${d}\n`).join('')}`);
   if (r.busy.length > 0) { io.out(`Left ${r.busy.length} in use by a running build: ${r.busy.join(', ')}\n`); }
+  for (const m of r.tookOver) { io.err(`datakit-ci: ${m}\n`); }
   return EXIT.ok;
 };
 

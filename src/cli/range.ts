@@ -1,12 +1,10 @@
 // `build --range A..B` and `status --range A..B`: every commit of a range, commits × jobs as a matrix.
-import fs = require('node:fs');
-import path = require('node:path');
 import type { JobKey } from '../jobs/keys/key';
 import type { CommitJobs, JobStatus, RepoJobs } from '../jobs/repoJobs';
 import { CONFIG_FILE } from '../jobs/config/config';
 import { firstFailing, verdictOf, type FirstFailing, type Verdict } from '../jobs/firstFailing';
 import { DataKitError, EXIT } from '../shared/errors';
-import { untilFinal, type Io } from './context';
+import { readGivenConfig, untilFinal, type Io } from './context';
 import { printable, seconds } from './format';
 import { report, type JobReport } from './report';
 import { stopOnSignals } from './signals';
@@ -148,12 +146,7 @@ async function confirmSize(total: number, opts: RangeOptions, io: Io): Promise<n
 
 /** The `--config` file's text, when one was given. */
 function givenConfig(opts: RangeOptions, cwd: string): string | undefined {
-  if (opts.config === undefined) { return undefined; }
-  try {
-    return fs.readFileSync(path.resolve(cwd, opts.config), 'utf8');
-  } catch (e) {
-    throw new DataKitError('Usage', `cannot read --config ${opts.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  return opts.config === undefined ? undefined : readGivenConfig(cwd, opts.config);
 }
 
 /** A commit of the range with the keys of the jobs asked for. */

@@ -2,16 +2,27 @@
 // .datakit-ci.json (or a file the caller gives), never from anything under the results repository; kept per
 // commit, since a commit never changes. The keys computed once are also written beside the results
 // repository (keysCache.ts) so that a window that may run no git can still show saved results.
-import fs = require('node:fs');
 import path = require('node:path');
 import { LRUCache } from 'lru-cache';
-import { unlessMissing } from '../shared/errors';
+import { readRegularText } from '../shared/regularFile';
 import type { SourceRepo } from '../store/source/sourceRepo';
 import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/source/worktree';
 import { CONFIG_FILE, parseConfig, type ConfigResult } from './config/config';
 import { commitSource, computeKeys, worktreeSource, type InputSource, type JobKey } from './keys/key';
 import { readKeysCache, writeKeysCache } from './keys/keysCache';
 import type { RuntimeProbe } from './keys/runtimeInputs';
+
+/** The largest .datakit-ci.json read from the working tree (real ones are a few kilobytes). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The working copy's .datakit-ci.json at the work tree `top`, as text; undefined when there is none. Only a
+ * regular file of at most MAX_CONFIG_BYTES is read: anything else (a link to /dev/zero, a FIFO) is refused with
+ * `NotRegularFile`, naming it as `shown`, without being read and without blocking the thread.
+ */
+export function readWorkingConfig(top: string, shown: string = CONFIG_FILE): Promise<string | undefined> {
+  return readRegularText(path.join(top, CONFIG_FILE), { maxBytes: MAX_CONFIG_BYTES, name: shown });
+}
 
 /** The jobs that a commit declares. */
 export interface JobsAt {
@@ -164,7 +175,7 @@ export class JobsReader {
     if (change === undefined) {
       text = await this.configText(state.head);
     } else if (change !== null) {
-      text = await unlessMissing(fs.promises.readFile(path.join(repo.topLevel!, CONFIG_FILE), 'utf8'));
+      text = await readWorkingConfig(repo.topLevel!);
     }
     const commit = state.head;
     if (text === undefined) { return { state, at: { commit, config: 'missing', keys: [] } }; }

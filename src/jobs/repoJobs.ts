@@ -35,6 +35,7 @@ import { branchTargets, listTargets, type BranchInfo, type Target } from './targ
 import { ResultsWatcher, watchRefs, type ResultsChange } from './watchers';
 
 export type { CommitJobs, JobsAt, WorktreeJobs } from './commitJobs';
+export { MAX_CONFIG_BYTES, readWorkingConfig } from './commitJobs';
 export type { BuildInfo, JobBuild, KeyRecord, Provenance } from './resultInfo';
 export type { Explanation, InputChange, InputSummary } from './explain';
 export { reusedFrom } from './resultInfo';
@@ -102,7 +103,7 @@ export class RepoJobs {
     const probe = new ProcessRuntimeProbe({ cwd: dirs.topLevel ?? dirs.commonDir, environment: process.env, ...(runtimeReuseMs !== undefined ? { reuseMs: runtimeReuseMs } : {}) });
     this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m),
       probe, ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
-    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest) });
+    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest), warn: (m) => this.logger?.error(m) });
     this.builder = builder.name;
     this.cache = new BuildCache(builder, { store, logs, metrics, pool, locks: this.locks, logger });
     this.info = new ResultInfo(store, this.builder, (commits) => this.trusted ? this.repo().then((r) => r.commitSubjects(commits)) : Promise.resolve(new Map()), (m) => this.logger?.error(m));
@@ -188,7 +189,8 @@ export class RepoJobs {
   /** Which of `paths` the working copy has as `commit` has them (the same blob, as git would hash it). */
   async unchangedSince(commit: string, files: readonly string[]): Promise<Set<string>> {
     const top = this.dirs.topLevel;
-    const paths = top ? files.filter((p) => fs.statSync(path.join(top, p), { throwIfNoEntry: false })?.isFile()) : [];
+    // Regular files only, never through a link: git records a link itself, and a link to a FIFO would hang the hash.
+    const paths = top ? files.filter((p) => fs.lstatSync(path.join(top, p), { throwIfNoEntry: false })?.isFile()) : [];
     if (!top || paths.length === 0) { return new Set(); }
     const [inCommit, hashed] = await Promise.all([(await this.repo()).objectIds(commit, paths), blobIds(top, paths)]);
     const same = new Set<string>();

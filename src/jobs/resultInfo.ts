@@ -3,6 +3,7 @@
 // from before (for Explain Key). Read from the results repository only.
 import { LRUCache } from 'lru-cache';
 import { DataKitError, isMissing } from '../shared/errors';
+import { parseJsonBounded } from '../shared/json';
 import { isObjectId } from '../shared/objectId';
 import { TRAILER, timesFromTrailers, WORKTREE_SOURCE } from '../shared/resultCommit';
 import type { GitStore } from '../store/results/gitStore';
@@ -142,7 +143,7 @@ export class ResultInfo {
     if (known !== undefined) { return known; }
     let found: Origin = { worktree: false };
     try {
-      const record = JSON.parse(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8')) as KeyRecord;
+      const record = parseJsonBounded(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8'), 'key.json', 'CorruptResult') as KeyRecord;
       // A fetched result's key.json is whoever made it's: a commit that is no object id is not one.
       found = { ...(typeof record.commit === 'string' && isObjectId(record.commit) ? { commit: record.commit } : {}), worktree: record.worktree === true };
     } catch (e) {
@@ -205,7 +206,8 @@ export class ResultInfo {
       const time = (await this.store.commitTimes(e.commit)).finished;
       if (best && time <= best.time) { continue; }
       try {
-        best = { time, entry: e.entry, commit: e.commit, record: JSON.parse(Buffer.from(await snap.readFile('key.json')).toString('utf8')) as KeyRecord };
+        // A fetched result's key.json is whoever made it's: its nesting is bounded before explain compares it.
+        best = { time, entry: e.entry, commit: e.commit, record: parseJsonBounded(Buffer.from(await snap.readFile('key.json')).toString('utf8'), 'key.json', 'CorruptResult') as KeyRecord };
       } catch (err) {
         throw new DataKitError('CorruptResult', `The key.json of ${e.ref} (${e.commit.slice(0, 12)}) cannot be read: ${(err as Error).message}`);
       }

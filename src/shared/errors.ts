@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'InvalidRange' // a range of commits that is not `A..B`
   | 'WorktreeConflict' // the working tree has unmerged paths: no commit could be made of it
   | 'WorktreeUnreadable' // a file of the working tree cannot be read
+  | 'NotRegularFile' // a repository's file read by path is a device, a FIFO, a folder… or larger than its cap
   | 'WorktreeChanged' // a working-tree file changed between its key and its build
   | 'RemoteFailed' // a push to or fetch from a remote failed (no such remote, refused, credentials, timeout)
   | 'GitNotFound' // no `git` on the PATH
@@ -151,7 +152,7 @@ const ENVIRONMENT: ErrorOutcome = { exit: EXIT.environment, action: 'openLog' };
 export const OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
   InvalidArgument: USAGE, InvalidCapacity: USAGE, InvalidPath: USAGE, InvalidRefName: USAGE, UnsafePath: USAGE, Usage: USAGE,
   NotARepository: USAGE, NotFound: USAGE, UnknownRevision: USAGE, InvalidRange: USAGE,
-  WorktreeConflict: USAGE, WorktreeUnreadable: USAGE, WorktreeChanged: USAGE,
+  WorktreeConflict: USAGE, WorktreeUnreadable: USAGE, NotRegularFile: USAGE, WorktreeChanged: USAGE,
   RemoteFailed: ENVIRONMENT, GitNotFound: { exit: EXIT.environment, action: 'installGit' }, GitFailed: ENVIRONMENT, IoFailed: ENVIRONMENT, InTheWay: ENVIRONMENT,
   ObjectMissing: ENVIRONMENT, CorruptObject: ENVIRONMENT, CorruptResult: ENVIRONMENT, CorruptRef: ENVIRONMENT,
   PackVanished: ENVIRONMENT, PackedRefsUnusable: ENVIRONMENT, RefLocked: ENVIRONMENT, RefNameConflict: ENVIRONMENT,

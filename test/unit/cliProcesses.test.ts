@@ -113,8 +113,28 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
     assert.equal(second.code, 0, second.err);
     assert.equal(runs(left), false, 'the leftover was killed');
     const log = runCli(dir, ['log', 'quiet'], CLI_ENV).out;
-    assert.match(log, new RegExp(`Took over the build directory .* from pid ${c.pid} \\(its process ${c.pid} is gone\\); killed 2 processes it left running`));
+    assert.match(log, new RegExp(`Warning: pid ${c.pid}, which ran job quiet, ended without stopping it \\(its process ${c.pid} is gone\\); killed 2 processes it left running`));
+    assert.match(log, new RegExp(`Took over the build directory .* from pid ${c.pid} \\(its process ${c.pid} is gone\\)`));
     assert.match(log, /second run/);
+  });
+
+  it('after kill -9 of the command, the next build of anything in the same cache directory kills its job\'s processes and says so', async () => {
+    const pids = fs.mkdtempSync(path.join(tmp, 'pids-'));
+    const dir = project({ lingering: { run: `sleep 300 & echo $! > '${pids}/left.pid'; wait` } });
+    const c = spawn(process.execPath, [CLI, 'build'], { cwd: dir, env: CLI_ENV, stdio: 'ignore' });
+    await until('the job to start', () => fs.existsSync(path.join(pids, 'left.pid')) && readPid(path.join(pids, 'left.pid')) > 0);
+    const left = readPid(path.join(pids, 'left.pid'));
+    after(() => { if (runs(left)) { process.kill(left, 'SIGKILL'); } });
+    c.kill('SIGKILL');
+    await exited(c);
+    assert.equal(runs(left), true, 'kill -9 of the command leaves its job running');
+    // Another repository, another job: only the cache directory is shared.
+    const other = project({ other: { run: 'echo other' } });
+    const r = runCli(other, ['build'], CLI_ENV);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(runs(left), false, 'the job of the dead command was killed');
+    assert.match(r.err, new RegExp(`datakit-ci: warning: pid ${c.pid}, which ran job lingering, ended without stopping it \\(its process ${c.pid} is gone\\); killed \\d+ process(es)? it left running \\((\\d+, )*${left}(, \\d+)*\\)\n`));
+    assert.deepEqual(fs.readdirSync(path.join(tmp, 'cache', 'runs')), [], 'no record of a finished or dead run stays');
   });
 
   it('from a pre-commit hook of a linked worktree, a job sees neither the hook\'s git variables nor the editor\'s', () => {

@@ -266,7 +266,8 @@ describe('the JSON schema', () => {
   it('accepts exactly the paths that pathProblem accepts', () => {
     const pattern = new RegExp(schema.definitions.path.pattern, 'u');
     const samples = ['src', 'src/', 'a/b/c', 'dist/**', '**/*.js', '...', '.github', 'a..b', 'C:', 'C:/x', 'C:\\x', 'c:d',
-      '', '/', '/a', 'a//b', 'a//', '..', '../a', 'a/..', 'a/../b', '.', './a', 'a/.', 'a\\b', ' '];
+      '', '/', '/a', 'a//b', 'a//', '..', '../a', 'a/..', 'a/../b', '.', './a', 'a/.', 'a\\b', ' ',
+      '.git', '.git/', '.git/**', 'a/.git', 'a/.GIT/b', '.Git', '.gitignore', 'a.git', '.github/x', 'x/.git.d'];
     for (const p of samples) {
       assert.equal(pattern.test(p), pathProblem(p) === undefined, p);
     }

@@ -188,7 +188,8 @@ describe('a shared setup', () => {
       assert.match(await logOf(jobs, b), /=== setup: /);
       assert.doesNotMatch(await logOf(jobs, bare), /setup/);
       // Hard links to the shared, read-only products.
-      const products = path.join(jobs.buildRoot, 'deps', keys.a.setup!.digest.slice(0, 16), 'tree');
+      const setupDir = path.join(jobs.buildRoot, 'deps', keys.a.setup!.digest.slice(0, 16));
+      const products = path.join(setupDir, fs.readFileSync(path.join(setupDir, 'done'), 'utf8').split('\n')[1], 'tree');
       const inJob = path.join(jobs.buildRoot, 'work', jobDirName('a'), 'node_modules', 'dep', 'index.js');
       assert.equal(fs.statSync(inJob).ino, fs.statSync(path.join(products, 'node_modules', 'dep', 'index.js')).ino);
       assert.equal(fs.statSync(inJob).mode & 0o222, 0, 'read-only');

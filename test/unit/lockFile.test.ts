@@ -97,7 +97,7 @@ describe('lock files', () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
     try {
-      writeLock(file, child.pid!);
+      writeLock(file, child.pid!, os.hostname(), { startedAt: new Date().toISOString() });
       assert.equal(await acquireLock(file, { wait: false }), undefined);
       assert.deepEqual(await readLockHolder(file), { pid: child.pid });
     } finally {
@@ -135,6 +135,28 @@ describe('lock files', () => {
     assert.ok(h);
     assert.deepEqual(stale, [{ pid: process.pid, hostname: os.hostname(), data: undefined, reason: `pid ${process.pid} now belongs to another process` }]);
     await h.release();
+  });
+
+  it('takes over at once a lock that records no start time when its pid belongs to a process started after the lock was taken', async () => {
+    const file = next();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // A live process that took the pid after the holder died: the lock was taken in 2001, its heartbeat is fresh.
+    const reused = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      writeLock(file, reused.pid!, os.hostname(), { data: 'run-9' });
+      assert.equal(await readLockHolder(file), undefined, 'the process that has the pid now is not the holder');
+      const stale: StaleHolder[] = [];
+      const h = await acquireLock(file, { wait: false, onTakeOver: (s) => { stale.push(s); } });
+      assert.ok(h, 'taken at once');
+      assert.deepEqual(stale, [{ pid: reused.pid, hostname: os.hostname(), data: 'run-9', reason: `pid ${reused.pid} now belongs to a process that started after the lock was taken` }]);
+      await h.release();
+      // The same lock taken by that very process after it started is its own.
+      writeLock(file, reused.pid!, os.hostname(), { startedAt: new Date().toISOString() });
+      assert.deepEqual(await readLockHolder(file), { pid: reused.pid });
+    } finally {
+      reused.kill('SIGKILL');
+      await exited(reused);
+    }
   });
 
   it('takes over another host\'s lock, or a live holder\'s, once its heartbeat has stopped', async () => {

@@ -202,6 +202,15 @@ for (const [name, p, skip] of implementations) {
       assert.equal(await p.isAlive(Number(fs.readFileSync(file, 'utf8'))), false);
     });
 
+    it('tells when a process started on the wall clock, to within two seconds', async () => {
+      const mine = (await p.startedAt(process.pid))!;
+      const expected = Date.now() - process.uptime() * 1000;
+      assert.ok(Math.abs(mine - expected) <= 2000, `${new Date(mine).toISOString()} is not ${new Date(expected).toISOString()}`);
+      const done = spawn('true');
+      await exited(done);
+      assert.equal(await p.startedAt(done.pid!), undefined);
+    });
+
     it('gives a start time that is the same on every look, another for a process started later, and none once it has exited', async () => {
       const mine = await p.startTime(process.pid);
       assert.ok(mine, 'this process has one');

@@ -1,7 +1,7 @@
 // The results repository: locating it, the commit/read round trip, transactions, history and names.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -294,7 +294,7 @@ describe('temporary object files', () => {
   before(() => { root = tempRoot('tmpobj'); });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('removes those that an interrupted write left (a writer that is gone, or a day old) when a store opens', async () => {
+  it('removes those that an interrupted write left (a writer that is gone, or a day old; git\'s an hour old) when a store opens', async () => {
     const results = path.join(root, 'results');
     // Made by git, so that no earlier open of ours has swept (or is sweeping) already.
     git(root, 'init', '-q', '--bare', results);
@@ -305,17 +305,60 @@ describe('temporary object files', () => {
     const left = [path.join(objects, `tmp_obj_${dead}_aaaaaaaaaaaa`), path.join(objects, 'ab', `tmp_obj_${dead}_bbbbbbbbbbbb`)];
     const old = path.join(objects, 'ab', `tmp_obj_${process.pid}_cccccccccccc`);
     const live = path.join(objects, 'ab', `tmp_obj_${process.pid}_dddddddddddd`);
-    for (const f of [...left, old, live]) { fs.writeFileSync(f, 'partial'); }
+    // git's own, which name no writer (a git killed while it unpacked a fetch): an hour old, and one being written.
+    const gitsOld = path.join(objects, 'ab', 'tmp_obj_Xy7Qz2');
+    const gitsLive = path.join(objects, 'ab', 'tmp_obj_123456');
+    for (const f of [...left, old, live, gitsOld, gitsLive]) { fs.writeFileSync(f, 'partial'); }
     const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
     fs.utimesSync(old, dayAgo, dayAgo);
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    fs.utimesSync(gitsOld, twoHoursAgo, twoHoursAgo);
     const warnings: string[] = [];
     await GitStore.open({ resultsDir: results, onWarning: (m) => warnings.push(m) });
     const deadline = Date.now() + 30_000;
     while (warnings.length === 0 && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 20)); }
-    assert.deepEqual(warnings, [`Removed 3 temporary object files that interrupted writes left in ${results}`]);
-    for (const f of [...left, old]) { assert.equal(fs.existsSync(f), false, f); }
+    assert.deepEqual(warnings, [`Removed 4 temporary object files that interrupted writes left in ${results}`]);
+    for (const f of [...left, old, gitsOld]) { assert.equal(fs.existsSync(f), false, f); }
     assert.equal(fs.existsSync(live), true, 'a running writer\'s file stays');
+    assert.equal(fs.existsSync(gitsLive), true, 'a fresh file of git\'s stays, though its random part reads as a pid no process has');
     fs.rmSync(live);
+    fs.rmSync(gitsLive);
+    assertFsckClean(results);
+  });
+});
+
+describe('temporary object files of a writer killed with kill -9', () => {
+  let root: string;
+  before(() => { root = tempRoot('tmpobj-killed'); });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('are swept by the next process that opens the store, not at the next hourly sweep', async () => {
+    const results = path.join(root, 'results');
+    await GitStore.open({ resultsDir: results });
+    assert.ok(fs.existsSync(path.join(results, 'info', 'last-sweep')), 'a sweep ran just now: the next is an hour away');
+    const objects = path.join(results, 'objects');
+    // A writer that wrote an object, then was killed in the middle of the next (its temporary file stays).
+    const module = path.resolve(__dirname, '..', '..', 'src', 'store', 'git', 'looseObjects.js');
+    const script = `const fs = require('node:fs');
+      require(${JSON.stringify(module)}).writeBlobStreamed(${JSON.stringify(objects)}, Buffer.from('first\\n')).then(() => {
+        fs.mkdirSync(${JSON.stringify(path.join(objects, 'cd'))}, { recursive: true });
+        fs.writeFileSync(${JSON.stringify(path.join(objects, 'cd'))} + '/tmp_obj_' + process.pid + '_eeeeeeeeeeee', 'partial');
+        console.log('ready');
+        setInterval(() => {}, 1000);
+      });`;
+    const writer = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => writer.stdout.on('data', (d: Buffer) => { if (String(d).includes('ready')) { resolve(); } }));
+    const left = path.join(objects, 'cd', `tmp_obj_${writer.pid}_eeeeeeeeeeee`);
+    writer.kill('SIGKILL');
+    await new Promise((r) => writer.once('exit', r));
+    assert.ok(fs.existsSync(left));
+    const warnings: string[] = [];
+    await GitStore.open({ resultsDir: results, onWarning: (m) => warnings.push(m) });
+    const deadline = Date.now() + 30_000;
+    while (warnings.length === 0 && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 20)); }
+    assert.deepEqual(warnings, [`Removed 1 temporary object file that interrupted writes left in ${results}`]);
+    assert.equal(fs.existsSync(left), false);
+    assert.deepEqual(fs.readdirSync(path.join(results, 'info', 'writers')), [], 'the dead writer is forgotten once swept');
     assertFsckClean(results);
   });
 });

@@ -6,6 +6,8 @@
 import * as vscode from 'vscode';
 import { CONFIG_FILE, parseConfig } from '../../jobs/config/config';
 import type { InputWarning } from '../../jobs/keys/key';
+import { MAX_CONFIG_BYTES } from '../../jobs/repoJobs';
+import { readRegularText } from '../../shared/regularFile';
 
 export class ConfigDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('datakit-ci');
@@ -36,8 +38,11 @@ export class ConfigDiagnostics implements vscode.Disposable {
 
   private async checkFile(uri: vscode.Uri): Promise<void> {
     try {
-      const bytes = await vscode.workspace.fs.readFile(uri);
-      if (!this.openDocument(uri)) { this.check(uri, Buffer.from(bytes).toString('utf8'), false); }
+      // Read as a regular file only (never a link to /dev/zero or a FIFO, which the editor's reader would follow).
+      const text = uri.scheme === 'file' ? await readRegularText(uri.fsPath, { maxBytes: MAX_CONFIG_BYTES, name: CONFIG_FILE })
+        : Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
+      if (text === undefined) { this.collection.delete(uri); return; }
+      if (!this.openDocument(uri)) { this.check(uri, text, false); }
     } catch {
       this.collection.delete(uri);
     }

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
+import { plain } from '../../shared/format';
 import { isObjectId } from '../../shared/objectId';
 import { LRUCache } from 'lru-cache';
 import type { Session } from '../session/session';
@@ -40,7 +41,7 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
     const unique = [...new Set(paths)];
     const view = (p: string): vscode.Uri => vscode.Uri.from({ scheme: SOURCE_SCHEME, path: `/${session.id}/${commit}/${p}` });
     if (!top || unique.length === 0) { for (const p of unique) { out.set(p, view(p)); } return out; }
-    const same = await session.jobs.unchangedSince(commit, unique.filter((p) => fileExists(path.join(top, p))));
+    const same = await session.jobs.unchangedSince(commit, unique.filter((p) => isRegularFile(path.join(top, p))));
     for (const p of unique) { out.set(p, same.has(p) ? vscode.Uri.file(path.join(top, p)) : view(p)); }
     return out;
   }
@@ -51,6 +52,10 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
    */
   async open(session: Session, commit: string, file: string, line: number, column = 1, worktree = false): Promise<vscode.TextEditor> {
     const top = session.dirs.topLevel;
+    if (worktree && top && !isRegularFile(path.join(top, file)) && fs.lstatSync(path.join(top, file), { throwIfNoEntry: false })) {
+      // A link (to /dev/zero, a FIFO…) or a device where the build read a file: never handed to the editor.
+      throw new DataKitError('NotRegularFile', `${plain(file)} is not a regular file in the working tree: not opened`);
+    }
     const uri = worktree && top ? vscode.Uri.file(path.join(top, file)) : (await this.locate(session, commit, [file])).get(file)!;
     const at = new vscode.Position(Math.max(0, line - 1), Math.max(0, column - 1));
     return vscode.window.showTextDocument(uri, { selection: new vscode.Range(at, at), preview: true });
@@ -66,8 +71,12 @@ export class SourceFiles implements vscode.TextDocumentContentProvider {
   }
 }
 
-function fileExists(p: string): boolean {
-  try { return fs.statSync(p).isFile(); } catch { return false; }
+/**
+ * Whether `p` is a regular file itself: not a symbolic link (git records the link, not what it points to, and a
+ * link may point to /dev/zero or a FIFO, which the editor would try to read), a device or a FIFO.
+ */
+function isRegularFile(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 /** A commit's files as the working tree has them (its changes over it): changed and new paths in, deleted ones out. */

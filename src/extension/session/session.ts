@@ -5,10 +5,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type * as vscode from 'vscode';
 import { Emitter, type Disposable } from '../../shared/events';
-import { DataKitError, unlessMissing } from '../../shared/errors';
+import { DataKitError } from '../../shared/errors';
+import { plain } from '../../shared/format';
 import { CONFIG_FILE } from '../../jobs/config/config';
 import { keyWarnings, type InputWarning, type JobKey } from '../../jobs/keys/key';
-import type { JobsAt, JobStatus, RepoJobs, WorktreeState } from '../../jobs/repoJobs';
+import { readWorkingConfig, type JobsAt, type JobStatus, type RepoJobs, type WorktreeState } from '../../jobs/repoJobs';
 import { suggestJobs, type Suggestions } from '../../jobs/suggest/suggest';
 import type { BranchInfo, Target } from '../../jobs/targets';
 import { isRunning, JobView, jobState, keepUnchanged, WORKTREE_TARGET, type SessionChange, type SessionHost, type SessionOptions, type TargetView } from './model';
@@ -55,6 +56,8 @@ export class Session implements Disposable, SessionHost {
   /** Whether the first automatic build of a repository never built may run (it asks). */
   readonly firstBuild: FirstBuild;
   private readonly subscription: Disposable;
+  /** The last refusal to read the working copy's configuration (see configEdited). */
+  private configRefusal: string | undefined;
 
   constructor(readonly jobs: RepoJobs, readonly options: SessionOptions) {
     this.sharing = new SessionSharing(this, options);
@@ -67,9 +70,9 @@ export class Session implements Disposable, SessionHost {
 
   get dirs(): RepoJobs['dirs'] { return this.jobs.dirs; }
 
-  /** The repository's name as shown in the tree. */
+  /** The repository's name as shown in the tree: a folder's name, its control characters neutralised. */
   get name(): string {
-    return path.basename(this.dirs.topLevel ?? this.dirs.gitDir);
+    return plain(path.basename(this.dirs.topLevel ?? this.dirs.gitDir));
   }
 
   /** An opaque id for URIs: the results repository stands for the session. */
@@ -266,7 +269,12 @@ export class Session implements Disposable, SessionHost {
   private async configEdited(commit: string): Promise<boolean> {
     const top = this.dirs.topLevel;
     if (!top) { return false; }
-    const mine = await unlessMissing(fs.promises.readFile(path.join(top, CONFIG_FILE), 'utf8'));
+    // A link to /dev/zero or a FIFO in its place is said (once until it changes), never read: the commit's runs.
+    const mine = await readWorkingConfig(top).catch((e: Error) => {
+      if (e.message !== this.configRefusal) { this.options.log(`${e.message}; the one committed is what runs`); }
+      this.configRefusal = e.message;
+    });
+    if (mine !== undefined) { this.configRefusal = undefined; }
     return mine !== undefined && mine !== await this.jobs.configText(commit);
   }
 

@@ -28,13 +28,13 @@ export function jobNameProblem(name: string): string | undefined {
   return refNameProblem(name);
 }
 
-/** Where the text nests deeper than `MAX_DEPTH` (scanned without recursion), or undefined. */
-export function tooDeep(text: string): number | undefined {
+/** Where the text nests deeper than `max` levels (scanned without recursion), or undefined. */
+export function tooDeep(text: string, max = MAX_DEPTH): number | undefined {
   const scanner = createScanner(text, false);
   let depth = 0;
   for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
     if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
-      if (++depth > MAX_DEPTH) { return scanner.getTokenOffset(); }
+      if (++depth > max) { return scanner.getTokenOffset(); }
     } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken) {
       depth = Math.max(0, depth - 1);
     }
@@ -70,6 +70,10 @@ export function pathProblem(p: string): string | undefined {
   }
   if (segments.includes('.')) {
     return 'must not contain "."';
+  }
+  // The results repository refuses to save a `.git` (in any case), as git does: refused here, before anything runs.
+  if (segments.some((s) => s.toLowerCase() === '.git')) {
+    return 'must not name a ".git" folder (no commit and no saved result can hold one)';
   }
   return undefined;
 }

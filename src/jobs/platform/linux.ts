@@ -33,6 +33,23 @@ function readStat(pid: number): Stat | undefined {
   return { state: fields[0], pgrp: Number(fields[2]), startTime: fields[19] };
 }
 
+/**
+ * The clock ticks of /proc/<pid>/stat per second: the kernel's USER_HZ, which its interface fixes at 100 on
+ * every architecture Node runs on.
+ */
+const USER_HZ = 100;
+
+let bootMs: number | undefined;
+
+/** When the machine booted, in ms since 1970, from /proc/stat's `btime` (to the second); read once. */
+function bootTime(): number | undefined {
+  if (bootMs === undefined) {
+    const m = /^btime (\d+)$/m.exec(readProc('/proc/stat')?.toString('utf8') ?? '');
+    bootMs = m ? Number(m[1]) * 1000 : undefined;
+  }
+  return bootMs;
+}
+
 /** Every pid that /proc lists. */
 function livePids(): number[] {
   try {
@@ -53,6 +70,12 @@ export class LinuxPlatform extends PosixPlatform {
 
   override async startTime(pid: number): Promise<string | undefined> {
     return readStat(pid)?.startTime;
+  }
+
+  override async startedAt(pid: number): Promise<number | undefined> {
+    const ticks = readStat(pid)?.startTime;
+    const boot = bootTime();
+    return ticks === undefined || boot === undefined ? undefined : boot + Number(ticks) * 1000 / USER_HZ;
   }
 
   /** Zombies do not count: where PID 1 does not reap orphans (some containers), a killed grandchild would look alive forever. */

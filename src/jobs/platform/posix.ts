@@ -58,6 +58,13 @@ export class PosixPlatform implements Platform {
     return text === '' ? undefined : text;
   }
 
+  async startedAt(pid: number): Promise<number | undefined> {
+    // lstart is printed in UTC (PS_ENV), as `Mon Dec  7 12:00:00 2026`.
+    const text = await this.startTime(pid);
+    const ms = text === undefined ? NaN : Date.parse(`${text} GMT`);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
   /** Zombies do not count: where PID 1 does not reap orphans, a killed grandchild would look alive forever. */
   async groupAlive(pgid: number): Promise<boolean> {
     const reach = probe(-pgid);

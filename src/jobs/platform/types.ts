@@ -36,6 +36,12 @@ export interface Platform {
    */
   startTime(pid: number): Promise<string | undefined>;
   /**
+   * When the process started on the wall clock, in milliseconds since 1970 (undefined if it is gone or the
+   * system cannot tell), to within a second or two: compared with when a lock was taken, it tells a process
+   * that took a dead holder's pid later apart from the holder where the lock recorded no start time.
+   */
+  startedAt(pid: number): Promise<number | undefined>;
+  /**
    * Told when a job's first process has started, before any other look at it: a system without process
    * groups notes what tells its tree apart from a process that takes its id once it exits (POSIX: nothing,
    * a process group's id is not given to a new process while the group has a member).

@@ -69,6 +69,12 @@ export class WindowsPlatform implements Platform {
     return pid === process.pid ? (this.ownStart ??= look()) : look();
   }
 
+  async startedAt(pid: number): Promise<number | undefined> {
+    const created = await this.startTime(pid);
+    // A FILETIME counts 100 ns from 1601; 1970 is 11 644 473 600 s later.
+    return created === undefined ? undefined : Number(BigInt(created) / 10_000n) - 11_644_473_600_000;
+  }
+
   async groupAlive(root: number): Promise<boolean> {
     const alive = (await this.tree(root)).length > 0;
     if (!alive) { this.roots.delete(root); }

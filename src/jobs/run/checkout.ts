@@ -9,8 +9,8 @@ import { ID_DIGITS, isObjectId } from '../../shared/objectId';
 import { runGit } from '../../store/git/git';
 import type { SourceRepo } from '../../store/source/sourceRepo';
 import { blobIds, type WorktreeFiles } from '../../store/source/worktree';
-import { RUN_VARIABLE } from './environment';
-import { acquireLock, type LockHandle, type StaleHolder } from './lockFile';
+import { killLeftovers } from './leftovers';
+import { acquireLock, type LockHandle } from './lockFile';
 import { platform } from '../platform';
 
 /** A short stable name for a repository: its folder's name and a digest of its common git dir. */
@@ -152,7 +152,7 @@ async function lockFreeDir(root: string, base: string, options: PrepareOptions):
       wait: false,
       data: options.run,
       // A build that died (kill -9) may have left its job running here: it must not share the directory.
-      onTakeOver: (stale) => killLeftovers(path.join(root, 'work', name), stale, options.onTakeOver),
+      onTakeOver: (stale) => killLeftovers(`the build directory ${path.join(root, 'work', name)}`, stale, options.onTakeOver),
     });
     if (lock) { return { name, lock }; }
   }
@@ -219,13 +219,3 @@ async function checkOut(gitDir: string, dir: string, commit: string): Promise<vo
   }
   await fs.writeFile(path.join(gitDir, 'HEAD'), `${commit}\n`);
 }
-
-/** Kills what a dead build left running (found by its run's marker) before its directory is reused. */
-async function killLeftovers(dir: string, stale: StaleHolder, tell?: (message: string) => void): Promise<void> {
-  const run = stale.data ? { name: RUN_VARIABLE, value: stale.data } : undefined;
-  const left = run ? await platform().processesWithVariable(run.name, run.value) : [];
-  if (run && left.length > 0) { await platform().killTree(undefined, 2000, run); }
-  const who = stale.pid !== undefined ? `pid ${stale.pid}` : 'a crashed build';
-  tell?.(`Took over the build directory ${dir} from ${who} (${stale.reason})${left.length ? `; killed ${left.length} process${left.length === 1 ? '' : 'es'} it left running (${left.join(', ')})` : ''}`);
-}
-

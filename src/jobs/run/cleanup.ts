@@ -3,7 +3,8 @@
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { jobDirName } from './checkout';
-import { acquireLock } from './lockFile';
+import { killLeftovers } from './leftovers';
+import { acquireLock, type StaleHolder } from './lockFile';
 import { unlessMissing } from '../../shared/errors';
 
 export interface CleanResult {
@@ -13,6 +14,8 @@ export interface CleanResult {
   readonly bytes: number;
   /** Directories left because a build holds them. */
   readonly busy: string[];
+  /** Locks of dead builds taken over on the way, and what of theirs was killed. */
+  readonly tookOver: string[];
 }
 
 /** What remains in use: the jobs of the current configuration(s), and the current setup keys (their folder names). */
@@ -30,9 +33,12 @@ export async function cleanBuildRoot(root: string, inUse: InUse, options: { dryR
   const keepSetups = new Set(inUse.setups ?? []);
   const removed: string[] = [];
   const busy: string[] = [];
+  const tookOver: string[] = [];
   let bytes = 0;
   const remove = async (rel: string, lockName: string | undefined): Promise<void> => {
-    const lock = lockName === undefined ? undefined : await acquireLock(path.join(root, 'locks', lockName), { wait: false });
+    // A build or setup that died (kill -9) may have left its command running there: it goes first.
+    const onTakeOver = (stale: StaleHolder): Promise<void> => killLeftovers(`${rel} of ${root}`, stale, (m) => tookOver.push(m));
+    const lock = lockName === undefined ? undefined : await acquireLock(path.join(root, 'locks', lockName), { wait: false, onTakeOver });
     if (lockName !== undefined && !lock) { busy.push(rel); return; }
     try {
       bytes += await sizeOf(path.join(root, rel));
@@ -53,7 +59,7 @@ export async function cleanBuildRoot(root: string, inUse: InUse, options: { dryR
   }
   // An earlier layout's private indexes (build directories are repositories of their own now).
   if (await unlessMissing(fs.stat(path.join(root, 'index')))) { await remove('index', undefined); }
-  return { removed: removed.sort(), bytes, busy: busy.sort() };
+  return { removed: removed.sort(), bytes, busy: busy.sort(), tookOver };
 }
 
 /** Bytes of the files under `p` (links not followed; a file with several links counted once per link). */

@@ -75,6 +75,8 @@ const DEFAULT_POLL_MS = 100;
 const DEFAULT_STALE_MS = 5000;
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_HEARTBEAT_STALE_MS = 60_000;
+/** How far a process's start time, as the platform tells it (to the second at worst), may seem to come after its own lock. */
+const START_SLACK_MS = 2000;
 
 interface Ages {
   /** An unparseable file older than this is a crashed writer's. */
@@ -201,6 +203,15 @@ async function deadBecause(info: LockInfo, heartbeatAge: number, ages: Ages): Pr
     const now = info.startTime === undefined ? undefined : await platform().startTime(info.pid);
     if (now !== undefined && now !== info.startTime) {
       return `pid ${info.pid} now belongs to another process`;
+    }
+    // A lock that recorded no start time (its writer's system could not tell it): a process that started
+    // after the lock was taken cannot have taken it.
+    if (info.startTime === undefined) {
+      const started = await platform().startedAt(info.pid);
+      const taken = Date.parse(info.startedAt);
+      if (started !== undefined && Number.isFinite(taken) && started > taken + START_SLACK_MS) {
+        return `pid ${info.pid} now belongs to a process that started after the lock was taken`;
+      }
     }
   }
   if (heartbeatAge > ages.heartbeatStaleMs) {

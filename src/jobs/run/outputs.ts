@@ -31,8 +31,8 @@ export interface FoundOutputs {
 
 /**
  * The files under `dir` that `patterns` match (plain paths, globs, `!` exclusions): regular files, and
- * symbolic links that stay inside `dir` (kept as links; others are skipped with a warning). Nothing under
- * `.git` is ever an output, and no link is followed.
+ * symbolic links that stay inside `dir` (kept as links; others are skipped with a warning). Nothing named
+ * `.git` (in any case, at any depth) nor under it is ever an output, and no link is followed.
  */
 export async function findOutputs(dir: string, patterns: readonly string[]): Promise<FoundOutputs> {
   if (patterns.length === 0) { return { files: [], warnings: [] }; }
@@ -63,16 +63,19 @@ export async function findOutputs(dir: string, patterns: readonly string[]): Pro
       return;
     }
     for (const d of entries) {
+      // A `.git` at any depth (a nested repository's, a submodule's file), in any case: the results repository
+      // would refuse to save it, after the job ran; a glob such as `**` is not meant to reach it.
+      if (d.name.toLowerCase() === '.git') { continue; }
       const child = rel === '' ? d.name : `${rel}/${d.name}`;
       if (d.isDirectory()) {
-        if (child !== '.git') { await walk(child); }
+        await walk(child);
       } else {
         await consider(child, d);
       }
     }
   };
   for (const base of set.bases) {
-    if (base !== '' && !isSafeRelative(base)) { continue; }
+    if (base !== '' && (!isSafeRelative(base) || base.split('/').some((part) => part.toLowerCase() === '.git'))) { continue; }
     // Every component of the base must be a real directory inside `dir`, not a link out of it; a plain path
     // may also name a file (or a link) itself.
     let ok = true;

@@ -2,12 +2,7 @@
 // commit, and kept in `<build root>/deps/<key>/`. What it creates that git does not track (node_modules at
 // any depth…) is its product: made read-only there and hard-linked into each job's checkout before the job
 // starts, which takes no disk space for the files and well under a second for tens of thousands of them.
-//
-//   deps/<key>/tree/       the products (the checkout's tracked files and .git are removed once it is done)
-//   deps/<key>/manifest    the products' paths, NUL-separated
-//   deps/<key>/links       those of them that are symbolic links, NUL-separated
-//   deps/<key>/log         the setup's log, shown as a `=== setup` section of every job that uses it
-//   deps/<key>/done        written last: the products are complete
+// How the products are sealed, and checked for changes a job made in place, is products.ts's.
 import { randomUUID } from 'node:crypto';
 import fsSync = require('node:fs');
 import { promises as fs } from 'node:fs';
@@ -23,19 +18,13 @@ import type { WorktreeFiles } from '../../store/source/worktree';
 import { compilePatterns } from '../config/patterns';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import type { SetupKey } from '../keys/key';
+import { killLeftovers } from './leftovers';
 import { acquireLock, readLockHolder } from './lockFile';
+import { runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
+import { changedProducts, checkAfterJob, readSealed, runDir, sealProducts, someFiles, unseal, type ProductChange, type SetupProducts } from './products';
 
-export interface SetupProducts {
-  readonly key: string;
-  /** Where the products are (a folder laid out as the checkout). */
-  readonly tree: string;
-  /** Their paths, relative to `tree` and to a job's checkout. */
-  readonly files: readonly string[];
-  /** Those of `files` that are symbolic links (copied as links, not hard-linked). */
-  readonly links: ReadonlySet<string>;
-  readonly log: string;
-}
+export type { SetupProducts } from './products';
 
 /** The folder of one setup key's products: the key's first 16 hex digits. */
 export function setupDirName(key: SetupKey): string {
@@ -48,8 +37,11 @@ export class Setups {
    * and when its command started.
    */
   private readonly running = new Map<string, { products: Promise<SetupProducts>; started: Promise<void> }>();
+  /** The runs whose products were found changed and said so (once each). */
+  private readonly told = new Set<string>();
 
-  constructor(private readonly root: string, private readonly repo: () => Promise<SourceRepo>) {}
+  /** `warn`: what the user is told besides the job's log (the command line's warnings). */
+  constructor(private readonly root: string, private readonly repo: () => Promise<SourceRepo>, private readonly warn: (message: string) => void = () => undefined) {}
 
   /**
    * The products of the setup, run if no process has yet (waiting, with a reason, for one that is running
@@ -69,12 +61,14 @@ export class Setups {
   private async products(key: SetupKey, commit: string, log: LiveLog, signal: AbortSignal, started: () => void, worktree?: WorktreeFiles): Promise<SetupProducts> {
     log.heading(`setup: ${key.setup.run}`);
     const dir = path.join(this.root, 'deps', setupDirName(key));
-    const done = await readDone(dir, key);
-    if (done) {
+    const done = await readSealed(dir, key.digest);
+    const change = done && await changedProducts(done);
+    if (done && !change) {
       log.write(done.log);
       log.log(`Setup ${key.digest.slice(0, 12)} reused (${done.files.length} files)`);
       return done;
     }
+    if (done && change) { this.tellChange(key, done, change, log); }
     let run = this.running.get(key.digest);
     if (!run) {
       const setupLog = new LiveLog(`setup/${key.digest}`, 'setup');
@@ -106,17 +100,22 @@ export class Setups {
     if (holder) { started(); } // it runs elsewhere: nothing here to give way to
     const waitReason = holder ? setupLog.pushPendingReason(`Waiting for the setup in another process (pid ${holder.pid})`) : undefined;
     const run = randomUUID();
-    const lock = await acquireLock(lockFile, { signal, data: run });
+    const lock = await acquireLock(lockFile, {
+      signal, data: run,
+      // A setup whose process died (kill -9 of the command line) may have left its command running.
+      onTakeOver: (stale) => killLeftovers(`the setup ${key.digest.slice(0, 12)}`, stale, (m) => setupLog.log(m)),
+    });
     waitReason?.dispose();
     if (!lock) { throw new DataKitError('Cancelled', CANCELLED_MESSAGE); }
     try {
-      const done = await readDone(dir, key);
-      if (done) {
+      const done = await readSealed(dir, key.digest);
+      if (done && !(await changedProducts(done))) {
         setupLog.write(done.log);
         return done;
       }
-      await fs.rm(dir, { recursive: true, force: true });
-      const tree = path.join(dir, 'tree');
+      // Earlier runs go (their processes are gone: see onTakeOver); this one writes into a folder of its own.
+      await unseal(dir);
+      const tree = path.join(runDir(dir, run), 'tree');
       await fs.mkdir(tree, { recursive: true });
       // From a working tree, only the changes to the setup's own inputs are laid over the commit: its products
       // depend on nothing else, and the files laid are not products.
@@ -125,7 +124,7 @@ export class Setups {
       setupLog.log(`Running: ${key.setup.run}`);
       setImmediate(started); // once the command is spawned, below
       try {
-        await runJobProcess({
+        await withRunRecord(runsDir(this.root), { run, what: `the setup ${key.digest.slice(0, 12)}` }, () => runJobProcess({
           command: key.setup.run,
           cwd: tree,
           env: jobEnvironment(process.env, key.setup.env, { job: 'setup', commit, key: key.digest, run, ceiling: dir }),
@@ -134,7 +133,7 @@ export class Setups {
           timeoutMs: key.setup.timeoutMs,
           timeoutLabel: key.setup.timeout,
           onOutput: (text) => setupLog.write(text),
-        });
+        }));
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         setupLog.log(`Failed: ${why}`);
@@ -147,28 +146,40 @@ export class Setups {
       const links = new Set<string>();
       for (const f of files) { if (readOnly(path.join(tree, f)) === 'link') { links.add(f); } }
       setupLog.log(`Setup done: ${files.length} files that git does not track`);
-      const products: SetupProducts = { key: key.digest, tree, files, links, log: setupLog.contents() };
-      await fs.writeFile(path.join(dir, 'manifest'), files.join('\0'));
-      await fs.writeFile(path.join(dir, 'links'), [...links].join('\0'));
-      await fs.writeFile(path.join(dir, 'log'), products.log);
-      await fs.writeFile(path.join(dir, 'done'), `${key.digest}\n`);
-      return products;
+      return await sealProducts(dir, { key: key.digest, run, tree, files, links, log: setupLog.contents() });
     } finally {
       await lock.release();
     }
   }
-}
 
-async function readDone(dir: string, key: SetupKey): Promise<SetupProducts | undefined> {
-  try {
-    if ((await fs.readFile(path.join(dir, 'done'), 'utf8')).trim() !== key.digest) { return undefined; }
-    const list = async (name: string): Promise<string[]> => {
-      const text = await fs.readFile(path.join(dir, name), 'utf8');
-      return text === '' ? [] : text.split('\0');
-    };
-    return { key: key.digest, tree: path.join(dir, 'tree'), files: await list('manifest'), links: new Set(await list('links')), log: await fs.readFile(path.join(dir, 'log'), 'utf8') };
-  } catch {
-    return undefined;
+  /**
+   * Looks at the products after a job that used them ended: a change it made in place is said in its log
+   * and to the user, and recorded for the next job (which runs the setup again first).
+   */
+  async checkAfter(products: SetupProducts, job: string, commit: string, log: LiveLog): Promise<void> {
+    let change: ProductChange | undefined;
+    try {
+      change = await checkAfterJob(products, job, commit);
+    } catch (e) {
+      // The job's outcome stands; the next job looks at the products again before it links them.
+      log.log(`Warning: could not look at the setup's products after the job: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!change) { return; }
+    const message = `Job ${job} changed ${change.files.length} file${change.files.length === 1 ? '' : 's'} of the setup's products in place (${someFiles(change.files)}): the setup runs again before the next job uses them`;
+    log.log(`Warning: ${message}`);
+    this.told.add(products.run);
+    this.warn(message);
+  }
+
+  /** Says, in the job's log and to the user, that a job changed the products in place: the setup runs again. */
+  private tellChange(key: SetupKey, done: SetupProducts, change: ProductChange, log: LiveLog): void {
+    const by = change.by ? `job ${change.by.job} (at ${change.by.commit.slice(0, 7)})` : 'a job still running, or another program';
+    const message = `The products of setup ${key.digest.slice(0, 12)} were changed in place by ${by} (${someFiles(change.files)}): running the setup again`;
+    log.log(`Warning: ${message}`);
+    if (!this.told.has(done.run)) {
+      this.told.add(done.run);
+      this.warn(message);
+    }
   }
 }
 

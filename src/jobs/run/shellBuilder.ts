@@ -12,7 +12,8 @@ import { prepareBuildDir, type BuildDir } from './checkout';
 import { entryName, keyJson, type JobKey } from '../keys/key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
-import { linkProducts, Setups } from './setup';
+import { linkProducts, Setups, type SetupProducts } from './setup';
+import { killOrphanedRuns, runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
 
 export interface ShellValue {
@@ -29,6 +30,8 @@ export interface ShellBuilderOptions {
   keyOf: (digest: string) => JobKey | undefined;
   /** Whether a key is of what matters first (the newest HEAD, the working tree): its build takes a free slot first. */
   urgent?: (digest: string) => boolean;
+  /** What the user is told besides a job's log (the command line's warnings). */
+  warn?: (message: string) => void;
 }
 
 /** Above any chain of needs a configuration can have: an urgent build goes before every other. */
@@ -38,15 +41,22 @@ const URGENT = 1_000_000;
 interface PreparedDir {
   readonly dir: BuildDir;
   readonly run: string;
+  /** The setup's products linked into it, if the job has a setup. */
+  readonly products?: SetupProducts;
 }
 
 
 export class ShellBuilder implements Builder<JobKey, ShellValue> {
   readonly name = 'shell';
   private readonly setups: Setups;
+  /** Where runs are recorded while they run (see orphans.ts). */
+  private readonly runs: string;
+  /** The look for dead processes' runs under way, if one is. */
+  private orphans: Promise<string[]> | undefined;
 
   constructor(private readonly options: ShellBuilderOptions) {
-    this.setups = new Setups(options.buildRoot, options.repo);
+    this.runs = runsDir(options.buildRoot);
+    this.setups = new Setups(options.buildRoot, options.repo, options.warn);
   }
 
   title(key: JobKey): string {
@@ -87,7 +97,23 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     return this.ready(key, log, signal, true);
   }
 
+  /**
+   * Kills what the runs of a process that died (in any repository whose build directories are in the same
+   * cache directory) left running, and says so, in the log and to the user; one look at a time.
+   */
+  private async killOrphans(log: LiveLog): Promise<void> {
+    // A look that fails costs the look, not the build: it is said.
+    const looking = (this.orphans ??= killOrphanedRuns(this.runs)
+      .catch((e: unknown) => [`Could not look for the runs of processes that died in ${this.runs}: ${e instanceof Error ? e.message : String(e)}`])
+      .finally(() => { this.orphans = undefined; }));
+    for (const m of await looking) {
+      log.log(`Warning: ${m}`);
+      this.options.warn?.(m);
+    }
+  }
+
   private async ready(key: JobKey, log: LiveLog, signal: AbortSignal, inBackground: boolean): Promise<PreparedDir> {
+    await this.killOrphans(log);
     const { job, commit } = key;
     // Marks every process of this run, so that those that leave the job's process group are found too.
     const run = randomUUID();
@@ -116,7 +142,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       await dir.release();
       throw e;
     }
-    return { dir, run };
+    return { dir, run, ...(products ? { products } : {}) };
   }
 
   async abandon(prepared: Promise<unknown>): Promise<void> {
@@ -128,12 +154,12 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   async generate({ key, log, tx, signal, needs, prepared }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
     await tx.writeFile('key.json', keyJson(key));
     const { job, commit } = key;
-    const { dir, run } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
+    const { dir, run, products } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
     try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`In ${homeShort(dir.dir)}`); // where the log's absolute paths start (see ranIn)
       log.log(`Running: ${job.run}`);
-      await log.whileRunning(() => runJobProcess({
+      await log.whileRunning(() => withRunRecord(this.runs, { run, what: `job ${job.name}` }, () => runJobProcess({
         command: job.run,
         cwd: dir.dir,
         env: jobEnvironment(process.env, job.env, { job: job.name, commit, key: key.digest, run, ceiling: path.dirname(dir.dir) }),
@@ -144,7 +170,7 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
         onOutput: (text, stream) => log.write(stream === 'stderr' ? markStderr(text) : text),
         ...(job.stderr === 'marked' ? { stderr: 'apart' as const } : {}),
         flow: log.flow,
-      }));
+      })));
       const { files, warnings } = await findOutputs(dir.dir, job.outputs);
       for (const w of warnings) { log.log(`Warning: ${w}`); }
       checkOutputCap(files, this.options.outputCap ?? DEFAULT_OUTPUT_CAP);
@@ -155,7 +181,11 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
       if (files.length > 0) { log.log(`Saved ${files.length} output file${files.length === 1 ? '' : 's'}`); }
       return { outputs: files.map((f) => f.path) };
     } finally {
-      await dir.release();
+      try {
+        if (products) { await this.setups.checkAfter(products, job.name, commit, log); }
+      } finally {
+        await dir.release();
+      }
     }
   }
 

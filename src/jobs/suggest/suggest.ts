@@ -7,8 +7,9 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { parse, type ParseError } from 'jsonc-parser';
 import { DataKitError } from '../../shared/errors';
-import { jobNameProblem, pathProblem } from '../config/configChecks';
+import { jobNameProblem, pathProblem, tooDeep } from '../config/configChecks';
 import { positions, syntaxMessage } from '../config/configErrors';
+import { readSuggestFile } from './suggestFiles';
 import { makeJobs } from './suggestMake';
 import { scriptMatcher } from './suggestMatchers';
 import { NO_LOCKFILE, suggestionText } from './suggestText';
@@ -35,6 +36,8 @@ const INSTALL_CONFIG = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs'];
  * answered with a stale cached result.
  */
 const SHARED_CONFIG = /^(tsconfig(\..+)?\.json|\.eslintrc(\..+)?|eslint\.config\.[cm]?[jt]s|\.prettierrc(\..+)?|prettier\.config\.[cm]?[jt]s|\.babelrc(\..+)?|babel\.config\.[cm]?[jt]s|jest\.config\.[cm]?[jt]s|vitest\.(config|workspace)\.[cm]?[jt]s|biome\.jsonc?|\.browserslistrc|\.swcrc)$/;
+/** How deep a package.json may nest: real ones nest a few levels. */
+export const MAX_PACKAGE_DEPTH = 64;
 /** What a folder or package name in a command may hold without quoting, for sh and cmd.exe alike. */
 /**
  * The runtime's version is part of the setup's key: upgrading Node installs the dependencies again (native
@@ -98,11 +101,13 @@ function listRoot(repoDir: string): string[] {
 /** A package.json as an object, or undefined (skipped with the reason when it is there but unusable). */
 function readPackage(repoDir: string, dir: string, skipped: Skipped[]): Package | undefined {
   const file = dir === '' ? 'package.json' : `${dir}/package.json`;
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(repoDir, file), 'utf8').replace(/^\uFEFF/, '');
-  } catch (e) {
-    skipped.push({ file, reason: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+  const text = readSuggestFile(repoDir, file, skipped)?.replace(/^\uFEFF/, '');
+  if (text === undefined) { return undefined; }
+  // jsonc-parser, which finds where a syntax error is, recurses: a file nested thousands deep is refused first.
+  const deep = tooDeep(text, MAX_PACKAGE_DEPTH);
+  if (deep !== undefined) {
+    const { line, column } = positions(text)(deep);
+    skipped.push({ file, reason: `is nested deeper than ${MAX_PACKAGE_DEPTH} levels (at line ${line}, column ${column}): not read` });
     return undefined;
   }
   let json: unknown;
@@ -141,11 +146,8 @@ function hasDependencies(p: Package): boolean {
 function workspacePatterns(repoDir: string, root: Package, names: Set<string>, skipped: Skipped[]): WorkspacePatterns | undefined {
   if (names.has('pnpm-workspace.yaml')) {
     const file = 'pnpm-workspace.yaml';
-    let text: string;
-    try { text = fs.readFileSync(path.join(repoDir, file), 'utf8'); } catch (e) {
-      skipped.push({ file, reason: `cannot be read (${(e as NodeJS.ErrnoException).code})` });
-      return undefined;
-    }
+    const text = readSuggestFile(repoDir, file, skipped);
+    if (text === undefined) { return undefined; }
     const patterns = pnpmPackages(text);
     if (!patterns) { skipped.push({ file, reason: 'has no "packages:" list of quoted or plain globs that could be read' }); }
     return patterns && { file, patterns };

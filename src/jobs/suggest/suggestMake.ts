@@ -1,7 +1,6 @@
 // A makefile's `test` and `check` targets as suggested jobs (`make test`), from the makefile GNU make would
 // read. Only reads the file.
-import fs = require('node:fs');
-import path = require('node:path');
+import { readSuggestFile } from './suggestFiles';
 import type { SuggestedJob } from './types';
 import type { Skipped } from './suggestWorkspaces';
 
@@ -24,13 +23,8 @@ export function makeTargets(text: string): Set<string> {
 export function makeJobs(repoDir: string, names: Set<string>, taken: Set<string>, skipped: Skipped[]): SuggestedJob[] {
   const file = MAKEFILES.find((f) => names.has(f));
   if (!file) { return []; }
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(repoDir, file), 'utf8');
-  } catch (e) {
-    skipped.push({ file, reason: `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
-    return [];
-  }
+  const text = readSuggestFile(repoDir, file, skipped);
+  if (text === undefined) { return []; }
   const targets = MAKE_TARGETS.filter((t) => makeTargets(text).has(t));
   // Named as the targets, or all `make-<target>` when a script took one of the names.
   const prefix = targets.some((t) => taken.has(t)) ? 'make-' : '';

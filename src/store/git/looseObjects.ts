@@ -18,6 +18,7 @@ import zlib = require('node:zlib');
 import { isMissing, unlessMissing } from '../../shared/errors';
 import { streams } from '../../shared/lazy';
 import { isomorphicGit } from './isomorphicGit';
+import { noteWriter } from './tempWriters';
 
 /** Blobs above this size are hashed and deflated in chunks, never whole in memory. */
 export const STREAM_THRESHOLD = 1 << 20;
@@ -73,6 +74,7 @@ export function atomicFs(): AtomicFs {
     ...fsp,
     async writeFile(file: string, data: Uint8Array): Promise<void> {
       const dir = path.dirname(file);
+      noteWriter(path.dirname(dir));
       const tmp = path.join(dir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
       retryingMissingDir(dir, () => fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 }));
       renameObject(tmp, file);
@@ -114,6 +116,7 @@ function renameObject(tmp: string, target: string): void {
 /** Hashes and deflates a big blob chunk by chunk into a temporary file, then renames it into place. */
 export async function writeBlobStreamed(objectsDir: string, data: Uint8Array): Promise<string> {
   const hash = createHash('sha1');
+  noteWriter(objectsDir);
   const tmp = path.join(objectsDir, `tmp_obj_${process.pid}_${randomBytes(6).toString('hex')}`);
   function* chunks(): Generator<Buffer> {
     const header = Buffer.from(`blob ${data.length}\0`);
@@ -138,12 +141,19 @@ export async function writeBlobStreamed(objectsDir: string, data: Uint8Array): P
 }
 
 const TMP_PREFIX = 'tmp_obj_';
-/** A temporary object file whose writer is not running any more, or that is older than this, is removed. */
+/** Ours: `tmp_obj_<pid>_<12 hex digits>`, the pid of the writer. */
+const OWN_TMP = /^tmp_obj_(\d+)_[0-9a-f]{12}$/;
+/** One of ours whose writer is not running any more, or that is older than this, is removed. */
 const TMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/**
+ * git's own (`tmp_obj_XXXXXX`, left by a git killed while it unpacked a fetch), which name no writer, are
+ * removed once older than this: git writes one in milliseconds, so a live git's is never that old.
+ */
+const GIT_TMP_MAX_AGE_MS = 60 * 60 * 1000;
 
 /**
- * Removes the temporary object files (`tmp_obj_<pid>_<random>`) that an interrupted write left: those of a
- * process that no longer runs, and any a day old. Returns how many were removed.
+ * Removes the temporary object files that an interrupted write left: ours (`tmp_obj_<pid>_<random>`) of a
+ * process that no longer runs or a day old, git's an hour old. Returns how many were removed.
  */
 export async function sweepTemporaryObjects(objectsDir: string): Promise<number> {
   let removed = 0;
@@ -152,11 +162,12 @@ export async function sweepTemporaryObjects(objectsDir: string): Promise<number>
     for (const name of names) {
       if (!name.startsWith(TMP_PREFIX)) { continue; }
       const file = path.join(dir, name);
-      const pid = Number(name.slice(TMP_PREFIX.length).split('_')[0]);
+      const own = OWN_TMP.exec(name);
       const st = await unlessMissing(fsp.stat(file));
       if (!st) { continue; }
-      const writerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidExists(pid);
-      if (writerGone || Date.now() - st.mtimeMs > TMP_MAX_AGE_MS) {
+      const pid = own ? Number(own[1]) : 0;
+      const writerGone = pid > 0 && pid !== process.pid && !pidExists(pid);
+      if (writerGone || Date.now() - st.mtimeMs > (own ? TMP_MAX_AGE_MS : GIT_TMP_MAX_AGE_MS)) {
         try {
           await fsp.unlink(file);
           removed++;

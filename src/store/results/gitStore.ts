@@ -7,6 +7,7 @@ import { checkName, checkRefPrefix, entryRefName } from '../git/names';
 import { isUnreadableObject, ObjectStore, sweepTemporaryObjects } from '../git/objects';
 import { runGit } from '../git/git';
 import { Refs } from '../git/refLock';
+import { deadWriters, forgetWriters } from '../git/tempWriters';
 import { ensureBareRepo, findCommonDir, resultsDirOf } from './resultsRepo';
 import { GitStoreTransaction, type TransactionOptions } from './storeTransaction';
 import { parseResultMessage } from '../../shared/resultCommit';
@@ -257,7 +258,11 @@ export class GitStore {
 /** How often an opened store looks for temporary object files that interrupted writes left behind. */
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
-/** At most hourly (a stamp file says when it last ran), in the background: never on a command's path. */
+/**
+ * At most hourly (a stamp file says when it last ran), in the background: never on a command's path; and at
+ * once when a process that wrote objects here died without saying so (kill -9), which may have left its
+ * temporary files.
+ */
 function sweepNow(dir: string, onWarning?: (message: string) => void): void {
   const stamp = path.join(dir, 'info', 'last-sweep');
   let due = true;
@@ -266,7 +271,8 @@ function sweepNow(dir: string, onWarning?: (message: string) => void): void {
   } catch {
     // never swept (or the stamp cannot be read: then sweeping is due too)
   }
-  if (!due) { return; }
+  const dead = deadWriters(dir);
+  if (!due && dead.length === 0) { return; }
   try {
     fs.mkdirSync(path.dirname(stamp), { recursive: true });
     fs.writeFileSync(stamp, '');
@@ -274,6 +280,9 @@ function sweepNow(dir: string, onWarning?: (message: string) => void): void {
     return; // read-only (or full): nothing to sweep either, and opening to read must not fail for it
   }
   void sweepTemporaryObjects(path.join(dir, 'objects')).then(
-    (n) => { if (n > 0) { onWarning?.(`Removed ${n} temporary object file${n === 1 ? '' : 's'} that interrupted writes left in ${dir}`); } },
+    (n) => {
+      forgetWriters(dead);
+      if (n > 0) { onWarning?.(`Removed ${n} temporary object file${n === 1 ? '' : 's'} that interrupted writes left in ${dir}`); }
+    },
     (e: unknown) => { onWarning?.(`Could not sweep the temporary object files of ${dir}: ${(e as Error).message}`); });
 }

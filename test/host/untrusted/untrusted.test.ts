@@ -49,7 +49,8 @@ describe('an untrusted workspace', function () {
     const [ok, bad] = await headJobs(a);
     const commands: [string, ...unknown[]][] = [
       ['datakitCi.buildNow'], ['datakitCi.rebuildFailed'], ['datakitCi.buildWorkingTree'], ['datakitCi.runSuggestedJobs'],
-      ['datakitCi.build', bad], ['datakitCi.rebuild', bad], ['datakitCi.restoreOutputs', ok],
+      // Rebuild from a row, and from the palette: refused at its start, before it would ask which job.
+      ['datakitCi.build', bad], ['datakitCi.rebuild', bad], ['datakitCi.rebuild'], ['datakitCi.restoreOutputs', ok],
       ['datakitCi.fetchResults'], ['datakitCi.pushResults'],
       ['datakitCi.openSource', session.id, session.head!.target.commit, 'src/a.txt', 1],
     ];
@@ -76,7 +77,7 @@ describe('an untrusted workspace', function () {
     git(folder(), 'commit', '-qam', 'A commit from a terminal');
     await waitFor('the new HEAD\'s build refused', () => ended().some((e) => e.name === 'Build the new HEAD'));
 
-    const expected = ['Build Now', 'Rebuild Failed', 'Build the Working Tree', 'Run Suggested Jobs', 'Build', 'Rebuild', 'Restore Outputs',
+    const expected = ['Build Now', 'Rebuild Failed', 'Build the Working Tree', 'Run Suggested Jobs', 'Build', 'Rebuild', 'Rebuild', 'Restore Outputs',
       'Fetch Results', 'Push Results', 'Open Source', 'Run Task bad', 'Build the Working Tree on Save', 'Build the new HEAD'];
     assert.deepStrictEqual(ended().map((e) => e.name), expected, 'each way of building was refused once, in this order');
     for (const e of ended()) {
