@@ -25,11 +25,12 @@ function found(s: Suggestions): Omit<Suggestions, 'text'> {
 }
 
 /** The jobs as parseConfig reads them back from the text. */
-function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string[]; problemMatcher?: unknown }[] {
+function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string[]; outputs?: string[]; needs?: string[]; problemMatcher?: unknown }[] {
   const r = parseConfig(s.text);
   assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
   assert.deepEqual(r.config.setup && { run: r.config.setup.run, inputs: r.config.setup.inputs }, s.setup && { run: s.setup.run, inputs: s.setup.inputs });
-  return r.config.jobs.map((j) => ({ name: j.name, run: j.run, ...(j.inputs ? { inputs: j.inputs } : {}), ...(j.problemMatcher ? { problemMatcher: j.problemMatcher } : {}) }));
+  return r.config.jobs.map((j) => ({ name: j.name, run: j.run, ...(j.inputs ? { inputs: j.inputs } : {}), ...(j.outputs.length > 0 ? { outputs: j.outputs } : {}),
+    ...(j.needs.length > 0 ? { needs: j.needs } : {}), ...(j.problemMatcher ? { problemMatcher: j.problemMatcher } : {}) }));
 }
 
 describe('zero configuration: suggested jobs', () => {
@@ -90,15 +91,17 @@ describe('zero configuration: suggested jobs', () => {
     assert.deepEqual(found(s), {
       jobs: [
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
-        { name: 'app.typecheck', run: 'npm run typecheck -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], problemMatcher: '$tsc', from: 'packages/app/package.json script "typecheck"' },
-        { name: 'app.test', run: 'npm run test -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], from: 'packages/app/package.json script "test"' },
+        // app depends on util, which has no build, and through it on core: app's jobs need core's build.
+        { name: 'app.typecheck', run: 'npm run typecheck -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], needs: ['core.build'], problemMatcher: '$tsc', from: 'packages/app/package.json script "typecheck"' },
+        { name: 'app.test', run: 'npm run test -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], needs: ['core.build'], from: 'packages/app/package.json script "test"' },
         { name: 'core.build', run: 'npm run build -w packages/core', inputs: ['packages/core', ...shared], problemMatcher: '$tsc', from: 'packages/core/package.json script "build"' },
-        { name: 'core.test', run: 'npm run test -w packages/core', inputs: ['packages/core', ...shared], from: 'packages/core/package.json script "test"' },
+        { name: 'core.test', run: 'npm run test -w packages/core', inputs: ['packages/core', ...shared], needs: ['core.build'], from: 'packages/core/package.json script "test"' },
       ],
       setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json', '.npmrc'], toolInputs: ['node --version'], from: 'package-lock.json' },
       skipped: [
         { file: 'package.json', reason: 'workspace pattern "tools/missing-*" matches no folder with a package.json' },
         { file: 'packages/util/package.json', reason: 'script "test" is the placeholder npm init writes, which always fails' },
+        { file: 'packages/core/package.json', reason: 'core.build: no tsconfig.json "outDir", "main", "exports" or "files" says where the build writes, so the jobs that need it get none of its files (add "outputs")' },
       ],
     });
     assert.deepEqual(roundTrip(s), s.jobs.map(({ from: _from, ...j }) => j));

@@ -32,7 +32,7 @@ export function suggestionText(jobs: readonly SuggestedJob[], setup: SuggestedSe
   lines.push('  "jobs": {');
   jobs.forEach((j, i) => {
     lines.push(`    // ${shown(j.from)}`);
-    lines.push(`    ${JSON.stringify(j.name)}: ${inline({ run: j.run, inputs: j.inputs, setup: j.setup, problemMatcher: j.problemMatcher })}${i < jobs.length - 1 ? ',' : ''}`);
+    lines.push(`    ${JSON.stringify(j.name)}: ${inline({ run: j.run, inputs: j.inputs, outputs: j.outputs, needs: j.needs, setup: j.setup, problemMatcher: j.problemMatcher })}${i < jobs.length - 1 ? ',' : ''}`);
   });
   lines.push('  }', '}', '');
   return lines.join('\n');

@@ -7,6 +7,10 @@ export interface SuggestedJob {
   readonly run: string;
   /** Absent: the whole tree. */
   readonly inputs?: string[];
+  /** What a build writes that the jobs needing it get (a workspace package's built files). */
+  readonly outputs?: string[];
+  /** The jobs that must pass first (the builds of the workspace packages it depends on). */
+  readonly needs?: string[];
   /** `false`: the job does without the top-level setup (no suggestion sets it today; the text honours it). */
   readonly setup?: false;
   /** The built-in matcher of what its script runs (`$eslint-stylish`, `$tsc`, or both); absent: the default one. */
