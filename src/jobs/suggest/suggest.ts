@@ -9,6 +9,7 @@ import { parse, type ParseError } from 'jsonc-parser';
 import { DataKitError } from '../../shared/errors';
 import { jobNameProblem, pathProblem } from '../config/configChecks';
 import { positions, syntaxMessage } from '../config/configErrors';
+import { addEcosystems } from './suggestEcosystems';
 import { makeJobs } from './suggestMake';
 import { scriptMatcher } from './suggestMatchers';
 import { NO_LOCKFILE, suggestionText } from './suggestText';
@@ -83,6 +84,7 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
     const shared = [...(install ? [install.lockfile] : []), ...[...names].filter((f) => SHARED_CONFIG.test(f)).sort()];
     jobs.push(...workspaceJobs(packages, manager, shared, skipped));
   }
+  ({ setup } = addEcosystems(repoDir, names, jobs, setup, skipped));
   jobs.push(...makeJobs(repoDir, names, new Set(jobs.map((j) => j.name)), skipped));
   return { jobs, ...(setup ? { setup } : {}), skipped, text: suggestionText(jobs, setup) };
 }
