@@ -119,3 +119,60 @@ describe('the TOML reader of the suggestions', () => {
     assert.deepEqual(t.unread, [1, 2, 3]);
   });
 });
+
+describe('zero configuration beyond npm: Python', () => {
+  const inputs = ['**', '!**/*.md', '!**/*.rst', '!doc/**', '!docs/**', '!documentation/**'];
+
+  it('pyproject.toml with pytest in an extra, src layout and [tool.ruff]: pytest and ruff from .venv, a setup that installs the project with that extra', async () => {
+    const s = await suggestJobs(project({
+      'pyproject.toml': '[build-system]\nrequires = ["setuptools"]\n\n[project]\nname = "p"\ndependencies = []\n\n[project.optional-dependencies]\ntest = [\n  "pytest>=7",\n  "ruff",\n]\n\n[tool.ruff]\nline-length = 100\n',
+      'src/p/__init__.py': '', 'tests/test_p.py': '',
+    }));
+    assert.deepEqual(s.jobs, [
+      { name: 'python.test', run: 'PYTHONPATH=src .venv/bin/python -m pytest', inputs, toolInputs: ['python3 --version'], from: 'pytest among its requirements (pytest)' },
+      { name: 'python.ruff', run: 'PYTHONPATH=src .venv/bin/python -m ruff check .', inputs, toolInputs: ['python3 --version'], from: '[tool.ruff] in pyproject.toml (ruff)' },
+    ]);
+    assert.deepEqual(s.setup, { run: "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'", inputs: ['pyproject.toml'], toolInputs: ['python3 --version'], upgrade: 'a Python upgrade', from: 'pyproject.toml' });
+    assert.match(s.text, /changes \(a Python upgrade\)/);
+    assert.equal(readBack(s).length, 2);
+  });
+
+  it('pytest-cov is not pytest; [tool:pytest] in setup.cfg is, and pytest is installed beside the project when no requirement names it', async () => {
+    const s = await suggestJobs(project({ 'setup.cfg': '[metadata]\nname = p\n[options.extras_require]\ntest = pytest-cov\n[tool:pytest]\naddopts = -q\n[flake8]\nmax-line-length = 100\n', 'setup.py': 'from setuptools import setup\nsetup()\n' }));
+    assert.deepEqual(s.jobs.map((j) => [j.run, j.from]), [
+      ['.venv/bin/python -m pytest', '[tool:pytest] in setup.cfg (pytest)'],
+      ['.venv/bin/python -m flake8 --extend-exclude .venv,doc,docs,documentation', '[flake8] in setup.cfg (flake8)'],
+    ]);
+    assert.equal(s.setup?.run, 'python3 -m venv .venv && .venv/bin/pip install -e . pytest flake8');
+    assert.deepEqual(s.setup?.inputs, ['setup.cfg', 'setup.py']);
+  });
+
+  it('uv.lock: uv sync keyed on it; poetry.lock: poetry install into .venv; mypy from [tool.mypy] and a poetry dev group', async () => {
+    const uv = await suggestJobs(project({ 'pyproject.toml': '[project]\nname = "p"\n[dependency-groups]\ndev = ["pytest"]\n', 'uv.lock': '' }));
+    assert.deepEqual(uv.setup && [uv.setup.run, uv.setup.inputs, uv.setup.from], ['uv sync', ['uv.lock', 'pyproject.toml'], 'uv.lock']);
+    const poetry = await suggestJobs(project({ 'pyproject.toml': '[tool.poetry]\nname = "p"\n[tool.poetry.group.dev.dependencies]\npytest = "^8"\nmypy = "*"\n[tool.mypy]\nstrict = true\n', 'poetry.lock': '' }));
+    assert.deepEqual(poetry.setup && [poetry.setup.run, poetry.setup.inputs], ['POETRY_VIRTUALENVS_IN_PROJECT=true poetry install', ['poetry.lock', 'pyproject.toml']]);
+    assert.deepEqual(poetry.jobs.map((j) => j.name), ['python.test', 'python.mypy']);
+  });
+
+  it('no pytest declared: unittest over tests/ (from inside it when it is not a package); nothing to run: no job, with the reason', async () => {
+    const s = await suggestJobs(project({ 'pyproject.toml': '[project]\nname = "p"\n', 'tests/test_a.py': '' }));
+    assert.deepEqual(s.jobs.map((j) => [j.run, j.from]), [['.venv/bin/python -m unittest discover -s tests', 'the tests folder, no pytest declared (unittest)']]);
+    assert.equal(s.setup?.run, 'python3 -m venv .venv');
+    const none = await suggestJobs(project({ 'tox.ini': '[tox]\nenvlist = py3\n' }));
+    assert.deepEqual([none.jobs, none.setup], [[], undefined]);
+    assert.deepEqual(none.skipped, [{ file: 'tox.ini', reason: 'a Python project without pytest, a tests or test folder, or ruff, flake8 or mypy configured: no job suggested' }]);
+  });
+
+  it('beside an npm setup (one per configuration) each Python job makes its environment itself', async () => {
+    const s = await suggestJobs(project({ 'package.json': JSON.stringify({ scripts: { test: 'node --test' } }), 'package-lock.json': '{}', 'pytest.ini': '[pytest]\n' }));
+    assert.equal(s.setup?.run, 'npm ci');
+    assert.deepEqual(s.jobs.map((j) => j.run), ['npm run test', 'python3 -m venv .venv && .venv/bin/pip install pytest && .venv/bin/python -m pytest']);
+  });
+
+  it('a pyproject.toml line it cannot read is said, not guessed at', async () => {
+    const s = await suggestJobs(project({ 'pyproject.toml': '[project]\ndependencies = ["pytest\n', 'test/test_a.py': '' }));
+    assert.deepEqual(s.skipped, [{ file: 'pyproject.toml', reason: 'line 2 could not be read: what they declare is not used' }]);
+    assert.equal(s.jobs[0].run, '.venv/bin/python -m unittest discover -s test');
+  });
+});

@@ -1,4 +1,4 @@
-// A Python project's jobs (pyproject.toml, setup.cfg, setup.py, tox.ini or noxfile.py at the root): pytest
+// A Python project's jobs (pyproject.toml, setup.cfg, setup.py, tox.ini, noxfile.py or pytest.ini at the root): pytest
 // when the project declares it, else unittest over its tests folder, and ruff, flake8 and mypy when they are
 // configured; a setup that makes a virtual environment (.venv) inside the checkout and installs the project
 // with uv, poetry or pip, keyed on the lockfile or the project files. Only reads files. The commands are
@@ -9,7 +9,8 @@ import type { SuggestedJob, SuggestedSetup } from './types';
 import type { Skipped } from './suggestWorkspaces';
 
 export const PYTHON_TOOLCHAIN = ['python3 --version'];
-const PROJECT_FILES = ['pyproject.toml', 'setup.cfg', 'setup.py', 'tox.ini', 'noxfile.py'];
+/** The files that make a Python project of the repository (pytest.ini: tests that pytest runs). */
+const PROJECT_FILES = ['pyproject.toml', 'setup.cfg', 'setup.py', 'tox.ini', 'noxfile.py', 'pytest.ini'];
 /** A Python project's jobs read code and data from anywhere in the tree: everything but documentation. */
 const PY_INPUTS = ['**', '!**/*.md', '!**/*.rst', '!doc/**', '!docs/**', '!documentation/**'];
 /** The extras that usually hold the test and lint tools, installed with the project when it declares them. */
@@ -58,7 +59,7 @@ export function pythonSuggestions(repoDir: string, names: Set<string>, skipped: 
     jobs.push({ name: `python.${tool}`, run: `${path}${python} -m ${tool}${args}`, ...base, from: `${why} (${tool})` });
   };
   lint('ruff', hasTable('tool.ruff') ? '[tool.ruff] in pyproject.toml' : ['ruff.toml', '.ruff.toml'].find((f) => names.has(f)), ' check .');
-  lint('flake8', names.has('.flake8') ? '.flake8' : found.setupCfg.has('flake8') ? '[flake8] in setup.cfg' : found.toxIni.has('flake8') ? '[flake8] in tox.ini' : undefined, ' --extend-exclude .venv');
+  lint('flake8', names.has('.flake8') ? '.flake8' : found.setupCfg.has('flake8') ? '[flake8] in setup.cfg' : found.toxIni.has('flake8') ? '[flake8] in tox.ini' : undefined, ' --extend-exclude .venv,doc,docs,documentation');
   lint('mypy', hasTable('tool.mypy') ? '[tool.mypy] in pyproject.toml' : ['mypy.ini', '.mypy.ini'].find((f) => names.has(f)) ?? (found.setupCfg.has('mypy') ? '[mypy] in setup.cfg' : undefined), ' .');
   if (jobs.length === 0) {
     skipped.push({ file: files[0], reason: 'a Python project without pytest, a tests or test folder, or ruff, flake8 or mypy configured: no job suggested' });
