@@ -129,7 +129,7 @@ describe('zero configuration beyond npm: Python', () => {
       'src/p/__init__.py': '', 'tests/test_p.py': '',
     }));
     assert.deepEqual(s.jobs, [
-      { name: 'python.test', run: 'PYTHONPATH=src .venv/bin/python -m pytest', inputs, toolInputs: ['python3 --version'], from: 'pytest among its requirements (pytest)' },
+      { name: 'python.test', run: 'PYTHONPATH=src .venv/bin/python -m pytest', inputs, toolInputs: ['python3 --version'], from: "pytest in pyproject.toml's requirements (pytest)" },
       { name: 'python.ruff', run: 'PYTHONPATH=src .venv/bin/python -m ruff check .', inputs, toolInputs: ['python3 --version'], from: '[tool.ruff] in pyproject.toml (ruff)' },
     ]);
     assert.deepEqual(s.setup, { run: "python3 -m venv .venv && .venv/bin/pip install -e '.[test]'", inputs: ['pyproject.toml'], toolInputs: ['python3 --version'], upgrade: 'a Python upgrade', from: 'pyproject.toml' });

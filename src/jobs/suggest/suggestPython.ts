@@ -42,7 +42,7 @@ export function pythonSuggestions(repoDir: string, names: Set<string>, skipped: 
   const path = !isFile(repoDir, 'setup.py') && isFolder(repoDir, 'src') ? 'PYTHONPATH=src ' : '';
   const base = { inputs: PY_INPUTS, toolInputs: PYTHON_TOOLCHAIN };
   const jobs: SuggestedJob[] = [];
-  const pytestWhy = declares(found, 'pytest') ? 'pytest among its requirements'
+  const pytestWhy = declares(found, 'pytest') ? "pytest in pyproject.toml's requirements"
     : hasTable('tool.pytest') ? '[tool.pytest.ini_options] in pyproject.toml' : names.has('pytest.ini') ? 'pytest.ini'
       : found.setupCfg.has('tool:pytest') ? '[tool:pytest] in setup.cfg' : found.toxIni.has('pytest') ? '[pytest] in tox.ini' : undefined;
   const testDir = ['tests', 'test'].find((d) => isFolder(repoDir, d));
