@@ -60,6 +60,15 @@ describe('zero configuration beyond npm: Rust', () => {
     assert.deepEqual(s.skipped, []);
   });
 
+  it('a member path a shell or terminal could misread is left out, its control characters shown escaped', async () => {
+    const s = await suggestJobs(project({ 'Cargo.toml': '[workspace]\nmembers = ["a b\\u001b[2J", "../up"]\n' }));
+    assert.deepEqual(s.jobs[0].inputs, ['Cargo.toml']);
+    assert.deepEqual(s.skipped.map((k) => k.reason), [
+      'workspace member "a b\\u001b[2J" is not a plain folder path (globs other than a final /* are not read): not among the inputs',
+      'workspace member "../up" is not a plain folder path (globs other than a final /* are not read): not among the inputs',
+    ]);
+  });
+
   it('a member that is not a folder here is left out of the inputs with the reason', async () => {
     const s = await suggestJobs(project({ 'Cargo.toml': '[workspace]\nmembers = ["gone"]\n', 'x/Cargo.toml': '' }));
     assert.deepEqual(s.jobs[0].inputs, ['Cargo.toml']);

@@ -2,6 +2,7 @@
 // sources, the manifests and the lockfile, with cargo's and rustc's versions in the key. The default problem
 // matcher reads rustc's messages. Only reads files: whether clippy is installed is not known, so its job says
 // it needs it.
+import { shown } from '../config/configChecks';
 import { folderNames, isFile, isFolder, readText } from './suggestRead';
 import { readToml, stringsOf } from './toml';
 import type { SuggestedJob } from './types';
@@ -44,10 +45,10 @@ function memberFolders(repoDir: string, members: string[], exclude: string[], sk
     for (const d of found) {
       if (exclude.includes(d) || d === '.' || out.includes(d)) { continue; }
       if (!SAFE_FOLDER.test(d) || d.split('/').some((s) => s === '..' || s === '.')) {
-        skipped.push({ file: 'Cargo.toml', reason: `workspace member "${d}" is not a plain folder path (globs other than a final /* are not read): not among the inputs` });
+        skipped.push({ file: 'Cargo.toml', reason: `workspace member "${shown(d)}" is not a plain folder path (globs other than a final /* are not read): not among the inputs` });
         continue;
       }
-      if (!isFolder(repoDir, d)) { skipped.push({ file: 'Cargo.toml', reason: `workspace member "${d}" is not a folder here: not among the inputs` }); continue; }
+      if (!isFolder(repoDir, d)) { skipped.push({ file: 'Cargo.toml', reason: `workspace member "${shown(d)}" is not a folder here: not among the inputs` }); continue; }
       out.push(d);
     }
   }
