@@ -9,6 +9,7 @@ import { parse, type ParseError } from 'jsonc-parser';
 import { DataKitError } from '../../shared/errors';
 import { jobNameProblem, pathProblem, tooDeep } from '../config/configChecks';
 import { positions, syntaxMessage } from '../config/configErrors';
+import { addEcosystems } from './suggestEcosystems';
 import { readSuggestFile } from './suggestFiles';
 import { buildOutputs, neededBuilds, scriptFiles, withoutCycles } from './suggestGraph';
 import { makeJobs } from './suggestMake';
@@ -87,6 +88,7 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
     const shared = [...(install ? [install.lockfile] : []), ...[...names].filter((f) => SHARED_CONFIG.test(f)).sort()];
     jobs.push(...workspaceJobs(repoDir, packages, manager, shared, skipped));
   }
+  ({ setup } = addEcosystems(repoDir, names, jobs, setup, skipped));
   jobs.push(...makeJobs(repoDir, names, new Set(jobs.map((j) => j.name)), skipped));
   return { jobs, ...(setup ? { setup } : {}), skipped, text: suggestionText(jobs, setup) };
 }
