@@ -106,7 +106,7 @@ export function remoteTimeout(text: string): number {
   return n * 1000;
 }
 
-type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; json: boolean; verbose: boolean; worktree: boolean };
+type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; wide: boolean; json: boolean; verbose: boolean; worktree: boolean };
 
 async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string): Promise<number> {
   if (values.worktree && (values.range !== undefined || values.rev !== 'HEAD' || values.config !== undefined)) {
@@ -114,7 +114,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
   }
   if (values.range !== undefined) {
     if (values.rev !== 'HEAD' || values.verbose) { throw new DataKitError('Usage', '--range builds every commit of the range: it takes neither --rev nor --verbose'); }
-    return runRange(jobs, { range: values.range, jobs: positionals, config: values.config, json: values.json, yes: values.yes, build: true }, io, cwd);
+    return runRange(jobs, { range: values.range, jobs: positionals, config: values.config, json: values.json, yes: values.yes, wide: values.wide, build: true }, io, cwd);
   }
   // A build of HEAD says when the working tree holds changes that it leaves out (found beside the build) — to
   // a person: on a terminal, or with --verbose. It costs a git process, which a script's cached build (whose

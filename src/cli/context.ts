@@ -19,6 +19,8 @@ export interface Io {
   errIsTTY?: boolean;
   /** A promise while what `out` wrote waits to be taken by the reader of the output (a slow pipe), else undefined. */
   whenWritable?(): Promise<void> | undefined;
+  /** How many characters a line of the output may have (the terminal's width; 80 when unknown). */
+  columns?: number;
   /** Asks the person at the terminal a yes/no question; absent when no one can answer (no terminal). */
   ask?(question: string): Promise<boolean>;
 }
@@ -114,10 +116,14 @@ export const REV_OPTIONS = {
   config: { type: 'string' },
 } as const;
 
-/** `--range A..B` (every commit of a range) and `--yes` (build it however many commits it has). */
+/**
+ * `--range A..B` (every commit of a range), `--yes` (build it however many commits it has) and `--wide`
+ * (the matrix with every job's full name, however wide the terminal).
+ */
 export const RANGE_OPTIONS = {
   range: { type: 'string' },
   yes: { type: 'boolean', default: false },
+  wide: { type: 'boolean', default: false },
 } as const;
 
 /** The job's status once it is no longer pending. */
@@ -135,7 +141,7 @@ export async function untilFinal(jobs: RepoJobs, key: JobKey, first: JobStatus):
  * does not differ from HEAD. Says which (what the command is `doing` with them), and what a commit of it
  * would leave out.
  */
-export async function loadWorktreeJobs(jobs: RepoJobs, io: Io, doing: 'building' | 'explaining' = 'building'): Promise<JobsAt> {
+export async function loadWorktreeJobs(jobs: RepoJobs, io: Io, doing: 'building' | 'explaining' | 'reading the logs of' | 'restoring the outputs of' = 'building'): Promise<JobsAt> {
   if (jobs.headTarget().length === 0) {
     throw new DataKitError('Usage', 'this repository has no commit yet: the working tree is built over HEAD, so commit something first');
   }

@@ -3,7 +3,7 @@
 // each input, the definition, the tool), then the inputs, the raw key last. `--json` prints the explanation
 // itself, a stable shape (see the README). Never builds: a job not built yet is explained too.
 import { parseArgs } from 'node:util';
-import { buildWords, inputChangeWords, shortId, sourceWords, type InputChange } from '../jobs/explain';
+import { buildWords, inputChangeWords, runtimeName, runtimeValueWords, shortId, sourceWords, type InputChange } from '../jobs/explain';
 import type { Explanation, RepoJobs } from '../jobs/repoJobs';
 import { DataKitError } from '../shared/errors';
 import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, REV_OPTIONS, type Io } from './context';
@@ -43,6 +43,10 @@ export function explainText(e: Explanation): string {
   lines.push('', 'Inputs:');
   const rows = e.inputs.map((i) => [i.input, i.kind === 'pattern' ? '(a pattern: its files)' : shortId(i.id), i.files === null ? 'cannot be listed' : String(i.files)]);
   lines.push(...table([['INPUT', 'OBJECT ID', 'FILES'], ...rows.map((r) => r.map(printable))]).trimEnd().split('\n').map((l) => `  ${l}`));
+  if (e.runtime.length > 0) {
+    lines.push('', 'Runtime inputs (envInputs, toolInputs):');
+    lines.push(...table(e.runtime.map((r) => [runtimeName(r), runtimeValueWords(r.value)])).trimEnd().split('\n').map((l) => `  ${l}`));
+  }
   lines.push('', 'The key, as its key.json records it:', ...JSON.stringify(e.keyJson, null, 2).split('\n'));
   return lines.map((l) => printable(l)).join('\n') + '\n';
 }
@@ -56,11 +60,12 @@ function changeLines(e: Explanation): string[] {
   ];
   if (c.setup) { rows.push(['setup', c.setup.change === 'changed' ? `changed${c.setup.definition.length > 0 ? `: ${c.setup.definition.join(', ')}` : ''}` : c.setup.change]); }
   if (c.needs.length > 0) { rows.push(['needs', `the key of ${c.needs.join(', ')} changed`]); }
+  for (const r of c.runtime) { rows.push([runtimeName(r), `${runtimeValueWords(r.before)} → ${runtimeValueWords(r.after)}`]); }
   const inputs = [...c.inputs.map((i) => ['input', i] as const), ...(c.setup?.inputs ?? []).map((i) => ['setup input', i] as const)];
   if (inputs.length === 0) { rows.push(['inputs', 'unchanged']); }
   const out = table(rows).trimEnd().split('\n').map((l) => `  ${l}`);
   for (const [what, i] of inputs) { out.push(`  ${what} ${i.input}: ${inputChangeWords(i)}`, ...fileLines(i)); }
-  if (c.definition.length === 0 && !c.tool && !c.setup && c.needs.length === 0 && inputs.length === 0) {
+  if (c.definition.length === 0 && !c.tool && !c.setup && c.needs.length === 0 && inputs.length === 0 && c.runtime.length === 0) {
     out.push('  No part of the key differs, yet the keys do: the previous one was computed by other rules.');
   }
   return out;

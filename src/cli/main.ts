@@ -5,8 +5,9 @@ import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, ioError, outcomeOf } from '../shared/errors';
 import { fetchOrSay, remoteTimeout, runBuild } from './build';
 import { runExplain } from './explain';
-import { EXIT, loadJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
+import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
+import { runRestore } from './restore';
 import { sgrOnly } from '../shared/ansi';
 import { localTime, printable, seconds, table } from './format';
 import { report, reportTable, summary, type JobReport } from './report';
@@ -18,18 +19,24 @@ Commands:
                                                 (package.json scripts, workspaces, Makefile targets)
   status [--rev REV] [--config FILE] [--json]   every job of REV (default HEAD) and its state
   status ... --fetch [--remote R] [--timeout S] fetch results from origin (or R) first
-  status --range A..B [--json] [--yes]          every commit of a range × its jobs, as a matrix
+  status --range A..B [--json] [--yes] [--wide] every commit of a range × its jobs, as a matrix fitted to
+                                                the terminal (--wide: every job's full name)
   build [JOB...] [--rev REV] [--config FILE] [--json] [--verbose]
                                                 build what is missing or marked for rebuild
-  build [JOB...] --range A..B [--yes] [--json]  build every commit of a range (asks above 50 commits)
+  build [JOB...] --range A..B [--yes] [--json] [--wide]
+                                                build every commit of a range (asks above 50 commits)
   build [JOB...] --worktree [--json]            build the working tree, keyed as a commit of it would be
   build ... [--fetch] [--push] [--remote R] [--timeout S]
                                                 fetch results from origin (or R) first / push them after;
                                                 a remote that fails or takes S seconds (120) costs the
                                                 fetch only: the jobs build here
   build ... --fetch --trust any                 use fetched results no trusted builder signed (see README)
-  log JOB [--rev REV] [--previous N]            the saved log (or the Nth previous build's)
-  history JOB [-n N] [--json]                   the job's last N builds (20) across every commit
+  log JOB [--rev REV | --worktree] [--previous N]
+                                                the saved log (or the Nth previous build's)
+  log JOB --build N                             the log of the Nth build that \`history JOB\` lists
+  history JOB [-n N] [--json]                   the job's last N builds (20) across every commit, numbered
+  restore JOB [--rev REV | --worktree] [--yes]  write a cached success's outputs into the working tree
+                                                (asks before overwriting a file; never builds)
   explain JOB [--rev REV | --worktree] [--json]
                                                 why the job has its key: what changed since its previous
                                                 build (files of each input, definition, tool), its inputs,
@@ -70,10 +77,18 @@ function processIo(): Io {
     },
     err: (t) => { process.stderr.write(t); },
     isTTY: Boolean(process.stdout.isTTY),
+    columns: outputColumns(),
     errIsTTY: Boolean(process.stderr.isTTY),
     whenWritable: () => drained,
     ...(process.stdin.isTTY && process.stderr.isTTY ? { ask: askOnTerminal } : {}),
   };
+}
+
+/** The terminal's width; else `COLUMNS` (as shells set it); else 80. */
+function outputColumns(): number {
+  if (process.stdout.isTTY && process.stdout.columns > 0) { return process.stdout.columns; }
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : 80;
 }
 
 /** A question on stderr, answered on stdin: yes only for `y` or `yes`. */
@@ -101,7 +116,7 @@ const status: Command = async (jobs, args, io, cwd) => {
   if (values.fetch) { await fetchOrSay(jobs, values.remote ?? 'origin', values.timeout === undefined ? undefined : remoteTimeout(values.timeout), io, 'the jobs show what this clone has'); }
   if (values.range !== undefined) {
     if (values.rev !== 'HEAD') { throw new DataKitError('Usage', '--range shows every commit of the range: it takes no --rev'); }
-    return runRange(jobs, { range: values.range, jobs: [], config: values.config, json: values.json, yes: values.yes, build: false }, io, cwd);
+    return runRange(jobs, { range: values.range, jobs: [], config: values.config, json: values.json, yes: values.yes, wide: values.wide, build: false }, io, cwd);
   }
   const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const reports: JobReport[] = [];
@@ -120,25 +135,51 @@ const status: Command = async (jobs, args, io, cwd) => {
   return reports.some((r) => r.state === 'failure') ? EXIT.failed : EXIT.ok;
 };
 
+/**
+ * `log JOB [--rev REV | --worktree] [--previous N]`, or `log JOB --build N`: the Nth build that `history JOB`
+ * lists (1 the newest), whatever it was built from — a commit, the working tree, another machine.
+ */
 const log: Command = async (jobs, args, io, cwd) => {
-  const { values, positionals } = parseArgs({ args, options: { ...REV_OPTIONS, previous: { type: 'string', default: '0' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { ...REV_OPTIONS, worktree: { type: 'boolean', default: false },
+    previous: { type: 'string' }, build: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1) { throw new DataKitError('Usage', 'log needs exactly one JOB'); }
-  const n = Number(values.previous);
+  if (values.build !== undefined) {
+    if (values.previous !== undefined || values.worktree || values.rev !== 'HEAD' || values.config !== undefined) {
+      throw new DataKitError('Usage', '--build N names one build of `history JOB`: it takes no --rev, --worktree, --config or --previous');
+    }
+    io.out(sgrOnly(await jobs.readLog(await historyBuild(jobs, positionals[0]!, values.build))));
+    return EXIT.ok;
+  }
+  if (values.worktree && (values.rev !== 'HEAD' || values.config !== undefined)) { throw new DataKitError('Usage', '--worktree reads the working tree\'s jobs: it takes no --rev or --config'); }
+  const n = Number(values.previous ?? '0');
   if (!Number.isInteger(n) || n < 0) { throw new DataKitError('Usage', '--previous takes a whole number'); }
-  const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
+  const at = values.worktree ? await loadWorktreeJobs(jobs, io, 'reading the logs of') : await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const [key] = pickJobs(at, positionals);
   const builds = (await jobs.history(key)).filter((h) => h.result !== 'rebuild');
+  const what = values.worktree ? 'the working tree' : at.commit.slice(0, 7);
   if (builds.length === 0) {
-    throw new DataKitError('NotBuilt', `${key.job.name} has not been built for ${at.commit.slice(0, 7)}`);
+    throw new DataKitError('NotBuilt', `${key.job.name} has not been built for ${what} (\`history ${key.job.name}\` lists every saved build; \`log ${key.job.name} --build N\` reads one)`);
   }
   if (n >= builds.length) {
     throw new DataKitError('NotBuilt', `${key.job.name} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --previous ${n} is too far back`);
   }
   // A log may come from a fetched result, written by whoever made it: its colours are kept, nothing that would
   // act on the terminal (a link, a title, the cursor) is. A pipe gets the same text, colours too, as always.
-  io.out(sgrOnly(await jobs.readLog(builds[n])));
+  io.out(sgrOnly(await jobs.readLog(builds[n]!)));
   return EXIT.ok;
 };
+
+/** The Nth (1: the newest) build of `history JOB`. */
+async function historyBuild(jobs: RepoJobs, job: string, nth: string): Promise<{ commit: string }> {
+  const n = Number(nth);
+  if (!Number.isInteger(n) || n < 1) { throw new DataKitError('Usage', '--build takes the number of a build in `history JOB` (1 is the newest)'); }
+  const builds = await jobs.jobHistory(job, n);
+  const b = builds[n - 1];
+  if (!b) {
+    throw new DataKitError('NotBuilt', builds.length === 0 ? `${job} has no saved build` : `${job} has ${builds.length} saved build${builds.length === 1 ? '' : 's'}; --build ${n} is too far back`);
+  }
+  return b;
+}
 
 /** The last builds of a job across every commit: `history JOB [-n N] [--json]`. */
 const history: Command = async (jobs, args, io) => {
@@ -155,9 +196,9 @@ const history: Command = async (jobs, args, io) => {
   if (builds.length === 0) { throw new DataKitError('NotBuilt', `${job} has no saved build`); }
   const mark = { success: '✔', failure: '✘', cancelled: '⊘' } as const;
   io.out(table([
-    ['', 'FINISHED', 'COMMIT', 'DURATION', 'QUEUED', 'BUILT BY', 'SUBJECT / FAILURE'],
-    ...builds.map((b) => [
-      mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
+    ['#', '', 'FINISHED', 'COMMIT', 'DURATION', 'QUEUED', 'BUILT BY', 'SUBJECT / FAILURE'],
+    ...builds.map((b, i) => [
+      String(i + 1), mark[b.result], localTime(new Date(b.finished).toISOString()), b.source?.slice(0, 7) ?? '-', seconds(b.runMs ?? b.finished - b.started),
       // Who built it and why it failed are a result's own words (a fetched one's, whoever made it): shown, never acted on.
       b.queuedMs !== undefined ? seconds(b.queuedMs) : '-',
       printable(`${b.builtBy ?? '-'}${b.fetchedFrom ? ` (fetched from ${b.fetchedFrom}, ${b.verified === 'unverified' ? 'unverified' : `verified: ${b.verified}`})` : ''}`),
@@ -243,6 +284,8 @@ const COMMANDS: Record<string, { run: Command; readOnly: boolean }> = {
   log: { run: log, readOnly: true },
   history: { run: history, readOnly: true },
   explain: { run: runExplain, readOnly: true },
+  // Reads a result and writes into the working tree only.
+  restore: { run: runRestore, readOnly: true },
   build: { run: runBuild, readOnly: false },
   rebuild: { run: rebuild, readOnly: false },
   clean: { run: clean, readOnly: false },

@@ -19,6 +19,8 @@ export interface RangeOptions {
   json: boolean;
   yes: boolean;
   build: boolean;
+  /** Every job's full name in the matrix, however wide it is (default: fitted to `Io.columns`). */
+  wide?: boolean;
 }
 
 interface Row {
@@ -39,12 +41,58 @@ function brokeAt(ff: FirstFailing, commit: string): string[] {
     .map(([job, b]) => (b.kind === 'brokeAfterUnknown' ? `${job} (before it: not known)` : job));
 }
 
-/** The commits × jobs matrix: one row per commit, newest first, each commit where a job broke marked. */
-export function rangeMatrix(rows: readonly Row[], ff: FirstFailing): string {
+/** How the matrix is drawn: the terminal's width, or every job's full name whatever the width (`--wide`). */
+export interface MatrixLayout {
+  columns: number;
+  wide: boolean;
+}
+
+/** The fewest characters of a commit's subject worth showing beside full job names; below that, jobs get labels. */
+const MIN_SUBJECT = 24;
+const LABELS = '123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** One short label per job (`1`…`9`, `a`…`z`, `A`…`Z`; numbers of one width past 61 jobs). */
+function labels(n: number): string[] {
+  if (n <= LABELS.length) { return [...LABELS.slice(0, n)]; }
+  const w = String(n).length;
+  return Array.from({ length: n }, (_v, i) => String(i + 1).padStart(w));
+}
+
+/** `text` cut to `width` characters, with `…` where it was cut. */
+function fit(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
+}
+
+/** `1 build:core  2 test:core …`, as many on a line as the width takes. */
+function legend(names: readonly string[], marks: readonly string[], columns: number): string[] {
+  const lines: string[] = [];
+  let line = 'JOBS:';
+  for (const [i, n] of names.entries()) {
+    const item = `${marks[i]!.trim()} ${printable(n)}`;
+    if (line.length > 5 && line.length + 2 + item.length > columns) { lines.push(line); line = '     '; }
+    line += `  ${item}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * The commits × jobs matrix: one row per commit, newest first, each commit where a job broke marked. Fitted
+ * to the terminal: job names head their columns when they leave room for the subject, else each job gets a
+ * one-character label, named in a legend below; subjects are cut to the width. `wide` draws the full names.
+ */
+export function rangeMatrix(rows: readonly Row[], ff: FirstFailing, layout: MatrixLayout = { columns: 80, wide: true }): string {
   const names: string[] = [];
   for (const r of rows) { for (const j of r.reports) { if (!names.includes(j.job)) { names.push(j.job); } } }
-  const widths = names.map((n) => Math.max(1, n.length));
-  const head = ['COMMIT ', ...names.map((n, i) => n.padEnd(widths[i]!)), 'SUBJECT'].join('  ');
+  const full = 7 + names.reduce((w, n) => w + 2 + Math.max(1, n.length), 0) + 2;
+  const short = !layout.wide && full + MIN_SUBJECT > layout.columns;
+  const heads = short ? labels(names.length) : names;
+  const gap = short ? ' ' : '  ';
+  const widths = heads.map((n) => Math.max(1, n.length));
+  // The commit, the cells and the spaces around them: what is left of a line is the subject's.
+  const left = 7 + 2 + widths.reduce((w, x) => w + x, 0) + gap.length * (widths.length - 1) + 2;
+  const head = ['COMMIT ', heads.map((n, i) => n.padEnd(widths[i]!)).join(gap), 'SUBJECT'].join('  ');
   const lines = rows.map((r) => {
     const cells = names.map((n, i) => {
       const j = r.reports.find((x) => x.job === n);
@@ -52,9 +100,12 @@ export function rangeMatrix(rows: readonly Row[], ff: FirstFailing): string {
     });
     const broke = brokeAt(ff, r.commit);
     const note = broke.length > 0 ? `  ← first failing: ${broke.join(', ')}` : r.from === 'none' ? `  (no ${CONFIG_FILE})` : '';
-    return [r.commit.slice(0, 7), ...cells, printable(`${r.subject}${note}`)].join('  ');
+    // The note says where a job broke: it is kept whole, and the subject gives way to it.
+    const text = layout.wide ? printable(`${r.subject}${note}`) : `${fit(printable(r.subject), Math.max(10, layout.columns - left - note.length))}${printable(note)}`;
+    return [r.commit.slice(0, 7), cells.join(gap), text].join('  ').trimEnd();
   });
-  return `${head}\n${lines.join('\n')}\n`;
+  const key = short ? `${legend(names, heads, layout.columns).join('\n')}\n` : '';
+  return `${head}\n${lines.join('\n')}\n${key}`;
 }
 
 function rangeSummary(rows: readonly Row[], ff: FirstFailing, base: string | undefined): string {
@@ -218,7 +269,7 @@ export async function runRange(jobs: RepoJobs, opts: RangeOptions, io: Io, cwd: 
       commits: rows.map((r) => ({ commit: r.commit, subject: r.subject, config: r.from === 'own' || r.from === 'none' || r.from === 'given' ? r.from : `from ${r.from}`, jobs: r.reports })),
     }, null, 2) + '\n');
   } else {
-    io.out(`${opts.build ? '\n' : ''}${rangeMatrix(rows, ff)}${rangeSummary(rows, ff, base.commit)}`);
+    io.out(`${opts.build ? '\n' : ''}${rangeMatrix(rows, ff, { columns: io.columns ?? 80, wide: opts.wide ?? false })}${rangeSummary(rows, ff, base.commit)}`);
   }
   if (stop?.exitCode !== undefined) { return stop.exitCode; }
   return rows.some((r) => r.reports.some((j) => j.state === 'failure')) ? EXIT.failed : EXIT.ok;

@@ -1,5 +1,6 @@
 // What `status` and `build` report for each job; also the shape of their --json output.
 import type { JobKey } from '../jobs/keys/key';
+import type { FailureReason } from '../shared/resultCommit';
 import { reusedFrom, type JobStatus, type RepoJobs } from '../jobs/repoJobs';
 import { ago, localTime, printable, seconds, table } from './format';
 
@@ -16,6 +17,8 @@ export interface JobReport {
   commit: string | null;
   /** The failure message, or the pending reason. */
   message: string | null;
+  /** Why a failure is one: the job `failed`, was `cancelled`, or was `skipped` (a job it needs failed); else null. */
+  reason: FailureReason | null;
   /** How long the job's own command ran (not what it waited for); for results saved before 0.2, start to end. */
   durationMs: number | null;
   /** How long it waited for a build slot, when recorded. */
@@ -40,7 +43,7 @@ export interface JobReport {
 
 export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | undefined): Promise<JobReport> {
   const base: JobReport = {
-    job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null,
+    job: key.job.name, state: 'not built', key: key.digest, branch: jobs.ref(key), commit: null, message: null, reason: null,
     durationMs: null, queuedMs: null, finishedAt: null, cached: null, builtFor: null, fromWorktree: false, fetchedFrom: null, builtBy: null, verified: null,
   };
   if (!status) { return base; }
@@ -55,10 +58,12 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   let fetchedFrom: string | null = null;
   let verifiedBy: string | null = null;
   let builtBy: string | null = null;
+  const skipped = r.kind === 'failure' && r.reason === 'skipped';
   if (saved) {
     const t = await jobs.resultTimes(saved.commit);
     builtBy = t.builtBy ?? null;
-    durationMs = t.runMs ?? t.finished - t.started;
+    // A skipped job ran nothing: it has no run time.
+    durationMs = skipped ? null : t.runMs ?? t.finished - t.started;
     queuedMs = t.queuedMs ?? null;
     finishedAt = new Date(t.finished).toISOString();
     const p = await jobs.provenance(key, saved.commit);
@@ -72,6 +77,7 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
     state: r.kind,
     commit: saved?.commit ?? null,
     message: r.kind === 'failure' ? r.message : null,
+    reason: r.kind === 'failure' ? r.reason : null,
     durationMs, queuedMs, finishedAt,
     cached: saved ? !saved.built : false,
     builtFor, fromWorktree, fetchedFrom, builtBy,
@@ -80,9 +86,10 @@ export async function report(jobs: RepoJobs, key: JobKey, status: JobStatus | un
   };
 }
 
-/** Where the result came from, in a few words: `built now`, `cached`, `cached · built for 1a2b3c4`. */
+/** Where the result came from, in a few words: `built now`, `cached`, `cached · built for 1a2b3c4`, `skipped`. */
 export function source(r: JobReport): string {
   if (r.cached === null) { return ''; }
+  if (r.reason === 'skipped') { return r.cached ? 'skipped (cached)' : 'skipped'; }
   if (!r.cached) { return 'built now'; }
   const from = reusedFrom({ fromWorktree: r.fromWorktree, ...(r.builtFor ? { builtFor: r.builtFor } : {}), ...(r.fetchedFrom ? { fetchedFrom: r.fetchedFrom } : {}), ...(r.verified && r.verified !== 'unverified' ? { verifiedBy: r.verified } : {}) });
   return printable(`${from ?? 'cached'}${r.fetchedFrom && r.builtBy ? `, built by ${r.builtBy}` : ''}`);
@@ -101,6 +108,7 @@ export function reportLine(r: JobReport, now = Date.now()): string {
   if (r.state === 'success') {
     return `✔ ${r.job}  ${r.cached ? source(r) : `built now${r.durationMs !== null ? ` in ${seconds(r.durationMs)}` : ''}`}`;
   }
+  if (r.reason === 'skipped') { return `⊘ ${r.job}: ${detail(r)}`; }
   if (r.state === 'failure') {
     const when = r.cached && r.finishedAt ? ` (cached failure from ${ago(Date.parse(r.finishedAt), now)}${r.fromWorktree ? ', built from the working tree' : ''}${r.builtFor ? `, built for ${r.builtFor.slice(0, 7)}` : ''})` : '';
     return `✘ ${r.job}${when}: ${detail(r)}`;
@@ -108,12 +116,17 @@ export function reportLine(r: JobReport, now = Date.now()): string {
   return `${r.state === 'pending' ? '⟳' : '·'} ${r.job}: ${r.message === null ? r.state : detail(r)}`;
 }
 
-/** As turbo ends its runs: how many were built, how many came from the cache, how many failed. */
+/**
+ * As turbo ends its runs: how many were built, how many came from the cache, how many failed, and how many
+ * were skipped (a job they need failed: they ran nothing, so they are neither built nor failed).
+ */
 export function summary(reports: readonly JobReport[]): string {
-  const built = reports.filter((r) => r.cached === false).length;
-  const cached = reports.filter((r) => r.cached === true).length;
-  const failed = reports.filter((r) => r.state === 'failure').length;
-  return `${reports.length} job${reports.length === 1 ? '' : 's'}: ${built} built, ${cached} cached${failed ? `, ${failed} failed` : ''}\n`;
+  const ran = reports.filter((r) => r.reason !== 'skipped');
+  const built = ran.filter((r) => r.cached === false).length;
+  const cached = ran.filter((r) => r.cached === true).length;
+  const failed = ran.filter((r) => r.state === 'failure').length;
+  const skipped = reports.length - ran.length;
+  return `${reports.length} job${reports.length === 1 ? '' : 's'}: ${built} built, ${cached} cached${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}\n`;
 }
 
 export function reportTable(reports: JobReport[]): string {

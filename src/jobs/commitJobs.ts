@@ -10,6 +10,7 @@ import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/sour
 import { CONFIG_FILE, parseConfig, type ConfigResult } from './config/config';
 import { commitSource, computeKeys, worktreeSource, type InputSource, type JobKey } from './keys/key';
 import { readKeysCache, writeKeysCache } from './keys/keysCache';
+import type { RuntimeProbe } from './keys/runtimeInputs';
 
 /** The largest .datakit-ci.json read from the working tree (real ones are a few kilobytes). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -53,6 +54,13 @@ export interface JobsReaderOptions {
   /** Never write the keys files (a command that only reads). */
   readonly readOnly: boolean;
   readonly warn: (message: string) => void;
+  /** Reads the runtime inputs (envInputs, toolInputs) that jobs declare. */
+  readonly probe: RuntimeProbe;
+  /**
+   * How long the jobs of a commit whose keys hold runtime inputs are kept (ms; default: as long as any commit's):
+   * a toolchain upgraded meanwhile is then seen.
+   */
+  readonly runtimeReuseMs?: number;
 }
 
 export class JobsReader {
@@ -73,9 +81,15 @@ export class JobsReader {
   jobsAt(commit: string): Promise<JobsAt> {
     let p = this.atCommit.get(commit);
     if (!p) {
-      p = this.readJobs(commit);
-      p.catch(() => this.atCommit.delete(commit)); // never keep a rejected promise as if it were a value
-      this.atCommit.set(commit, p);
+      const read = this.readJobs(commit);
+      p = read;
+      read.catch(() => this.atCommit.delete(commit)); // never keep a rejected promise as if it were a value
+      this.atCommit.set(commit, read);
+      // A commit never changes, but the machine may: keys that hold a tool's output are computed again later.
+      const ttl = this.options.runtimeReuseMs;
+      void read.then((at) => {
+        if (ttl !== undefined && this.atCommit.get(commit) === read && at.keys.some((k) => k.runtime || k.setup?.runtime)) { this.atCommit.set(commit, read, { ttl }); }
+      }, () => undefined);
     }
     return p;
   }
@@ -123,7 +137,7 @@ export class JobsReader {
 
   /** The keys of a parsed configuration's jobs over `source` (none when it is broken), remembered by digest. */
   private async keyed(commit: string, config: ConfigResult, source: InputSource): Promise<JobsAt> {
-    const keys = config.ok ? await computeKeys(source, commit, config.config.jobs, config.config.setup) : [];
+    const keys = config.ok ? await computeKeys(source, commit, config.config.jobs, config.config.setup, this.options.probe) : [];
     for (const k of keys) { this.knownKeys.set(k.digest, k); }
     return { commit, config, keys };
   }
@@ -168,7 +182,7 @@ export class JobsReader {
     const config = parseConfig(text);
     if (!config.ok) { return { state, at: { commit, config, keys: [] } }; }
     const worktree = { top: repo.topLevel!, state };
-    const keys = (await computeKeys(worktreeSource(new WorktreeOverlay(repo, state)), commit, config.config.jobs, config.config.setup)).map((k) => ({ ...k, worktree }));
+    const keys = (await computeKeys(worktreeSource(new WorktreeOverlay(repo, state)), commit, config.config.jobs, config.config.setup, this.options.probe)).map((k) => ({ ...k, worktree }));
     // A key a commit has too stays the commit's (its build reads the commit's files).
     for (const k of keys) { if (!this.knownKeys.has(k.digest) || this.knownKeys.get(k.digest)!.worktree) { this.knownKeys.set(k.digest, k); } }
     return { state, at: { commit, config, keys } };

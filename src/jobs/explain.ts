@@ -5,7 +5,7 @@
 // `datakit-ci explain --json`; each face words it.
 import { keyJson, TOOL, type JobKey } from './keys/key';
 import type { InputFile, InputFiles, InputListing, KeySource } from './inputFiles';
-import type { BuildInfo, KeyRecord } from './resultInfo';
+import type { BuildInfo, KeyRecord, RuntimeRecord } from './resultInfo';
 
 export type { BuildInfo } from './resultInfo';
 
@@ -35,6 +35,25 @@ export interface InputChange {
   readonly unlisted: string | null;
 }
 
+/** A runtime input (an environment variable or a tool's command) of the job or of its setup. */
+export interface RuntimeInput {
+  readonly of: 'job' | 'setup';
+  readonly kind: 'env' | 'tool';
+  /** The variable's name, or the command. */
+  readonly name: string;
+}
+
+/** A runtime input's value in a key (null: an unset variable). */
+export interface RuntimeValue extends RuntimeInput {
+  readonly value: string | null;
+}
+
+/** A runtime input whose value differs between two keys (undefined: not an input of that key). */
+export interface RuntimeChange extends RuntimeInput {
+  readonly before: string | null | undefined;
+  readonly after: string | null | undefined;
+}
+
 /** What differs between the previous key and this one. */
 export interface Changes {
   /** The tool's version, when it changed. */
@@ -46,6 +65,8 @@ export interface Changes {
   /** The jobs it needs whose keys changed (or that it needs no longer, or newly). */
   readonly needs: string[];
   readonly inputs: InputChange[];
+  /** The envInputs and toolInputs (the job's and its setup's) whose values changed. */
+  readonly runtime: RuntimeChange[];
 }
 
 export interface PreviousBuild {
@@ -71,6 +92,8 @@ export interface Explanation {
   /** The job's most recent other saved build, and what changed since; null when there is none. */
   readonly previous: PreviousBuild | null;
   readonly inputs: InputSummary[];
+  /** The values of the envInputs and toolInputs of the job and of its setup (empty: none declared). */
+  readonly runtime: RuntimeValue[];
   /** The key as its key.json records it. */
   readonly keyJson: KeyRecord;
 }
@@ -98,8 +121,32 @@ export async function explainKey(sources: ExplainSources): Promise<Explanation> 
       key: String(prev.record.digest ?? ''), commit: prev.record.commit ?? null, worktree: prev.record.worktree === true, build: prev.build,
       changes: await changesBetween(files, prev.record, record, source),
     } : null,
-    inputs, keyJson: record,
+    inputs, runtime: runtimeValues(record), keyJson: record,
   };
+}
+
+/** The runtime values a key records, the job's then its setup's; what is not a string is left out. */
+function runtimeValues(record: KeyRecord): RuntimeValue[] {
+  const of = (who: RuntimeValue['of'], r: RuntimeRecord | undefined): RuntimeValue[] => [
+    ...Object.entries(r?.env ?? {}).map(([name, v]) => ({ of: who, kind: 'env' as const, name, value: typeof v === 'string' ? v : null })),
+    ...Object.entries(r?.tools ?? {}).filter(([, v]) => typeof v === 'string').map(([name, v]) => ({ of: who, kind: 'tool' as const, name, value: v as string })),
+  ];
+  return [...of('job', record.runtime), ...of('setup', record.setup?.runtime)];
+}
+
+/** The runtime inputs whose values differ from `before` to `after`. */
+function runtimeChanges(before: KeyRecord, after: KeyRecord): RuntimeChange[] {
+  const id = (v: RuntimeInput): string => JSON.stringify([v.of, v.kind, v.name]);
+  const [b, a] = [new Map(runtimeValues(before).map((v) => [id(v), v])), new Map(runtimeValues(after).map((v) => [id(v), v]))];
+  const out: RuntimeChange[] = [];
+  for (const k of new Set([...b.keys(), ...a.keys()])) {
+    const [x, y] = [b.get(k), a.get(k)];
+    if (x?.value !== y?.value || !x !== !y) {
+      const at = (x ?? y)!;
+      out.push({ of: at.of, kind: at.kind, name: at.name, before: x ? x.value : undefined, after: y ? y.value : undefined });
+    }
+  }
+  return out;
 }
 
 /** What differs from the key `before` to the key `after` (read from `source`). */
@@ -123,6 +170,7 @@ async function changesBetween(files: InputFiles, before: KeyRecord, after: KeyRe
     setup,
     needs: [...new Set([...Object.keys(bNeeds), ...Object.keys(aNeeds)])].filter((n) => bNeeds[n] !== aNeeds[n]).sort(),
     inputs: await compare(before.inputs, after.inputs),
+    runtime: runtimeChanges(before, after),
   };
 }
 
@@ -205,6 +253,19 @@ export function inputChangeWords(c: InputChange): string {
   if (!c.after) { return 'no longer an input'; }
   if (c.files) { return countWords(c.files); }
   return `its object id differs: ${shortId(c.before.id)} → ${shortId(c.after.id)}`;
+}
+
+/** A runtime input as said: `env NODE_ENV`, `tool "node --version"`, `setup's tool "node --version"`. */
+export function runtimeName(r: RuntimeInput): string {
+  return `${r.of === 'setup' ? "setup's " : ''}${r.kind === 'env' ? `env ${r.name}` : `tool "${r.name}"`}`;
+}
+
+/** A runtime value as said: its first line (a tool's output), `unset` for an unset variable, `-` for none. */
+export function runtimeValueWords(v: string | null | undefined): string {
+  if (v === undefined) { return '(not an input)'; }
+  if (v === null) { return 'unset'; }
+  const [first, ...rest] = v.split('\n');
+  return `${first}${rest.length > 0 ? ' …' : ''}`;
 }
 
 /** An object id as the tables show it (12 digits), or what stands for none. */

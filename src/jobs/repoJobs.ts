@@ -16,6 +16,7 @@ import { GitStore, objectBytes } from '../store/results/gitStore';
 import { locateRepository, readHead, type RepositoryDirs } from '../store/source/gitDirs';
 import { SourceRepo } from '../store/source/sourceRepo';
 import { blobIds, scanWorktree, type WorktreeState } from '../store/source/worktree';
+import { ProcessRuntimeProbe } from './run/runtimeProbe';
 import { JobsReader, type CommitJobs, type JobsAt, type WorktreeJobs } from './commitJobs';
 import { explainKey, type Explanation } from './explain';
 import { InputFiles } from './inputFiles';
@@ -63,6 +64,11 @@ export interface RepoJobsOptions {
    * written, nothing is built: every operation that would do one of those fails with `Untrusted`.
    */
   trusted?: boolean;
+  /**
+   * How long the output of a job's `toolInputs` commands is reused, in ms (default: for the life of this
+   * object, one command-line run): the editor asks again after this, so that an upgraded tool is seen.
+   */
+  runtimeInputsReuseMs?: number;
 }
 
 export type JobStatus = Status<ShellValue>;
@@ -91,9 +97,12 @@ export class RepoJobs {
     /** Whether this repository may run processes and be written (a trusted workspace). */
     readonly trusted: boolean,
     private readonly sign: SigningSetup,
+    runtimeReuseMs: number | undefined,
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
-    this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m) });
+    const probe = new ProcessRuntimeProbe({ cwd: dirs.topLevel ?? dirs.commonDir, environment: process.env, ...(runtimeReuseMs !== undefined ? { reuseMs: runtimeReuseMs } : {}) });
+    this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m),
+      probe, ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
     const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest), warn: (m) => this.logger?.error(m) });
     this.builder = builder.name;
     this.cache = new BuildCache(builder, { store, logs, metrics, pool, locks: this.locks, logger });
@@ -111,7 +120,7 @@ export class RepoJobs {
     const id = repoId(dirs.commonDir);
     const root = options.cacheDir ? path.join(options.cacheDir, id) : buildRoot(id);
     // No metrics unless asked for: the command line does without prom-client altogether.
-    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), options.metrics, options.pool ?? new Pool('builds', undefined, options.metrics), root, options.logger, readOnly, trusted, sign);
+    return new RepoJobs(dirs, store, options.logs ?? new LogManager(), options.metrics, options.pool ?? new Pool('builds', undefined, options.metrics), root, options.logger, readOnly, trusted, sign, options.runtimeInputsReuseMs);
   }
 
   /** A stable id of the repository (for URIs and build directories). */

@@ -52,13 +52,21 @@ export interface JobBuild {
 }
 
 /** A saved key.json (see keys/key.ts). */
+/** Runtime values as a key.json records them (whoever wrote it: read with care). */
+export interface RuntimeRecord {
+  env?: Record<string, unknown>;
+  tools?: Record<string, unknown>;
+}
+
 export interface KeyRecord {
   tool?: string;
   digest?: string;
   job?: unknown;
   inputs?: Record<string, unknown>;
+  /** The values of its envInputs and toolInputs, when it declares any. */
+  runtime?: RuntimeRecord;
   /** The setup's key, when the job starts with the setup. */
-  setup?: { digest?: string; setup?: unknown; inputs?: Record<string, unknown> } | null;
+  setup?: { digest?: string; setup?: unknown; inputs?: Record<string, unknown>; runtime?: RuntimeRecord } | null;
   /** The digest of each job it needs, by name. */
   needs?: Record<string, string>;
   commit?: string;

@@ -55,6 +55,7 @@ export type ErrorCode =
   | 'InvalidProblemMatcher' // a job's problemMatcher names no known matcher or holds an invalid pattern
   | 'MatchFailed' // the worker that matches a log's problems failed or stopped
   | 'NotBuilt' // the result asked for was never built (or not that far back)
+  | 'ToolInputFailed' // a command of a job's toolInputs failed or timed out: the key cannot be known
   | 'NothingToDo' // what was asked holds nothing to act on (an empty range): not a failure
   // The editor
   | 'Disposed' // used after dispose
@@ -161,7 +162,7 @@ export const OUTCOMES: Readonly<Record<ErrorCode, ErrorOutcome>> = {
   LogCollision: USAGE, BuildDirBusy: ENVIRONMENT, CheckoutFailed: ENVIRONMENT,
   ConfigError: { exit: EXIT.usage, action: 'openConfig' }, SchemaNotFound: ENVIRONMENT, ConfigExists: USAGE,
   NothingToSuggest: { ...USAGE, action: 'none', info: true }, InvalidProblemMatcher: { exit: EXIT.usage, action: 'openConfig' }, MatchFailed: ENVIRONMENT,
-  NotBuilt: { exit: EXIT.notBuilt, action: 'none' }, NothingToDo: { exit: EXIT.ok, action: 'none', info: true },
+  NotBuilt: { exit: EXIT.notBuilt, action: 'none' }, ToolInputFailed: { exit: EXIT.usage, action: 'openConfig' }, NothingToDo: { exit: EXIT.ok, action: 'none', info: true },
   Disposed: USAGE, Untrusted: { exit: EXIT.usage, action: 'manageTrust' }, NoFolder: { exit: EXIT.usage, action: 'none' },
   NoWorkTree: USAGE, NoLog: { exit: EXIT.notBuilt, action: 'none', info: true }, NoOutputs: { exit: EXIT.notBuilt, action: 'none', info: true },
   LogNotFound: USAGE,

@@ -35,7 +35,7 @@ describe('the datakit-ci command', () => {
     assert.deepEqual(Object.keys(s0), ['rev', 'commit', 'jobs']);
     assert.equal(s0.commit, head);
     assert.deepEqual(s0.jobs.map((j: { job: string; state: string }) => [j.job, j.state]), [['pass', 'not built'], ['fail', 'not built']]);
-    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'builtBy', 'fetchedFrom', 'finishedAt', 'fromWorktree', 'job', 'key', 'message', 'queuedMs', 'state', 'verified'].sort());
+    assert.deepEqual(Object.keys(s0.jobs[0]).sort(), ['branch', 'builtFor', 'cached', 'commit', 'durationMs', 'builtBy', 'fetchedFrom', 'finishedAt', 'fromWorktree', 'job', 'key', 'message', 'queuedMs', 'reason', 'state', 'verified'].sort());
     assert.equal(s0.jobs[0].cached, null);
     assert.equal(fs.existsSync(results(dir)), false, 'status, which only reads, creates no results repository');
     assert.match(s0.jobs[0].key, /^[0-9a-f]{64}$/);
@@ -168,9 +168,9 @@ describe('the datakit-ci command', () => {
     const text = cli(dir, 'history', 'code', '-n', '2');
     assert.equal(text.code, 0);
     const lines = text.out.trimEnd().split('\n');
-    assert.match(lines[0], /^\s+FINISHED\s+COMMIT\s+DURATION\s+QUEUED\s+BUILT BY\s+SUBJECT \/ FAILURE$/);
+    assert.match(lines[0], /^#\s+FINISHED\s+COMMIT\s+DURATION\s+QUEUED\s+BUILT BY\s+SUBJECT \/ FAILURE$/);
     assert.equal(lines.length, 3, 'a heading and -n 2 builds');
-    assert.match(lines[1], new RegExp(`^✘ .* ${second.slice(0, 7)} .* Break the parser — Command exited with code 1$`));
+    assert.match(lines[1], new RegExp(`^1\\s+✘ .* ${second.slice(0, 7)} .* Break the parser — Command exited with code 1$`));
 
     assert.deepEqual(cli(dir, 'history', 'nope').code, 3, 'a job never built');
     assert.deepEqual(cli(dir, 'history', 'code', '-n', '0').code, 2);
@@ -302,7 +302,7 @@ describe('the datakit-ci command', () => {
   it('never creates the results repository for a read-only command, and exits 3 for a log never built', () => {
     const dir = project({ only: { run: 'true' } });
     const log = cli(dir, 'log', 'only');
-    assert.deepEqual([log.code, log.err], [3, `datakit-ci: only has not been built for ${git(dir, 'rev-parse', '--short=7', 'HEAD')}\n`]);
+    assert.deepEqual([log.code, log.err], [3, `datakit-ci: only has not been built for ${git(dir, 'rev-parse', '--short=7', 'HEAD')} (\`history only\` lists every saved build; \`log only --build N\` reads one)\n`]);
     assert.equal(cli(dir, 'status').code, 0);
     assert.equal(fs.existsSync(results(dir)), false);
   });

@@ -34,11 +34,11 @@ describe('datakit-ci explain', () => {
     ok(dir, 'build', '--worktree');
 
     const wt = JSON.parse(ok(dir, 'explain', 'check', '--worktree', '--json'));
-    assert.deepEqual(Object.keys(wt), ['job', 'key', 'commit', 'worktree', 'tool', 'result', 'previous', 'inputs', 'keyJson']);
+    assert.deepEqual(Object.keys(wt), ['job', 'key', 'commit', 'worktree', 'tool', 'result', 'previous', 'inputs', 'runtime', 'keyJson']);
     assert.deepEqual([wt.job, wt.commit, wt.worktree, wt.result.source, wt.result.fromWorktree, wt.result.fetchedFrom], ['check', c1, true, c1, true, null]);
     assert.deepEqual(Object.keys(wt.result), ['commit', 'finishedAt', 'builtBy', 'fetchedFrom', 'verified', 'source', 'fromWorktree']);
     assert.deepEqual(Object.keys(wt.previous), ['key', 'commit', 'worktree', 'build', 'changes']);
-    assert.deepEqual(Object.keys(wt.previous.changes), ['tool', 'definition', 'setup', 'needs', 'inputs']);
+    assert.deepEqual(Object.keys(wt.previous.changes), ['tool', 'definition', 'setup', 'needs', 'inputs', 'runtime']);
     assert.deepEqual([wt.previous.commit, wt.previous.worktree], [c1, false]);
     assert.deepEqual(wt.previous.changes.inputs, [{
       input: 'src', unlisted: null, files: { added: [], removed: [], changed: ['src/a.txt'] },

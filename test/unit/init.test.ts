@@ -43,7 +43,7 @@ describe('datakit-ci init', () => {
     const printed = cli(dir, 'init', '--print');
     assert.equal(printed.code, 0);
     assert.match(printed.out, /^\/\/ Suggested by `datakit-ci init`/);
-    assert.ok(printed.out.includes('  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"] },\n'));
+    assert.ok(printed.out.includes('  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"], "toolInputs": ["node --version"] },\n'));
     // The script runs eslint: the job names its matcher.
     assert.ok(printed.out.includes('    "lint": { "run": "npm run lint", "problemMatcher": "$eslint-stylish" }\n'));
     assert.equal(printed.err, [

@@ -25,11 +25,12 @@ function found(s: Suggestions): Omit<Suggestions, 'text'> {
 }
 
 /** The jobs as parseConfig reads them back from the text. */
-function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string[]; problemMatcher?: unknown }[] {
+function roundTrip(s: Suggestions): { name: string; run: string; inputs?: string[]; outputs?: string[]; needs?: string[]; problemMatcher?: unknown }[] {
   const r = parseConfig(s.text);
   assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
   assert.deepEqual(r.config.setup && { run: r.config.setup.run, inputs: r.config.setup.inputs }, s.setup && { run: s.setup.run, inputs: s.setup.inputs });
-  return r.config.jobs.map((j) => ({ name: j.name, run: j.run, ...(j.inputs ? { inputs: j.inputs } : {}), ...(j.problemMatcher ? { problemMatcher: j.problemMatcher } : {}) }));
+  return r.config.jobs.map((j) => ({ name: j.name, run: j.run, ...(j.inputs ? { inputs: j.inputs } : {}), ...(j.outputs.length > 0 ? { outputs: j.outputs } : {}),
+    ...(j.needs.length > 0 ? { needs: j.needs } : {}), ...(j.problemMatcher ? { problemMatcher: j.problemMatcher } : {}) }));
 }
 
 describe('zero configuration: suggested jobs', () => {
@@ -46,7 +47,7 @@ describe('zero configuration: suggested jobs', () => {
         { name: 'lint', run: 'npm run lint', problemMatcher: '$eslint-stylish', from: 'package.json script "lint"' },
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
       ],
-      setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json'], from: 'package-lock.json' },
+      setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json'], toolInputs: ['node --version'], from: 'package-lock.json' },
       skipped: [],
     });
     assert.equal(s.text, [
@@ -56,7 +57,8 @@ describe('zero configuration: suggested jobs', () => {
       '// depends on, the lockfile and the shared configuration at the root.',
       '{',
       '  // Installs the dependencies once per distinct content of its inputs (as package-lock.json says).',
-      '  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"] },',
+      '  // Again when the output of a command of "toolInputs" changes (a Node upgrade), and every job with it.',
+      '  "setup": { "run": "npm ci", "inputs": ["package.json", "package-lock.json"], "toolInputs": ["node --version"] },',
       '  "jobs": {',
       '    // package.json script "build"',
       '    "build": { "run": "npm run build", "problemMatcher": "$tsc" },',
@@ -89,15 +91,17 @@ describe('zero configuration: suggested jobs', () => {
     assert.deepEqual(found(s), {
       jobs: [
         { name: 'test', run: 'npm run test', from: 'package.json script "test"' },
-        { name: 'app.typecheck', run: 'npm run typecheck -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], problemMatcher: '$tsc', from: 'packages/app/package.json script "typecheck"' },
-        { name: 'app.test', run: 'npm run test -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], from: 'packages/app/package.json script "test"' },
+        // app depends on util, which has no build, and through it on core: app's jobs need core's build.
+        { name: 'app.typecheck', run: 'npm run typecheck -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], needs: ['core.build'], problemMatcher: '$tsc', from: 'packages/app/package.json script "typecheck"' },
+        { name: 'app.test', run: 'npm run test -w packages/app', inputs: ['packages/app', 'packages/core', 'packages/util', ...shared], needs: ['core.build'], from: 'packages/app/package.json script "test"' },
         { name: 'core.build', run: 'npm run build -w packages/core', inputs: ['packages/core', ...shared], problemMatcher: '$tsc', from: 'packages/core/package.json script "build"' },
-        { name: 'core.test', run: 'npm run test -w packages/core', inputs: ['packages/core', ...shared], from: 'packages/core/package.json script "test"' },
+        { name: 'core.test', run: 'npm run test -w packages/core', inputs: ['packages/core', ...shared], needs: ['core.build'], from: 'packages/core/package.json script "test"' },
       ],
-      setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json', '.npmrc'], from: 'package-lock.json' },
+      setup: { run: 'npm ci', inputs: ['package.json', 'package-lock.json', 'packages/*/package.json', '.npmrc'], toolInputs: ['node --version'], from: 'package-lock.json' },
       skipped: [
         { file: 'package.json', reason: 'workspace pattern "tools/missing-*" matches no folder with a package.json' },
         { file: 'packages/util/package.json', reason: 'script "test" is the placeholder npm init writes, which always fails' },
+        { file: 'packages/core/package.json', reason: 'core.build: no tsconfig.json "outDir", "main", "exports" or "files" says where the build writes, so the jobs that need it get none of its files (add "outputs")' },
       ],
     });
     assert.deepEqual(roundTrip(s), s.jobs.map(({ from: _from, ...j }) => j));
@@ -122,7 +126,7 @@ describe('zero configuration: suggested jobs', () => {
         { name: 'libs-y-core.lint', run: 'yarn workspace y-core run lint', inputs: ['libs/y/core', 'yarn.lock'], problemMatcher: '$eslint-stylish', from: 'libs/y/core/package.json script "lint"' },
         { name: 'libs-y-core.test', run: 'yarn workspace y-core run test', inputs: ['libs/y/core', 'yarn.lock'], from: 'libs/y/core/package.json script "test"' },
       ],
-      setup: { run: 'yarn install --frozen-lockfile', inputs: ['package.json', 'yarn.lock', 'libs/**/package.json', '!libs/old/**/package.json'], from: 'yarn.lock' },
+      setup: { run: 'yarn install --frozen-lockfile', inputs: ['package.json', 'yarn.lock', 'libs/**/package.json', '!libs/old/**/package.json'], toolInputs: ['node --version'], from: 'yarn.lock' },
       skipped: [{ file: 'libs/nameless/package.json', reason: 'has no "name", which `yarn workspace` needs' }],
     });
     assert.deepEqual(roundTrip(s), s.jobs.map(({ from: _from, ...j }) => j));
@@ -146,7 +150,7 @@ describe('zero configuration: suggested jobs', () => {
         { name: 'web.check', run: 'pnpm --dir apps/web run check', inputs: ['apps/web', 'pnpm-lock.yaml'], from: 'apps/web/package.json script "check"' },
         { name: 'ui.test', run: 'pnpm --dir packages/ui run test', inputs: ['packages/ui', 'pnpm-lock.yaml'], from: 'packages/ui/package.json script "test"' },
       ],
-      setup: { run: 'pnpm install --frozen-lockfile', inputs: ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'apps/*/package.json', 'packages/*/package.json'], from: 'pnpm-lock.yaml' },
+      setup: { run: 'pnpm install --frozen-lockfile', inputs: ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'apps/*/package.json', 'packages/*/package.json'], toolInputs: ['node --version'], from: 'pnpm-lock.yaml' },
       skipped: [{ file: 'package-lock.json', reason: 'not used: the setup installs with pnpm from pnpm-lock.yaml (npm would read this one)' }],
     });
     assert.deepEqual(roundTrip(s), s.jobs.map(({ from: _from, ...j }) => j));
@@ -200,7 +204,7 @@ describe('zero configuration: suggested jobs', () => {
         { name: 'fine.lint', run: 'npm run lint -w packages/fine', inputs: ['packages/fine'], problemMatcher: '$eslint-stylish', from: 'packages/fine/package.json script "lint"' },
       ],
       // Without a lockfile, the dependencies are still installed once, keyed on the package.json files.
-      setup: { run: 'npm install --no-audit --no-fund', inputs: ['package.json', 'packages/*/package.json'], from: 'package.json (no lockfile)' },
+      setup: { run: 'npm install --no-audit --no-fund', inputs: ['package.json', 'packages/*/package.json'], toolInputs: ['node --version'], from: 'package.json (no lockfile)' },
       skipped: [
         { file: 'packages/broken/package.json', reason: 'is not valid JSON: Expected a property name in double quotes at line 3, column 1' },
         { file: 'packages/not-object/package.json', reason: 'is not a JSON object' },

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { DataKitError } from '../../shared/errors';
 import { plain } from '../../shared/format';
 import { repositoryPath } from '../../jobs/problems/matchLog';
-import { plannedRestore, restoreOutputs, restoreProblem } from '../../jobs/run/outputs';
+import { applyRestore, planRestore } from '../../jobs/restore';
 import { CHANNEL_PREFIX, logTitle } from '../logs';
 import { isObjectId } from '../../shared/objectId';
 import type { Session } from '../session/session';
@@ -81,33 +81,20 @@ async function showLog(deps: CommandDeps, arg: unknown): Promise<unknown> {
 
 /** Restores a successful job's outputs into the work tree, after a dialog that lists what is overwritten. */
 async function restore(session: Session, job: JobView): Promise<string[] | undefined> {
-  const s = job.status;
-  if (s?.output.kind !== 'saved' || s.result.kind !== 'success') { throw new DataKitError('NoOutputs', `${job.key.job.name} has no saved outputs.`); }
-  const target = session.dirs.topLevel;
-  if (!target) { throw new DataKitError('NoWorkTree', 'A bare repository has no work tree to restore into.'); }
-  const saved = s.output.saved;
-  const files = await session.jobs.outputFiles(saved);
-  if (files.length === 0) { throw new DataKitError('NoOutputs', `${job.key.job.name} saved no output files.`); }
-  const refused = files.map((f) => [f.path, restoreProblem(f.path)]).filter(([, why]) => why);
-  if (refused.length > 0) {
-    throw new DataKitError('UnsafePath', `Refusing to restore the outputs of ${job.key.job.name}: ${refused.map(([p, why]) => `"${p}" (${why})`).join(', ')}.`);
-  }
-  const { overwritten, created } = await plannedRestore(files.map((f) => f.path), target);
-  const list = (title: string, paths: string[]): string => paths.length === 0 ? ''
+  const plan = await planRestore(session.jobs, job.key, job.status, session.dirs.topLevel);
+  const list = (title: string, paths: readonly string[]): string => paths.length === 0 ? ''
     : `${title} (${paths.length}):\n${paths.slice(0, 15).join('\n')}${paths.length > 15 ? `\n… and ${paths.length - 15} more` : ''}\n\n`;
-  const detail = (list('Overwritten', overwritten) + list('New', created)).trim();
+  const detail = (list('Overwritten', plan.overwritten) + list('New', plan.created)).trim();
   // A result built on another machine (fetched from a remote) says whose it is before anything is written.
   // Who vouched for it too: an unverified result is said to be one (no trusted builder signed it).
-  const provenance = await session.jobs.provenance(job.key, saved.commit);
-  const fetched = provenance.fetchedFrom;
-  const by = (await session.jobs.resultTimes(saved.commit)).builtBy;
-  const vouched = provenance.verifiedBy !== undefined ? `, signed by ${plain(provenance.verifiedBy)} (verified)` : ' (unverified: no trusted builder signed them)';
-  const from = fetched ? ` They were built by ${plain(by ?? 'another machine')} and fetched from ${plain(fetched)}${vouched}.` : '';
-  const ok = await vscode.window.showWarningMessage(`Restore ${files.length} output file${files.length === 1 ? '' : 's'} of ${job.key.job.name} into ${path.basename(target)}?${from}`,
+  const f = plan.fetched;
+  const vouched = f?.verifiedBy !== undefined ? `, signed by ${plain(f.verifiedBy)} (verified)` : ' (unverified: no trusted builder signed them)';
+  const from = f ? ` They were built by ${plain(f.builtBy ?? 'another machine')} and fetched from ${plain(f.remote)}${vouched}.` : '';
+  const n = plan.files.length;
+  const ok = await vscode.window.showWarningMessage(`Restore ${n} output file${n === 1 ? '' : 's'} of ${plan.job} into ${path.basename(plan.target)}?${from}`,
     { modal: true, detail }, 'Restore');
   if (ok !== 'Restore') { return undefined; }
-  const data = await Promise.all(files.map(async (f) => ({ path: f.path, mode: f.mode, data: await session.jobs.readOutput(saved, f.path) })));
-  const written = await restoreOutputs(data, target);
-  void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file${written.length === 1 ? '' : 's'} of ${job.key.job.name}.`);
+  const written = await applyRestore(session.jobs, plan);
+  void vscode.window.showInformationMessage(`DataKit CI: restored ${written.length} file${written.length === 1 ? '' : 's'} of ${plan.job}.`);
   return written;
 }

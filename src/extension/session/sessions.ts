@@ -104,6 +104,8 @@ export class Sessions implements vscode.Disposable {
   private async open(folder: vscode.Uri, dirs: RepositoryDirs): Promise<Session> {
     const jobs = await RepoJobs.open({
       dirs, logs: this.logs, metrics: this.metrics, pool: this.pool, trusted: vscode.workspace.isTrusted,
+      // A window lives for days: a job's toolInputs (node --version…) are asked again after a minute.
+      runtimeInputsReuseMs: 60_000,
       logger: { info: (m) => this.output.info(m), error: (m) => this.output.error(m) },
     });
     // Read when the repository opens: a change of the setting applies from the next window.

@@ -154,7 +154,7 @@ export class TreeModel {
     const jobs: Node[] = target.jobs.map((job) => this.jobNode(session, target, job));
     const sug = target.suggested;
     if (sug) {
-      const sources = [...new Set(sug.jobs.map((j) => j.from.replace(/ script .*$/, '').replace(/ target .*$/, '')))];
+      const sources = [...new Set(sug.jobs.map((j) => j.from.replace(/ (?:script|target) .*$| \(.*$/, '')))];
       jobs.unshift({
         kind: 'message', session,
         text: `No .datakit-ci.json: ${sug.jobs.length} job${sug.jobs.length === 1 ? '' : 's'} suggested from ${sources.slice(0, 3).join(', ')}${sources.length > 3 ? ', …' : ''}`,

@@ -5,7 +5,7 @@
 // that comes from a result or a repository is escaped (control characters shown, not acted on).
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
-import { buildWords, inputChangeWords, shortId, sourceWords, type InputChange } from '../../jobs/explain';
+import { buildWords, inputChangeWords, runtimeName, runtimeValueWords, shortId, sourceWords, type InputChange } from '../../jobs/explain';
 import type { Explanation } from '../../jobs/repoJobs';
 import { ago } from '../../shared/format';
 import { webviewPage } from './page';
@@ -45,7 +45,11 @@ ${changesHtml(e)}
 ${e.inputs.map((i) => `<tr><td>${code(i.input)}</td><td>${i.kind === 'pattern' ? '<span class="dim">a pattern: its files</span>' : code(shortId(i.id))}</td><td class="num">${i.files === null ? '<span class="dim">cannot be listed</span>' : i.files}</td></tr>`).join('\n')}
 </tbody>
 </table>
-<p class="meta">The key is a digest of the tool's version, the job's definition, these inputs' object ids (a pattern's: each file's), the setup's key and the keys of the jobs it needs.</p>
+<p class="meta">The key is a digest of the tool's version, the job's definition, these inputs' object ids (a pattern's: each file's), the setup's key and the keys of the jobs it needs${e.runtime.length > 0 ? ', and the runtime inputs below' : ''}.</p>
+${e.runtime.length > 0 ? `<h3>Runtime inputs</h3>
+<table class="inputs runtime"><tbody>
+${e.runtime.map((r) => `<tr><td>${code(runtimeName(r))}</td><td>${code(runtimeValueWords(r.value))}</td></tr>`).join('\n')}
+</tbody></table>` : ''}
 </section>
 <details id="raw">
 <summary>The key, as its key.json records it</summary>
@@ -64,9 +68,10 @@ function changesHtml(e: Explanation): string {
   ];
   if (c.setup) { rows.push(['Setup', `<span class="changed">${c.setup.change}</span>${c.setup.definition.length > 0 ? `: ${c.setup.definition.map(code).join(', ')}` : ''}`]); }
   if (c.needs.length > 0) { rows.push(['Needs', `the key of ${c.needs.map(code).join(', ')} changed`]); }
+  for (const r of c.runtime) { rows.push([text(runtimeName(r)), `<span class="changed">${text(runtimeValueWords(r.before))} → ${text(runtimeValueWords(r.after))}</span>`]); }
   const inputs = [...c.inputs.map((i) => ['Input', i] as const), ...(c.setup?.inputs ?? []).map((i) => ['Setup input', i] as const)];
   rows.push(['Inputs', inputs.length === 0 ? 'unchanged' : `<span class="changed">${inputs.length} changed</span>`]);
-  const nothing = c.definition.length === 0 && !c.tool && !c.setup && c.needs.length === 0 && inputs.length === 0
+  const nothing = c.definition.length === 0 && !c.tool && !c.setup && c.needs.length === 0 && inputs.length === 0 && c.runtime.length === 0
     ? '<p>No part of the key differs, yet the keys do: the previous one was computed by other rules.</p>' : '';
   return `<p class="meta">The previous build: key ${code(p.key.slice(0, 16))}, ${text(buildWords(p.build, when))}.</p>
 <table class="summary"><tbody>

@@ -27,6 +27,10 @@ export interface JobDefinition {
   readonly inputs?: string[];
   readonly outputs: string[];
   readonly env: Record<string, string>;
+  /** Environment variables whose values are part of the key, as written (absent: none). */
+  readonly envInputs?: string[];
+  /** Commands whose output is part of the key (`node --version`), as written (absent: none). */
+  readonly toolInputs?: string[];
   readonly timeoutMs: number;
   /** As written, or `DEFAULT_TIMEOUT`. */
   readonly timeout: string;
@@ -54,6 +58,8 @@ export interface SetupDefinition {
   readonly run: string;
   readonly inputs?: string[];
   readonly env: Record<string, string>;
+  readonly envInputs?: string[];
+  readonly toolInputs?: string[];
   readonly timeoutMs: number;
   readonly timeout: string;
 }
@@ -146,7 +152,19 @@ export function normalizeJob(job: JobDefinition): string {
   return JSON.stringify({
     clean: job.clean, env: sortedEnv(job.env), inputs: sortedInputs(job.inputs), name: job.name, needs: [...job.needs],
     outputs: [...job.outputs], platform: job.portable ? null : PLATFORM, run: job.run, setup: job.setup, timeoutMs: job.timeoutMs,
+    ...runtimeFields(job),
   });
+}
+
+/**
+ * The declared runtime inputs, sorted, only when declared: a job that declares none keeps the key it had
+ * before they existed. (Their values are in the key too: see keys/runtimeInputs.ts.)
+ */
+function runtimeFields(d: { envInputs?: string[]; toolInputs?: string[] }): { envInputs?: string[]; toolInputs?: string[] } {
+  return {
+    ...(d.envInputs?.length ? { envInputs: [...new Set(d.envInputs)].sort(byCodeUnit) } : {}),
+    ...(d.toolInputs?.length ? { toolInputs: [...new Set(d.toolInputs)].sort(byCodeUnit) } : {}),
+  };
 }
 
 /**
@@ -158,7 +176,7 @@ export const PLATFORM = `${process.platform}-${process.arch}`;
 
 /** The canonical JSON of the setup, for its key (see normalizeJob). */
 export function normalizeSetup(setup: SetupDefinition): string {
-  return JSON.stringify({ env: sortedEnv(setup.env), inputs: sortedInputs(setup.inputs), platform: PLATFORM, run: setup.run, timeoutMs: setup.timeoutMs });
+  return JSON.stringify({ env: sortedEnv(setup.env), inputs: sortedInputs(setup.inputs), platform: PLATFORM, run: setup.run, timeoutMs: setup.timeoutMs, ...runtimeFields(setup) });
 }
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -171,18 +189,28 @@ function sortedInputs(inputs: string[] | undefined): string[] | null {
   return inputs ? [...new Set(inputs.map(trimSlash))].sort(byCodeUnit) : null;
 }
 
-type RawJob = { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean; problemMatcher?: MatcherSpec; stderr?: 'merged' | 'marked' };
+type RawRuntime = { envInputs?: string[]; toolInputs?: string[] };
+type RawJob = RawRuntime & { run: string; inputs?: string[]; outputs?: string[]; env?: Record<string, string>; timeout?: string; clean?: boolean; needs?: string[]; setup?: boolean; portable?: boolean; problemMatcher?: MatcherSpec; stderr?: 'merged' | 'marked' };
+
+/** `envInputs` and `toolInputs` as written (plain arrays: the syntax tree's have no prototype), when not empty. */
+function declaredRuntime(raw: RawRuntime): { envInputs?: string[]; toolInputs?: string[] } {
+  return {
+    ...(raw.envInputs?.length ? { envInputs: [...raw.envInputs] } : {}),
+    ...(raw.toolInputs?.length ? { toolInputs: [...raw.toolInputs] } : {}),
+  };
+}
 
 function readConfig(root: Node, at: (offset: number) => { line: number; column: number }): Config {
   const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
   const itemPositions = (value: Node | undefined, field: string): Position[] =>
     (property(value as Node, field)?.children?.[1]?.children ?? []).map(position);
   const setupNode = property(root, 'setup')?.children?.[1];
-  const rawSetup = setupNode ? toValue(setupNode) as { run: string; inputs?: string[]; env?: Record<string, string>; timeout?: string } : undefined;
+  const rawSetup = setupNode ? toValue(setupNode) as RawRuntime & { run: string; inputs?: string[]; env?: Record<string, string>; timeout?: string } : undefined;
   const setup: SetupDefinition | undefined = rawSetup && {
     run: rawSetup.run,
     ...(rawSetup.inputs ? { inputs: [...new Set(rawSetup.inputs.map(trimSlash))] } : {}),
     env: Object.fromEntries(Object.entries(rawSetup.env ?? {})),
+    ...declaredRuntime(rawSetup),
     timeoutMs: parseDuration(rawSetup.timeout ?? DEFAULT_TIMEOUT) as number,
     timeout: rawSetup.timeout ?? DEFAULT_TIMEOUT,
   };
@@ -203,6 +231,7 @@ function readConfig(root: Node, at: (offset: number) => { line: number; column: 
       ...(raw.inputs ? { inputs: [...new Set(raw.inputs.map(trimSlash))] } : {}),
       outputs: raw.outputs ? [...raw.outputs] : [],
       env: Object.fromEntries(Object.entries(raw.env ?? {})),
+      ...declaredRuntime(raw),
       timeoutMs: parseDuration(timeout) as number,
       timeout,
       clean: raw.clean ?? false,

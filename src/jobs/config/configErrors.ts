@@ -97,6 +97,12 @@ function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; mes
       if (field === 'run') {
         return { node, message: '"run" must not be empty' };
       }
+      if (at[at.length - 2] === 'envInputs') {
+        return { node, message: `${JSON.stringify(node.value)} in "envInputs"${where ? ` of ${where}` : ''} is not an environment variable's name: letters, digits and "_", not starting with a digit` };
+      }
+      if (at[at.length - 2] === 'toolInputs') {
+        return { node, message: `A command of "toolInputs"${where ? ` of ${where}` : ''} must not be empty` };
+      }
       return undefined; // input and output paths: checkJobs says precisely what is wrong
     }
     case 'minItems':
@@ -107,6 +113,10 @@ function describeAt(node: Node, at: string[], e: ErrorObject): { node: Node; mes
     }
     case 'propertyNames':
       return undefined; // reported through the inner "pattern" error, which names the property
+    case 'uniqueItems': {
+      const repeated = node.children?.[(e.params as { i: number }).i] ?? node;
+      return { node: repeated, message: `"${at[at.length - 1]}"${where ? ` of ${where}` : ''} lists ${JSON.stringify(repeated.value)} twice` };
+    }
     default:
       return { node, message: `${e.instancePath || 'The configuration'} ${e.message ?? 'is invalid'}` };
   }

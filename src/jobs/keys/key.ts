@@ -9,6 +9,8 @@ import { treeIdOf, type WorktreeFiles, type WorktreeOverlay } from '../../store/
 import type { TreeEntry } from '../../store/git/objectFormat';
 import { CONFIG_FILE, normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from '../config/config';
 import { compilePatterns, listingOf, type Listing } from '../config/patterns';
+import type { RuntimeProbe, RuntimeValues } from './runtimeInputs';
+import { DataKitError } from '../../shared/errors';
 
 /** A plain path's object id (`null` when absent), or the sorted (path, blob id) pairs a pattern matches. */
 export type InputRecord = string | null | [string, string][];
@@ -19,6 +21,8 @@ export type Inputs = Readonly<Record<string, InputRecord>>;
 export interface SetupKey {
   readonly setup: SetupDefinition;
   readonly inputs: Inputs;
+  /** The values of its `envInputs` and `toolInputs`, when it declares any. */
+  readonly runtime?: RuntimeValues;
   readonly digest: string;
 }
 
@@ -27,6 +31,8 @@ export interface JobKey {
   /** The commit this key was computed for (recorded in key.json, not part of the digest). */
   readonly commit: string;
   readonly inputs: Inputs;
+  /** The values of its `envInputs` and `toolInputs` (see runtimeInputs.ts), when it declares any. */
+  readonly runtime?: RuntimeValues;
   /** The setup the job starts with, if any. */
   readonly setup?: SetupKey;
   /** The digest of each job it needs, by name. */
@@ -102,22 +108,38 @@ export async function computeInputs(source: InputSource, patterns: readonly stri
   return inputs;
 }
 
-export async function computeSetupKey(source: InputSource, setup: SetupDefinition): Promise<SetupKey> {
+/** The runtime values of what `d` declares (none declared: undefined); declared without a probe is an error. */
+async function runtimeOf(probe: RuntimeProbe | undefined, who: string, d: SetupDefinition | JobDefinition): Promise<RuntimeValues | undefined> {
+  if (!d.envInputs?.length && !d.toolInputs?.length) { return undefined; }
+  if (!probe) { throw new DataKitError('ToolInputFailed', `${who} declares envInputs or toolInputs, which are read only where jobs may run`); }
+  return probe.valuesOf({ who, env: d.env, ...(d.envInputs ? { envInputs: d.envInputs } : {}), ...(d.toolInputs ? { toolInputs: d.toolInputs } : {}) });
+}
+
+export async function computeSetupKey(source: InputSource, setup: SetupDefinition, probe?: RuntimeProbe): Promise<SetupKey> {
   const inputs = await computeInputs(source, setup.inputs);
-  const digest = createHash('sha256').update(JSON.stringify({ tool: TOOL, setup: normalizeSetup(setup), inputs })).digest('hex');
-  return { setup, inputs, digest };
+  const runtime = await runtimeOf(probe, 'the setup', setup);
+  return { setup, inputs, ...(runtime ? { runtime } : {}), digest: setupDigestOf(setup, inputs, runtime) };
+}
+
+/** The setup's digest: the tool, its definition, its inputs and (when it declares them) its runtime values. */
+export function setupDigestOf(setup: SetupDefinition, inputs: Inputs, runtime: RuntimeValues | undefined): string {
+  return createHash('sha256').update(JSON.stringify({ tool: TOOL, setup: normalizeSetup(setup), inputs, ...(runtime ? { runtime } : {}) })).digest('hex');
 }
 
 /** One job's key; the keys of the jobs it needs are computed first (see `computeKeys`). */
-export async function computeKey(source: InputSource, commit: string, job: JobDefinition, setup?: SetupKey, needs: Readonly<Record<string, string>> = {}): Promise<JobKey> {
+export async function computeKey(source: InputSource, commit: string, job: JobDefinition, setup?: SetupKey, needs: Readonly<Record<string, string>> = {}, probe?: RuntimeProbe): Promise<JobKey> {
   const inputs = await computeInputs(source, job.inputs);
+  const runtime = await runtimeOf(probe, `job "${job.name}"`, job);
   const usedSetup = job.setup ? setup : undefined;
-  return { job, commit, inputs, ...(usedSetup ? { setup: usedSetup } : {}), needs, digest: digestOf(job, inputs, usedSetup?.digest, needs) };
+  return { job, commit, inputs, ...(runtime ? { runtime } : {}), ...(usedSetup ? { setup: usedSetup } : {}), needs, digest: digestOf(job, inputs, usedSetup?.digest, needs, runtime) };
 }
 
-/** Every job's key, in file order; a job's needs are keyed before it (the config has no cycle). */
-export async function computeKeys(source: InputSource, commit: string, jobs: readonly JobDefinition[], setup?: SetupDefinition): Promise<JobKey[]> {
-  const setupKey = setup ? await computeSetupKey(source, setup) : undefined;
+/**
+ * Every job's key, in file order; a job's needs are keyed before it (the config has no cycle). `probe` reads
+ * the runtime inputs the jobs and the setup declare (each command once).
+ */
+export async function computeKeys(source: InputSource, commit: string, jobs: readonly JobDefinition[], setup?: SetupDefinition, probe?: RuntimeProbe): Promise<JobKey[]> {
+  const setupKey = setup ? await computeSetupKey(source, setup, probe) : undefined;
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const keys = new Map<string, Promise<JobKey>>();
   const keyOf = (job: JobDefinition): Promise<JobKey> => {
@@ -126,7 +148,7 @@ export async function computeKeys(source: InputSource, commit: string, jobs: rea
       k = (async () => {
         const needs: Record<string, string> = {};
         for (const n of job.needs) { needs[n] = (await keyOf(byName.get(n)!)).digest; }
-        return computeKey(source, commit, job, setupKey, needs);
+        return computeKey(source, commit, job, setupKey, needs, probe);
       })();
       keys.set(job.name, k);
     }
@@ -153,9 +175,12 @@ function dependentChains(jobs: readonly JobDefinition[]): Map<string, number> {
   return chains;
 }
 
-/** The key's digest: what was built (the tool, the definition, the inputs, the setup's key, the needs' keys). */
-export function digestOf(job: JobDefinition, inputs: Inputs, setup: string | undefined, needs: Readonly<Record<string, string>>): string {
-  return createHash('sha256').update(JSON.stringify({ tool: TOOL, job: normalizeJob(job), inputs, setup: setup ?? null, needs })).digest('hex');
+/**
+ * The key's digest: what was built (the tool, the definition, the inputs, the setup's key, the needs' keys,
+ * and the runtime values when the job declares runtime inputs — a job that declares none keeps its key).
+ */
+export function digestOf(job: JobDefinition, inputs: Inputs, setup: string | undefined, needs: Readonly<Record<string, string>>, runtime?: RuntimeValues): string {
+  return createHash('sha256').update(JSON.stringify({ tool: TOOL, job: normalizeJob(job), inputs, setup: setup ?? null, needs, ...(runtime ? { runtime } : {}) })).digest('hex');
 }
 
 /** What key.json in each saved entry records: everything the digest was made of, and the source commit. */
@@ -165,7 +190,8 @@ export function keyJson(key: JobKey): string {
     digest: key.digest,
     job: JSON.parse(normalizeJob(key.job)),
     inputs: key.inputs,
-    setup: key.setup ? { digest: key.setup.digest, setup: JSON.parse(normalizeSetup(key.setup.setup)), inputs: key.setup.inputs } : null,
+    ...(key.runtime ? { runtime: key.runtime } : {}),
+    setup: key.setup ? { digest: key.setup.digest, setup: JSON.parse(normalizeSetup(key.setup.setup)), inputs: key.setup.inputs, ...(key.setup.runtime ? { runtime: key.setup.runtime } : {}) } : null,
     needs: key.needs,
     commit: key.commit,
     ...(key.worktree ? { worktree: true } : {}),

@@ -35,7 +35,7 @@ function problemOf(data: unknown, commit: string): string | undefined {
     }
     let recomputed: string;
     try {
-      recomputed = digestOf(k.job, k.inputs, k.setup?.digest, k.needs ?? {});
+      recomputed = digestOf(k.job, k.inputs, k.setup?.digest, k.needs ?? {}, k.runtime);
     } catch {
       return 'a key has the wrong shape';
     }

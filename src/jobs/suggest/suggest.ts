@@ -9,7 +9,9 @@ import { parse, type ParseError } from 'jsonc-parser';
 import { DataKitError } from '../../shared/errors';
 import { jobNameProblem, pathProblem, tooDeep } from '../config/configChecks';
 import { positions, syntaxMessage } from '../config/configErrors';
+import { addEcosystems } from './suggestEcosystems';
 import { readSuggestFile } from './suggestFiles';
+import { buildOutputs, neededBuilds, scriptFiles, withoutCycles } from './suggestGraph';
 import { makeJobs } from './suggestMake';
 import { scriptMatcher } from './suggestMatchers';
 import { NO_LOCKFILE, suggestionText } from './suggestText';
@@ -39,6 +41,12 @@ const SHARED_CONFIG = /^(tsconfig(\..+)?\.json|\.eslintrc(\..+)?|eslint\.config\
 /** How deep a package.json may nest: real ones nest a few levels. */
 export const MAX_PACKAGE_DEPTH = 64;
 /** What a folder or package name in a command may hold without quoting, for sh and cmd.exe alike. */
+/**
+ * The runtime's version is part of the setup's key: upgrading Node installs the dependencies again (native
+ * modules are built for one Node) and builds every job on the setup again.
+ */
+const NODE_TOOLCHAIN = ['node --version'];
+
 const SAFE_WORD = /^[A-Za-z0-9@._/+-]+$/;
 
 interface Package {
@@ -67,19 +75,20 @@ export async function suggestJobs(repoDir: string): Promise<Suggestions> {
     const setupInputs = (lockfile?: string): string[] => ['package.json', ...(lockfile ? [lockfile] : []), ...(ws?.file === 'pnpm-workspace.yaml' ? [ws.file] : []),
       ...resolved.used.map((p) => `${p}/package.json`), ...INSTALL_CONFIG.filter((f) => names.has(f))].filter((p) => pathProblem(p.replace(/^!/, '')) === undefined);
     if (install) {
-      setup = { run: install.run, inputs: setupInputs(install.lockfile), from: install.lockfile };
+      setup = { run: install.run, inputs: setupInputs(install.lockfile), toolInputs: NODE_TOOLCHAIN, from: install.lockfile };
     } else if (!LOCKFILES.some(([f]) => names.has(f)) && (hasDependencies(root) || packages.some(hasDependencies))) {
       // Without a lockfile the jobs would run without their dependencies: install by the package.json files.
       const manager = declaredManager(root, names) ?? 'npm';
       const run = manager === 'npm' ? 'npm install --no-audit --no-fund' : `${manager} install`;
-      setup = { run, inputs: setupInputs(), from: NO_LOCKFILE };
+      setup = { run, inputs: setupInputs(), toolInputs: NODE_TOOLCHAIN, from: NO_LOCKFILE };
       skipped.push({ file: 'package.json', reason: `no lockfile (${LOCKFILES.map(([f]) => f).join(', ')}): the setup runs \`${run}\`, installed again only when a package.json changes, so the versions it got may differ from a fresh install; commit a lockfile for a reproducible one` });
     }
     const manager = install?.manager ?? declaredManager(root, names) ?? 'npm';
     jobs.push(...usableScripts(root, skipped).map((s) => withMatcher({ name: s, run: `${manager} run ${s}`, from: `package.json script "${s}"` }, root.scripts[s])));
     const shared = [...(install ? [install.lockfile] : []), ...[...names].filter((f) => SHARED_CONFIG.test(f)).sort()];
-    jobs.push(...workspaceJobs(packages, manager, shared, skipped));
+    jobs.push(...workspaceJobs(repoDir, packages, manager, shared, skipped));
   }
+  ({ setup } = addEcosystems(repoDir, names, jobs, setup, skipped));
   jobs.push(...makeJobs(repoDir, names, new Set(jobs.map((j) => j.name)), skipped));
   return { jobs, ...(setup ? { setup } : {}), skipped, text: suggestionText(jobs, setup) };
 }
@@ -214,14 +223,16 @@ function slug(s: string): string {
 /**
  * Each workspace package's scripts, named `<folder>.<script>` (the folder's path when two share a last
  * part), run through the package manager from the root, with the package's folder, the folders of the
- * workspace packages it depends on (at any depth), the lockfile and the shared configuration as inputs.
+ * workspace packages it depends on (at any depth), the lockfile, the shared configuration and the files of
+ * the repository its script runs by path as inputs. Each needs the builds of the workspace packages it
+ * depends on, a test its own package's build too; a build's outputs are where its settings say it writes.
  */
-function workspaceJobs(packages: Package[], manager: Manager, shared: string[], skipped: Skipped[]): SuggestedJob[] {
+function workspaceJobs(repoDir: string, packages: Package[], manager: Manager, shared: string[], skipped: Skipped[]): SuggestedJob[] {
   const byName = new Map(packages.filter((p) => p.name !== undefined).map((p) => [p.name!, p]));
   const baseCount = new Map<string, number>();
   for (const p of packages) { baseCount.set(slug(path.posix.basename(p.dir)), (baseCount.get(slug(path.posix.basename(p.dir))) ?? 0) + 1); }
   const taken = new Set<string>();
-  const jobs: SuggestedJob[] = [];
+  const made: { job: SuggestedJob; p: Package; script: string }[] = [];
   for (const p of packages) {
     if (!SAFE_WORD.test(p.dir)) {
       if (usableScripts(p, []).length > 0) { skipped.push({ file: p.file, reason: `its folder's name holds characters a shell would need quoted` }); }
@@ -247,10 +258,28 @@ function workspaceJobs(packages: Package[], manager: Manager, shared: string[], 
       }
       taken.add(name);
       const run = manager === 'npm' ? `npm run ${s} -w ${p.dir}` : manager === 'pnpm' ? `pnpm --dir ${p.dir} run ${s}` : `yarn workspace ${p.name} run ${s}`;
-      jobs.push(withMatcher({ name, run, inputs, from: `${p.file} script "${s}"` }, p.scripts[s]));
+      const tools = scriptFiles(repoDir, p, String(p.scripts[s]));
+      made.push({ job: withMatcher({ name, run, inputs: [...new Set([...inputs, ...tools])], from: `${p.file} script "${s}"` }, p.scripts[s]), p, script: s });
     }
   }
-  return jobs;
+  return withGraph(repoDir, made, byName, skipped);
+}
+
+/** The jobs with their `needs` (the workspace's builds, without cycles) and their builds' `outputs`. */
+function withGraph(repoDir: string, made: readonly { job: SuggestedJob; p: Package; script: string }[], byName: ReadonlyMap<string, Package>, skipped: Skipped[]): SuggestedJob[] {
+  const buildOf = new Map(made.filter((m) => m.script === 'build').map((m) => [m.p, m.job.name]));
+  const needs = new Map(made.map((m) => [m.job.name, [...neededBuilds(m.p, byName, buildOf), ...(m.script === 'test' && buildOf.has(m.p) ? [buildOf.get(m.p)!] : [])]]));
+  const fileOf = new Map(made.map((m) => [m.job.name, m.p.file]));
+  withoutCycles(needs, skipped, (job) => fileOf.get(job) ?? 'package.json');
+  const needed = new Set([...needs.values()].flat());
+  return made.map(({ job, p, script }) => {
+    const outputs = script === 'build' ? buildOutputs(repoDir, p, skipped) : [];
+    if (script === 'build' && outputs.length === 0 && needed.has(job.name)) {
+      skipped.push({ file: p.file, reason: `${job.name}: no tsconfig.json "outDir", "main", "exports" or "files" says where the build writes, so the jobs that need it get none of its files (add "outputs")` });
+    }
+    const n = needs.get(job.name) ?? [];
+    return { ...job, ...(outputs.length > 0 ? { outputs } : {}), ...(n.length > 0 ? { needs: n } : {}) };
+  });
 }
 
 /** The folders of the workspace packages `p` depends on, directly or through others, sorted. */

@@ -26,12 +26,13 @@ export function suggestionText(jobs: readonly SuggestedJob[], setup: SuggestedSe
     lines.push(setup.from === NO_LOCKFILE
       ? '  // Installs the dependencies once per distinct content of its inputs. There is no lockfile: the versions installed may differ from one install to the next.'
       : `  // Installs the dependencies once per distinct content of its inputs (as ${shown(setup.from)} says).`);
-    lines.push(`  "setup": ${inline({ run: setup.run, inputs: setup.inputs })},`);
+    lines.push(`  // Again when the output of a command of "toolInputs" changes (${setup.upgrade ?? 'a Node upgrade'}), and every job with it.`);
+    lines.push(`  "setup": ${inline({ run: setup.run, inputs: setup.inputs, toolInputs: setup.toolInputs })},`);
   }
   lines.push('  "jobs": {');
   jobs.forEach((j, i) => {
     lines.push(`    // ${shown(j.from)}`);
-    lines.push(`    ${JSON.stringify(j.name)}: ${inline({ run: j.run, inputs: j.inputs, setup: j.setup, problemMatcher: j.problemMatcher })}${i < jobs.length - 1 ? ',' : ''}`);
+    lines.push(`    ${JSON.stringify(j.name)}: ${inline({ run: j.run, inputs: j.inputs, outputs: j.outputs, needs: j.needs, toolInputs: j.toolInputs, setup: j.setup, problemMatcher: j.problemMatcher })}${i < jobs.length - 1 ? ',' : ''}`);
   });
   lines.push('  }', '}', '');
   return lines.join('\n');

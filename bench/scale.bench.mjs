@@ -1,0 +1,93 @@
+// How the cost of a fully cached build grows with the number of jobs, against a fully cached `turbo run` of the
+// same tasks: generated npm-workspaces monorepos of 10, 50 and 200 jobs (a `build` and a `test` per package;
+// each package's build needs the build of the package before it, as turbo's `^build`; its test needs its
+// build), whole-process wall time side by side in rotating order, and the cost per job (the slope between
+// the smallest and the largest repository).
+// Run after `npm run build`: node bench/scale.bench.mjs [rounds, default 10] [job counts, default 10,50,200]
+// turbo is installed once into bench/results/turbo/ as by turbo.bench.mjs.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { distFile, ensureTurbo, gitIn, median, ms, record, sideBySide, toolEnv, TURBO_DIR, wall, withTmp } from './lib.mjs';
+
+const ROUNDS = Number(process.argv[2] ?? 10);
+const COUNTS = (process.argv[3] ?? '10,50,200').split(',').map(Number);
+
+const json = (v) => `${JSON.stringify(v, null, 2)}\n`;
+
+function write(file, text) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/** A monorepo of `jobs / 2` packages, p0 … pN, each depending on the one before; committed with its lockfile. */
+function makeRepo(dir, jobs, env) {
+  const n = jobs / 2;
+  fs.mkdirSync(dir, { recursive: true });
+  gitIn(dir, ['init', '-q', '-b', 'main']);
+  const npmVersion = execFileSync('npm', ['--version'], { env, encoding: 'utf8' }).trim();
+  write(path.join(dir, 'package.json'), json({ name: 'scale', private: true, packageManager: `npm@${npmVersion}`, workspaces: ['packages/*'] }));
+  write(path.join(dir, 'turbo.json'), json({ tasks: { build: { dependsOn: ['^build'], outputs: ['dist/**'] }, test: { dependsOn: ['build'] } } }));
+  write(path.join(dir, '.gitignore'), 'node_modules\n.turbo\ndist\n');
+  const config = {};
+  for (let i = 0; i < n; i++) {
+    const p = `p${i}`;
+    write(path.join(dir, 'packages', p, 'package.json'), json({
+      name: `@scale/${p}`, version: '1.0.0', private: true,
+      scripts: { build: `mkdir -p dist && echo built ${p} > dist/out.txt`, test: `echo tested ${p}` },
+      ...(i > 0 ? { dependencies: { [`@scale/p${i - 1}`]: '1.0.0' } } : {}),
+    }));
+    write(path.join(dir, 'packages', p, 'src', 'index.js'), `module.exports = ${i};\n`);
+    const inputs = [`packages/${p}`];
+    config[`${p}.build`] = { run: `npm run build -w packages/${p}`, inputs, outputs: [`packages/${p}/dist/`], ...(i > 0 ? { needs: [`p${i - 1}.build`] } : {}) };
+    config[`${p}.test`] = { run: `npm run test -w packages/${p}`, inputs, needs: [`${p}.build`] };
+  }
+  write(path.join(dir, '.datakit-ci.json'), json({ jobs: config }));
+  // turbo reads the workspace from the lockfile: made without a download (no registry dependency).
+  execFileSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env, stdio: 'pipe' });
+  gitIn(dir, ['add', '-A']);
+  gitIn(dir, ['commit', '-q', '-m', 'scale']);
+  // turbo found in the repository's node_modules runs as the local turbo (no hand-off to another copy).
+  fs.symlinkSync(path.join(TURBO_DIR, 'node_modules'), path.join(dir, 'node_modules'));
+}
+
+await withTmp('dkci-scale-bench-', async (tmp) => {
+  const turbo = ensureTurbo(tmp);
+  if (turbo.why) {
+    console.log(`turbo could not run here: ${turbo.why}`);
+    return;
+  }
+  const cli = distFile('cli.js');
+  const env = toolEnv(tmp);
+  const results = {};
+  for (const jobs of COUNTS) {
+    const repo = path.join(tmp, `repo-${jobs}`);
+    makeRepo(repo, jobs, env);
+    const run = (cmd, args) => spawnSync(cmd, args, { cwd: repo, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const turboArgs = ['run', 'build', 'test'];
+    for (const [cmd, args] of [[process.execPath, [cli, 'build']], [turbo.wrapper, turboArgs]]) {
+      const r = run(cmd, args);
+      assert.equal(r.status, 0, `${path.basename(cmd)} ${args.join(' ')}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
+    }
+    const again = JSON.parse(run(process.execPath, [cli, 'build', '--json']).stdout);
+    assert.equal(again.jobs.length, jobs);
+    assert.ok(again.jobs.every((j) => j.state === 'success' && j.cached), 'the second build is all hits');
+    const hit = run(turbo.wrapper, turboArgs);
+    assert.match(hit.stdout, new RegExp(`${jobs} cached, ${jobs} total`), hit.stdout.slice(-500));
+    const times = await sideBySide({
+      datakit: () => wall(process.execPath, [cli, 'build'], { cwd: repo, env }),
+      turbo: () => wall(turbo.wrapper, turboArgs, { cwd: repo, env }),
+      node: () => wall(process.execPath, ['-e', '0'], { cwd: repo, env }),
+    }, ROUNDS);
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    results[jobs] = m;
+    console.log(`${jobs} jobs, fully cached, median of ${ROUNDS}: datakit-ci build ${ms(m.datakit)}; turbo run build test ${ms(m.turbo)}; ratio ${(m.datakit / m.turbo).toFixed(2)}; node -e 0 ${ms(m.node)}`);
+  }
+  const [lo, hi] = [Math.min(...COUNTS), Math.max(...COUNTS)];
+  if (hi > lo) {
+    const per = (k) => (results[hi][k] - results[lo][k]) / (hi - lo);
+    console.log(`cost per additional job (${lo} → ${hi} jobs): datakit-ci ${ms(per('datakit'))}, turbo ${ms(per('turbo'))}`);
+  }
+  record('scale', { rounds: ROUNDS, turbo: turbo.version, medianMs: results });
+});

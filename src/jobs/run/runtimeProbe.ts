@@ -1,0 +1,66 @@
+// Reads a job's runtime inputs (keys/runtimeInputs.ts): the variables from the environment, the commands run
+// as a job's would be (the same environment, its \`env\`, a process group killed on timeout).
+import { createHash } from 'node:crypto';
+import { DataKitError } from '../../shared/errors';
+import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from '../keys/runtimeInputs';
+import { jobEnvironment } from './environment';
+import { runJobProcess } from './process';
+
+/** How long a tool's command may run, and how much of its output is kept as is (more is kept as its digest). */
+export const TOOL_TIMEOUT_MS = 30_000;
+const SHOWN_OUTPUT = 400;
+
+export interface RuntimeProbeOptions {
+  /** Where the commands run (the repository's folder). */
+  readonly cwd: string;
+  /** The environment the variables are read from, and the commands inherit (as a job would). */
+  readonly environment: NodeJS.ProcessEnv;
+  /**
+   * How long a command's output is reused (ms; default: for the life of the probe, as one command-line run
+   * needs): the editor, which lives for days, asks again after this.
+   */
+  readonly reuseMs?: number;
+}
+
+/** Reads the variables and runs the commands, each command once (per environment) while its output is reused. */
+export class ProcessRuntimeProbe implements RuntimeProbe {
+  private readonly outputs = new Map<string, { at: number; output: Promise<string> }>();
+
+  constructor(private readonly options: RuntimeProbeOptions) {}
+
+  /** The values of what `d` declares; undefined when it declares nothing (its key is then as before). */
+  async valuesOf(d: RuntimeDeclaration): Promise<RuntimeValues | undefined> {
+    if (!d.envInputs?.length && !d.toolInputs?.length) { return undefined; }
+    const env: Record<string, string | null> = {};
+    // A variable the job sets itself (`env`) is that value, whatever the caller's environment says.
+    for (const name of [...d.envInputs ?? []].sort()) { env[name] = d.env[name] ?? this.options.environment[name] ?? null; }
+    const tools: Record<string, string> = {};
+    for (const command of [...d.toolInputs ?? []].sort()) { tools[command] = await this.run(command, d); }
+    return { env, tools };
+  }
+
+  private run(command: string, d: RuntimeDeclaration): Promise<string> {
+    const env = jobEnvironment(this.options.environment, d.env, { job: 'toolInputs', commit: '', key: '', run: `tool-${process.pid}`, ceiling: this.options.cwd });
+    const id = JSON.stringify([command, Object.entries(d.env).sort()]);
+    const known = this.outputs.get(id);
+    const reuse = this.options.reuseMs ?? Infinity;
+    if (known && Date.now() - known.at < reuse) { return known.output; }
+    const output = runTool(command, this.options.cwd, env, d.who);
+    output.catch(() => this.outputs.delete(id)); // a failure is said each time, never remembered as a value
+    this.outputs.set(id, { at: Date.now(), output });
+    return output;
+  }
+}
+
+/** The command's output (stdout and stderr, trailing space trimmed), or its digest when long. */
+async function runTool(command: string, cwd: string, env: Record<string, string>, who: string): Promise<string> {
+  let text = '';
+  try {
+    await runJobProcess({ command, cwd, env, timeoutMs: TOOL_TIMEOUT_MS, onOutput: (t) => { if (text.length < 1024 * 1024) { text += t; } } });
+  } catch (e) {
+    const said = text.trim().split('\n').slice(-3).join(' / ');
+    throw new DataKitError('ToolInputFailed', `toolInputs "${command}" of ${who} failed (${(e as Error).message})${said ? `: ${said}` : ''}; its output is part of the key, so nothing was built`);
+  }
+  const out = text.replace(/\s+$/, '');
+  return out.length <= SHOWN_OUTPUT ? out : `sha256:${createHash('sha256').update(out).digest('hex')}`;
+}

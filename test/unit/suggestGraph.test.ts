@@ -1,0 +1,92 @@
+// `init` on a monorepo whose packages import each other's built files: the suggested jobs build as suggested
+// (each package's jobs need the builds of the packages it depends on, a build's outputs are its package's
+// built files), the repository's own build tool is an input of the jobs that run it, and packages that depend
+// on each other give no cycle.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ENV, git, repo, runCli, tempRoot, write } from '../fixtures';
+import { suggestJobs } from '../../src/jobs/suggest/suggest';
+
+const tmp = tempRoot('suggest-graph');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const CLI_ENV = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'), npm_config_cache: path.join(tmp, 'npm-cache') };
+
+const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+
+/**
+ * core ← util ← app, each built by the repository's own tools/build.mjs into dist/ (main: dist/index.js);
+ * app's test imports util, which imports core: from their built files only.
+ */
+function monorepo(dir: string): string {
+  const pkg = (name: string, deps: string[], test?: string): string => json({
+    name: `@m/${name}`, version: '1.0.0', main: 'dist/index.js',
+    scripts: { build: 'node ../../tools/build.mjs', ...(test ? { test } : {}) },
+    dependencies: Object.fromEntries(deps.map((d) => [`@m/${d}`, '1.0.0'])),
+  });
+  repo(dir, {
+    commit: false,
+    files: {
+      'package.json': json({ name: 'm', private: true, workspaces: ['packages/*'] }),
+      '.gitignore': 'node_modules\ndist\n',
+      // Copies src/ to dist/: the build every package runs.
+      'tools/build.mjs': "import fs from 'node:fs';\nfs.cpSync('src', 'dist', { recursive: true });\n",
+      'packages/core/package.json': pkg('core', []),
+      'packages/core/src/index.js': "exports.core = () => 'core';\n",
+      'packages/util/package.json': pkg('util', ['core']),
+      'packages/util/src/index.js': "const { core } = require('@m/core');\nexports.util = () => `util+${core()}`;\n",
+      'packages/app/package.json': pkg('app', ['util'], 'node --test'),
+      'packages/app/src/index.js': "const { util } = require('@m/util');\nexports.app = () => `app+${util()}`;\n",
+      'packages/app/app.test.js': "const test = require('node:test');\nconst assert = require('node:assert');\nconst { app } = require('./src/index.js');\ntest('app', () => assert.strictEqual(app(), 'app+util+core'));\n",
+    },
+  });
+  execFileSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env: CLI_ENV, stdio: 'pipe' });
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'monorepo');
+  return dir;
+}
+
+describe('init on a monorepo', () => {
+  it('suggests jobs that build as suggested: needs from the workspace graph, outputs from main, the repository\'s build tool an input', async () => {
+    const dir = monorepo(path.join(tmp, 'm1'));
+    const s = await suggestJobs(dir);
+    const byName = Object.fromEntries(s.jobs.map((j) => [j.name, j]));
+    assert.deepEqual(byName['core.build']!.outputs, ['packages/core/dist/']);
+    assert.deepEqual([byName['core.build']!.needs, byName['util.build']!.needs, byName['app.build']!.needs, byName['app.test']!.needs],
+      [undefined, ['core.build'], ['util.build'], ['util.build', 'app.build']]);
+    assert.ok(byName['util.build']!.inputs!.includes('tools/build.mjs'), JSON.stringify(byName['util.build']!.inputs));
+
+    const init = runCli(dir, ['init'], CLI_ENV);
+    assert.equal(init.code, 0, init.out + init.err);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'jobs');
+    const first = runCli(dir, ['build'], CLI_ENV);
+    assert.equal(first.code, 0, `the suggested jobs build with no edit: ${first.out}${first.err}`);
+    assert.match(first.out, /^4 jobs: 4 built, 0 cached$/m);
+
+    // The build tool every package runs is an input: changing it builds them again (turbo would not see it).
+    write(dir, { 'tools/build.mjs': "import fs from 'node:fs';\nfs.cpSync('src', 'dist', { recursive: true });\nconsole.log('built');\n" });
+    git(dir, 'commit', '-qam', 'the build tool changes');
+    const second = runCli(dir, ['build'], CLI_ENV);
+    assert.equal(second.code, 0, second.out + second.err);
+    assert.match(second.out, /^4 jobs: 4 built, 0 cached$/m);
+  });
+
+  it('packages that depend on each other: their builds need not one another, and it is said', async () => {
+    const dir = path.join(tmp, 'm2');
+    repo(dir, {
+      files: {
+        'package.json': json({ private: true, workspaces: ['packages/*'] }),
+        'package-lock.json': '{}',
+        'packages/a/package.json': json({ name: 'a', scripts: { build: 'true' }, dependencies: { b: '1' } }),
+        'packages/b/package.json': json({ name: 'b', scripts: { build: 'true' }, dependencies: { a: '1' } }),
+        'packages/c/package.json': json({ name: 'c', scripts: { build: 'true' }, dependencies: { a: '1' } }),
+      },
+    });
+    const s = await suggestJobs(dir);
+    assert.deepEqual(s.jobs.filter((j) => j.name.endsWith('.build')).map((j) => [j.name, j.needs ?? []]), [['a.build', []], ['b.build', []], ['c.build', ['a.build']]]);
+    assert.ok(s.skipped.some((k) => /the packages of a\.build, b\.build depend on each other/.test(k.reason)), JSON.stringify(s.skipped));
+  });
+});
