@@ -58,10 +58,16 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   if (values.remote !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--remote names where --fetch and --push go: give one of them'); }
   if (values.timeout !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--timeout is how long --fetch and --push may take: give one of them'); }
   const remote = values.remote ?? 'origin';
-  await sayTrust(jobs, values.trust, values.fetch, io);
+  if (values.trust !== undefined && values.trust !== 'any' && values.trust !== 'verified') { throw new DataKitError('Usage', '--trust takes `verified` (the default) or `any`'); }
+  if (values.trust !== undefined) { jobs.acceptFetched(values.trust); }
+  // Who signs and whom fetched results are trusted from is read from git's configuration (four git processes):
+  // said before a fetch, a push or a range, else once something is to be built, never for a fully cached build.
+  let said: Promise<void> | undefined;
+  const say = (): Promise<void> => (said ??= sayTrust(jobs, values.trust === 'any', values.fetch, io));
+  if (values.fetch || values.push || values.range !== undefined) { await say(); }
   const timeoutMs = values.timeout === undefined ? undefined : remoteTimeout(values.timeout);
   if (values.fetch) { await fetchOrSay(jobs, remote, timeoutMs, io); }
-  const code = await buildWith(jobs, values, positionals, io, cwd);
+  const code = await buildWith(jobs, values, positionals, io, cwd, say);
   if (values.push && code !== EXIT.usage) {
     const p = await jobs.push(remote, { timeoutMs });
     io.err(`datakit-ci: pushed to ${remote}: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
@@ -74,13 +80,13 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
  * that another machine pushed is used as it is only when no trusted builder is configured (then each is
  * shown as unverified) or `--trust any` says so.
  */
-async function sayTrust(jobs: RepoJobs, trust: string | undefined, fetching: boolean, io: Io): Promise<void> {
-  if (trust !== undefined && trust !== 'any' && trust !== 'verified') { throw new DataKitError('Usage', '--trust takes `verified` (the default) or `any`'); }
+async function sayTrust(jobs: RepoJobs, any: boolean, fetching: boolean, io: Io): Promise<void> {
   const signing = await jobs.signing();
   if (signing.by) { io.err(`datakit-ci: results saved here are signed with ${signing.by}\n`); }
   if (signing.note) { io.err(`datakit-ci: note: ${signing.note}\n`); }
-  const configured = await jobs.trustedBuilders(trust as 'any' | 'verified' | undefined);
-  if (fetching && (!configured || trust === 'any')) {
+  if (!fetching) { return; }
+  const configured = await jobs.trustedBuilders();
+  if (!configured || any) {
     io.err(`datakit-ci: fetched results are used unverified (${configured ? '--trust any' : 'no trusted builders configured: see the README\'s "Sharing results"'})\n`);
   }
 }
@@ -108,7 +114,7 @@ export function remoteTimeout(text: string): number {
 
 type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; wide: boolean; json: boolean; verbose: boolean; worktree: boolean };
 
-async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string): Promise<number> {
+async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string, sayTrustOnce: () => Promise<void>): Promise<number> {
   if (values.worktree && (values.range !== undefined || values.rev !== 'HEAD' || values.config !== undefined)) {
     throw new DataKitError('Usage', '--worktree builds the working tree with its own .datakit-ci.json: it takes no --rev, --range or --config');
   }
@@ -137,6 +143,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
       subs.push(s.output.log.subscribe(0, prefixLines(keys.length > 1 ? `[${key.job.name}] ` : '', io, s.output.log.flow)));
     }
   }
+  if ([...statuses.values()].some((s) => s.result.kind === 'pending')) { await sayTrustOnce(); }
 
   // A finished job's line says where its result came from; computed once, when it finishes.
   const done = new Map<JobKey, JobReport>();
