@@ -48,7 +48,8 @@ export function gitNotFound(): DataKitError {
 const WATCHED_GIT = [
   'command -v "$1" >/dev/null 2>&1 || exit 127',
   'exec 4<&0 0</dev/null',
-  '"$@" 0<&4 4<&- 3<&- &',
+  // `command`: the program, never a shell function of that name (bash, as some systems' sh, imports exported ones).
+  'command "$@" 0<&4 4<&- 3<&- &',
   'g=$!',
   'exec 4<&-',
   '( exec 0<&3 3<&- 1>/dev/null 2>&1; read -r x || :; kill -KILL 0 ) &',
