@@ -222,3 +222,21 @@ describe('what a job\'s checkout gets of the working tree', () => {
     });
   });
 });
+
+describe('paths git would read back otherwise', () => {
+  it('a working tree with files named "quoted and back\\slash is built, its copy checked', async () => {
+    const dir = project({ jobs: { list: { run: 'cat \'"quoted\' && cat \'back\\slash\'' } }, files: { 'a.txt': 'a\n' } });
+    // git's --stdin-paths reads a line that begins with " as C-quoted: such a copy could never be checked.
+    fs.writeFileSync(path.join(dir, '"quoted'), 'q\n');
+    fs.writeFileSync(path.join(dir, 'back\\slash'), 'b\n');
+    const jobs = await RepoJobs.open({ dir, cacheDir: CACHE });
+    try {
+      const { at } = await jobs.worktreeJobs();
+      const s = await final(jobs, at!.keys[0]!);
+      assert.equal(s.result.kind, 'success', s.result.kind === 'failure' ? s.result.message : '');
+      assert.match(await jobs.readLog(s.output.kind === 'saved' ? s.output.saved : assert.fail()), /^q\nb$/m);
+    } finally {
+      jobs.dispose();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { DataKitError, unlessMissing } from '../../shared/errors';
 import { runGit } from '../../store/git/git';
-import { blobId, type WorktreeFiles } from '../../store/source/worktree';
+import { blobId, stdinPaths, type WorktreeFiles } from '../../store/source/worktree';
 import { compilePatterns } from '../config/patterns';
 import type { JobKey } from '../keys/key';
 
@@ -108,7 +108,7 @@ export async function verifyCopies(dir: string, gitDir: string, copied: readonly
   }
   let failed: string | undefined;
   if (files.length > 0) {
-    const r = await runGit([`--git-dir=${gitDir}`, `--work-tree=${dir}`, 'hash-object', '--stdin-paths'], { cwd: dir, input: files.map((f) => f.path).join('\n') + '\n', allowFailure: true });
+    const r = await runGit([`--git-dir=${gitDir}`, `--work-tree=${dir}`, 'hash-object', '--stdin-paths'], { cwd: dir, input: stdinPaths(files.map((f) => f.path)), allowFailure: true });
     const ids = r.stdout.toString('utf8').trim().split('\n');
     if (r.code !== 0) { failed = r.stderr.trim(); }
     files.forEach((f, i) => { if (r.code !== 0 || ids[i] !== f.oid) { moved.push(f.path); } });

@@ -226,12 +226,28 @@ async function quickLook(repo: SourceRepo, top: string, previous: WorktreeState,
  * what git said when it could not read one.
  */
 export async function blobIds(top: string, paths: readonly string[]): Promise<{ ids: string[] } | { failed: string }> {
-  const r = await runGit(['hash-object', '--stdin-paths'], { cwd: top, input: paths.join('\n') + '\n', allowFailure: true });
+  const r = await runGit(['hash-object', '--stdin-paths'], { cwd: top, input: stdinPaths(paths), allowFailure: true });
   if (r.code !== 0) {
     const fatal = r.stderr.split('\n').filter((l) => l.startsWith('fatal: ')).map((l) => l.slice('fatal: '.length));
     return { failed: fatal.length > 0 ? fatal.join('; ') : r.stderr.trim() };
   }
   return { ids: r.stdout.toString('utf8').trim().split('\n') };
+}
+
+/**
+ * Paths for a git command's `--stdin-paths`, one a line, each C-quoted as git reads it back: a path that
+ * begins with `"` is taken for a quoted one, and a newline in a path would split it in two.
+ */
+export function stdinPaths(paths: readonly string[]): Buffer {
+  const out: number[] = [];
+  for (const p of paths) {
+    out.push(0x22);
+    for (const b of Buffer.from(p, 'utf8')) {
+      if (b === 0x22 || b === 0x5c) { out.push(0x5c, b); } else if (b < 0x20 || b === 0x7f) { out.push(...Buffer.from(`\\${b.toString(8).padStart(3, '0')}`)); } else { out.push(b); }
+    }
+    out.push(0x22, 0x0a);
+  }
+  return Buffer.from(out);
 }
 
 // The ids a commit would record, hashed here rather than with isomorphic-git's hashBlob or a dry-run
