@@ -133,9 +133,16 @@ export class Sharing {
     for (let i = 0; i < replace.length; i += 200) {
       const part = replace.slice(i, i + 200);
       const r = await push([...part.map((p) => `--force-with-lease=${p.dst}:${p.expect}`), remote, ...part.map((p) => `${p.src}:${p.dst}`)]);
-      for (const l of porcelainLines(r.stdout)) {
+      const lines = porcelainLines(r.stdout);
+      let refused = 0;
+      for (const l of lines) {
         const { dst } = refsOf(l);
-        if (' +*'.includes(l[0]!) && local.has(dst)) { out.sent++; out.now.set(dst, local.get(dst)!); }
+        if (' +*'.includes(l[0]!) && local.has(dst)) { out.sent++; out.now.set(dst, local.get(dst)!); } else if (l[0] === '!') { refused++; }
+      }
+      // Said, not counted as another machine's: a lease that no longer holds (another push came first) or a
+      // remote that failed leaves the remote's older result there.
+      if (refused > 0 || (r.code !== 0 && lines.length === 0)) {
+        this.ctx.onWarning?.(`${refused > 0 ? refused : part.length} of our results that gc rewrote could not replace their older copies on ${remote}${refused > 0 ? ' (the remote moved since our last push)' : ` (git push failed: ${remoteError(r.stderr)})`}; the next push tries again`);
       }
     }
     return out;
