@@ -156,11 +156,13 @@ describe('zero configuration beyond npm: Python', () => {
     assert.deepEqual(s.setup?.inputs, ['setup.cfg', 'setup.py']);
   });
 
-  it('uv.lock: uv sync keyed on it; poetry.lock: poetry install into .venv; mypy from [tool.mypy] and a poetry dev group', async () => {
+  it('uv.lock: uv sync keyed on it, extras too, a tool no requirement names through uv pip (uv\'s environment has no pip); poetry.lock: poetry install into .venv; mypy from [tool.mypy] and a poetry dev group', async () => {
     const uv = await suggestJobs(project({ 'pyproject.toml': '[project]\nname = "p"\n[dependency-groups]\ndev = ["pytest"]\n', 'uv.lock': '' }));
-    assert.deepEqual(uv.setup && [uv.setup.run, uv.setup.inputs, uv.setup.from], ['uv sync', ['uv.lock', 'pyproject.toml'], 'uv.lock']);
+    assert.deepEqual(uv.setup && [uv.setup.run, uv.setup.inputs, uv.setup.from], ['uv sync --all-extras', ['uv.lock', 'pyproject.toml'], 'uv.lock']);
+    const ruff = await suggestJobs(project({ 'pyproject.toml': '[project]\nname = "p"\n[dependency-groups]\ndev = ["pytest"]\n[tool.ruff]\n', 'uv.lock': '' }));
+    assert.equal(ruff.setup?.run, 'uv sync --all-extras && uv pip install ruff');
     const poetry = await suggestJobs(project({ 'pyproject.toml': '[tool.poetry]\nname = "p"\n[tool.poetry.group.dev.dependencies]\npytest = "^8"\nmypy = "*"\n[tool.mypy]\nstrict = true\n', 'poetry.lock': '' }));
-    assert.deepEqual(poetry.setup && [poetry.setup.run, poetry.setup.inputs], ['POETRY_VIRTUALENVS_IN_PROJECT=true poetry install', ['poetry.lock', 'pyproject.toml']]);
+    assert.deepEqual(poetry.setup && [poetry.setup.run, poetry.setup.inputs], ['POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --all-extras', ['poetry.lock', 'pyproject.toml']]);
     assert.deepEqual(poetry.jobs.map((j) => j.name), ['python.test', 'python.mypy']);
   });
 

@@ -85,10 +85,11 @@ function read(repoDir: string, names: Set<string>, skipped: Skipped[]): Found {
 /** The virtual environment: uv sync by uv.lock, poetry install by poetry.lock, else pip by the project files. */
 function pythonSetup(names: Set<string>, found: Found, missing: string[]): SuggestedSetup {
   const projectFiles = ['pyproject.toml', 'setup.cfg', 'setup.py'].filter((f) => names.has(f));
-  const extra = missing.length > 0 ? ` && .venv/bin/pip install ${missing.join(' ')}` : '';
+  const extra = (pip: string): string => (missing.length > 0 ? ` && ${pip} install ${missing.join(' ')}` : '');
   const base = { toolInputs: PYTHON_TOOLCHAIN, upgrade: 'a Python upgrade' };
-  if (names.has('uv.lock')) { return { run: `uv sync${extra}`, inputs: ['uv.lock', ...projectFiles], ...base, from: 'uv.lock' }; }
-  if (names.has('poetry.lock')) { return { run: `POETRY_VIRTUALENVS_IN_PROJECT=true poetry install${extra}`, inputs: ['poetry.lock', ...projectFiles], ...base, from: 'poetry.lock' }; }
+  // Extras too (a test extra holds pytest); uv's environment has no pip of its own: `uv pip` installs into it.
+  if (names.has('uv.lock')) { return { run: `uv sync --all-extras${extra('uv pip')}`, inputs: ['uv.lock', ...projectFiles], ...base, from: 'uv.lock' }; }
+  if (names.has('poetry.lock')) { return { run: `POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --all-extras${extra('.venv/bin/pip')}`, inputs: ['poetry.lock', ...projectFiles], ...base, from: 'poetry.lock' }; }
   const declared: string[] = [];
   for (const k of found.pyproject?.tables.get('project.optional-dependencies')?.keys() ?? []) { if (EXTRAS.includes(k)) { declared.push(k); } }
   const installable = names.has('setup.py') || (names.has('pyproject.toml') && found.pyproject?.tables.has('build-system')) || names.has('setup.cfg');
