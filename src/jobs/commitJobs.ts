@@ -4,6 +4,7 @@
 // repository (keysCache.ts) so that a window that may run no git can still show saved results.
 import path = require('node:path');
 import { LRUCache } from 'lru-cache';
+import { DataKitError } from '../shared/errors';
 import { readRegularText } from '../shared/regularFile';
 import type { SourceRepo } from '../store/source/sourceRepo';
 import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/source/worktree';
@@ -88,7 +89,7 @@ export class JobsReader {
       // A commit never changes, but the machine may: keys that hold a tool's output are computed again later.
       const ttl = this.options.runtimeReuseMs;
       void read.then((at) => {
-        if (ttl !== undefined && this.atCommit.get(commit) === read && at.keys.some((k) => k.runtime || k.setup?.runtime)) { this.atCommit.set(commit, read, { ttl }); }
+        if (ttl !== undefined && this.atCommit.get(commit) === read && (at.keys.some((k) => k.runtime || k.setup?.runtime) || failedHere(at))) { this.atCommit.set(commit, read, { ttl }); }
       }, () => undefined);
     }
     return p;
@@ -131,13 +132,15 @@ export class JobsReader {
     const text = (await repo.readFile(commit, CONFIG_FILE))?.toString('utf8');
     this.lastConfig = { commit, text };
     const at = text === undefined ? { commit, config: 'missing' as const, keys: [] } : await this.keyed(commit, parseConfig(text), commitSource(repo, commit));
-    if (!this.options.readOnly) { await writeKeysCache(this.keysFile(commit), at); }
+    // A command of toolInputs that failed here says nothing of the commit: never kept for another window.
+    if (!this.options.readOnly && !failedHere(at)) { await writeKeysCache(this.keysFile(commit), at); }
     return at;
   }
 
   /** The keys of a parsed configuration's jobs over `source` (none when it is broken), remembered by digest. */
   private async keyed(commit: string, config: ConfigResult, source: InputSource): Promise<JobsAt> {
-    const keys = config.ok ? await computeKeys(source, commit, config.config.jobs, config.config.setup, this.options.probe) : [];
+    const keys = config.ok ? await keysOrError(config, () => computeKeys(source, commit, config.config.jobs, config.config.setup, this.options.probe)) : [];
+    if (!Array.isArray(keys)) { return { commit, config: keys, keys: [] }; }
     for (const k of keys) { this.knownKeys.set(k.digest, k); }
     return { commit, config, keys };
   }
@@ -182,9 +185,33 @@ export class JobsReader {
     const config = parseConfig(text);
     if (!config.ok) { return { state, at: { commit, config, keys: [] } }; }
     const worktree = { top: repo.topLevel!, state };
-    const keys = (await computeKeys(worktreeSource(new WorktreeOverlay(repo, state)), commit, config.config.jobs, config.config.setup, this.options.probe)).map((k) => ({ ...k, worktree }));
+    const computed = await keysOrError(config, () => computeKeys(worktreeSource(new WorktreeOverlay(repo, state)), commit, config.config.jobs, config.config.setup, this.options.probe));
+    if (!Array.isArray(computed)) { return { state, at: { commit, config: computed, keys: [] } }; }
+    const keys = computed.map((k) => ({ ...k, worktree }));
     // A key a commit has too stays the commit's (its build reads the commit's files).
     for (const k of keys) { if (!this.knownKeys.has(k.digest) || this.knownKeys.get(k.digest)!.worktree) { this.knownKeys.set(k.digest, k); } }
     return { state, at: { commit, config, keys } };
   }
+}
+
+/**
+ * The keys, or — when a command of a job's toolInputs failed, so that no key of that configuration can be
+ * known — the failure as the configuration's error, at the job's name: the tree shows it where config errors
+ * go, and the command line ends as for a broken configuration (exit 2), nothing run. One job's failing tool
+ * must not take every view down with it.
+ */
+async function keysOrError(config: ConfigResult & { ok: true }, compute: () => Promise<JobKey[]>): Promise<JobKey[] | ConfigResult> {
+  try {
+    return await compute();
+  } catch (e) {
+    if (!DataKitError.is(e, 'ToolInputFailed')) { throw e; }
+    const job = /^job "(.*)"$/.exec(String(e.data.job ?? ''))?.[1];
+    const at = (job !== undefined ? config.config.positions[job]?.name : undefined) ?? config.config.positions['']?.name ?? { line: 1, column: 1, offset: 0, length: 0 };
+    return { ok: false, errors: [{ message: e.message, line: at.line, column: at.column, offset: at.offset, length: at.length, origin: 'machine' }] };
+  }
+}
+
+/** Whether the jobs could not be keyed because of this machine (a toolInputs command failed), not of the commit. */
+function failedHere(at: JobsAt): boolean {
+  return at.config !== 'missing' && !at.config.ok && at.config.errors.some((e) => e.origin === 'machine');
 }

@@ -264,6 +264,7 @@ export function runtimeName(r: RuntimeInput): string {
 export function runtimeValueWords(v: string | null | undefined): string {
   if (v === undefined) { return '(not an input)'; }
   if (v === null) { return 'unset'; }
+  if (/^sha256:[0-9a-f]{64}$/.test(v)) { return `set (sha256 ${v.slice(7, 19)})`; }
   const [first, ...rest] = v.split('\n');
   return `${first}${rest.length > 0 ? ' …' : ''}`;
 }

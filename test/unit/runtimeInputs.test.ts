@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ENV, repo, runCli, tempRoot } from '../fixtures';
+import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
+import { RepoJobs } from '../../src/jobs/repoJobs';
+import { DataKitError } from '../../src/shared/errors';
 import { parseConfig } from '../../src/jobs/config/config';
+import { jobDirName } from '../../src/jobs/run/checkout';
 
 const tmp = tempRoot('runtime-inputs');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -72,6 +75,10 @@ describe('runtime inputs in the key', () => {
     assert.match(build(dir, mode('development')), /^bundle\s+success\s+cached/m, 'back to a value built before: its result');
     const log = runCli(dir, ['log', 'bundle'], mode('development'));
     assert.match(log.out, /mode=development/);
+    // The key records a digest of the value, never the value: key.json is pushed, and a variable may be a secret.
+    const explained = JSON.parse(runCli(dir, ['explain', 'bundle', '--json'], mode('development')).out);
+    assert.match(explained.keyJson.runtime.env.BUNDLE_MODE, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(!JSON.stringify(explained).includes('development'), 'the value is nowhere in what explain shows');
   });
 
   it('a toolInputs command that fails is an error that names it, and no job runs', () => {
@@ -79,7 +86,26 @@ describe('runtime inputs in the key', () => {
     const r = runCli(dir, ['build'], CLI_ENV);
     assert.equal(r.code, 2, r.out + r.err);
     assert.match(r.err, /toolInputs "no-such-compiler --version" of job "compile" failed \(Command exited with code 127\).*not found.*nothing was built/);
-    assert.equal(fs.readdirSync(path.join(tmp, 'cache')).some((d) => fs.existsSync(path.join(tmp, 'cache', d, 'compile'))), false, 'no checkout of the job was made');
+    // This repository's build directories (`<folder>-<digest>`; other tests' repositories have a compile job too).
+    const checkouts = fs.readdirSync(path.join(tmp, 'cache')).filter((d) => d.startsWith(`${path.basename(dir)}-`)).map((d) => path.join(tmp, 'cache', d, 'work', jobDirName('compile')));
+    assert.deepEqual(checkouts.filter((c) => fs.existsSync(c)), [], 'no checkout of the job was made, so it never ran');
+  });
+
+  it('a failing toolInputs command is its job\'s configuration error at the job\'s name, in status as in build; an untrusted workspace never runs one', async () => {
+    const marker = path.join(tmp, `ran-${n}`);
+    const dir = repo(dirFor(), { jobs: { ok: { run: 'true' }, compile: { run: 'true', toolInputs: [`touch ${marker}; exit 3`] } } });
+    const status = runCli(dir, ['status'], CLI_ENV);
+    assert.equal(status.code, 2, status.out + status.err);
+    assert.match(status.err, /^\.datakit-ci\.json:1:\d+: toolInputs "touch .*; exit 3" of job "compile" failed \(Command exited with code 3\)/m);
+    assert.match(status.err, /has 1 error; nothing was run/);
+    fs.rmSync(marker);
+    const untrusted = await RepoJobs.open({ dir, cacheDir: path.join(tmp, 'cache'), trusted: false });
+    try {
+      await assert.rejects(untrusted.jobsAt(git(dir, 'rev-parse', 'HEAD')), (e: unknown) => DataKitError.is(e, 'Untrusted'));
+    } finally {
+      untrusted.dispose();
+    }
+    assert.equal(fs.existsSync(marker), false, 'the command never ran in the untrusted workspace');
   });
 
   it('the setup\'s toolInputs are in the setup\'s key: upgrading the runtime installs again and every job using the setup builds again', () => {

@@ -74,7 +74,7 @@ export class ConfigDiagnostics implements vscode.Disposable {
       return d;
     };
     const diags = result.ok ? [] : result.errors
-      .filter((e) => !(open && e.origin !== undefined))
+      .filter((e) => !(open && (e.origin === 'syntax' || e.origin === 'duplicate')))
       .map((e) => diag(e.offset, e.length, e.message, vscode.DiagnosticSeverity.Error));
     if (result.ok) {
       // Where the same input is written in the file as it is now (it may have been edited since HEAD).

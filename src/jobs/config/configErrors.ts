@@ -16,9 +16,10 @@ export interface ConfigError {
   readonly length: number;
   /**
    * What an editor's JSON service also reports on its own when the file is open (a syntax error, a key
-   * written twice); absent for what only DataKit CI checks (the schema's rules, commands, needs…).
+   * written twice); absent for what only DataKit CI checks (the schema's rules, commands, needs…); `machine`:
+   * not in the file but on this machine (a command of a job's toolInputs failed here).
    */
-  readonly origin?: 'syntax' | 'duplicate';
+  readonly origin?: 'syntax' | 'duplicate' | 'machine';
 }
 
 const DURATION_MESSAGE = '"timeout" must be a duration such as "90s", "10m" or "1h30m"';

@@ -111,7 +111,7 @@ export async function computeInputs(source: InputSource, patterns: readonly stri
 /** The runtime values of what `d` declares (none declared: undefined); declared without a probe is an error. */
 async function runtimeOf(probe: RuntimeProbe | undefined, who: string, d: SetupDefinition | JobDefinition): Promise<RuntimeValues | undefined> {
   if (!d.envInputs?.length && !d.toolInputs?.length) { return undefined; }
-  if (!probe) { throw new DataKitError('ToolInputFailed', `${who} declares envInputs or toolInputs, which are read only where jobs may run`); }
+  if (!probe) { throw new DataKitError('ToolInputFailed', `${who} declares envInputs or toolInputs, which are read only where jobs may run`, { job: who }); }
   return probe.valuesOf({ who, env: d.env, ...(d.envInputs ? { envInputs: d.envInputs } : {}), ...(d.toolInputs ? { toolInputs: d.toolInputs } : {}) });
 }
 

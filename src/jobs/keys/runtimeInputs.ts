@@ -5,7 +5,10 @@
 // only where jobs may run: keys are computed with git, which an untrusted workspace never starts. The probe
 // that reads them runs processes: it lives with the running of jobs (run/runtimeProbe.ts).
 
-/** The values that went into a key: each variable's value (null: unset), each command's output. */
+/**
+ * The values that went into a key: each variable's value as `sha256:<hex>` of it (null: unset; never the value
+ * itself, which may be a secret and is pushed with the result), each command's output.
+ */
 export interface RuntimeValues {
   readonly env: Readonly<Record<string, string | null>>;
   readonly tools: Readonly<Record<string, string>>;

@@ -33,7 +33,11 @@ export class ProcessRuntimeProbe implements RuntimeProbe {
     if (!d.envInputs?.length && !d.toolInputs?.length) { return undefined; }
     const env: Record<string, string | null> = {};
     // A variable the job sets itself (`env`) is that value, whatever the caller's environment says.
-    for (const name of [...d.envInputs ?? []].sort()) { env[name] = d.env[name] ?? this.options.environment[name] ?? null; }
+    // A value's digest, never the value: a key.json is pushed to the team's remote, and a variable may hold a token.
+    for (const name of [...d.envInputs ?? []].sort()) {
+      const value = d.env[name] ?? this.options.environment[name];
+      env[name] = value === undefined ? null : `sha256:${createHash('sha256').update(value).digest('hex')}`;
+    }
     const tools: Record<string, string> = {};
     for (const command of [...d.toolInputs ?? []].sort()) { tools[command] = await this.run(command, d); }
     return { env, tools };
@@ -59,7 +63,7 @@ async function runTool(command: string, cwd: string, env: Record<string, string>
     await runJobProcess({ command, cwd, env, timeoutMs: TOOL_TIMEOUT_MS, onOutput: (t) => { if (text.length < 1024 * 1024) { text += t; } } });
   } catch (e) {
     const said = text.trim().split('\n').slice(-3).join(' / ');
-    throw new DataKitError('ToolInputFailed', `toolInputs "${command}" of ${who} failed (${(e as Error).message})${said ? `: ${said}` : ''}; its output is part of the key, so nothing was built`);
+    throw new DataKitError('ToolInputFailed', `toolInputs "${command}" of ${who} failed (${(e as Error).message})${said ? `: ${said}` : ''}; its output is part of the key, so nothing was built`, { job: who });
   }
   const out = text.replace(/\s+$/, '');
   return out.length <= SHOWN_OUTPUT ? out : `sha256:${createHash('sha256').update(out).digest('hex')}`;
