@@ -74,10 +74,23 @@ export async function sealProducts(dir: string, p: Omit<SetupProducts, 'stats'>)
   return { ...p, stats };
 }
 
-/** Removes a key's products: `done` first, so that no one starts linking what is being removed. */
+/** How long a run's folder that `done` no longer names is kept: a build that read `done` before may be linking it. */
+const OLD_RUN_KEPT_MS = 60 * 60 * 1000;
+
+/**
+ * Unseals a key's products before a new run: `done` removed first, so that no one starts linking them. The
+ * runs' folders stay an hour (another process that read `done` just before may be linking from one: its
+ * files must not vanish under it); older ones, and what the runs' records left, are removed.
+ */
 export async function unseal(dir: string): Promise<void> {
+  const now = Date.now();
   await fs.rm(path.join(dir, DONE), { force: true });
-  await fs.rm(dir, { recursive: true, force: true });
+  let names: string[];
+  try { names = await fs.readdir(dir); } catch { return; }
+  for (const name of names) {
+    const st = await fs.lstat(path.join(dir, name)).catch(() => undefined);
+    if (st && now - st.mtimeMs > OLD_RUN_KEPT_MS) { await fs.rm(path.join(dir, name), { recursive: true, force: true }); }
+  }
 }
 
 /** The sealed products of the key in `dir`, if a run of it finished. */
