@@ -50,7 +50,8 @@ export class ProcessRuntimeProbe implements RuntimeProbe {
     const reuse = this.options.reuseMs ?? Infinity;
     if (known && Date.now() - known.at < reuse) { return known.output; }
     const output = runTool(command, this.options.cwd, env, d.who);
-    output.catch(() => this.outputs.delete(id)); // a failure is said each time, never remembered as a value
+    // A failure is said each time, never remembered as a value (nor does it drop a newer run's output).
+    output.catch(() => { if (this.outputs.get(id)?.output === output) { this.outputs.delete(id); } });
     this.outputs.set(id, { at: Date.now(), output });
     return output;
   }

@@ -128,7 +128,8 @@ export async function verifyCopies(dir: string, gitDir: string, copied: readonly
 export async function unlayWorktree(dir: string): Promise<void> {
   const gitDir = path.join(dir, '.git');
   const marker = path.join(gitDir, OVERLAY_FILE);
-  const laid = (await unlessMissing(fs.readFile(marker, 'utf8')))?.split('\0').filter(Boolean);
+  // The marker is in the job's checkout, which the job could write: only relative paths inside it are taken.
+  const laid = (await unlessMissing(fs.readFile(marker, 'utf8')))?.split('\0').filter((f) => f !== '' && !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'));
   if (laid === undefined) { return; }
   for (const f of laid) { await fs.rm(path.join(dir, f), { recursive: true, force: true }); }
   const under = new Set(laid);
