@@ -177,6 +177,21 @@ export function ensureTurbo(tmp) {
 
 
 /**
+ * Runs `fn` in a temp dir with turbo installed (or says why turbo could not run here, and runs nothing): given
+ * the dir, turbo's paths and version, our command line and the environment both tools run in.
+ */
+export async function withTurbo(prefix, fn) {
+  await withTmp(prefix, async (tmp) => {
+    const turbo = ensureTurbo(tmp);
+    if (turbo.why) {
+      console.log(`turbo could not run here: ${turbo.why}`);
+      return;
+    }
+    await fn({ tmp, turbo, cli: distFile('cli.js'), env: toolEnv(tmp) });
+  });
+}
+
+/**
  * The environment both tools run in: home, config, caches (npm's, turbo's, the build directories) all in
  * the temp dir, no telemetry or update check, fixed git identity.
  */

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { distFile, ensureTurbo, gitIn, median, ms, record, sideBySide, toolEnv, verdict, wall, withTmp } from './lib.mjs';
+import { gitIn, median, ms, record, sideBySide, verdict, wall, withTurbo } from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const START_ROUNDS = Number(process.argv[3] ?? 10);
@@ -87,14 +87,7 @@ function du(...paths) {
 const mb = (b) => `${(b / 1e6).toFixed(0)} MB`;
 const s = (x) => `${(x / 1000).toFixed(1)} s`;
 
-await withTmp('dkci-monorepo-bench-', async (tmp) => {
-  const turbo = ensureTurbo(tmp);
-  if (turbo.why) {
-    console.log(`turbo could not run here: ${turbo.why}`);
-    return;
-  }
-  const cli = distFile('cli.js');
-  const env = toolEnv(tmp);
+await withTurbo('dkci-monorepo-bench-', async ({ tmp, turbo, cli, env }) => {
   const origin = path.join(tmp, 'origin');
   fs.mkdirSync(origin);
   const jobs = makeMonorepo(origin, env, turbo.version);

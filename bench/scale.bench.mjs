@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { distFile, ensureTurbo, gitIn, median, ms, record, sideBySide, toolEnv, TURBO_DIR, wall, withTmp } from './lib.mjs';
+import { gitIn, median, ms, record, sideBySide, TURBO_DIR, wall, withTurbo } from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 10);
 const COUNTS = (process.argv[3] ?? '10,50,200').split(',').map(Number);
@@ -52,14 +52,7 @@ function makeRepo(dir, jobs, env) {
   fs.symlinkSync(path.join(TURBO_DIR, 'node_modules'), path.join(dir, 'node_modules'));
 }
 
-await withTmp('dkci-scale-bench-', async (tmp) => {
-  const turbo = ensureTurbo(tmp);
-  if (turbo.why) {
-    console.log(`turbo could not run here: ${turbo.why}`);
-    return;
-  }
-  const cli = distFile('cli.js');
-  const env = toolEnv(tmp);
+await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
   const results = {};
   for (const jobs of COUNTS) {
     const repo = path.join(tmp, `repo-${jobs}`);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { distFile, ensureTurbo, gitIn, median, ms, record, sideBySide, toolEnv, TURBO_DIR, wall, withTmp } from './lib.mjs';
+import { gitIn, median, ms, record, sideBySide, TURBO_DIR, wall, withTurbo } from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 20);
 const TASKS = ['t1', 't2', 't3', 't4'];
@@ -34,15 +34,8 @@ function makeRepo(dir, env) {
   gitIn(dir, ['commit', '-q', '-m', 'bench']);
 }
 
-await withTmp('dkci-turbo-bench-', async (tmp) => {
-  const turbo = ensureTurbo(tmp);
-  if (turbo.why) {
-    console.log(`turbo could not run here: ${turbo.why}`);
-    return;
-  }
-  const cli = distFile('cli.js');
+await withTurbo('dkci-turbo-bench-', async ({ tmp, turbo, cli, env }) => {
   const repo = path.join(tmp, 'repo');
-  const env = toolEnv(tmp);
   makeRepo(repo, env);
   const run = (cmd, args) => spawnSync(cmd, args, { cwd: repo, env, encoding: 'utf8' });
   const turboArgs = ['run', ...TASKS];

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, ENV, git, gitIn, gitWith, repo, runCli, tempRoot } from '../fixtures';
+import { CLI, ENV, git, gitIn, gitWith, isRunning, repo, runCli, tempRoot } from '../fixtures';
 
 const tmp = tempRoot('procs');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,15 +29,6 @@ function exited(c: ChildProcess): Promise<{ code: number | null; signal: NodeJS.
   return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal })));
 }
 
-/** Whether the process still runs (a zombie awaiting a reaper that never comes, as here, does not). */
-function runs(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
 
 const readPid = (file: string): number => Number(fs.readFileSync(file, 'utf8').trim());
 
@@ -66,12 +57,12 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
       c.stderr.on('data', (d) => { err += d; });
       await until('the job to start', () => /^ready-2$/m.test(out));
       const all = ['child.pid', 'daemon.pid', 'nohup.pid'].map((f) => readPid(path.join(pids, f)));
-      assert.ok(all.every(runs), 'every process runs before the signal');
+      assert.ok(all.every(isRunning), 'every process runs before the signal');
       c.kill(signal);
       const done = await exited(c);
       assert.deepEqual(done, { code, signal: null });
       assert.match(err, new RegExp(`datakit-ci: ${signal}: cancelling the running jobs`));
-      for (const pid of all) { assert.equal(runs(pid), false, `pid ${pid} was killed before the command exited`); }
+      for (const pid of all) { assert.equal(isRunning(pid), false, `pid ${pid} was killed before the command exited`); }
       const branch = JSON.parse(runCli(dir, ['status', '--json'], CLI_ENV).out).jobs[0].branch;
       assert.match(gitIn(results(dir), 'log', '--format=%s', branch), /^\w+ @ [0-9a-f]{7}: cancelled after [\d.]+ s$/);
     });
@@ -93,7 +84,7 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
     const done = await exited(c);
     assert.deepEqual(done, { code: 130, signal: null });
     assert.match(err, /SIGINT again: killing every job now/);
-    assert.equal(runs(child), false);
+    assert.equal(isRunning(child), false);
     const branch = JSON.parse(runCli(dir, ['status', '--json'], CLI_ENV).out).jobs[0].branch;
     assert.match(gitIn(results(dir), 'log', '--format=%s', branch), /^\w+ @ [0-9a-f]{7}: cancelled after [\d.]+ s$/);
   });
@@ -108,10 +99,10 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
     const left = readPid(path.join(pids, 'left.pid'));
     c.kill('SIGKILL');
     await exited(c);
-    assert.equal(runs(left), true, 'kill -9 of the command leaves its job running');
+    assert.equal(isRunning(left), true, 'kill -9 of the command leaves its job running');
     const second = runCli(dir, ['build', '--json'], CLI_ENV);
     assert.equal(second.code, 0, second.err);
-    assert.equal(runs(left), false, 'the leftover was killed');
+    assert.equal(isRunning(left), false, 'the leftover was killed');
     const log = runCli(dir, ['log', 'quiet'], CLI_ENV).out;
     assert.match(log, new RegExp(`Warning: pid ${c.pid}, which ran job quiet, ended without stopping it \\(its process ${c.pid} is gone\\); killed 2 processes it left running`));
     assert.match(log, new RegExp(`Took over the build directory .* from pid ${c.pid} \\(its process ${c.pid} is gone\\)`));
@@ -124,15 +115,15 @@ describe('the command line and its jobs\' processes', { skip: process.platform !
     const c = spawn(process.execPath, [CLI, 'build'], { cwd: dir, env: CLI_ENV, stdio: 'ignore' });
     await until('the job to start', () => fs.existsSync(path.join(pids, 'left.pid')) && readPid(path.join(pids, 'left.pid')) > 0);
     const left = readPid(path.join(pids, 'left.pid'));
-    after(() => { if (runs(left)) { process.kill(left, 'SIGKILL'); } });
+    after(() => { if (isRunning(left)) { process.kill(left, 'SIGKILL'); } });
     c.kill('SIGKILL');
     await exited(c);
-    assert.equal(runs(left), true, 'kill -9 of the command leaves its job running');
+    assert.equal(isRunning(left), true, 'kill -9 of the command leaves its job running');
     // Another repository, another job: only the cache directory is shared.
     const other = project({ other: { run: 'echo other' } });
     const r = runCli(other, ['build'], CLI_ENV);
     assert.equal(r.code, 0, r.err);
-    assert.equal(runs(left), false, 'the job of the dead command was killed');
+    assert.equal(isRunning(left), false, 'the job of the dead command was killed');
     assert.match(r.err, new RegExp(`datakit-ci: warning: pid ${c.pid}, which ran job lingering, ended without stopping it \\(its process ${c.pid} is gone\\); killed \\d+ process(es)? it left running \\((\\d+, )*${left}(, \\d+)*\\)\n`));
     assert.deepEqual(fs.readdirSync(path.join(tmp, 'cache', 'runs')), [], 'no record of a finished or dead run stays');
   });

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jobDirName } from '../../src/jobs/run/checkout';
-import { CLI, ENV, repo, runCli, tempRoot } from '../fixtures';
+import { CLI, ENV, isRunning, repo, runCli, tempRoot } from '../fixtures';
 
 const tmp = tempRoot('setup-products');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,15 +29,6 @@ function exited(c: ChildProcess): Promise<void> {
   return new Promise((resolve) => { if (c.exitCode !== null || c.signalCode !== null) { resolve(); } else { c.on('close', () => resolve()); } });
 }
 
-/** Whether the process still runs (a zombie does not). */
-function runs(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
 
 const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
@@ -63,10 +54,10 @@ describe('a setup\'s processes and products', { skip: process.platform !== 'linu
     await until('the setup to write', () => fs.existsSync(writerFile) && fs.readFileSync(writerFile, 'utf8').trim() !== '');
     const writer = Number(fs.readFileSync(writerFile, 'utf8'));
     // Should the build leave it running, the test does not.
-    after(() => { if (runs(writer)) { process.kill(writer, 'SIGKILL'); } });
+    after(() => { if (isRunning(writer)) { process.kill(writer, 'SIGKILL'); } });
     c.kill('SIGKILL');
     await exited(c);
-    assert.equal(runs(writer), true, 'kill -9 of the command leaves its setup running');
+    assert.equal(isRunning(writer), true, 'kill -9 of the command leaves its setup running');
 
     const second = runCli(dir, ['build', '--verbose'], CLI_ENV);
     assert.equal(second.code, 0, second.err);
@@ -76,7 +67,7 @@ describe('a setup\'s processes and products', { skip: process.platform !== 'linu
     // What the job saw is that run's, and nothing writes it any more: the dead setup's writer is gone.
     const log = runCli(dir, ['log', 'use'], CLI_ENV).out;
     assert.match(log, new RegExp(`\\n${[...runsWritten][0]}\\n`));
-    assert.equal(runs(writer), false, 'the next build killed what the dead setup left running');
+    assert.equal(isRunning(writer), false, 'the next build killed what the dead setup left running');
     assert.match(second.out + second.err, /killed \d+ process(es)? (it|that \S+ \d+) left running/);
   });
 
