@@ -89,4 +89,20 @@ describe('init on a monorepo', () => {
     assert.deepEqual(s.jobs.filter((j) => j.name.endsWith('.build')).map((j) => [j.name, j.needs ?? []]), [['a.build', []], ['b.build', []], ['c.build', ['a.build']]]);
     assert.ok(s.skipped.some((k) => /the packages of a\.build, b\.build depend on each other/.test(k.reason)), JSON.stringify(s.skipped));
   });
+
+  it('a tsconfig.json nested 100,000 levels deep is skipped and said, never a stack overflow', async () => {
+    const dir = path.join(tmp, 'm3');
+    repo(dir, {
+      files: {
+        'package.json': json({ private: true, workspaces: ['packages/*'] }),
+        'package-lock.json': '{}',
+        'packages/a/package.json': json({ name: 'a', scripts: { build: 'tsc' } }),
+        'packages/a/tsconfig.json': '{"compilerOptions":' + '['.repeat(100_000),
+        'packages/b/package.json': json({ name: 'b', scripts: { build: 'true' }, dependencies: { a: '1' } }),
+      },
+    });
+    const s = await suggestJobs(dir);
+    assert.deepEqual(s.jobs.map((j) => j.name), ['a.build', 'b.build']);
+    assert.ok(s.skipped.some((k) => k.file === 'packages/a/tsconfig.json' && /nested deeper than 64 levels/.test(k.reason)), JSON.stringify(s.skipped));
+  });
 });

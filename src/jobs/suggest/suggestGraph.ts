@@ -5,7 +5,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { parse } from 'jsonc-parser';
-import { pathProblem } from '../config/configChecks';
+import { pathProblem, tooDeep } from '../config/configChecks';
 import { readSuggestFile } from './suggestFiles';
 import type { Skipped } from './suggestWorkspaces';
 
@@ -83,6 +83,9 @@ function stronglyConnected(edges: ReadonlyMap<string, readonly string[]>): strin
   return out;
 }
 
+/** How deep a tsconfig.json may nest: real ones nest a few levels. */
+const MAX_TSCONFIG_DEPTH = 64;
+
 /** Folders that hold sources, never a build's output. */
 const NOT_OUTPUT = new Set(['', '.', '..', 'src', 'source', 'test', 'tests', 'node_modules']);
 /** What `files` names that is a build's output by its name. */
@@ -116,7 +119,10 @@ export function buildOutputs(repoDir: string, p: GraphPackage, skipped: Skipped[
   const tsconfig = p.dir === '' ? 'tsconfig.json' : `${p.dir}/tsconfig.json`;
   if (fs.existsSync(path.join(repoDir, tsconfig))) {
     const text = readSuggestFile(repoDir, tsconfig, skipped);
-    const outDir = text === undefined ? undefined : (parse(text) as { compilerOptions?: { outDir?: unknown } } | undefined)?.compilerOptions?.outDir;
+    // jsonc-parser recurses: a tsconfig.json nested thousands deep is skipped, said, never parsed.
+    const deep = text === undefined ? undefined : tooDeep(text, MAX_TSCONFIG_DEPTH);
+    if (deep !== undefined) { skipped.push({ file: tsconfig, reason: `is nested deeper than ${MAX_TSCONFIG_DEPTH} levels: not read` }); }
+    const outDir = text === undefined || deep !== undefined ? undefined : (parse(text) as { compilerOptions?: { outDir?: unknown } } | undefined)?.compilerOptions?.outDir;
     const folder = typeof outDir === 'string' ? outDir.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : undefined;
     if (folder && !folder.split('/').some((s) => NOT_OUTPUT.has(s))) { return inPackage(folder); }
   }
