@@ -123,6 +123,17 @@ describe('the TOML reader of the suggestions', () => {
     assert.equal(t.tables.get('tool.pytest.ini_options')!.get('addopts'), '-q');
   });
 
+  it('reads a value over many lines line by line: a multi-line string with brackets in an array, a comment holding a bracket, 50,000 items', () => {
+    const t = readToml([
+      '[project]', 'dependencies = [', '  """first', '  ] [ not the end', '  """, # ] nor this', ...Array.from({ length: 50_000 }, (_v, i) => `  "d${i}",`), ']', 'name = "after"',
+    ].join('\n'));
+    assert.deepEqual(t.unread, []);
+    const deps = t.tables.get('project')!.get('dependencies') as string[];
+    assert.equal(deps.length, 50_000);
+    assert.deepEqual([deps[0], deps[49_999]], ['d0', 'd49999']);
+    assert.equal(t.tables.get('project')!.get('name'), 'after');
+  });
+
   it('says which lines it could not read rather than guessing', () => {
     const t = readToml('a = "open\n= 1\nb = [1,\n');
     assert.deepEqual(t.unread, [1, 2, 3]);

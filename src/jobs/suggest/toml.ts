@@ -36,9 +36,15 @@ export function readToml(text: string): TomlTables {
     const eq = key && /^\s*=\s*/.exec(line.slice(key.end));
     if (!key || !eq) { unread.push(i + 1); continue; }
     let rest = line.slice(key.end + eq[0].length);
-    // An array, an inline table or a multi-line string may go on over the next lines.
+    // An array, an inline table or a multi-line string may go on over the next lines: each line scanned once
+    // (scanning all that was read again for each line took minutes for a list of 100,000 lines).
     const start = i;
-    while (!complete(rest) && i + 1 < lines.length) { rest += `\n${lines[++i]}`; }
+    let state = advance({ depth: 0 }, rest);
+    while (!done(state) && i + 1 < lines.length) {
+      const more = `\n${lines[++i]}`;
+      rest += more;
+      state = advance(state, more);
+    }
     const value = readValue(rest);
     if (value === undefined) { unread.push(start + 1); continue; }
     table.set(key.key, value);
@@ -116,10 +122,47 @@ function scan(s: string): { text: string; depth: number; open: boolean; bad?: tr
   return { text, depth, open: false };
 }
 
-/** Whether the value in `s` is complete (or cannot become so by reading more lines). */
-function complete(s: string): boolean {
-  const r = scan(s);
-  return r.bad === true || (!r.open && r.depth <= 0);
+/** Where a value read so far stands: brackets open, inside a multi-line string (its delimiter), or broken. */
+interface ScanState {
+  readonly depth: number;
+  readonly open?: string;
+  readonly bad?: true;
+}
+
+/** The state after `s`, read on from `st` (as `scan` reads the whole, but only the new part). */
+function advance(st: ScanState, s: string): ScanState {
+  let depth = st.depth;
+  let i = 0;
+  if (st.open !== undefined) {
+    const close = s.indexOf(st.open);
+    if (close < 0) { return st; }
+    i = close + 3;
+  }
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (s.startsWith('"""', i) || s.startsWith("'''", i)) {
+      const delimiter = s.slice(i, i + 3);
+      const close = s.indexOf(delimiter, i + 3);
+      if (close < 0) { return { depth, open: delimiter }; }
+      i = close + 2;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      const str = readString(s, i);
+      if (!str) { return { depth, bad: true }; }
+      i = str.end - 1;
+      continue;
+    }
+    if (c === '#') { while (i < s.length && s[i] !== '\n') { i++; } continue; }
+    if (c === '[' || c === '{') { depth++; }
+    if (c === ']' || c === '}') { depth--; }
+  }
+  return { depth };
+}
+
+/** Whether the value is complete (or cannot become so by reading more lines). */
+function done(st: ScanState): boolean {
+  return st.bad === true || (st.open === undefined && st.depth <= 0);
 }
 
 /** The value written in `s` (comments allowed), or undefined when it is not complete TOML as far as read. */
