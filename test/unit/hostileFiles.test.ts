@@ -153,3 +153,19 @@ describe('deep nesting and names with escape sequences', () => {
     assert.ok(r.err.includes('  packages/x\\u001b]0;owned\\u0007\\u001b[2J\\u009bA/package.json: its folder\'s name holds characters a shell would need quoted\n'), r.err);
   });
 });
+
+describe('files that make a reader do more than once the work of their size', () => {
+  it('init reads a CMakeLists.txt and a setup.cfg of 2,000,000 blank lines, and a pyproject.toml list of 200,000 lines, and ends by itself', () => {
+    const blank = '\n'.repeat(2_000_000);
+    const dir = project({
+      'CMakeLists.txt': `${blank}project(p)\nenable_testing()\n`,
+      'setup.cfg': `${blank}[tool:pytest]\n`,
+      'pyproject.toml': `[project]\nname = "p"\ndependencies = [\n${'  "d",\n'.repeat(200_000)}]\n`,
+      'tests/test_a.py': '',
+    });
+    const r = cli(dir, 'init', '--print');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /"cmake\.test"/);
+    assert.match(r.out, /"python\.test"/);
+  });
+});

@@ -26,7 +26,8 @@ interface Found {
 
 /** The section names of an INI file (setup.cfg, tox.ini). */
 export function iniSections(text: string): Set<string> {
-  return new Set([...text.matchAll(/^\s*\[([^\]\n]+)\]/gm)].map((m) => m[1].trim()));
+  // Blanks, not \s, before the bracket: \s takes line ends, so each line start scanned on (quadratic).
+  return new Set([...text.matchAll(/^[ \t]*\[([^\]\n]+)\]/gm)].map((m) => m[1]!.trim()));
 }
 
 const declares = (f: Found, tool: string): boolean => f.requirements.some((r) => new RegExp(`^${tool}(?![A-Za-z0-9_.-])`, 'i').test(r.trim()));
@@ -73,11 +74,13 @@ function read(repoDir: string, names: Set<string>, skipped: Skipped[]): Found {
   const pyproject = text === undefined ? undefined : readToml(text);
   if (pyproject && pyproject.unread.length > 0) { skipped.push({ file: 'pyproject.toml', reason: `line ${pyproject.unread.join(', ')} could not be read: what they declare is not used` }); }
   const ini = (f: string): Set<string> => { const t = names.has(f) ? readText(repoDir, f, skipped) : undefined; return t === undefined ? new Set() : iniSections(t); };
+  // Added one by one: a list of 200,000 spread into push() overflowed the stack.
   const requirements: string[] = [];
+  const add = (list: Iterable<string>): void => { for (const r of list) { requirements.push(r); } };
   for (const [table, keys] of pyproject?.tables ?? []) {
-    if (table === 'project') { requirements.push(...stringsOf(keys.get('dependencies'))); }
-    if (table === 'project.optional-dependencies' || table === 'dependency-groups' || table === 'tool.pdm.dev-dependencies') { for (const v of keys.values()) { requirements.push(...stringsOf(v)); } }
-    if (/^tool\.poetry\.(dev-dependencies|dependencies|group\.[^.]+\.dependencies)$/.test(table)) { requirements.push(...keys.keys()); }
+    if (table === 'project') { add(stringsOf(keys.get('dependencies'))); }
+    if (table === 'project.optional-dependencies' || table === 'dependency-groups' || table === 'tool.pdm.dev-dependencies') { for (const v of keys.values()) { add(stringsOf(v)); } }
+    if (/^tool\.poetry\.(dev-dependencies|dependencies|group\.[^.]+\.dependencies)$/.test(table)) { add(keys.keys()); }
   }
   return { ...(pyproject ? { pyproject } : {}), setupCfg: ini('setup.cfg'), toxIni: ini('tox.ini'), requirements };
 }
