@@ -108,6 +108,15 @@ describe('runtime inputs in the key', () => {
     assert.equal(fs.existsSync(marker), false, 'the command never ran in the untrusted workspace');
   });
 
+  it('what a failing toolInputs command printed reaches the terminal neutralised: no escape sequence acts on it', () => {
+    const dir = repo(dirFor(), { jobs: { compile: { run: 'true', toolInputs: ["printf '\\033]0;owned\\007\\033[2Jboom'; exit 4"] } } });
+    const r = runCli(dir, ['build'], CLI_ENV);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, /failed \(Command exited with code 4\): \ufffd\]0;owned\ufffd\ufffd\[2Jboom;/);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.err, /[\u001b\u0007]/);
+  });
+
   it('the setup\'s toolInputs are in the setup\'s key: upgrading the runtime installs again and every job using the setup builds again', () => {
     const bin = toolchain('20.1');
     const dir = repo(dirFor(), { config: { setup: { run: 'mycc --version > installed.txt', toolInputs: ['mycc --version'] }, jobs: { test: { run: 'cat installed.txt' } } } });

@@ -2,6 +2,7 @@
 // as a job's would be (the same environment, its \`env\`, a process group killed on timeout).
 import { createHash } from 'node:crypto';
 import { DataKitError } from '../../shared/errors';
+import { plain } from '../../shared/format';
 import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from '../keys/runtimeInputs';
 import { jobEnvironment } from './environment';
 import { runJobProcess } from './process';
@@ -63,7 +64,8 @@ async function runTool(command: string, cwd: string, env: Record<string, string>
   try {
     await runJobProcess({ command, cwd, env, timeoutMs: TOOL_TIMEOUT_MS, onOutput: (t) => { if (text.length < 1024 * 1024) { text += t; } } });
   } catch (e) {
-    const said = text.trim().split('\n').slice(-3).join(' / ');
+    // The command's own words (it may print anything): neutralised before a terminal or a tree label shows them.
+    const said = plain(text.trim().split('\n').slice(-3).join(' / '));
     throw new DataKitError('ToolInputFailed', `toolInputs "${command}" of ${who} failed (${(e as Error).message})${said ? `: ${said}` : ''}; its output is part of the key, so nothing was built`, { job: who });
   }
   const out = text.replace(/\s+$/, '');
