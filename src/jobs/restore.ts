@@ -49,10 +49,11 @@ export async function planRestore(jobs: RepoJobs, key: JobKey, status: JobStatus
   }
   const { overwritten, created } = await plannedRestore(files.map((f) => f.path), target);
   const provenance = await jobs.provenance(key, saved.commit);
+  const builtBy = provenance.fetchedFrom === undefined ? undefined : (await jobs.resultTimes(saved.commit)).builtBy;
   const fetched = provenance.fetchedFrom === undefined ? undefined : {
     remote: provenance.fetchedFrom,
-    ...optional('builtBy', (await jobs.resultTimes(saved.commit)).builtBy),
-    ...optional('verifiedBy', provenance.verifiedBy),
+    ...(builtBy !== undefined ? { builtBy } : {}),
+    ...(provenance.verifiedBy !== undefined ? { verifiedBy: provenance.verifiedBy } : {}),
   };
   return { job: name, saved, target, files, overwritten, created, ...(fetched ? { fetched } : {}) };
 }
@@ -61,8 +62,4 @@ export async function planRestore(jobs: RepoJobs, key: JobKey, status: JobStatus
 export async function applyRestore(jobs: RepoJobs, plan: RestorePlan): Promise<string[]> {
   const data = await Promise.all(plan.files.map(async (f) => ({ path: f.path, mode: f.mode, data: await jobs.readOutput(plan.saved, f.path) })));
   return restoreOutputs(data, plan.target);
-}
-
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }

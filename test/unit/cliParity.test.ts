@@ -65,7 +65,8 @@ describe('the command line on par with the editor', () => {
     write(dir, { 'b.txt': 'b\n' });
     git(dir, 'add', '-A');
     git(dir, 'commit', '-qm', 'a second commit whose subject is long enough to need cutting at the edge of the terminal');
-    const fitted = expect(0, dir, 'build', '--range', 'HEAD~1..HEAD', '--json') && expect(0, dir, 'status', '--range', 'HEAD~1..HEAD');
+    expect(0, dir, 'build', '--range', 'HEAD~1..HEAD', '--json');
+    const fitted = expect(0, dir, 'status', '--range', 'HEAD~1..HEAD');
     for (const line of fitted.trimEnd().split('\n')) { assert.ok([...line].length <= 80, `wider than 80: ${line}`); }
     assert.match(fitted, /^COMMIT {3}1 2 3 4 5 6 7 8 9 a b c d e f g h {2}SUBJECT$/m);
     assert.match(fitted, /a second commit whose subject.*…$/m);
