@@ -58,8 +58,17 @@ describe('the settings in the Settings editor', () => {
     // The list inside is drawn after the container shows.
     await dropdown.locator('.monaco-list-row .option-text').first().waitFor({ timeout: 10_000 });
     assert.deepEqual(await dropdown.locator('.monaco-list-row .option-text').allInnerTexts(), listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels);
-    await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('ArrowDown');
+    // Down to "Every commit of the branch", each key seen to move the focus before the next: a key pressed while
+    // the list was still taking the focus was lost once, and the description of another value was shown.
+    const labels = listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels;
+    const focused = dropdown.locator('.monaco-list-row.focused .option-text');
+    // The list has the focus (on the current value, the first) before any key is pressed.
+    await dropdown.locator('.monaco-list-row.focused .option-text', { hasText: new RegExp(`^${labels[0]}$`) }).waitFor({ timeout: 10_000 });
+    for (const label of labels.slice(1)) {
+      await page.keyboard.press('ArrowDown');
+      await dropdown.locator('.monaco-list-row.focused .option-text', { hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: 10_000 })
+        .catch(async (e) => { throw new Error(`ArrowDown did not move the focus to "${label}" (focused: "${await focused.innerText().catch(() => 'none')}"): ${e.message.split('\n')[0]}`); });
+    }
     const details = dropdown.locator('.select-box-details-pane', { hasText: /every commit of the current branch/ });
     await details.waitFor({ timeout: 10_000 });
     assert.match(await details.innerText(), /^HEAD, then every commit of the current branch that its upstream \(or, without one, origin\/HEAD, main or master\) does not have, newest first; at most "?Datakit Ci: Max Branch Commits"?\.$/);
