@@ -61,6 +61,8 @@ describe('the settings in the Settings editor', () => {
     // Down to "Every commit of the branch", each key seen to move the focus before the next: a key pressed while
     // the list was still taking the focus was lost once, and the description of another value was shown.
     const labels = listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels;
+    // The pointer off the list: left where the select was clicked, it could land on an option and take the focus.
+    await page.mouse.move(0, 0);
     const focused = dropdown.locator('.monaco-list-row.focused .option-text');
     // The list has the focus (on the current value, the first) before any key is pressed.
     await dropdown.locator('.monaco-list-row.focused .option-text', { hasText: new RegExp(`^${labels[0]}$`) }).waitFor({ timeout: 10_000 });
