@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { openWorkbench } from './workbench.mjs';
+import { clickUntilOpened, openWorkbench } from './workbench.mjs';
 import { makeRepo } from '../fixtures/repo.mjs';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'));
@@ -23,6 +23,30 @@ function readRows() {
   }));
 }
 
+/**
+ * From now on, counts each time the Settings editor's search box takes the focus (window.dkciSearchFocused).
+ * The test never touches the search box again after typing its query, so a count above zero is VS Code's doing:
+ * the Settings editor focuses its search box when its opening completes, which comes after the editor is
+ * drawn and used (it waits for the list of installed extensions: seconds on a loaded machine). The focus
+ * taken closes an open dropdown, and keys pressed after it go to the search box.
+ */
+function watchSearchFocus(page) {
+  return page.evaluate(() => {
+    window.dkciSearchFocused = 0;
+    if (window.dkciSearchWatched) { return; }
+    window.dkciSearchWatched = true;
+    document.addEventListener('focusin', (e) => {
+      if (e.target.closest?.('.settings-editor .suggest-input-container')) { window.dkciSearchFocused++; }
+    }, true);
+  });
+}
+
+/** Why an interaction with the Settings editor failed, when the cause is the one watchSearchFocus watches. */
+async function searchTookFocus(page) {
+  const n = await page.evaluate(() => window.dkciSearchFocused);
+  return n > 0 ? `the Settings editor's search box took the focus ${n} time(s) during it (VS Code focuses it when the editor's opening completes)` : undefined;
+}
+
 describe('the settings in the Settings editor', () => {
   let wb;
   before(async () => {
@@ -34,7 +58,7 @@ describe('the settings in the Settings editor', () => {
   });
   after(async () => { await wb?.close(); });
 
-  it('lists every setting under its title, in its order, with its description in markdown and labels for an enum\'s values', async () => {
+  it('lists every setting under its title, in its order, with its description in markdown and labels for an enum\'s values', async (t) => {
     const { page } = wb;
     await page.locator('.part.activitybar').getByRole('tab', { name: /^DataKit CI/ }).waitFor({ timeout: 60_000 });
     await page.keyboard.press('F1');
@@ -49,34 +73,6 @@ describe('the settings in the Settings editor', () => {
     const first = page.locator('.settings-editor .setting-item-label', { hasText: listed[0][1].title });
     await first.waitFor({ timeout: 30_000 });
     await wb.screenshot('settings.png');
-
-    // An enum's dropdown: each value by its label (and its name in the file), the one pointed at described.
-    const targets = page.locator('.settings-editor .setting-item-contents', { has: page.locator('.setting-item-label', { hasText: /^Targets$/ }) });
-    await targets.locator('select').click();
-    const dropdown = page.locator('.monaco-select-box-dropdown-container.visible');
-    await dropdown.waitFor({ timeout: 10_000 });
-    // The list inside is drawn after the container shows.
-    await dropdown.locator('.monaco-list-row .option-text').first().waitFor({ timeout: 10_000 });
-    assert.deepEqual(await dropdown.locator('.monaco-list-row .option-text').allInnerTexts(), listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels);
-    // Down to "Every commit of the branch", each key seen to move the focus before the next: a key pressed while
-    // the list was still taking the focus was lost once, and the description of another value was shown.
-    const labels = listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels;
-    // The pointer off the list: left where the select was clicked, it could land on an option and take the focus.
-    await page.mouse.move(0, 0);
-    const focused = dropdown.locator('.monaco-list-row.focused .option-text');
-    // The list has the focus (on the current value, the first) before any key is pressed.
-    await dropdown.locator('.monaco-list-row.focused .option-text', { hasText: new RegExp(`^${labels[0]}$`) }).waitFor({ timeout: 10_000 });
-    for (const label of labels.slice(1)) {
-      await page.keyboard.press('ArrowDown');
-      await dropdown.locator('.monaco-list-row.focused .option-text', { hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: 10_000 })
-        .catch(async (e) => { throw new Error(`ArrowDown did not move the focus to "${label}" (focused: "${await focused.innerText().catch(() => 'none')}"): ${e.message.split('\n')[0]}`); });
-    }
-    const details = dropdown.locator('.select-box-details-pane', { hasText: /every commit of the current branch/ });
-    await details.waitFor({ timeout: 10_000 });
-    assert.match(await details.innerText(), /^HEAD, then every commit of the current branch that its upstream \(or, without one, origin\/HEAD, main or master\) does not have, newest first; at most "?Datakit Ci: Max Branch Commits"?\.$/);
-    await wb.screenshot('settings-targets.png');
-    await page.keyboard.press('Escape');
-    await dropdown.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => dropdown.waitFor({ state: 'hidden', timeout: 10_000 }));
 
     // Tall enough for every row to be drawn (the list draws only what is in view).
     await page.setViewportSize({ width: 1400, height: 2200 });
@@ -99,10 +95,49 @@ describe('the settings in the Settings editor', () => {
       await page.setViewportSize({ width: 1400, height: 860 });
     }
     // The end of the list, reached from the keyboard.
-    await page.locator('.settings-editor .setting-item-label', { hasText: listed[0][1].title }).click();
-    await page.keyboard.press('End');
-    await page.locator('.settings-editor .setting-item-label', { hasText: listed[listed.length - 1][1].title }).waitFor({ timeout: 10_000 })
-      .catch(async (e) => { await wb.screenshot('settings-end-failed.png'); throw e; });
+    await clickUntilOpened(t, 'A click on the first setting, then End', {
+      click: async () => {
+        await watchSearchFocus(page);
+        await page.locator('.settings-editor .setting-item-label', { hasText: listed[0][1].title }).click();
+        await page.keyboard.press('End');
+      },
+      opened: page.locator('.settings-editor .setting-item-label', { hasText: listed[listed.length - 1][1].title }),
+      knownCause: () => searchTookFocus(page),
+      timeout: 10_000,
+    }).catch(async (e) => { await wb.screenshot('settings-end-failed.png'); throw e; });
     await wb.screenshot('settings-end.png');
+
+    // An enum's dropdown: each value by its label (and its name in the file), the one pointed at described. Last
+    // in the test: it needs the Settings editor to keep the focus (see searchTookFocus).
+    // Tall again, so the row is drawn wherever End left the list.
+    await page.setViewportSize({ width: 1400, height: 2200 });
+    const targets = page.locator('.settings-editor .setting-item-contents', { has: page.locator('.setting-item-label', { hasText: /^Targets$/ }) });
+    const labels = listed.find(([k]) => k === 'datakitCi.targets')[1].enumItemLabels;
+    const dropdown = page.locator('.monaco-select-box-dropdown-container.visible');
+    const details = dropdown.locator('.select-box-details-pane', { hasText: /every commit of the current branch/ });
+    await clickUntilOpened(t, 'A click on the Targets dropdown, then the keys down to "Every commit of the branch"', {
+      click: async () => {
+        await watchSearchFocus(page);
+        await targets.locator('select').click();
+        await dropdown.waitFor({ timeout: 10_000 });
+        // The list inside is drawn after the container shows.
+        await dropdown.locator('.monaco-list-row .option-text').first().waitFor({ timeout: 10_000 });
+        assert.deepEqual(await dropdown.locator('.monaco-list-row .option-text').allInnerTexts(), labels);
+        // The pointer off the list: left where the select was clicked, it could land on an option and take the focus.
+        await page.mouse.move(0, 0);
+        // The list has the focus (on the current value, the first) before any key is pressed; then each key is
+        // seen to move it before the next (a key pressed while the list was still taking the focus was lost).
+        const focused = (label) => dropdown.locator('.monaco-list-row.focused .option-text', { hasText: new RegExp(`^${label}$`) });
+        await focused(labels[0]).waitFor({ timeout: 10_000 });
+        for (const label of labels.slice(1)) {
+          await page.keyboard.press('ArrowDown');
+          await focused(label).waitFor({ timeout: 10_000 });
+        }
+      },
+      opened: details,
+      knownCause: () => searchTookFocus(page),
+    });
+    assert.match(await details.innerText(), /^HEAD, then every commit of the current branch that its upstream \(or, without one, origin\/HEAD, main or master\) does not have, newest first; at most "?Datakit Ci: Max Branch Commits"?\.$/);
+    await wb.screenshot('settings-targets.png');
   });
 });

@@ -16,7 +16,7 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
     browser = await launchBrowser(runDir);
     const { page } = browser;
     const payload = [['extensionDevelopmentPath', remoteUri(server, PROJECT)], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(workbenchUrl(server, target ? { folder: target, payload } : { payload }), { waitUntil: 'domcontentloaded' });
+    await page.goto(workbenchUrl(server, target ? { folder: target, payload } : { payload }), { waitUntil: 'domcontentloaded', timeout: 120_000 }); // a loaded machine takes more than the default 30 s
     await page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 });
     await page.evaluate(countSideBarFetches);
   } catch (e) {
