@@ -220,22 +220,22 @@ export class Sharing {
 }
 
 /** The ref lines of `git push --porcelain`: `<flag>\t<src>:<dst>\t<summary>`. */
-function porcelainLines(stdout: Buffer): string[] {
+export function porcelainLines(stdout: Buffer): string[] {
   return stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
 }
 
-function refsOf(line: string): { src: string; dst: string } {
+export function refsOf(line: string): { src: string; dst: string } {
   const [src, dst] = line.split('\t')[1]!.split(':');
   return { src: src!, dst: dst! };
 }
 
-function checkRemoteName(remote: string): void {
+export function checkRemoteName(remote: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote) || remote.includes('..')) {
     throw new DataKitError('InvalidArgument', `Not a remote name: ${JSON.stringify(remote)}`);
   }
 }
 
 /** git's own words on a failed push or fetch, without its `fatal:` prefixes. */
-function remoteError(stderr: string): string {
+export function remoteError(stderr: string): string {
   return stderr.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).filter((l) => l && !/^To |^hint: /.test(l)).slice(0, 4).join('; ');
 }
