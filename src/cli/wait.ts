@@ -7,7 +7,7 @@ import { DataKitError } from '../shared/errors';
 import { failedProblems, problemLines, remoteTimeout } from './build';
 import { EXIT, type Io } from './context';
 import { printable } from './format';
-import { report, reportTable, summary } from './report';
+import { report, reportTable, summary, type JobReport } from './report';
 
 /** How long `--wait` waits by default (s): runners of a big commit may take long, but never for ever. */
 const DEFAULT_WAIT_S = 3600;
@@ -28,10 +28,18 @@ export async function waitForResults(jobs: RepoJobs, at: JobsAt, values: WaitVal
   let pause = FIRST_PAUSE_MS;
   let missing: JobKey[] = [...at.keys];
   const finals = new Map<JobKey, JobStatus | undefined>();
+  const skipped = new Map<JobKey, string>();
+  const byDigest = new Map(at.keys.map((k) => [k.digest, k]));
   let told = '';
   for (;;) {
     for (const k of missing) { const s = await jobs.query(k); if (s && s.result.kind !== 'pending') { finals.set(k, s); } }
-    missing = missing.filter((k) => !finals.has(k));
+    // A job whose need did not pass is skipped, as `build` skips it: no runner shares such a result.
+    for (const k of at.keys) {
+      if (finals.has(k) || skipped.has(k)) { continue; }
+      const need = Object.entries(k.needs).find(([, d]) => { const n = byDigest.get(d); return n !== undefined && (skipped.has(n) || (finals.has(n) && finals.get(n)!.result.kind !== 'success')); });
+      if (need) { skipped.set(k, need[0]); }
+    }
+    missing = missing.filter((k) => !finals.has(k) && !skipped.has(k));
     if (missing.length === 0 || Date.now() >= until) { break; }
     const names = missing.map((k) => k.job.name).join(', ');
     if (names !== told) { io.err(`datakit-ci: waiting for ${missing.length} result${missing.length === 1 ? '' : 's'} on ${remote}: ${printable(names.length > 200 ? `${names.slice(0, 200)}…` : names)}\n`); told = names; }
@@ -45,7 +53,11 @@ export async function waitForResults(jobs: RepoJobs, at: JobsAt, values: WaitVal
       io.err(`datakit-ci: warning: ${printable(e.message)}; trying again\n`);
     }
   }
-  const reports = await Promise.all(at.keys.map((k) => report(jobs, k, finals.get(k))));
+  const reports = await Promise.all(at.keys.map(async (k): Promise<JobReport> => {
+    const r = await report(jobs, k, finals.get(k));
+    const need = skipped.get(k);
+    return need === undefined ? r : { ...r, state: 'failure', reason: 'skipped', message: `Skipped: needs ${need}` };
+  }));
   const problems = await failedProblems(jobs, at.keys, finals, io);
   if (values.json) {
     io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports, problems: Object.fromEntries(problems) }, null, 2) + '\n');

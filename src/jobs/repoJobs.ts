@@ -358,7 +358,7 @@ export class RepoJobs {
   }
 
   /** Brings a remote's results here; lookups use them where there is no result of our own. */
-  fetch(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+  fetch(remote = 'origin', options: { timeoutMs?: number; claims?: boolean } = {}): Promise<{ results: number; changed: number }> {
     this.mustTrust('fetches nothing');
     return this.store.fetchFrom(remote, path.join(this.dirs.commonDir, 'config'), options);
   }

@@ -85,6 +85,7 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
   const needsOf = (k: JobKey): JobKey[] => Object.values(k.needs).map((d) => byDigest.get(d)).filter((n): n is JobKey => n !== undefined);
   const order = [...keys].sort((a, b) => lengths.get(b)! - lengths.get(a)!);
   const done = new Set<JobKey>();
+  const skipped = new Set<JobKey>();
   const building = new Map<JobKey, Promise<void>>();
   const built: string[] = [];
   const said = new Set<string>();
@@ -94,29 +95,35 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
   let failed: { e: unknown } | undefined;
   try {
     for (;;) {
-      // Claims first, then results: a claim goes only after its result is on the remote, so a job seen
-      // unclaimed here has its result in the fetch that follows, if it was built.
-      const seen = await claims.list();
-      await jobs.fetch(o.remote, { timeoutMs: o.timeoutMs });
+      // Claims and results in one fetch: a claim goes with or after its result (see claims.ts `finish`), so
+      // a job seen unclaimed has its result here if it was built; one claimed after is asked about below.
+      await jobs.fetch(o.remote, { timeoutMs: o.timeoutMs, claims: true });
+      const seen = await claims.read();
       for (const k of order) { if (!done.has(k) && !building.has(k) && finished(await jobs.query(k))) { done.add(k); } }
       if (done.size === keys.length) { break; }
+      // A job whose need failed is skipped here, as on one machine, never claimed: a skipped result is no
+      // result to share (it holds no key.json, and a fetch refuses it).
+      for (const k of order) {
+        if (!done.has(k) && !building.has(k) && needsOf(k).some((n) => skipped.has(n) || (done.has(n) && notPassed(jobs.peek(n))))) { skipped.add(k); done.add(k); }
+      }
       const ready = order.filter((k) => !done.has(k) && !building.has(k) && needsOf(k).every((n) => done.has(n)));
-      let started = 0;
+      // As many as there are free slots, claimed at once (each claim is a push: their wait overlaps).
+      const picked: JobKey[] = [];
       for (const k of ready) {
-        if (building.size >= o.slots) { break; }
-        const value = await take(claims, entry(k), seen.get(entry(k)), k, o, sayOnce);
-        if (value === undefined) { continue; }
-        // Another runner may have pushed its result and gone between our look and our claim.
-        if (await claims.resultThere(entry(k))) {
-          await jobs.fetch(o.remote, { timeoutMs: o.timeoutMs });
-          if (finished(await jobs.query(k))) { await claims.release(entry(k), value); done.add(k); continue; }
-          o.say(`${k.job.name}: the remote's result cannot be used here (see the warnings above): it builds here`);
-        }
+        if (building.size + picked.length >= o.slots) { break; }
+        const c = seen.get(entry(k));
+        if (c !== undefined && (c.mine || c.unchangedMs < o.expiryMs)) { if (!c.mine) { sayOnce(c.value, `${k.job.name}: building on ${claimHolder(c)}`); } continue; }
+        picked.push(k);
+      }
+      let started = 0;
+      await Promise.all(picked.map(async (k) => {
+        const value = await take(claims, entry(k), seen.get(entry(k)), k, o);
+        if (value === undefined || await resultMeanwhile(jobs, claims, entry(k), k, value, o)) { return; }
         // Never a rejection left unawaited: the first failure is kept and ends the loop below.
         building.set(k, buildOne(jobs, claims, entry(k), k, value, o, pushes).then(() => { built.push(k.job.name); done.add(k); }, (e: unknown) => { failed ??= { e }; })
           .finally(() => building.delete(k)));
         started++;
-      }
+      }));
       if (started === 0) {
         await Promise.race([...building.values(), new Promise((r) => setTimeout(r, wait))]);
         wait = Math.min(LAST_WAIT_MS, Math.round(wait * 1.5));
@@ -134,28 +141,37 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
   }
 }
 
+/** Whether a status is a result other than a success (a need of this kind skips what needs it). */
+function notPassed(s: JobStatus | undefined): boolean {
+  return s !== undefined && s.result.kind === 'failure';
+}
+
 /** Whether a status is a result (not pending, not none). */
 function finished(s: JobStatus | undefined): boolean {
   return s !== undefined && s.result.kind !== 'pending';
 }
 
-/**
- * Claims the job, or takes over a claim left unchanged for `expiryMs`: the claim's value, or undefined when
- * another runner holds it (said once per claim).
- */
-async function take(claims: Claims, entry: string, seen: Claim | undefined, k: JobKey, o: SpreadOptions, sayOnce: (id: string, line: string) => void): Promise<string | undefined> {
+/** Claims the job, or takes over a claim left unchanged for `expiryMs`: the claim's value, or undefined when another runner holds it. */
+async function take(claims: Claims, entry: string, seen: Claim | undefined, k: JobKey, o: SpreadOptions): Promise<string | undefined> {
   if (seen === undefined) {
     const r = await claims.claim(entry);
     return r.won ? r.value : undefined;
   }
-  if (seen.mine) { return undefined; }
-  if (seen.unchangedMs < o.expiryMs) {
-    sayOnce(seen.value, `${k.job.name}: building on ${claimHolder(seen)}`);
-    return undefined;
-  }
   const r = await claims.takeOver(entry, seen.value);
   if (r.won) { o.say(`${k.job.name}: taking it over from ${claimHolder(seen)}, whose claim did not change for ${Math.round(seen.unchangedMs / 1000)} s`); }
   return r.won ? r.value : undefined;
+}
+
+/**
+ * Whether the job's result reached the remote between our look and our claim (another runner pushed it and
+ * went): then it is fetched, and the claim removed. One the checks here refuse is built here all the same.
+ */
+async function resultMeanwhile(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey, value: string, o: SpreadOptions): Promise<boolean> {
+  if (!await claims.resultThere(entry)) { return false; }
+  await jobs.fetch(o.remote, { timeoutMs: o.timeoutMs, claims: true });
+  if (finished(await jobs.query(k))) { await claims.release(entry, value); return true; }
+  o.say(`${k.job.name}: the remote's result cannot be used here (see the warnings above): it builds here`);
+  return false;
 }
 
 /** Builds one claimed job, refreshing the claim meanwhile, then pushes its result and removes the claim. */
@@ -173,14 +189,18 @@ async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey
       }
     });
   }, Math.max(50, Math.round(o.expiryMs / 3)));
+  let s: JobStatus;
   try {
-    let s = await jobs.lookup(k);
+    s = await jobs.lookup(k);
     while (s.result.kind === 'pending') { await s.result.changed; s = jobs.peek(k) ?? await jobs.lookup(k); }
   } finally {
     clearInterval(timer);
     await refreshing;
   }
   try {
+    // The result and the claim's removal in one push; else (another result there, the claim lost) apart.
+    const result = s.output.kind === 'saved' ? s.output.saved.commit : undefined;
+    if (value !== undefined && result !== undefined && await claims.finish(entry, value, result)) { return; }
     await pushes.run(() => jobs.push(o.remote, { timeoutMs: o.timeoutMs }));
   } catch (e) {
     if (!DataKitError.is(e, 'RemoteFailed')) { throw e; }

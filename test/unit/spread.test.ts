@@ -52,7 +52,7 @@ describe('one commit\'s jobs over several runners, through the remote alone', ()
     fs.rmSync(ran);
 
     const runners = ['r1', 'r2', 'r3'].map((r) => clone(r));
-    const waiting = cliAsync(clone('verdict'), 'status', '--fetch', '--wait', '--json', '--timeout', '600');
+    const waiting = cliAsync(clone('verdict'), 'status', '--fetch', '--wait', '--json', '--timeout', '300');
     const runs = await Promise.all(runners.map((r) => cliAsync(r, 'build', '--fetch', '--push', '--runners', '3', '--json')));
     for (const r of runs) { assert.equal(r.code, 1, r.err); }
     const ranCounts = counts(ran);

@@ -5,15 +5,14 @@
 // the job's result is pushed. The remote is not trusted: a claim's content is read as text of a fixed shape,
 // and anything else is a claim whose holder is unknown, never an error.
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
 import { entryRefName } from '../git/names';
 import type { RunGitOptions } from '../git/git';
-import { checkRemoteName, porcelainLines, refsOf, remoteError, SHARED_PREFIX } from './sharing';
+import { checkRemoteName, CLAIMS_PREFIX, claimsRefspec, porcelainLines, refsOf, remoteError, SEEN_CLAIMS_PREFIX, SHARED_PREFIX } from './sharing';
 import type { StoreContext } from './storeContext';
 
-/** Where claims live on a remote, and where those fetched from a remote are kept here. */
-export const CLAIMS_PREFIX = 'refs/datakit-ci-claims/';
-export const SEEN_CLAIMS_PREFIX = 'refs/claims-seen/';
+export { CLAIMS_PREFIX, SEEN_CLAIMS_PREFIX };
 /** The largest claim read: ours are under 200 bytes. */
 const MAX_CLAIM_BYTES = 1024;
 const HEADER = 'datakit-ci claim 1';
@@ -58,6 +57,8 @@ export class Claims {
   private readonly seen = new Map<string, { value: string; since: number }>();
   /** The values this process pushed. */
   private readonly ours = new Set<string>();
+  /** The content of each claim read, by value. */
+  private readonly contents = new LRUCache<string, string>({ max: 4096 });
   private readonly now: () => number;
 
   constructor(private readonly ctx: StoreContext, private readonly options: ClaimsOptions) {
@@ -97,21 +98,43 @@ export class Claims {
   }
 
   /**
+   * Pushes the result of a claimed entry and deletes the claim, both or neither (`--atomic`): false when the
+   * remote has another result for it, or the claim is no longer ours (the caller pushes and releases apart).
+   */
+  async finish(entry: string, value: string, result: string): Promise<boolean> {
+    const ref = Claims.refOf(entry);
+    const slash = entry.indexOf('/');
+    const shared = entryRefName(SHARED_PREFIX, entry.slice(0, slash), entry.slice(slash + 1));
+    const r = await this.push(['--atomic', `--force-with-lease=${ref}:${value}`, this.options.remote, `${result}:${shared}`, `:${ref}`]);
+    const lines = porcelainLines(r.stdout);
+    if (lines.length === 2 && lines.every((l) => l[0] !== '!')) { this.ours.delete(value); return true; }
+    if (lines.length === 0 && r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not push the result of ${entry} to ${this.options.remote}: ${remoteError(r.stderr)}`); }
+    return false;
+  }
+
+  /**
    * Every claim on the remote: fetched (`refs/datakit-ci-claims/*`, pruned) into `refs/claims-seen/<remote>/`
-   * of the results repository, then read.
+   * of the results repository, then read (see `read`).
    */
   async list(): Promise<Map<string, Claim>> {
-    const into = `${SEEN_CLAIMS_PREFIX}${this.options.remote}/`;
     const f = await this.ctx.git('fetch the claims', [...this.config(), 'fetch', '--no-tags', '--quiet', '--prune', '--no-write-fetch-head',
-      this.options.remote, `+${CLAIMS_PREFIX}*:${into}*`], this.remoteOptions());
+      this.options.remote, claimsRefspec(this.options.remote)], this.remoteOptions());
     if (f.code !== 0) { throw new DataKitError('RemoteFailed', `Could not fetch the claims of ${this.options.remote}: ${remoteError(f.stderr)}`); }
+    return this.read();
+  }
+
+  /** The claims as last fetched (by `list`, or with the results: see Sharing.fetchFrom's `claims`). */
+  async read(): Promise<Map<string, Claim>> {
+    const into = `${SEEN_CLAIMS_PREFIX}${this.options.remote}/`;
     const refs = await this.ctx.git('read the claims', ['for-each-ref', '--format=%(objectname) %(objecttype) %(objectsize) %(refname)', into]);
     const rows = refs.stdout.toString('utf8').split('\n').filter(Boolean).map((l) => {
       const [value, type, size, ref] = l.split(' ');
       return { value: value!, type: type!, size: Number(size), entry: ref!.slice(into.length) };
     });
-    const readable = rows.filter((r) => r.type === 'blob' && r.size <= MAX_CLAIM_BYTES);
-    const contents = await this.readBlobs(readable.map((r) => r.value));
+    // Each value is read once: a claim's content never changes, a new claim is a new value.
+    const fresh = rows.filter((r) => r.type === 'blob' && r.size <= MAX_CLAIM_BYTES && !this.contents.has(r.value)).map((r) => r.value);
+    for (const [id, text] of await this.readBlobs(fresh)) { this.contents.set(id, text); }
+    const contents = this.contents;
     const now = this.now();
     const out = new Map<string, Claim>();
     for (const r of rows) {

@@ -161,7 +161,7 @@ export class GitStore {
   }
 
   /** See Sharing.fetchFrom. */
-  fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+  fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number; claims?: boolean } = {}): Promise<{ results: number; changed: number }> {
     return this.sharing.fetchFrom(remote, userConfig, options);
   }
 
