@@ -58,7 +58,12 @@ export async function waitForResults(jobs: RepoJobs, at: JobsAt, values: WaitVal
     const need = skipped.get(k);
     return need === undefined ? r : { ...r, state: 'failure', reason: 'skipped', message: `Skipped: needs ${need}` };
   }));
-  const problems = await failedProblems(jobs, at.keys, finals, io);
+  const found = await failedProblems(jobs, at.keys, finals, io);
+  // A skipped job's log names no problem (it says what it needed): as `build` lists it, with none.
+  const problems = new Map(at.keys.flatMap((k) => {
+    const p = skipped.has(k) ? { findings: [], total: 0 } : found.get(k.job.name);
+    return p === undefined ? [] : [[k.job.name, p] as const];
+  }));
   if (values.json) {
     io.out(JSON.stringify({ rev: values.rev, commit: at.commit, jobs: reports, problems: Object.fromEntries(problems) }, null, 2) + '\n');
   } else {
