@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { distFile, git, gitIn, GIT_ENV, median, record, requireOut, sideBySide, time, withTmp } from './lib.mjs';
+import { distFile, git, gitIn, GIT_ENV, median, record, requireOut, sideBySide, withTmp } from './lib.mjs';
 
 const parts = process.argv.slice(2);
 const want = (p) => parts.length === 0 || parts.includes(p);
@@ -78,7 +78,9 @@ async function overhead(tmp) {
   gitIn(tmp, ['clone', '-q', remote, dir]);
   const store = await GitStore.open({ resultsDir: path.join(dir, '.git', 'datakit-ci') });
   const claims = store.claims({ remote: 'origin', userConfig: path.join(dir, '.git', 'config'), runner: 'bench', timeoutMs: 60_000 });
+  // A commit of the results repository to push as each job's result: the source commit, put there once.
   const head = gitIn(dir, ['rev-parse', 'HEAD']);
+  gitIn(dir, ['push', '-q', path.join(dir, '.git', 'datakit-ci'), `${head}:refs/bench/source`]);
   const blob = gitIn(dir, ['hash-object', '-w', '--stdin'], 'x\n');
   let i = 0;
   const PER = 10;
@@ -90,7 +92,7 @@ async function overhead(tmp) {
         const entry = `bench/j${++i}/0123456789abcdef`;
         const c = await claims.claim(entry);
         await claims.resultThere(entry);
-        await claims.finish(entry, c.value, await storeCommit(store, dir, head));
+        await claims.finish(entry, c.value, head);
       }
     },
     // What a job costs a runner that does not share: one push of its result.
@@ -104,19 +106,9 @@ async function overhead(tmp) {
   return { claimMsPerJob: claimMs, pushMsPerJob: pushMs };
 }
 
-/** A commit of the results repository to push as a result (the source commit's, fetched into it once). */
-async function storeCommit(store, dir, head) {
-  if (!storeCommit.done) {
-    gitIn(dir, ['push', '-q', path.join(dir, '.git', 'datakit-ci'), `${head}:refs/bench/source`]);
-    storeCommit.done = true;
-  }
-  return head;
-}
-
 await withTmp('dkci-runners-', async (tmp) => {
   const figures = {};
   if (want('a')) { Object.assign(figures, await runners(tmp)); }
   if (want('b')) { Object.assign(figures, await overhead(tmp)); }
   record('runners', figures);
 });
-void time;
