@@ -14,10 +14,10 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const { remote, clone } = makeTeam(tmp, 'claims', { build: { run: 'true' } });
 
 /** A runner: a clone, its results repository's claims on origin, and a clock the test moves. */
-async function runner(name: string, clock = { t: 1_000_000 }): Promise<{ claims: Claims; clock: { t: number } }> {
+async function runner(name: string, clock = { t: 1_000_000 }): Promise<{ claims: Claims; clock: { t: number }; dir: string }> {
   const dir = clone(name);
   const store = await GitStore.open({ resultsDir: path.join(dir, '.git', 'datakit-ci') });
-  return { claims: store.claims({ remote: 'origin', userConfig: path.join(dir, '.git', 'config'), runner: name, timeoutMs: 60_000, now: () => clock.t }), clock };
+  return { claims: store.claims({ remote: 'origin', userConfig: path.join(dir, '.git', 'config'), runner: name, timeoutMs: 60_000, now: () => clock.t }), clock, dir };
 }
 
 const onRemote = (entry: string): string | undefined => {
@@ -117,6 +117,25 @@ describe('claims on the remote', () => {
     } finally {
       fs.rmSync(hook);
     }
+  });
+
+  it('pushes a result and removes its claim in one push, or neither when the claim is no longer its own', async () => {
+    const a = await runner('runner-j');
+    const b = await runner('runner-k');
+    const head = git(remote, 'rev-parse', 'HEAD');
+    // The result to push: a commit the results repositories have (the source commit, put there).
+    for (const { dir } of [a, b]) { git(dir, 'push', '-q', path.join(dir, '.git', 'datakit-ci'), `${head}:refs/test/source`); }
+    const mine = await a.claims.claim('shell/finish/0123456789abcdef');
+    assert.ok(mine.won);
+    assert.equal(await a.claims.finish('shell/finish/0123456789abcdef', mine.value, head), true);
+    assert.equal(onRemote('shell/finish/0123456789abcdef'), undefined, 'the claim is gone');
+    assert.equal(git(remote, 'rev-parse', 'refs/datakit-ci/shell/finish/0123456789abcdef'), head, 'the result is there');
+    // Taken over meanwhile: the result is not pushed either.
+    const lost = await a.claims.claim('shell/lost/0123456789abcdef');
+    assert.ok(lost.won);
+    assert.ok((await b.claims.takeOver('shell/lost/0123456789abcdef', lost.value)).won);
+    assert.equal(await a.claims.finish('shell/lost/0123456789abcdef', lost.value, head), false);
+    assert.equal(git(remote, 'for-each-ref', 'refs/datakit-ci/shell/lost/'), '', 'no result pushed');
   });
 
   it('is told whether the remote holds a result for an entry', async () => {
