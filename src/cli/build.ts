@@ -13,6 +13,7 @@ import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS,
 import { runRange } from './range';
 import { report, reportLine, reportTable, summary, type JobReport } from './report';
 import { stopOnSignals } from './signals';
+import { runSpread, spreadFlags } from './spread';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -51,8 +52,10 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false }, worktree: { type: 'boolean', default: false },
-      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' }, trust: { type: 'string' }, timeout: { type: 'string' } },
+      fetch: { type: 'boolean', default: false }, push: { type: 'boolean', default: false }, remote: { type: 'string' }, trust: { type: 'string' }, timeout: { type: 'string' },
+      runners: { type: 'string' }, 'claim-expiry': { type: 'string' } },
   });
+  const spread = spreadFlags(values);
   // The remote of --fetch and --push: origin unless named (a clone of someone else's project shares through
   // a remote of its own, not its upstream).
   if (values.remote !== undefined && !values.fetch && !values.push) { throw new DataKitError('Usage', '--remote names where --fetch and --push go: give one of them'); }
@@ -67,7 +70,7 @@ export async function runBuild(jobs: RepoJobs, args: string[], io: Io, cwd: stri
   if (values.fetch || values.push || values.range !== undefined) { await say(); }
   const timeoutMs = values.timeout === undefined ? undefined : remoteTimeout(values.timeout);
   if (values.fetch) { await fetchOrSay(jobs, remote, timeoutMs, io); }
-  const code = await buildWith(jobs, values, positionals, io, cwd, say);
+  const code = await buildWith(jobs, values, positionals, io, cwd, say, spread && ((all, keys) => runSpread(jobs, all, keys, spread, remote, timeoutMs, io)));
   if (values.push && code !== EXIT.usage) {
     const p = await jobs.push(remote, { timeoutMs });
     io.err(`datakit-ci: pushed to ${remote}: ${p.sent} sent, ${p.upToDate} already there${p.alreadyShared ? `, ${p.alreadyShared} left as ${remote} has them from another machine` : ''}\n`);
@@ -114,7 +117,8 @@ export function remoteTimeout(text: string): number {
 
 type BuildValues = { rev: string; config?: string; range?: string; yes: boolean; wide: boolean; json: boolean; verbose: boolean; worktree: boolean };
 
-async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string, sayTrustOnce: () => Promise<void>): Promise<number> {
+async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: string[], io: Io, cwd: string, sayTrustOnce: () => Promise<void>,
+  spread?: (all: readonly JobKey[], keys: readonly JobKey[]) => Promise<void>): Promise<number> {
   if (values.worktree && (values.range !== undefined || values.rev !== 'HEAD' || values.config !== undefined)) {
     throw new DataKitError('Usage', '--worktree builds the working tree with its own .datakit-ci.json: it takes no --rev, --range or --config');
   }
@@ -129,6 +133,8 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
   const uncommitted = told && !values.worktree && values.rev === 'HEAD' && values.config === undefined ? jobs.uncommittedChanges().catch((e: Error) => { io.err(`datakit-ci: note: could not count the uncommitted changes: ${e.message}\n`); return 0; }) : undefined;
   const at = values.worktree ? await loadWorktreeJobs(jobs, io) : await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
   const keys = pickJobs(at, positionals);
+  // One of several runners: its share first (and the others' results fetched), then the table as always.
+  if (spread) { await sayTrustOnce(); await spread(at.keys, keys); }
   const started = Date.now();
   const subs: Disposable[] = [];
   const live = io.isTTY && !values.json && !values.verbose;
@@ -195,7 +201,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
 const PRINTED_PROBLEMS = 10;
 
 /** The problems each failed job's log names (its problem matcher, or the default one), by job name. */
-async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: ReadonlyMap<JobKey, JobStatus | undefined>, io: Io): Promise<Map<string, MatchResult>> {
+export async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: ReadonlyMap<JobKey, JobStatus | undefined>, io: Io): Promise<Map<string, MatchResult>> {
   const out = new Map<string, MatchResult>();
   for (const k of keys) {
     const result = matchableFailure(finals.get(k));
@@ -210,7 +216,7 @@ async function failedProblems(jobs: RepoJobs, keys: readonly JobKey[], finals: R
 }
 
 /** `lib/a.js:14:11: error: message [job]`, paths relative to where the command runs (terminals link them). */
-function problemLines(problems: ReadonlyMap<string, MatchResult>, top: string | undefined, cwd: string): string {
+export function problemLines(problems: ReadonlyMap<string, MatchResult>, top: string | undefined, cwd: string): string {
   const lines: string[] = [];
   for (const [job, { findings, total }] of problems) {
     for (const f of findings.slice(0, PRINTED_PROBLEMS)) {

@@ -5,6 +5,7 @@ import { RepoJobs } from '../jobs/repoJobs';
 import { DataKitError, ioError, outcomeOf } from '../shared/errors';
 import { fetchOrSay, remoteTimeout, runBuild } from './build';
 import { runExplain } from './explain';
+import { waitForResults } from './wait';
 import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
 import { runRestore } from './restore';
@@ -31,6 +32,12 @@ Commands:
                                                 a remote that fails or takes S seconds (120) costs the
                                                 fetch only: the jobs build here
   build ... --fetch --trust any                 use fetched results no trusted builder signed (see README)
+  build ... --fetch --push --runners N [--claim-expiry S]
+                                                one of N runners sharing the commit's jobs: claims jobs on
+                                                the remote, pushes each result at once; a claim left
+                                                unrefreshed S seconds (120) is taken over
+  status ... --fetch --wait [--timeout S]       wait until every job has a result (runners of --runners),
+                                                then end as build would
   log JOB [--rev REV | --worktree] [--previous N]
                                                 the saved log (or the Nth previous build's)
   log JOB --build N                             the log of the Nth build that \`history JOB\` lists
@@ -111,8 +118,14 @@ function revLabel(jobs: RepoJobs, rev: string): string {
 
 const status: Command = async (jobs, args, io, cwd) => {
   const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false },
-    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' } }, allowPositionals: false });
-  if ((values.remote !== undefined || values.timeout !== undefined) && !values.fetch) { throw new DataKitError('Usage', '--remote and --timeout say where and how long --fetch goes: give it'); }
+    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean', default: false } }, allowPositionals: false });
+  if ((values.remote !== undefined || values.timeout !== undefined || values.wait) && !values.fetch) { throw new DataKitError('Usage', '--remote, --timeout and --wait say where, how long and until when --fetch goes: give it'); }
+  if (values.wait) {
+    if (values.range !== undefined) { throw new DataKitError('Usage', '--wait waits for one commit\'s results: it takes no --range'); }
+    const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
+    await fetchOrSay(jobs, values.remote ?? 'origin', undefined, io, 'waiting for them');
+    return waitForResults(jobs, at, values, io, cwd);
+  }
   if (values.fetch) { await fetchOrSay(jobs, values.remote ?? 'origin', values.timeout === undefined ? undefined : remoteTimeout(values.timeout), io, 'the jobs show what this clone has'); }
   if (values.range !== undefined) {
     if (values.rev !== 'HEAD') { throw new DataKitError('Usage', '--range shows every commit of the range: it takes no --rev'); }

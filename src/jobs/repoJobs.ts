@@ -129,9 +129,7 @@ export class RepoJobs {
   }
 
   /** Fails with `Untrusted` when this repository may not run `what`. */
-  private mustTrust(what: string): void {
-    if (!this.trusted) { throw new DataKitError('Untrusted', `This workspace is not trusted, so DataKit CI ${what}. Trust it to go on.`); }
-  }
+  private mustTrust(what: string): void { if (!this.trusted) { throw new DataKitError('Untrusted', `This workspace is not trusted, so DataKit CI ${what}. Trust it to go on.`); } }
 
   /** The git CLI reader of the repository, started on first use; none in an untrusted workspace. */
   private repo(): Promise<SourceRepo> {
@@ -353,8 +351,14 @@ export class RepoJobs {
     return this.store.pushTo(remote, path.join(this.dirs.commonDir, 'config'), options);
   }
 
+  /** Claims of runners sharing a commit's jobs on `remote`, as `runner`, and the entry of each key there (see claims.ts). */
+  claims(remote: string, runner: string, timeoutMs: number): { claims: ReturnType<GitStore['claims']>; entry: (key: JobKey) => string } {
+    this.mustTrust('claims nothing');
+    return { claims: this.store.claims({ remote, userConfig: path.join(this.dirs.commonDir, 'config'), runner, timeoutMs }), entry: (k) => `${this.builder}/${entryName(k)}` };
+  }
+
   /** Brings a remote's results here; lookups use them where there is no result of our own. */
-  fetch(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+  fetch(remote = 'origin', options: { timeoutMs?: number; claims?: boolean } = {}): Promise<{ results: number; changed: number }> {
     this.mustTrust('fetches nothing');
     return this.store.fetchFrom(remote, path.join(this.dirs.commonDir, 'config'), options);
   }
@@ -373,9 +377,7 @@ export class RepoJobs {
   }
 
   /** Whether any result was ever saved here (by a build, or fetched and adopted). */
-  async hasResults(): Promise<boolean> {
-    return (await this.store.listEntries(this.builder)).length > 0;
-  }
+  async hasResults(): Promise<boolean> { return (await this.store.listEntries(this.builder)).length > 0; }
 
   /** The bytes of the results repository's objects. */
   resultsBytes(): number { return objectBytes(this.store.dir); }

@@ -18,6 +18,7 @@ import { LOG_FILE, REBUILD_FILE, Snapshot } from './entrySnapshot';
 import { EntryHistory } from './history';
 import { Retention, type GcOptions, type GcReport } from './retention';
 import { Sharing } from './sharing';
+import { Claims, type ClaimsOptions } from './claims';
 import type { StoreContext } from './storeContext';
 import type { ResultTrust, Verification } from './trust';
 
@@ -66,6 +67,7 @@ export class GitStore {
   private readonly retention: Retention;
   private readonly entryHistory: EntryHistory;
   private readonly trust: ResultTrust | undefined;
+  private readonly ctx: StoreContext;
 
   private constructor(readonly dir: string, readonly refPrefix: string, options: GitStoreOptions) {
     this.onWarning = options.onWarning;
@@ -76,6 +78,7 @@ export class GitStore {
     this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs, onWarning: options.onWarning });
     this.now = options.now ?? Date.now;
     const ctx = this.context(options.processes !== false);
+    this.ctx = ctx;
     this.sharing = new Sharing(ctx);
     this.retention = new Retention(ctx);
     this.entryHistory = new EntryHistory(ctx);
@@ -152,8 +155,13 @@ export class GitStore {
     return this.sharing.pushTo(remote, userConfig, options);
   }
 
+  /** Claims of runners that share one commit's jobs on a remote (see claims.ts). */
+  claims(options: ClaimsOptions): Claims {
+    return new Claims(this.ctx, options);
+  }
+
   /** See Sharing.fetchFrom. */
-  fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+  fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number; claims?: boolean } = {}): Promise<{ results: number; changed: number }> {
     return this.sharing.fetchFrom(remote, userConfig, options);
   }
 

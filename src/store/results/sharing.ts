@@ -14,6 +14,9 @@ import type { StoreContext } from './storeContext';
 /** Where results are shared on a remote, and where those fetched from a remote are kept here. */
 export const SHARED_PREFIX = 'refs/datakit-ci/';
 export const FETCHED_PREFIX = 'refs/fetched/';
+/** Where runners' claims live on a remote (see claims.ts), and where those fetched from a remote are kept here. */
+export const CLAIMS_PREFIX = 'refs/datakit-ci-claims/';
+export const SEEN_CLAIMS_PREFIX = 'refs/claims-seen/';
 /** How long a push or fetch may go without finishing. */
 const REMOTE_TIMEOUT_MS = 120_000;
 
@@ -175,14 +178,14 @@ export class Sharing {
    * Brings the results of `remote` (its `refs/datakit-ci/*`) into `refs/fetched/<remote>/`, a namespace no
    * build writes: a lookup that has no result of its own takes one from there (see `adopt`).
    */
-  async fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number } = {}): Promise<{ results: number; changed: number }> {
+  async fetchFrom(remote: string, userConfig: string, options: { timeoutMs?: number; claims?: boolean } = {}): Promise<{ results: number; changed: number }> {
     checkRemoteName(remote);
     this.ctx.checkProcesses(`fetch the results of ${remote}`);
     const deadline = Date.now() + (options.timeoutMs ?? REMOTE_TIMEOUT_MS);
     const into = `${FETCHED_PREFIX}${remote}/`;
     const before = await this.ctx.refs.list(into);
     // Never beside our gc: its prune would delete what the fetch has written and no ref names yet (see fetchGuard.ts).
-    await whileFetching(this.ctx.dir, deadline, () => this.fetchRefs(remote, userConfig, into, deadline),
+    await whileFetching(this.ctx.dir, deadline, () => this.fetchRefs(remote, userConfig, into, deadline, options.claims === true),
       (pid) => this.ctx.onWarning?.(`Waiting for the gc of ${this.ctx.dir} (pid ${pid}) to end before fetching from ${remote}`));
     const after = await this.ctx.refs.list(into);
     let changed = 0;
@@ -191,7 +194,7 @@ export class Sharing {
   }
 
   /** `git fetch` of the remote's results into `into`; one at a time when all at once fails (see fetchEach.ts). */
-  private async fetchRefs(remote: string, userConfig: string, into: string, deadline: number): Promise<void> {
+  private async fetchRefs(remote: string, userConfig: string, into: string, deadline: number, claims: boolean): Promise<void> {
     // git checks every object it receives (`git fsck --strict`'s checks, a bad file mode an error too): a
     // malformed tree never enters the results repository; it fails the fetch, then only its own result. A gc
     // that git starts after the fetch stays in the fetch's process (and dies with it), never detached.
@@ -201,7 +204,8 @@ export class Sharing {
     // Refspecs on the input (`--stdin`): any number of them.
     const run = (options: readonly string[], refspecs: readonly string[], until: number) => this.ctx.git('fetch', [...config,
       'fetch', '--no-tags', '--quiet', '--stdin', ...options, remote], { ...remoteOptions(until), input: refspecs.map((r) => `${r}\n`).join('') });
-    const r = await run(['--prune'], [`+${SHARED_PREFIX}*:${into}*`], deadline);
+    // With the claims of runners sharing a commit (claims.ts): one fetch, one moment of the remote's refs.
+    const r = await run(['--prune'], [`+${SHARED_PREFIX}*:${into}*`, ...(claims ? [claimsRefspec(remote)] : [])], deadline);
     if (r.code !== 0) {
       // Down, or not answering in time: the fetch fails (the caller goes on without it). Answering, but
       // failing (a malformed result there): each result is fetched on its own, and only the bad ones fail.
@@ -219,23 +223,28 @@ export class Sharing {
   }
 }
 
+/** The refspec that brings a remote's claims into `refs/claims-seen/<remote>/` (pruned with the fetch). */
+export function claimsRefspec(remote: string): string {
+  return `+${CLAIMS_PREFIX}*:${SEEN_CLAIMS_PREFIX}${remote}/*`;
+}
+
 /** The ref lines of `git push --porcelain`: `<flag>\t<src>:<dst>\t<summary>`. */
-function porcelainLines(stdout: Buffer): string[] {
+export function porcelainLines(stdout: Buffer): string[] {
   return stdout.toString('utf8').split('\n').filter((l) => /^[ +\-*!=]\t/.test(l));
 }
 
-function refsOf(line: string): { src: string; dst: string } {
+export function refsOf(line: string): { src: string; dst: string } {
   const [src, dst] = line.split('\t')[1]!.split(':');
   return { src: src!, dst: dst! };
 }
 
-function checkRemoteName(remote: string): void {
+export function checkRemoteName(remote: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote) || remote.includes('..')) {
     throw new DataKitError('InvalidArgument', `Not a remote name: ${JSON.stringify(remote)}`);
   }
 }
 
 /** git's own words on a failed push or fetch, without its `fatal:` prefixes. */
-function remoteError(stderr: string): string {
+export function remoteError(stderr: string): string {
   return stderr.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).filter((l) => l && !/^To |^hint: /.test(l)).slice(0, 4).join('; ');
 }

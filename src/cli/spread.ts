@@ -1,0 +1,55 @@
+// `build --fetch --push --runners N`: this runner is one of N that share the commit's jobs through claims on
+// the remote (see jobs/spread.ts); it returns once every job has a result here, and `build` goes on as usual.
+import os = require('node:os');
+import type { JobKey } from '../jobs/keys/key';
+import type { RepoJobs } from '../jobs/repoJobs';
+import { buildSpread, withNeeds } from '../jobs/spread';
+import { DataKitError } from '../shared/errors';
+import { printable } from './format';
+import type { Io } from './context';
+
+/** How long a claim nobody refreshes lasts by default (s): a runner that died frees its jobs after this. */
+const DEFAULT_EXPIRY_S = 120;
+/** How long a push or fetch of a runner may take by default (ms). */
+const DEFAULT_REMOTE_MS = 120_000;
+
+export interface SpreadFlags {
+  readonly runners: number;
+  readonly expiryMs: number;
+}
+
+/** `--runners N` and `--claim-expiry SECONDS`, checked; undefined without `--runners`. */
+export function spreadFlags(values: { runners?: string; 'claim-expiry'?: string; fetch: boolean; push: boolean; range?: string; worktree: boolean }): SpreadFlags | undefined {
+  if (values.runners === undefined) {
+    if (values['claim-expiry'] !== undefined) { throw new DataKitError('Usage', '--claim-expiry is how long a claim of --runners lasts: give --runners'); }
+    return undefined;
+  }
+  const runners = Number(values.runners);
+  if (!Number.isInteger(runners) || runners < 1) { throw new DataKitError('Usage', '--runners takes how many runners share the commit: a whole number above 0'); }
+  if (!values.fetch || !values.push) { throw new DataKitError('Usage', '--runners shares the jobs through the remote: give --fetch and --push too'); }
+  if (values.range !== undefined || values.worktree) { throw new DataKitError('Usage', '--runners shares one commit\'s jobs: it takes no --range or --worktree'); }
+  const expiry = Number(values['claim-expiry'] ?? DEFAULT_EXPIRY_S);
+  if (!Number.isFinite(expiry) || expiry <= 0) { throw new DataKitError('Usage', '--claim-expiry takes a number of seconds above 0'); }
+  return { runners, expiryMs: expiry * 1000 };
+}
+
+/** This machine as other runners are told of it: printable ASCII, the host and the process. */
+export function runnerName(): string {
+  return `${os.hostname().replace(/[^ -~]/g, '?').slice(0, 80)} pid ${process.pid}`;
+}
+
+/** Builds this runner's share of the jobs `keys` (and their needs), saying what it does on stderr. */
+export async function runSpread(jobs: RepoJobs, all: readonly JobKey[], keys: readonly JobKey[], flags: SpreadFlags, remote: string, timeoutMs: number | undefined, io: Io): Promise<void> {
+  const runner = runnerName();
+  const spread = withNeeds(all, keys);
+  io.err(`datakit-ci: ${runner}, one of ${flags.runners} runners, shares ${spread.length} job${spread.length === 1 ? '' : 's'} through claims on ${remote}\n`);
+  const started = Date.now();
+  const r = await buildSpread(jobs, spread, {
+    remote, runner, expiryMs: flags.expiryMs, timeoutMs: timeoutMs ?? DEFAULT_REMOTE_MS, slots: Math.max(1, os.availableParallelism()),
+    say: (line) => io.err(`datakit-ci: ${printable(line)}\n`),
+  });
+  if (r.stopped !== undefined) {
+    io.err(`datakit-ci: warning: ${printable(r.stopped)}; the jobs left build here, unclaimed\n`);
+  }
+  io.err(`datakit-ci: built ${r.built.length} of ${spread.length} job${spread.length === 1 ? '' : 's'} here in ${((Date.now() - started) / 1000).toFixed(1)} s${r.built.length ? ` (${printable(r.built.join(', '))})` : ''}\n`);
+}
