@@ -26,11 +26,14 @@ export { STREAM_THRESHOLD, sweepTemporaryObjects } from './looseObjects';
 const inflateAsync = promisify(zlib.inflate);
 
 /**
- * The output chunk of inflating a small loose object: under half of Buffer.poolSize, so that it comes from
- * Node's buffer pool. With zlib's default (16 KB) every object read allocated an ArrayBuffer of its own, the
- * largest cost of reading a result back (a cached build reads every object of every job's result).
+ * How a loose object is inflated: one whose deflated bytes are fewer than SMALL_DEFLATED (a tree, a commit,
+ * a key.json: most objects of a result) into a chunk under half of Buffer.poolSize, taken from Node's buffer
+ * pool. With zlib's default (16 KB) every object read allocated an ArrayBuffer of its own, the largest
+ * allocation of reading a result back (a cached build reads every object of every job's result); a larger
+ * one (a log) keeps the default, which holds it in one pass.
  */
-const SMALL_INFLATE_CHUNK = (Buffer.poolSize >>> 1) - 1;
+const SMALL_DEFLATED = 1024;
+const SMALL_INFLATE = { chunkSize: (Buffer.poolSize >>> 1) - 1 };
 
 /** An object as read, with the bytes its id is the SHA-1 of (`<type> <size>\0<content>`) when they are at hand. */
 type ReadObject = RawObject & { readonly hashed?: Buffer };
@@ -61,7 +64,7 @@ export class ObjectStore {
    * The small objects `verify` just read, for the read that follows it (a lookup checks an entry, then reads
    * its value): each is inflated once per process, not twice.
    */
-  private justVerified: LRUCache<string, ReadObject> | undefined;
+  private justVerified: RecentObjects | undefined;
 
   /**
    * `patient`: a missing object is looked for again for a while (a concurrent `git gc` moves objects
@@ -130,7 +133,7 @@ export class ObjectStore {
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
-      (this.justVerified ??= new LRUCache({ maxSize: 1 << 20, maxEntrySize: 64 << 10, sizeCalculation: (v) => Math.max(1, v.content.length) })).set(oid, o);
+      (this.justVerified ??= new RecentObjects(1 << 20, 64 << 10)).add(oid, o);
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
@@ -250,7 +253,7 @@ export class ObjectStore {
     }
     let raw: Buffer;
     try {
-      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated, { chunkSize: SMALL_INFLATE_CHUNK });
+      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated, deflated.length < SMALL_DEFLATED ? SMALL_INFLATE : undefined);
     } catch (e) {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt: ${(e as Error).message}.`);
     }
@@ -261,5 +264,33 @@ export class ObjectStore {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt.`);
     }
     return { type, content, hashed: raw };
+  }
+}
+
+/**
+ * The objects read last, up to a total size, the oldest dropped first: what is read again soon after being
+ * checked. A Map in insertion order; an LRU cache's bookkeeping cost more than the rest of adding an object
+ * that is read once more at most.
+ */
+class RecentObjects {
+  private readonly items = new Map<string, ReadObject>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number, private readonly maxEntryBytes: number) {}
+
+  get(oid: string): ReadObject | undefined {
+    return this.items.get(oid);
+  }
+
+  add(oid: string, o: ReadObject): void {
+    const size = Math.max(1, o.content.length);
+    if (size > this.maxEntryBytes || this.items.has(oid)) { return; }
+    this.items.set(oid, o);
+    this.bytes += size;
+    for (const [old, kept] of this.items) {
+      if (this.bytes <= this.maxBytes) { break; }
+      this.items.delete(old);
+      this.bytes -= Math.max(1, kept.content.length);
+    }
   }
 }

@@ -20,7 +20,7 @@ const REMOTE_TIMEOUT_MS = 120_000;
 export class Sharing {
   /** What a fetched result must pass before it is adopted. */
   private readonly checks: FetchedChecks;
-  private remotesMemo: { mtime: number; packed: string | undefined; remotes: ReadonlySet<string> } | undefined;
+  private remotesMemo: { mtime: number; packed: string | undefined; remotes: Promise<ReadonlySet<string>> } | undefined;
 
   constructor(private readonly ctx: StoreContext) {
     this.checks = new FetchedChecks(ctx);
@@ -63,19 +63,25 @@ export class Sharing {
    * folder or packed-refs changed: every row of a tree and every job a build reports on asks, so whether they
    * changed is two synchronous stats (two round trips through libuv's thread pool each cost more than both).
    */
-  private async fetchedRemotes(): Promise<ReadonlySet<string>> {
+  private fetchedRemotes(): Promise<ReadonlySet<string>> {
     const dir = path.join(this.ctx.dir, ...FETCHED_PREFIX.split('/').filter(Boolean));
     const mtime = statIfThere(dir)?.mtimeMs ?? -1;
-    // Seen before packed-refs is read: if it changes in between, the next call reads it again.
+    // Seen before they are read: if either changes meanwhile, the next call reads them again. The callers
+    // that see the same (every job of a build, at once) share one read.
     const stamp = this.ctx.refs.packedStamp();
     const known = this.remotesMemo;
     if (known && known.mtime === mtime && known.packed === stamp) { return known.remotes; }
-    const packed = await this.ctx.refs.packed();
-    const remotes = new Set(mtime < 0 ? [] : await unlessMissing(fs.promises.readdir(dir)) ?? []);
-    for (const r of packed.keys()) {
+    const remotes = this.readFetchedRemotes(dir, mtime >= 0, stamp !== undefined);
+    this.remotesMemo = { mtime, packed: stamp, remotes };
+    remotes.catch(() => { if (this.remotesMemo?.remotes === remotes) { this.remotesMemo = undefined; } });
+    return remotes;
+  }
+
+  private async readFetchedRemotes(dir: string, folder: boolean, packedRefs: boolean): Promise<ReadonlySet<string>> {
+    const remotes = new Set(folder ? await unlessMissing(fs.promises.readdir(dir)) ?? [] : []);
+    for (const r of packedRefs ? (await this.ctx.refs.packed()).keys() : []) {
       if (r.startsWith(FETCHED_PREFIX)) { remotes.add(r.slice(FETCHED_PREFIX.length).split('/')[0]!); }
     }
-    this.remotesMemo = { mtime, packed: stamp, remotes };
     return remotes;
   }
 
