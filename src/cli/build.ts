@@ -170,6 +170,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
   const timer = live ? setInterval(draw, 100) : undefined;
   if (live) { draw(); }
 
+  const lines = linesTogether(io);
   try {
     const finals = new Map<JobKey, JobStatus | undefined>();
     const reports = await Promise.all(keys.map(async (k) => {
@@ -177,9 +178,10 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
       finals.set(k, final);
       const r = await report(jobs, k, final);
       done.set(k, r);
-      if (!live && !values.json) { io.out(`${reportLine(r)}\n`); }
+      if (!live && !values.json) { lines.add(reportLine(r)); }
       return r;
     }));
+    lines.flush();
     if (timer) { clearInterval(timer); draw(); }
     const problems = await failedProblems(jobs, keys, finals, io);
     if (values.json) {
@@ -191,10 +193,34 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
     if (left) { io.err(`datakit-ci: note: built HEAD (${at.commit.slice(0, 7)}); ${left} uncommitted change${left === 1 ? ' is' : 's are'} not part of it (\`datakit-ci build --worktree\` builds them)\n`); }
     return stop.exitCode ?? (reports.every((r) => r.state === 'success') ? EXIT.ok : EXIT.failed);
   } finally {
+    lines.flush();
     if (timer) { clearInterval(timer); }
     for (const s of subs) { s.dispose(); }
     stop.dispose();
   }
+}
+
+/**
+ * The lines of the jobs that finish in the same turn of the event loop, written together: one write for all of
+ * a cached build's jobs instead of one each (a write to a pipe or a terminal is a system call).
+ */
+export function linesTogether(io: Io): { add(line: string): void; flush(): void } {
+  let pending: string[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    if (scheduled) { clearImmediate(scheduled); scheduled = undefined; }
+    if (pending.length === 0) { return; }
+    const text = pending.join('');
+    pending = [];
+    io.out(text);
+  };
+  return {
+    add: (line) => {
+      pending.push(`${line}\n`);
+      scheduled ??= setImmediate(flush);
+    },
+    flush,
+  };
 }
 
 /** How many problems of each failed job the command line prints (all are in `--json`, up to 1,000). */

@@ -103,7 +103,8 @@ export class RepoJobs {
     const probe = new ProcessRuntimeProbe({ cwd: dirs.topLevel ?? dirs.commonDir, environment: process.env, ...(runtimeReuseMs !== undefined ? { reuseMs: runtimeReuseMs } : {}) });
     this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m),
       probe, ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
-    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest), warn: (m) => this.logger?.error(m) });
+    const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest), warn: (m) => this.logger?.error(m),
+      keyRecord: (commit, record) => this.info.learnKeyRecord(commit, record) });
     this.builder = builder.name;
     this.cache = new BuildCache(builder, { store, logs, metrics, pool, locks: this.locks, logger });
     this.info = new ResultInfo(store, this.builder, (commits) => this.trusted ? this.repo().then((r) => r.commitSubjects(commits)) : Promise.resolve(new Map()), (m) => this.logger?.error(m));

@@ -4,6 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import { DataKitError, isMissing } from '../shared/errors';
 import { parseJsonBounded } from '../shared/json';
+import { lazily } from '../shared/lazy';
 import { isObjectId } from '../shared/objectId';
 import { TRAILER, timesFromTrailers, WORKTREE_SOURCE } from '../shared/resultCommit';
 import type { GitStore } from '../store/results/gitStore';
@@ -98,8 +99,14 @@ interface Origin {
   readonly worktree: boolean;
 }
 
+/** What a key.json says a result was built from; a fetched result's is whoever made it's: a commit that is no object id is not one. */
+function originOf(record: KeyRecord): Origin {
+  return { ...(typeof record.commit === 'string' && isObjectId(record.commit) ? { commit: record.commit } : {}), worktree: record.worktree === true };
+}
+
 export class ResultInfo {
-  private readonly origins = new LRUCache<string, Origin>({ max: 512 });
+  // One per result a command reports on: a build of many jobs keeps every job's (a result never changes).
+  private readonly origins = lazily(() => new LRUCache<string, Origin>({ max: 4096 }));
 
   constructor(
     private readonly store: GitStore,
@@ -139,18 +146,21 @@ export class ResultInfo {
    * builder's) says nothing; one whose key.json cannot be read says so once and nothing either.
    */
   async origin(resultCommit: string): Promise<Origin> {
-    const known = this.origins.get(resultCommit);
+    const known = this.origins().get(resultCommit);
     if (known !== undefined) { return known; }
     let found: Origin = { worktree: false };
     try {
-      const record = parseJsonBounded(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8'), 'key.json', 'CorruptResult') as KeyRecord;
-      // A fetched result's key.json is whoever made it's: a commit that is no object id is not one.
-      found = { ...(typeof record.commit === 'string' && isObjectId(record.commit) ? { commit: record.commit } : {}), worktree: record.worktree === true };
+      found = originOf(parseJsonBounded(Buffer.from(await this.store.snapshot(resultCommit).readFile('key.json')).toString('utf8'), 'key.json', 'CorruptResult') as KeyRecord);
     } catch (e) {
       if (!isMissing(e)) { this.warn(`The key.json of result ${resultCommit.slice(0, 12)} cannot be read: ${(e as Error).message}`); }
     }
-    this.origins.set(resultCommit, found);
+    this.origins().set(resultCommit, found);
     return found;
+  }
+
+  /** A result's key.json as the builder's load just read and parsed it (bounded): its origin is not read again. */
+  learnKeyRecord(resultCommit: string, record: unknown): void {
+    if (typeof record === 'object' && record !== null) { this.origins().set(resultCommit, originOf(record as KeyRecord)); }
   }
 
   /**

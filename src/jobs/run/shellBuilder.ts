@@ -1,6 +1,7 @@
 // The built-in builder: runs a job of .datakit-ci.json in an isolated build directory holding exactly the
 // commit's files, and saves its declared outputs under value/.
 import { DataKitError } from '../../shared/errors';
+import { parseJsonBounded } from '../../shared/json';
 import { TRAILER, WORKTREE_SOURCE } from '../../shared/resultCommit';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -33,6 +34,11 @@ export interface ShellBuilderOptions {
   urgent?: (digest: string) => boolean;
   /** What the user is told besides a job's log (the command line's warnings). */
   warn?: (message: string) => void;
+  /**
+   * Told of each saved key.json that `load` read (the result's commit, the parsed record), for what else a
+   * cached build asks of it (where the result came from): read and parsed once per result, not once more.
+   */
+  keyRecord?: (resultCommit: string, record: unknown) => void;
 }
 
 /** Above any chain of needs a configuration can have: an urgent build goes before every other. */
@@ -208,10 +214,13 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
   async load(entry: EntryReader, key: JobKey): Promise<ShellValue> {
     const paths = await entry.paths();
     if (!paths.includes('key.json')) { throw new DataKitError('CorruptResult', 'the entry has no key.json'); }
-    // A result fetched from another machine, or written by hand, must be the one of this key.
-    let recorded: unknown;
-    try { recorded = (JSON.parse(Buffer.from(await entry.readFile('key.json')).toString('utf8')) as { digest?: unknown }).digest; } catch { recorded = undefined; }
+    // A result fetched from another machine, or written by hand, must be the one of this key. Whoever made it
+    // wrote its key.json: its nesting is bounded before it is parsed.
+    let record: unknown;
+    try { record = parseJsonBounded(Buffer.from(await entry.readFile('key.json')).toString('utf8'), 'key.json', 'CorruptResult'); } catch { record = undefined; }
+    const recorded = (record as { digest?: unknown } | null | undefined)?.digest;
     if (recorded !== key.digest) { throw new DataKitError('CorruptResult', `its key.json records another key (${typeof recorded === 'string' ? recorded.slice(0, 16) : 'none'}, not ${key.digest.slice(0, 16)})`); }
+    this.options.keyRecord?.(entry.commit, record);
     return { outputs: paths.filter((p) => p.startsWith('value/')).map((p) => p.slice('value/'.length)) };
   }
 }

@@ -41,8 +41,17 @@ export function refNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The names found valid, by kind: each is checked once per process, where a cached build names every job's
+ * branch several times (to read it, to say where its result is, to look for a fetched one).
+ */
+const validNames = new Map<NameKind, Set<string>>();
+const MAX_VALID_NAMES = 10_000;
+
 /** Throws `InvalidRefName` naming the bad name. A builder name is one component; an entry may hold `/`. */
 export function checkName(kind: NameKind, name: string): void {
+  let valid = validNames.get(kind);
+  if (valid?.has(name)) { return; }
   let problem = refNameProblem(name);
   if (problem === undefined && kind === 'builder' && name.includes('/')) {
     problem = 'it contains "/" (a builder name is the first component of its branches)';
@@ -50,6 +59,9 @@ export function checkName(kind: NameKind, name: string): void {
   if (problem !== undefined) {
     throw new DataKitError('InvalidRefName', `Invalid ${kind} name ${JSON.stringify(name)}: ${problem}.`);
   }
+  if (!valid) { validNames.set(kind, valid = new Set()); }
+  if (valid.size >= MAX_VALID_NAMES) { valid.clear(); }
+  valid.add(name);
 }
 
 /** Checks a ref prefix such as `refs/heads/` (it must start with `refs/` and end with `/`). */

@@ -6,6 +6,7 @@
 // build) its bundle. A lookup from a fresh reader among 10,000 results took 0.68 ms here against 10.03 ms with
 // resolveRef + readBlob, 1.54 ms against 107.59 ms once packed; loading dist/isomorphic-git.js costs a new
 // process +54 ms (bench/store.bench.mjs part f; bench/README.md).
+import crypto = require('node:crypto');
 import { createHash } from 'node:crypto';
 import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
@@ -23,6 +24,24 @@ import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type
 
 export { STREAM_THRESHOLD, sweepTemporaryObjects } from './looseObjects';
 const inflateAsync = promisify(zlib.inflate);
+
+/**
+ * How a loose object is inflated: one whose deflated bytes are fewer than SMALL_DEFLATED (a tree, a commit,
+ * a key.json: most objects of a result) into a chunk under half of Buffer.poolSize, taken from Node's buffer
+ * pool. With zlib's default (16 KB) every object read allocated an ArrayBuffer of its own, the largest
+ * allocation of reading a result back (a cached build reads every object of every job's result); a larger
+ * one (a log) keeps the default, which holds it in one pass.
+ */
+const SMALL_DEFLATED = 1024;
+const SMALL_INFLATE = { chunkSize: (Buffer.poolSize >>> 1) - 1 };
+
+/** An object as read, with the bytes its id is the SHA-1 of (`<type> <size>\0<content>`) when they are at hand. */
+type ReadObject = RawObject & { readonly hashed?: Buffer };
+
+/** SHA-1 in hex of bytes already whole in memory: one call where Node has crypto.hash (20.12), no Hash object. */
+const sha1 = typeof crypto.hash === 'function'
+  ? (data: Uint8Array): string => crypto.hash('sha1', data, 'hex')
+  : (data: Uint8Array): string => createHash('sha1').update(data).digest('hex');
 
 /** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
 export type Journal = Map<string, { readonly type: ObjectType; readonly content: Uint8Array }>;
@@ -45,7 +64,7 @@ export class ObjectStore {
    * The small objects `verify` just read, for the read that follows it (a lookup checks an entry, then reads
    * its value): each is inflated once per process, not twice.
    */
-  private justVerified: LRUCache<string, RawObject> | undefined;
+  private justVerified: RecentObjects | undefined;
 
   /**
    * `patient`: a missing object is looked for again for a while (a concurrent `git gc` moves objects
@@ -64,7 +83,7 @@ export class ObjectStore {
    * An object's type and content; `ObjectMissing` if it is in neither the loose store nor a pack,
    * `CorruptObject` if it cannot be read back. Either error names the object and this repository.
    */
-  async read(oid: string): Promise<RawObject> {
+  async read(oid: string): Promise<ReadObject> {
     const known = this.justVerified?.get(oid);
     if (known) { return known; }
     let waitedForGc = false;
@@ -72,7 +91,7 @@ export class ObjectStore {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
       // other (into a pack, or out of a deleted pack when it loosens unreachable objects); it may run again
       // meanwhile, hence a few tries.
-      let found: { type: string; content: Buffer } | undefined;
+      let found: ReadObject | undefined;
       try {
         found = (await this.readLoose(oid)) ?? (await this.packs.read(oid)) ?? (await this.readLoose(oid));
       } catch (e) {
@@ -109,11 +128,12 @@ export class ObjectStore {
     if (this.verified.has(oid)) { return; }
     try {
       const o = await this.read(oid);
-      const actual = createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
+      // A loose object's inflated bytes are what its id hashes; a packed one's header is made up.
+      const actual = o.hashed ? sha1(o.hashed) : createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
-      (this.justVerified ??= new LRUCache({ maxSize: 1 << 20, maxEntrySize: 64 << 10, sizeCalculation: (v) => Math.max(1, v.content.length) })).set(oid, o);
+      (this.justVerified ??= new RecentObjects(1 << 20, 64 << 10)).add(oid, o);
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
@@ -219,7 +239,7 @@ export class ObjectStore {
     return o.content;
   }
 
-  private async readLoose(oid: string): Promise<{ type: string; content: Buffer } | undefined> {
+  private async readLoose(oid: string): Promise<ReadObject | undefined> {
     let deflated: Buffer;
     try {
       // Synchronous: a loose object is a few KB (a streamed log a few MB at most), and each await of an
@@ -233,7 +253,7 @@ export class ObjectStore {
     }
     let raw: Buffer;
     try {
-      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated);
+      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated, deflated.length < SMALL_DEFLATED ? SMALL_INFLATE : undefined);
     } catch (e) {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt: ${(e as Error).message}.`);
     }
@@ -243,6 +263,34 @@ export class ObjectStore {
     if (nul < 0 || Number(size) !== content.length) {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt.`);
     }
-    return { type, content };
+    return { type, content, hashed: raw };
+  }
+}
+
+/**
+ * The objects read last, up to a total size, the oldest dropped first: what is read again soon after being
+ * checked. A Map in insertion order; an LRU cache's bookkeeping cost more than the rest of adding an object
+ * that is read once more at most.
+ */
+class RecentObjects {
+  private readonly items = new Map<string, ReadObject>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number, private readonly maxEntryBytes: number) {}
+
+  get(oid: string): ReadObject | undefined {
+    return this.items.get(oid);
+  }
+
+  add(oid: string, o: ReadObject): void {
+    const size = Math.max(1, o.content.length);
+    if (size > this.maxEntryBytes || this.items.has(oid)) { return; }
+    this.items.set(oid, o);
+    this.bytes += size;
+    for (const [old, kept] of this.items) {
+      if (this.bytes <= this.maxBytes) { break; }
+      this.items.delete(old);
+      this.bytes -= Math.max(1, kept.content.length);
+    }
   }
 }

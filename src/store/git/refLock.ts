@@ -82,6 +82,20 @@ export class Refs {
     throw new DataKitError('CorruptRef', `The symbolic ref ${ref} in ${this.gitdir} is nested too deeply.`);
   }
 
+  /**
+   * What `packed()` would compare to know whether packed-refs changed, read synchronously (one stat): its
+   * (mtime, size, inode), or undefined when there is none.
+   */
+  packedStamp(): string | undefined {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(path.join(this.gitdir, 'packed-refs'), { throwIfNoEntry: false });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOTDIR') { throw e; }
+    }
+    return st && stampOf(st);
+  }
+
   /** packed-refs, parsed again only when its (mtime, size, inode) changes: a rewrite is a rename. */
   async packed(): Promise<ReadonlyMap<string, string>> {
     const file = path.join(this.gitdir, 'packed-refs');

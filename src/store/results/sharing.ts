@@ -2,7 +2,7 @@
 // fetch a remote's into `refs/fetched/<remote>/` here, and adopt a fetched result where we have none.
 import fs = require('node:fs');
 import path = require('node:path');
-import { DataKitError, unlessMissing } from '../../shared/errors';
+import { DataKitError, isMissing, unlessMissing } from '../../shared/errors';
 import { checkName } from '../git/names';
 import { fetchEach } from './fetchEach';
 import { FetchedChecks } from './fetchedChecks';
@@ -23,7 +23,7 @@ const REMOTE_TIMEOUT_MS = 120_000;
 export class Sharing {
   /** What a fetched result must pass before it is adopted. */
   private readonly checks: FetchedChecks;
-  private remotesMemo: { mtime: number; packed: ReadonlyMap<string, string>; remotes: ReadonlySet<string> } | undefined;
+  private remotesMemo: { mtime: number; packed: string | undefined; remotes: Promise<ReadonlySet<string>> } | undefined;
 
   constructor(private readonly ctx: StoreContext) {
     this.checks = new FetchedChecks(ctx);
@@ -63,19 +63,28 @@ export class Sharing {
 
   /**
    * The remotes fetched from: folders under refs/fetched, and packed refs there. Read again only when that
-   * folder or packed-refs changed: every row of a tree asks.
+   * folder or packed-refs changed: every row of a tree and every job a build reports on asks, so whether they
+   * changed is two synchronous stats (two round trips through libuv's thread pool each cost more than both).
    */
-  private async fetchedRemotes(): Promise<ReadonlySet<string>> {
+  private fetchedRemotes(): Promise<ReadonlySet<string>> {
     const dir = path.join(this.ctx.dir, ...FETCHED_PREFIX.split('/').filter(Boolean));
-    const mtime = (await unlessMissing(fs.promises.stat(dir)))?.mtimeMs ?? -1;
-    const packed = await this.ctx.refs.packed(); // the same map while packed-refs is unchanged
+    const mtime = statIfThere(dir)?.mtimeMs ?? -1;
+    // Seen before they are read: if either changes meanwhile, the next call reads them again. The callers
+    // that see the same (every job of a build, at once) share one read.
+    const stamp = this.ctx.refs.packedStamp();
     const known = this.remotesMemo;
-    if (known && known.mtime === mtime && known.packed === packed) { return known.remotes; }
-    const remotes = new Set(mtime < 0 ? [] : await unlessMissing(fs.promises.readdir(dir)) ?? []);
-    for (const r of packed.keys()) {
+    if (known && known.mtime === mtime && known.packed === stamp) { return known.remotes; }
+    const remotes = this.readFetchedRemotes(dir, mtime >= 0, stamp !== undefined);
+    this.remotesMemo = { mtime, packed: stamp, remotes };
+    remotes.catch(() => { if (this.remotesMemo?.remotes === remotes) { this.remotesMemo = undefined; } });
+    return remotes;
+  }
+
+  private async readFetchedRemotes(dir: string, folder: boolean, packedRefs: boolean): Promise<ReadonlySet<string>> {
+    const remotes = new Set(folder ? await unlessMissing(fs.promises.readdir(dir)) ?? [] : []);
+    for (const r of packedRefs ? (await this.ctx.refs.packed()).keys() : []) {
       if (r.startsWith(FETCHED_PREFIX)) { remotes.add(r.slice(FETCHED_PREFIX.length).split('/')[0]!); }
     }
-    this.remotesMemo = { mtime, packed, remotes };
     return remotes;
   }
 
@@ -247,4 +256,14 @@ export function checkRemoteName(remote: string): void {
 /** git's own words on a failed push or fetch, without its `fatal:` prefixes. */
 export function remoteError(stderr: string): string {
   return stderr.split('\n').map((l) => l.replace(/^(fatal|error): /, '').trim()).filter((l) => l && !/^To |^hint: /.test(l)).slice(0, 4).join('; ');
+}
+
+/** A file's or folder's stat, or undefined when it is not there (see `isMissing`). */
+function statIfThere(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch (e) {
+    if (isMissing(e)) { return undefined; }
+    throw e;
+  }
 }

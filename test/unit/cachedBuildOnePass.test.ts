@@ -1,0 +1,82 @@
+// A fully cached `build` does each job's part of the work once, in one pass: every object of the results
+// repository is read from its file once (a result's key.json is not found and read again to say where the
+// result came from, which it did once the objects kept in memory overflowed), whether results were fetched is
+// not asked through the thread pool once per job, and the jobs' lines go out in one write, not one per job.
+// What the command line does is seen by a spy loaded into it, which counts without timing anything.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ENV, repo, runCli, tempRoot } from '../fixtures';
+
+const tmp = tempRoot('cached-one-pass');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Seen {
+  /** Reads of each loose object file of the results repository, by path. */
+  objectReads: Record<string, number>;
+  /** fs.promises.stat calls, by the path's last two components. */
+  asyncStats: Record<string, number>;
+  /** Writes to stdout. */
+  writes: number;
+}
+
+/** A module that counts, in the command line's process, what a build reads and writes; saved as JSON in `file` at exit. */
+function spy(file: string): string {
+  const script = path.join(tmp, 'spy.cjs');
+  fs.writeFileSync(script, `const fs = require('node:fs');
+const seen = { objectReads: {}, asyncStats: {}, writes: 0 };
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (p, ...rest) {
+  if (typeof p === 'string' && /[\\\\/]datakit-ci[\\\\/]objects[\\\\/][0-9a-f]{2}[\\\\/][0-9a-f]{38}$/.test(p)) { seen.objectReads[p] = (seen.objectReads[p] || 0) + 1; }
+  return readFileSync.call(this, p, ...rest);
+};
+const stat = fs.promises.stat;
+fs.promises.stat = function (p, ...rest) {
+  const k = String(p).split(/[\\\\/]/).slice(-2).join('/');
+  seen.asyncStats[k] = (seen.asyncStats[k] || 0) + 1;
+  return stat.call(this, p, ...rest);
+};
+const write = process.stdout.write;
+process.stdout.write = function (...args) { seen.writes++; return write.apply(this, args); };
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify(seen)));
+`);
+  return script;
+}
+
+/** `jobs` jobs, each printing about 60 KB: their logs together overflow the objects a store keeps in memory. */
+function manyJobs(dir: string, jobs: number): string {
+  const config: Record<string, { run: string }> = {};
+  for (let i = 0; i < jobs; i++) {
+    config[`j${i}`] = { run: `node -e "process.stdout.write(require('crypto').randomBytes(30000).toString('hex'))"` };
+  }
+  return repo(dir, { jobs: config });
+}
+
+function cachedBuild(dir: string, name: string): Seen {
+  const seenFile = path.join(tmp, `${name}.json`);
+  const env = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${name}`) };
+  const first = runCli(dir, ['build'], env);
+  assert.equal(first.code, 0, first.err);
+  const cached = runCli(dir, ['build'], { ...env, NODE_OPTIONS: `--require ${spy(seenFile)}` });
+  assert.equal(cached.code, 0, cached.err);
+  assert.match(cached.out, /jobs: 0 built, \d+ cached$/m);
+  return JSON.parse(fs.readFileSync(seenFile, 'utf8')) as Seen;
+}
+
+describe('a fully cached build of many jobs', () => {
+  it('reads each object of the results repository once, asks the thread pool nothing per job, and writes its job lines at once', () => {
+    const jobs = 24;
+    const seen = cachedBuild(manyJobs(path.join(tmp, 'many'), jobs), 'many');
+    const objects = Object.values(seen.objectReads);
+    // Each result: a commit, its tree, key.json, the log (and an empty value tree shared by all).
+    assert.ok(objects.length >= jobs * 4, `every result's objects are read (${objects.length} files)`);
+    const twice = Object.entries(seen.objectReads).filter(([, n]) => n > 1);
+    assert.deepEqual(twice, [], 'no object file is read twice');
+    for (const k of ['refs/fetched', 'datakit-ci/packed-refs']) {
+      assert.ok((seen.asyncStats[k] ?? 0) <= 1, `${k} is not stat-ed through the thread pool for each job (${seen.asyncStats[k]} times)`);
+    }
+    // The jobs' lines, then the table, the summary and the rest: a few writes, whatever the number of jobs.
+    assert.ok(seen.writes <= 4, `the report takes a few writes, not one per job (${seen.writes} for ${jobs} jobs)`);
+  });
+});
