@@ -4,7 +4,7 @@
 // times both (in rotating order); then a fully cached build of the job (the fixed cost with no work).
 // Run after `npm run build`, in a clone whose .datakit-ci.json is committed and built once:
 //   node bench/incremental.bench.mjs REPO JOB FILE COMMENT ROUNDS -- HAND COMMAND...
-// e.g. node bench/incremental.bench.mjs /tmp/cJSON test cJSON.c '//' 5 -- make test
+// e.g. node bench/incremental.bench.mjs /tmp/cJSON test cJSON.c '/* {} */' 5 -- make test
 // The clone for the hand runs is REPO-hand (made by `git clone REPO REPO-hand` if missing, then built once).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,7 +29,9 @@ if (!fs.existsSync(handDir)) {
   wall('/bin/sh', ['-c', shell], { cwd: handDir, env });
 }
 let n = 0;
-const change = (dir) => fs.appendFileSync(path.join(dir, file), `${comment} change ${process.pid}.${n}\n`);
+// COMMENT is the line's start ('//', '#'), or the whole line with {} for the text ('/* {} */' for C89).
+const line = () => (comment.includes('{}') ? comment.replace('{}', `change ${process.pid}.${n}`) : `${comment} change ${process.pid}.${n}`);
+const change = (dir) => fs.appendFileSync(path.join(dir, file), `${line()}\n`);
 /** The job's own run time as the build recorded it. */
 const jobMs = () => {
   const r = spawnSync('node', [cli, 'status', '--json'], { cwd: repo, env, encoding: 'utf8' });
