@@ -74,6 +74,61 @@ describe('init on a monorepo', () => {
     assert.match(second.out, /^4 jobs: 4 built, 0 cached$/m);
   });
 
+  it('a micromark-shaped monorepo builds as suggested: its build tool, a workspace package run by its command\'s name, is an input, and a build\'s outputs are the built files at the package\'s root that exports names', async () => {
+    const dir = path.join(tmp, 'm4');
+    // As micromark's packages: dev/ holds the sources, the build writes index.js and lib/ beside it (ignored),
+    // and exports sends `development` to dev/ and everything else to the built index.js.
+    const pkg = (name: string, deps: string[]): string => json({
+      name: `@m/${name}`, version: '1.0.0', exports: { development: './dev/index.js', default: './index.js' },
+      files: ['dev/', 'lib/', 'index.js'], scripts: { build: 'm-build' },
+      dependencies: Object.fromEntries(deps.map((d) => [`@m/${d}`, '1.0.0'])),
+    });
+    // The build tool loads each dependency's built index.js (as micromark-build's babel plugins do), then builds.
+    const builder = (note: string): string => [
+      '#!/usr/bin/env node', "const fs = require('node:fs');", "const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));",
+      "for (const d of Object.keys(pkg.dependencies ?? {})) { require(require.resolve(d, { paths: [process.cwd()] })); }",
+      "fs.cpSync('dev/index.js', 'index.js');", "fs.cpSync('dev/lib', 'lib', { recursive: true });", `console.log('${note}');`, '',
+    ].join('\n');
+    repo(dir, {
+      commit: false,
+      files: {
+        'package.json': json({ name: 'm', private: true, workspaces: ['tools/builder', 'packages/*'] }),
+        '.gitignore': 'node_modules\npackages/*/index.js\npackages/*/lib/\n',
+        'tools/builder/package.json': json({ name: '@m/builder', version: '1.0.0', bin: { 'm-build': 'index.js' } }),
+        'tools/builder/index.js': builder('built by builder 1'),
+        'packages/core/package.json': pkg('core', []),
+        'packages/core/dev/index.js': "exports.core = require('./lib/core.js').core;\n",
+        'packages/core/dev/lib/core.js': "exports.core = () => 'core';\n",
+        'packages/util/package.json': pkg('util', ['core']),
+        'packages/util/dev/index.js': "exports.util = require('./lib/util.js').util;\n",
+        'packages/util/dev/lib/util.js': "exports.util = () => `util+${require('@m/core').core()}`;\n",
+      },
+    });
+    fs.chmodSync(path.join(dir, 'tools/builder/index.js'), 0o755);
+    execFileSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env: CLI_ENV, stdio: 'pipe' });
+    const s = await suggestJobs(dir);
+    const byName = Object.fromEntries(s.jobs.map((j) => [j.name, j]));
+    assert.deepEqual(s.jobs.map((j) => j.name), ['core.build', 'util.build']);
+    assert.deepEqual(byName['core.build']!.outputs, ['packages/core/dev/', 'packages/core/lib/', 'packages/core/index.js']);
+    assert.deepEqual(byName['util.build']!.needs, ['core.build']);
+    for (const job of ['core.build', 'util.build']) { assert.ok(byName[job]!.inputs!.includes('tools/builder'), `${job}: ${JSON.stringify(byName[job]!.inputs)}`); }
+
+    assert.equal(runCli(dir, ['init'], CLI_ENV).code, 0);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'monorepo');
+    const first = runCli(dir, ['build'], CLI_ENV);
+    assert.equal(first.code, 0, `the suggested jobs build with no edit: ${first.out}${first.err}${runCli(dir, ['log', 'util.build'], CLI_ENV).out}`);
+    assert.match(first.out, /^2 jobs: 2 built, 0 cached$/m);
+
+    // The build tool every package runs changes: both build again (turbo would answer from its cache).
+    write(dir, { 'tools/builder/index.js': builder('built by builder 2') });
+    git(dir, 'commit', '-qam', 'the build tool changes');
+    const second = runCli(dir, ['build'], CLI_ENV);
+    assert.equal(second.code, 0, second.out + second.err);
+    assert.match(second.out, /^2 jobs: 2 built, 0 cached$/m, 'both builds ran again: no stale "success cached"');
+    assert.match(runCli(dir, ['log', 'util.build'], CLI_ENV).out, /built by builder 2/);
+  });
+
   it('packages that depend on each other: their builds need not one another, and it is said', async () => {
     const dir = path.join(tmp, 'm2');
     repo(dir, {

@@ -11,7 +11,7 @@ import { jobNameProblem, pathProblem, tooDeep } from '../config/configChecks';
 import { positions, syntaxMessage } from '../config/configErrors';
 import { addEcosystems } from './suggestEcosystems';
 import { readSuggestFile } from './suggestFiles';
-import { buildOutputs, neededBuilds, scriptFiles, withoutCycles } from './suggestGraph';
+import { binPackages, buildOutputs, neededBuilds, scriptFiles, withoutCycles, workspaceBins } from './suggestGraph';
 import { makeJobs } from './suggestMake';
 import { scriptMatcher } from './suggestMatchers';
 import { NO_LOCKFILE, suggestionText } from './suggestText';
@@ -224,15 +224,18 @@ function slug(s: string): string {
  * Each workspace package's scripts, named `<folder>.<script>` (the folder's path when two share a last
  * part), run through the package manager from the root, with the package's folder, the folders of the
  * workspace packages it depends on (at any depth), the lockfile, the shared configuration and the files of
- * the repository its script runs by path as inputs. Each needs the builds of the workspace packages it
- * depends on, a test its own package's build too; a build's outputs are where its settings say it writes.
+ * the repository its script runs by path or by the name of a workspace package's command (with that
+ * package's folder and those it depends on) as inputs. Each needs the builds of the workspace packages it
+ * depends on and of those whose commands it runs, a test its own package's build too; a build's outputs are
+ * where its settings say it writes.
  */
 function workspaceJobs(repoDir: string, packages: Package[], manager: Manager, shared: string[], skipped: Skipped[]): SuggestedJob[] {
   const byName = new Map(packages.filter((p) => p.name !== undefined).map((p) => [p.name!, p]));
   const baseCount = new Map<string, number>();
   for (const p of packages) { baseCount.set(slug(path.posix.basename(p.dir)), (baseCount.get(slug(path.posix.basename(p.dir))) ?? 0) + 1); }
   const taken = new Set<string>();
-  const made: { job: SuggestedJob; p: Package; script: string }[] = [];
+  const bins = workspaceBins(packages);
+  const made: Made[] = [];
   for (const p of packages) {
     if (!SAFE_WORD.test(p.dir)) {
       if (usableScripts(p, []).length > 0) { skipped.push({ file: p.file, reason: `its folder's name holds characters a shell would need quoted` }); }
@@ -258,17 +261,28 @@ function workspaceJobs(repoDir: string, packages: Package[], manager: Manager, s
       }
       taken.add(name);
       const run = manager === 'npm' ? `npm run ${s} -w ${p.dir}` : manager === 'pnpm' ? `pnpm --dir ${p.dir} run ${s}` : `yarn workspace ${p.name} run ${s}`;
-      const tools = scriptFiles(repoDir, p, String(p.scripts[s]));
-      made.push({ job: withMatcher({ name, run, inputs: [...new Set([...inputs, ...tools])], from: `${p.file} script "${s}"` }, p.scripts[s]), p, script: s });
+      const uses = binPackages(String(p.scripts[s]), bins, p);
+      const tools = [...scriptFiles(repoDir, p, String(p.scripts[s])), ...uses.flatMap((q) => [q.dir, ...dependencyFolders(q, byName)])];
+      made.push({ job: withMatcher({ name, run, inputs: [...new Set([...inputs, ...tools])], from: `${p.file} script "${s}"` }, p.scripts[s]), p, script: s, uses });
     }
   }
   return withGraph(repoDir, made, byName, skipped);
 }
 
+/** A suggested job of a workspace package, with the other packages whose commands its script runs. */
+interface Made {
+  job: SuggestedJob;
+  p: Package;
+  script: string;
+  uses: Package[];
+}
+
 /** The jobs with their `needs` (the workspace's builds, without cycles) and their builds' `outputs`. */
-function withGraph(repoDir: string, made: readonly { job: SuggestedJob; p: Package; script: string }[], byName: ReadonlyMap<string, Package>, skipped: Skipped[]): SuggestedJob[] {
+function withGraph(repoDir: string, made: readonly Made[], byName: ReadonlyMap<string, Package>, skipped: Skipped[]): SuggestedJob[] {
   const buildOf = new Map(made.filter((m) => m.script === 'build').map((m) => [m.p, m.job.name]));
-  const needs = new Map(made.map((m) => [m.job.name, [...neededBuilds(m.p, byName, buildOf), ...(m.script === 'test' && buildOf.has(m.p) ? [buildOf.get(m.p)!] : [])]]));
+  const ownBuild = (m: Made): string[] => (m.script === 'test' && buildOf.has(m.p) ? [buildOf.get(m.p)!] : []);
+  const toolBuilds = (m: Made): string[] => m.uses.map((q) => buildOf.get(q)).filter((b): b is string => b !== undefined && b !== m.job.name);
+  const needs = new Map(made.map((m) => [m.job.name, [...new Set([...neededBuilds(m.p, byName, buildOf), ...toolBuilds(m), ...ownBuild(m)])]]));
   const fileOf = new Map(made.map((m) => [m.job.name, m.p.file]));
   withoutCycles(needs, skipped, (job) => fileOf.get(job) ?? 'package.json');
   const needed = new Set([...needs.values()].flat());

@@ -98,6 +98,12 @@ function topFolder(p: string): string | undefined {
   return parts[0];
 }
 
+/** `./index.js` → `index.js`: a file at the package's root (not its package.json); undefined otherwise. */
+function rootFile(p: string): string | undefined {
+  const rel = p.replace(/^(\.\/)+/, '');
+  return rel !== '' && !rel.includes('/') && !rel.includes('*') && rel !== 'package.json' && !NOT_OUTPUT.has(rel) ? rel : undefined;
+}
+
 /** Every string in a package.json field (exports' nested conditions included). */
 function strings(v: unknown): string[] {
   if (typeof v === 'string') { return [v]; }
@@ -107,14 +113,16 @@ function strings(v: unknown): string[] {
 }
 
 /**
- * Where a package's build writes, as its settings say: tsconfig.json's `outDir`, else the folders of `main`,
- * `module`, `types`, `bin` and `exports`, else the output folders that `files` names (dist, build, lib…).
- * Relative to the repository, each ending in `/` (a folder and all in it); empty when nothing says.
+ * Where a package's build writes, as its settings say: tsconfig.json's `outDir`, else the folders and the
+ * files at the package's root that `main`, `module`, `bin` and `exports` name (`types` too, for folders), and
+ * the output folders that `files` names (dist, build, lib…): micromark's packages build `index.js` and `lib/`
+ * from `dev/`, and the packages that need them import the built `index.js`. Relative to the repository, a
+ * folder ending in `/` (it and all in it); empty when nothing says.
  */
 export function buildOutputs(repoDir: string, p: GraphPackage, skipped: Skipped[]): string[] {
-  const inPackage = (folder: string): string[] => {
-    const rel = p.dir === '' ? folder : `${p.dir}/${folder}`;
-    return pathProblem(rel) === undefined ? [`${rel}/`] : [];
+  const inPackage = (rel0: string, folder: boolean): string[] => {
+    const rel = p.dir === '' ? rel0 : `${p.dir}/${rel0}`;
+    return pathProblem(rel) === undefined ? [folder ? `${rel}/` : rel] : [];
   };
   const tsconfig = p.dir === '' ? 'tsconfig.json' : `${p.dir}/tsconfig.json`;
   if (fs.existsSync(path.join(repoDir, tsconfig))) {
@@ -124,13 +132,14 @@ export function buildOutputs(repoDir: string, p: GraphPackage, skipped: Skipped[
     if (deep !== undefined) { skipped.push({ file: tsconfig, reason: `is nested deeper than ${MAX_TSCONFIG_DEPTH} levels: not read` }); }
     const outDir = text === undefined || deep !== undefined ? undefined : (parse(text) as { compilerOptions?: { outDir?: unknown } } | undefined)?.compilerOptions?.outDir;
     const folder = typeof outDir === 'string' ? outDir.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : undefined;
-    if (folder && !folder.split('/').some((s) => NOT_OUTPUT.has(s))) { return inPackage(folder); }
+    if (folder && !folder.split('/').some((s) => NOT_OUTPUT.has(s))) { return inPackage(folder, true); }
   }
-  const fields = ['main', 'module', 'types', 'typings', 'bin', 'exports'].flatMap((f) => strings(p.json[f]));
-  const fromFields = [...new Set(fields.map(topFolder).filter((f): f is string => f !== undefined))].sort();
-  if (fromFields.length > 0) { return fromFields.flatMap(inPackage); }
+  const code = ['main', 'module', 'bin', 'exports'].flatMap((f) => strings(p.json[f]));
+  const fields = [...code, ...['types', 'typings'].flatMap((f) => strings(p.json[f]))];
   const files = strings(p.json.files).map((f) => f.replace(/^(\.\/)+/, '').replace(/\/+$/, '')).filter((f) => OUTPUT_NAMES.has(f));
-  return [...new Set(files)].sort().flatMap(inPackage);
+  const folders = new Set([...fields.map(topFolder).filter((f): f is string => f !== undefined), ...files]);
+  const rootFiles = new Set(code.map(rootFile).filter((f): f is string => f !== undefined && !folders.has(f)));
+  return [...[...folders].sort().flatMap((f) => inPackage(f, true)), ...[...rootFiles].sort().flatMap((f) => inPackage(f, false))];
 }
 
 /**
@@ -149,4 +158,33 @@ export function scriptFiles(repoDir: string, p: GraphPackage, script: string): s
     if (st.isFile() || st.isDirectory()) { out.add(rel); }
   }
   return [...out].sort();
+}
+
+/**
+ * The commands the workspace's packages install (package.json `bin`: a string is a command named after the
+ * package, without its scope; an object names each), by name: a script that runs one runs that package's
+ * files, as npm links them into node_modules/.bin.
+ */
+export function workspaceBins<P extends GraphPackage>(packages: readonly P[]): Map<string, P> {
+  const out = new Map<string, P>();
+  for (const p of packages) {
+    const bin = p.json.bin;
+    const names = typeof bin === 'string' ? (p.name === undefined ? [] : [p.name.replace(/^@[^/]*\//, '')])
+      : typeof bin === 'object' && bin !== null && !Array.isArray(bin) ? Object.keys(bin) : [];
+    for (const name of names) { if (name !== '' && !out.has(name)) { out.set(name, p); } }
+  }
+  return out;
+}
+
+/**
+ * The other workspace packages whose commands (see workspaceBins) the script runs, e.g. a build tool of the
+ * repository's own that every package's `build` runs by name (`"build": "micromark-build"`).
+ */
+export function binPackages<P extends GraphPackage>(script: string, bins: ReadonlyMap<string, P>, self: P): P[] {
+  const out = new Set<P>();
+  for (const token of script.split(/[\s;&|()'"`]+/)) {
+    const q = bins.get(token.replace(/^(?:\.\/)?node_modules\/\.bin\//, ''));
+    if (q !== undefined && q !== self) { out.add(q); }
+  }
+  return [...out];
 }

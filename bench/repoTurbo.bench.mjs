@@ -1,0 +1,21 @@
+// A fully cached `datakit-ci build` of a real repository against a fully cached `turbo run` of the same tasks,
+// whole-process wall time, side by side in rotating order, with `node -e 0` as the floor. Each runs in its own
+// clone: REPO with the .datakit-ci.json committed and built once; TURBO_REPO with node_modules installed, a
+// turbo.json, turbo in node_modules, and `turbo run TASKS` run until it says FULL TURBO.
+// Run after `npm run build`: node bench/repoTurbo.bench.mjs REPO TURBO_REPO ROUNDS TASK...
+import { distFile, median, sideBySide, wall } from './lib.mjs';
+
+const [repo, turboRepo, roundsArg, ...tasks] = process.argv.slice(2);
+if (!repo || !turboRepo || tasks.length === 0) {
+  console.error('usage: node bench/repoTurbo.bench.mjs REPO TURBO_REPO ROUNDS TASK...');
+  process.exit(2);
+}
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
+const cli = distFile('cli.js');
+const t = await sideBySide({
+  datakit: () => wall('node', [cli, 'build'], { cwd: repo, env }),
+  turbo: () => wall('node_modules/turbo/bin/turbo', ['run', ...tasks, '--output-logs=none'], { cwd: turboRepo, env }),
+  floor: () => wall('node', ['-e', '0'], { cwd: repo, env }),
+}, Number(roundsArg ?? 7));
+for (const [k, v] of Object.entries(t)) { console.log(`${k}: median ${median(v).toFixed(0)} ms [${v.map((x) => x.toFixed(0)).join(', ')}]`); }
+console.log(`ratio to turbo ${(median(t.datakit) / median(t.turbo)).toFixed(2)}`);
