@@ -1,7 +1,7 @@
 // The datakit-ci command: the same engine as the extension, from a terminal, a git hook or a CI runner.
 import { parseArgs } from 'node:util';
 import { VERSION } from '../engine/version';
-import { RepoJobs } from '../jobs/repoJobs';
+import { RepoJobs, type CleanResult } from '../jobs/repoJobs';
 import { DataKitError, ioError, outcomeOf } from '../shared/errors';
 import { fetchOrSay, remoteTimeout, runBuild } from './build';
 import { runExplain } from './explain';
@@ -49,13 +49,16 @@ Commands:
                                                 build (files of each input, definition, tool), its inputs,
                                                 the raw key; never builds
   rebuild JOB [--rev REV]                       mark a job's result for rebuild
-  clean [--dry-run]                             remove build directories of jobs HEAD no longer declares
+  clean [--dry-run]                             remove what build directories hold that HEAD no longer needs
+                                                (jobs it does not declare, spare directories, setups not
+                                                current) and say how much disk it frees
   push [REMOTE] [--timeout S]                   send the results to REMOTE (origin) under refs/datakit-ci/
   fetch [REMOTE] [--timeout S]                  bring REMOTE's results here: a job without a result uses them
                                                 (git may take S seconds, 120 by default)
   gc [--max-age DAYS] [--keep N] [--max-size MIB]
                                                 keep HEAD's and the branches' results, the last N (10) builds
-                                                of each and what is younger than DAYS (30); drop the rest
+                                                of each and what is younger than DAYS (30); drop the rest,
+                                                and clean the build directories for HEAD and the branches
   --version, --help
 
 --config FILE takes the jobs from FILE instead of the commit's .datakit-ci.json (any commit, even one
@@ -241,14 +244,18 @@ const clean: Command = async (jobs, args, io) => {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } }, allowPositionals: false });
   const head = jobs.headTarget()[0];
   const r = await jobs.clean(head ? [head.commit] : [], { dryRun: values['dry-run'] });
-  const mb = (r.bytes / 1024 / 1024).toFixed(1);
   const verb = values['dry-run'] ? 'Would remove' : 'Removed';
   io.out(r.removed.length === 0 ? `Nothing to remove in ${jobs.buildRoot}\n`
-    : `${verb} ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} (${mb} MB) from ${jobs.buildRoot}:\n${r.removed.map((d) => `  ${d}\n`).join('')}`);
+    : `${verb} ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} from ${jobs.buildRoot}, ${values['dry-run'] ? 'which would free' : 'freeing'} ${freedText(r)}:\n${r.removed.map((d) => `  ${d}\n`).join('')}`);
   if (r.busy.length > 0) { io.out(`Left ${r.busy.length} in use by a running build: ${r.busy.join(', ')}\n`); }
   for (const m of r.tookOver) { io.err(`datakit-ci: ${m}\n`); }
   return EXIT.ok;
 };
+
+/** `12.3 MiB (4567 files and folders)`: what removing build directories gives back to the disk. */
+function freedText(r: CleanResult): string {
+  return `${(r.bytes / 1024 / 1024).toFixed(1)} MiB (${r.entries} files and folders)`;
+}
 
 /** `push [REMOTE]`: every result to the repository's remote, under refs/datakit-ci/. */
 const push: Command = async (jobs, args, io) => {
@@ -285,8 +292,12 @@ const gc: Command = async (jobs, args, io) => {
   const maxMiB = num('max-size', values['max-size'], 1);
   const r = await jobs.gc({ maxAgeMs: maxAgeDays * 86_400_000, keepBuilds, ...(maxMiB !== undefined ? { maxBytes: maxMiB * 1024 * 1024 } : {}) });
   const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-  io.out(`${r.entries} results: ${r.removed} removed, ${r.trimmed} trimmed to their last ${keepBuilds} builds (${r.commitsDropped} older builds dropped)${r.busy ? `, ${r.busy} left whole while being written` : ''}; ${r.buildDirs} build director${r.buildDirs === 1 ? 'y' : 'ies'} removed\n`);
+  io.out(`${r.entries} results: ${r.removed} removed, ${r.trimmed} trimmed to their last ${keepBuilds} builds (${r.commitsDropped} older builds dropped)${r.busy ? `, ${r.busy} left whole while being written` : ''}\n`);
   io.out(`results repository: ${mib(r.bytesBefore)} → ${mib(r.bytesAfter)}\n`);
+  const dirs = r.buildDirs;
+  io.out(dirs.removed.length === 0 ? `build directories: nothing to remove${dirs.busy.length ? ` (${dirs.busy.length} in use)` : ''}\n`
+    : `build directories: removed ${dirs.removed.length} folder${dirs.removed.length === 1 ? '' : 's'}, freeing ${freedText(dirs)}${dirs.busy.length ? `; left ${dirs.busy.length} in use by a running build` : ''}\n${dirs.removed.map((d) => `  ${d}\n`).join('')}`);
+  for (const m of dirs.tookOver) { io.err(`datakit-ci: ${m}\n`); }
   if (r.overCap) { io.err(`datakit-ci: warning: still over ${maxMiB} MiB: what is left that gc could not remove: ${r.left ?? 'unknown'}\n`); }
   return EXIT.ok;
 };

@@ -29,10 +29,10 @@ export interface MaintenanceDeps {
 /**
  * Retention (see GitStore.gc): keeps every result of the commits' jobs, the last `keepBuilds` builds of each
  * key and whatever is younger than `maxAgeMs`; removes the rest, the keys files of commits gone with them and
- * the build directories of jobs no commit declares. The jobs of a commit that cannot be read stop the gc:
+ * what of the build directories is no longer current (see cleanBuildDirs). The jobs of a commit that cannot be read stop the gc:
  * their results would otherwise lose their protection.
  */
-export async function collectGarbage(deps: MaintenanceDeps, options: GcOptions = {}): Promise<GcReport & { buildDirs: number }> {
+export async function collectGarbage(deps: MaintenanceDeps, options: GcOptions = {}): Promise<GcReport & { buildDirs: CleanResult }> {
   const keep = new Set<string>();
   for (const commit of deps.commits) {
     for (const k of (await deps.jobsAt(commit)).keys) { keep.add(entryName(k)); }
@@ -45,7 +45,7 @@ export async function collectGarbage(deps: MaintenanceDeps, options: GcOptions =
   });
   await removeOldKeyFiles(path.join(deps.store.dir, 'keys'), new Set(deps.commits.map((c) => `${c}.json`)), maxAgeMs);
   const cleaned = await cleanBuildDirs(deps);
-  return { ...report, buildDirs: cleaned.removed.length };
+  return { ...report, buildDirs: cleaned };
 }
 
 /** The keys files of commits no target holds, computed long ago (they are computed again when needed). */
@@ -58,8 +58,9 @@ async function removeOldKeyFiles(keysDir: string, current: ReadonlySet<string>, 
 }
 
 /**
- * Removes the build directories of jobs that none of the commits declares (renamed and deleted jobs), the
- * setup products of keys none of them uses, and what earlier layouts left; what a build holds stays.
+ * Removes the build directories of jobs that none of the commits declares (renamed and deleted jobs), spare
+ * directories, the setup products of keys none of them uses (and the links to them), and what earlier
+ * layouts left; what a build holds stays.
  */
 export async function cleanBuildDirs(deps: Pick<MaintenanceDeps, 'buildRoot' | 'commits' | 'jobsAt'>, options: { dryRun?: boolean } = {}): Promise<CleanResult> {
   const jobs = new Set<string>();

@@ -216,7 +216,7 @@ describe('build directories', () => {
     await b.release();
   });
 
-  it('gives two builds of one job two directories at once, and the first again once free', async () => {
+  it('gives two builds of one job two directories at once, removes the spare one after its build, and gives the first again once free', async () => {
     const [one, two] = await Promise.all([
       prepareBuildDir({ repo, commit: A, job: 'twice', root }),
       prepareBuildDir({ repo, commit: B, job: 'twice', root }),
@@ -226,6 +226,7 @@ describe('build directories', () => {
     assert.deepEqual(byCommit, ['before\n', 'after\n']);
     await one.release();
     await two.release();
+    assert.deepEqual(fs.readdirSync(path.join(root, 'work')).filter((d) => d.startsWith(jobDirName('twice'))), [jobDirName('twice')], 'the spare directory went with its build');
     const next = await prepareBuildDir({ repo, commit: B, job: 'twice', root });
     assert.equal(next.dir, path.join(root, 'work', jobDirName('twice')));
     await next.release();

@@ -355,6 +355,8 @@ describe('a task graph', () => {
       assert.deepEqual(skipped.result, { kind: 'failure', reason: 'skipped', message: 'Skipped: needs build (failed)' });
       assert.deepEqual(fs.readdirSync(path.join(jobs.buildRoot, 'locks')).filter((f) => f.startsWith(jobDirName('test'))), []);
       fs.writeFileSync(flag, '');
+      // The first round left the product in test's directory: build must wait for this round to link it again.
+      fs.rmSync(path.join(jobs.buildRoot, 'work', jobDirName('test'), 'node_modules', 'dep.js'));
       assert.equal(await jobs.markForRebuild(build), 'marked');
       const passed = await final(jobs, test);
       assert.equal(passed.result.kind, 'success');

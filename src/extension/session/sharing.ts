@@ -91,7 +91,7 @@ export class SessionSharing implements Disposable {
     const commits = targets.map((t) => t.target.commit);
     void this.options.ops.run('Clean Build Directories', { runs: true, background: true }, async () => {
       const r = await jobs.clean(commits);
-      if (r.removed.length > 0) { this.options.log(`Removed ${r.removed.length} build director${r.removed.length === 1 ? 'y' : 'ies'} of jobs no longer declared (${(r.bytes / 1024 / 1024).toFixed(1)} MB): ${r.removed.join(', ')}`); }
+      if (r.removed.length > 0) { this.options.log(`Removed ${r.removed.length} folder${r.removed.length === 1 ? '' : 's'} of build directories no longer needed, freeing ${(r.bytes / 1024 / 1024).toFixed(1)} MiB: ${r.removed.join(', ')}`); }
     });
   }
 

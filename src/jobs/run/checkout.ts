@@ -1,5 +1,7 @@
-// Build directories: one per job (two when two builds of a job run at once), outside the repository and its
-// .git, filled with exactly a commit's files. A private index per directory lets git write only what
+// Build directories: one per job, reused by every build of the job whatever its commit, outside the
+// repository and its .git, filled with exactly a commit's files. A build of the job that finds it in use
+// (two commits of a range at once) gets a spare directory, removed when that build is over: builds of
+// many commits leave one directory per job, not one per commit. A private index per directory lets git write only what
 // changed since the previous build; the user's index, work tree and refs are never touched.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -58,6 +60,14 @@ export interface PrepareOptions {
   only?: (file: string) => boolean;
   /** Told what copying the working tree's files costs (a huge file), or that they could not be taken out again. */
   onNote?: (message: string) => void;
+  /** The directory, locked already by claimBuildDir (default: the first free one is locked here). */
+  claim?: DirClaim;
+}
+
+/** A build directory's name under `work/`, locked for one build. */
+export interface DirClaim {
+  readonly name: string;
+  readonly lock: LockHandle;
 }
 
 export interface BuildDir {
@@ -76,9 +86,13 @@ const MAX_DIRS_PER_JOB = 64;
  */
 export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir> {
   const { repo, commit } = options;
-  if (!isObjectId(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
+  if (!isObjectId(commit)) {
+    await options.claim?.lock.release();
+    throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`);
+  }
   const root = options.root ?? buildRoot(repoId(repo.commonDir));
-  const { name, lock } = await lockFreeDir(root, jobDirName(options.job), options);
+  const { name, lock } = options.claim ?? (await claimBuildDir(root, options, false))!;
+  const spare = name !== jobDirName(options.job);
   try {
     const dir = path.join(root, 'work', name);
     if (options.clean) {
@@ -96,7 +110,7 @@ export async function prepareBuildDir(options: PrepareOptions): Promise<BuildDir
       } catch (e) {
         options.onNote?.(`Could not take the working tree's files out of ${dir} (the next build there does): ${e instanceof Error ? e.message : String(e)}`);
       } finally {
-        await lock.release();
+        await removeSpare(spare, dir, options.onNote).finally(() => lock.release());
       }
     };
     return { dir, release };
@@ -122,8 +136,14 @@ export async function checkoutInto(dir: string, repo: SourceRepo, commit: string
   return worktree ? layWorktree(dir, repo.gitDir, worktree, { ...(only ? { only } : {}), ...(tell ? { tell } : {}) }) : [];
 }
 
-async function lockFreeDir(root: string, base: string, options: PrepareOptions): Promise<{ name: string; lock: LockHandle }> {
-  for (let n = 1; n <= MAX_DIRS_PER_JOB; n++) {
+/**
+ * Locks the job's directory, or when a build holds it, a spare one (`<name>.2`…); with `firstOnly`, only the
+ * job's own directory, and undefined if it is in use (what readies a directory ahead of time does not make a
+ * spare one: the build gets one when it runs, if it must).
+ */
+export async function claimBuildDir(root: string, options: Pick<PrepareOptions, 'job' | 'run' | 'onTakeOver'>, firstOnly: boolean): Promise<DirClaim | undefined> {
+  const base = jobDirName(options.job);
+  for (let n = 1; n <= (firstOnly ? 1 : MAX_DIRS_PER_JOB); n++) {
     const name = n === 1 ? base : `${base}.${n}`;
     const lock = await acquireLock(path.join(root, 'locks', `${name}.lock`), {
       wait: false,
@@ -133,7 +153,18 @@ async function lockFreeDir(root: string, base: string, options: PrepareOptions):
     });
     if (lock) { return { name, lock }; }
   }
+  if (firstOnly) { return undefined; }
   throw new DataKitError('BuildDirBusy', `All ${MAX_DIRS_PER_JOB} build directories of job ${options.job} are in use`);
+}
+
+/** A spare directory goes with its build (its lock still held); one that cannot be removed is said, and gc removes it. */
+async function removeSpare(spare: boolean, dir: string, tell?: (message: string) => void): Promise<void> {
+  if (!spare) { return; }
+  try {
+    await fs.rm(dir, { recursive: true, force: true });
+  } catch (e) {
+    tell?.(`Could not remove the spare build directory ${dir} (gc and clean do): ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /**

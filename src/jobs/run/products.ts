@@ -93,6 +93,22 @@ export async function unseal(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The runs of a key that `done` does not name (a run that died, products made again), once an hour old (as
+ * `unseal` keeps them): their paths relative to `dir`. The caller holds the key's lock.
+ */
+export async function oldRuns(dir: string): Promise<string[]> {
+  const current = (await unlessMissing(fs.readFile(path.join(dir, DONE), 'utf8')))?.split('\n')[1];
+  const now = Date.now();
+  const old: string[] = [];
+  for (const name of await unlessMissing(fs.readdir(dir)) ?? []) {
+    if (name === DONE || name === current) { continue; }
+    const st = await unlessMissing(fs.lstat(path.join(dir, name)));
+    if (st && now - st.mtimeMs > OLD_RUN_KEPT_MS) { old.push(name); }
+  }
+  return old;
+}
+
 /** The sealed products of the key in `dir`, if a run of it finished. */
 export async function readSealed(dir: string, key: string): Promise<SetupProducts | undefined> {
   try {

@@ -213,6 +213,18 @@ function readOnly(file: string): 'file' | 'link' | 'gone' {
 const STATE_FILE = 'datakit-ci-setup';
 
 /**
+ * The key of the setup whose products are linked in a job's checkout, their paths, and the file that records
+ * them; undefined when none are.
+ */
+export async function linkedProducts(checkout: string): Promise<{ key: string; files: string[]; record: string } | undefined> {
+  const record = path.join(checkout, '.git', STATE_FILE);
+  const text = await unlessMissing(fs.readFile(record, 'utf8'));
+  if (!text) { return undefined; }
+  const [key, ...files] = text.split('\n');
+  return { key: key!, files: files.filter((f) => f !== ''), record };
+}
+
+/**
  * A hard link (or a copy of a symbolic link) of `src` at `dst`, creating the folders on the way and
  * replacing what is in the way; false if `src` is gone.
  */
@@ -247,9 +259,14 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
   const previousKey = previous === '' ? undefined : previous.split('\n')[0];
   let removed = 0;
   if (previousKey !== undefined && previousKey !== products?.key) {
-    // The previous key's products: their paths were recorded with the key.
+    // The previous key's products: their paths were recorded with the key. The folders they leave empty go too.
+    const folders = new Set<string>();
     for (const f of previous.split('\n').slice(1).filter((x) => x !== '')) {
       try { fsSync.unlinkSync(path.join(checkout, f)); removed++; } catch { /* already gone */ }
+      for (let d = path.dirname(f); d !== '.' && d !== path.dirname(d); d = path.dirname(d)) { folders.add(d); }
+    }
+    for (const d of [...folders].sort((a, b) => b.length - a.length)) {
+      try { fsSync.rmdirSync(path.join(checkout, d)); } catch { /* not empty: the checkout's own files, or the job's */ }
     }
     await fs.rm(state, { force: true });
   }

@@ -9,7 +9,7 @@ import path = require('node:path');
 import { BuildFailure, type Builder, type BuildJob, type EntryReader, type FinishedNeed } from '../../engine/builder';
 import { homeShort, type LiveLog } from '../../engine/liveLog';
 import type { SourceRepo } from '../../store/source/sourceRepo';
-import { prepareBuildDir, type BuildDir, type PrepareOptions } from './checkout';
+import { claimBuildDir, prepareBuildDir, type BuildDir, type DirClaim, type PrepareOptions } from './checkout';
 import { coveredByKey } from './worktreeCopy';
 import { entryName, keyJson, type JobKey } from '../keys/key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
@@ -99,9 +99,13 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
    * The job's build directory, locked, checked out, with the setup's products in place (the setup run
    * first if no one has): what a job that needs others readies while they build. Its links are made a few
    * hundred at a time, so that the jobs that can run at once (which link theirs in one go) start first.
+   * Only the job's own directory is readied so: when another build of the job holds it (another commit of a
+   * range), nothing is, and the build gets a directory when it runs (a spare one if it must, removed after).
    */
-  prepare(key: JobKey, log: LiveLog, signal: AbortSignal): Promise<PreparedDir> {
-    return this.ready(key, log, signal, true);
+  async prepare(key: JobKey, log: LiveLog, signal: AbortSignal): Promise<PreparedDir | undefined> {
+    const run = randomUUID();
+    const claim = await claimBuildDir(this.options.buildRoot, { job: key.job.name, run, onTakeOver: (message) => log.log(message) }, true);
+    return claim && this.ready(key, log, signal, { run, claim });
   }
 
   /**
@@ -119,17 +123,25 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     }
   }
 
-  private async ready(key: JobKey, log: LiveLog, signal: AbortSignal, inBackground: boolean): Promise<PreparedDir> {
-    await this.killOrphans(log);
+  /** `ahead`: readied while the build waits for its needs, in the directory claimed for it (see prepare). */
+  private async ready(key: JobKey, log: LiveLog, signal: AbortSignal, ahead?: { run: string; claim: DirClaim }): Promise<PreparedDir> {
+    const inBackground = ahead !== undefined;
+    try {
+      await this.killOrphans(log);
+    } catch (e) {
+      await ahead?.claim.lock.release();
+      throw e;
+    }
     const { job, commit } = key;
     // Marks every process of this run, so that those that leave the job's process group are found too.
-    const run = randomUUID();
+    const run = ahead?.run ?? randomUUID();
     // The checkout is made while the setup runs (once its command has started: it comes first).
     const setup = key.setup ? this.setups.ensure(key.setup, commit, log, signal, key.worktree) : undefined;
     const checkout = (async () => {
       await setup?.started;
+      const repo = await this.options.repo().catch(async (e: unknown) => { await ahead?.claim.lock.release(); throw e; });
       return prepareBuildDir({
-        repo: await this.options.repo(), commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run,
+        repo, commit, job: job.name, clean: job.clean, root: this.options.buildRoot, run, ...(ahead ? { claim: ahead.claim } : {}),
         onTakeOver: (message) => log.log(message), ...(key.worktree ? this.worktreeOptions(key, log) : {}),
       });
     })();
@@ -160,14 +172,14 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
 
   async abandon(prepared: Promise<unknown>): Promise<void> {
     // A checkout that failed to be readied holds nothing to free (its failure was generate's to report).
-    const p = await (prepared as Promise<PreparedDir>).catch(() => undefined);
+    const p = await (prepared as Promise<PreparedDir | undefined>).catch(() => undefined);
     await p?.dir.release();
   }
 
   async generate({ key, log, tx, signal, needs, prepared }: BuildJob<JobKey, unknown, ShellValue>): Promise<ShellValue> {
     await tx.writeFile('key.json', keyJson(key));
     const { job, commit } = key;
-    const { dir, run, products } = await ((prepared as Promise<PreparedDir> | undefined) ?? this.ready(key, log, signal, false));
+    const { dir, run, products } = (await (prepared as Promise<PreparedDir | undefined> | undefined)) ?? await this.ready(key, log, signal);
     try {
       for (const [name, need] of needs) { await this.restoreNeed(name, need, dir.dir, log); }
       log.log(`In ${homeShort(dir.dir)}`); // where the log's absolute paths start (see ranIn)
