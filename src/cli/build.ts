@@ -141,14 +141,7 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
 
   const stop = stopOnSignals(io, () => { for (const k of keys) { jobs.cancel(k); } });
 
-  const statuses = new Map<JobKey, JobStatus>();
-  for (const key of keys) {
-    const s = await jobs.lookup(key);
-    statuses.set(key, s);
-    if (values.verbose && s.output.kind === 'live') {
-      subs.push(s.output.log.subscribe(0, prefixLines(keys.length > 1 ? `[${key.job.name}] ` : '', io, s.output.log.flow)));
-    }
-  }
+  const statuses = await lookUpAll(jobs, keys, values.verbose ? { io, subs } : undefined);
   if ([...statuses.values()].some((s) => s.result.kind === 'pending')) { await sayTrustOnce(); }
 
   // A finished job's line says where its result came from; computed once, when it finishes.
@@ -198,6 +191,19 @@ async function buildWith(jobs: RepoJobs, values: BuildValues, positionals: strin
     for (const s of subs) { s.dispose(); }
     stop.dispose();
   }
+}
+
+/** Each job's status as the build starts; with `verbose`, the live log of each job that runs, followed. */
+async function lookUpAll(jobs: RepoJobs, keys: readonly JobKey[], verbose: { io: Io; subs: Disposable[] } | undefined): Promise<Map<JobKey, JobStatus>> {
+  const statuses = new Map<JobKey, JobStatus>();
+  for (const key of keys) {
+    const s = await jobs.lookup(key);
+    statuses.set(key, s);
+    if (verbose && s.output.kind === 'live') {
+      verbose.subs.push(s.output.log.subscribe(0, prefixLines(keys.length > 1 ? `[${key.job.name}] ` : '', verbose.io, s.output.log.flow)));
+    }
+  }
+  return statuses;
 }
 
 /**

@@ -379,7 +379,6 @@ export class RepoJobs {
 
   /** Whether any result was ever saved here (by a build, or fetched and adopted). */
   async hasResults(): Promise<boolean> { return (await this.store.listEntries(this.builder)).length > 0; }
-
   /** The bytes of the results repository's objects. */
   resultsBytes(): number { return objectBytes(this.store.dir); }
 
