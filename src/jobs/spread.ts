@@ -53,10 +53,14 @@ export function withNeeds(all: readonly JobKey[], picked: readonly JobKey[]): Jo
  * chain), from the median of its last successful runs: the longest go first, so that the commit's critical
  * path starts at once.
  */
-export async function chainLengths(jobs: RepoJobs, keys: readonly JobKey[]): Promise<Map<JobKey, number>> {
+export async function chainLengths(jobs: RepoJobs, keys: readonly JobKey[], say: (line: string) => void): Promise<Map<JobKey, number>> {
   const runMs = new Map<JobKey, number>();
   for (const k of keys) {
-    const runs = (await jobs.jobHistory(k.job.name, 5).catch(() => [])).filter((b) => b.result === 'success' && b.runMs !== undefined).map((b) => b.runMs!).sort((a, b) => a - b);
+    const history = await jobs.jobHistory(k.job.name, 5).catch((e: Error) => {
+      say(`${k.job.name}: its past run times could not be read (${e.message}); its chain is weighed at ${UNKNOWN_RUN_MS} ms a job`);
+      return [];
+    });
+    const runs = history.filter((b) => b.result === 'success' && b.runMs !== undefined).map((b) => b.runMs!).sort((a, b) => a - b);
     runMs.set(k, runs.length ? runs[Math.floor(runs.length / 2)]! : UNKNOWN_RUN_MS);
   }
   const dependents = new Map<string, JobKey[]>();
@@ -80,7 +84,7 @@ export async function chainLengths(jobs: RepoJobs, keys: readonly JobKey[]): Pro
  */
 export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: SpreadOptions): Promise<SpreadReport> {
   const { claims, entry } = jobs.claims(o.remote, o.runner, o.timeoutMs);
-  const lengths = await chainLengths(jobs, keys);
+  const lengths = await chainLengths(jobs, keys, o.say);
   const byDigest = new Map(keys.map((k) => [k.digest, k]));
   const needsOf = (k: JobKey): JobKey[] => Object.values(k.needs).map((d) => byDigest.get(d)).filter((n): n is JobKey => n !== undefined);
   const order = [...keys].sort((a, b) => lengths.get(b)! - lengths.get(a)!);
