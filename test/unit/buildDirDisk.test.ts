@@ -117,6 +117,25 @@ describe('build directories on disk', () => {
     assert.equal(again.code, 0, again.out + again.err);
   });
 
+  it('a record of linked products that names a path outside its checkout (a job can write there) makes clean stop with a clear error, removing nothing it lists', () => {
+    const { dir, env, root } = project();
+    assert.equal(runCli(dir, ['build'], env).code, 0);
+    const victim = path.join(tmp, `victim${n}.txt`);
+    fs.writeFileSync(victim, 'keep me\n');
+    const checkout = path.join(root(), 'work', jobDirName('test'));
+    const record = path.join(checkout, '.git', 'datakit-ci-setup');
+    const [key, ...files] = fs.readFileSync(record, 'utf8').split('\n');
+    fs.writeFileSync(record, [key, ...files.filter(Boolean), path.relative(checkout, victim), ''].join('\n'));
+    // The setup's input changes: test's links are to products no longer current, which clean takes out.
+    write(dir, { 'package.json': '{"version": 2}\n' });
+    git(dir, 'commit', '-qam', 'new dependencies');
+    const r = runCli(dir, ['clean'], env);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.err, /datakit-ci-setup names a path outside its checkout \("(\.\.\/)+victim\d+\.txt"\): nothing it lists is removed/);
+    assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me\n');
+    assert.equal(fs.readdirSync(path.join(checkout, 'node_modules', 'dep')).length, 40, 'the links it lists are all still there');
+  });
+
   it('gc removes what clean does and says what it freed', () => {
     const { dir, env, root } = project();
     fiveCommits(dir);

@@ -220,8 +220,15 @@ export async function linkedProducts(checkout: string): Promise<{ key: string; f
   const record = path.join(checkout, '.git', STATE_FILE);
   const text = await unlessMissing(fs.readFile(record, 'utf8'));
   if (!text) { return undefined; }
-  const [key, ...files] = text.split('\n');
-  return { key: key!, files: files.filter((f) => f !== ''), record };
+  const [key, ...lines] = text.split('\n');
+  const files = lines.filter((f) => f !== '');
+  // Written by us, but inside the checkout, where a job's command may write too: its paths are removed later
+  // (by the next setup's links and by clean), so one that leaves the checkout makes the record unusable.
+  const outside = files.find((f) => path.isAbsolute(f) || f.split(/[\\/]/).includes('..'));
+  if (outside !== undefined) {
+    throw new DataKitError('InvalidPath', `${record} names a path outside its checkout (${JSON.stringify(outside.slice(0, 200))}): nothing it lists is removed; delete the checkout ${checkout} to go on`);
+  }
+  return { key: key!, files, record };
 }
 
 /**
