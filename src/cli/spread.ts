@@ -10,8 +10,6 @@ import type { Io } from './context';
 
 /** How long a claim nobody refreshes lasts by default (s): a runner that died frees its jobs after this. */
 const DEFAULT_EXPIRY_S = 120;
-/** How long a push or fetch of a runner may take by default (ms). */
-const DEFAULT_REMOTE_MS = 120_000;
 
 export interface SpreadFlags {
   readonly runners: number;
@@ -45,7 +43,7 @@ export async function runSpread(jobs: RepoJobs, all: readonly JobKey[], keys: re
   io.err(`datakit-ci: ${runner}, one of ${flags.runners} runners, shares ${spread.length} job${spread.length === 1 ? '' : 's'} through claims on ${remote}\n`);
   const started = Date.now();
   const r = await buildSpread(jobs, spread, {
-    remote, runner, expiryMs: flags.expiryMs, timeoutMs: timeoutMs ?? DEFAULT_REMOTE_MS, slots: Math.max(1, os.availableParallelism()),
+    remote, runner, expiryMs: flags.expiryMs, ...(timeoutMs !== undefined ? { timeoutMs } : {}), slots: Math.max(1, os.availableParallelism()),
     say: (line) => io.err(`datakit-ci: ${printable(line)}\n`),
   });
   if (r.stopped !== undefined) {

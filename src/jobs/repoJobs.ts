@@ -353,9 +353,9 @@ export class RepoJobs {
   }
 
   /** Claims of runners sharing a commit's jobs on `remote`, as `runner`, and the entry of each key there (see claims.ts). */
-  claims(remote: string, runner: string, timeoutMs: number): { claims: ReturnType<GitStore['claims']>; entry: (key: JobKey) => string } {
+  claims(remote: string, runner: string, timeoutMs?: number): { claims: ReturnType<GitStore['claims']>; entry: (key: JobKey) => string } {
     this.mustTrust('claims nothing');
-    return { claims: this.store.claims({ remote, userConfig: path.join(this.dirs.commonDir, 'config'), runner, timeoutMs }), entry: (k) => `${this.builder}/${entryName(k)}` };
+    return { claims: this.store.claims({ remote, userConfig: path.join(this.dirs.commonDir, 'config'), runner, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }), entry: (k) => `${this.builder}/${entryName(k)}` };
   }
 
   /** Brings a remote's results here; lookups use them where there is no result of our own. */

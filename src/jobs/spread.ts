@@ -2,6 +2,7 @@
 // jobs no one has claimed (see store/results/claims.ts), the longest chain of `needs` first, builds them,
 // pushes each result at once and removes its claim; a job whose needs another runner builds waits for their
 // results to come through fetches. What is left when the remote refuses claims is built here, as without.
+import { Mutex } from 'async-mutex';
 import { DataKitError } from '../shared/errors';
 import type { Claim, Claims } from '../store/results/claims';
 import { claimHolder } from '../store/results/claims';
@@ -15,7 +16,7 @@ export interface SpreadOptions {
   /** A claim nobody refreshed for this long (ms) is taken over; ours are refreshed three times as often. */
   readonly expiryMs: number;
   /** How long each push or fetch may take (ms). */
-  readonly timeoutMs: number;
+  readonly timeoutMs?: number;
   /** How many jobs build here at once. */
   readonly slots: number;
   /** Told what happens, a line at a time (what a remote said is printable ASCII by then). */
@@ -94,7 +95,8 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
   const built: string[] = [];
   const said = new Set<string>();
   const sayOnce = (id: string, line: string): void => { if (!said.has(id)) { said.add(id); o.say(line); } };
-  const pushes = new Serial();
+  // Pushes of results that could not go with their claim's removal: one at a time.
+  const pushes = new Mutex();
   let wait = FIRST_WAIT_MS;
   let failed: { e: unknown } | undefined;
   try {
@@ -179,7 +181,7 @@ async function resultMeanwhile(jobs: RepoJobs, claims: Claims, entry: string, k:
 }
 
 /** Builds one claimed job, refreshing the claim meanwhile, then pushes its result and removes the claim. */
-async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey, first: string, o: SpreadOptions, pushes: Serial): Promise<void> {
+async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey, first: string, o: SpreadOptions, pushes: Mutex): Promise<void> {
   let value: string | undefined = first;
   let refreshing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -205,20 +207,10 @@ async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey
     // The result and the claim's removal in one push; else (another result there, the claim lost) apart.
     const result = s.output.kind === 'saved' ? s.output.saved.commit : undefined;
     if (value !== undefined && result !== undefined && await claims.finish(entry, value, result)) { return; }
-    await pushes.run(() => jobs.push(o.remote, { timeoutMs: o.timeoutMs }));
+    await pushes.runExclusive(() => jobs.push(o.remote, { timeoutMs: o.timeoutMs }));
   } catch (e) {
     if (!DataKitError.is(e, 'RemoteFailed')) { throw e; }
     o.say(`${k.job.name}: built here, but its result could not be pushed: ${e.message}`);
   }
   if (value !== undefined && !await claims.release(entry, value)) { o.say(`${k.job.name}: its claim was taken over meanwhile; another runner may build it too`); }
-}
-
-/** Runs what it is given one at a time, in order. */
-class Serial {
-  private last: Promise<unknown> = Promise.resolve();
-  run<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.last.then(f, f);
-    this.last = next.catch(() => undefined);
-    return next;
-  }
 }

@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
 import { entryRefName } from '../git/names';
 import type { RunGitOptions } from '../git/git';
-import { checkRemoteName, CLAIMS_PREFIX, claimsRefspec, porcelainLines, refsOf, remoteError, SEEN_CLAIMS_PREFIX, SHARED_PREFIX } from './sharing';
+import { checkRemoteName, CLAIMS_PREFIX, claimsRefspec, porcelainLines, refsOf, REMOTE_TIMEOUT_MS, remoteError, SEEN_CLAIMS_PREFIX, SHARED_PREFIX } from './sharing';
 import type { StoreContext } from './storeContext';
 
 export { CLAIMS_PREFIX, SEEN_CLAIMS_PREFIX };
@@ -43,8 +43,8 @@ export interface ClaimsOptions {
   readonly userConfig: string;
   /** Who this runner is, as other runners are told. */
   readonly runner: string;
-  /** How long a push or fetch may take. */
-  readonly timeoutMs: number;
+  /** How long a push or fetch may take (default: as long as any push or fetch of results). */
+  readonly timeoutMs?: number;
   /** The clock (ms). */
   readonly now?: () => number;
 }
@@ -208,7 +208,7 @@ export class Claims {
   }
 
   private remoteOptions(): Omit<RunGitOptions, 'cwd'> {
-    return { allowFailure: true, timeoutMs: this.options.timeoutMs, env: { GIT_TERMINAL_PROMPT: '0' } };
+    return { allowFailure: true, timeoutMs: this.options.timeoutMs ?? REMOTE_TIMEOUT_MS, env: { GIT_TERMINAL_PROMPT: '0' } };
   }
 
   /** The contents of blobs of the results repository, by id (one `git cat-file --batch`). */

@@ -18,7 +18,7 @@ export const FETCHED_PREFIX = 'refs/fetched/';
 export const CLAIMS_PREFIX = 'refs/datakit-ci-claims/';
 export const SEEN_CLAIMS_PREFIX = 'refs/claims-seen/';
 /** How long a push or fetch may go without finishing. */
-const REMOTE_TIMEOUT_MS = 120_000;
+export const REMOTE_TIMEOUT_MS = 120_000;
 
 export class Sharing {
   /** What a fetched result must pass before it is adopted. */
