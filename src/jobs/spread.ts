@@ -2,6 +2,7 @@
 // jobs no one has claimed (see store/results/claims.ts), the longest chain of `needs` first, builds them,
 // pushes each result at once and removes its claim; a job whose needs another runner builds waits for their
 // results to come through fetches. What is left when the remote refuses claims is built here, as without.
+import { createHash } from 'node:crypto';
 import { Mutex } from 'async-mutex';
 import { DataKitError } from '../shared/errors';
 import type { Claim, Claims } from '../store/results/claims';
@@ -55,15 +56,15 @@ export function withNeeds(all: readonly JobKey[], picked: readonly JobKey[]): Jo
  * path starts at once.
  */
 export async function chainLengths(jobs: RepoJobs, keys: readonly JobKey[], say: (line: string) => void): Promise<Map<JobKey, number>> {
-  const runMs = new Map<JobKey, number>();
-  for (const k of keys) {
+  // Every job's history read at once (a job's is a walk of its branches: their waits overlap).
+  const runMs = new Map(await Promise.all(keys.map(async (k) => {
     const history = await jobs.jobHistory(k.job.name, 5).catch((e: Error) => {
       say(`${k.job.name}: its past run times could not be read (${e.message}); its chain is weighed at ${UNKNOWN_RUN_MS} ms a job`);
       return [];
     });
     const runs = history.filter((b) => b.result === 'success' && b.runMs !== undefined).map((b) => b.runMs!).sort((a, b) => a - b);
-    runMs.set(k, runs.length ? runs[Math.floor(runs.length / 2)]! : UNKNOWN_RUN_MS);
-  }
+    return [k, runs.length ? runs[Math.floor(runs.length / 2)]! : UNKNOWN_RUN_MS] as const;
+  })));
   const dependents = new Map<string, JobKey[]>();
   for (const k of keys) { for (const d of Object.values(k.needs)) { dependents.set(d, [...dependents.get(d) ?? [], k]); } }
   const out = new Map<JobKey, number>();
@@ -113,28 +114,38 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
         if (!done.has(k) && !building.has(k) && needsOf(k).some((n) => skipped.has(n) || (done.has(n) && notPassed(jobs.peek(n))))) { skipped.add(k); done.add(k); }
       }
       const ready = order.filter((k) => !done.has(k) && !building.has(k) && needsOf(k).every((n) => done.has(n)));
-      // As many as there are free slots, claimed at once (each claim is a push: their wait overlaps).
-      const picked: JobKey[] = [];
-      for (const k of ready) {
-        if (building.size + picked.length >= o.slots) { break; }
+      // The jobs free to claim, this runner's turn among equals first (runners that all went for the same
+      // job would take one job a round between them).
+      const free = spreadTies(ready.filter((k) => {
         const c = seen.get(entry(k));
-        if (c !== undefined && (c.mine || c.unchangedMs < o.expiryMs)) { if (!c.mine) { sayOnce(c.value, `${k.job.name}: building on ${claimHolder(c)}`); } continue; }
-        picked.push(k);
-      }
+        if (c === undefined || (!c.mine && c.unchangedMs >= o.expiryMs)) { return true; }
+        if (!c.mine) { sayOnce(c.value, `${k.job.name}: building on ${claimHolder(c)}`); }
+        return false;
+      }), lengths, o.runner);
+      // Each free slot claims the next free job, and on losing it to another runner the one after, at once
+      // (each claim is a push: the slots' claims overlap).
       let started = 0;
-      await Promise.all(picked.map(async (k) => {
-        const value = await take(claims, entry(k), seen.get(entry(k)), k, o);
-        if (value === undefined || await resultMeanwhile(jobs, claims, entry(k), k, value, o)) { return; }
-        // Never a rejection left unawaited: the first failure is kept and ends the loop below.
-        building.set(k, buildOne(jobs, claims, entry(k), k, value, o, pushes).then(() => { built.push(k.job.name); done.add(k); }, (e: unknown) => { failed ??= { e }; })
-          .finally(() => building.delete(k)));
-        started++;
-      }));
-      if (started === 0) {
+      const next = free[Symbol.iterator]();
+      const lane = async (): Promise<void> => {
+        for (let it = next.next(); !it.done; it = next.next()) {
+          const k = it.value;
+          const value = await take(claims, entry(k), seen.get(entry(k)), k, o);
+          if (value === undefined || await resultMeanwhile(jobs, claims, entry(k), k, value, o)) { continue; }
+          // Never a rejection left unawaited: the first failure is kept and ends the loop below.
+          building.set(k, buildOne(jobs, claims, entry(k), k, value, o, pushes).then(() => { built.push(k.job.name); done.add(k); }, (e: unknown) => { failed ??= { e }; })
+            .finally(() => building.delete(k)));
+          started++;
+          return;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(0, o.slots - building.size) }, lane));
+      if (started > 0) { wait = FIRST_WAIT_MS; }
+      if (building.size >= o.slots) {
+        // Every slot busy: nothing to claim until one frees, so no look at the remote meanwhile.
+        await Promise.race(building.values());
+      } else if (started === 0) {
         await Promise.race([...building.values(), new Promise((r) => setTimeout(r, wait))]);
         wait = Math.min(LAST_WAIT_MS, Math.round(wait * 1.5));
-      } else {
-        wait = FIRST_WAIT_MS;
       }
       if (failed) { throw failed.e; }
     }
@@ -145,6 +156,25 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
     await Promise.allSettled(building.values());
     return { built, stopped: e.message };
   }
+}
+
+/**
+ * `keys` (longest chain first) with each run of equally long chains turned to start at a place of its own
+ * for this runner: runners of one commit then go for different jobs of a wide graph instead of racing for
+ * the same one.
+ */
+export function spreadTies(keys: readonly JobKey[], lengths: ReadonlyMap<JobKey, number>, runner: string): JobKey[] {
+  const turn = createHash('sha256').update(runner).digest().readUInt32BE(0);
+  const out: JobKey[] = [];
+  for (let i = 0; i < keys.length;) {
+    let j = i + 1;
+    while (j < keys.length && lengths.get(keys[j]!) === lengths.get(keys[i]!)) { j++; }
+    const run = keys.slice(i, j);
+    const at = turn % run.length;
+    out.push(...run.slice(at), ...run.slice(0, at));
+    i = j;
+  }
+  return out;
 }
 
 /** Whether a status is a result other than a success (a need of this kind skips what needs it). */
