@@ -7,6 +7,9 @@ import { Mutex } from 'async-mutex';
 import { DataKitError } from '../shared/errors';
 import type { Claim, Claims } from '../store/results/claims';
 import { claimHolder } from '../store/results/claims';
+
+/** Who holds a claim, as it can be shown (see claims.ts). */
+export { claimHolder };
 import type { JobKey } from './keys/key';
 import type { JobStatus, RepoJobs } from './repoJobs';
 

@@ -13,6 +13,12 @@ import type { Settings } from '../settings';
 export class JobView {
   /** The pid of another process (a terminal, another window) building this key now. */
   elsewhere: number | undefined;
+  /**
+   * A runner that claimed this job on origin (`build --runners`), when it has no result here: who (printable
+   * text), when the claim says it was made (its maker's clock: shown, never trusted), and how long this
+   * window has seen it unchanged.
+   */
+  claimedBy: { readonly runner: string; readonly since?: number; readonly unchangedMs: number } | undefined;
 
   constructor(readonly key: JobKey, private readonly jobs: RepoJobs) {}
 

@@ -2,7 +2,8 @@
 // under its size cap, the build directories of jobs no longer declared removed. Each runs as an operation
 // (see operations.ts): in the background when the editor starts it, refused in an untrusted workspace.
 import type { Disposable } from '../../shared/events';
-import type { SessionHost, SessionOptions } from './model';
+import { claimHolder } from '../../jobs/spread';
+import type { JobView, SessionHost, SessionOptions } from './model';
 
 /** How long after the last build finished results are pushed (`datakitCi.pushResults`). */
 const PUSH_DEBOUNCE_MS = 2000;
@@ -10,12 +11,17 @@ const PUSH_DEBOUNCE_MS = 2000;
 const GC_CHECK_MS = 60 * 60 * 1000;
 /** How long after the window opened the results repository's size is first looked at. */
 const GC_FIRST_CHECK_MS = 5000;
+/** While another runner builds a job shown here (a claim on origin), how often origin is fetched again. */
+const CLAIMED_FETCH_MS = 30_000;
 
 export class SessionSharing implements Disposable {
   private pushTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
   private lastGcCheck = 0;
+  private claimedTimer: NodeJS.Timeout | undefined;
+  /** The claims of origin as this window saw them (kept, so that it knows how long each stayed unchanged). */
+  private originClaims: ReturnType<SessionHost['jobs']['claims']> | undefined;
 
   constructor(private readonly session: SessionHost, private readonly options: SessionOptions) {}
 
@@ -37,11 +43,40 @@ export class SessionSharing implements Disposable {
   async fetchResults(): Promise<{ results: number; changed: number } | undefined> {
     const { jobs } = this.session;
     if (this.session.disposed || !(await jobs.hasRemote('origin'))) { return undefined; }
-    const r = await jobs.fetch('origin');
+    // The claims of runners that share a commit's jobs (`build --runners`) come with the results.
+    const r = await jobs.fetch('origin', { claims: true });
     this.options.log(`Fetched ${r.results} results from origin (${r.changed} new or moved)`);
     // A job shown without a result may have one now; one shown with its own keeps it.
     if (r.changed > 0) { await this.session.readUnread(this.session.targets.flatMap((t) => t.jobs)); }
+    await this.showClaims();
     return r;
+  }
+
+  /**
+   * Marks each job shown with no result that a runner claimed on origin (`building on <runner>`), and while
+   * there is one, fetches again now and then (when fetching on its own is allowed) to show its result.
+   */
+  private async showClaims(): Promise<void> {
+    const { jobs } = this.session;
+    this.originClaims ??= jobs.claims('origin', 'editor');
+    const { claims, entry } = this.originClaims;
+    const seen = await claims.read();
+    const changed: JobView[] = [];
+    let claimed = 0;
+    for (const j of this.session.targets.flatMap((t) => t.jobs)) {
+      const c = j.status === undefined ? seen.get(entry(j.key)) : undefined;
+      const by = c && { runner: claimHolder(c), ...(c.time !== undefined ? { since: c.time } : {}), unchangedMs: c.unchangedMs };
+      if (by) { claimed++; }
+      if (j.claimedBy?.runner !== by?.runner || j.claimedBy?.since !== by?.since) { changed.push(j); }
+      j.claimedBy = by;
+    }
+    this.session.jobsChanged(changed);
+    clearTimeout(this.claimedTimer);
+    if (claimed === 0 || this.session.disposed || this.options.settings().fetchIntervalMinutes === 0) { return; }
+    this.options.log(`${claimed} job${claimed === 1 ? ' is' : 's are'} building on other runners (claims on origin): fetching again in ${CLAIMED_FETCH_MS / 1000} s`);
+    this.claimedTimer = setTimeout(() => {
+      void this.options.ops.run('Fetch Results', { runs: true, background: true }, () => this.fetchResults());
+    }, CLAIMED_FETCH_MS);
   }
 
   /** Pushes the results to `origin` (when it has one). */
@@ -96,6 +131,7 @@ export class SessionSharing implements Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.claimedTimer);
     clearTimeout(this.pushTimer);
     clearTimeout(this.gcTimer);
   }

@@ -8,6 +8,7 @@ import { reusedFrom } from '../../jobs/repoJobs';
 import { escapeCell, firstLine, short } from './labels';
 import type { Sessions } from '../session/sessions';
 import type { Session } from '../session/session';
+import type { JobView } from '../session/model';
 
 const REFRESH_MS = 250;
 
@@ -20,6 +21,8 @@ const ICONS: Record<JobState, vscode.ThemeIcon> = {
 };
 /** A pending job that waits (for a slot, for what it needs) rather than runs. */
 const WAITING_ICON = new vscode.ThemeIcon('clock');
+/** A job another runner builds (a claim on origin): its result is not here yet. */
+const CLAIMED_ICON = new vscode.ThemeIcon('cloud', new vscode.ThemeColor('testing.iconQueued'));
 /** How often a running job's elapsed time is redrawn (that row only). */
 const TICK_MS = 1000;
 
@@ -252,7 +255,6 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     }
     const s = job.status;
     const from = target.suggested?.jobs.find((j) => j.name === job.key.job.name)?.from;
-    if (job.elsewhere !== undefined && r?.kind !== 'pending') { item.iconPath = ICONS.pending; }
     const saved = s?.output.kind === 'saved' ? s.output.saved : undefined;
     const times = saved ? await session.jobs.resultTimes(saved.commit) : undefined;
     // A result reused from another commit (a rebase, a docs-only commit…) is marked `cached`; where it came
@@ -280,10 +282,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       item.description = !session.jobs.trusted ? 'not built · workspace not trusted' : from ? `suggested · ${from}` : 'not built';
       said = String(item.description).replace(/ · /g, ', ');
     }
-    if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
-      item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
-      said = `building in another process, ${said}`;
-    }
+    said = builtElsewhere(job, item, said);
     item.accessibilityInformation = { label: `${job.key.job.name}, ${said}`, role: 'treeitem' };
     const hasOutputs = s?.result.kind === 'success' && s.result.value.outputs.length > 0;
     item.contextValue = contextValue(job, session.jobs.trusted, hasOutputs);
@@ -298,6 +297,8 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       const first = state === 'failure' ? this.findings?.first(session, job.key.job.name, target.target.worktree === true) : undefined;
       if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(firstLine(first.message))}\n\n`); }
       if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
+      const claim = s === undefined ? job.claimedBy : undefined;
+      if (claim) { md.appendMarkdown(`Building on ${escapeCell(claim.runner)}: a runner that shares this commit's jobs claimed it on origin${claim.since !== undefined ? ` at ${new Date(claim.since).toLocaleString()} (its runner's clock)` : ''}. Its result shows here once pushed and fetched.\n\n`); }
       md.appendMarkdown(`| | |\n|---|---|\n`);
       if (times) {
         md.appendMarkdown(`| finished | ${new Date(times.finished).toLocaleString()} (${age}) |\n`);
@@ -349,4 +350,23 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
     this.disposable.dispose();
     this._onDidChangeTreeData.dispose();
   }
+}
+
+/**
+ * A job built somewhere else now: by another process here (its lock), or on another runner of a spread commit
+ * (a claim on origin, when there is no result here; its result comes by a fetch). Marks the row; says it.
+ */
+function builtElsewhere(job: JobView, item: vscode.TreeItem, said: string): string {
+  const s = job.status;
+  if (job.elsewhere !== undefined && s?.result.kind !== 'pending') {
+    item.iconPath = ICONS.pending;
+    item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
+    return `building in another process, ${said}`;
+  }
+  if (job.claimedBy !== undefined && s === undefined) {
+    item.iconPath = CLAIMED_ICON;
+    item.description = `building on ${job.claimedBy.runner}`;
+    return item.description;
+  }
+  return said;
 }

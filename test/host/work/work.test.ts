@@ -341,4 +341,49 @@ describe('results shared through the repository\'s remote', function () {
       git(folder(), 'branch', '-q', '--unset-upstream');
     }
   });
+
+  it('shows a job another runner of a spread commit builds as "building on <runner>", then its result, without running it here', async () => {
+    const a = await api();
+    const root = path.dirname(folder());
+    const remote = path.join(root, 'origin.git'); // the first test's
+    fs.rmSync(side('release'), { force: true });
+    fs.writeFileSync(path.join(folder(), 'wip', 'hold'), 'claimed by a runner\n'); // hold waits for the release file
+    git(folder(), 'add', '-A');
+    git(folder(), 'commit', '-qm', 'Spread over runners');
+    git(folder(), 'push', '-q', '-f', 'origin', 'HEAD:refs/heads/spread');
+    const clone = path.join(root, 'runner-clone');
+    git(root, 'clone', '-q', '-b', 'spread', remote, clone);
+    const cli = path.join(vscode.extensions.getExtension('datakit-ci.datakit-ci')!.extensionPath, 'dist', 'cli.js');
+    const env = { ...process.env, DATAKIT_CI_CACHE_DIR: path.join(root, 'runner-cache'), ELECTRON_RUN_AS_NODE: '1', CI: 'true', GITHUB_ACTIONS: 'true' };
+    const runner = spawn(process.execPath, [cli, 'build', 'hold', '--fetch', '--push', '--runners', '2'], { cwd: clone, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    runner.stderr!.on('data', (b: Buffer) => { said += b.toString(); });
+    const exited = new Promise<number | null>((r) => runner.on('exit', (code) => r(code)));
+    const head = git(folder(), 'rev-parse', 'HEAD');
+    const holdOf = async (): Promise<JobNode | undefined> => {
+      const t = (await targets(a)).find((n) => n.target.target.isHead && n.target.target.commit === head);
+      return t && (await jobsOf(a, t)).find((j) => j.job.key.job.name === 'hold');
+    };
+    try {
+      await waitFor('the runner\'s claim of hold on origin', () => git(remote, 'for-each-ref', '--format=%(refname)', 'refs/datakit-ci-claims/') !== '');
+      await waitFor('the new HEAD in the tree', holdOf);
+      await vscode.commands.executeCommand('datakitCi.fetchResults');
+      const claimed = await waitFor('hold shown as claimed by the runner', async () => { const j = await holdOf(); return j?.job.claimedBy !== undefined && j; });
+      const row = await item(a, claimed);
+      assert.match(String(row.description), new RegExp(`^building on [ -~]+ pid ${runner.pid}$`));
+      assert.strictEqual(iconOf(row).id, 'cloud');
+      assert.match(row.accessibilityInformation?.label ?? '', new RegExp(`^hold, building on [ -~]+ pid ${runner.pid}$`));
+      assert.strictEqual(claimed.job.status, undefined, 'no result here, and nothing building here');
+
+      fs.writeFileSync(side('release'), '');
+      assert.strictEqual(await exited, 0, said);
+      await vscode.commands.executeCommand('datakitCi.fetchResults');
+      const done = await waitFor('hold to show the runner\'s result', async () => { const j = await holdOf(); return j?.job.status?.result.kind === 'success' && j; });
+      assert.strictEqual(done.job.claimedBy, undefined, 'the claim went with the result');
+      assert.match(String((await item(a, done)).description), /^passed · cached · /);
+    } finally {
+      fs.writeFileSync(side('release'), '');
+      runner.kill();
+    }
+  });
 });
