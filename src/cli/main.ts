@@ -37,8 +37,10 @@ Commands:
                                                 one of N runners sharing the commit's jobs: claims jobs on
                                                 the remote, pushes each result at once; a claim left
                                                 unrefreshed S seconds (120) is taken over
-  status ... --fetch --wait [--timeout S]       wait until every job has a result (runners of --runners),
-                                                then end as build would
+  status ... --fetch --wait [--timeout S] [--claim-expiry S]
+                                                wait until every job has a result (runners of --runners),
+                                                then end as build would; give up on the jobs left when
+                                                nothing changes on the remote for the claim expiry (120)
   log JOB [--rev REV | --worktree] [--previous N]
                                                 the saved log (or the Nth previous build's)
   log JOB --build N                             the log of the Nth build that \`history JOB\` lists
@@ -125,8 +127,9 @@ function revLabel(jobs: RepoJobs, rev: string): string {
 
 const status: Command = async (jobs, args, io, cwd) => {
   const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false },
-    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean', default: false } }, allowPositionals: false });
+    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean', default: false }, 'claim-expiry': { type: 'string' } }, allowPositionals: false });
   if ((values.remote !== undefined || values.timeout !== undefined || values.wait) && !values.fetch) { throw new DataKitError('Usage', '--remote, --timeout and --wait say where, how long and until when --fetch goes: give it'); }
+  if (values['claim-expiry'] !== undefined && !values.wait) { throw new DataKitError('Usage', '--claim-expiry says how long --wait waits for a runner that shows no sign of work: give --wait'); }
   if (values.wait) {
     if (values.range !== undefined) { throw new DataKitError('Usage', '--wait waits for one commit\'s results: it takes no --range'); }
     const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);

@@ -34,7 +34,7 @@ export function spreadFlags(values: { runners?: string; 'claim-expiry'?: string;
 const CLAIM_MAX_AGE_MS = 86_400_000;
 
 /** `--claim-expiry S` in ms (default 120 s). */
-function expiryOf(value: string | undefined): number {
+export function expiryOf(value: string | undefined): number {
   const expiry = Number(value ?? DEFAULT_EXPIRY_S);
   if (!Number.isFinite(expiry) || expiry <= 0) { throw new DataKitError('Usage', '--claim-expiry takes a number of seconds above 0'); }
   return expiry * 1000;

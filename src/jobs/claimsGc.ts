@@ -3,6 +3,7 @@ import { applyClaimsGc, planClaimsGc, type ClaimsGcOptions, type ClaimsGcReport 
 import type { RepoJobs } from './repoJobs';
 
 export type { ClaimsGcReport };
+export { claimHolder, type Claim } from '../store/results/claims';
 
 /** Removes the leftover and stale claims on `remote`, each with a lease on the value seen; says what it did. */
 export async function gcClaims(jobs: RepoJobs, remote: string, runner: string, options: ClaimsGcOptions & { timeoutMs?: number }): Promise<ClaimsGcReport> {
