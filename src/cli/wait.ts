@@ -44,7 +44,8 @@ export async function waitForResults(jobs: RepoJobs, at: JobsAt, values: WaitVal
   let told = '';
   for (;;) {
     for (const k of missing) { const s = await jobs.query(k); if (s && s.result.kind !== 'pending') { finals.set(k, s); } }
-    // A job whose need did not pass is skipped, as `build` skips it: no runner shares such a result.
+    // A job whose need did not pass is skipped, as `build` skips it (runners share such a record only once
+    // they end: it need not be waited for).
     for (const k of at.keys) {
       if (finals.has(k) || skipped.has(k)) { continue; }
       const need = Object.entries(k.needs).find(([, d]) => { const n = byDigest.get(d); return n !== undefined && (skipped.has(n) || (finals.has(n) && finals.get(n)!.result.kind !== 'success')); });
