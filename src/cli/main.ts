@@ -9,6 +9,7 @@ import { waitForResults } from './wait';
 import { EXIT, loadJobs, loadWorktreeJobs, pickJobs, RANGE_OPTIONS, REV_OPTIONS, type Io } from './context';
 import { runRange } from './range';
 import { runRestore } from './restore';
+import { runClaimsGc } from './spread';
 import { sgrOnly } from '../shared/ansi';
 import { localTime, printable, seconds, table } from './format';
 import { report, reportTable, summary, type JobReport } from './report';
@@ -36,8 +37,10 @@ Commands:
                                                 one of N runners sharing the commit's jobs: claims jobs on
                                                 the remote, pushes each result at once; a claim left
                                                 unrefreshed S seconds (120) is taken over
-  status ... --fetch --wait [--timeout S]       wait until every job has a result (runners of --runners),
-                                                then end as build would
+  status ... --fetch --wait [--timeout S] [--claim-expiry S]
+                                                wait until every job has a result (runners of --runners),
+                                                then end as build would; give up on the jobs left when
+                                                nothing changes on the remote for the claim expiry (120)
   log JOB [--rev REV | --worktree] [--previous N]
                                                 the saved log (or the Nth previous build's)
   log JOB --build N                             the log of the Nth build that \`history JOB\` lists
@@ -59,6 +62,9 @@ Commands:
                                                 keep HEAD's and the branches' results, the last N (10) builds
                                                 of each and what is younger than DAYS (30); drop the rest,
                                                 and clean the build directories for HEAD and the branches
+  gc --remote R [--claim-expiry S] [--timeout S]
+                                                remove the claims runners left on R: those whose result is
+                                                there, unrefreshed S seconds (120); any unrefreshed a day
   --version, --help
 
 --config FILE takes the jobs from FILE instead of the commit's .datakit-ci.json (any commit, even one
@@ -121,8 +127,9 @@ function revLabel(jobs: RepoJobs, rev: string): string {
 
 const status: Command = async (jobs, args, io, cwd) => {
   const { values } = parseArgs({ args, options: { ...REV_OPTIONS, ...RANGE_OPTIONS, json: { type: 'boolean', default: false },
-    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean', default: false } }, allowPositionals: false });
+    fetch: { type: 'boolean', default: false }, remote: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean', default: false }, 'claim-expiry': { type: 'string' } }, allowPositionals: false });
   if ((values.remote !== undefined || values.timeout !== undefined || values.wait) && !values.fetch) { throw new DataKitError('Usage', '--remote, --timeout and --wait say where, how long and until when --fetch goes: give it'); }
+  if (values['claim-expiry'] !== undefined && !values.wait) { throw new DataKitError('Usage', '--claim-expiry says how long --wait waits for a runner that shows no sign of work: give --wait'); }
   if (values.wait) {
     if (values.range !== undefined) { throw new DataKitError('Usage', '--wait waits for one commit\'s results: it takes no --range'); }
     const at = await loadJobs(jobs, { rev: values.rev, config: values.config, cwd }, io);
@@ -279,16 +286,22 @@ const fetch: Command = async (jobs, args, io) => {
 
 /** `gc [--max-age DAYS] [--keep N] [--max-size MIB]`: retention and a bounded results repository. */
 const gc: Command = async (jobs, args, io) => {
-  const { values, positionals } = parseArgs({ args, options: { 'max-age': { type: 'string', default: '30' }, keep: { type: 'string', default: '10' }, 'max-size': { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { 'max-age': { type: 'string' }, keep: { type: 'string' }, 'max-size': { type: 'string' },
+    remote: { type: 'string' }, 'claim-expiry': { type: 'string' }, timeout: { type: 'string' } }, allowPositionals: true });
   if (positionals.length > 0) { throw new DataKitError('Usage', 'gc takes no JOB: it looks at every result'); }
+  if (values.remote !== undefined) {
+    if (values['max-age'] !== undefined || values.keep !== undefined || values['max-size'] !== undefined) { throw new DataKitError('Usage', 'gc --remote removes claims on the remote: it takes no --max-age, --keep or --max-size (a gc without --remote does)'); }
+    return runClaimsGc(jobs, values.remote, values['claim-expiry'], values.timeout === undefined ? undefined : remoteTimeout(values.timeout), io);
+  }
+  if (values['claim-expiry'] !== undefined || values.timeout !== undefined) { throw new DataKitError('Usage', '--claim-expiry and --timeout are for the claims of gc --remote R: give it'); }
   const num = (name: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) { return undefined; }
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) { throw new DataKitError('Usage', `--${name} takes a number of at least ${min}`); }
     return n;
   };
-  const maxAgeDays = num('max-age', values['max-age'], 0)!;
-  const keepBuilds = Math.floor(num('keep', values.keep, 1)!);
+  const maxAgeDays = num('max-age', values['max-age'] ?? '30', 0)!;
+  const keepBuilds = Math.floor(num('keep', values.keep ?? '10', 1)!);
   const maxMiB = num('max-size', values['max-size'], 1);
   const r = await jobs.gc({ maxAgeMs: maxAgeDays * 86_400_000, keepBuilds, ...(maxMiB !== undefined ? { maxBytes: maxMiB * 1024 * 1024 } : {}) });
   const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;

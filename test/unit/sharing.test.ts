@@ -226,3 +226,47 @@ done
     assertFsckClean(results(forged));
   });
 });
+
+describe('a skipped job\'s record travels as what it is', () => {
+  it('a clone that fetches the record of a job skipped because its need failed shows it skipped, with no warning; its build skips it again', () => {
+    const skipRan = path.join(tmp, 'ran-skip');
+    const { remote, clone } = makeTeam(tmp, 'skipped', {
+      a: { run: `echo a >> '${skipRan}'; exit 1`, inputs: ['src'] },
+      b: { run: `echo b >> '${skipRan}'`, inputs: ['src'], needs: ['a'] },
+    });
+    const ci = cli(clone('ci'), 'build', '--push');
+    assert.equal(ci.code, 1);
+    assert.match(ci.out, /b\s+failure\s+skipped/);
+    assert.match(ci.err, /pushed to origin: 2 sent/);
+    assert.equal(git(remote, 'for-each-ref', '--format=%(refname)', 'refs/datakit-ci/shell/b/').split('\n').length, 1, 'the skipped record is on the remote');
+
+    const editor = clone('editor');
+    const status = cli(editor, 'status', '--fetch', '--json');
+    assert.equal(status.code, 1);
+    assert.doesNotMatch(status.err, /warning/, status.err);
+    const shown = (out: string): string[][] => (JSON.parse(out) as { jobs: { job: string; state: string; reason: string | null; message: string | null }[] }).jobs
+      .map((j) => [j.job, j.state, String(j.reason), String(j.message)]);
+    assert.deepEqual(shown(status.out)[1], ['b', 'failure', 'skipped', 'Skipped: needs a (failed)']);
+    const build = cli(editor, 'build', '--fetch', '--json');
+    assert.equal(build.code, 1);
+    assert.doesNotMatch(build.err, /warning/, build.err);
+    assert.deepEqual(shown(build.out).map(([job, state, reason]) => [job, state, reason]), [['a', 'failure', 'failed'], ['b', 'failure', 'skipped']]);
+    assert.deepEqual(fs.readFileSync(skipRan, 'utf8').split('\n').filter(Boolean), ['a'], 'a ran once, on the CI clone; b never ran');
+  });
+
+  it('a fetched result with no key.json that only claims to be skipped (it holds outputs) is still refused', () => {
+    const { remote, clone } = makeTeam(tmp, 'fakeskip', { c: { run: 'echo c', inputs: ['src'] } });
+    const other = clone('maker');
+    assert.equal(cli(other, 'build').code, 0);
+    const entry = gitIn(results(other), 'for-each-ref', '--format=%(refname)', 'refs/heads/shell/c/').slice('refs/heads/'.length);
+    const stdin = (input: string, ...args: string[]): string => gitWith({ input }, `--git-dir=${results(other)}`, ...args);
+    const blob = (text: string): string => stdin(text, 'hash-object', '-w', '--stdin');
+    const value = stdin(`100644 blob ${blob('payload\n')}\ta.txt\n`, 'mktree');
+    const tree = stdin(`100644 blob ${blob('Skipped: needs x (failed)')}\tfailure\n100644 blob ${blob('log\n')}\tlog\n040000 tree ${value}\tvalue\n`, 'mktree');
+    const commit = gitIn(results(other), 'commit-tree', tree, '-m', 'c @ 0000000: failed: Skipped: needs x (failed)\n\nReason: skipped');
+    gitIn(results(other), 'push', '-q', '--force', remote, `${commit}:refs/datakit-ci/${entry}`);
+    const r = cli(clone('reader'), 'build', '--fetch');
+    assert.equal(r.code, 0);
+    assert.match(r.err, /is not used: it has no key\.json; the job builds here/);
+  });
+});

@@ -67,6 +67,9 @@ export class Claims {
     this.now = options.now ?? Date.now;
   }
 
+  /** The results repository the claims are fetched into (gc keeps what it saw of them there: see claimsGc.ts). */
+  get resultsDir(): string { return this.ctx.dir; }
+
   /** The claim ref of an entry (`<builder>/<entry>`) on the remote. */
   static refOf(entry: string): string {
     const slash = entry.indexOf('/');
@@ -158,6 +161,22 @@ export class Claims {
     const r = await this.ctx.git('ask the remote for a result', [...this.config(), 'ls-remote', this.options.remote, ref], this.remoteOptions());
     if (r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not ask ${this.options.remote} for ${entry}: ${remoteError(r.stderr)}`); }
     return r.stdout.toString('utf8').split('\n').some((l) => l.split('\t')[1] === ref);
+  }
+
+  /**
+   * Which of the entries (as a claim's ref names them, whatever they are) the remote holds a result for: an
+   * `ls-remote` of their refs under `refs/datakit-ci/`, 200 at a time.
+   */
+  async resultsThere(entries: readonly string[]): Promise<Set<string>> {
+    const refs = new Map<string, string>(entries.map((e) => [`${SHARED_PREFIX}${e}`, e]));
+    const out = new Set<string>();
+    const names = [...refs.keys()];
+    for (let i = 0; i < names.length; i += 200) {
+      const r = await this.ctx.git('ask the remote for results', [...this.config(), 'ls-remote', this.options.remote, ...names.slice(i, i + 200)], this.remoteOptions());
+      if (r.code !== 0) { throw new DataKitError('RemoteFailed', `Could not ask ${this.options.remote} for its results: ${remoteError(r.stderr)}`); }
+      for (const l of r.stdout.toString('utf8').split('\n')) { const e = refs.get(l.split('\t')[1] ?? ''); if (e !== undefined) { out.add(e); } }
+    }
+    return out;
   }
 
   /** A claim's content: who and when, and a nonce (two claims of one runner in one millisecond differ). */

@@ -1,7 +1,9 @@
 // A result fetched from a remote is checked before it is adopted, as a build's own result is bound: its
 // outputs under the outputs' cap, its log under the log's cap, its trees well-formed (what `git fsck` checks:
 // modes, names, order, no duplicates, no `.`, `..` or `.git`), its key.json naming the entry's key. A result
-// that fails is not used, and the reason is said once per result; the job then builds here.
+// that fails is not used, and the reason is said once per result; the job then builds here. A skipped build's
+// record (a job whose need failed) has no key.json, as it never started: it is used as the record it is.
+import { parseResultMessage } from '../../shared/resultCommit';
 import type { StoreContext } from './storeContext';
 
 /** The cap on a build's outputs together (jobs/run/outputs.ts DEFAULT_OUTPUT_CAP): a fetched result obeys it too. */
@@ -103,13 +105,18 @@ export class FetchedChecks {
       }
     }
     if (outputs > FETCHED_OUTPUT_CAP) { return `its outputs total ${mib(outputs)}, over the ${mib(FETCHED_OUTPUT_CAP)} cap a build's outputs obey`; }
-    return this.keyProblem(entry, blobs);
+    return this.keyProblem(entry, blobs, info.message);
   }
 
-  /** key.json must name the key the entry is named after (`<job>/<first 16 hex digits of the digest>`). */
-  private async keyProblem(entry: string, blobs: readonly Blob[]): Promise<string | undefined> {
+  /**
+   * key.json must name the key the entry is named after (`<job>/<first 16 hex digits of the digest>`). A
+   * skipped build never started, so it wrote none: its record (its message says skipped, its tree holds its
+   * log and failure only) is read as what it says — a build retries a skipped result, never reuses it.
+   */
+  private async keyProblem(entry: string, blobs: readonly Blob[], message: string): Promise<string | undefined> {
     const prefix = entry.slice(entry.lastIndexOf('/') + 1);
     const keyFile = blobs.find((b) => b.path === 'key.json');
+    if (!keyFile && isSkippedRecord(blobs, message)) { return undefined; }
     if (!keyFile) { return /^[0-9a-f]{16}$/.test(prefix) ? 'it has no key.json' : undefined; }
     let digest: unknown;
     try {
@@ -158,6 +165,12 @@ export class FetchedChecks {
     }
     return out;
   }
+}
+
+/** Whether a result is a skipped build's record: its message says so, and it holds its log and failure, nothing else. */
+function isSkippedRecord(blobs: readonly Blob[], message: string): boolean {
+  const m = parseResultMessage(message);
+  return m.result === 'failure' && m.reason === 'skipped' && blobs.every((b) => b.path === 'log' || b.path === 'failure') && blobs.some((b) => b.path === 'failure');
 }
 
 function mib(n: number): string {
