@@ -96,6 +96,8 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
   const done = new Set<JobKey>();
   const skipped = new Set<JobKey>();
   const building = new Map<JobKey, Promise<void>>();
+  /** Pushes of results built here, under way. */
+  const sharing = new Set<Promise<void>>();
   const built: string[] = [];
   const said = new Set<string>();
   const sayOnce = (id: string, line: string): void => { if (!said.has(id)) { said.add(id); o.say(line); } };
@@ -111,20 +113,15 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
       const seen = await claims.read();
       for (const k of order) { if (!done.has(k) && !building.has(k) && finished(await jobs.query(k))) { done.add(k); } }
       if (done.size === keys.length) { break; }
-      // A job whose need failed is skipped here, as on one machine, never claimed: a skipped result is no
-      // result to share (it holds no key.json, and a fetch refuses it).
+      // A job whose need failed is skipped here, as on one machine, never claimed: every runner sees the
+      // same needs' results, so each skips it alike.
       for (const k of order) {
         if (!done.has(k) && !building.has(k) && needsOf(k).some((n) => skipped.has(n) || (done.has(n) && notPassed(jobs.peek(n))))) { skipped.add(k); done.add(k); }
       }
       const ready = order.filter((k) => !done.has(k) && !building.has(k) && needsOf(k).every((n) => done.has(n)));
       // The jobs free to claim, this runner's turn among equals first (runners that all went for the same
       // job would take one job a round between them).
-      const free = spreadTies(ready.filter((k) => {
-        const c = seen.get(entry(k));
-        if (c === undefined || (!c.mine && c.unchangedMs >= o.expiryMs)) { return true; }
-        if (!c.mine) { sayOnce(c.value, `${k.job.name}: building on ${claimHolder(c)}`); }
-        return false;
-      }), lengths, o.runner);
+      const free = spreadTies(ready.filter((k) => claimable(seen.get(entry(k)), k, o.expiryMs, sayOnce)), lengths, o.runner);
       // Each free slot claims the next free job, and on losing it to another runner the one after, at once
       // (each claim is a push: the slots' claims overlap).
       let started = 0;
@@ -135,8 +132,13 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
           const value = await take(claims, entry(k), seen.get(entry(k)), k, o);
           if (value === undefined || await resultMeanwhile(jobs, claims, entry(k), k, value, o)) { continue; }
           // Never a rejection left unawaited: the first failure is kept and ends the loop below.
-          building.set(k, buildOne(jobs, claims, entry(k), k, value, o, pushes).then(() => { built.push(k.job.name); done.add(k); }, (e: unknown) => { failed ??= { e }; })
-            .finally(() => building.delete(k)));
+          // The slot is free once the job is built: its result is pushed while the next job is claimed.
+          building.set(k, buildOne(jobs, claims, entry(k), k, value, o).then((share) => {
+            built.push(k.job.name);
+            done.add(k);
+            const p: Promise<void> = share(pushes).catch((e: unknown) => { failed ??= { e }; }).finally(() => sharing.delete(p));
+            sharing.add(p);
+          }, (e: unknown) => { failed ??= { e }; }).finally(() => building.delete(k)));
           started++;
           return;
         }
@@ -152,11 +154,14 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
       }
       if (failed) { throw failed.e; }
     }
+    await Promise.all(sharing);
+    if (failed) { throw failed.e; }
     return { built };
   } catch (e) {
     if (!DataKitError.is(e, 'RemoteFailed')) { throw e; }
     // What is building goes on (its result stays here, and is pushed with the rest if the remote takes it).
     await Promise.allSettled(building.values());
+    await Promise.allSettled(sharing);
     return { built, stopped: e.message };
   }
 }
@@ -178,6 +183,13 @@ export function spreadTies(keys: readonly JobKey[], lengths: ReadonlyMap<JobKey,
     i = j;
   }
   return out;
+}
+
+/** Whether a job can be claimed: no runner claimed it, or its claim expired. One another runner holds is said once. */
+function claimable(c: Claim | undefined, k: JobKey, expiryMs: number, sayOnce: (id: string, line: string) => void): boolean {
+  if (c === undefined || (!c.mine && c.unchangedMs >= expiryMs)) { return true; }
+  if (!c.mine) { sayOnce(c.value, `${k.job.name}: building on ${claimHolder(c)}`); }
+  return false;
 }
 
 /** Whether a status is a result other than a success (a need of this kind skips what needs it). */
@@ -213,8 +225,11 @@ async function resultMeanwhile(jobs: RepoJobs, claims: Claims, entry: string, k:
   return false;
 }
 
-/** Builds one claimed job, refreshing the claim meanwhile, then pushes its result and removes the claim. */
-async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey, first: string, o: SpreadOptions, pushes: Mutex): Promise<void> {
+/**
+ * Builds one claimed job, refreshing the claim meanwhile; gives back how to share its result: push it and
+ * remove the claim (run while the slot builds the next job).
+ */
+async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey, first: string, o: SpreadOptions): Promise<(pushes: Mutex) => Promise<void>> {
   let value: string | undefined = first;
   let refreshing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -236,14 +251,16 @@ async function buildOne(jobs: RepoJobs, claims: Claims, entry: string, k: JobKey
     clearInterval(timer);
     await refreshing;
   }
-  try {
-    // The result and the claim's removal in one push; else (another result there, the claim lost) apart.
-    const result = s.output.kind === 'saved' ? s.output.saved.commit : undefined;
-    if (value !== undefined && result !== undefined && await claims.finish(entry, value, result)) { return; }
-    await pushes.runExclusive(() => jobs.push(o.remote, { timeoutMs: o.timeoutMs }));
-  } catch (e) {
-    if (!DataKitError.is(e, 'RemoteFailed')) { throw e; }
-    o.say(`${k.job.name}: built here, but its result could not be pushed: ${e.message}`);
-  }
-  if (value !== undefined && !await claims.release(entry, value)) { o.say(`${k.job.name}: its claim was taken over meanwhile; another runner may build it too`); }
+  return async (pushes) => {
+    try {
+      // The result and the claim's removal in one push; else (another result there, the claim lost) apart.
+      const result = s.output.kind === 'saved' ? s.output.saved.commit : undefined;
+      if (value !== undefined && result !== undefined && await claims.finish(entry, value, result)) { return; }
+      await pushes.runExclusive(() => jobs.push(o.remote, { timeoutMs: o.timeoutMs }));
+    } catch (e) {
+      if (!DataKitError.is(e, 'RemoteFailed')) { throw e; }
+      o.say(`${k.job.name}: built here, but its result could not be pushed: ${e.message}`);
+    }
+    if (value !== undefined && !await claims.release(entry, value)) { o.say(`${k.job.name}: its claim was taken over meanwhile; another runner may build it too`); }
+  };
 }
