@@ -1,7 +1,9 @@
 // The top-level setup (e.g. `npm ci`): run once per distinct key of its own inputs, in a checkout of the
 // commit, and kept in `<build root>/deps/<key>/`. What it creates that git does not track (node_modules at
 // any depth…) is its product: made read-only there and hard-linked into each job's checkout before the job
-// starts, which takes no disk space for the files and well under a second for tens of thousands of them.
+// starts, which takes no disk space for the files and well under a second for tens of thousands of them; an
+// installed package's folder that can be shared whole (sharedFolders.ts) is one symbolic link instead, so that
+// checkouts do not each hold a copy of node_modules' folders.
 // How the products are sealed, and checked for changes a job made in place, is products.ts's.
 import { randomUUID } from 'node:crypto';
 import fsSync = require('node:fs');
@@ -22,6 +24,8 @@ import { killLeftovers } from './leftovers';
 import { acquireLock, readLockHolder } from './lockFile';
 import { runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
+import { platform } from '../platform';
+import { onlyLinksTo, packageFolderOf, shareableFolders } from './sharedFolders';
 import { changedProducts, checkAfterJob, readSealed, runDir, sealProducts, someFiles, unseal, type ProductChange, type SetupProducts } from './products';
 
 export type { SetupProducts } from './products';
@@ -146,8 +150,10 @@ export class Setups {
       await keepOnlyProducts(tree);
       const links = new Set<string>();
       for (const f of files) { if (readOnly(path.join(tree, f)) === 'link') { links.add(f); } }
-      setupLog.log(`Setup done: ${files.length} files that git does not track`);
-      return await sealProducts(dir, { key: key.digest, run, tree, files, links, log: setupLog.contents() });
+      // Symbolic links to folders need privileges on Windows: each job gets its files there.
+      const shared = platform().name === 'windows' ? [] : shareableFolders(tree, files, links);
+      setupLog.log(`Setup done: ${files.length} files that git does not track${shared.length > 0 ? ` (${shared.length} package folders shared by a link each)` : ''}`);
+      return await sealProducts(dir, { key: key.digest, run, tree, files, links, shared, log: setupLog.contents() });
     } finally {
       await lock.release();
     }
@@ -254,11 +260,26 @@ function placeLink(src: string, dst: string, symbolic: boolean): boolean {
 }
 
 /**
- * Puts the products in a job's checkout, as hard links (symbolic links are copied as links). When the
- * checkout holds the products of another key, those go first. When the same key's are in place, each is
- * checked by inode (a job may have removed or replaced some); otherwise each is linked at once, one system
- * call a file, and only a path already taken is looked at. `yieldEvery` lets other work run every so many
- * files.
+ * A symbolic link at `dst` to the shared folder `src`: 'in place' when there already, 'fallback' when `dst` is
+ * a folder holding something else than links to `src`'s files (a tracked file, one the job wrote: those are
+ * not removed, and the folder's products are linked file by file), 'linked' when made now.
+ */
+function placeFolder(src: string, dst: string): 'linked' | 'in place' | 'fallback' {
+  const st = fsSync.lstatSync(dst, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink() && fsSync.readlinkSync(dst) === src) { return 'in place'; }
+  if (st?.isDirectory() && !onlyLinksTo(dst, src)) { return 'fallback'; }
+  if (st) { fsSync.rmSync(dst, { recursive: true, force: true }); }
+  fsSync.mkdirSync(path.dirname(dst), { recursive: true });
+  fsSync.symlinkSync(src, dst, 'dir');
+  return 'linked';
+}
+
+/**
+ * Puts the products in a job's checkout: a shared package folder as one symbolic link, the other files as
+ * hard links (symbolic links are copied as links). When the checkout holds the products of another key,
+ * those go first. When the same key's are in place, each is checked (by its link's target, or its inode: a
+ * job may have removed or replaced some); otherwise each is linked at once, one system call a file, and
+ * only a path already taken is looked at. `yieldEvery` lets other work run every so many files.
  */
 export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number }> {
   const state = path.join(checkout, '.git', STATE_FILE);
@@ -281,8 +302,23 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
   const inPlace = previousKey === products.key;
   let linked = 0;
   let done = 0;
+  /** What is placed: the shared folders' links and the other files, recorded for their removal. */
+  const placed: string[] = [];
+  const shared = new Set<string>();
+  for (const folder of products.shared) {
+    const how = placeFolder(path.join(products.tree, folder), path.join(checkout, folder));
+    if (how === 'fallback') { continue; }
+    shared.add(folder);
+    placed.push(folder);
+    if (how === 'linked') { linked++; }
+  }
   for (const f of products.files) {
     if (options.yieldEvery && ++done % options.yieldEvery === 0) { await new Promise((r) => setImmediate(r)); }
+    if (shared.size > 0) {
+      const folder = packageFolderOf(f);
+      if (folder !== undefined && shared.has(folder)) { continue; }
+    }
+    placed.push(f);
     const src = path.join(products.tree, f);
     const dst = path.join(checkout, f);
     if (inPlace) {
@@ -292,6 +328,6 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
     }
     if (placeLink(src, dst, products.links.has(f))) { linked++; }
   }
-  await fs.writeFile(state, [products.key, ...products.files].join('\n'));
+  await fs.writeFile(state, [products.key, ...placed].join('\n'));
   return { linked, removed };
 }
