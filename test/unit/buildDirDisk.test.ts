@@ -100,11 +100,11 @@ describe('build directories on disk', () => {
     const lines = r.out.split('\n');
     const m = /^Removed 4 folders from .*, freeing ([\d.]+) MiB \((\d+) files and folders\):$/.exec(lines[0]!);
     assert.ok(m, r.out);
-    // node_modules/dep, a package folder, is one link to the setup's in each checkout.
+    // node_modules/dep, a package folder, is one link in each checkout, through one to the setup's node_modules.
     assert.deepEqual(lines.slice(1).filter(Boolean).map((l) => l.trim()).sort(), [
       `deps/${oldSetup[0]}`,
-      `work/${jobDirName('lint')} (1 link to the products of an old setup)`,
-      `work/${jobDirName('test')} (1 link to the products of an old setup)`,
+      `work/${jobDirName('lint')} (2 links to the products of an old setup)`,
+      `work/${jobDirName('test')} (2 links to the products of an old setup)`,
       `work/${spare}`,
     ].sort());
     const after = disk(root());
@@ -156,7 +156,11 @@ describe('build directories on disk', () => {
     assert.match(r.out, /3 built/);
     for (const job of ['a', 'b', 'c']) {
       const modules = path.join(root(), 'work', jobDirName(job), 'node_modules');
-      for (const shared of ['dep', '@s/scoped']) { assert.ok(fs.lstatSync(path.join(modules, shared)).isSymbolicLink(), `${job}: ${shared} is a link`); }
+      for (const shared of ['dep', '@s/scoped']) {
+        assert.ok(fs.lstatSync(path.join(modules, shared)).isSymbolicLink(), `${job}: ${shared} is a link`);
+        // Short enough for the link to be kept in its inode (ext4: under 60 bytes), taking no block of its own.
+        assert.ok(fs.readlinkSync(path.join(modules, shared)).length < 60, fs.readlinkSync(path.join(modules, shared)));
+      }
       for (const own of ['plugin', 'wrapper', '.bin']) { assert.ok(fs.lstatSync(path.join(modules, own)).isDirectory(), `${job}: ${own} is a folder of its own`); }
       assert.equal(fs.readlinkSync(path.join(modules, 'app')), '../packages/app', 'the workspace link as the setup made it');
     }

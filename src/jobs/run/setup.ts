@@ -259,19 +259,57 @@ function placeLink(src: string, dst: string, symbolic: boolean): boolean {
   }
 }
 
+/** The links in a checkout's .git to the setup's node_modules folders (`.git/nm0`, …): see linkShared. */
+const ALIAS = 'nm';
+
 /**
- * A symbolic link at `dst` to the shared folder `src`: 'in place' when there already, 'fallback' when `dst` is
- * a folder holding something else than links to `src`'s files (a tracked file, one the job wrote: those are
- * not removed, and the folder's products are linked file by file), 'linked' when made now.
+ * A symbolic link at `dst` (`target`, reaching the shared folder `src`): 'in place' when there already,
+ * 'fallback' when `dst` is a folder holding something else than links to `src`'s files (a tracked file, one
+ * the job wrote: those are not removed, and the folder's products are linked file by file), 'linked' when
+ * made now.
  */
-function placeFolder(src: string, dst: string): 'linked' | 'in place' | 'fallback' {
+function placeFolder(target: string, src: string, dst: string): 'linked' | 'in place' | 'fallback' {
   const st = fsSync.lstatSync(dst, { throwIfNoEntry: false });
-  if (st?.isSymbolicLink() && fsSync.readlinkSync(dst) === src) { return 'in place'; }
+  if (st?.isSymbolicLink() && fsSync.readlinkSync(dst) === target) { return 'in place'; }
   if (st?.isDirectory() && !onlyLinksTo(dst, src)) { return 'fallback'; }
   if (st) { fsSync.rmSync(dst, { recursive: true, force: true }); }
   fsSync.mkdirSync(path.dirname(dst), { recursive: true });
-  fsSync.symlinkSync(src, dst, 'dir');
+  fsSync.symlinkSync(target, dst, 'dir');
   return 'linked';
+}
+
+/**
+ * Links the shared package folders into `checkout`; returns those linked (not those left to be linked file by
+ * file) and the paths placed. Each goes through a link in the checkout's .git to the setup's node_modules
+ * folder it is in (`node_modules/x -> ../.git/nm0/x`): a symbolic link's target of under 60 bytes is kept in
+ * its inode, a longer one (the absolute path) takes a 4 KiB block of its own, as much as the folder it saves.
+ */
+function linkShared(products: SetupProducts, checkout: string): { shared: Set<string>; placed: string[]; linked: number } {
+  const aliases = new Map<string, string>();
+  const shared = new Set<string>();
+  const placed: string[] = [];
+  let linked = 0;
+  for (const folder of products.shared) {
+    const parent = folder.slice(0, folder.lastIndexOf('node_modules/') + 'node_modules'.length);
+    let alias = aliases.get(parent);
+    if (alias === undefined) {
+      alias = `.git/${ALIAS}${aliases.size}`;
+      aliases.set(parent, alias);
+      const to = path.join(products.tree, parent);
+      const at = path.join(checkout, alias);
+      if (fsSync.lstatSync(at, { throwIfNoEntry: false }) && !(fsSync.lstatSync(at).isSymbolicLink() && fsSync.readlinkSync(at) === to)) { fsSync.rmSync(at, { recursive: true, force: true }); }
+      if (!fsSync.lstatSync(at, { throwIfNoEntry: false })) { fsSync.symlinkSync(to, at, 'dir'); }
+      placed.push(alias);
+    }
+    const dst = path.join(checkout, folder);
+    const target = path.relative(path.dirname(dst), path.join(checkout, alias, folder.slice(parent.length + 1)));
+    const how = placeFolder(target, path.join(products.tree, folder), dst);
+    if (how === 'fallback') { continue; }
+    shared.add(folder);
+    placed.push(folder);
+    if (how === 'linked') { linked++; }
+  }
+  return { shared, placed, linked };
 }
 
 /**
@@ -300,18 +338,10 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
   }
   if (!products) { return { linked: 0, removed }; }
   const inPlace = previousKey === products.key;
-  let linked = 0;
   let done = 0;
   /** What is placed: the shared folders' links and the other files, recorded for their removal. */
-  const placed: string[] = [];
-  const shared = new Set<string>();
-  for (const folder of products.shared) {
-    const how = placeFolder(path.join(products.tree, folder), path.join(checkout, folder));
-    if (how === 'fallback') { continue; }
-    shared.add(folder);
-    placed.push(folder);
-    if (how === 'linked') { linked++; }
-  }
+  const { shared, placed, linked: linkedShared } = linkShared(products, checkout);
+  let linked = linkedShared;
   for (const f of products.files) {
     if (options.yieldEvery && ++done % options.yieldEvery === 0) { await new Promise((r) => setImmediate(r)); }
     if (shared.size > 0) {
