@@ -259,8 +259,8 @@ function placeLink(src: string, dst: string, symbolic: boolean): boolean {
   }
 }
 
-/** The links in a checkout's .git to the setup's node_modules folders (`.git/nm0`, …): see linkShared. */
-const ALIAS = 'nm';
+/** The link in each node_modules folder of a checkout to the setup's (`node_modules/.datakit-ci`): see linkShared. */
+const ALIAS = '.datakit-ci';
 
 /**
  * A symbolic link at `dst` (`target`, reaching the shared folder `src`): 'in place' when there already,
@@ -280,9 +280,12 @@ function placeFolder(target: string, src: string, dst: string): 'linked' | 'in p
 
 /**
  * Links the shared package folders into `checkout`; returns those linked (not those left to be linked file by
- * file) and the paths placed. Each goes through a link in the checkout's .git to the setup's node_modules
- * folder it is in (`node_modules/x -> ../.git/nm0/x`): a symbolic link's target of under 60 bytes is kept in
- * its inode, a longer one (the absolute path) takes a 4 KiB block of its own, as much as the folder it saves.
+ * file) and the paths placed. Each goes through a link beside it to the setup's node_modules folder it is in
+ * (`node_modules/x -> .datakit-ci/x`, `node_modules/.datakit-ci -> <setup>/node_modules`): a symbolic link's
+ * target of under 60 bytes is kept in its inode, a longer one (the absolute path) takes a 4 KiB block of its
+ * own, as much as the folder it saves. The link is inside node_modules, so that a tool that follows links to
+ * folders (remark walking `.`) sees the packages' files under node_modules, which it leaves out, and not under a
+ * name of its own.
  */
 function linkShared(products: SetupProducts, checkout: string): { shared: Set<string>; placed: string[]; linked: number } {
   const aliases = new Map<string, string>();
@@ -293,12 +296,15 @@ function linkShared(products: SetupProducts, checkout: string): { shared: Set<st
     const parent = folder.slice(0, folder.lastIndexOf('node_modules/') + 'node_modules'.length);
     let alias = aliases.get(parent);
     if (alias === undefined) {
-      alias = `.git/${ALIAS}${aliases.size}`;
+      alias = `${parent}/${ALIAS}`;
       aliases.set(parent, alias);
       const to = path.join(products.tree, parent);
       const at = path.join(checkout, alias);
       if (fsSync.lstatSync(at, { throwIfNoEntry: false }) && !(fsSync.lstatSync(at).isSymbolicLink() && fsSync.readlinkSync(at) === to)) { fsSync.rmSync(at, { recursive: true, force: true }); }
-      if (!fsSync.lstatSync(at, { throwIfNoEntry: false })) { fsSync.symlinkSync(to, at, 'dir'); }
+      if (!fsSync.lstatSync(at, { throwIfNoEntry: false })) {
+        fsSync.mkdirSync(path.dirname(at), { recursive: true });
+        fsSync.symlinkSync(to, at, 'dir');
+      }
       placed.push(alias);
     }
     const dst = path.join(checkout, folder);
@@ -358,6 +364,33 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
     }
     if (placeLink(src, dst, products.links.has(f))) { linked++; }
   }
+  if (inPlace) { removed += dropOldLinks(previous, placed, checkout); }
   await fs.writeFile(state, [products.key, ...placed].join('\n'));
   return { linked, removed };
+}
+
+/**
+ * The symbolic links the previous record of the same key lists and `placed` does not (the folder links of an
+ * earlier layout): removed. Hard links stay (a file the job replaced is the job's).
+ */
+function dropOldLinks(previous: string, placed: readonly string[], checkout: string): number {
+  const now = new Set(placed);
+  const real = fsSync.realpathSync(checkout);
+  let removed = 0;
+  for (const f of previous.split('\n').slice(1)) {
+    if (f === '' || now.has(f) || path.isAbsolute(f) || f.split('/').includes('..')) { continue; }
+    const p = path.join(checkout, f);
+    // Only in the checkout's own folders: one under a folder now linked is the setup's.
+    const parent = unlessThrows(() => fsSync.realpathSync(path.dirname(p)));
+    if (parent !== path.join(real, path.dirname(f))) { continue; }
+    if (fsSync.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      fsSync.unlinkSync(p);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+function unlessThrows<T>(f: () => T): T | undefined {
+  try { return f(); } catch { return undefined; }
 }
