@@ -152,7 +152,8 @@ export class Setups {
       for (const f of files) { if (readOnly(path.join(tree, f)) === 'link') { links.add(f); } }
       // Symbolic links to folders need privileges on Windows: each job gets its files there.
       const shared = platform().name === 'windows' ? [] : shareableFolders(tree, files, links);
-      setupLog.log(`Setup done: ${files.length} files that git does not track${shared.length > 0 ? ` (${shared.length} package folders shared by a link each)` : ''}`);
+      setupLog.log(`Setup done: ${files.length} files that git does not track`);
+      if (shared.length > 0) { setupLog.log(`Package folders a job's checkout gets as one link each: ${shared.length}`); }
       return await sealProducts(dir, { key: key.digest, run, tree, files, links, shared, log: setupLog.contents() });
     } finally {
       await lock.release();
