@@ -181,6 +181,17 @@ describe('build directories on disk', () => {
     assert.equal(next.code, 0, next.out + next.err);
     assert.match(next.err, /warning: The products of setup [0-9a-f]{12} were changed in place by job careless \(at [0-9a-f]{7}\) \(node_modules\/dep\/\): running the setup again\n/);
   });
+
+  it('a package folder that holds a tracked file in the checkout is linked file by file, the tracked file kept, and the log says so', () => {
+    const { dir, env, root } = workspaceProject({}, { 'node_modules/dep/vendored.txt': 'ours\n' });
+    const r = runCli(dir, ['build', 'a'], env);
+    assert.equal(r.code, 0, r.out + r.err);
+    const dep = path.join(root(), 'work', jobDirName('a'), 'node_modules', 'dep');
+    assert.ok(fs.lstatSync(dep).isDirectory());
+    assert.equal(fs.readFileSync(path.join(dep, 'vendored.txt'), 'utf8'), 'ours\n');
+    assert.ok(fs.existsSync(path.join(dep, 'lib', 'a', 'b', 'deepest', 'index.js')));
+    assert.match(runCli(dir, ['log', 'a'], env).out, /Linked file by file, not as one link to the setup's folder, since the checkout holds other files there: node_modules\/dep\n/);
+  });
 });
 
 /**
@@ -188,7 +199,7 @@ describe('build directories on disk', () => {
  * link to the workspace package `app`, `plugin` that needs `app`, `wrapper` that needs `plugin`), and jobs
  * that load them through `wrapper` and check that `app` is the one of their own checkout.
  */
-function workspaceProject(more: Record<string, object> = {}): ReturnType<typeof project> {
+function workspaceProject(more: Record<string, object> = {}, files: Record<string, string> = {}): ReturnType<typeof project> {
   const install = [
     "const fs = require('fs');",
     "const put = (f, text) => { fs.mkdirSync(require('path').dirname(f), { recursive: true }); fs.writeFileSync(f, text); };",
@@ -213,7 +224,7 @@ function workspaceProject(more: Record<string, object> = {}): ReturnType<typeof 
   const job = { run: 'node check.js', inputs: ['check.js', 'packages/**'] };
   const dir = repo(path.join(tmp, `r${n}`), {
     config: { setup: { run: 'node install.js', inputs: ['install.js'] }, jobs: { a: job, b: job, c: job, ...more } },
-    files: { 'install.js': install, 'check.js': check, 'packages/app/index.js': 'module.exports = __dirname;\n', 'packages/app/package.json': '{"name": "app"}\n' },
+    files: { 'install.js': install, 'check.js': check, 'packages/app/index.js': 'module.exports = __dirname;\n', 'packages/app/package.json': '{"name": "app"}\n', ...files },
   });
   const cache = path.join(tmp, `cache${n++}`);
   const root = (): string => {

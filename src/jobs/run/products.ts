@@ -16,8 +16,9 @@
 // Jobs get hard links to the products, made read-only; a job can still make one writable and change it,
 // which would change it for every later job (and their results would be saved under the setup's unchanged
 // key). A shared folder is the setup's own: a file a job adds there is added for every job, and a file it
-// changes is changed for all, as with a hard link. The stats are what a product was when sealed: looked at (one lstat a file) after each job that used
-// them and before each job links them, a change makes the setup run again, with a warning naming the job.
+// changes is changed for all, as with a hard link. The stats are what a product (and a shared folder) was
+// when sealed: looked at (one lstat a file) after each job that used them and before each job links them, a
+// change makes the setup run again, with a warning naming the job.
 import fsSync = require('node:fs');
 import { promises as fs } from 'node:fs';
 import path = require('node:path');

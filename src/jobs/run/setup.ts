@@ -25,7 +25,7 @@ import { acquireLock, readLockHolder } from './lockFile';
 import { runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
 import { platform } from '../platform';
-import { onlyLinksTo, packageFolderOf, shareableFolders } from './sharedFolders';
+import { dropOldLinks, onlyLinksTo, packageFolderOf, shareableFolders } from './sharedFolders';
 import { changedProducts, checkAfterJob, readSealed, runDir, sealProducts, someFiles, unseal, type ProductChange, type SetupProducts } from './products';
 
 export type { SetupProducts } from './products';
@@ -288,10 +288,11 @@ function placeFolder(target: string, src: string, dst: string): 'linked' | 'in p
  * folders (remark walking `.`) sees the packages' files under node_modules, which it leaves out, and not under a
  * name of its own.
  */
-function linkShared(products: SetupProducts, checkout: string): { shared: Set<string>; placed: string[]; linked: number } {
+function linkShared(products: SetupProducts, checkout: string): { shared: Set<string>; placed: string[]; linked: number; unshared: string[] } {
   const aliases = new Map<string, string>();
   const shared = new Set<string>();
   const placed: string[] = [];
+  const unshared: string[] = [];
   let linked = 0;
   for (const folder of products.shared) {
     const parent = folder.slice(0, folder.lastIndexOf('node_modules/') + 'node_modules'.length);
@@ -311,12 +312,15 @@ function linkShared(products: SetupProducts, checkout: string): { shared: Set<st
     const dst = path.join(checkout, folder);
     const target = path.relative(path.dirname(dst), path.join(checkout, alias, folder.slice(parent.length + 1)));
     const how = placeFolder(target, path.join(products.tree, folder), dst);
-    if (how === 'fallback') { continue; }
+    if (how === 'fallback') {
+      unshared.push(folder);
+      continue;
+    }
     shared.add(folder);
     placed.push(folder);
     if (how === 'linked') { linked++; }
   }
-  return { shared, placed, linked };
+  return { shared, placed, linked, unshared };
 }
 
 /**
@@ -324,9 +328,10 @@ function linkShared(products: SetupProducts, checkout: string): { shared: Set<st
  * hard links (symbolic links are copied as links). When the checkout holds the products of another key,
  * those go first. When the same key's are in place, each is checked (by its link's target, or its inode: a
  * job may have removed or replaced some); otherwise each is linked at once, one system call a file, and
- * only a path already taken is looked at. `yieldEvery` lets other work run every so many files.
+ * only a path already taken is looked at. `yieldEvery` lets other work run every so many files. `unshared`:
+ * the shared folders linked file by file here, the checkout holding other files in them.
  */
-export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number }> {
+export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number; unshared?: string[] }> {
   const state = path.join(checkout, '.git', STATE_FILE);
   const previous = await unlessMissing(fs.readFile(state, 'utf8')) ?? '';
   const previousKey = previous === '' ? undefined : previous.split('\n')[0];
@@ -347,7 +352,7 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
   const inPlace = previousKey === products.key;
   let done = 0;
   /** What is placed: the shared folders' links and the other files, recorded for their removal. */
-  const { shared, placed, linked: linkedShared } = linkShared(products, checkout);
+  const { shared, placed, linked: linkedShared, unshared } = linkShared(products, checkout);
   let linked = linkedShared;
   for (const f of products.files) {
     if (options.yieldEvery && ++done % options.yieldEvery === 0) { await new Promise((r) => setImmediate(r)); }
@@ -367,31 +372,5 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
   }
   if (inPlace) { removed += dropOldLinks(previous, placed, checkout); }
   await fs.writeFile(state, [products.key, ...placed].join('\n'));
-  return { linked, removed };
-}
-
-/**
- * The symbolic links the previous record of the same key lists and `placed` does not (the folder links of an
- * earlier layout): removed. Hard links stay (a file the job replaced is the job's).
- */
-function dropOldLinks(previous: string, placed: readonly string[], checkout: string): number {
-  const now = new Set(placed);
-  const real = fsSync.realpathSync(checkout);
-  let removed = 0;
-  for (const f of previous.split('\n').slice(1)) {
-    if (f === '' || now.has(f) || path.isAbsolute(f) || f.split('/').includes('..')) { continue; }
-    const p = path.join(checkout, f);
-    // Only in the checkout's own folders: one under a folder now linked is the setup's.
-    const parent = unlessThrows(() => fsSync.realpathSync(path.dirname(p)));
-    if (parent !== path.join(real, path.dirname(f))) { continue; }
-    if (fsSync.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      fsSync.unlinkSync(p);
-      removed++;
-    }
-  }
-  return removed;
-}
-
-function unlessThrows<T>(f: () => T): T | undefined {
-  try { return f(); } catch { return undefined; }
+  return { linked, removed, ...(unshared.length > 0 ? { unshared } : {}) };
 }

@@ -148,3 +148,29 @@ export function foldersUnder(tree: string, folders: readonly string[]): string[]
   for (const f of folders) { walk(f); }
   return out;
 }
+
+/**
+ * The symbolic links the previous record of the same key lists and `placed` does not (the folder links of an
+ * earlier layout): removed. Hard links stay (a file the job replaced is the job's).
+ */
+export function dropOldLinks(previous: string, placed: readonly string[], checkout: string): number {
+  const now = new Set(placed);
+  const real = fsSync.realpathSync(checkout);
+  let removed = 0;
+  for (const f of previous.split('\n').slice(1)) {
+    if (f === '' || now.has(f) || path.isAbsolute(f) || f.split('/').includes('..')) { continue; }
+    const p = path.join(checkout, f);
+    // Only in the checkout's own folders: one under a folder now linked is the setup's.
+    const parent = unlessThrows(() => fsSync.realpathSync(path.dirname(p)));
+    if (parent !== path.join(real, path.dirname(f))) { continue; }
+    if (fsSync.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      fsSync.unlinkSync(p);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+function unlessThrows<T>(f: () => T): T | undefined {
+  try { return f(); } catch { return undefined; }
+}
