@@ -2,10 +2,13 @@
 // whole-process wall time, side by side in rotating order, with `node -e 0` as the floor. Each runs in its own
 // clone: REPO with the .datakit-ci.json committed and built once; TURBO_REPO with node_modules installed, a
 // turbo.json, turbo in node_modules, and `turbo run TASKS` run until it says FULL TURBO.
-// Run after `npm run build`: node bench/repoTurbo.bench.mjs REPO TURBO_REPO ROUNDS TASK...
+// Run after `npm run build`: node bench/repoTurbo.bench.mjs REPO TURBO_REPO ROUNDS TASK... [--jobs=JOB,JOB...]
+// (--jobs: the jobs our build builds, when turbo's TASKs are not all of them; default all)
 import { distFile, median, sideBySide, wall } from './lib.mjs';
 
-const [repo, turboRepo, roundsArg, ...tasks] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const jobs = (args.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length).split(',') ?? []).filter(Boolean);
+const [repo, turboRepo, roundsArg, ...tasks] = args.filter((a) => !a.startsWith('--jobs='));
 if (!repo || !turboRepo || tasks.length === 0) {
   console.error('usage: node bench/repoTurbo.bench.mjs REPO TURBO_REPO ROUNDS TASK...');
   process.exit(2);
@@ -13,7 +16,7 @@ if (!repo || !turboRepo || tasks.length === 0) {
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
 const cli = distFile('cli.js');
 const t = await sideBySide({
-  datakit: () => wall('node', [cli, 'build'], { cwd: repo, env }),
+  datakit: () => wall('node', [cli, 'build', ...jobs], { cwd: repo, env }),
   turbo: () => wall('node_modules/turbo/bin/turbo', ['run', ...tasks, '--output-logs=none'], { cwd: turboRepo, env }),
   floor: () => wall('node', ['-e', '0'], { cwd: repo, env }),
 }, Number(roundsArg ?? 7));

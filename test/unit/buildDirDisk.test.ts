@@ -100,10 +100,11 @@ describe('build directories on disk', () => {
     const lines = r.out.split('\n');
     const m = /^Removed 4 folders from .*, freeing ([\d.]+) MiB \((\d+) files and folders\):$/.exec(lines[0]!);
     assert.ok(m, r.out);
+    // node_modules/dep, a package folder, is one link in each checkout, through one to the setup's node_modules.
     assert.deepEqual(lines.slice(1).filter(Boolean).map((l) => l.trim()).sort(), [
       `deps/${oldSetup[0]}`,
-      `work/${jobDirName('lint')} (40 links to the products of an old setup)`,
-      `work/${jobDirName('test')} (40 links to the products of an old setup)`,
+      `work/${jobDirName('lint')} (2 links to the products of an old setup)`,
+      `work/${jobDirName('test')} (2 links to the products of an old setup)`,
       `work/${spare}`,
     ].sort());
     const after = disk(root());
@@ -147,4 +148,89 @@ describe('build directories on disk', () => {
     assert.equal(fs.readdirSync(path.join(root(), 'work')).length, 3);
     assert.match(runCli(dir, ['gc'], env).out, /\nbuild directories: nothing to remove\n$/);
   });
+
+  it('an installed package\'s folder is one symbolic link in each checkout, not a tree of folders each; one that depends on a workspace package is linked file by file and finds the job\'s own', () => {
+    const { dir, env, root } = workspaceProject();
+    const r = runCli(dir, ['build'], env);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /3 built/);
+    for (const job of ['a', 'b', 'c']) {
+      const modules = path.join(root(), 'work', jobDirName(job), 'node_modules');
+      for (const shared of ['dep', '@s/scoped']) {
+        assert.ok(fs.lstatSync(path.join(modules, shared)).isSymbolicLink(), `${job}: ${shared} is a link`);
+        // Short enough for the link to be kept in its inode (ext4: under 60 bytes), taking no block of its own.
+        const target = fs.readlinkSync(path.join(modules, shared));
+        assert.ok(target.length < 60, target);
+        // A tool that walks the checkout following links (remark on `.`) reads the files under node_modules.
+        assert.ok(path.resolve(path.dirname(path.join(modules, shared)), target).startsWith(modules + path.sep), target);
+      }
+      for (const own of ['plugin', 'wrapper', '.bin']) { assert.ok(fs.lstatSync(path.join(modules, own)).isDirectory(), `${job}: ${own} is a folder of its own`); }
+      assert.equal(fs.readlinkSync(path.join(modules, 'app')), '../packages/app', 'the workspace link as the setup made it');
+    }
+    // dep's innermost folder exists once on disk: in the setup's products (before, once more in each checkout).
+    const deepest = (d: string): number => fs.readdirSync(d, { withFileTypes: true }).reduce((k, e) => k + (e.isDirectory() ? (e.name === 'deepest' ? 1 : 0) + deepest(path.join(d, e.name)) : 0), 0);
+    assert.equal(deepest(root()), 1);
+  });
+
+  it('a job that adds a file to a shared package folder: the next job gets the products made again, with a warning naming that job', () => {
+    const { dir, env } = workspaceProject({ careless: { run: 'touch node_modules/dep/added.txt' } });
+    const bad = runCli(dir, ['build', 'careless'], env);
+    assert.equal(bad.code, 0, bad.err);
+    assert.match(bad.err, /warning: Job careless changed 1 file of the setup's products in place \(node_modules\/dep\/\): the setup runs again before the next job uses them\n/);
+    const next = runCli(dir, ['build', 'a'], env);
+    assert.equal(next.code, 0, next.out + next.err);
+    assert.match(next.err, /warning: The products of setup [0-9a-f]{12} were changed in place by job careless \(at [0-9a-f]{7}\) \(node_modules\/dep\/\): running the setup again\n/);
+  });
+
+  it('a package folder that holds a tracked file in the checkout is linked file by file, the tracked file kept, and the log says so', () => {
+    const { dir, env, root } = workspaceProject({}, { 'node_modules/dep/vendored.txt': 'ours\n' });
+    const r = runCli(dir, ['build', 'a'], env);
+    assert.equal(r.code, 0, r.out + r.err);
+    const dep = path.join(root(), 'work', jobDirName('a'), 'node_modules', 'dep');
+    assert.ok(fs.lstatSync(dep).isDirectory());
+    assert.equal(fs.readFileSync(path.join(dep, 'vendored.txt'), 'utf8'), 'ours\n');
+    assert.ok(fs.existsSync(path.join(dep, 'lib', 'a', 'b', 'deepest', 'index.js')));
+    assert.match(runCli(dir, ['log', 'a'], env).out, /Linked file by file, not as one link to the setup's folder, since the checkout holds other files there: node_modules\/dep\n/);
+  });
 });
+
+/**
+ * An npm-workspaces-like repository: a setup that installs packages (one nested in folders, one scoped, a
+ * link to the workspace package `app`, `plugin` that needs `app`, `wrapper` that needs `plugin`), and jobs
+ * that load them through `wrapper` and check that `app` is the one of their own checkout.
+ */
+function workspaceProject(more: Record<string, object> = {}, files: Record<string, string> = {}): ReturnType<typeof project> {
+  const install = [
+    "const fs = require('fs');",
+    "const put = (f, text) => { fs.mkdirSync(require('path').dirname(f), { recursive: true }); fs.writeFileSync(f, text); };",
+    "put('node_modules/dep/package.json', '{\"name\": \"dep\"}');",
+    "put('node_modules/dep/lib/a/b/deepest/index.js', 'module.exports = 1;');",
+    "put('node_modules/@s/scoped/package.json', '{\"name\": \"@s/scoped\", \"dependencies\": {\"dep\": \"1\"}}');",
+    "put('node_modules/@s/scoped/index.js', 'module.exports = require(\"dep/lib/a/b/deepest\");');",
+    "put('node_modules/plugin/package.json', '{\"name\": \"plugin\", \"peerDependencies\": {\"app\": \"*\"}}');",
+    "put('node_modules/plugin/index.js', 'module.exports = require(\"app\");');",
+    "put('node_modules/wrapper/package.json', '{\"name\": \"wrapper\", \"dependencies\": {\"plugin\": \"1\"}}');",
+    "put('node_modules/wrapper/index.js', 'module.exports = require(\"plugin\");');",
+    "fs.symlinkSync('../packages/app', 'node_modules/app');",
+    "fs.mkdirSync('node_modules/.bin');",
+    "fs.symlinkSync('../dep/lib/a/b/deepest/index.js', 'node_modules/.bin/dep');",
+  ].join('\n');
+  const check = [
+    "const path = require('path');",
+    "const app = require('wrapper');",
+    "if (app !== path.resolve('packages/app')) { console.error('app found at ' + app); process.exit(1); }",
+    "if (require('@s/scoped') !== 1) { process.exit(2); }",
+  ].join('\n');
+  const job = { run: 'node check.js', inputs: ['check.js', 'packages/**'] };
+  const dir = repo(path.join(tmp, `r${n}`), {
+    config: { setup: { run: 'node install.js', inputs: ['install.js'] }, jobs: { a: job, b: job, c: job, ...more } },
+    files: { 'install.js': install, 'check.js': check, 'packages/app/index.js': 'module.exports = __dirname;\n', 'packages/app/package.json': '{"name": "app"}\n', ...files },
+  });
+  const cache = path.join(tmp, `cache${n++}`);
+  const root = (): string => {
+    const ids = fs.readdirSync(cache).filter((f) => fs.existsSync(path.join(cache, f, 'work')));
+    assert.equal(ids.length, 1);
+    return path.join(cache, ids[0]!);
+  };
+  return { dir, env: { ...ENV, DATAKIT_CI_CACHE_DIR: cache }, root };
+}

@@ -187,7 +187,7 @@ describe('a shared setup', () => {
       assert.match(logA, /^=== a @ [0-9a-f]{7}\n[^]*=== setup: echo run[^]*Setup done: 3 files that git does not track\n[^]*=== a: cat [^]*\nv1\nx\n/);
       assert.match(await logOf(jobs, b), /=== setup: /);
       assert.doesNotMatch(await logOf(jobs, bare), /setup/);
-      // Hard links to the shared, read-only products.
+      // The shared, read-only products (node_modules/dep through one link to the setup's folder).
       const setupDir = path.join(jobs.buildRoot, 'deps', keys.a.setup!.digest.slice(0, 16));
       const products = path.join(setupDir, fs.readFileSync(path.join(setupDir, 'done'), 'utf8').split('\n')[1], 'tree');
       const inJob = path.join(jobs.buildRoot, 'work', jobDirName('a'), 'node_modules', 'dep', 'index.js');
@@ -195,8 +195,11 @@ describe('a shared setup', () => {
       assert.equal(fs.statSync(inJob).mode & 0o222, 0, 'read-only');
       assert.equal(keys.bare.setup, undefined, 'its key does not depend on the setup');
 
-      // What a job removed or put in the way of a product is put back on its next run, and only that.
-      fs.rmSync(inJob);
+      // What a job removed or put in the way of a product is put back on its next run, and only that: here
+      // the link to the package folder node_modules/dep (a file removed inside it would be the setup's: see
+      // buildDirDisk.test.ts).
+      assert.ok(fs.lstatSync(path.dirname(inJob)).isSymbolicLink());
+      fs.rmSync(path.dirname(inJob));
       const linkInJob = path.join(jobs.buildRoot, 'work', jobDirName('a'), 'node_modules', 'p');
       fs.rmSync(linkInJob);
       fs.mkdirSync(linkInJob);

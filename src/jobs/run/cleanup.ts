@@ -138,7 +138,7 @@ async function unlinkProducts(root: string, rel: string, linked: { files: readon
       folders.set(d, st ? (st.blocks > 0 ? st.blocks * 512 : st.size) : -1);
     }
   }
-  removed.push(`${rel} (${files.length} links to the products of an old setup)`);
+  removed.push(`${rel} (${files.length} link${files.length === 1 ? '' : 's'} to the products of an old setup)`);
   if (dryRun) { return; }
   await linkProducts(undefined, dir);
   for (const [d, bytes] of folders) {

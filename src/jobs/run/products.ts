@@ -8,17 +8,22 @@
 //   deps/<key>/<run>/manifest    their paths, NUL-separated
 //   deps/<key>/<run>/links       those of them that are symbolic links, NUL-separated
 //   deps/<key>/<run>/stats       size, mode and modification time of each path (a line each, empty for a link)
+//   deps/<key>/<run>/shared      the package folders jobs link as one symbolic link each (sharedFolders.ts), NUL-separated
+//   deps/<key>/<run>/folders     the folders under those, NUL-separated, and `folderstats` the same three of each
 //   deps/<key>/<run>/log         the setup's log, shown as a `=== setup` section of every job that uses it
 //   deps/<key>/<run>/changed     written when a job is found to have changed products in place (JSON)
 //
 // Jobs get hard links to the products, made read-only; a job can still make one writable and change it,
 // which would change it for every later job (and their results would be saved under the setup's unchanged
-// key). The stats are what a product was when sealed: looked at (one lstat a file) after each job that used
-// them and before each job links them, a change makes the setup run again, with a warning naming the job.
+// key). A shared folder is the setup's own: a file a job adds there is added for every job, and a file it
+// changes is changed for all, as with a hard link. The stats are what a product (and a shared folder) was
+// when sealed: looked at (one lstat a file) after each job that used them and before each job links them, a
+// change makes the setup run again, with a warning naming the job.
 import fsSync = require('node:fs');
 import { promises as fs } from 'node:fs';
 import path = require('node:path');
 import { unlessMissing } from '../../shared/errors';
+import { foldersUnder } from './sharedFolders';
 
 export interface SetupProducts {
   readonly key: string;
@@ -33,6 +38,11 @@ export interface SetupProducts {
   readonly log: string;
   /** What each of `files` was when sealed (see statLine); empty for a link. */
   readonly stats: readonly string[];
+  /** The package folders a job's checkout gets as one symbolic link each (see sharedFolders.ts), sorted. */
+  readonly shared: readonly string[];
+  /** Every folder under `shared`, and what each was when sealed: an entry added or removed moves its time. */
+  readonly folders: readonly string[];
+  readonly folderStats: readonly string[];
 }
 
 /** What was found changed in sealed products, and by which job when known. */
@@ -61,17 +71,22 @@ function statLine(file: string): string | undefined {
  * Records the products of `run` (their files made read-only already) and makes them the key's: everything is
  * written into the run's folder first, then `done` is renamed into place.
  */
-export async function sealProducts(dir: string, p: Omit<SetupProducts, 'stats'>): Promise<SetupProducts> {
+export async function sealProducts(dir: string, p: Omit<SetupProducts, 'stats' | 'folders' | 'folderStats'>): Promise<SetupProducts> {
   const own = runDir(dir, p.run);
   const stats = p.files.map((f) => (p.links.has(f) ? '' : statLine(path.join(p.tree, f)) ?? ''));
+  const folders = foldersUnder(p.tree, p.shared);
+  const folderStats = folders.map((f) => statLine(path.join(p.tree, f)) ?? '');
   await fs.writeFile(path.join(own, 'manifest'), p.files.join('\0'));
   await fs.writeFile(path.join(own, 'links'), [...p.links].join('\0'));
   await fs.writeFile(path.join(own, 'stats'), stats.join('\n'));
+  await fs.writeFile(path.join(own, 'shared'), p.shared.join('\0'));
+  await fs.writeFile(path.join(own, 'folders'), folders.join('\0'));
+  await fs.writeFile(path.join(own, 'folderstats'), folderStats.join('\n'));
   await fs.writeFile(path.join(own, 'log'), p.log);
   const temp = path.join(dir, `${DONE}.${p.run}`);
   await fs.writeFile(temp, `${p.key}\n${p.run}\n`);
   await fs.rename(temp, path.join(dir, DONE));
-  return { ...p, stats };
+  return { ...p, stats, folders, folderStats };
 }
 
 /** How long a run's folder that `done` no longer names is kept: a build that read `done` before may be linking it. */
@@ -115,14 +130,20 @@ export async function readSealed(dir: string, key: string): Promise<SetupProduct
     const [digest, run] = (await fs.readFile(path.join(dir, DONE), 'utf8')).split('\n');
     if (digest !== key || !run || !/^[0-9a-f-]+$/.test(run)) { return undefined; } // another key's, or an earlier layout's
     const own = runDir(dir, run);
-    const list = async (name: string, sep: string): Promise<string[]> => {
-      const text = await fs.readFile(path.join(own, name), 'utf8');
+    const list = async (name: string, sep: string, optional = false): Promise<string[]> => {
+      const read = fs.readFile(path.join(own, name), 'utf8');
+      const text = optional ? await unlessMissing(read) ?? '' : await read; // optional: not written by earlier versions
       return text === '' ? [] : text.split(sep);
     };
     const files = await list('manifest', '\0');
     const stats = await list('stats', '\n');
-    if (stats.length !== files.length) { return undefined; }
-    return { key, run, tree: path.join(own, 'tree'), files, links: new Set(await list('links', '\0')), log: await fs.readFile(path.join(own, 'log'), 'utf8'), stats };
+    const folders = await list('folders', '\0', true);
+    const folderStats = await list('folderstats', '\n', true);
+    if (stats.length !== files.length || folderStats.length !== folders.length) { return undefined; }
+    return {
+      key, run, tree: path.join(own, 'tree'), files, links: new Set(await list('links', '\0')), log: await fs.readFile(path.join(own, 'log'), 'utf8'), stats,
+      shared: await list('shared', '\0', true), folders, folderStats,
+    };
   } catch {
     return undefined;
   }
@@ -147,6 +168,10 @@ export async function changedProducts(p: SetupProducts): Promise<ProductChange |
     if (i > 0 && i % CHECK_SLICE === 0) { await new Promise((r) => setImmediate(r)); }
     if (p.stats[i] === '') { continue; } // a symbolic link: each job has its own copy
     if (statLine(path.join(p.tree, p.files[i])) !== p.stats[i]) { files.push(p.files[i]); }
+  }
+  for (let i = 0; i < p.folders.length; i++) {
+    if (i > 0 && i % CHECK_SLICE === 0) { await new Promise((r) => setImmediate(r)); }
+    if (statLine(path.join(p.tree, p.folders[i])) !== p.folderStats[i]) { files.push(`${p.folders[i]}/`); }
   }
   return files.length > 0 ? { files } : undefined;
 }

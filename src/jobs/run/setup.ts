@@ -1,7 +1,9 @@
 // The top-level setup (e.g. `npm ci`): run once per distinct key of its own inputs, in a checkout of the
 // commit, and kept in `<build root>/deps/<key>/`. What it creates that git does not track (node_modules at
 // any depth…) is its product: made read-only there and hard-linked into each job's checkout before the job
-// starts, which takes no disk space for the files and well under a second for tens of thousands of them.
+// starts, which takes no disk space for the files and well under a second for tens of thousands of them; an
+// installed package's folder that can be shared whole (sharedFolders.ts) is one symbolic link instead, so that
+// checkouts do not each hold a copy of node_modules' folders.
 // How the products are sealed, and checked for changes a job made in place, is products.ts's.
 import { randomUUID } from 'node:crypto';
 import fsSync = require('node:fs');
@@ -22,6 +24,8 @@ import { killLeftovers } from './leftovers';
 import { acquireLock, readLockHolder } from './lockFile';
 import { runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
+import { platform } from '../platform';
+import { dropOldLinks, onlyLinksTo, packageFolderOf, shareableFolders } from './sharedFolders';
 import { changedProducts, checkAfterJob, readSealed, runDir, sealProducts, someFiles, unseal, type ProductChange, type SetupProducts } from './products';
 
 export type { SetupProducts } from './products';
@@ -146,8 +150,11 @@ export class Setups {
       await keepOnlyProducts(tree);
       const links = new Set<string>();
       for (const f of files) { if (readOnly(path.join(tree, f)) === 'link') { links.add(f); } }
+      // Symbolic links to folders need privileges on Windows: each job gets its files there.
+      const shared = platform().name === 'windows' ? [] : shareableFolders(tree, files, links);
       setupLog.log(`Setup done: ${files.length} files that git does not track`);
-      return await sealProducts(dir, { key: key.digest, run, tree, files, links, log: setupLog.contents() });
+      if (shared.length > 0) { setupLog.log(`Package folders a job's checkout gets as one link each: ${shared.length}`); }
+      return await sealProducts(dir, { key: key.digest, run, tree, files, links, shared, log: setupLog.contents() });
     } finally {
       await lock.release();
     }
@@ -253,14 +260,78 @@ function placeLink(src: string, dst: string, symbolic: boolean): boolean {
   }
 }
 
+/** The link in each node_modules folder of a checkout to the setup's (`node_modules/.datakit-ci`): see linkShared. */
+const ALIAS = '.datakit-ci';
+
 /**
- * Puts the products in a job's checkout, as hard links (symbolic links are copied as links). When the
- * checkout holds the products of another key, those go first. When the same key's are in place, each is
- * checked by inode (a job may have removed or replaced some); otherwise each is linked at once, one system
- * call a file, and only a path already taken is looked at. `yieldEvery` lets other work run every so many
- * files.
+ * A symbolic link at `dst` (`target`, reaching the shared folder `src`): 'in place' when there already,
+ * 'fallback' when `dst` is a folder holding something else than links to `src`'s files (a tracked file, one
+ * the job wrote: those are not removed, and the folder's products are linked file by file), 'linked' when
+ * made now.
  */
-export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number }> {
+function placeFolder(target: string, src: string, dst: string): 'linked' | 'in place' | 'fallback' {
+  const st = fsSync.lstatSync(dst, { throwIfNoEntry: false });
+  if (st?.isSymbolicLink() && fsSync.readlinkSync(dst) === target) { return 'in place'; }
+  if (st?.isDirectory() && !onlyLinksTo(dst, src)) { return 'fallback'; }
+  if (st) { fsSync.rmSync(dst, { recursive: true, force: true }); }
+  fsSync.mkdirSync(path.dirname(dst), { recursive: true });
+  fsSync.symlinkSync(target, dst, 'dir');
+  return 'linked';
+}
+
+/**
+ * Links the shared package folders into `checkout`; returns those linked (not those left to be linked file by
+ * file) and the paths placed. Each goes through a link beside it to the setup's node_modules folder it is in
+ * (`node_modules/x -> .datakit-ci/x`, `node_modules/.datakit-ci -> <setup>/node_modules`): a symbolic link's
+ * target of under 60 bytes is kept in its inode, a longer one (the absolute path) takes a 4 KiB block of its
+ * own, as much as the folder it saves. The link is inside node_modules, so that a tool that follows links to
+ * folders (remark walking `.`) sees the packages' files under node_modules, which it leaves out, and not under a
+ * name of its own.
+ */
+function linkShared(products: SetupProducts, checkout: string): { shared: Set<string>; placed: string[]; linked: number; unshared: string[] } {
+  const aliases = new Map<string, string>();
+  const shared = new Set<string>();
+  const placed: string[] = [];
+  const unshared: string[] = [];
+  let linked = 0;
+  for (const folder of products.shared) {
+    const parent = folder.slice(0, folder.lastIndexOf('node_modules/') + 'node_modules'.length);
+    let alias = aliases.get(parent);
+    if (alias === undefined) {
+      alias = `${parent}/${ALIAS}`;
+      aliases.set(parent, alias);
+      const to = path.join(products.tree, parent);
+      const at = path.join(checkout, alias);
+      if (fsSync.lstatSync(at, { throwIfNoEntry: false }) && !(fsSync.lstatSync(at).isSymbolicLink() && fsSync.readlinkSync(at) === to)) { fsSync.rmSync(at, { recursive: true, force: true }); }
+      if (!fsSync.lstatSync(at, { throwIfNoEntry: false })) {
+        fsSync.mkdirSync(path.dirname(at), { recursive: true });
+        fsSync.symlinkSync(to, at, 'dir');
+      }
+      placed.push(alias);
+    }
+    const dst = path.join(checkout, folder);
+    const target = path.relative(path.dirname(dst), path.join(checkout, alias, folder.slice(parent.length + 1)));
+    const how = placeFolder(target, path.join(products.tree, folder), dst);
+    if (how === 'fallback') {
+      unshared.push(folder);
+      continue;
+    }
+    shared.add(folder);
+    placed.push(folder);
+    if (how === 'linked') { linked++; }
+  }
+  return { shared, placed, linked, unshared };
+}
+
+/**
+ * Puts the products in a job's checkout: a shared package folder as one symbolic link, the other files as
+ * hard links (symbolic links are copied as links). When the checkout holds the products of another key,
+ * those go first. When the same key's are in place, each is checked (by its link's target, or its inode: a
+ * job may have removed or replaced some); otherwise each is linked at once, one system call a file, and
+ * only a path already taken is looked at. `yieldEvery` lets other work run every so many files. `unshared`:
+ * the shared folders linked file by file here, the checkout holding other files in them.
+ */
+export async function linkProducts(products: SetupProducts | undefined, checkout: string, options: { yieldEvery?: number } = {}): Promise<{ linked: number; removed: number; unshared?: string[] }> {
   const state = path.join(checkout, '.git', STATE_FILE);
   const previous = await unlessMissing(fs.readFile(state, 'utf8')) ?? '';
   const previousKey = previous === '' ? undefined : previous.split('\n')[0];
@@ -279,10 +350,17 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
   }
   if (!products) { return { linked: 0, removed }; }
   const inPlace = previousKey === products.key;
-  let linked = 0;
   let done = 0;
+  /** What is placed: the shared folders' links and the other files, recorded for their removal. */
+  const { shared, placed, linked: linkedShared, unshared } = linkShared(products, checkout);
+  let linked = linkedShared;
   for (const f of products.files) {
     if (options.yieldEvery && ++done % options.yieldEvery === 0) { await new Promise((r) => setImmediate(r)); }
+    if (shared.size > 0) {
+      const folder = packageFolderOf(f);
+      if (folder !== undefined && shared.has(folder)) { continue; }
+    }
+    placed.push(f);
     const src = path.join(products.tree, f);
     const dst = path.join(checkout, f);
     if (inPlace) {
@@ -292,6 +370,7 @@ export async function linkProducts(products: SetupProducts | undefined, checkout
     }
     if (placeLink(src, dst, products.links.has(f))) { linked++; }
   }
-  await fs.writeFile(state, [products.key, ...products.files].join('\n'));
-  return { linked, removed };
+  if (inPlace) { removed += dropOldLinks(previous, placed, checkout); }
+  await fs.writeFile(state, [products.key, ...placed].join('\n'));
+  return { linked, removed, ...(unshared.length > 0 ? { unshared } : {}) };
 }

@@ -15,6 +15,7 @@ import { entryName, keyJson, type JobKey } from '../keys/key';
 import { jobEnvironment, RUN_VARIABLE } from './environment';
 import { checkOutputCap, DEFAULT_OUTPUT_CAP, findOutputs, restoreOutputs } from './outputs';
 import { linkProducts, Setups, type SetupProducts } from './setup';
+import { someFiles } from './products';
 import { killOrphanedRuns, runsDir, withRunRecord } from './orphans';
 import { runJobProcess } from './process';
 
@@ -155,8 +156,9 @@ export class ShellBuilder implements Builder<JobKey, ShellValue> {
     const products = ran.value;
     if (products) { log.heading(`${job.name}: ${job.run}`); }
     try {
-      const { linked, removed } = await linkProducts(products, dir.dir, inBackground ? { yieldEvery: 256 } : {});
+      const { linked, removed, unshared } = await linkProducts(products, dir.dir, inBackground ? { yieldEvery: 256 } : {});
       if (products) { log.log(`Setup products in place: ${products.files.length} files (${linked} linked now${removed ? `, ${removed} of another setup removed` : ''})`); }
+      if (unshared) { log.log(`Linked file by file, not as one link to the setup's folder, since the checkout holds other files there: ${someFiles(unshared)}`); }
     } catch (e) {
       await dir.release();
       throw e;
