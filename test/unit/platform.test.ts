@@ -193,13 +193,18 @@ for (const [name, p, skip] of implementations) {
       const done = spawn('true');
       await exited(done);
       assert.equal(await p.isAlive(done.pid!), false);
-      // `sleep 0` exits under a parent that never waits (the shell became `sleep 600`): a zombie.
+      // A child exits under a parent that never waits (the shell became `sleep 600`): a zombie. The child
+      // exits only once the parent is `sleep` (told by the file `go`): a shell still running may reap it.
       const sub = fs.mkdtempSync(path.join(dir, 'zombie-'));
-      const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $! > zombie.pid; exec sleep 600'], { cwd: sub, stdio: 'ignore' });
+      const parent = spawn('/bin/sh', ['-c', 'sh -c "while [ ! -e go ]; do sleep 0.05; done" & echo $! > zombie.pid; exec sleep 600'], { cwd: sub, stdio: 'ignore' });
       track(parent.pid!);
       const file = path.join(sub, 'zombie.pid');
-      await until(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim() !== '' && stateOf(Number(fs.readFileSync(file, 'utf8'))) === 'Z', 'a zombie');
-      assert.equal(await p.isAlive(Number(fs.readFileSync(file, 'utf8'))), false);
+      const child = (): number => Number(fs.readFileSync(file, 'utf8'));
+      const command = (pid: number): string => spawnSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
+      await until(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim() !== '' && command(parent.pid!) === 'sleep', 'the shell to become sleep 600');
+      fs.writeFileSync(path.join(sub, 'go'), '');
+      await until(() => stateOf(child()) === 'Z', 'a zombie');
+      assert.equal(await p.isAlive(child()), false);
     });
 
     it('tells when a process started on the wall clock, to within two seconds', async () => {
