@@ -13,7 +13,7 @@ const tmp = tempRoot('cached-one-pass');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 interface Seen {
-  /** Reads of each loose object file of the results repository, by path. */
+  /** Reads (or opens) of each loose object file of the results repository, by path. */
   objectReads: Record<string, number>;
   /** fs.promises.stat calls, by the path's last two components. */
   asyncStats: Record<string, number>;
@@ -26,11 +26,18 @@ function spy(file: string): string {
   const script = path.join(tmp, 'spy.cjs');
   fs.writeFileSync(script, `const fs = require('node:fs');
 const seen = { objectReads: {}, asyncStats: {}, writes: 0 };
-const readFileSync = fs.readFileSync;
-fs.readFileSync = function (p, ...rest) {
-  if (typeof p === 'string' && /[\\\\/]datakit-ci[\\\\/]objects[\\\\/][0-9a-f]{2}[\\\\/][0-9a-f]{38}$/.test(p)) { seen.objectReads[p] = (seen.objectReads[p] || 0) + 1; }
-  return readFileSync.call(this, p, ...rest);
-};
+const isObject = (p) => typeof p === 'string' && /[\\\\/]datakit-ci[\\\\/]objects[\\\\/][0-9a-f]{2}[\\\\/][0-9a-f]{38}$/.test(p);
+// An object file is read whole (readFileSync) or through a descriptor (openSync, to keep its stat): each counts.
+let inRead = false;
+for (const name of ['readFileSync', 'openSync']) {
+  const original = fs[name];
+  fs[name] = function (p, ...rest) {
+    if (isObject(p) && !inRead) { seen.objectReads[p] = (seen.objectReads[p] || 0) + 1; }
+    const outer = !inRead;
+    inRead = true; // readFileSync may open through fs.openSync: one read
+    try { return original.call(this, p, ...rest); } finally { if (outer) { inRead = false; } }
+  };
+}
 const stat = fs.promises.stat;
 fs.promises.stat = function (p, ...rest) {
   const k = String(p).split(/[\\\\/]/).slice(-2).join('/');
@@ -69,8 +76,9 @@ describe('a fully cached build of many jobs', () => {
     const jobs = 24;
     const seen = cachedBuild(manyJobs(path.join(tmp, 'many'), jobs), 'many');
     const objects = Object.values(seen.objectReads);
-    // Each result: a commit, its tree, key.json, the log (and an empty value tree shared by all).
-    assert.ok(objects.length >= jobs * 4, `every result's objects are read (${objects.length} files)`);
+    // Each result: a commit, its tree, key.json, the log (and an empty value tree shared by all); what the build
+    // that saved them read back is in the cache of objects read (objectCache.test.ts), the rest from its file.
+    assert.ok(objects.length >= jobs, `every result's objects are read (${objects.length} files)`);
     const twice = Object.entries(seen.objectReads).filter(([, n]) => n > 1);
     assert.deepEqual(twice, [], 'no object file is read twice');
     for (const k of ['refs/fetched', 'datakit-ci/packed-refs']) {
