@@ -1,7 +1,8 @@
 // A fully cached `build` does each job's part of the work once, in one pass: every object of the results
 // repository is read from its file once (a result's key.json is not found and read again to say where the
 // result came from, which it did once the objects kept in memory overflowed), whether results were fetched is
-// not asked through the thread pool once per job, and the jobs' lines go out in one write, not one per job.
+// not asked through the thread pool once per job, the jobs' lines go out in one write, not one per job, and stdin
+// (which a build never reads) is not opened.
 // What the command line does is seen by a spy loaded into it, which counts without timing anything.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,13 +20,17 @@ interface Seen {
   asyncStats: Record<string, number>;
   /** Writes to stdout. */
   writes: number;
+  /** Whether process.stdin was opened (a stream made for it). */
+  stdin: number;
 }
 
 /** A module that counts, in the command line's process, what a build reads and writes; saved as JSON in `file` at exit. */
 function spy(file: string): string {
   const script = path.join(tmp, 'spy.cjs');
   fs.writeFileSync(script, `const fs = require('node:fs');
-const seen = { objectReads: {}, asyncStats: {}, writes: 0 };
+const seen = { objectReads: {}, asyncStats: {}, writes: 0, stdin: 0 };
+const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
+Object.defineProperty(process, 'stdin', { configurable: true, enumerable: stdin.enumerable, get() { seen.stdin++; return stdin.get.call(this); } });
 const isObject = (p) => typeof p === 'string' && /[\\\\/]datakit-ci[\\\\/]objects[\\\\/][0-9a-f]{2}[\\\\/][0-9a-f]{38}$/.test(p);
 // An object file is read whole (readFileSync) or through a descriptor (openSync, to keep its stat): each counts.
 let inRead = false;
@@ -72,7 +77,7 @@ function cachedBuild(dir: string, name: string): Seen {
 }
 
 describe('a fully cached build of many jobs', () => {
-  it('reads each object of the results repository once, asks the thread pool nothing per job, and writes its job lines at once', () => {
+  it('reads each object of the results repository once, asks the thread pool nothing per job, writes its job lines at once and leaves stdin unopened', () => {
     const jobs = 24;
     const seen = cachedBuild(manyJobs(path.join(tmp, 'many'), jobs), 'many');
     const objects = Object.values(seen.objectReads);
@@ -86,5 +91,6 @@ describe('a fully cached build of many jobs', () => {
     }
     // The jobs' lines, then the table, the summary and the rest: a few writes, whatever the number of jobs.
     assert.ok(seen.writes <= 4, `the report takes a few writes, not one per job (${seen.writes} for ${jobs} jobs)`);
+    assert.equal(seen.stdin, 0, 'stdin, which a build never reads, is not opened');
   });
 });
