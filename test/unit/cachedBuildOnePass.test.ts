@@ -92,5 +92,7 @@ describe('a fully cached build of many jobs', () => {
     // The jobs' lines, then the table, the summary and the rest: a few writes, whatever the number of jobs.
     assert.ok(seen.writes <= 4, `the report takes a few writes, not one per job (${seen.writes} for ${jobs} jobs)`);
     assert.equal(seen.stdin, 0, 'stdin, which a build never reads, is not opened');
+    const config = Object.entries(seen.asyncStats).filter(([k]) => k.endsWith('/.datakit-ci.json'));
+    assert.deepEqual(config, [], 'the working copy\'s .datakit-ci.json (compared with the committed one) is read without the thread pool');
   });
 });
