@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
+import { ObjectCache } from '../../src/store/git/objectCache';
 
 const tmp = tempRoot('object-cache');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -121,5 +122,20 @@ describe('the cache of objects read', () => {
     const r = build(dir, env);
     assert.match(r.out, new RegExp(`jobs: 0 built, ${JOBS} cached$`, 'm'));
     assert.match(r.err, /is damaged \(its record at byte \d+ runs past the end\): it is not used/);
+  });
+
+  it('holds at most 4 MiB of objects in memory and in its file, however many a long-lived store reads', () => {
+    const gitdir = path.join(tmp, 'bound');
+    fs.mkdirSync(gitdir);
+    const cache = new ObjectCache(gitdir, true);
+    const object = 60 << 10;
+    for (let i = 0; i < 200; i++) {
+      const raw = Buffer.alloc(object, i % 256);
+      cache.add(i.toString(16).padStart(40, '0'), raw, { ino: i, size: raw.length, ctimeMs: 1 });
+    }
+    assert.ok(cache.heldBytes <= 4 << 20, `held ${cache.heldBytes} bytes after reading 200 × 60 KiB`);
+    assert.ok(cache.heldBytes > 3 << 20, 'the last objects read are kept');
+    cache.flush();
+    assert.ok(fs.statSync(cache.file).size <= 4 << 20);
   });
 });

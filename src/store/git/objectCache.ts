@@ -36,12 +36,19 @@ const sameStamp = (a: FileStamp, b: fs.Stats): boolean => a.ino === b.ino && a.s
 export class ObjectCache {
   readonly file: string;
   private items: Map<string, Cached> | undefined;
+  /** The bytes of the objects in `items`: held in memory within the file's bound (the extension keeps a store open for hours). */
+  private held = 0;
   /** Used or added in this process, in order: first in the file written next. */
   private readonly used = new Set<string>();
   private dirty = false;
   private flushing: NodeJS.Timeout | undefined;
   /** Counts for tests and benchmarks: objects served from the cache, and records found unusable. */
   readonly counts = { hits: 0, stale: 0 };
+
+  /** How many bytes of objects this cache holds in memory (for tests and benchmarks). */
+  get heldBytes(): number {
+    return this.held;
+  }
 
   /** `writable`: false for a store opened to read only (the file is read, never written). */
   constructor(gitdir: string, private readonly writable: boolean, private readonly onWarning?: (message: string) => void) {
@@ -73,14 +80,37 @@ export class ObjectCache {
   /** Keeps an object just read from its loose file and checked (the stamp taken when the file was opened). */
   add(oid: string, raw: Buffer, stamp: FileStamp): void {
     if (!this.writable || raw.length > MAX_CACHED_OBJECT) { return; }
-    this.load().set(oid, { raw, stamp });
+    const items = this.load();
+    this.held += raw.length - (items.get(oid)?.raw.length ?? 0);
+    items.set(oid, { raw, stamp });
     this.touch(oid);
+    this.trim(oid);
     this.schedule();
+  }
+
+  /** Drops the objects kept longest (those not used in this process first) until the rest fit the bound. */
+  private trim(keep: string): void {
+    const items = this.load();
+    for (const spareUsed of [true, false]) {
+      for (const [oid, c] of items) {
+        if (this.held <= MAX_BYTES) { return; }
+        if (oid === keep || (spareUsed && this.used.has(oid))) { continue; }
+        items.delete(oid);
+        this.used.delete(oid);
+        this.held -= c.raw.length;
+      }
+    }
   }
 
   /** Drops an object whose file was found changed or damaged. */
   forget(oid: string): void {
-    if (this.load().delete(oid)) { this.used.delete(oid); this.schedule(); }
+    const items = this.load();
+    const c = items.get(oid);
+    if (!c) { return; }
+    items.delete(oid);
+    this.held -= c.raw.length;
+    this.used.delete(oid);
+    this.schedule();
   }
 
   /** Writes the file now (temporary file, then rename); what cannot be written is said and skipped. */
@@ -140,7 +170,11 @@ export class ObjectCache {
     this.onWarning?.(`The cache of objects read ${this.file} is damaged (${why}): it is not used, and is written again from the objects themselves.`);
     // Only what this process checked stays: each object it served hashed to its id, each it added was read.
     const checked = new Map<string, Cached>();
-    for (const oid of this.used) { const c = this.items?.get(oid); if (c) { checked.set(oid, c); } }
+    this.held = 0;
+    for (const oid of this.used) {
+      const c = this.items?.get(oid);
+      if (c) { checked.set(oid, c); this.held += c.raw.length; }
+    }
     this.items = checked;
     this.dirty = this.writable;
     this.schedule();
@@ -157,7 +191,12 @@ export class ObjectCache {
       return this.items;
     }
     const parsed = parseCache(data);
-    if (typeof parsed === 'string') { this.discard(parsed); } else { this.items = parsed; }
+    if (typeof parsed === 'string') {
+      this.discard(parsed);
+    } else {
+      this.items = parsed;
+      for (const c of parsed.values()) { this.held += c.raw.length; }
+    }
     return this.items;
   }
 }
