@@ -1,10 +1,12 @@
 // How the cost of a fully cached build grows with the number of jobs, against a fully cached `turbo run` of the
 // same tasks: generated npm-workspaces monorepos of 10, 50 and 200 jobs (a `build` and a `test` per package;
 // each package's build needs the build of the package before it, as turbo's `^build`; its test needs its
-// build), whole-process wall time side by side in rotating order, and the cost per job (the slope between
-// the smallest and the largest repository).
+// build), whole-process wall time side by side in rotating order (every size in the same rounds), and the
+// cost per job (the slope between the smallest and the largest repository).
 // Run after `npm run build`: node bench/scale.bench.mjs [rounds, default 10] [job counts, default 10,50,200]
 // turbo is installed once into bench/results/turbo/ as by turbo.bench.mjs.
+// With DATAKIT_CI_BASELINE_DIST=<another checkout's dist/>, that build's command line runs in the same rounds
+// (with a compiled-code cache of its own), as in turbo.bench.mjs.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,6 +56,9 @@ function makeRepo(dir, jobs, env) {
 
 await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
   const results = {};
+  const baseline = process.env.DATAKIT_CI_BASELINE_DIST ? path.join(path.resolve(process.env.DATAKIT_CI_BASELINE_DIST), 'cli.js') : undefined;
+  const baselineEnv = { ...env, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'baseline-cache') };
+  const contestants = {};
   for (const jobs of COUNTS) {
     const repo = path.join(tmp, `repo-${jobs}`);
     makeRepo(repo, jobs, env);
@@ -68,19 +73,29 @@ await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
     assert.ok(again.jobs.every((j) => j.state === 'success' && j.cached), 'the second build is all hits');
     const hit = run(turbo.wrapper, turboArgs);
     assert.match(hit.stdout, new RegExp(`${jobs} cached, ${jobs} total`), hit.stdout.slice(-500));
-    const times = await sideBySide({
-      datakit: () => wall(process.execPath, [cli, 'build'], { cwd: repo, env }),
-      turbo: () => wall(turbo.wrapper, turboArgs, { cwd: repo, env }),
-      node: () => wall(process.execPath, ['-e', '0'], { cwd: repo, env }),
-    }, ROUNDS);
-    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    if (baseline) {
+      const r = spawnSync(process.execPath, [baseline, 'build', '--json'], { cwd: repo, env: baselineEnv, encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.ok(JSON.parse(r.stdout).jobs.every((j) => j.state === 'success' && j.cached), `the baseline reads the same results: ${r.stderr}`);
+    }
+    contestants[`datakit ${jobs}`] = () => wall(process.execPath, [cli, 'build'], { cwd: repo, env });
+    if (baseline) { contestants[`baseline ${jobs}`] = () => wall(process.execPath, [baseline, 'build'], { cwd: repo, env: baselineEnv }); }
+    contestants[`turbo ${jobs}`] = () => wall(turbo.wrapper, turboArgs, { cwd: repo, env });
+  }
+  // Every size in the same rounds: a change in the machine's load falls on all of them alike, so that the
+  // cost per job (the difference between sizes) is not a difference in load.
+  contestants.node = () => wall(process.execPath, ['-e', '0'], { cwd: tmp, env });
+  const times = await sideBySide(contestants, ROUNDS);
+  const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  for (const jobs of COUNTS) {
+    const m = { datakit: med[`datakit ${jobs}`], turbo: med[`turbo ${jobs}`], node: med.node, ...(baseline ? { baseline: med[`baseline ${jobs}`] } : {}) };
     results[jobs] = m;
     console.log(`${jobs} jobs, fully cached, median of ${ROUNDS}: datakit-ci build ${ms(m.datakit)}; turbo run build test ${ms(m.turbo)}; ratio ${(m.datakit / m.turbo).toFixed(2)}; node -e 0 ${ms(m.node)}`);
+    if (baseline) { console.log(`  the baseline build ${ms(m.baseline)}: ratio to turbo ${(m.baseline / m.turbo).toFixed(2)}; this build / baseline ${(m.datakit / m.baseline).toFixed(2)}`); }
   }
   const [lo, hi] = [Math.min(...COUNTS), Math.max(...COUNTS)];
   if (hi > lo) {
     const per = (k) => (results[hi][k] - results[lo][k]) / (hi - lo);
-    console.log(`cost per additional job (${lo} → ${hi} jobs): datakit-ci ${ms(per('datakit'))}, turbo ${ms(per('turbo'))}`);
+    console.log(`cost per additional job (${lo} → ${hi} jobs): datakit-ci ${ms(per('datakit'))}, turbo ${ms(per('turbo'))}${baseline ? `, the baseline build ${ms(per('baseline'))}` : ''}`);
   }
   record('scale', { rounds: ROUNDS, turbo: turbo.version, medianMs: results });
 });

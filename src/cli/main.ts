@@ -1,4 +1,5 @@
 // The datakit-ci command: the same engine as the extension, from a terminal, a git hook or a CI runner.
+import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../engine/version';
 import { RepoJobs, type CleanResult } from '../jobs/repoJobs';
@@ -96,7 +97,9 @@ function processIo(): Io {
     columns: outputColumns(),
     errIsTTY: Boolean(process.stderr.isTTY),
     whenWritable: () => drained,
-    ...(process.stdin.isTTY && process.stderr.isTTY ? { ask: askOnTerminal } : {}),
+    // Whether stdin is a terminal, asked of its descriptor: process.stdin would open a stream (and load
+    // Node's stream modules) in every command, where only a question reads it.
+    ...(isatty(0) && process.stderr.isTTY ? { ask: askOnTerminal } : {}),
   };
 }
 

@@ -125,9 +125,11 @@ export function parseConfig(text: string): ConfigResult {
     // A job shadowed by a later one of the same name is not in the value validated above: check it alone.
     const jobs = property(root, 'jobs')?.children?.[1];
     const props = jobs?.type === 'object' ? jobs.children ?? [] : [];
+    // Where each name is last: one pass, not a look through every later job for each job.
+    const last = new Map(props.map((prop, i) => [prop.children?.[0].value, i]));
     props.forEach((prop, i) => {
       const [key, value] = prop.children ?? [];
-      if (value && props.slice(i + 1).some((later) => later.children?.[0].value === key.value)) {
+      if (value && last.get(key.value) !== i) {
         describeAll(schemaErrors('#/definitions/job', toValue(value)), value, ['jobs', key.value as string]);
       }
     });

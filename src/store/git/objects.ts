@@ -18,6 +18,7 @@ import { DataKitError } from '../../shared/errors';
 import { lazily } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { CHUNK, looseFile, writeLooseObject, type ObjectType } from './looseObjects';
+import { MAX_CACHED_OBJECT, ObjectCache, type FileStamp } from './objectCache';
 import { PackReader, type RawObject } from './packReader';
 import { withSignature } from './sshsig';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
@@ -73,6 +74,8 @@ export class ObjectStore {
    */
   /** Signs each commit written: the armoured signature of the commit's bytes (see jobs/signing.ts). */
   signer: ((payload: Buffer) => Promise<string | undefined>) | undefined;
+  /** Loose objects already read, kept in one file (see objectCache.ts); none: every object is read from its file. */
+  cache: ObjectCache | undefined;
 
   constructor(readonly gitdir: string, private readonly patient = true) {
     this.objectsDir = path.join(gitdir, 'objects');
@@ -86,6 +89,8 @@ export class ObjectStore {
   async read(oid: string): Promise<ReadObject> {
     const known = this.justVerified?.get(oid);
     if (known) { return known; }
+    const cached = this.cache?.get(oid, looseFile(this.objectsDir, oid));
+    if (cached) { return splitObject(oid, cached, this.gitdir); }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
@@ -137,6 +142,7 @@ export class ObjectStore {
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
+      this.cache?.forget(oid);
       if (DataKitError.is(e, 'CorruptObject') && await this.removeLooseIfDamaged(oid)) {
         throw new DataKitError('CorruptObject', `${e.message} The damaged loose object was removed.`);
       }
@@ -240,11 +246,13 @@ export class ObjectStore {
   }
 
   private async readLoose(oid: string): Promise<ReadObject | undefined> {
+    const file = looseFile(this.objectsDir, oid);
     let deflated: Buffer;
+    let stamp: FileStamp | undefined;
     try {
       // Synchronous: a loose object is a few KB (a streamed log a few MB at most), and each await of an
       // asynchronous read is four round trips through libuv's thread pool (open, fstat, read, close).
-      deflated = fs.readFileSync(looseFile(this.objectsDir, oid));
+      if (this.cache) { [deflated, stamp] = readWithStamp(file); } else { deflated = fs.readFileSync(file); }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         return undefined;
@@ -257,13 +265,39 @@ export class ObjectStore {
     } catch (e) {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt: ${(e as Error).message}.`);
     }
-    const nul = raw.indexOf(0);
-    const [type, size] = raw.toString('latin1', 0, nul).split(' ');
-    const content = raw.subarray(nul + 1);
-    if (nul < 0 || Number(size) !== content.length) {
-      throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt.`);
+    const o = splitObject(oid, raw, this.gitdir);
+    // Kept only once its bytes hash to its id: the cache never holds what a read would refuse.
+    if (stamp && raw.length <= MAX_CACHED_OBJECT && sha1(raw) === oid) { this.cache!.add(oid, raw, stamp); }
+    return o;
+  }
+}
+
+/** A loose object's inflated bytes (`<type> <size>\0<content>`) as type and content; `CorruptObject` if they do not parse. */
+function splitObject(oid: string, raw: Buffer, gitdir: string): ReadObject {
+  const nul = raw.indexOf(0);
+  const [type, size] = raw.toString('latin1', 0, nul).split(' ');
+  const content = raw.subarray(nul + 1);
+  if (nul < 0 || Number(size) !== content.length) {
+    throw new DataKitError('CorruptObject', `The loose object ${oid} in ${gitdir} is corrupt.`);
+  }
+  return { type, content, hashed: raw };
+}
+
+/** A file's bytes and what its stat said when it was opened (what readFileSync does, keeping the stat). */
+function readWithStamp(file: string): [Buffer, FileStamp] {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const st = fs.fstatSync(fd);
+    const data = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    while (n < st.size) {
+      const got = fs.readSync(fd, data, n, st.size - n, n);
+      if (got === 0) { break; }
+      n += got;
     }
-    return { type, content, hashed: raw };
+    return [n === st.size ? data : data.subarray(0, n), { ino: st.ino, size: st.size, ctimeMs: st.ctimeMs }];
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

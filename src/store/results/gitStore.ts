@@ -5,6 +5,7 @@ import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
 import { checkName, checkRefPrefix, entryRefName } from '../git/names';
 import { isUnreadableObject, ObjectStore, sweepTemporaryObjects } from '../git/objects';
+import { ObjectCache } from '../git/objectCache';
 import { runGit } from '../git/git';
 import { Refs } from '../git/refLock';
 import { deadWriters, forgetWriters } from '../git/tempWriters';
@@ -74,6 +75,7 @@ export class GitStore {
     this.readOnly = options.create === false;
     this.objects = new ObjectStore(dir);
     this.objects.signer = options.signer;
+    this.objects.cache = new ObjectCache(dir, !this.readOnly, options.onWarning);
     this.trust = options.trust;
     this.refs = new Refs(dir, { lockTimeoutMs: options.lockTimeoutMs, onWarning: options.onWarning });
     this.now = options.now ?? Date.now;

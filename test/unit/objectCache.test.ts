@@ -1,0 +1,141 @@
+// A cached build keeps the objects it read, inflated, in one file of the results repository
+// (`info/object-cache`): the next cached build reads that file instead of each job's loose objects. Nothing
+// in it is trusted: a result whose loose file was damaged after it was cached is found damaged and built
+// again, and a cache whose bytes were altered is said to be damaged and not used.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
+import { ObjectCache } from '../../src/store/git/objectCache';
+
+const tmp = tempRoot('object-cache');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A module that counts, in the command line's process, the loose object files it opens; saved in `file` at exit. */
+function spy(file: string): string {
+  const script = path.join(tmp, 'spy.cjs');
+  fs.writeFileSync(script, `const fs = require('node:fs');
+const opened = [];
+const isObject = (p) => typeof p === 'string' && /[\\\\/]datakit-ci[\\\\/]objects[\\\\/][0-9a-f]{2}[\\\\/][0-9a-f]{38}$/.test(p);
+let inRead = false;
+for (const name of ['readFileSync', 'openSync']) {
+  const original = fs[name];
+  fs[name] = function (p, ...rest) {
+    if (isObject(p) && !inRead) { opened.push(p); }
+    const outer = !inRead;
+    inRead = true;
+    try { return original.call(this, p, ...rest); } finally { if (outer) { inRead = false; } }
+  };
+}
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify(opened)));
+`);
+  return script;
+}
+
+const JOBS = 6;
+
+function jobsRepo(name: string): { dir: string; env: NodeJS.ProcessEnv; results: string } {
+  const jobs: Record<string, { run: string; outputs?: string[] }> = {};
+  for (let i = 0; i < JOBS; i++) { jobs[`j${i}`] = { run: `mkdir -p out${i} && echo made ${i} > out${i}/f.txt`, outputs: [`out${i}/`] }; }
+  const dir = repo(path.join(tmp, name), { jobs, files: { '.gitignore': 'out*\n' } });
+  return { dir, env: { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${name}`) }, results: path.join(dir, '.git', 'datakit-ci') };
+}
+
+function build(dir: string, env: NodeJS.ProcessEnv, spyFile?: string): { code: number; out: string; err: string; opened: string[] } {
+  const r = runCli(dir, ['build'], spyFile ? { ...env, NODE_OPTIONS: `--require ${spy(spyFile)}` } : env);
+  const opened = spyFile ? JSON.parse(fs.readFileSync(spyFile, 'utf8')) as string[] : [];
+  return { ...r, opened };
+}
+
+/** The loose file of the object `rev` names in the results repository. */
+function looseFile(results: string, rev: string): string {
+  const oid = git(results, `--git-dir=${results}`, 'rev-parse', rev);
+  return path.join(results, 'objects', oid.slice(0, 2), oid.slice(2));
+}
+
+function entryRef(results: string, job: string): string {
+  return git(results, `--git-dir=${results}`, 'for-each-ref', '--format=%(refname)', `refs/heads/shell/${job}/`);
+}
+
+describe('the cache of objects read', () => {
+  it('serves a cached build every object of every result from one file: no loose object file is opened', () => {
+    const { dir, env } = jobsRepo('hits');
+    assert.equal(build(dir, env).code, 0);
+    const filling = build(dir, env, path.join(tmp, 'filling.json'));
+    assert.match(filling.out, new RegExp(`jobs: 0 built, ${JOBS} cached$`, 'm'));
+    assert.ok(filling.opened.length >= JOBS * 4, `the first cached build reads the results' objects (${filling.opened.length})`);
+    const cached = build(dir, env, path.join(tmp, 'cached.json'));
+    assert.equal(cached.code, 0, cached.err);
+    assert.match(cached.out, new RegExp(`jobs: 0 built, ${JOBS} cached$`, 'm'));
+    assert.deepEqual(cached.opened, [], 'no loose object file is opened');
+    assert.equal(cached.err, '', 'nothing to say');
+  });
+
+  for (const how of ['truncated', 'zeroed', 'deleted'] as const) {
+    it(`builds again a result whose log was ${how} after it was cached, naming the object`, () => {
+      const { dir, env, results } = jobsRepo(`damaged-${how}`);
+      build(dir, env);
+      build(dir, env); // fills the cache
+      const file = looseFile(results, `${entryRef(results, 'j2')}:log`);
+      const bytes = fs.readFileSync(file);
+      fs.chmodSync(file, 0o644);
+      if (how === 'truncated') { fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2))); }
+      if (how === 'zeroed') { fs.writeFileSync(file, Buffer.alloc(bytes.length)); }
+      if (how === 'deleted') { fs.unlinkSync(file); }
+      const r = build(dir, env);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`jobs: 1 built, ${JOBS - 1} cached$`, 'm'));
+      assert.match(r.out, /^j2 +success +built now/m);
+      const oid = path.basename(path.dirname(file)) + path.basename(file);
+      assert.match(r.err, new RegExp(`cannot be used, so it will be built again: .*${oid}`));
+    });
+  }
+
+  it('says a cache whose bytes were altered is damaged, does not use it, and writes it again', () => {
+    const { dir, env, results } = jobsRepo('altered');
+    build(dir, env);
+    build(dir, env);
+    const cacheFile = path.join(results, 'info', 'object-cache');
+    const data = fs.readFileSync(cacheFile);
+    // Inside the bytes of a log kept in the cache: its text, altered in place (same length, same stamp).
+    const at = data.indexOf('made 3');
+    assert.ok(at > 0, 'the log of j3 is in the cache');
+    data.write('MADE 3', at, 'latin1');
+    fs.writeFileSync(cacheFile, data);
+    const r = build(dir, env, path.join(tmp, 'altered.json'));
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`jobs: 0 built, ${JOBS} cached$`, 'm'), 'the results themselves are whole');
+    assert.match(r.err, new RegExp(`The cache of objects read ${cacheFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged \\(its copy of the object [0-9a-f]{40} does not hash to its id\\)`));
+    assert.ok(r.opened.length > 0, 'the objects were read from their files');
+    const next = build(dir, env, path.join(tmp, 'after.json'));
+    assert.equal(next.err, '', 'written again whole: nothing to say');
+    assert.deepEqual(next.opened, []);
+  });
+
+  it('says a cache cut short is damaged and reads the objects from their files', () => {
+    const { dir, env, results } = jobsRepo('cut');
+    build(dir, env);
+    build(dir, env);
+    const cacheFile = path.join(results, 'info', 'object-cache');
+    fs.truncateSync(cacheFile, fs.statSync(cacheFile).size - 3);
+    const r = build(dir, env);
+    assert.match(r.out, new RegExp(`jobs: 0 built, ${JOBS} cached$`, 'm'));
+    assert.match(r.err, /is damaged \(its record at byte \d+ runs past the end\): it is not used/);
+  });
+
+  it('holds at most 4 MiB of objects in memory and in its file, however many a long-lived store reads', () => {
+    const gitdir = path.join(tmp, 'bound');
+    fs.mkdirSync(gitdir);
+    const cache = new ObjectCache(gitdir, true);
+    const object = 60 << 10;
+    for (let i = 0; i < 200; i++) {
+      const raw = Buffer.alloc(object, i % 256);
+      cache.add(i.toString(16).padStart(40, '0'), raw, { ino: i, size: raw.length, ctimeMs: 1 });
+    }
+    assert.ok(cache.heldBytes <= 4 << 20, `held ${cache.heldBytes} bytes after reading 200 × 60 KiB`);
+    assert.ok(cache.heldBytes > 3 << 20, 'the last objects read are kept');
+    cache.flush();
+    assert.ok(fs.statSync(cache.file).size <= 4 << 20);
+  });
+});
