@@ -13,22 +13,22 @@ import { distFile, git, gitIn, GIT_ENV, median, record, requireOut, sideBySide, 
 const parts = process.argv.slice(2);
 const want = (p) => parts.length === 0 || parts.includes(p);
 const CLI = distFile('cli.js');
-const SLEEP_S = Number(process.env.BENCH_SLEEP_S ?? 2);
+const SLEEP_S = Number(process.env.BENCH_SLEEP_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 /**
- * 24 jobs: 16 leaves, 8 that each need two leaves, and one that needs two of those: wide enough for 4
- * runners of 2 slots each; the critical path is 3 jobs long.
+ * 40 jobs, as the issue's test: 32 leaves and 8 that each need four leaves: wide enough for 4 runners of 2
+ * slots each (ideally 20 rounds of jobs on 1 runner, 5 on 4: 4 ×); the critical path is 2 jobs long.
  */
 function graph() {
   const jobs = {};
   const job = (needs) => ({ run: `sleep ${SLEEP_S}`, inputs: ['src'], ...(needs ? { needs } : {}) });
-  for (let i = 0; i < 16; i++) { jobs[`leaf${i}`] = job(); }
-  for (let i = 0; i < 7; i++) { jobs[`mid${i}`] = job([`leaf${2 * i}`, `leaf${2 * i + 1}`]); }
-  jobs.top = job(['mid0', 'mid1']);
+  for (let i = 0; i < 32; i++) { jobs[`leaf${i}`] = job(); }
+  for (let i = 0; i < 8; i++) { jobs[`mid${i}`] = job([0, 1, 2, 3].map((j) => `leaf${4 * i + j}`)); }
   return jobs;
 }
-const CRITICAL_S = 3 * SLEEP_S;
+const JOBS = 40;
+const CRITICAL_S = 2 * SLEEP_S;
 
 /** A bare origin of one commit of the graph, with a new `src` each time (new keys: nothing cached). */
 function origin(tmp, n) {
@@ -60,11 +60,11 @@ async function runners(tmp) {
     const dirs = Array.from({ length: count }, (_, i) => { const d = path.join(tmp, `r${n}-${i}`); gitIn(tmp, ['clone', '-q', remote, d]); return d; });
     await Promise.all(dirs.map((d, i) => runner(d, count, path.join(tmp, `cache-${n}-${i}`))));
     const results = git(remote, ['for-each-ref', '--format=%(refname)', 'refs/datakit-ci/']).split('\n').filter(Boolean).length;
-    if (results !== 24) { throw new Error(`${results} results on the remote, not 24`); }
+    if (results !== JOBS) { throw new Error(`${results} results on the remote, not ${JOBS}`); }
   };
   const times = await sideBySide({ 1: spread(1), 2: spread(2), 4: spread(4) }, ROUNDS);
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  console.log(`runners (24 jobs of ${SLEEP_S} s, critical path ${CRITICAL_S} s, ${ROUNDS} rounds side by side, medians; setup of the clones included):`);
+  console.log(`runners (${JOBS} jobs of ${SLEEP_S} s, critical path ${CRITICAL_S} s, ${ROUNDS} rounds side by side, medians; setup of the clones included):`);
   for (const k of ['1', '2', '4']) {
     console.log(`  ${k} runner${k === '1' ? ' ' : 's'}: ${(m[k] / 1000).toFixed(1)} s = ${(m[k] / 1000 / CRITICAL_S).toFixed(2)} × the critical path; speed-up over 1 runner ${(m['1'] / m[k]).toFixed(2)} (${(m['1'] / m[k] / Number(k)).toFixed(2)} × N)`);
   }
