@@ -30,16 +30,9 @@ describe('the rows of the Builds view', () => {
   let wb;
   let dir;
   let page;
-  const row = (label) => page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: label }) });
-  const description = async (label) => (await row(label).locator('.label-description').innerText()).trim();
-  /** A command of the palette, by its title, as a person runs it. */
-  async function runCommand(title) {
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill(`>${title}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 });
-  }
+  const row = (label) => wb.row(label);
+  const description = (label) => wb.description(label);
+  const runCommand = (title) => wb.runCommand(title);
 
   before(async () => {
     wb = await openWorkbench({ name: 'rows', settings: { 'datakitCi.automaticBuilds': false }, folder: (runDir) => (dir = makeRowsFixture(path.join(runDir, 'ws', 'app'), path.join(runDir, 'cli-cache'))) });

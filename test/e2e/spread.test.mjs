@@ -29,15 +29,9 @@ describe('a commit spread over runners, from the editor', () => {
   let page;
   let runner;
   let release;
-  const row = (label) => page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: label }) });
-  const description = async (label) => (await row(label).locator('.label-description').innerText()).trim();
-  async function runCommand(title) {
-    await page.keyboard.press('F1');
-    await page.locator('.quick-input-widget input').fill(`>${title}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 });
-  }
+  const row = (label) => wb.row(label);
+  const description = (label) => wb.description(label);
+  const runCommand = (title) => wb.runCommand(title);
 
   before(async () => {
     wb = await openWorkbench({ name: 'spread', settings: { 'datakitCi.automaticBuilds': false }, folder: (runDir) => {

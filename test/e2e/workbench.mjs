@@ -29,6 +29,22 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
     page,
     runDir,
     folder: target,
+    /** A row of the side bar's views, by a label (a string or pattern) of its name. */
+    row(label) {
+      return page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: label }) });
+    },
+    /** What a row of the side bar shows beside its name. */
+    async description(label) {
+      return (await this.row(label).locator('.label-description').innerText()).trim();
+    },
+    /** A command of the palette, by its title, as a person runs it. */
+    async runCommand(title) {
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget input').fill(`>${title}`);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 });
+    },
     async screenshot(file) {
       fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
       const p = path.join(SCREENSHOTS_DIR, file);

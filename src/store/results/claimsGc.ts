@@ -3,9 +3,8 @@
 // (another machine's clock: judged only with a wide margin), and how long gc runs here have seen the very same
 // value (this machine's clock, recorded in `claims-gc/<remote>` of the results repository). Each claim is
 // removed with a lease on the value seen: one a runner refreshed or took meanwhile is never removed.
-import fs = require('node:fs');
 import path = require('node:path');
-import { randomBytes } from 'node:crypto';
+import { readStamped, writeStamped } from './stampedFile';
 import { claimHolder, type Claim, type Claims } from './claims';
 
 export interface ClaimsGcOptions {
@@ -91,21 +90,10 @@ function fileOf(resultsDir: string, remote: string): string {
 
 /** Since when gc here has seen each claim's value on `remote`: `<value> <since ms> <entry>` lines. */
 function readSeen(resultsDir: string, remote: string): Map<string, { value: string; since: number }> {
-  const out = new Map<string, { value: string; since: number }>();
-  let text: string;
-  try { text = fs.readFileSync(fileOf(resultsDir, remote), 'utf8'); } catch { return out; }
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]{40,64}) (\d+) (\S+)$/.exec(line);
-    if (m) { out.set(m[3]!, { value: m[1]!, since: Number(m[2]) }); }
-  }
-  return out;
+  return new Map([...readStamped(fileOf(resultsDir, remote))].map(([entry, s]) => [entry, { value: s.id, since: s.ms }]));
 }
 
 /** The claims on the remote now (those gone are forgotten): written whole, then renamed. */
 function writeSeen(resultsDir: string, remote: string, seen: ReadonlyMap<string, { value: string; since: number }>): void {
-  const file = fileOf(resultsDir, remote);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, [...seen].map(([entry, s]) => `${s.value} ${s.since} ${entry}\n`).join(''));
-  fs.renameSync(tmp, file);
+  writeStamped(fileOf(resultsDir, remote), [...seen].map(([entry, s]) => [entry, { id: s.value, ms: s.since }] as const));
 }

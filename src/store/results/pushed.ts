@@ -3,9 +3,8 @@
 // there is a result of ours whose history gc rewrote, not another machine's: it is replaced by ours when ours
 // was built later (a result is newer by its build time, not by ancestry), with a lease on the value we left.
 // A file, not refs: refs would keep the rewritten histories' objects from gc.
-import fs = require('node:fs');
 import path = require('node:path');
-import { randomBytes } from 'node:crypto';
+import { readStamped, writeStamped } from './stampedFile';
 
 export interface PushedResult {
   readonly commit: string;
@@ -19,14 +18,7 @@ function fileOf(gitDir: string, remote: string): string {
 
 /** What we left on `remote`, by its ref there (`refs/datakit-ci/…`); empty if we never pushed there. */
 export function readPushed(gitDir: string, remote: string): Map<string, PushedResult> {
-  const out = new Map<string, PushedResult>();
-  let text: string;
-  try { text = fs.readFileSync(fileOf(gitDir, remote), 'utf8'); } catch { return out; }
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]{40,64}) (\d+) (\S+)$/.exec(line);
-    if (m) { out.set(m[3]!, { commit: m[1]!, finished: Number(m[2]) }); }
-  }
-  return out;
+  return new Map([...readStamped(fileOf(gitDir, remote))].map(([ref, s]) => [ref, { commit: s.id, finished: s.ms }]));
 }
 
 /** Records what `remote` holds now for the refs given (the rest as recorded before); written whole, then renamed. */
@@ -34,9 +26,5 @@ export function recordPushed(gitDir: string, remote: string, now: ReadonlyMap<st
   if (now.size === 0) { return; }
   const all = readPushed(gitDir, remote);
   for (const [ref, r] of now) { all.set(ref, r); }
-  const file = fileOf(gitDir, remote);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ref, r]) => `${r.commit} ${r.finished} ${ref}\n`).join(''));
-  fs.renameSync(tmp, file);
+  writeStamped(fileOf(gitDir, remote), [...all].map(([ref, r]) => [ref, { id: r.commit, ms: r.finished }] as const));
 }
