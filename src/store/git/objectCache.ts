@@ -27,7 +27,8 @@ export const MAX_CACHED_OBJECT = 64 << 10;
 /** The file's bound: the objects used last are kept first. */
 const MAX_BYTES = 4 << 20;
 
-const sha1 = typeof crypto.hash === 'function'
+/** SHA-1 in hex of bytes already whole in memory: one call where Node has crypto.hash (20.12), no Hash object. */
+export const sha1 = typeof crypto.hash === 'function'
   ? (data: Uint8Array): string => crypto.hash('sha1', data, 'hex')
   : (data: Uint8Array): string => crypto.createHash('sha1').update(data).digest('hex');
 
