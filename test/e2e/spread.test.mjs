@@ -72,7 +72,12 @@ describe('a commit spread over runners, from the editor', () => {
     assert.match(await description(/^unit$/), new RegExp(`^building on [ -~]+ pid ${runner.pid}$`));
     assert.match(await row(/^unit$/).getAttribute('aria-label'), new RegExp(`^unit, building on [ -~]+ pid ${runner.pid}$`));
     assert.match(await description(/^docs$/), /^passed · cached · /);
-    await wb.screenshot('spread-building-on-runner.png');
+    // The status bar counts it apart, with the same cloud, and says so in words.
+    const bar = page.locator('.part.statusbar .statusbar-item', { hasText: /^DataKit CI:/ });
+    await bar.locator('.codicon-cloud').waitFor({ timeout: 60_000 });
+    assert.match(await bar.evaluate((el) => el.querySelector('[aria-label]')?.getAttribute('aria-label') ?? el.getAttribute('aria-label')),
+      /^DataKit CI, main @ [0-9a-f]{7}: 1 building on another runner, 1 passed$/);
+    await page.locator('.part.statusbar').screenshot({ path: path.join(path.dirname(await wb.screenshot('spread-building-on-runner.png')), 'spread-status-bar.png') });
 
     fs.writeFileSync(release, '');
     assert.equal(await exited, 0, said);

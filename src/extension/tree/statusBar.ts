@@ -1,5 +1,6 @@
-// The status bar: the HEAD target of the active repository — `DataKit CI: $(loading~spin) 2 $(pass) 5 $(error) 1`,
-// on the error background while a job of HEAD that passed before fails (Session.isNewFailure).
+// The status bar: the HEAD target of the active repository — `DataKit CI: $(loading~spin) 2 $(cloud) 3 $(pass) 5 $(error) 1`
+// (the cloud: jobs with no result here that another runner of a spread commit has claimed), on the error
+// background while a job of HEAD that passed before fails (Session.isNewFailure).
 import * as vscode from 'vscode';
 import type { Sessions } from '../session/sessions';
 import { plain } from '../../shared/format';
@@ -48,24 +49,28 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const c = TreeModel.counts(head);
+    // A job another runner builds is not waiting on this window: counted apart from what has not been built.
+    const elsewhere = head.jobs.filter((j) => j.status === undefined && j.claimedBy !== undefined).length;
     const fresh = head.jobs.filter((j) => session.isNewFailure(j)).map((j) => j.key.job.name);
     // Named, so that its counts are not read as another item's (a spinning ⟳ next to Git's is a sync).
     const parts = ['DataKit CI:'];
     if (c.pending) { parts.push(`$(loading~spin) ${c.pending}`); }
+    if (elsewhere) { parts.push(`$(cloud) ${elsewhere}`); }
     parts.push(`$(pass) ${c.success}`);
     if (c.failure) { parts.push(`$(error) ${c.failure}${fresh.length ? ` (${fresh.length} new)` : ''}`); }
     if (c.cancelled) { parts.push(`$(circle-slash) ${c.cancelled}`); }
     this.item.text = parts.join(' ');
     // Read aloud as words, not as icon names and markdown.
     const news = fresh.length === 0 ? '' : `. New failure${fresh.length === 1 ? '' : 's'} (passed before): ${fresh.join(', ')}`;
-    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${wordsOf(c).join(', ')}${news}` };
+    this.item.accessibilityInformation = { label: `DataKit CI, ${head.target.label}: ${wordsOf(c, elsewhere).join(', ')}${news}` };
     // The error background is for what just broke; a failure that was there already is counted, not flagged.
     this.item.backgroundColor = fresh.length ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     const md = new vscode.MarkdownString(`**DataKit CI** · ${markdownText(session.name)} · ${markdownText(head.target.label)}\n\n`, true);
     for (const j of head.jobs) {
       const s = j.status?.result;
-      const icon = { success: '$(pass)', failure: '$(error)', cancelled: '$(circle-slash)', pending: '$(loading~spin)', notBuilt: '$(circle-large-outline)' }[jobState(j)];
-      const detail = !s ? 'not built' : s.kind === 'pending' ? s.reason : s.kind === 'failure' ? s.message.split('\n')[0] : 'passed';
+      const claim = s === undefined ? j.claimedBy : undefined;
+      const icon = claim ? '$(cloud)' : { success: '$(pass)', failure: '$(error)', cancelled: '$(circle-slash)', pending: '$(loading~spin)', notBuilt: '$(circle-large-outline)' }[jobState(j)];
+      const detail = claim ? `building on ${claim.runner}` : !s ? 'not built' : s.kind === 'pending' ? s.reason : s.kind === 'failure' ? s.message.split('\n')[0] : 'passed';
       const isNew = fresh.includes(j.key.job.name) ? ' — **new failure** (it passed before)' : '';
       md.appendMarkdown(`${icon} **${j.key.job.name}** — ${markdownText(detail)}${isNew}\n\n`);
     }
@@ -80,9 +85,9 @@ export class StatusBar implements vscode.Disposable {
   }
 }
 
-/** Counts as words, for screen readers and tooltips: `2 running or waiting, 5 passed, 1 failed`. */
-function wordsOf(c: ReturnType<typeof TreeModel.counts>): string[] {
-  return [c.pending && `${c.pending} running or waiting`, `${c.success} passed`, c.failure && `${c.failure} failed`, c.cancelled && `${c.cancelled} cancelled`]
+/** Counts as words, for screen readers and tooltips: `2 running or waiting, 3 building on other runners, 5 passed, 1 failed`. */
+function wordsOf(c: ReturnType<typeof TreeModel.counts>, elsewhere = 0): string[] {
+  return [c.pending && `${c.pending} running or waiting`, elsewhere && `${elsewhere} building on ${elsewhere === 1 ? 'another runner' : 'other runners'}`, `${c.success} passed`, c.failure && `${c.failure} failed`, c.cancelled && `${c.cancelled} cancelled`]
     .filter((w): w is string => typeof w === 'string');
 }
 

@@ -374,6 +374,12 @@ describe('results shared through the repository\'s remote', function () {
       assert.strictEqual(iconOf(row).id, 'cloud');
       assert.match(row.accessibilityInformation?.label ?? '', new RegExp(`^hold, building on [ -~]+ pid ${runner.pid}$`));
       assert.strictEqual(claimed.job.status, undefined, 'no result here, and nothing building here');
+      // The status bar counts it apart (a cloud), not among the jobs not built, and names the runner.
+      const bar = a.internals.statusBar.item;
+      await waitFor('the status bar to count hold as building on another runner', () => / \$\(cloud\) 1 /.test(bar.text));
+      assert.match(bar.accessibilityInformation?.label ?? '', /: (.+, )?1 building on another runner, /);
+      const tip = bar.tooltip instanceof vscode.MarkdownString ? bar.tooltip.value : String(bar.tooltip);
+      assert.match(tip, new RegExp(`\\$\\(cloud\\) \\*\\*hold\\*\\* — building on [^\\n]+ pid ${runner.pid}`));
 
       fs.writeFileSync(side('release'), '');
       assert.strictEqual(await exited, 0, said);
@@ -381,6 +387,7 @@ describe('results shared through the repository\'s remote', function () {
       const done = await waitFor('hold to show the runner\'s result', async () => { const j = await holdOf(); return j?.job.status?.result.kind === 'success' && j; });
       assert.strictEqual(done.job.claimedBy, undefined, 'the claim went with the result');
       assert.match(String((await item(a, done)).description), /^passed · cached · /);
+      await waitFor('the status bar to count hold among the passed, no longer on another runner', () => !bar.text.includes('$(cloud)'));
     } finally {
       fs.writeFileSync(side('release'), '');
       runner.kill();
