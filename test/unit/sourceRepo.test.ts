@@ -187,8 +187,26 @@ for (const inProcess of [true, false]) {
       assert.equal(await repo.rootTree(first), git(dir, 'rev-parse', 'HEAD~1^{tree}'));
     });
 
+    it('finds files and folders whose names hold a newline or a carriage return, as git records them', async () => {
+      // A commit of its own (no branch: the listings above stay as they are), made as `git add` would.
+      const names = ['odd/new\nline.txt', 'odd/cr\r', 'nl\ndir/f.txt'];
+      const env = { ...process.env, GIT_INDEX_FILE: path.join(tmp, `odd-index-${inProcess}`) };
+      for (const [i, n] of names.entries()) {
+        const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: dir, input: `odd ${i}\n`, encoding: 'utf8' }).trim();
+        execFileSync('git', ['update-index', '--add', '--cacheinfo', `100644,${blob},${n}`], { cwd: dir, env });
+      }
+      const tree = execFileSync('git', ['write-tree'], { cwd: dir, env, encoding: 'utf8' }).trim();
+      const odd = git(dir, 'commit-tree', tree, '-m', 'odd names');
+      const ids = await repo.objectIds(odd, [...names, 'nl\ndir', 'odd/new', 'odd/cr', 'nl\ndir/g']);
+      assert.deepEqual([...ids.entries()], [
+        ...[...names, 'nl\ndir'].map((n) => [n, git(dir, 'rev-parse', `${odd}:${n}`)]),
+        ['odd/new', undefined], ['odd/cr', undefined], ['nl\ndir/g', undefined],
+      ]);
+      assert.equal((await repo.readFile(odd, 'odd/cr\r'))?.toString('utf8'), 'odd 1\n');
+      assert.deepEqual((await repo.listFiles(odd, ['odd', 'nl\ndir'])).map((f) => f.path), ['nl\ndir/f.txt', 'odd/cr\r', 'odd/new\nline.txt']);
+    });
+
     it('refuses paths that cannot be queried, and unknown commits', async () => {
-      assert.equal(await codeOf(repo.objectIds(second, ['a\nb'])), 'InvalidPath');
       assert.equal(await codeOf(repo.objectIds(second, ['../x'])), 'InvalidPath');
       assert.equal(await codeOf(repo.readFile(second, 'a\0b')), 'InvalidPath');
       const absent = 'f'.repeat(40);

@@ -213,6 +213,25 @@ describe('building the working tree', () => {
     assert.equal(cli(dir, 'build').code, 0);
   });
 
+  it('builds a working tree whose new and edited files hold a newline or a carriage return in their names; the commit of it is a hit', () => {
+    const dir = project({
+      '.datakit-ci.json': JSON.stringify({ jobs: { code: { run: 'for f in src/*; do cat "$f"; done', inputs: ['src'] } } }),
+      'src/a.txt': 'a\n', 'src/cr\r': 'cr\n',
+    });
+    assert.equal(cli(dir, 'build').code, 0);
+    fs.writeFileSync(path.join(dir, 'src', 'new\nline.txt'), 'new line\n');
+    fs.writeFileSync(path.join(dir, 'src', 'cr\r'), 'cr edited\n');
+    const wt = cli(dir, 'build', '--worktree', '--json');
+    assert.equal(wt.code, 0, wt.err);
+    const [code] = JSON.parse(wt.out).jobs;
+    assert.equal(code.cached, false);
+    assert.match(git(dir, `--git-dir=${path.join(dir, '.git', 'datakit-ci')}`, 'show', `${code.commit}:log`), /a\ncr edited\nnew line\n/, 'both files as edited were in the checkout');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'odd names');
+    const [committed] = JSON.parse(cli(dir, 'build', '--json').out).jobs;
+    assert.deepEqual([committed.cached, committed.commit], [true, code.commit], 'the commit of it is the same key: a hit');
+  });
+
   it('says so and runs nothing for a conflicted merge; builds HEAD when nothing changed', () => {
     const dir = project({ '.datakit-ci.json': JSON.stringify({ jobs: { code: { run: `echo ran >> ${path.join(tmp, 'ran-conflict')}` } } }), 'f.txt': 'base\n' });
     assert.match(cli(dir, 'build', '--worktree').err, /the working tree does not differ from HEAD \([0-9a-f]{7}\): building HEAD/);

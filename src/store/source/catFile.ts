@@ -83,6 +83,10 @@ export class CatFile {
 
   /** Answers the queries in order. One batch is written at a time; a process that died is restarted once. */
   query(lines: string[]): Promise<CatReply[]> {
+    // A line that holds a line break would be read as two queries, and every reply after it would answer
+    // the wrong one: refused before anything is sent.
+    const bad = lines.find((l) => /[\n\r]/.test(l));
+    if (bad !== undefined) { return Promise.reject(new DataKitError('InvalidPath', `A line break cannot be asked of git cat-file: ${JSON.stringify(bad)}`)); }
     const run = this.tail.then(() => this.send(lines).catch((e: unknown) =>
       (e instanceof ProcessDied && !this.disposed ? this.send(lines) : Promise.reject(e))));
     // The tail only orders the batches: `run`'s failure goes to its caller, and the next batch still runs.

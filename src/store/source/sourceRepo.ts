@@ -293,7 +293,9 @@ export class SourceRepo implements Disposable {
         if (!isUnreadableObject(e)) { throw e; }
       }
     }
-    const [reply] = await this.contents.query([`${commit}:${p}`]);
+    // Asked by id: a path may hold a newline, which a line of cat-file cannot carry.
+    if (found?.type !== 'blob') { return undefined; }
+    const [reply] = await this.contents.query([found.oid]);
     return reply && isObjectHeader(reply.header) && reply.header.split(' ')[1] === 'blob' ? reply.body : undefined;
   }
 

@@ -21,10 +21,13 @@ export interface Branch {
 }
 
 
-/** A path of the commit as cat-file expects it (`a/b`, '' for the root); `..`, NUL and newlines are refused. */
+/**
+ * A path of the commit as the lookups take it (`a/b`, '' for the root); `..` and NUL (which no git path holds)
+ * are refused. A newline or carriage return is a character of a name like any other (see treeLookup.ts).
+ */
 export function normalisePath(p: string): string {
-  if (/[\n\0]/.test(p) || p.endsWith('\r')) {
-    throw new DataKitError('InvalidPath', `A path with a newline or NUL cannot be looked up: ${JSON.stringify(p)}`);
+  if (p.includes('\0')) {
+    throw new DataKitError('InvalidPath', `A path with a NUL cannot be looked up: ${JSON.stringify(p)}`);
   }
   const parts = p.split('/').filter((s) => s !== '' && s !== '.');
   if (parts.includes('..')) { throw new DataKitError('InvalidPath', `A path must stay inside the repository: ${p}`); }

@@ -9,7 +9,7 @@ import { lazily } from '../../shared/lazy';
 import { isObjectId } from '../../shared/objectId';
 import type { CatFile, CatReply } from './catFile';
 import { isObjectHeader } from './catFile';
-import { findTreeEntry, type TreeEntry } from '../git/objectFormat';
+import { findTreeEntry, parseTree, type TreeEntry } from '../git/objectFormat';
 import { isUnreadableObject, ObjectStore } from '../git/objects';
 import type { TreeFile, TreeListing } from './sourceTypes';
 
@@ -40,6 +40,9 @@ function plainObjects(commonDir: string): boolean {
   return true;
 }
 
+/** What a line of `git cat-file --batch-check` cannot carry: a newline ends it, a carriage return before it is dropped. */
+const UNASKABLE = /[\n\r]/;
+
 export class TreeLookup {
   /** What a path of a commit is (commits are immutable); a path found absent is remembered as `null`. */
   private readonly cache: (() => LRUCache<string, { found: Found }>) | undefined;
@@ -66,10 +69,13 @@ export class TreeLookup {
       }
     } else if (missing.length > 0) {
       if (!/^[^-\s][^\n\0]*$/.test(commit)) { throw new DataKitError('UnknownRevision', `Unknown revision: ${commit}`); }
-      const replies = await this.check.query(missing.map((p) => (p === '^{commit}' ? `${commit}^{commit}` : `${commit}:${p}`)));
-      for (const [i, p] of missing.entries()) {
-        let found = parseCheck(replies[i]!);
-        if (!found && p !== '^{commit}' && result.get('^{commit}') !== null) { found = await this.gitlink(commit, p); }
+      // A path cat-file cannot be asked for on one line (a newline or carriage return in a name: git's own
+      // `git add` records such files) is found by reading its trees instead.
+      const asked = missing.filter((p) => !UNASKABLE.test(p));
+      const replies = new Map((await this.check.query(asked.map((p) => (p === '^{commit}' ? `${commit}^{commit}` : `${commit}:${p}`)))).map((r, i) => [asked[i]!, r]));
+      for (const p of missing) {
+        let found = replies.has(p) ? parseCheck(replies.get(p)!) : await this.throughTrees(commit, p);
+        if (!found && replies.has(p) && p !== '^{commit}' && result.get('^{commit}') !== null) { found = await this.gitlink(commit, p); }
         result.set(p, found);
         if (pinned) { this.cacheSet(`${commit}\0${p}`, found); }
       }
@@ -141,6 +147,20 @@ export class TreeLookup {
   }
 
   // A submodule's commit is not in this repository, so cat-file reports it missing: read the parent tree.
+  /** A path of the commit found by reading each tree on its way from the root (one cat-file query each). */
+  private async throughTrees(commit: string, p: string): Promise<Found> {
+    const [root] = await this.check.query([`${commit}^{tree}`]);
+    let at: Found = root ? parseCheck(root) : null;
+    for (const name of p.split('/')) {
+      if (at?.type !== 'tree') { return null; }
+      const [reply] = await this.contents.query([at.oid]);
+      if (!reply?.body || !isObjectHeader(reply.header)) { return null; }
+      const e = parseTree(reply.body, reply.header.indexOf(' ') / 2).get(name);
+      at = e ? { oid: e.oid, type: e.type } : null;
+    }
+    return at;
+  }
+
   private async gitlink(commit: string, p: string): Promise<Found> {
     if (p === '') { return null; }
     const slash = p.lastIndexOf('/');
