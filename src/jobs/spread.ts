@@ -149,6 +149,8 @@ export async function buildSpread(jobs: RepoJobs, keys: readonly JobKey[], o: Sp
         // Every slot busy: nothing to claim until one frees, so no look at the remote meanwhile.
         await Promise.race(building.values());
       } else if (started === 0) {
+        // A slot stays idle: why, once per job it waits on.
+        for (const [k, line] of waitsFor(order.filter((k) => !done.has(k) && !building.has(k) && !ready.includes(k)), (n) => (done.has(n) ? undefined : building.has(n) ? 'here' : seen.get(entry(n)) ?? 'unclaimed'), needsOf)) { sayOnce(`waits:${k.digest}`, line); }
         await Promise.race([...building.values(), new Promise((r) => setTimeout(r, wait))]);
         wait = Math.min(LAST_WAIT_MS, Math.round(wait * 1.5));
       }
@@ -181,6 +183,23 @@ export function spreadTies(keys: readonly JobKey[], lengths: ReadonlyMap<JobKey,
     const at = turn % run.length;
     out.push(...run.slice(at), ...run.slice(0, at));
     i = j;
+  }
+  return out;
+}
+
+/**
+ * What each waiting job waits for: its needs without a result (`where` of each: built here, claimed by another
+ * runner, not claimed yet; undefined when it has one), as a line to say.
+ */
+export function waitsFor(waiting: readonly JobKey[], where: (n: JobKey) => 'here' | 'unclaimed' | Claim | undefined, needsOf: (k: JobKey) => JobKey[]): [JobKey, string][] {
+  const out: [JobKey, string][] = [];
+  for (const k of waiting) {
+    const on = needsOf(k).flatMap((n) => {
+      const w = where(n);
+      if (w === undefined) { return []; }
+      return [`${n.job.name} (${w === 'here' ? 'building here' : w === 'unclaimed' ? 'no runner has claimed it yet' : `building on ${claimHolder(w)}`})`];
+    });
+    if (on.length > 0) { out.push([k, `${k.job.name}: waits for ${on.join(', ')}`]); }
   }
   return out;
 }

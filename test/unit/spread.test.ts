@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, ENV, git, makeTeam, runCli, runCliAsync, tempRoot } from '../fixtures';
+import { CLAIMS_PREFIX } from '../../src/store/results/claims';
+import { CLI, ENV, git, gitWith, makeTeam, runCli, runCliAsync, tempRoot } from '../fixtures';
 
 const tmp = tempRoot('spread');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -99,6 +100,36 @@ describe('one commit\'s jobs over several runners, through the remote alone', ()
     assert.equal(lines(ran).length, 4, 'every job built here');
     assert.match(r.err, /Could not push the results to origin/);
     assert.equal(r.code, 4, 'the push failed: the machine\'s trouble, as `build --push` says today');
+  });
+
+  it('a runner with a slot idle says which needs each waiting job waits for, and where each is built', async () => {
+    const { remote, clone } = makeTeam(tmp, 'waits', {
+      a: { run: 'true', inputs: ['src'] },
+      b: { run: 'true', inputs: ['src'], needs: ['a'] },
+    });
+    const dir = clone('r');
+    const entry = (JSON.parse(cli(dir, 'status', '--json').out) as { jobs: { job: string; branch: string }[] }).jobs.find((j) => j.job === 'a')!.branch.slice('refs/heads/'.length);
+    // Another runner holds a (a claim put there by hand, fresh for the whole test: the expiry is long).
+    const claim = gitWith({ cwd: remote, input: `datakit-ci claim 1\nrunner runner-3 pid 4242\ntime ${Date.now()}\nnonce 0011223344556677\n` }, 'hash-object', '-w', '--stdin');
+    git(remote, 'update-ref', `${CLAIMS_PREFIX}${entry}`, claim);
+    const runner = spawn(process.execPath, [CLI, 'build', '--fetch', '--push', '--runners', '2', '--claim-expiry', '3600'], { cwd: dir, env: env(dir), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    runner.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<number | null>((r) => runner.on('exit', (code) => r(code)));
+    try {
+      for (const until = Date.now() + 120_000; !/^datakit-ci: b: waits for a \(building on runner-3 pid 4242\)$/m.test(err);) {
+        assert.equal(runner.exitCode, null, err);
+        assert.ok(Date.now() < until, `no word of why b waits after 120 s: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(err, /^datakit-ci: a: building on runner-3 pid 4242$/m);
+      // That runner goes away and its claim with it: this one builds both.
+      git(remote, 'update-ref', '-d', `${CLAIMS_PREFIX}${entry}`);
+      assert.equal(await exited, 0, err);
+      assert.match(err, /built 2 of 2 jobs here/);
+    } finally {
+      runner.kill();
+    }
   });
 
   it('refuses --runners without --fetch and --push, and a bad count', () => {
