@@ -245,11 +245,7 @@ describe('a saved suggestion keeps its results', () => {
         await row(new RegExp(`^${job}$`)).filter({ hasText: /passed · cached · / }).waitFor({ timeout: 120_000 });
       }
       // Where from is in the row's tooltip: the build of the commit before.
-      await wb.page.mouse.move(0, 0);
-      await row(/^lint$/).locator('.label-name').hover();
-      const hover = wb.page.locator('.monaco-hover:visible, .workbench-hover:visible').first();
-      await hover.waitFor({ timeout: 30_000 });
-      assert.match(await hover.innerText(), new RegExp(`^lint passed\\s+Cached · built for ${first.slice(0, 7)}\\.`));
+      assert.match(await wb.rowHover(/^lint$/, 'lint passed'), new RegExp(`^lint passed\\s+Cached · built for ${first.slice(0, 7)}\\.`));
       await wb.page.mouse.move(0, 0);
       await wb.sideBarIdle(60_000);
       await widenSideBar(wb);

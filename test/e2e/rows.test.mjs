@@ -56,11 +56,7 @@ describe('the rows of the Builds view', () => {
 
   it('lead their tooltip with the outcome, then where a reused result came from', async () => {
     const start = git(dir, 'rev-parse', '--short=7', 'HEAD~1');
-    await page.mouse.move(0, 0);
-    await row(/^unit$/).locator('.label-name').hover();
-    const hover = page.locator('.monaco-hover:visible, .workbench-hover:visible').first();
-    await hover.waitFor({ timeout: 30_000 });
-    const text = await hover.innerText();
+    const text = await wb.rowHover(/^unit$/, 'unit passed');
     assert.match(text, new RegExp(`^unit passed\\s+Cached · built for ${start}\\.`), text);
     await wb.screenshot('rows-tooltip-cached.png');
     await page.mouse.move(0, 0);
@@ -105,7 +101,9 @@ describe('the rows of the Builds view', () => {
       new RegExp(`^DataKit CI: unit failed on main @ ${head} \\(it passed before\\): src/a\\.txt:1:1: expected ok, found broken$`));
     assert.deepEqual(await toast.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts(), ['Show Problem', 'Show Log']);
     await wb.screenshot('rows-failure-notification.png');
-    // The row: its failure's first words; its tooltip: the outcome, then the first problem.
+    // The row: its failure's first words; its tooltip: the outcome, then the first problem. The toast can come
+    // a moment before the view redraws the row (its refresh is batched), so the row is waited for.
+    await row(/^unit$/).locator('.codicon-error').waitFor({ timeout: 30_000 });
     assert.match(await description(/^unit$/), /^failed \(exit 1\) · (<1 s|\d+ s) · just now$/);
     assert.equal(await row(/^unit$/).getAttribute('aria-label'), 'unit, failed: Command exited with code 1, just now');
     await toast.getByRole('button', { name: 'Show Problem' }).click();
@@ -113,11 +111,7 @@ describe('the rows of the Builds view', () => {
     await page.locator('.panel .markers-panel, .panel [id="workbench.panel.markers"]').first().waitFor({ timeout: 30_000 });
     await page.locator('.markers-panel .monaco-list-row', { hasText: 'expected ok, found broken' }).first().waitFor({ timeout: 30_000 });
     await wb.screenshot('rows-show-problem.png');
-    await page.mouse.move(0, 0);
-    await row(/^unit$/).locator('.label-name').hover();
-    const hover = page.locator('.monaco-hover:visible, .workbench-hover:visible').first();
-    await hover.waitFor({ timeout: 30_000 });
-    assert.match(await hover.innerText(), /^unit failed: Command exited with code 1\s+First problem: src\/a\.txt:1:1 expected ok, found broken/);
+    assert.match(await wb.rowHover(/^unit$/, 'unit failed'), /^unit failed: Command exited with code 1\s+First problem: src\/a\.txt:1:1 expected ok, found broken/);
     await wb.screenshot('rows-tooltip-failure.png');
   });
 });

@@ -37,6 +37,17 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
     async description(label) {
       return (await this.row(label).locator('.label-description').innerText()).trim();
     },
+    /**
+     * The text of the hover a row's name shows when pointed at: the hover that holds `hasText`, since another
+     * one (the activity bar's, from a click before) can still be on screen for a moment.
+     */
+    async rowHover(label, hasText) {
+      await page.mouse.move(0, 0);
+      await this.row(label).locator('.label-name').hover();
+      const hover = page.locator('.monaco-hover:visible, .workbench-hover:visible').filter({ hasText }).first();
+      await hover.waitFor({ timeout: 30_000 });
+      return hover.innerText();
+    },
     /** A command of the palette, by its title, as a person runs it. */
     async runCommand(title) {
       await page.keyboard.press('F1');
