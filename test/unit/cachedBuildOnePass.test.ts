@@ -22,13 +22,22 @@ interface Seen {
   writes: number;
   /** Whether process.stdin was opened (a stream made for it). */
   stdin: number;
+  /** SHA-1s taken of whole buffers (crypto.hash), by the digest: an object's check hashes it to its id. */
+  sha1s: Record<string, number>;
 }
 
 /** A module that counts, in the command line's process, what a build reads and writes; saved as JSON in `file` at exit. */
 function spy(file: string): string {
   const script = path.join(tmp, 'spy.cjs');
   fs.writeFileSync(script, `const fs = require('node:fs');
-const seen = { objectReads: {}, asyncStats: {}, writes: 0, stdin: 0 };
+const seen = { objectReads: {}, asyncStats: {}, writes: 0, stdin: 0, sha1s: {} };
+const crypto = require('node:crypto');
+const hash = crypto.hash;
+crypto.hash = function (algorithm, data, ...rest) {
+  const out = hash.call(this, algorithm, data, ...rest);
+  if (String(algorithm).toLowerCase() === 'sha1') { const k = hash.call(this, 'sha1', data, 'hex'); seen.sha1s[k] = (seen.sha1s[k] || 0) + 1; }
+  return out;
+};
 const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
 Object.defineProperty(process, 'stdin', { configurable: true, enumerable: stdin.enumerable, get() { seen.stdin++; return stdin.get.call(this); } });
 const isObject = (p) => typeof p === 'string' && /[\\\\/]datakit-ci[\\\\/]objects[\\\\/][0-9a-f]{2}[\\\\/][0-9a-f]{38}$/.test(p);
@@ -65,11 +74,13 @@ function manyJobs(dir: string, jobs: number): string {
   return repo(dir, { jobs: config });
 }
 
-function cachedBuild(dir: string, name: string): Seen {
+function cachedBuild(dir: string, name: string, before = 1): Seen {
   const seenFile = path.join(tmp, `${name}.json`);
   const env = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, `cache-${name}`) };
-  const first = runCli(dir, ['build'], env);
-  assert.equal(first.code, 0, first.err);
+  for (let i = 0; i < before; i++) {
+    const first = runCli(dir, ['build'], env);
+    assert.equal(first.code, 0, first.err);
+  }
   const cached = runCli(dir, ['build'], { ...env, NODE_OPTIONS: `--require ${spy(seenFile)}` });
   assert.equal(cached.code, 0, cached.err);
   assert.match(cached.out, /jobs: 0 built, \d+ cached$/m);
@@ -94,5 +105,18 @@ describe('a fully cached build of many jobs', () => {
     assert.equal(seen.stdin, 0, 'stdin, which a build never reads, is not opened');
     const config = Object.entries(seen.asyncStats).filter(([k]) => k.endsWith('/.datakit-ci.json'));
     assert.deepEqual(config, [], 'the working copy\'s .datakit-ci.json (compared with the committed one) is read without the thread pool');
+  });
+
+  it('hashes each object it checks once: one served by the cache of objects read, or read from its file and cached, is not hashed again to verify it', () => {
+    const config: Record<string, { run: string; needs?: string[] }> = {};
+    for (let i = 0; i < 6; i++) { config[`j${i}`] = { run: `echo job ${i}`, ...(i > 0 ? { needs: [`j${i - 1}`] } : {}) }; }
+    const dir = repo(path.join(tmp, 'hashed'), { jobs: config });
+    for (const [name, before] of [['hashed-second', 1], ['hashed-third', 2]] as const) {
+      const seen = cachedBuild(dir, name, before);
+      // Each result's commit, tree and key.json at least (the log, the value's tree).
+      assert.ok(Object.keys(seen.sha1s).length >= 6 * 3, `${name}: the results' objects are checked (${Object.keys(seen.sha1s).length} hashed)`);
+      const again = Object.entries(seen.sha1s).filter(([, n]) => n > 1);
+      assert.deepEqual(again, [], `${name}: no object is hashed twice`);
+    }
   });
 });

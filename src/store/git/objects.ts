@@ -35,8 +35,12 @@ const inflateAsync = promisify(zlib.inflate);
 const SMALL_DEFLATED = 1024;
 const SMALL_INFLATE = { chunkSize: (Buffer.poolSize >>> 1) - 1 };
 
-/** An object as read, with the bytes its id is the SHA-1 of (`<type> <size>\0<content>`) when they are at hand. */
-type ReadObject = RawObject & { readonly hashed?: Buffer };
+/**
+ * An object as read, with the bytes its id is the SHA-1 of (`<type> <size>\0<content>`) when they are at hand,
+ * and `checked` when those bytes were just hashed to the id (the cache of objects read hashes what it serves;
+ * a small loose object is hashed before it is cached): `verify` then does not hash them a second time.
+ */
+type ReadObject = RawObject & { readonly hashed?: Buffer; readonly checked?: true };
 
 
 /** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
@@ -85,7 +89,7 @@ export class ObjectStore {
     const known = this.justVerified?.get(oid);
     if (known) { return known; }
     const cached = this.cache?.get(oid, looseFile(this.objectsDir, oid));
-    if (cached) { return splitObject(oid, cached, this.gitdir); }
+    if (cached) { return { ...splitObject(oid, cached, this.gitdir), checked: true }; }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
@@ -129,7 +133,7 @@ export class ObjectStore {
     try {
       const o = await this.read(oid);
       // A loose object's inflated bytes are what its id hashes; a packed one's header is made up.
-      const actual = o.hashed ? sha1(o.hashed) : createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
+      const actual = o.checked ? oid : o.hashed ? sha1(o.hashed) : createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
@@ -262,7 +266,10 @@ export class ObjectStore {
     }
     const o = splitObject(oid, raw, this.gitdir);
     // Kept only once its bytes hash to its id: the cache never holds what a read would refuse.
-    if (stamp && raw.length <= MAX_CACHED_OBJECT && sha1(raw) === oid) { this.cache!.add(oid, raw, stamp); }
+    if (stamp && raw.length <= MAX_CACHED_OBJECT && sha1(raw) === oid) {
+      this.cache!.add(oid, raw, stamp);
+      return { ...o, checked: true };
+    }
     return o;
   }
 }
