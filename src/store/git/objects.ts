@@ -88,7 +88,7 @@ export class ObjectStore {
   async read(oid: string): Promise<ReadObject> {
     const known = this.justVerified?.get(oid);
     if (known) { return known; }
-    const cached = this.cache?.get(oid, looseFile(this.objectsDir, oid));
+    const cached = this.cache?.get(oid, this.looseFile(oid));
     if (cached) { return { ...splitObject(oid, cached, this.gitdir), checked: true }; }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
@@ -244,8 +244,16 @@ export class ObjectStore {
     return o.content;
   }
 
+  /**
+   * looseFile's name, joined as text: `objectsDir` is path.join's (normalised, no trailing separator), so
+   * path.join would only normalise the whole name again, for every object a cached build checks.
+   */
+  private looseFile(oid: string): string {
+    return `${this.objectsDir}${path.sep}${oid.slice(0, 2)}${path.sep}${oid.slice(2)}`;
+  }
+
   private async readLoose(oid: string): Promise<ReadObject | undefined> {
-    const file = looseFile(this.objectsDir, oid);
+    const file = this.looseFile(oid);
     let deflated: Buffer;
     let stamp: FileStamp | undefined;
     try {
@@ -323,6 +331,8 @@ class RecentObjects {
     if (size > this.maxEntryBytes || this.items.has(oid)) { return; }
     this.items.set(oid, o);
     this.bytes += size;
+    // Looked through only when over the bound: an iterator made on every add was garbage of every object read.
+    if (this.bytes <= this.maxBytes) { return; }
     for (const [old, kept] of this.items) {
       if (this.bytes <= this.maxBytes) { break; }
       this.items.delete(old);
