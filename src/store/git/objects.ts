@@ -137,7 +137,7 @@ export class ObjectStore {
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
-      (this.justVerified ??= new RecentObjects(1 << 20, 64 << 10)).add(oid, o);
+      this.passed(oid, o);
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
@@ -147,6 +147,30 @@ export class ObjectStore {
       }
       throw e;
     }
+  }
+
+  /**
+   * `verify` decided at once, where nothing needs waiting for: true when the object passed before, or when
+   * the cache of objects read serves it (its `get` hashes the bytes to the id and finds the loose file
+   * unchanged: all that `verify` checks of such an object); false when `verify` must read it (not cached,
+   * packed, changed or damaged since). A cached build checks every object of every result: most are cached.
+   */
+  verifiedNow(oid: string): boolean {
+    if (this.verified.has(oid)) { return true; }
+    const raw = this.cache?.get(oid, this.looseFile(oid));
+    if (!raw) { return false; }
+    let o: ReadObject;
+    try {
+      o = { ...splitObject(oid, raw, this.gitdir), checked: true };
+    } catch {
+      return false; // `verify` reads it again, and says what is wrong with it
+    }
+    this.passed(oid, o);
+    return true;
+  }
+
+  private passed(oid: string, o: ReadObject): void {
+    (this.justVerified ??= new RecentObjects(1 << 20, 64 << 10)).add(oid, o);
     if (this.verified.size >= 20_000) { this.verified.clear(); }
     this.verified.add(oid);
   }
@@ -174,6 +198,27 @@ export class ObjectStore {
 
   readCommit(oid: string): Promise<CommitInfo> {
     return this.readParsed(this.commits(), oid, 'commit', parseCommit);
+  }
+
+  /** The parsed tree without waiting, when it was parsed before or its object just verified; else undefined. */
+  treeNow(oid: string): Tree | undefined {
+    return this.parsedNow(this.trees(), oid, 'tree', parseTree);
+  }
+
+  /** The parsed commit without waiting (as treeNow). */
+  commitNow(oid: string): CommitInfo | undefined {
+    return this.parsedNow(this.commits(), oid, 'commit', parseCommit);
+  }
+
+  /** What readParsed gives, when it is at hand; undefined (readParsed then reads it, or says what is wrong) otherwise. */
+  private parsedNow<T extends object>(cache: LRUCache<string, T>, oid: string, type: string, parse: (content: Buffer) => T): T | undefined {
+    const value = cache.get(oid);
+    if (value !== undefined) { return value; }
+    const o = this.justVerified?.get(oid);
+    if (o === undefined || o.type !== type) { return undefined; }
+    const parsed = parse(o.content);
+    cache.set(oid, parsed);
+    return parsed;
   }
 
   /** Objects never change, so a parsed tree or commit is kept by id. */
