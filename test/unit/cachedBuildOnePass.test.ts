@@ -24,6 +24,8 @@ interface Seen {
   stdin: number;
   /** SHA-1s taken of whole buffers (crypto.hash), by the digest: an object's check hashes it to its id. */
   sha1s: Record<string, number>;
+  /** Node's own modules loaded by the end. */
+  builtins: string[];
 }
 
 /** A module that counts, in the command line's process, what a build reads and writes; saved as JSON in `file` at exit. */
@@ -60,7 +62,10 @@ fs.promises.stat = function (p, ...rest) {
 };
 const write = process.stdout.write;
 process.stdout.write = function (...args) { seen.writes++; return write.apply(this, args); };
-process.on('exit', () => fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify(seen)));
+process.on('exit', () => {
+  seen.builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+  fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify(seen));
+});
 `);
   return script;
 }
@@ -88,7 +93,7 @@ function cachedBuild(dir: string, name: string, before = 1): Seen {
 }
 
 describe('a fully cached build of many jobs', () => {
-  it('reads each object of the results repository once, asks the thread pool nothing per job, writes its job lines at once and leaves stdin unopened', () => {
+  it('reads each object of the results repository once, asks the thread pool nothing per job, writes its job lines at once, leaves stdin unopened and loads no perf_hooks', () => {
     const jobs = 24;
     const seen = cachedBuild(manyJobs(path.join(tmp, 'many'), jobs), 'many');
     const objects = Object.values(seen.objectReads);
@@ -103,6 +108,8 @@ describe('a fully cached build of many jobs', () => {
     // The jobs' lines, then the table, the summary and the rest: a few writes, whatever the number of jobs.
     assert.ok(seen.writes <= 4, `the report takes a few writes, not one per job (${seen.writes} for ${jobs} jobs)`);
     assert.equal(seen.stdin, 0, 'stdin, which a build never reads, is not opened');
+    // lru-cache's clock (`performance`) is asked for on its first use, by a cache with a ttl: none here.
+    assert.ok(!seen.builtins.includes('perf_hooks'), 'perf_hooks is not loaded');
     const config = Object.entries(seen.asyncStats).filter(([k]) => k.endsWith('/.datakit-ci.json'));
     assert.deepEqual(config, [], 'the working copy\'s .datakit-ci.json (compared with the committed one) is read without the thread pool');
   });
