@@ -18,6 +18,8 @@ interface Seen {
   objectReads: Record<string, number>;
   /** fs.promises.stat calls, by the path's last two components. */
   asyncStats: Record<string, number>;
+  /** fs.statSync calls, by the path's last two components. */
+  syncStats: Record<string, number>;
   /** Writes to stdout. */
   writes: number;
   /** Whether process.stdin was opened (a stream made for it). */
@@ -32,7 +34,13 @@ interface Seen {
 function spy(file: string): string {
   const script = path.join(tmp, 'spy.cjs');
   fs.writeFileSync(script, `const fs = require('node:fs');
-const seen = { objectReads: {}, asyncStats: {}, writes: 0, stdin: 0, sha1s: {} };
+const seen = { objectReads: {}, asyncStats: {}, syncStats: {}, writes: 0, stdin: 0, sha1s: {} };
+const statSync = fs.statSync;
+fs.statSync = function (p, ...rest) {
+  const k = String(p).split(/[\\\\/]/).slice(-2).join('/');
+  seen.syncStats[k] = (seen.syncStats[k] || 0) + 1;
+  return statSync.call(this, p, ...rest);
+};
 const crypto = require('node:crypto');
 const hash = crypto.hash;
 crypto.hash = function (algorithm, data, ...rest) {
@@ -104,6 +112,8 @@ describe('a fully cached build of many jobs', () => {
     assert.deepEqual(twice, [], 'no object file is read twice');
     for (const k of ['refs/fetched', 'datakit-ci/packed-refs']) {
       assert.ok((seen.asyncStats[k] ?? 0) <= 1, `${k} is not stat-ed through the thread pool for each job (${seen.asyncStats[k]} times)`);
+      // Whether results were fetched: one look for the jobs the report asks about at once, not two stats a job.
+      assert.ok((seen.syncStats[k] ?? 0) <= 4, `${k} is not stat-ed for each job (${seen.syncStats[k]} times for ${jobs} jobs)`);
     }
     // The jobs' lines, then the table, the summary and the rest: a few writes, whatever the number of jobs.
     assert.ok(seen.writes <= 4, `the report takes a few writes, not one per job (${seen.writes} for ${jobs} jobs)`);
