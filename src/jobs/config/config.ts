@@ -210,7 +210,11 @@ type RawRoot = { setup?: unknown; jobs?: Record<string, unknown> };
 
 /** The definitions from the file's value (toValue of `root`, which only gives the positions). */
 function readConfig(root: Node, value: RawRoot, at: (offset: number) => { line: number; column: number }): Config {
-  const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
+  // Written out, not spread: one for the name, each input and output of every job, on every build.
+  const position = (n: Node): Position => {
+    const { line, column } = at(n.offset);
+    return { line, column, offset: n.offset, length: n.length };
+  };
   const itemPositions = (value: Node | undefined, field: string): Position[] =>
     (property(value as Node, field)?.children?.[1]?.children ?? []).map(position);
   const setupNode = property(root, 'setup')?.children?.[1];
