@@ -89,7 +89,7 @@ export class ObjectStore {
     const known = this.justVerified?.get(oid);
     if (known) { return known; }
     const cached = this.cache?.get(oid, this.looseFile(oid));
-    if (cached) { return { ...splitObject(oid, cached, this.gitdir), checked: true }; }
+    if (cached) { return splitObject(oid, cached, this.gitdir, true); }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
@@ -161,7 +161,7 @@ export class ObjectStore {
     if (!raw) { return false; }
     let o: ReadObject;
     try {
-      o = { ...splitObject(oid, raw, this.gitdir), checked: true };
+      o = splitObject(oid, raw, this.gitdir, true);
     } catch {
       return false; // `verify` reads it again, and says what is wrong with it
     }
@@ -327,15 +327,18 @@ export class ObjectStore {
   }
 }
 
-/** A loose object's inflated bytes (`<type> <size>\0<content>`) as type and content; `CorruptObject` if they do not parse. */
-function splitObject(oid: string, raw: Buffer, gitdir: string): ReadObject {
+/**
+ * A loose object's inflated bytes (`<type> <size>\0<content>`) as type and content; `CorruptObject` if they do
+ * not parse. `checked`: the bytes were just hashed to `oid` (see ReadObject).
+ */
+function splitObject(oid: string, raw: Buffer, gitdir: string, checked?: true): ReadObject {
   const nul = raw.indexOf(0);
   const [type, size] = raw.toString('latin1', 0, nul).split(' ');
   const content = raw.subarray(nul + 1);
   if (nul < 0 || Number(size) !== content.length) {
     throw new DataKitError('CorruptObject', `The loose object ${oid} in ${gitdir} is corrupt.`);
   }
-  return { type, content, hashed: raw };
+  return checked ? { type, content, hashed: raw, checked } : { type, content, hashed: raw };
 }
 
 /** A file's bytes and what its stat said when it was opened (what readFileSync does, keeping the stat). */
