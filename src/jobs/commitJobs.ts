@@ -3,7 +3,7 @@
 // commit, since a commit never changes. The keys computed once are also written beside the results
 // repository (keysCache.ts) so that a window that may run no git can still show saved results.
 import path = require('node:path');
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../shared/lazy';
 import { DataKitError } from '../shared/errors';
 import { readRegularText } from '../shared/regularFile';
 import type { SourceRepo } from '../store/source/sourceRepo';
@@ -65,9 +65,9 @@ export interface JobsReaderOptions {
 }
 
 export class JobsReader {
-  private readonly atCommit = new LRUCache<string, Promise<JobsAt>>({ max: 256 });
+  private readonly atCommit = growingLru<string, Promise<JobsAt>>(256);
   /** Every key computed here, by digest: a job's needs are found among them. */
-  private readonly knownKeys = new LRUCache<string, JobKey>({ max: 1024 });
+  private readonly knownKeys = growingLru<string, JobKey>(1024);
   /** The configuration text last read, for `configText` (asked of the commit just read). */
   private lastConfig: { readonly commit: string; readonly text: string | undefined } | undefined;
 

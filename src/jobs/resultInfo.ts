@@ -1,10 +1,8 @@
 // What the saved results say beyond pass or fail: where a reused result came from (the commit it was built
 // for, the working tree, a remote), a job's builds across every key it has had, and what a job was built
 // from before (for Explain Key). Read from the results repository only.
-import { LRUCache } from 'lru-cache';
 import { DataKitError, isMissing } from '../shared/errors';
 import { parseJsonBounded } from '../shared/json';
-import { lazily } from '../shared/lazy';
 import { isObjectId } from '../shared/objectId';
 import { TRAILER, timesFromTrailers, WORKTREE_SOURCE } from '../shared/resultCommit';
 import type { GitStore } from '../store/results/gitStore';
@@ -104,9 +102,17 @@ function originOf(record: KeyRecord): Origin {
   return { ...(typeof record.commit === 'string' && isObjectId(record.commit) ? { commit: record.commit } : {}), worktree: record.worktree === true };
 }
 
+const MAX_ORIGINS = 4096;
+
 export class ResultInfo {
-  // One per result a command reports on: a build of many jobs keeps every job's (a result never changes).
-  private readonly origins = lazily(() => new LRUCache<string, Origin>({ max: 4096 }));
+  // One per result a command reports on: a build of many jobs keeps every job's (a result never changes). A
+  // Map that starts again past its bound, not an LRU cache: lru-cache allocates all of its 4096 slots when made
+  // (~0.5 ms of every command's start), for the few dozen results a command reports on.
+  private readonly originsKept = new Map<string, Origin>();
+  private origins(): Map<string, Origin> {
+    if (this.originsKept.size >= MAX_ORIGINS) { this.originsKept.clear(); }
+    return this.originsKept;
+  }
 
   constructor(
     private readonly store: GitStore,

@@ -36,4 +36,20 @@ describe('a fully cached build', () => {
     assert.match(cached.out, /^2 jobs: 0 built, 2 cached$/m);
     assert.equal(fs.existsSync(seen) ? fs.readFileSync(seen, 'utf8') : '', '', 'no process started');
   });
+
+  it('starts no process for a toolInputs "node --version" whose node on PATH is the Node running it (what init declares for npm)', () => {
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirSync(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const dir = repo(path.join(tmp, 'node-version'), { config: { setup: { run: 'true', toolInputs: ['node --version'] }, jobs: { a: { run: 'true', toolInputs: ['node -v'] } } } });
+    const seen = path.join(tmp, 'spawned-node-version.txt');
+    const env = { ...ENV, PATH: `${bin}${path.delimiter}${ENV.PATH ?? process.env.PATH}`, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache'), NODE_OPTIONS: `--require ${spy(seen)}` };
+    const first = runCli(dir, ['build'], env);
+    assert.equal(first.code, 0, first.err);
+    fs.rmSync(seen);
+    const cached = runCli(dir, ['build'], env);
+    assert.equal(cached.code, 0, cached.err);
+    assert.match(cached.out, /^1 jobs?: 0 built, 1 cached$/m);
+    assert.equal(fs.existsSync(seen) ? fs.readFileSync(seen, 'utf8') : '', '', 'no process started, not even node --version');
+  });
 });

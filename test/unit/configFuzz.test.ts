@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jobNameProblem, MAX_TIMEOUT_MS, parseConfig, pathProblem } from '../../src/jobs/config/config';
-import { MAX_ARG_BYTES } from '../../src/jobs/config/configChecks';
+import { createScanner, SyntaxKind } from 'jsonc-parser';
+import { MAX_ARG_BYTES, tooDeep } from '../../src/jobs/config/configChecks';
 import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
 
 const CASES = 600;
@@ -145,6 +146,39 @@ describe('fuzzed .datakit-ci.json files (fixed seed)', () => {
 
   const tmp = tempRoot('fuzz');
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('finds a file nested too deep where jsonc-parser\'s own tokens say so, for each of the files and of nests of pieces', () => {
+    // The depth check reads the text a character at a time; jsonc-parser's scanner is what the parse that follows reads.
+    const byScanner = (text: string, max: number): number | undefined => {
+      const scanner = createScanner(text, false);
+      let depth = 0;
+      for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
+        if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
+          if (++depth > max) { return scanner.getTokenOffset(); }
+        } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken) {
+          depth = Math.max(0, depth - 1);
+        }
+      }
+      return undefined;
+    };
+    const r = prng(SEED ^ 0xdee9);
+    const texts: string[] = [];
+    for (let i = 0; i < CASES; i++) {
+      texts.push(mutate(r, pick(r, BASES)));
+      let nest = '';
+      for (let n = Math.floor(r() * 60); n > 0; n--) { nest += pick(r, [...PIECES, '{', '[', '{', '[', '"a\\"', '\\u{', '/*{*/', '//[\n']); }
+      texts.push(nest);
+    }
+    let deep = 0;
+    for (const text of texts) {
+      for (const max of [1, 3, 32]) {
+        const expected = byScanner(text, max);
+        if (expected !== undefined) { deep++; }
+        assert.equal(tooDeep(text, max), expected, `${JSON.stringify(text)} at depth ${max}`);
+      }
+    }
+    assert.ok(deep > CASES / 2, `many of them are too deep for a small bound (${deep})`);
+  });
 
   it('through the command line, a sample of them: exit 2 with positions for a broken file, never a stack trace', () => {
     const env = { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache') };

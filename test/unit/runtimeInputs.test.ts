@@ -1,6 +1,7 @@
 // Toolchains in the key: a job's `toolInputs` (a command whose output is part of the key) and `envInputs` (a
 // variable whose value is) make a cached success give way when the tool or the variable changes, and only then.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -126,6 +127,33 @@ describe('runtime inputs in the key', () => {
     upgrade(bin, '22.0');
     assert.match(build(dir, env), /^✔ test {2}built now/m);
     assert.match(runCli(dir, ['log', 'test'], env).out, /mycc 22\.0/, 'the job ran with what the new setup installed');
+  });
+
+  it('node --version of the Node running the command line is its version; a node on PATH that is another file is run (and its upgrade rebuilds); a NODE_OPTIONS of the job\'s own is run too', () => {
+    const own = path.join(tmp, `bin${n++}`);
+    fs.mkdirSync(own);
+    fs.symlinkSync(process.execPath, path.join(own, 'node'));
+    const dir = repo(dirFor(), { jobs: { compile: { run: 'true', toolInputs: ['node --version'] } } });
+    const explained = (env: NodeJS.ProcessEnv): unknown => JSON.parse(runCli(dir, ['explain', 'compile', '--json'], env).out).runtime;
+    const ownEnv = withPath(own);
+    assert.match(build(dir, ownEnv), /^✔ compile {2}built now/m);
+    assert.deepEqual(explained(ownEnv), [{ of: 'job', kind: 'tool', name: 'node --version', value: process.version }]);
+    assert.equal(execFileSync(process.execPath, ['--version'], { encoding: 'utf8' }).trim(), process.version, 'what the command prints');
+
+    // A wrapper named node first on PATH (nvm's shims, a node in node_modules/.bin): what it prints is the key's.
+    const wrapper = path.join(tmp, `bin${n++}`);
+    fs.mkdirSync(wrapper);
+    fs.writeFileSync(path.join(wrapper, 'node'), '#!/bin/sh\necho v99.0.0\n', { mode: 0o755 });
+    const wrapped = { ...withPath(wrapper), PATH: `${wrapper}${path.delimiter}${own}${path.delimiter}${process.env.PATH}` };
+    assert.match(build(dir, wrapped), /^✔ compile {2}built now/m, 'another node: built again');
+    assert.deepEqual(explained(wrapped), [{ of: 'job', kind: 'tool', name: 'node --version', value: 'v99.0.0' }]);
+    assert.match(build(dir, ownEnv), /^compile\s+success\s+cached/m, 'this Node again: the first result');
+
+    // A job's own NODE_OPTIONS that Node refuses: the command runs, and fails as it would by hand.
+    const refused = repo(dirFor(), { jobs: { compile: { run: 'true', env: { NODE_OPTIONS: '--no-such-option' }, toolInputs: ['node --version'] } } });
+    const r = runCli(refused, ['build'], ownEnv);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, /toolInputs "node --version" of job "compile" failed \(Command exited with code 9\).*--no-such-option is not allowed in NODE_OPTIONS/);
   });
 
   it('envInputs and toolInputs are checked by the schema at their line: a variable name that is not one, a repeated command', () => {

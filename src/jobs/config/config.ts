@@ -103,6 +103,8 @@ export function parseConfig(text: string): ConfigResult {
   }
   const syntax: ParseError[] = [];
   const root = parseTree(text, syntax, { allowTrailingComma: true, disallowComments: false });
+  /** The file's value, validated against the schema; what the jobs are read from once nothing is wrong. */
+  let rootValue: unknown;
   if (!root && stripComments(text).trim() === '') {
     report(0, 0, 'The file is empty: it must be a JSON object with "jobs"');
     return { ok: false, errors };
@@ -121,7 +123,8 @@ export function parseConfig(text: string): ConfigResult {
         }
       }
     };
-    describeAll(schemaErrors('', toValue(root)), root, []);
+    rootValue = toValue(root);
+    describeAll(schemaErrors('', rootValue), root, []);
     // A job shadowed by a later one of the same name is not in the value validated above: check it alone.
     const jobs = property(root, 'jobs')?.children?.[1];
     const props = jobs?.type === 'object' ? jobs.children ?? [] : [];
@@ -142,7 +145,7 @@ export function parseConfig(text: string): ConfigResult {
     const unique = new Map(errors.map((e) => [`${e.offset}:${e.message}`, e]));
     return { ok: false, errors: [...unique.values()].sort((a, b) => a.offset - b.offset) };
   }
-  return { ok: true, config: readConfig(root as Node, at) };
+  return { ok: true, config: readConfig(root as Node, rootValue as RawRoot, at) };
 }
 
 /**
@@ -202,12 +205,20 @@ function declaredRuntime(raw: RawRuntime): { envInputs?: string[]; toolInputs?: 
   };
 }
 
-function readConfig(root: Node, at: (offset: number) => { line: number; column: number }): Config {
-  const position = (n: Node): Position => ({ ...at(n.offset), offset: n.offset, length: n.length });
+/** The file's value as the schema passed it (prototype-less objects, no repeated key: both refused before). */
+type RawRoot = { setup?: unknown; jobs?: Record<string, unknown> };
+
+/** The definitions from the file's value (toValue of `root`, which only gives the positions). */
+function readConfig(root: Node, value: RawRoot, at: (offset: number) => { line: number; column: number }): Config {
+  // Written out, not spread: one for the name, each input and output of every job, on every build.
+  const position = (n: Node): Position => {
+    const { line, column } = at(n.offset);
+    return { line, column, offset: n.offset, length: n.length };
+  };
   const itemPositions = (value: Node | undefined, field: string): Position[] =>
     (property(value as Node, field)?.children?.[1]?.children ?? []).map(position);
   const setupNode = property(root, 'setup')?.children?.[1];
-  const rawSetup = setupNode ? toValue(setupNode) as RawRuntime & { run: string; inputs?: string[]; env?: Record<string, string>; timeout?: string } : undefined;
+  const rawSetup = setupNode ? value.setup as RawRuntime & { run: string; inputs?: string[]; env?: Record<string, string>; timeout?: string } : undefined;
   const setup: SetupDefinition | undefined = rawSetup && {
     run: rawSetup.run,
     ...(rawSetup.inputs ? { inputs: [...new Set(rawSetup.inputs.map(trimSlash))] } : {}),
@@ -222,11 +233,11 @@ function readConfig(root: Node, at: (offset: number) => { line: number; column: 
   }
   const jobsNode = property(root, 'jobs')?.children?.[1];
   const jobs = (jobsNode?.children ?? []).map((prop): JobDefinition => {
-    const [key, value] = prop.children as [Node, Node];
-    const raw = toValue(value) as RawJob;
-    const timeout = raw.timeout ?? DEFAULT_TIMEOUT;
+    const [key, node] = prop.children as [Node, Node];
     const name = key.value as string;
-    positions[name] = { name: position(key), inputs: itemPositions(value, 'inputs'), outputs: itemPositions(value, 'outputs') };
+    const raw = value.jobs![name] as RawJob;
+    const timeout = raw.timeout ?? DEFAULT_TIMEOUT;
+    positions[name] = { name: position(key), inputs: itemPositions(node, 'inputs'), outputs: itemPositions(node, 'outputs') };
     return {
       name,
       run: raw.run,

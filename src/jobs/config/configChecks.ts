@@ -1,7 +1,7 @@
 // What the schema cannot say well about .datakit-ci.json, checked on its syntax tree so that each mistake
 // has a position: nesting, duplicate keys, job names (the same rule as git's ref names, since a job's name
 // is part of its results' branch), paths, timeouts, and what the operating system can take as a command.
-import { createScanner, SyntaxKind, type Node } from 'jsonc-parser';
+import type { Node } from 'jsonc-parser';
 import { refNameProblem } from '../../store/git/names';
 import { DURATION_PATTERN, parseDuration } from './duration';
 import { nodeAt, property, toValue } from './jsonTree';
@@ -28,15 +28,31 @@ export function jobNameProblem(name: string): string | undefined {
   return refNameProblem(name);
 }
 
-/** Where the text nests deeper than `max` levels (scanned without recursion), or undefined. */
+/**
+ * Where the text nests deeper than `max` levels (the offset of the brace or bracket past it), or undefined:
+ * scanned without recursion, and read as jsonc-parser's scanner reads it (strings end at a quote or a line
+ * break, a backslash takes the next character, `//` and `/*` comments), one character at a time: its tokens
+ * cost twice the parse every configuration is read with (configChecks.test.ts compares the two).
+ */
 export function tooDeep(text: string, max = MAX_DEPTH): number | undefined {
-  const scanner = createScanner(text, false);
   let depth = 0;
-  for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
-    if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
-      if (++depth > max) { return scanner.getTokenOffset(); }
-    } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) { // { [
+      if (++depth > max) { return i; }
+    } else if (c === 0x7d || c === 0x5d) { // } ]
       depth = Math.max(0, depth - 1);
+    } else if (c === 0x22) { // a string: to its closing quote, or to the end of its line
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x22 || d === 0x0a || d === 0x0d) { break; }
+        if (d === 0x5c) { i++; }
+      }
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2f) { // a line comment
+      for (i += 2; i < text.length && text.charCodeAt(i) !== 0x0a && text.charCodeAt(i) !== 0x0d; i++) { /* skipped */ }
+    } else if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a) { // a block comment, maybe never closed
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
     }
   }
   return undefined;

@@ -162,9 +162,11 @@ function typeMessage(at: string[]): string {
 
 /** Offset → 1-based line and column; `\n`, `\r\n` and `\r` end a line. */
 export function positions(text: string): (offset: number) => { line: number; column: number } {
+  // Where each line starts (after \r\n, \r or \n): one pass over the characters, with no match object per line.
   const starts = [0];
-  for (const m of text.matchAll(/\r\n|\r|\n/g)) {
-    starts.push((m.index as number) + m[0].length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) { starts.push(i + 1); }
   }
   return (offset) => {
     let lo = 0;

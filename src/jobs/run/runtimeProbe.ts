@@ -1,6 +1,8 @@
 // Reads a job's runtime inputs (keys/runtimeInputs.ts): the variables from the environment, the commands run
 // as a job's would be (the same environment, its \`env\`, a process group killed on timeout).
 import { createHash } from 'node:crypto';
+import fs = require('node:fs');
+import path = require('node:path');
 import { DataKitError } from '../../shared/errors';
 import { plain } from '../../shared/format';
 import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from '../keys/runtimeInputs';
@@ -50,12 +52,50 @@ export class ProcessRuntimeProbe implements RuntimeProbe {
     const known = this.outputs.get(id);
     const reuse = this.options.reuseMs ?? Infinity;
     if (known && Date.now() - known.at < reuse) { return known.output; }
-    const output = runTool(command, this.options.cwd, env, d.who);
+    const own = ownNodeVersion(command, this.options.cwd, env);
+    const output = own !== undefined ? Promise.resolve(own) : runTool(command, this.options.cwd, env, d.who);
     // A failure is said each time, never remembered as a value (nor does it drop a newer run's output).
     output.catch(() => { if (this.outputs.get(id)?.output === output) { this.outputs.delete(id); } });
     this.outputs.set(id, { at: Date.now(), output });
     return output;
   }
+}
+
+/**
+ * What `node --version` (or `node -v`) prints, known without starting it, when the `node` that the shell would
+ * start is the very executable running this: a Node prints the version built into it, which is this process's
+ * `process.version` (the one command `init` declares for every npm project, so that a cached build starts no
+ * process). Undefined — the command is run — for any other command, on Windows, and whenever the shell might
+ * start something else or fail: PATH unset, the first `node` on PATH another file (a wrapper, another version,
+ * a `node` in node_modules/.bin), functions exported to a bash (`BASH_FUNC_…`), a NODE_OPTIONS other than this
+ * process's (Node checks it before printing its version and refuses a bad one; this process's was accepted by
+ * this very executable), no directory to run in.
+ */
+export function ownNodeVersion(command: string, cwd: string, env: Readonly<Record<string, string>>): string | undefined {
+  if (process.platform === 'win32' || !/^node[ \t]+(--version|-v)$/.test(command.trim())) { return undefined; }
+  if (env.PATH === undefined || (env.NODE_OPTIONS ?? '') !== (process.env.NODE_OPTIONS ?? '') || Object.keys(env).some((k) => k.startsWith('BASH_FUNC_'))) { return undefined; }
+  try {
+    if (!fs.statSync(cwd).isDirectory()) { return undefined; }
+    const found = firstOnPath('node', env.PATH, cwd);
+    return found !== undefined && fs.realpathSync(found) === fs.realpathSync(process.execPath) ? process.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file a POSIX shell runs for `name`: the first executable regular file along PATH (an empty entry: `cwd`). */
+function firstOnPath(name: string, pathVariable: string, cwd: string): string | undefined {
+  for (const dir of pathVariable.split(':')) {
+    const file = path.resolve(cwd, dir, name);
+    try {
+      if (!fs.statSync(file).isFile()) { continue; }
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // not here (or not executable): the shell looks on
+    }
+  }
+  return undefined;
 }
 
 /** The command's output (stdout and stderr, trailing space trimmed), or its digest when long. */

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import zlib = require('node:zlib');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
-import { lazily } from '../../shared/lazy';
+import { growingLru, lazily } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { CHUNK, looseFile, writeLooseObject, type ObjectType } from './looseObjects';
 import { MAX_CACHED_OBJECT, ObjectCache, sha1, type FileStamp } from './objectCache';
@@ -35,8 +35,12 @@ const inflateAsync = promisify(zlib.inflate);
 const SMALL_DEFLATED = 1024;
 const SMALL_INFLATE = { chunkSize: (Buffer.poolSize >>> 1) - 1 };
 
-/** An object as read, with the bytes its id is the SHA-1 of (`<type> <size>\0<content>`) when they are at hand. */
-type ReadObject = RawObject & { readonly hashed?: Buffer };
+/**
+ * An object as read, with the bytes its id is the SHA-1 of (`<type> <size>\0<content>`) when they are at hand,
+ * and `checked` when those bytes were just hashed to the id (the cache of objects read hashes what it serves;
+ * a small loose object is hashed before it is cached): `verify` then does not hash them a second time.
+ */
+type ReadObject = RawObject & { readonly hashed?: Buffer; readonly checked?: true };
 
 
 /** The objects a save wrote (or found and freshened), with their bytes, to write again if a prune takes them. */
@@ -52,8 +56,8 @@ export class ObjectStore {
   private readonly packs: PackReader;
   // lru-cache allocates every slot up front (measured: 1.1 ms for 10,000, 13 ms for 100,000), which each
   // store opened (each command run) pays: sizes for what one process touches, not for the whole repository.
-  private readonly trees = lazily(() => new LRUCache<string, Tree>({ max: 1000 }));
-  private readonly commits = lazily(() => new LRUCache<string, CommitInfo>({ max: 1000 }));
+  private readonly trees = lazily(() => growingLru<string, Tree>(1000));
+  private readonly commits = lazily(() => growingLru<string, CommitInfo>(1000));
   /** Objects already checked against their ids: a memo, forgotten whole when it gets large. */
   private readonly verified = new Set<string>();
   /**
@@ -84,8 +88,8 @@ export class ObjectStore {
   async read(oid: string): Promise<ReadObject> {
     const known = this.justVerified?.get(oid);
     if (known) { return known; }
-    const cached = this.cache?.get(oid, looseFile(this.objectsDir, oid));
-    if (cached) { return splitObject(oid, cached, this.gitdir); }
+    const cached = this.cache?.get(oid, this.looseFile(oid));
+    if (cached) { return splitObject(oid, cached, this.gitdir, true); }
     let waitedForGc = false;
     for (let attempt = 1; ; attempt++) {
       // Loose first, then packs, then loose again: a concurrent `git gc` moves objects from one to the
@@ -129,11 +133,11 @@ export class ObjectStore {
     try {
       const o = await this.read(oid);
       // A loose object's inflated bytes are what its id hashes; a packed one's header is made up.
-      const actual = o.hashed ? sha1(o.hashed) : createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
+      const actual = o.checked ? oid : o.hashed ? sha1(o.hashed) : createHash('sha1').update(`${o.type} ${o.content.length}\0`).update(o.content).digest('hex');
       if (actual !== oid) {
         throw new DataKitError('CorruptObject', `The object ${oid} in ${this.gitdir} is corrupt: its content hashes to ${actual}.`);
       }
-      (this.justVerified ??= new RecentObjects(1 << 20, 64 << 10)).add(oid, o);
+      this.passed(oid, o);
     } catch (e) {
       // A damaged loose file is of no use to anyone (git cannot read it either) and would keep failing
       // `git fsck`: it goes, and the same content written again later is whole.
@@ -143,6 +147,30 @@ export class ObjectStore {
       }
       throw e;
     }
+  }
+
+  /**
+   * `verify` decided at once, where nothing needs waiting for: true when the object passed before, or when
+   * the cache of objects read serves it (its `get` hashes the bytes to the id and finds the loose file
+   * unchanged: all that `verify` checks of such an object); false when `verify` must read it (not cached,
+   * packed, changed or damaged since). A cached build checks every object of every result: most are cached.
+   */
+  verifiedNow(oid: string): boolean {
+    if (this.verified.has(oid)) { return true; }
+    const raw = this.cache?.get(oid, this.looseFile(oid));
+    if (!raw) { return false; }
+    let o: ReadObject;
+    try {
+      o = splitObject(oid, raw, this.gitdir, true);
+    } catch {
+      return false; // `verify` reads it again, and says what is wrong with it
+    }
+    this.passed(oid, o);
+    return true;
+  }
+
+  private passed(oid: string, o: ReadObject): void {
+    (this.justVerified ??= new RecentObjects(1 << 20, 64 << 10)).add(oid, o);
     if (this.verified.size >= 20_000) { this.verified.clear(); }
     this.verified.add(oid);
   }
@@ -170,6 +198,27 @@ export class ObjectStore {
 
   readCommit(oid: string): Promise<CommitInfo> {
     return this.readParsed(this.commits(), oid, 'commit', parseCommit);
+  }
+
+  /** The parsed tree without waiting, when it was parsed before or its object just verified; else undefined. */
+  treeNow(oid: string): Tree | undefined {
+    return this.parsedNow(this.trees(), oid, 'tree', parseTree);
+  }
+
+  /** The parsed commit without waiting (as treeNow). */
+  commitNow(oid: string): CommitInfo | undefined {
+    return this.parsedNow(this.commits(), oid, 'commit', parseCommit);
+  }
+
+  /** What readParsed gives, when it is at hand; undefined (readParsed then reads it, or says what is wrong) otherwise. */
+  private parsedNow<T extends object>(cache: LRUCache<string, T>, oid: string, type: string, parse: (content: Buffer) => T): T | undefined {
+    const value = cache.get(oid);
+    if (value !== undefined) { return value; }
+    const o = this.justVerified?.get(oid);
+    if (o === undefined || o.type !== type) { return undefined; }
+    const parsed = parse(o.content);
+    cache.set(oid, parsed);
+    return parsed;
   }
 
   /** Objects never change, so a parsed tree or commit is kept by id. */
@@ -240,8 +289,16 @@ export class ObjectStore {
     return o.content;
   }
 
+  /**
+   * looseFile's name, joined as text: `objectsDir` is path.join's (normalised, no trailing separator), so
+   * path.join would only normalise the whole name again, for every object a cached build checks.
+   */
+  private looseFile(oid: string): string {
+    return `${this.objectsDir}${path.sep}${oid.slice(0, 2)}${path.sep}${oid.slice(2)}`;
+  }
+
   private async readLoose(oid: string): Promise<ReadObject | undefined> {
-    const file = looseFile(this.objectsDir, oid);
+    const file = this.looseFile(oid);
     let deflated: Buffer;
     let stamp: FileStamp | undefined;
     try {
@@ -262,20 +319,26 @@ export class ObjectStore {
     }
     const o = splitObject(oid, raw, this.gitdir);
     // Kept only once its bytes hash to its id: the cache never holds what a read would refuse.
-    if (stamp && raw.length <= MAX_CACHED_OBJECT && sha1(raw) === oid) { this.cache!.add(oid, raw, stamp); }
+    if (stamp && raw.length <= MAX_CACHED_OBJECT && sha1(raw) === oid) {
+      this.cache!.add(oid, raw, stamp);
+      return { ...o, checked: true };
+    }
     return o;
   }
 }
 
-/** A loose object's inflated bytes (`<type> <size>\0<content>`) as type and content; `CorruptObject` if they do not parse. */
-function splitObject(oid: string, raw: Buffer, gitdir: string): ReadObject {
+/**
+ * A loose object's inflated bytes (`<type> <size>\0<content>`) as type and content; `CorruptObject` if they do
+ * not parse. `checked`: the bytes were just hashed to `oid` (see ReadObject).
+ */
+function splitObject(oid: string, raw: Buffer, gitdir: string, checked?: true): ReadObject {
   const nul = raw.indexOf(0);
   const [type, size] = raw.toString('latin1', 0, nul).split(' ');
   const content = raw.subarray(nul + 1);
   if (nul < 0 || Number(size) !== content.length) {
     throw new DataKitError('CorruptObject', `The loose object ${oid} in ${gitdir} is corrupt.`);
   }
-  return { type, content, hashed: raw };
+  return checked ? { type, content, hashed: raw, checked } : { type, content, hashed: raw };
 }
 
 /** A file's bytes and what its stat said when it was opened (what readFileSync does, keeping the stat). */
@@ -316,6 +379,8 @@ class RecentObjects {
     if (size > this.maxEntryBytes || this.items.has(oid)) { return; }
     this.items.set(oid, o);
     this.bytes += size;
+    // Looked through only when over the bound: an iterator made on every add was garbage of every object read.
+    if (this.bytes <= this.maxBytes) { return; }
     for (const [old, kept] of this.items) {
       if (this.bytes <= this.maxBytes) { break; }
       this.items.delete(old);

@@ -18,18 +18,21 @@ export class Snapshot implements EntrySnapshot {
   }
 
   async verify(): Promise<void> {
-    await this.objects.verify(this.commit);
+    // Every object is checked as `verify` checks it; one the cache of objects read serves is checked at once
+    // (verifiedNow), without a wait per object.
+    const o = this.objects;
+    if (!o.verifiedNow(this.commit)) { await o.verify(this.commit); }
     const walk = async (treeOid: string): Promise<void> => {
-      await this.objects.verify(treeOid);
-      for (const e of (await this.objects.readTree(treeOid)).values()) {
+      if (!o.verifiedNow(treeOid)) { await o.verify(treeOid); }
+      for (const e of (o.treeNow(treeOid) ?? await o.readTree(treeOid)).values()) {
         if (e.type === 'tree') {
           await walk(e.oid);
-        } else if (e.type === 'blob') {
-          await this.objects.verify(e.oid);
+        } else if (e.type === 'blob' && !o.verifiedNow(e.oid)) {
+          await o.verify(e.oid);
         }
       }
     };
-    await walk((await this.objects.readCommit(this.commit)).tree);
+    await walk((o.commitNow(this.commit) ?? await o.readCommit(this.commit)).tree);
   }
 
   async readFile(file: string): Promise<Uint8Array> {
@@ -64,7 +67,8 @@ export class Snapshot implements EntrySnapshot {
   }
 
   private async root(): Promise<Tree> {
-    return this.objects.readTree((await this.objects.readCommit(this.commit)).tree);
+    const tree = (this.objects.commitNow(this.commit) ?? await this.objects.readCommit(this.commit)).tree;
+    return this.objects.treeNow(tree) ?? this.objects.readTree(tree);
   }
 
   private async find(file: string): Promise<TreeEntry | undefined> {

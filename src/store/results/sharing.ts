@@ -23,7 +23,7 @@ export const REMOTE_TIMEOUT_MS = 120_000;
 export class Sharing {
   /** What a fetched result must pass before it is adopted. */
   private readonly checks: FetchedChecks;
-  private remotesMemo: { mtime: number; packed: string | undefined; remotes: Promise<ReadonlySet<string>> } | undefined;
+  private remotesMemo: { mtime: number; packed: string | undefined; remotes: Promise<ReadonlySet<string>>; thisTurn: boolean } | undefined;
 
   constructor(private readonly ctx: StoreContext) {
     this.checks = new FetchedChecks(ctx);
@@ -67,15 +67,24 @@ export class Sharing {
    * changed is two synchronous stats (two round trips through libuv's thread pool each cost more than both).
    */
   private fetchedRemotes(): Promise<ReadonlySet<string>> {
+    // Asked again before the event loop turns (the jobs of a report, asked about at once): the look taken
+    // in this turn answers all of them, as one snapshot, with no two stats each.
+    if (this.remotesMemo?.thisTurn) { return this.remotesMemo.remotes; }
     const dir = path.join(this.ctx.dir, ...FETCHED_PREFIX.split('/').filter(Boolean));
     const mtime = statIfThere(dir)?.mtimeMs ?? -1;
     // Seen before they are read: if either changes meanwhile, the next call reads them again. The callers
     // that see the same (every job of a build, at once) share one read.
     const stamp = this.ctx.refs.packedStamp();
     const known = this.remotesMemo;
-    if (known && known.mtime === mtime && known.packed === stamp) { return known.remotes; }
+    if (known && known.mtime === mtime && known.packed === stamp) {
+      known.thisTurn = true;
+      setImmediate(() => { known.thisTurn = false; }).unref();
+      return known.remotes;
+    }
     const remotes = this.readFetchedRemotes(dir, mtime >= 0, stamp !== undefined);
-    this.remotesMemo = { mtime, packed: stamp, remotes };
+    const memo = { mtime, packed: stamp, remotes, thisTurn: true };
+    this.remotesMemo = memo;
+    setImmediate(() => { memo.thisTurn = false; }).unref();
     remotes.catch(() => { if (this.remotesMemo?.remotes === remotes) { this.remotesMemo = undefined; } });
     return remotes;
   }
@@ -197,6 +206,7 @@ export class Sharing {
     await whileFetching(this.ctx.dir, deadline, () => this.fetchRefs(remote, userConfig, into, deadline, options.claims === true),
       (pid) => this.ctx.onWarning?.(`Waiting for the gc of ${this.ctx.dir} (pid ${pid}) to end before fetching from ${remote}`));
     const after = await this.ctx.refs.list(into);
+    this.remotesMemo = undefined; // a new remote's folder may have been made in this very turn
     let changed = 0;
     for (const [ref, c] of after) { if (before.get(ref) !== c) { changed++; } }
     return { results: after.size, changed };

@@ -5,7 +5,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
-import { lazily } from '../../shared/lazy';
+import { growingLru, lazily } from '../../shared/lazy';
 import { isObjectId } from '../../shared/objectId';
 import type { CatFile, CatReply } from './catFile';
 import { isObjectHeader } from './catFile';
@@ -49,7 +49,7 @@ export class TreeLookup {
 
   /** `cacheSize`: entries of the per-commit cache (0: none). */
   constructor(private readonly check: CatFile, private readonly contents: CatFile, private readonly local: ObjectStore | undefined, cacheSize: number) {
-    this.cache = cacheSize > 0 ? lazily(() => new LRUCache({ max: cacheSize })) : undefined;
+    this.cache = cacheSize > 0 ? lazily(() => growingLru<string, { found: Found }>(cacheSize)) : undefined;
   }
 
   /** Looks the paths up, from the cache or with one batch of queries (plus the commit check). */

@@ -19,7 +19,7 @@ const PARENTHESIS = /^\s*((?:[A-Za-z]:)?[^\s:()]+)\((\d+)(?:,(\d+))?(?:,(\d+),(\
 /** The word that opens a message, and a code after it: `error TS2345:`, `fatal error:`, `warning CS0168:`. */
 const WORD = /^(fatal error|error|warning|warn|info|note|hint)\b\s*(?:([A-Z]+\d+)\b)?\s*:?\s*/i;
 /** `make[1]: Entering directory '/abs/src/lib'`: make's `-C` and recursive makes say where their commands run. */
-const MAKE_DIRECTORY = /^\S*make(?:\[\d+\])?: (Entering|Leaving) directory [`'‘](.*)['’]$/;
+const MAKE_DIRECTORY = /^\S*make(?:\[\d+\])?: (Entering|Leaving) directory [`'\u2018](.*)['\u2019]$/;
 
 class DefaultReader implements LineReader, Reading {
   lineNo = 0;
