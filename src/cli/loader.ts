@@ -1,8 +1,11 @@
 // dist/cli.js: starts the command line from dist/cli-main.js with V8's code cache. Most of a fully cached
 // run is Node starting and compiling the bundle; the cache keeps the compiled code (and the functions the
-// previous run compiled lazily) in the user's cache directory, next to the build directories, so that a
-// later run compiles nothing. A cache that V8 rejects (another Node, another bundle) is written anew; one
-// that cannot be written is simply not used. Only Node's built-in modules are used here, and the one file
+// run that wrote it compiled lazily) in the user's cache directory, next to the build directories, so that a
+// later run compiles nothing. Each command has its own, written after each of its first three runs (each
+// holds what the runs before compiled and what it compiled itself: a first `build` that built everything and
+// a second that found every result compile different code), then left alone: writing one costs a few ms. A
+// cache that V8 rejects (another Node, another bundle) is written anew; one that cannot be written is simply
+// not used. Only Node's built-in modules are used here, and the one file
 // that says where the cache directory is (itself made of built-ins only).
 import { createHash } from 'node:crypto';
 import fs = require('node:fs');
@@ -15,28 +18,38 @@ interface MainModule {
   main(argv: string[]): Promise<number>;
 }
 
-function load(file: string): MainModule {
+/** How many times a command's cache is written: after its first runs, each adding what that run compiled. */
+const GENERATIONS = 3;
+
+function load(file: string, command: string): MainModule {
   const source = fs.readFileSync(file, 'utf8');
   // Named by the bundle's size and time and Node's version (V8 checks the source itself, and rejects a
   // cache made for other code): no hashing of the bundle on every start.
   const st = fs.statSync(file);
   const id = createHash('sha1').update(`${process.version}\0${st.size}\0${st.mtimeMs}\0${file}`).digest('hex').slice(0, 16);
   const dir = path.join(cacheBaseDir(), 'code-cache');
-  const cacheFile = path.join(dir, `cli-${id}.bin`);
+  const prefix = `cli-${id}-${command}-`;
+  let generation = 0;
   let cachedData: Buffer | undefined;
-  try { cachedData = fs.readFileSync(cacheFile); } catch { /* first run */ }
+  for (let g = GENERATIONS; g >= 1 && !cachedData; g--) {
+    try { cachedData = fs.readFileSync(path.join(dir, `${prefix}${g}.bin`)); generation = g; } catch { /* not this one */ }
+  }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  if (!cachedData || script.cachedDataRejected) {
+  if (!cachedData || script.cachedDataRejected || generation < GENERATIONS) {
+    const next = !cachedData || script.cachedDataRejected ? 1 : generation + 1;
     // After this run: the cache then holds what the run compiled, not only the top level.
     process.once('exit', () => {
       try {
         fs.mkdirSync(dir, { recursive: true });
+        const cacheFile = path.join(dir, `${prefix}${next}.bin`);
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, script.createCachedData());
         fs.renameSync(tmp, cacheFile);
-        // The caches of earlier bundles (another version, another build) are of no use any more.
+        // This command's earlier generations, and the caches of earlier bundles (another version, another
+        // build), are of no use any more; other commands' caches of this bundle are theirs.
         for (const old of fs.readdirSync(dir)) {
-          if (old.startsWith('cli-') && old !== path.basename(cacheFile) && !old.endsWith('.tmp')) { fs.rmSync(path.join(dir, old), { force: true }); }
+          const anotherCommands = old.startsWith(`cli-${id}-`) && !old.startsWith(prefix);
+          if (old.startsWith('cli-') && old !== path.basename(cacheFile) && !anotherCommands && !old.endsWith('.tmp')) { fs.rmSync(path.join(dir, old), { force: true }); }
         }
       } catch {
         // a read-only or full disk: the next run compiles again
@@ -52,7 +65,9 @@ function load(file: string): MainModule {
   return mod.exports as MainModule;
 }
 
-load(path.join(__dirname, 'cli-main.js')).main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+// The command's name (`build`, `status`…) names its cache; anything else shares one.
+const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2]! : 'other';
+load(path.join(__dirname, 'cli-main.js'), command).main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
   // No input may show a user a stack trace: this is a bug of ours, said as such (DATAKIT_CI_DEBUG=1 shows where).
   const where = process.env.DATAKIT_CI_DEBUG ? `\n${(e as Error)?.stack ?? ''}` : '';
   process.stderr.write(`datakit-ci: internal error: ${e instanceof Error ? e.message : String(e)} (please report it; DATAKIT_CI_DEBUG=1 shows where)${where}\n`);

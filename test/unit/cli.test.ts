@@ -409,30 +409,45 @@ describe('the command line\'s output', () => {
 });
 
 describe('the command line\'s start (dist/cli.js)', () => {
-  it('keeps V8\'s compiled code in the cache directory, rewrites a cache it cannot use, and runs without one', () => {
+  it('keeps V8\'s compiled code in the cache directory, a cache per command written after its first three runs, rewrites a cache it cannot use, and runs without one', () => {
     const dir = project({ pass: { run: 'true' } });
     const cacheDir = path.join(tmp, 'code-cache-test');
     const env = { ...CLI_ENV, DATAKIT_CI_CACHE_DIR: cacheDir };
-    const run = (): void => {
-      const r = runCli(dir, ['status', '--json'], env);
+    const run = (command = 'status'): void => {
+      const r = runCli(dir, [command, '--json'], env);
       assert.equal(r.code, 0, r.err);
       assert.equal(JSON.parse(r.out).jobs[0].job, 'pass');
       assert.equal(r.err, '');
     };
-    const caches = (): string[] => fs.readdirSync(path.join(cacheDir, 'code-cache'));
+    const caches = (): string[] => fs.readdirSync(path.join(cacheDir, 'code-cache')).sort();
+    const bytes = (file: string): Buffer => fs.readFileSync(path.join(cacheDir, 'code-cache', file));
 
     run();
-    const [file] = caches();
-    assert.match(file!, /^cli-[0-9a-f]{16}\.bin$/);
-    const written = fs.readFileSync(path.join(cacheDir, 'code-cache', file!));
-    assert.ok(written.length > 10_000, `${written.length} bytes of compiled code`);
-
-    // One of another build (an older version) is removed; a damaged one is written anew.
-    fs.writeFileSync(path.join(cacheDir, 'code-cache', 'cli-0000000000000000.bin'), 'old');
-    fs.writeFileSync(path.join(cacheDir, 'code-cache', file!), 'not a code cache');
+    const [first] = caches();
+    assert.match(first!, /^cli-[0-9a-f]{16}-status-1\.bin$/);
+    assert.ok(bytes(first!).length > 10_000, `${bytes(first!).length} bytes of compiled code`);
+    const id = first!.slice(0, 'cli-'.length + 16);
+    // Each of the next two runs writes it again, with what it compiled too; then it is left alone.
     run();
-    assert.deepEqual(caches(), [file]);
-    assert.ok(fs.readFileSync(path.join(cacheDir, 'code-cache', file!)).length > 10_000, 'written again');
+    assert.deepEqual(caches(), [`${id}-status-2.bin`]);
+    run();
+    assert.deepEqual(caches(), [`${id}-status-3.bin`]);
+    const third = bytes(`${id}-status-3.bin`);
+    fs.utimesSync(path.join(cacheDir, 'code-cache', `${id}-status-3.bin`), new Date(0), new Date(0));
+    run();
+    assert.deepEqual(caches(), [`${id}-status-3.bin`]);
+    assert.equal(fs.statSync(path.join(cacheDir, 'code-cache', `${id}-status-3.bin`)).mtimeMs, 0, 'not written again');
+    assert.deepEqual(bytes(`${id}-status-3.bin`), third);
+    // Another command has its own: a short command run first does not stand for build's.
+    run('build');
+    assert.deepEqual(caches(), [`${id}-build-1.bin`, `${id}-status-3.bin`]);
+
+    // One of another build (an older version) is removed; a damaged one is written anew, as the first.
+    fs.writeFileSync(path.join(cacheDir, 'code-cache', 'cli-0000000000000000-status-3.bin'), 'old');
+    fs.writeFileSync(path.join(cacheDir, 'code-cache', `${id}-status-3.bin`), 'not a code cache');
+    run();
+    assert.deepEqual(caches(), [`${id}-build-1.bin`, `${id}-status-1.bin`]);
+    assert.ok(bytes(`${id}-status-1.bin`).length > 10_000, 'written again');
 
     // A cache directory that cannot be written: the command runs all the same.
     fs.rmSync(path.join(cacheDir, 'code-cache'), { recursive: true });
