@@ -22,6 +22,11 @@ export class JobView {
 
   constructor(readonly key: JobKey, private readonly jobs: RepoJobs) {}
 
+  /** The claim as shown: only while the job has no status here (a result, or a build of its own, comes first). */
+  get shownClaim(): JobView['claimedBy'] {
+    return this.status === undefined ? this.claimedBy : undefined;
+  }
+
   /** The job's status as the cache holds it now. */
   get status(): JobStatus | undefined {
     return this.jobs.peek(this.key);

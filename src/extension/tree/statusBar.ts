@@ -50,7 +50,7 @@ export class StatusBar implements vscode.Disposable {
     }
     const c = TreeModel.counts(head);
     // A job another runner builds is not waiting on this window: counted apart from what has not been built.
-    const elsewhere = head.jobs.filter((j) => j.status === undefined && j.claimedBy !== undefined).length;
+    const elsewhere = head.jobs.filter((j) => j.shownClaim !== undefined).length;
     const fresh = head.jobs.filter((j) => session.isNewFailure(j)).map((j) => j.key.job.name);
     // Named, so that its counts are not read as another item's (a spinning ⟳ next to Git's is a sync).
     const parts = ['DataKit CI:'];
@@ -68,7 +68,7 @@ export class StatusBar implements vscode.Disposable {
     const md = new vscode.MarkdownString(`**DataKit CI** · ${markdownText(session.name)} · ${markdownText(head.target.label)}\n\n`, true);
     for (const j of head.jobs) {
       const s = j.status?.result;
-      const claim = s === undefined ? j.claimedBy : undefined;
+      const claim = j.shownClaim;
       const icon = claim ? '$(cloud)' : { success: '$(pass)', failure: '$(error)', cancelled: '$(circle-slash)', pending: '$(loading~spin)', notBuilt: '$(circle-large-outline)' }[jobState(j)];
       const detail = claim ? `building on ${claim.runner}` : !s ? 'not built' : s.kind === 'pending' ? s.reason : s.kind === 'failure' ? s.message.split('\n')[0] : 'passed';
       const isNew = fresh.includes(j.key.job.name) ? ' — **new failure** (it passed before)' : '';

@@ -297,7 +297,7 @@ export class BuildTreeProvider implements vscode.TreeDataProvider<Node>, vscode.
       const first = state === 'failure' ? this.findings?.first(session, job.key.job.name, target.target.worktree === true) : undefined;
       if (first) { md.appendMarkdown(`First problem: \`${escapeCell(first.file)}:${first.range.start.line + 1}:${first.range.start.character + 1}\` ${escapeCell(firstLine(first.message))}\n\n`); }
       if (cached) { md.appendMarkdown(`${escapeCell(cached[0]!.toUpperCase() + cached.slice(1))}.\n\n`); }
-      const claim = s === undefined ? job.claimedBy : undefined;
+      const claim = job.shownClaim;
       if (claim) { md.appendMarkdown(`Building on ${escapeCell(claim.runner)}: a runner that shares this commit's jobs claimed it on origin${claim.since !== undefined ? ` at ${new Date(claim.since).toLocaleString()} (its runner's clock)` : ''}. Its result shows here once pushed and fetched.\n\n`); }
       md.appendMarkdown(`| | |\n|---|---|\n`);
       if (times) {
@@ -363,9 +363,10 @@ function builtElsewhere(job: JobView, item: vscode.TreeItem, said: string): stri
     item.description = `Building in another process (pid ${job.elsewhere})${item.description ? ` · was ${String(item.description)}` : ''}`;
     return `building in another process, ${said}`;
   }
-  if (job.claimedBy !== undefined && s === undefined) {
+  const claim = job.shownClaim;
+  if (claim !== undefined) {
     item.iconPath = CLAIMED_ICON;
-    item.description = `building on ${job.claimedBy.runner}`;
+    item.description = `building on ${claim.runner}`;
     return item.description;
   }
   return said;

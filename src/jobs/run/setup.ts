@@ -271,12 +271,22 @@ const ALIAS = '.datakit-ci';
  */
 function placeFolder(target: string, src: string, dst: string): 'linked' | 'in place' | 'fallback' {
   const st = fsSync.lstatSync(dst, { throwIfNoEntry: false });
-  if (st?.isSymbolicLink() && fsSync.readlinkSync(dst) === target) { return 'in place'; }
+  if (isLinkTo(st, dst, target)) { return 'in place'; }
   if (st?.isDirectory() && !onlyLinksTo(dst, src)) { return 'fallback'; }
-  if (st) { fsSync.rmSync(dst, { recursive: true, force: true }); }
-  fsSync.mkdirSync(path.dirname(dst), { recursive: true });
-  fsSync.symlinkSync(target, dst, 'dir');
+  replaceWithLink(target, dst, st);
   return 'linked';
+}
+
+/** Whether `at` (whose lstat is `st`) is a symbolic link to `target`. */
+function isLinkTo(st: fsSync.Stats | undefined, at: string, target: string): boolean {
+  return st?.isSymbolicLink() === true && fsSync.readlinkSync(at) === target;
+}
+
+/** A symbolic link to the folder `target` at `at`, in place of what is there (`st`: its lstat). */
+function replaceWithLink(target: string, at: string, st: fsSync.Stats | undefined): void {
+  if (st) { fsSync.rmSync(at, { recursive: true, force: true }); }
+  fsSync.mkdirSync(path.dirname(at), { recursive: true });
+  fsSync.symlinkSync(target, at, 'dir');
 }
 
 /**
@@ -302,11 +312,8 @@ function linkShared(products: SetupProducts, checkout: string): { shared: Set<st
       aliases.set(parent, alias);
       const to = path.join(products.tree, parent);
       const at = path.join(checkout, alias);
-      if (fsSync.lstatSync(at, { throwIfNoEntry: false }) && !(fsSync.lstatSync(at).isSymbolicLink() && fsSync.readlinkSync(at) === to)) { fsSync.rmSync(at, { recursive: true, force: true }); }
-      if (!fsSync.lstatSync(at, { throwIfNoEntry: false })) {
-        fsSync.mkdirSync(path.dirname(at), { recursive: true });
-        fsSync.symlinkSync(to, at, 'dir');
-      }
+      const st = fsSync.lstatSync(at, { throwIfNoEntry: false });
+      if (!isLinkTo(st, at, to)) { replaceWithLink(to, at, st); }
       placed.push(alias);
     }
     const dst = path.join(checkout, folder);
