@@ -5,8 +5,10 @@
 // Run after `npm run build`: node bench/repoTurbo.bench.mjs REPO TURBO_REPO ROUNDS TASK... [--jobs=JOB,JOB...]
 // (--jobs: the jobs our build builds, when turbo's TASKs are not all of them; default all)
 // With DATAKIT_CI_BASELINE_DIST=<another checkout's dist/>, that build's command line runs in the same rounds on
-// the same REPO, with a cache directory of its own (so that the two builds' compiled-code caches do not replace
-// each other's; a fully cached build needs no build directory).
+// a copy of REPO (each build keeps the keys it computed for the commit beside the results repository: two builds
+// that write them differently would each find the other's there every round), with a cache directory of its
+// own (so that the two builds' compiled-code caches do not replace each other's; a fully cached build needs no
+// build directory).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,12 +25,14 @@ const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', 
 const cli = distFile('cli.js');
 const baseline = process.env.DATAKIT_CI_BASELINE_DIST ? path.join(path.resolve(process.env.DATAKIT_CI_BASELINE_DIST), 'cli.js') : undefined;
 const baselineEnv = baseline ? { ...env, DATAKIT_CI_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'dkci-baseline-cache-')) } : env;
+const baselineRepo = baseline ? path.join(baselineEnv.DATAKIT_CI_CACHE_DIR, 'repo') : undefined;
+if (baseline) { fs.cpSync(repo, baselineRepo, { recursive: true, verbatimSymlinks: true }); }
 // A first run after a build of dist/ writes its compiled-code cache: not one of the rounds.
 wall('node', [cli, 'build', ...jobs], { cwd: repo, env });
-if (baseline) { wall('node', [baseline, 'build', ...jobs], { cwd: repo, env: baselineEnv }); }
+if (baseline) { wall('node', [baseline, 'build', ...jobs], { cwd: baselineRepo, env: baselineEnv }); }
 const t = await sideBySide({
   datakit: () => wall('node', [cli, 'build', ...jobs], { cwd: repo, env }),
-  ...(baseline ? { baseline: () => wall('node', [baseline, 'build', ...jobs], { cwd: repo, env: baselineEnv }) } : {}),
+  ...(baseline ? { baseline: () => wall('node', [baseline, 'build', ...jobs], { cwd: baselineRepo, env: baselineEnv }) } : {}),
   turbo: () => wall('node_modules/turbo/bin/turbo', ['run', ...tasks, '--output-logs=none'], { cwd: turboRepo, env }),
   floor: () => wall('node', ['-e', '0'], { cwd: repo, env }),
 }, Number(roundsArg ?? 7));

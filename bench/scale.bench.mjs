@@ -6,7 +6,9 @@
 // Run after `npm run build`: node bench/scale.bench.mjs [rounds, default 10] [job counts, default 10,50,200]
 // turbo is installed once into bench/results/turbo/ as by turbo.bench.mjs.
 // With DATAKIT_CI_BASELINE_DIST=<another checkout's dist/>, that build's command line runs in the same rounds
-// (with a compiled-code cache of its own), as in turbo.bench.mjs.
+// (with a compiled-code cache of its own), as in turbo.bench.mjs, in a copy of each repository made once its
+// results are saved: each build keeps the keys it computed for the commit beside the results repository, and
+// two builds that write them differently would each find the other's there, every round.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -73,12 +75,14 @@ await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
     assert.ok(again.jobs.every((j) => j.state === 'success' && j.cached), 'the second build is all hits');
     const hit = run(turbo.wrapper, turboArgs);
     assert.match(hit.stdout, new RegExp(`${jobs} cached, ${jobs} total`), hit.stdout.slice(-500));
+    const baselineRepo = `${repo}-baseline`;
     if (baseline) {
-      const r = spawnSync(process.execPath, [baseline, 'build', '--json'], { cwd: repo, env: baselineEnv, encoding: 'utf8', maxBuffer: 64 << 20 });
+      fs.cpSync(repo, baselineRepo, { recursive: true, verbatimSymlinks: true });
+      const r = spawnSync(process.execPath, [baseline, 'build', '--json'], { cwd: baselineRepo, env: baselineEnv, encoding: 'utf8', maxBuffer: 64 << 20 });
       assert.ok(JSON.parse(r.stdout).jobs.every((j) => j.state === 'success' && j.cached), `the baseline reads the same results: ${r.stderr}`);
     }
     contestants[`datakit ${jobs}`] = () => wall(process.execPath, [cli, 'build'], { cwd: repo, env });
-    if (baseline) { contestants[`baseline ${jobs}`] = () => wall(process.execPath, [baseline, 'build'], { cwd: repo, env: baselineEnv }); }
+    if (baseline) { contestants[`baseline ${jobs}`] = () => wall(process.execPath, [baseline, 'build'], { cwd: baselineRepo, env: baselineEnv }); }
     contestants[`turbo ${jobs}`] = () => wall(turbo.wrapper, turboArgs, { cwd: repo, env });
   }
   // Every size in the same rounds: a change in the machine's load falls on all of them alike, so that the

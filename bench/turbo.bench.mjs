@@ -55,15 +55,19 @@ await withTurbo('dkci-turbo-bench-', async ({ tmp, turbo, cli, env }) => {
 
   const baseline = process.env.DATAKIT_CI_BASELINE_DIST ? path.join(path.resolve(process.env.DATAKIT_CI_BASELINE_DIST), 'cli.js') : undefined;
   // A cache folder of its own: each build's command line keeps only its own compiled code there (see
-  // src/cli/loader.ts), so sharing one would make both compile afresh on every run.
+  // src/cli/loader.ts), so sharing one would make both compile afresh on every run. A copy of the repository of
+  // its own: each build keeps the keys it computed for the commit beside the results repository, sealed under
+  // its cache folder's secret, and would find the other's there every round.
   const baselineEnv = { ...env, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'baseline-cache') };
+  const baselineRepo = `${repo}-baseline`;
   if (baseline) {
-    const r = spawnSync(process.execPath, [baseline, 'build', '--json'], { cwd: repo, env: baselineEnv, encoding: 'utf8' });
+    fs.cpSync(repo, baselineRepo, { recursive: true, verbatimSymlinks: true });
+    const r = spawnSync(process.execPath, [baseline, 'build', '--json'], { cwd: baselineRepo, env: baselineEnv, encoding: 'utf8' });
     assert.deepEqual(JSON.parse(r.stdout).jobs.map((j) => j.state), TASKS.map(() => 'success'), `the baseline reads the same results: ${r.stderr}`);
   }
   const times = await sideBySide({
     datakit: () => wall(process.execPath, [cli, 'build'], { cwd: repo, env }),
-    ...(baseline ? { baseline: () => wall(process.execPath, [baseline, 'build'], { cwd: repo, env: baselineEnv }) } : {}),
+    ...(baseline ? { baseline: () => wall(process.execPath, [baseline, 'build'], { cwd: baselineRepo, env: baselineEnv }) } : {}),
     turbo: () => wall(turbo.wrapper, turboArgs, { cwd: repo, env }),
     turboNative: () => wall(turbo.native, turboArgs, { cwd: repo, env }),
     node: () => wall(process.execPath, ['-e', '0'], { cwd: repo, env }),

@@ -100,7 +100,7 @@ async function noteEditedConfig(jobs: RepoJobs, commit: string, opts: JobsOption
     io.err(`datakit-ci: warning: ${printable((e as Error).message)}; the one committed at ${commit.slice(0, 7)} is what runs\n`);
     return;
   }
-  if (mine === undefined || mine === await jobs.configText(commit)) { return; }
+  if (mine === undefined || await jobs.isCommittedConfig(commit, mine)) { return; }
   io.err(`datakit-ci: note: your ${rel} differs from the one committed at ${commit.slice(0, 7)}, which is what runs; \`--worktree\` builds your working tree with yours (\`--config ${rel}\` runs yours on HEAD)\n`);
 }
 

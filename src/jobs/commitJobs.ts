@@ -1,7 +1,9 @@
-// The jobs that commits (and the working tree) declare, and their keys: always read from each commit's own
-// .datakit-ci.json (or a file the caller gives), never from anything under the results repository; kept per
-// commit, since a commit never changes. The keys computed once are also written beside the results
-// repository (keysCache.ts) so that a window that may run no git can still show saved results.
+// The jobs that commits (and the working tree) declare, and their keys: read from each commit's own
+// .datakit-ci.json (or a file the caller gives), never from anything under the results repository but what
+// this tool sealed there from that file (keysSeal.ts); kept per commit, since a commit never changes. The keys
+// computed once are written beside the results repository (keysCache.ts), sealed, so that the next command on
+// the same commit (a cached build) reads them instead of parsing the file and keying every job again, and so
+// that a window that may run no git can still show saved results.
 import path = require('node:path');
 import { growingLru } from '../shared/lazy';
 import { DataKitError } from '../shared/errors';
@@ -9,9 +11,10 @@ import { readRegularText } from '../shared/regularFile';
 import type { SourceRepo } from '../store/source/sourceRepo';
 import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/source/worktree';
 import { CONFIG_FILE, parseConfig, type ConfigResult } from './config/config';
-import { commitSource, computeKeys, worktreeSource, type InputSource, type JobKey } from './keys/key';
-import { readKeysCache, writeKeysCache } from './keys/keysCache';
-import type { RuntimeProbe } from './keys/runtimeInputs';
+import { commitSource, computeKeys, runtimeDeclaration, worktreeSource, type InputSource, type JobKey } from './keys/key';
+import { configDigest, readKeysCache, readSealedKeys, writeKeysCache } from './keys/keysCache';
+import type { KeysSeal } from './keys/keysSeal';
+import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from './keys/runtimeInputs';
 
 /** The largest .datakit-ci.json read from the working tree (real ones are a few kilobytes). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -57,6 +60,8 @@ export interface JobsReaderOptions {
   readonly warn: (message: string) => void;
   /** Reads the runtime inputs (envInputs, toolInputs) that jobs declare. */
   readonly probe: RuntimeProbe;
+  /** Seals the keys files written, and says whether one read was sealed here (none: every commit is keyed from its file). */
+  readonly seal?: KeysSeal;
   /**
    * How long the jobs of a commit whose keys hold runtime inputs are kept (ms; default: as long as any commit's):
    * a toolchain upgraded meanwhile is then seen.
@@ -70,6 +75,8 @@ export class JobsReader {
   private readonly knownKeys = growingLru<string, JobKey>(1024);
   /** The configuration text last read, for `configText` (asked of the commit just read). */
   private lastConfig: { readonly commit: string; readonly text: string | undefined } | undefined;
+  /** The digest of the configuration of the commit whose jobs were last read from a sealed file, for `isCommittedConfig`. */
+  private lastSealed: { readonly commit: string; readonly configDigest: string } | undefined;
 
   constructor(private readonly options: JobsReaderOptions) {}
 
@@ -126,15 +133,59 @@ export class JobsReader {
     return text;
   }
 
-  /** Always from the commit itself: nothing under the results repository decides what runs. */
+  /** Whether `text` is the commit's .datakit-ci.json (false when it has none). */
+  async isCommittedConfig(commit: string, text: string): Promise<boolean> {
+    if (this.lastSealed?.commit === commit) { return configDigest(text) === this.lastSealed.configDigest; }
+    return text === await this.configText(commit);
+  }
+
+  /**
+   * From the commit itself, or from what this tool sealed when it read the commit itself: nothing else under
+   * the results repository decides what runs.
+   */
   private async readJobs(commit: string): Promise<JobsAt> {
+    const sealed = await this.sealedJobs(commit);
+    if (sealed) {
+      for (const k of sealed.keys) { this.knownKeys.set(k.digest, k); }
+      return sealed;
+    }
     const repo = await this.options.repo();
     const text = (await repo.readFile(commit, CONFIG_FILE))?.toString('utf8');
     this.lastConfig = { commit, text };
     const at = text === undefined ? { commit, config: 'missing' as const, keys: [] } : await this.keyed(commit, parseConfig(text), commitSource(repo, commit));
     // A command of toolInputs that failed here says nothing of the commit: never kept for another window.
-    if (!this.options.readOnly && !failedHere(at)) { await writeKeysCache(this.keysFile(commit), at); }
+    if (!this.options.readOnly && !failedHere(at)) {
+      const whole = text !== undefined && at.config !== 'missing' && at.config.ok && this.options.seal;
+      await writeKeysCache(this.keysFile(commit), at, whole ? { seal: whole, configText: text } : undefined);
+    }
     return at;
+  }
+
+  /**
+   * The jobs sealed for the commit, when every runtime input they record (a toolchain's version, a variable)
+   * still has the value recorded; undefined otherwise (the commit is keyed from its file, which says what
+   * changed or failed, and seals the file again).
+   */
+  private async sealedJobs(commit: string): Promise<JobsAt | undefined> {
+    const sealed = this.options.seal ? readSealedKeys(this.keysFile(commit), commit, this.options.seal) : undefined;
+    if (!sealed) { return undefined; }
+    const checked = new Set<string>();
+    const same = async (d: RuntimeDeclaration, recorded: RuntimeValues): Promise<boolean> => {
+      const id = JSON.stringify(d);
+      if (checked.has(id)) { return true; }
+      checked.add(id);
+      try {
+        return JSON.stringify(await this.options.probe.valuesOf(d)) === JSON.stringify(recorded);
+      } catch {
+        return false;
+      }
+    };
+    for (const k of sealed.keys) {
+      if (k.runtime && !await same(runtimeDeclaration(k.job), k.runtime)) { return undefined; }
+      if (k.setup?.runtime && !await same(runtimeDeclaration(k.setup.setup), k.setup.runtime)) { return undefined; }
+    }
+    this.lastSealed = { commit, configDigest: sealed.configDigest };
+    return { commit, config: sealed.config, keys: sealed.keys };
   }
 
   /** The keys of a parsed configuration's jobs over `source` (none when it is broken), remembered by digest. */

@@ -22,6 +22,7 @@ import { explainKey, type Explanation } from './explain';
 import { InputFiles } from './inputFiles';
 import { jobProblems, problemRoots, type JobProblemsOptions } from './jobProblems';
 import { entryName, type JobKey } from './keys/key';
+import { KeysSeal, KEYS_SEAL_FILE } from './keys/keysSeal';
 import { cleanBuildDirs, collectGarbage, type GcOptions } from './maintenance';
 import type { MatchResult } from './problems/matchLog';
 import { ResultInfo, type JobBuild, type Provenance } from './resultInfo';
@@ -101,8 +102,11 @@ export class RepoJobs {
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
     const probe = new ProcessRuntimeProbe({ cwd: dirs.topLevel ?? dirs.commonDir, environment: process.env, ...(runtimeReuseMs !== undefined ? { reuseMs: runtimeReuseMs } : {}) });
-    this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m),
-      probe, ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
+    const warn = (m: string): void => this.logger?.error(m);
+    // The secret that seals each commit's keys lives with the build directories, outside the repository.
+    const seal = trusted ? new KeysSeal(path.join(buildRoot, KEYS_SEAL_FILE), !readOnly, warn) : undefined;
+    this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn,
+      probe, ...(seal ? { seal } : {}), ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
     const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest), warn: (m) => this.logger?.error(m),
       keyRecord: (commit, record) => this.info.learnKeyRecord(commit, record) });
     this.builder = builder.name;
@@ -152,6 +156,8 @@ export class RepoJobs {
   jobsWithConfig(commit: string, text: string): Promise<JobsAt> { return this.reader.jobsWithConfig(commit, text); }
   /** The committed .datakit-ci.json of a commit, as text; undefined when it has none. */
   configText(commit: string): Promise<string | undefined> { return this.reader.configText(commit); }
+  /** Whether `text` is the commit's .datakit-ci.json (false when it has none). */
+  isCommittedConfig(commit: string, text: string): Promise<boolean> { return this.reader.isCommittedConfig(commit, text); }
   /** The jobs of each commit of a list, newest first (see JobsReader.jobsOfCommits). */
   jobsOfCommits(commits: readonly string[], given?: string, options: { saved?: boolean } = {}): Promise<CommitJobs[]> { return this.reader.jobsOfCommits(commits, given, options); }
   /** The working tree's jobs, keyed as a commit of its content would be. */

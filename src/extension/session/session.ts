@@ -275,7 +275,7 @@ export class Session implements Disposable, SessionHost {
       this.configRefusal = e.message;
     });
     if (mine !== undefined) { this.configRefusal = undefined; }
-    return mine !== undefined && mine !== await this.jobs.configText(commit);
+    return mine !== undefined && !await this.jobs.isCommittedConfig(commit, mine);
   }
 
   /**

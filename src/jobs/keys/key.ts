@@ -9,7 +9,7 @@ import { treeIdOf, type WorktreeFiles, type WorktreeOverlay } from '../../store/
 import type { TreeEntry } from '../../store/git/objectFormat';
 import { CONFIG_FILE, normalizeJob, normalizeSetup, type JobDefinition, type SetupDefinition } from '../config/config';
 import { compilePatterns, listingOf, type Listing } from '../config/patterns';
-import type { RuntimeProbe, RuntimeValues } from './runtimeInputs';
+import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from './runtimeInputs';
 import { DataKitError } from '../../shared/errors';
 
 /** A plain path's object id (`null` when absent), or the sorted (path, blob id) pairs a pattern matches. */
@@ -108,16 +108,23 @@ export async function computeInputs(source: InputSource, patterns: readonly stri
   return inputs;
 }
 
+/** What a job (or, without a name, the setup) declares of the machine, as the probe reads it. */
+export function runtimeDeclaration(d: SetupDefinition | JobDefinition): RuntimeDeclaration {
+  const who = 'name' in d ? `job "${d.name}"` : 'the setup';
+  return { who, env: d.env, ...(d.envInputs ? { envInputs: d.envInputs } : {}), ...(d.toolInputs ? { toolInputs: d.toolInputs } : {}) };
+}
+
 /** The runtime values of what `d` declares (none declared: undefined); declared without a probe is an error. */
-async function runtimeOf(probe: RuntimeProbe | undefined, who: string, d: SetupDefinition | JobDefinition): Promise<RuntimeValues | undefined> {
+async function runtimeOf(probe: RuntimeProbe | undefined, d: SetupDefinition | JobDefinition): Promise<RuntimeValues | undefined> {
   if (!d.envInputs?.length && !d.toolInputs?.length) { return undefined; }
-  if (!probe) { throw new DataKitError('ToolInputFailed', `${who} declares envInputs or toolInputs, which are read only where jobs may run`, { job: who }); }
-  return probe.valuesOf({ who, env: d.env, ...(d.envInputs ? { envInputs: d.envInputs } : {}), ...(d.toolInputs ? { toolInputs: d.toolInputs } : {}) });
+  const declared = runtimeDeclaration(d);
+  if (!probe) { throw new DataKitError('ToolInputFailed', `${declared.who} declares envInputs or toolInputs, which are read only where jobs may run`, { job: declared.who }); }
+  return probe.valuesOf(declared);
 }
 
 export async function computeSetupKey(source: InputSource, setup: SetupDefinition, probe?: RuntimeProbe): Promise<SetupKey> {
   const inputs = await computeInputs(source, setup.inputs);
-  const runtime = await runtimeOf(probe, 'the setup', setup);
+  const runtime = await runtimeOf(probe, setup);
   return { setup, inputs, ...(runtime ? { runtime } : {}), digest: setupDigestOf(setup, inputs, runtime) };
 }
 
@@ -129,7 +136,7 @@ export function setupDigestOf(setup: SetupDefinition, inputs: Inputs, runtime: R
 /** One job's key; the keys of the jobs it needs are computed first (see `computeKeys`). */
 export async function computeKey(source: InputSource, commit: string, job: JobDefinition, setup?: SetupKey, needs: Readonly<Record<string, string>> = {}, probe?: RuntimeProbe): Promise<JobKey> {
   const inputs = await computeInputs(source, job.inputs);
-  const runtime = await runtimeOf(probe, `job "${job.name}"`, job);
+  const runtime = await runtimeOf(probe, job);
   const usedSetup = job.setup ? setup : undefined;
   return { job, commit, inputs, ...(runtime ? { runtime } : {}), ...(usedSetup ? { setup: usedSetup } : {}), needs, digest: digestOf(job, inputs, usedSetup?.digest, needs, runtime) };
 }
