@@ -13,7 +13,7 @@ import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/sour
 import { CONFIG_FILE, parseConfig, type ConfigResult } from './config/config';
 import { commitSource, computeKeys, runtimeDeclaration, worktreeSource, type InputSource, type JobKey } from './keys/key';
 import { configDigest, readKeysCache, readSealedKeys, writeKeysCache } from './keys/keysCache';
-import type { KeysSeal } from './keys/keysSeal';
+import { KeysSeal, KEYS_SEAL_FILE } from './keys/keysSeal';
 import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from './keys/runtimeInputs';
 
 /** The largest .datakit-ci.json read from the working tree (real ones are a few kilobytes). */
@@ -60,8 +60,11 @@ export interface JobsReaderOptions {
   readonly warn: (message: string) => void;
   /** Reads the runtime inputs (envInputs, toolInputs) that jobs declare. */
   readonly probe: RuntimeProbe;
-  /** Seals the keys files written, and says whether one read was sealed here (none: every commit is keyed from its file). */
-  readonly seal?: KeysSeal;
+  /**
+   * Where the secret is that seals the keys files written and says whether one read was sealed here (keysSeal.ts;
+   * made unless `readOnly`): the build root, outside the repository. None: every commit is keyed from its file.
+   */
+  readonly sealDir?: string;
   /**
    * How long the jobs of a commit whose keys hold runtime inputs are kept (ms; default: as long as any commit's):
    * a toolchain upgraded meanwhile is then seen.
@@ -78,7 +81,11 @@ export class JobsReader {
   /** The digest of the configuration of the commit whose jobs were last read from a sealed file, for `isCommittedConfig`. */
   private lastSealed: { readonly commit: string; readonly configDigest: string } | undefined;
 
-  constructor(private readonly options: JobsReaderOptions) {}
+  private readonly seal: KeysSeal | undefined;
+
+  constructor(private readonly options: JobsReaderOptions) {
+    this.seal = options.sealDir !== undefined ? new KeysSeal(path.join(options.sealDir, KEYS_SEAL_FILE), !options.readOnly, options.warn) : undefined;
+  }
 
   /** A key computed here, by its digest (what a build of a job that needs it looks up). */
   keyOf(digest: string): JobKey | undefined {
@@ -155,7 +162,7 @@ export class JobsReader {
     const at = text === undefined ? { commit, config: 'missing' as const, keys: [] } : await this.keyed(commit, parseConfig(text), commitSource(repo, commit));
     // A command of toolInputs that failed here says nothing of the commit: never kept for another window.
     if (!this.options.readOnly && !failedHere(at)) {
-      const whole = text !== undefined && at.config !== 'missing' && at.config.ok && this.options.seal;
+      const whole = text !== undefined && at.config !== 'missing' && at.config.ok && this.seal;
       await writeKeysCache(this.keysFile(commit), at, whole ? { seal: whole, configText: text } : undefined);
     }
     return at;
@@ -167,7 +174,7 @@ export class JobsReader {
    * changed or failed, and seals the file again).
    */
   private async sealedJobs(commit: string): Promise<JobsAt | undefined> {
-    const sealed = this.options.seal ? readSealedKeys(this.keysFile(commit), commit, this.options.seal) : undefined;
+    const sealed = this.seal ? readSealedKeys(this.keysFile(commit), commit, this.seal) : undefined;
     if (!sealed) { return undefined; }
     const checked = new Set<string>();
     const same = async (d: RuntimeDeclaration, recorded: RuntimeValues): Promise<boolean> => {

@@ -22,7 +22,6 @@ import { explainKey, type Explanation } from './explain';
 import { InputFiles } from './inputFiles';
 import { jobProblems, problemRoots, type JobProblemsOptions } from './jobProblems';
 import { entryName, type JobKey } from './keys/key';
-import { KeysSeal, KEYS_SEAL_FILE } from './keys/keysSeal';
 import { cleanBuildDirs, collectGarbage, type GcOptions } from './maintenance';
 import type { MatchResult } from './problems/matchLog';
 import { ResultInfo, type JobBuild, type Provenance } from './resultInfo';
@@ -35,11 +34,9 @@ import type { FetchedResults } from '../store/results/trust';
 import { branchTargets, listTargets, type BranchInfo, type Target } from './targets';
 import { ResultsWatcher, watchRefs, type ResultsChange } from './watchers';
 
-export type { CommitJobs, JobsAt, WorktreeJobs } from './commitJobs';
-export { MAX_CONFIG_BYTES, readWorkingConfig } from './commitJobs';
-export type { BuildInfo, JobBuild, KeyRecord, Provenance } from './resultInfo';
+export { MAX_CONFIG_BYTES, readWorkingConfig, type CommitJobs, type JobsAt, type WorktreeJobs } from './commitJobs';
+export { reusedFrom, type BuildInfo, type JobBuild, type KeyRecord, type Provenance } from './resultInfo';
 export type { Explanation, InputChange, InputSummary } from './explain';
-export { reusedFrom } from './resultInfo';
 export type { RepositoryDirs } from '../store/source/gitDirs';
 export { findRepository, headOf } from './repository';
 export type { WorktreeState } from '../store/source/worktree';
@@ -102,11 +99,8 @@ export class RepoJobs {
   ) {
     this.locks = new FileEntryLocks(path.join(store.dir, 'locks'));
     const probe = new ProcessRuntimeProbe({ cwd: dirs.topLevel ?? dirs.commonDir, environment: process.env, ...(runtimeReuseMs !== undefined ? { reuseMs: runtimeReuseMs } : {}) });
-    const warn = (m: string): void => this.logger?.error(m);
-    // The secret that seals each commit's keys lives with the build directories, outside the repository.
-    const seal = trusted ? new KeysSeal(path.join(buildRoot, KEYS_SEAL_FILE), !readOnly, warn) : undefined;
-    this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn,
-      probe, ...(seal ? { seal } : {}), ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
+    this.reader = new JobsReader({ repo: () => this.repo(), keysDir: path.join(store.dir, 'keys'), readOnly: readOnly || !trusted, warn: (m) => this.logger?.error(m),
+      probe, ...(trusted ? { sealDir: buildRoot } : {}), ...(runtimeReuseMs !== undefined ? { runtimeReuseMs } : {}) });
     const builder = new ShellBuilder({ repo: () => this.repo(), buildRoot, keyOf: (digest) => this.reader.keyOf(digest), urgent: (digest) => this.urgent.has(digest), warn: (m) => this.logger?.error(m),
       keyRecord: (commit, record) => this.info.learnKeyRecord(commit, record) });
     this.builder = builder.name;
