@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseJsonBounded } from '../../src/shared/json';
+import { jsonTooDeep, parseJsonBounded } from '../../src/shared/json';
 import { readRegularFile, readRegularFileSync } from '../../src/shared/regularFile';
 import { CLI, ENV, git, repo, tempRoot } from '../fixtures';
 
@@ -133,6 +133,36 @@ describe('deep nesting and names with escape sequences', () => {
     // Brackets inside strings are text, not nesting.
     const text = { a: `${'['.repeat(1000)}\\"${'{'.repeat(1000)}` };
     assert.deepEqual(parseJsonBounded(JSON.stringify(text), 'x', 'CorruptResult'), text);
+  });
+
+  it('the nesting bound says what a scan of every character says, on 3,000 texts of brackets, quotes and backslashes (strings closed or left open)', () => {
+    /** The scan jsonTooDeep made before it read the brackets off with regular expressions first. */
+    const scan = (text: string, max: number): number | undefined => {
+      let depth = 0;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (c === '"') {
+          for (i++; i < text.length && text[i] !== '"'; i++) { if (text[i] === '\\') { i++; } }
+        } else if (c === '[' || c === '{') {
+          if (++depth > max) { return i; }
+        } else if (c === ']' || c === '}') {
+          depth = Math.max(0, depth - 1);
+        }
+      }
+      return undefined;
+    };
+    let seed = 21;
+    const random = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const alphabet = ['[', '{', ']', '}', '"', '\\', 'a', ' ', ','];
+    let deep = 0;
+    for (let t = 0; t < 3000; t++) {
+      const text = Array.from({ length: random(120) }, () => alphabet[random(alphabet.length)]).join('');
+      const max = random(12);
+      const expected = scan(text, max);
+      if (expected !== undefined) { deep++; }
+      assert.equal(jsonTooDeep(text, max), expected, `${JSON.stringify(text)} with a bound of ${max}`);
+    }
+    assert.ok(deep > 300 && deep < 2700, `both outcomes are tried (${deep} too deep)`);
   });
 
   it('status on a branch whose name holds a bidirectional override and a C1 control shows them, never acting on the terminal', () => {

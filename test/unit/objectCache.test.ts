@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
-import { ObjectCache } from '../../src/store/git/objectCache';
+import { ObjectCache, sha1 } from '../../src/store/git/objectCache';
+import { CacheFile, cacheFileBytes, recordBytes } from '../../src/store/git/objectCacheFile';
 
 const tmp = tempRoot('object-cache');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -121,7 +122,7 @@ describe('the cache of objects read', () => {
     fs.truncateSync(cacheFile, fs.statSync(cacheFile).size - 3);
     const r = build(dir, env);
     assert.match(r.out, new RegExp(`jobs: 0 built, ${JOBS} cached$`, 'm'));
-    assert.match(r.err, /is damaged \(its record at byte \d+ runs past the end\): it is not used/);
+    assert.match(r.err, /is damaged \(it is cut short at byte \d+ of \d+\): it is not used/);
   });
 
   it('holds at most 4 MiB of objects in memory and in its file, however many a long-lived store reads', () => {
@@ -137,5 +138,80 @@ describe('the cache of objects read', () => {
     assert.ok(cache.heldBytes > 3 << 20, 'the last objects read are kept');
     cache.flush();
     assert.ok(fs.statSync(cache.file).size <= 4 << 20);
+  });
+});
+
+/** An object's inflated bytes (`blob <n>\0<text>`) and its id. */
+function blob(text: string): { oid: string; raw: Buffer } {
+  const raw = Buffer.concat([Buffer.from(`blob ${Buffer.byteLength(text)}\0`), Buffer.from(text)]);
+  return { oid: sha1(raw), raw };
+}
+
+describe('the file of the cache of objects read', () => {
+  it('finds each of 10,000 records by its id, says an absent one is absent, and gives the records back in the order written', () => {
+    const objects = Array.from({ length: 10_000 }, (_, i) => ({ ...blob(`object ${i}\n`), stamp: { ino: i + 1, size: 30 + i, ctimeMs: 1.5 * i } }));
+    const file = CacheFile.parse(cacheFileBytes(objects.map((o) => recordBytes(o))));
+    assert.ok(file instanceof CacheFile, String(file));
+    for (const o of [objects[0], objects[4321], objects[9999]]) {
+      const r = file.find(o.oid);
+      assert.ok(r !== undefined && typeof r !== 'string', `${o.oid} is found`);
+      assert.deepEqual([r.raw, r.stamp], [o.raw, o.stamp]);
+    }
+    assert.equal(file.find(blob('not written').oid), undefined);
+    const back = [...file.records()];
+    assert.equal(back.length, objects.length);
+    assert.deepEqual(back.slice(0, 3).map((r) => typeof r === 'string' ? r : sha1(r.raw)), objects.slice(0, 3).map((o) => o.oid));
+    // A record copied as the file holds it into another file is the same record there.
+    const copied = CacheFile.parse(cacheFileBytes(back.slice(0, 2).map((r) => (file).bytesOf(r as Exclude<typeof r, string>))));
+    assert.ok(copied instanceof CacheFile);
+    assert.deepEqual((copied.find(objects[1].oid) as { raw: Buffer }).raw, objects[1].raw);
+  });
+
+  it('reads only the record asked for: one damaged elsewhere does not stop it, and is said when the file is next written', () => {
+    const gitdir = path.join(tmp, 'lazy');
+    fs.mkdirSync(path.join(gitdir, 'info'), { recursive: true });
+    const [a, b] = [blob('a\n'), blob('b\n')];
+    const stamp = { ino: 1, size: 1, ctimeMs: 1 };
+    const bytes = cacheFileBytes([recordBytes({ ...a, stamp }), recordBytes({ ...b, stamp })]);
+    // b's record (the last) says it is longer than the file: only reading it finds that.
+    bytes.writeUInt32LE(60_000, bytes.length - b.raw.length - 4);
+    const file = CacheFile.parse(bytes);
+    assert.ok(file instanceof CacheFile);
+    assert.equal(typeof file.find(a.oid), 'object');
+    assert.match(String(file.find(b.oid)), /its record at byte \d+ runs past the end/);
+    fs.writeFileSync(path.join(gitdir, 'info', 'object-cache'), bytes);
+    const warnings: string[] = [];
+    const cache = new ObjectCache(gitdir, true, (m) => warnings.push(m));
+    const loose = path.join(gitdir, 'loose-a');
+    fs.writeFileSync(loose, 'x');
+    assert.equal(cache.get(a.oid, loose), undefined, 'a stamp that is not the file\'s: not served');
+    cache.add(a.oid, a.raw, { ino: fs.statSync(loose).ino, size: 1, ctimeMs: fs.statSync(loose).ctimeMs });
+    cache.flush();
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /is damaged \(its record at byte \d+ runs past the end\): what it held past there is not kept/);
+    const written = CacheFile.parse(fs.readFileSync(cache.file));
+    assert.ok(written instanceof CacheFile);
+    assert.deepEqual([...written.records()].map((r) => typeof r === 'string' ? r : sha1(r.raw)), [a.oid]);
+  });
+
+  it('refuses a file whose table points outside its records, or that is cut short, saying why; an earlier version\'s file is replaced without a word', () => {
+    const one = blob('one\n');
+    const bytes = cacheFileBytes([recordBytes({ ...one, stamp: { ino: 1, size: 1, ctimeMs: 1 } })]);
+    assert.match(String(CacheFile.parse(bytes.subarray(0, bytes.length - 1))), /^it is cut short at byte \d+ of \d+$/);
+    const pointing = Buffer.from(bytes);
+    const slot = parseInt(one.oid.slice(0, 8), 16) & 1; // two slots for one record
+    pointing.writeUInt32LE(8, 'DKCI-OBJECTS 2\n'.length + 12 + slot * 4);
+    const file = CacheFile.parse(pointing);
+    assert.ok(file instanceof CacheFile);
+    assert.match(String(file.find(one.oid)), /its table points past its records/);
+    assert.equal(CacheFile.parse(Buffer.from('DKCI-OBJECTS 1\nwhatever')), null);
+    assert.match(String(CacheFile.parse(Buffer.from('something else'))), /does not start as this version writes it/);
+    const { dir, env, results } = jobsRepo('earlier');
+    build(dir, env);
+    const cacheFile = path.join(results, 'info', 'object-cache');
+    fs.writeFileSync(cacheFile, 'DKCI-OBJECTS 1\n');
+    const r = build(dir, env);
+    assert.equal(r.err, '', 'nothing to say of an earlier version\'s file');
+    assert.ok(CacheFile.parse(fs.readFileSync(cacheFile)) instanceof CacheFile, 'replaced by this version\'s');
   });
 });

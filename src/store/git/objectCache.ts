@@ -9,22 +9,22 @@
 //   git's index trusts a file's stat): a loose object truncated, zeroed, rewritten or deleted after it was
 //   cached is read from its file again, and found damaged there as before.
 // A cache whose records do not parse, or one record that does not hash to its id, makes the whole file
-// count as absent: said once (`onWarning`), and rewritten from what is read.
+// count as absent: said once (`onWarning`), and rewritten from what is read. The file's format, read by id
+// without parsing every record, is objectCacheFile.ts's.
 import crypto = require('node:crypto');
 import fs = require('node:fs');
 import path = require('node:path');
+import { CacheFile, cacheFileBytes, MAX_CACHED_OBJECT, recordBytes } from './objectCacheFile';
+
+export { MAX_CACHED_OBJECT } from './objectCacheFile';
 
 /** What a loose file looked like when its object was cached. */
 export interface FileStamp { readonly ino: number; readonly size: number; readonly ctimeMs: number }
 
-interface Cached { readonly raw: Buffer; readonly stamp: FileStamp }
+/** An object held: its bytes and stamp, and whether they are a view of the file read (not counted again in memory). */
+interface Cached { readonly raw: Buffer; readonly stamp: FileStamp; readonly inFile?: true }
 
-const MAGIC = Buffer.from('DKCI-OBJECTS 1\n');
-/** A record: the id (20 bytes), the stamp (inode, size, change time: 3 doubles), the length (u32), the bytes. */
-const HEAD = 20 + 24 + 4;
-/** Objects larger than this are not kept (a long log): reading them again costs little beside their size. */
-export const MAX_CACHED_OBJECT = 64 << 10;
-/** The file's bound: the objects used last are kept first. */
+/** The file's bound, and that of the objects held in memory beside the file read: the objects used last are kept first. */
 const MAX_BYTES = 4 << 20;
 
 /** SHA-1 in hex of bytes already whole in memory: one call where Node has crypto.hash (20.12), no Hash object. */
@@ -36,8 +36,13 @@ const sameStamp = (a: FileStamp, b: fs.Stats): boolean => a.ino === b.ino && a.s
 
 export class ObjectCache {
   readonly file: string;
-  private items: Map<string, Cached> | undefined;
-  /** The bytes of the objects in `items`: held in memory within the file's bound (the extension keeps a store open for hours). */
+  /** The file as read (undefined: not yet; null: none, or not used). */
+  private read: CacheFile | null | undefined;
+  /** The objects this process used, added, or took from the file. */
+  private readonly items = new Map<string, Cached>();
+  /** The offsets of the file's records taken into `items` or forgotten: not written again from the file. */
+  private readonly taken = new Set<number>();
+  /** The bytes of the objects in `items` not in the file read: held in memory within the bound (the extension keeps a store open for hours). */
   private held = 0;
   /** Used or added in this process, in order: first in the file written next. */
   private readonly used = new Set<string>();
@@ -46,9 +51,9 @@ export class ObjectCache {
   /** Counts for tests and benchmarks: objects served from the cache, and records found unusable. */
   readonly counts = { hits: 0, stale: 0 };
 
-  /** How many bytes of objects this cache holds in memory (for tests and benchmarks). */
+  /** How many bytes of objects this cache holds in memory: its own, and the file read (at most 4 MiB each). */
   get heldBytes(): number {
-    return this.held;
+    return this.held + (this.read ? this.read.bytes : 0);
   }
 
   /** `writable`: false for a store opened to read only (the file is read, never written). */
@@ -61,7 +66,7 @@ export class ObjectCache {
    * when not cached, or when the file changed since (then forgotten, and read as usual by the caller).
    */
   get(oid: string, looseFile: string): Buffer | undefined {
-    const c = this.load().get(oid);
+    const c = this.items.get(oid) ?? this.fromFile(oid);
     if (!c) { return undefined; }
     const st = fs.statSync(looseFile, { throwIfNoEntry: false });
     if (!st || !sameStamp(c.stamp, st)) {
@@ -78,25 +83,36 @@ export class ObjectCache {
     return c.raw;
   }
 
+  /** The object's record in the file read, taken into `items`; undefined when it has none (or is found damaged: said). */
+  private fromFile(oid: string): Cached | undefined {
+    const file = this.load();
+    const r = file?.find(oid);
+    if (typeof r === 'string') { this.discard(r); return undefined; }
+    if (r === undefined || this.taken.has(r.offset)) { return undefined; }
+    const c: Cached = { raw: r.raw, stamp: r.stamp, inFile: true };
+    this.taken.add(r.offset);
+    this.items.set(oid, c);
+    return c;
+  }
+
   /** Keeps an object just read from its loose file and checked (the stamp taken when the file was opened). */
   add(oid: string, raw: Buffer, stamp: FileStamp): void {
     if (!this.writable || raw.length > MAX_CACHED_OBJECT) { return; }
-    const items = this.load();
-    this.held += raw.length - (items.get(oid)?.raw.length ?? 0);
-    items.set(oid, { raw, stamp });
+    this.forget(oid);
+    this.items.set(oid, { raw, stamp });
+    this.held += raw.length;
     this.touch(oid);
     this.trim(oid);
     this.schedule();
   }
 
-  /** Drops the objects kept longest (those not used in this process first) until the rest fit the bound. */
+  /** Drops the objects of its own kept longest (those not used in this process first) until the rest fit the bound. */
   private trim(keep: string): void {
-    const items = this.load();
     for (const spareUsed of [true, false]) {
-      for (const [oid, c] of items) {
+      for (const [oid, c] of this.items) {
         if (this.held <= MAX_BYTES) { return; }
-        if (oid === keep || (spareUsed && this.used.has(oid))) { continue; }
-        items.delete(oid);
+        if (c.inFile || oid === keep || (spareUsed && this.used.has(oid))) { continue; }
+        this.items.delete(oid);
         this.used.delete(oid);
         this.held -= c.raw.length;
       }
@@ -105,11 +121,10 @@ export class ObjectCache {
 
   /** Drops an object whose file was found changed or damaged. */
   forget(oid: string): void {
-    const items = this.load();
-    const c = items.get(oid);
+    const c = this.items.get(oid) ?? this.fromFile(oid);
     if (!c) { return; }
-    items.delete(oid);
-    this.held -= c.raw.length;
+    this.items.delete(oid);
+    if (!c.inFile) { this.held -= c.raw.length; }
     this.used.delete(oid);
     this.schedule();
   }
@@ -119,22 +134,24 @@ export class ObjectCache {
     if (this.flushing) { clearTimeout(this.flushing); this.flushing = undefined; }
     if (!this.dirty || !this.writable) { return; }
     this.dirty = false;
-    const items = this.load();
-    const order = [...this.used, ...[...items.keys()].filter((k) => !this.used.has(k))];
-    const parts: Buffer[] = [MAGIC];
-    let bytes = MAGIC.length;
-    for (const oid of order) {
-      const c = items.get(oid);
-      if (!c) { continue; }
-      if (bytes + HEAD + c.raw.length > MAX_BYTES) { break; }
-      const head = Buffer.alloc(HEAD);
-      head.write(oid, 0, 'hex');
-      head.writeDoubleLE(c.stamp.ino, 20);
-      head.writeDoubleLE(c.stamp.size, 28);
-      head.writeDoubleLE(c.stamp.ctimeMs, 36);
-      head.writeUInt32LE(c.raw.length, 44);
-      parts.push(head, c.raw);
-      bytes += HEAD + c.raw.length;
+    const records: Buffer[] = [];
+    let bytes = 0;
+    const put = (record: Buffer): boolean => {
+      if (bytes + record.length > MAX_BYTES) { return false; }
+      records.push(record);
+      bytes += record.length;
+      return true;
+    };
+    const mine = [...this.used, ...[...this.items.keys()].filter((k) => !this.used.has(k))];
+    let room = mine.every((oid) => put(recordBytes({ oid, ...this.items.get(oid)! })));
+    // Then what the file read held and this process did not touch, in its order, unread.
+    for (const r of this.load()?.records() ?? []) {
+      if (typeof r === 'string') {
+        this.onWarning?.(`The cache of objects read ${this.file} is damaged (${r}): what it held past there is not kept.`);
+        break;
+      }
+      if (!room) { break; }
+      if (!this.taken.has(r.offset)) { room = put(this.read!.bytesOf(r)); }
     }
     const tmp = `${this.file}.${process.pid}.tmp`;
     try {
@@ -143,7 +160,7 @@ export class ObjectCache {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') { this.cannotWrite(e); return; }
     }
     try {
-      fs.writeFileSync(tmp, Buffer.concat(parts, bytes));
+      fs.writeFileSync(tmp, cacheFileBytes(records));
       fs.renameSync(tmp, this.file);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
@@ -170,51 +187,33 @@ export class ObjectCache {
   private discard(why: string): void {
     this.onWarning?.(`The cache of objects read ${this.file} is damaged (${why}): it is not used, and is written again from the objects themselves.`);
     // Only what this process checked stays: each object it served hashed to its id, each it added was read.
-    const checked = new Map<string, Cached>();
-    this.held = 0;
-    for (const oid of this.used) {
-      const c = this.items?.get(oid);
-      if (c) { checked.set(oid, c); this.held += c.raw.length; }
+    this.read = null;
+    for (const [oid, c] of [...this.items]) {
+      if (!this.used.has(oid)) { this.items.delete(oid); if (!c.inFile) { this.held -= c.raw.length; } }
     }
-    this.items = checked;
     this.dirty = this.writable;
     this.schedule();
   }
 
-  private load(): Map<string, Cached> {
-    if (this.items) { return this.items; }
-    this.items = new Map();
+  /** The file, read once; null when there is none or it cannot be used (said, unless it is an earlier version's: replaced). */
+  private load(): CacheFile | null {
+    if (this.read !== undefined) { return this.read; }
+    this.read = null;
     let data: Buffer;
     try {
       data = fs.readFileSync(this.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { this.discard(`it cannot be read: ${(e as Error).message}`); }
-      return this.items;
+      return null;
     }
-    const parsed = parseCache(data);
+    const parsed = CacheFile.parse(data);
     if (typeof parsed === 'string') {
       this.discard(parsed);
+    } else if (parsed === null) {
+      this.dirty = this.writable;
     } else {
-      this.items = parsed;
-      for (const c of parsed.values()) { this.held += c.raw.length; }
+      this.read = parsed;
     }
-    return this.items;
+    return this.read;
   }
-}
-
-/** The records of a cache file, or what is wrong with it. */
-function parseCache(data: Buffer): Map<string, Cached> | string {
-  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) { return 'it does not start as this version writes it'; }
-  const items = new Map<string, Cached>();
-  let at = MAGIC.length;
-  while (at < data.length) {
-    if (at + HEAD > data.length) { return `it is cut short at byte ${at}`; }
-    const oid = data.toString('hex', at, at + 20);
-    const stamp = { ino: data.readDoubleLE(at + 20), size: data.readDoubleLE(at + 28), ctimeMs: data.readDoubleLE(at + 36) };
-    const length = data.readUInt32LE(at + 44);
-    if (length > MAX_CACHED_OBJECT || at + HEAD + length > data.length) { return `its record at byte ${at} runs past the end`; }
-    items.set(oid, { raw: data.subarray(at + HEAD, at + HEAD + length), stamp });
-    at += HEAD + length;
-  }
-  return items;
 }

@@ -1,0 +1,123 @@
+// The file of the cache of objects read (`info/object-cache`, see objectCache.ts): written here, read here.
+//
+// It holds up to 4 MiB of objects, those a build used last first. A cached build asks it for a few hundred
+// of them, so it is read by id, not record by record: a table of record offsets, open addressing on the first
+// four bytes of the id (a SHA-1's bytes are uniform), finds one record with a probe or two. Parsing every
+// record into a map, as the first version of the file did, cost a cached build time in proportion to the
+// history kept (a 1.9 MiB file, 3,500 records: +6 ms on a 50-job build).
+//
+//   "DKCI-OBJECTS 2\n"  count u32  length u32  slots u32   the header (the length is the file's own)
+//   slots × u32                                            each a record's offset, or 0 for none
+//   records: id (20 bytes), inode, size, change time (3 × f64), length u32, the bytes
+//
+// Nothing read from it is trusted beyond bounds: a record is used only if it is where the table says, names
+// the id asked for and lies within the file; its bytes are then hashed to that id by the cache.
+import type { FileStamp } from './objectCache';
+
+export const MAGIC = Buffer.from('DKCI-OBJECTS 2\n');
+/** What every version of the file starts with: an earlier version's file is replaced without a word. */
+export const ANY_VERSION = Buffer.from('DKCI-OBJECTS ');
+const HEADER = MAGIC.length + 12;
+/** A record's head: the id, the stamp (inode, size, change time), the length of its bytes. */
+export const RECORD_HEAD = 20 + 24 + 4;
+/** Objects larger than this are not kept (a long log): reading them again costs little beside their size. */
+export const MAX_CACHED_OBJECT = 64 << 10;
+
+/** A record read back: its bytes (a view of the file's) and its stamp. */
+export interface FileRecord { readonly offset: number; readonly raw: Buffer; readonly stamp: FileStamp }
+
+/** A record to write: the id in hex, the stamp, the bytes. */
+export interface NewRecord { readonly oid: string; readonly stamp: FileStamp; readonly raw: Buffer }
+
+export class CacheFile {
+  private constructor(private readonly data: Buffer, private readonly slots: number, private readonly recordsAt: number) {}
+
+  /** The file's table, or what is wrong with it; null for an earlier version's file (to be replaced). */
+  static parse(data: Buffer): CacheFile | string | null {
+    if (!data.subarray(0, MAGIC.length).equals(MAGIC)) {
+      return data.subarray(0, ANY_VERSION.length).equals(ANY_VERSION) ? null : 'it does not start as this version writes it';
+    }
+    if (data.length < HEADER) { return `it is cut short at byte ${data.length} of its header`; }
+    const count = data.readUInt32LE(MAGIC.length);
+    const length = data.readUInt32LE(MAGIC.length + 4);
+    const slots = data.readUInt32LE(MAGIC.length + 8);
+    if (length !== data.length) { return `it is cut short at byte ${data.length} of ${length}`; }
+    if (slots === 0 || (slots & (slots - 1)) !== 0 || slots < count || HEADER + slots * 4 > length) { return `its table of ${slots} slots for ${count} records does not fit`; }
+    return new CacheFile(data, slots, HEADER + slots * 4);
+  }
+
+  get bytes(): number {
+    return this.data.length;
+  }
+
+  /** The record of `oid` (40 hex digits), undefined when the file has none, or what is wrong with it. */
+  find(oid: string): FileRecord | undefined | string {
+    const mask = this.slots - 1;
+    for (let slot = parseInt(oid.slice(0, 8), 16) & mask, probes = 0; probes < this.slots; slot = (slot + 1) & mask, probes++) {
+      const offset = this.data.readUInt32LE(HEADER + slot * 4);
+      if (offset === 0) { return undefined; }
+      if (offset < this.recordsAt || offset + RECORD_HEAD > this.data.length) { return `its table points past its records (slot ${slot})`; }
+      if (this.data.toString('hex', offset, offset + 20) === oid) { return this.record(offset); }
+    }
+    return undefined;
+  }
+
+  /** Every record, in the order written (the most recently used first). */
+  *records(): Generator<FileRecord | string> {
+    for (let offset = this.recordsAt; offset < this.data.length;) {
+      const r = this.record(offset);
+      yield r;
+      if (typeof r === 'string') { return; }
+      offset += RECORD_HEAD + r.raw.length;
+    }
+  }
+
+  /** A record of this file as it holds it (copied into the next file as it is). */
+  bytesOf(r: FileRecord): Buffer {
+    return this.data.subarray(r.offset, r.offset + RECORD_HEAD + r.raw.length);
+  }
+
+  private record(offset: number): FileRecord | string {
+    if (offset + RECORD_HEAD > this.data.length) { return `its record at byte ${offset} runs past the end`; }
+    const length = this.data.readUInt32LE(offset + 44);
+    if (length > MAX_CACHED_OBJECT || offset + RECORD_HEAD + length > this.data.length) { return `its record at byte ${offset} runs past the end`; }
+    return {
+      offset,
+      raw: this.data.subarray(offset + RECORD_HEAD, offset + RECORD_HEAD + length),
+      stamp: { ino: this.data.readDoubleLE(offset + 20), size: this.data.readDoubleLE(offset + 28), ctimeMs: this.data.readDoubleLE(offset + 36) },
+    };
+  }
+}
+
+/** A record's bytes as the file holds them. */
+export function recordBytes(r: NewRecord): Buffer {
+  const head = Buffer.alloc(RECORD_HEAD);
+  head.write(r.oid, 0, 'hex');
+  head.writeDoubleLE(r.stamp.ino, 20);
+  head.writeDoubleLE(r.stamp.size, 28);
+  head.writeDoubleLE(r.stamp.ctimeMs, 36);
+  head.writeUInt32LE(r.raw.length, 44);
+  return Buffer.concat([head, r.raw]);
+}
+
+/** The file holding `records` (each as `recordBytes` made it, or as a file held it), in this order. */
+export function cacheFileBytes(records: readonly Buffer[]): Buffer {
+  let slots = 1;
+  while (slots < records.length * 2) { slots *= 2; }
+  const recordsAt = HEADER + slots * 4;
+  const length = recordsAt + records.reduce((n, r) => n + r.length, 0);
+  const head = Buffer.alloc(recordsAt);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(records.length, MAGIC.length);
+  head.writeUInt32LE(length, MAGIC.length + 4);
+  head.writeUInt32LE(slots, MAGIC.length + 8);
+  const mask = slots - 1;
+  let offset = recordsAt;
+  for (const r of records) {
+    let slot = r.readUInt32BE(0) & mask;
+    while (head.readUInt32LE(HEADER + slot * 4) !== 0) { slot = (slot + 1) & mask; }
+    head.writeUInt32LE(offset, HEADER + slot * 4);
+    offset += r.length;
+  }
+  return Buffer.concat([head, ...records], length);
+}
