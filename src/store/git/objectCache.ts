@@ -14,12 +14,9 @@
 import crypto = require('node:crypto');
 import fs = require('node:fs');
 import path = require('node:path');
-import { CacheFile, cacheFileBytes, MAX_CACHED_OBJECT, recordBytes } from './objectCacheFile';
+import { CacheFile, cacheFileBytes, MAX_CACHED_OBJECT, recordBytes, type FileStamp } from './objectCacheFile';
 
-export { MAX_CACHED_OBJECT } from './objectCacheFile';
-
-/** What a loose file looked like when its object was cached. */
-export interface FileStamp { readonly ino: number; readonly size: number; readonly ctimeMs: number }
+export { MAX_CACHED_OBJECT, type FileStamp } from './objectCacheFile';
 
 /** An object held: its bytes and stamp, and whether they are a view of the file read (not counted again in memory). */
 interface Cached { readonly raw: Buffer; readonly stamp: FileStamp; readonly inFile?: true }

@@ -12,7 +12,9 @@
 //
 // Nothing read from it is trusted beyond bounds: a record is used only if it is where the table says, names
 // the id asked for and lies within the file; its bytes are then hashed to that id by the cache.
-import type { FileStamp } from './objectCache';
+
+/** What a loose file looked like when its object was cached. */
+export interface FileStamp { readonly ino: number; readonly size: number; readonly ctimeMs: number }
 
 export const MAGIC = Buffer.from('DKCI-OBJECTS 2\n');
 /** What every version of the file starts with: an earlier version's file is replaced without a word. */
