@@ -3,7 +3,9 @@
 // each package's build needs the build of the package before it, as turbo's `^build`; its test needs its
 // build), whole-process wall time side by side in rotating order (every size in the same rounds), and the
 // cost per job (the slope between the smallest and the largest repository).
-// Run after `npm run build`: node bench/scale.bench.mjs [rounds, default 10] [job counts, default 10,50,200]
+// Run after `npm run build` and `npm run compile-tests`: node bench/scale.bench.mjs [rounds, default 10] [job counts, default 10,50,200]
+// The middle size also runs in a copy whose cache of objects read (info/object-cache) is full, as a repository's
+// gets after weeks of builds: its own objects first, then 4 MiB of others' (what a build must not pay for).
 // turbo is installed once into bench/results/turbo/ as by turbo.bench.mjs.
 // With DATAKIT_CI_BASELINE_DIST=<another checkout's dist/>, that build's command line runs in the same rounds
 // (with a compiled-code cache of its own), as in turbo.bench.mjs, in a copy of each repository made once its
@@ -11,9 +13,10 @@
 // two builds that write them differently would each find the other's there, every round.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitIn, median, ms, record, sideBySide, TURBO_DIR, wall, withTurbo } from './lib.mjs';
+import { gitIn, median, ms, record, requireOut, sideBySide, TURBO_DIR, wall, withTurbo } from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 10);
 const COUNTS = (process.argv[3] ?? '10,50,200').split(',').map(Number);
@@ -56,6 +59,30 @@ function makeRepo(dir, jobs, env) {
   fs.symlinkSync(path.join(TURBO_DIR, 'node_modules'), path.join(dir, 'node_modules'));
 }
 
+/** A copy of `repo` whose cache of objects read holds its own objects, then others' up to 4 MiB (random, never asked for). */
+function withFullObjectCache(repo, copy) {
+  const { CacheFile, cacheFileBytes } = requireOut('store/git/objectCacheFile');
+  fs.cpSync(repo, copy, { recursive: true, verbatimSymlinks: true });
+  const file = path.join(copy, '.git', 'datakit-ci', 'info', 'object-cache');
+  const own = CacheFile.parse(fs.readFileSync(file));
+  assert.ok(own instanceof CacheFile, `the cache of ${repo} is this version's`);
+  const records = [...own.records()].map((r) => Buffer.from(own.bytesOf(r)));
+  let bytes = records.reduce((n, r) => n + r.length, 0);
+  while (bytes < (4 << 20) - 1000) {
+    const raw = crypto.randomBytes(400 + records.length % 400);
+    const head = Buffer.alloc(48);
+    crypto.randomBytes(20).copy(head, 0);
+    head.writeDoubleLE(1, 20);
+    head.writeDoubleLE(raw.length, 28);
+    head.writeDoubleLE(1, 36);
+    head.writeUInt32LE(raw.length, 44);
+    records.push(Buffer.concat([head, raw]));
+    bytes += 48 + raw.length;
+  }
+  fs.writeFileSync(file, cacheFileBytes(records));
+  return records.length;
+}
+
 await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
   const results = {};
   const baseline = process.env.DATAKIT_CI_BASELINE_DIST ? path.join(path.resolve(process.env.DATAKIT_CI_BASELINE_DIST), 'cli.js') : undefined;
@@ -82,6 +109,15 @@ await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
       assert.ok(JSON.parse(r.stdout).jobs.every((j) => j.state === 'success' && j.cached), `the baseline reads the same results: ${r.stderr}`);
     }
     contestants[`datakit ${jobs}`] = () => wall(process.execPath, [cli, 'build'], { cwd: repo, env });
+    if (jobs === COUNTS[Math.floor(COUNTS.length / 2)]) {
+      run(process.execPath, [cli, 'build']); // the cache of objects read is written by a build that read the objects
+      const full = `${repo}-full-cache`;
+      const records = withFullObjectCache(repo, full);
+      const hit = spawnSync(process.execPath, [cli, 'build'], { cwd: full, env, encoding: 'utf8' });
+      assert.equal(hit.stderr, '', `the full cache is read without a word: ${hit.stderr}`);
+      console.log(`${jobs} jobs: a copy whose cache of objects read holds ${records} records (${(fs.statSync(path.join(full, '.git', 'datakit-ci', 'info', 'object-cache')).size / 1048576).toFixed(1)} MiB)`);
+      contestants[`datakit ${jobs} full cache`] = () => wall(process.execPath, [cli, 'build'], { cwd: full, env });
+    }
     if (baseline) { contestants[`baseline ${jobs}`] = () => wall(process.execPath, [baseline, 'build'], { cwd: baselineRepo, env: baselineEnv }); }
     contestants[`turbo ${jobs}`] = () => wall(turbo.wrapper, turboArgs, { cwd: repo, env });
   }
@@ -95,6 +131,8 @@ await withTurbo('dkci-scale-bench-', async ({ tmp, turbo, cli, env }) => {
     results[jobs] = m;
     console.log(`${jobs} jobs, fully cached, median of ${ROUNDS}: datakit-ci build ${ms(m.datakit)}; turbo run build test ${ms(m.turbo)}; ratio ${(m.datakit / m.turbo).toFixed(2)}; node -e 0 ${ms(m.node)}`);
     if (baseline) { console.log(`  the baseline build ${ms(m.baseline)}: ratio to turbo ${(m.baseline / m.turbo).toFixed(2)}; this build / baseline ${(m.datakit / m.baseline).toFixed(2)}`); }
+    const full = med[`datakit ${jobs} full cache`];
+    if (full !== undefined) { results[jobs].fullCache = full; console.log(`  with a full cache of objects read ${ms(full)}: ratio to turbo ${(full / m.turbo).toFixed(2)}, ${ms(full - m.datakit)} more than with its own objects only`); }
   }
   const [lo, hi] = [Math.min(...COUNTS), Math.max(...COUNTS)];
   if (hi > lo) {

@@ -12,7 +12,7 @@ import type { SourceRepo } from '../store/source/sourceRepo';
 import { scanWorktree, WorktreeOverlay, type WorktreeState } from '../store/source/worktree';
 import { CONFIG_FILE, parseConfig, type ConfigResult } from './config/config';
 import { commitSource, computeKeys, runtimeDeclaration, worktreeSource, type InputSource, type JobKey } from './keys/key';
-import { configDigest, readKeysCache, readSealedKeys, writeKeysCache } from './keys/keysCache';
+import { configDigest, readKeysCache, readSealedKeys, writeKeysCache, type SealedJobs } from './keys/keysCache';
 import { KeysSeal, KEYS_SEAL_FILE } from './keys/keysSeal';
 import type { RuntimeDeclaration, RuntimeProbe, RuntimeValues } from './keys/runtimeInputs';
 
@@ -80,6 +80,8 @@ export class JobsReader {
   private lastConfig: { readonly commit: string; readonly text: string | undefined } | undefined;
   /** The digest of the configuration of the commit whose jobs were last read from a sealed file, for `isCommittedConfig`. */
   private lastSealed: { readonly commit: string; readonly configDigest: string } | undefined;
+  /** The sealed file last read (see readSealed). */
+  private sealedRead: { readonly commit: string; readonly jobs: SealedJobs | undefined } | undefined;
 
   private readonly seal: KeysSeal | undefined;
 
@@ -140,6 +142,22 @@ export class JobsReader {
     return text;
   }
 
+  /**
+   * `commit` when this tool sealed its keys here, read from the commit itself: then it is a commit (an object id
+   * never changes what it names), and its jobs are read without git; else undefined.
+   */
+  sealedCommit(commit: string | undefined): string | undefined {
+    return commit !== undefined && this.readSealed(commit) !== undefined ? commit : undefined;
+  }
+
+  /** The sealed file of `commit`, read and checked once for the commit asked last (see readSealedKeys). */
+  private readSealed(commit: string): SealedJobs | undefined {
+    if (this.sealedRead?.commit !== commit) {
+      this.sealedRead = { commit, jobs: this.seal ? readSealedKeys(this.keysFile(commit), commit, this.seal) : undefined };
+    }
+    return this.sealedRead.jobs;
+  }
+
   /** Whether `text` is the commit's .datakit-ci.json (false when it has none). */
   async isCommittedConfig(commit: string, text: string): Promise<boolean> {
     if (this.lastSealed?.commit === commit) { return configDigest(text) === this.lastSealed.configDigest; }
@@ -174,7 +192,7 @@ export class JobsReader {
    * changed or failed, and seals the file again).
    */
   private async sealedJobs(commit: string): Promise<JobsAt | undefined> {
-    const sealed = this.seal ? readSealedKeys(this.keysFile(commit), commit, this.seal) : undefined;
+    const sealed = this.readSealed(commit);
     if (!sealed) { return undefined; }
     const checked = new Set<string>();
     const same = async (d: RuntimeDeclaration, recorded: RuntimeValues): Promise<boolean> => {

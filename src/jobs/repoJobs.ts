@@ -159,8 +159,8 @@ export class RepoJobs {
 
   // ---- The user's repository ----
 
-  async resolve(rev: string): Promise<string> { return (await this.repo()).resolve(rev); }
-
+  /** A commit's id (HEAD's read from files, without git, when it is a commit whose keys were sealed here). */
+  async resolve(rev: string): Promise<string> { return (rev === 'HEAD' ? this.reader.sealedCommit(readHead(this.dirs)?.commit) : undefined) ?? (await this.repo()).resolve(rev); }
   async targets(branches: boolean): Promise<Target[]> { return listTargets(await this.repo(), { branches }); }
 
   /** HEAD and the earlier commits of its branch (see targets.branchTargets). */

@@ -1,7 +1,8 @@
 // Node modules that most runs never need, loaded on first use: a fully cached build starts no process, and
-// child_process brings net, dgram and tty with it; it writes no large blob, which streams are for
-// (measured: a few ms of every command's start).
+// child_process brings net, dgram and tty with it; it writes no large blob, which streams are for, and inflates
+// no object (measured: a few ms of every command's start).
 
+import { promisify } from 'node:util';
 import { LRUCache } from 'lru-cache';
 
 let childProcessModule: typeof import('node:child_process') | undefined;
@@ -9,6 +10,22 @@ let childProcessModule: typeof import('node:child_process') | undefined;
 export function childProcess(): typeof import('node:child_process') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
   return (childProcessModule ??= require('node:child_process') as typeof import('node:child_process'));
+}
+
+let zlibModule: typeof import('node:zlib') | undefined;
+
+/** zlib: a fully cached build inflates nothing (the objects it reads are in the cache of objects read). */
+export function zlib(): typeof import('node:zlib') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when first needed
+  return (zlibModule ??= require('node:zlib') as typeof import('node:zlib'));
+}
+
+let inflater: ((data: Buffer, options?: import('node:zlib').ZlibOptions) => Promise<Buffer>) | undefined;
+
+/** zlib's inflate, promised (off the main thread). */
+export function inflateAsync(data: Buffer, options?: import('node:zlib').ZlibOptions): Promise<Buffer> {
+  inflater ??= promisify(zlib().inflate) as (data: Buffer, options?: import('node:zlib').ZlibOptions) => Promise<Buffer>;
+  return inflater(data, options);
 }
 
 let streamsModules: { pipeline: typeof import('node:stream/promises').pipeline; Readable: typeof import('node:stream').Readable } | undefined;

@@ -26,17 +26,17 @@ for (const name of ['readFileSync', 'openSync']) {
     return original.call(this, p, ...rest);
   };
 }
-process.on('exit', () => fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify([...read])));
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify({ read: [...read], zlib: process.moduleLoadList.includes('NativeModule zlib') })));
 `);
   return script;
 }
 
 let runs = 0;
-/** `datakit-ci build` in `dir` with the cache directory `cache`: its output, and the source objects it read. */
-function build(dir: string, cache: string, env: NodeJS.ProcessEnv = {}): { code: number; out: string; err: string; read: string[] } {
+/** `datakit-ci build` in `dir` with the cache directory `cache`: its output, the source objects it read, whether it loaded zlib. */
+function build(dir: string, cache: string, env: NodeJS.ProcessEnv = {}): { code: number; out: string; err: string; read: string[]; zlib: boolean } {
   const seen = path.join(tmp, `seen-${++runs}.json`);
   const r = runCli(dir, ['build'], { ...ENV, DATAKIT_CI_CACHE_DIR: cache, NODE_OPTIONS: `--require ${spy(seen)}`, ...env });
-  return { ...r, read: JSON.parse(fs.readFileSync(seen, 'utf8')) as string[] };
+  return { ...r, ...JSON.parse(fs.readFileSync(seen, 'utf8')) as { read: string[]; zlib: boolean } };
 }
 
 function keysFile(dir: string): string {
@@ -51,18 +51,22 @@ function buildRootIn(cache: string, dir: string): string {
 }
 
 describe('sealed keys', () => {
-  it('a second build of a commit reads its jobs from what the first sealed: neither the configuration nor any tree of the commit, only the commit', () => {
+  it('a second build of a commit reads its jobs from what the first sealed, and HEAD from files: none of the commit\'s objects, and a third inflates nothing', () => {
     const dir = repo(path.join(tmp, 'again'), { jobs: { build: { run: 'echo built', inputs: ['src'] }, test: { run: 'echo tested', needs: ['build'] } }, files: { 'src/a.txt': 'a\n' } });
     const cache = path.join(tmp, 'cache-again');
     const config = git(dir, 'rev-parse', 'HEAD:.datakit-ci.json');
-    const commit = git(dir, 'rev-parse', 'HEAD');
     const first = build(dir, cache);
     assert.equal(first.code, 0, first.err);
     assert.ok(first.read.includes(config), 'the first build reads the configuration');
     const second = build(dir, cache);
     assert.equal(second.code, 0, second.err);
     assert.match(second.out, /jobs: 0 built, 2 cached$/m);
-    assert.deepEqual(second.read, [commit], 'only the commit is read (to resolve HEAD)');
+    assert.deepEqual(second.read, [], 'no object of the commit is read');
+    // The second read the results' objects from their files (and kept them in the cache of objects read).
+    const third = build(dir, cache);
+    assert.match(third.out, /jobs: 0 built, 2 cached$/m);
+    assert.deepEqual(third.read, []);
+    assert.equal(third.zlib, false, 'zlib is not even loaded');
     // The same keys as the first build's: the results it found are the ones it saved.
     assert.deepEqual(JSON.parse(runCli(dir, ['build', '--json'], { ...ENV, DATAKIT_CI_CACHE_DIR: cache }).out).jobs.map((j: { key: string }) => j.key),
       JSON.parse(runCli(dir, ['build', '--json'], { ...ENV, DATAKIT_CI_CACHE_DIR: path.join(tmp, 'cache-again-unsealed') }).out).jobs.map((j: { key: string }) => j.key));

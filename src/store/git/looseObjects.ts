@@ -14,9 +14,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
-import zlib = require('node:zlib');
 import { isMissing, unlessMissing } from '../../shared/errors';
-import { streams } from '../../shared/lazy';
+import { streams, zlib } from '../../shared/lazy';
 import { isomorphicGit } from './isomorphicGit';
 import { noteWriter } from './tempWriters';
 
@@ -44,7 +43,7 @@ export async function writeLooseObject(gitdir: string, type: ObjectType, content
   const header = Buffer.from(`${type} ${content.length}\0`);
   const oid = createHash('sha1').update(header).update(content).digest('hex');
   if (freshen(objectsDir, oid)) { return oid; }
-  const deflated = zlib.deflateSync(Buffer.concat([header, content]));
+  const deflated = zlib().deflateSync(Buffer.concat([header, content]));
   await isomorphicGit().writeObject({ fs: atomicFs(), gitdir, type, object: deflated, format: 'deflated', oid });
   return oid;
 }
@@ -129,7 +128,7 @@ export async function writeBlobStreamed(objectsDir: string, data: Uint8Array): P
     }
   }
   try {
-    await streams().pipeline(streams().Readable.from(chunks(), { objectMode: false }), zlib.createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
+    await streams().pipeline(streams().Readable.from(chunks(), { objectMode: false }), zlib().createDeflate(), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o444 }));
   } catch (e) {
     // The write's own error is the one to tell; a temporary file that cannot go either is swept later.
     await fsp.unlink(tmp).catch(() => undefined);

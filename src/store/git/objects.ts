@@ -10,11 +10,9 @@ import { createHash } from 'node:crypto';
 import fs = require('node:fs');
 import { promises as fsp } from 'node:fs';
 import path = require('node:path');
-import { promisify } from 'node:util';
-import zlib = require('node:zlib');
 import { LRUCache } from 'lru-cache';
 import { DataKitError } from '../../shared/errors';
-import { growingLru, lazily } from '../../shared/lazy';
+import { growingLru, inflateAsync, lazily, zlib } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { CHUNK, looseFile, writeLooseObject, type ObjectType } from './looseObjects';
 import { MAX_CACHED_OBJECT, ObjectCache, sha1, type FileStamp } from './objectCache';
@@ -23,7 +21,6 @@ import { withSignature } from './sshsig';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
 
 export { STREAM_THRESHOLD, sweepTemporaryObjects } from './looseObjects';
-const inflateAsync = promisify(zlib.inflate);
 
 /**
  * How a loose object is inflated: one whose deflated bytes are fewer than SMALL_DEFLATED (a tree, a commit,
@@ -179,7 +176,7 @@ export class ObjectStore {
   private async removeLooseIfDamaged(oid: string): Promise<boolean> {
     const file = looseFile(this.objectsDir, oid);
     try {
-      const raw = zlib.inflateSync(await fsp.readFile(file));
+      const raw = zlib().inflateSync(await fsp.readFile(file));
       if (sha1(raw) === oid) { return false; }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') { return false; }
@@ -313,7 +310,7 @@ export class ObjectStore {
     }
     let raw: Buffer;
     try {
-      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib.inflateSync(deflated, deflated.length < SMALL_DEFLATED ? SMALL_INFLATE : undefined);
+      raw = deflated.length > CHUNK ? await inflateAsync(deflated) : zlib().inflateSync(deflated, deflated.length < SMALL_DEFLATED ? SMALL_INFLATE : undefined);
     } catch (e) {
       throw new DataKitError('CorruptObject', `The loose object ${oid} in ${this.gitdir} is corrupt: ${(e as Error).message}.`);
     }

@@ -2,9 +2,8 @@
 // header at the entry's offset, then as much of the zlib stream as its announced size can take.
 import fs = require('node:fs');
 import path = require('node:path');
-import { promisify } from 'node:util';
-import zlib = require('node:zlib');
 import { DataKitError } from '../../shared/errors';
+import { inflateAsync, zlib } from '../../shared/lazy';
 import { parseEntryHeader, type EntryHeader } from './packFormat';
 import { readExact, type PackIndex } from './packIndex';
 
@@ -12,7 +11,6 @@ import { readExact, type PackIndex } from './packIndex';
 const HEAD_WINDOW = 4096;
 /** Inflated off the event loop above this many compressed bytes, as loose objects are (objects.ts). */
 const ASYNC_INFLATE = 256 << 10;
-const inflateAsync = promisify(zlib.inflate);
 
 export interface Pack {
   /** `pack-<checksum>`: the `.idx` and `.pack` without extension. */
@@ -87,7 +85,7 @@ export class OpenFiles {
 /** Inflates `compressed` (which may go on past the zlib stream) into exactly `size` bytes. */
 async function inflate(compressed: Buffer, size: number): Promise<Buffer> {
   const options = { maxOutputLength: Math.max(size, 1) };
-  const out = compressed.length > ASYNC_INFLATE ? await inflateAsync(compressed, options) : zlib.inflateSync(compressed, options);
+  const out = compressed.length > ASYNC_INFLATE ? await inflateAsync(compressed, options) : zlib().inflateSync(compressed, options);
   if (out.length !== size) {
     throw new DataKitError('CorruptObject', `${out.length} bytes instead of ${size}`);
   }
