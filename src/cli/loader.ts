@@ -1,9 +1,10 @@
 // dist/cli.js: starts the command line from dist/cli-main.js with V8's code cache. Most of a fully cached
 // run is Node starting and compiling the bundle; the cache keeps the compiled code (and the functions the
 // run that wrote it compiled lazily) in the user's cache directory, next to the build directories, so that a
-// later run compiles nothing. Each command has its own, written after each of its first three runs (each
-// holds what the runs before compiled and what it compiled itself: a first `build` that built everything and
-// a second that found every result compile different code), then left alone: writing one costs a few ms. A
+// later run compiles nothing. Each command has its own, written after each of its first three runs that ran
+// no job (each holds what the runs before compiled and what it compiled itself; a build that ran jobs compiled
+// what only such builds need, which every cached build would then deserialise), then left alone: writing one
+// costs a few ms. A
 // cache that V8 rejects (another Node, another bundle) is written anew; one that cannot be written is simply
 // not used. Only Node's built-in modules are used here, and the one file
 // that says where the cache directory is (itself made of built-ins only).
@@ -16,6 +17,8 @@ import { cacheBaseDir } from '../jobs/platform/cacheDir';
 
 interface MainModule {
   main(argv: string[]): Promise<number>;
+  /** Whether what this run compiled should be kept (false: a run that ran jobs; the next run writes the generation). */
+  compiledCodeWorthKeeping?(): boolean;
 }
 
 /** How many times a command's cache is written: after its first runs, each adding what that run compiled. */
@@ -39,6 +42,7 @@ function load(file: string, command: string): MainModule {
     const next = !cachedData || script.cachedDataRejected ? 1 : generation + 1;
     // After this run: the cache then holds what the run compiled, not only the top level.
     process.once('exit', () => {
+      if ((mod.exports as MainModule).compiledCodeWorthKeeping?.() === false) { return; }
       try {
         fs.mkdirSync(dir, { recursive: true });
         const cacheFile = path.join(dir, `${prefix}${next}.bin`);

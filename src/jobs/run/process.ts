@@ -46,12 +46,20 @@ type Child = ChildProcessByStdio<null, Readable, Readable>;
 
 /** The jobs this process runs now, for `killAllNow`. */
 const running = new Set<JobRun>();
+/** How many job (and setup) processes this process started. */
+let started = 0;
+
+/** How many job (and setup) processes this process started (the command line keeps compiled code only from runs that started none). */
+export function jobProcessesStarted(): number {
+  return started;
+}
 
 export function runJobProcess(opts: RunJobProcessOptions): Promise<void> {
   const refused = refusal(opts);
   if (refused) { return Promise.reject(refused); }
   const os = platform();
   const shell = os.shell(opts.command, opts.stderr ?? 'merged');
+  started++;
   const child = childProcess().spawn(shell.file, [...shell.args], {
     cwd: opts.cwd,
     env: opts.env,
