@@ -182,6 +182,7 @@ export class JobsReader {
     if (!this.options.readOnly && !failedHere(at)) {
       const whole = text !== undefined && at.config !== 'missing' && at.config.ok && this.seal;
       await writeKeysCache(this.keysFile(commit), at, whole ? { seal: whole, configText: text } : undefined);
+      if (this.sealedRead?.commit === commit) { this.sealedRead = undefined; } // read before it was sealed
     }
     return at;
   }
