@@ -4,10 +4,9 @@
 // later run compiles nothing. Each command has its own, written after each of its first three runs that ran
 // no job (each holds what the runs before compiled and what it compiled itself; a build that ran jobs compiled
 // what only such builds need, which every cached build would then deserialise), then left alone: writing one
-// costs a few ms. A
-// cache that V8 rejects (another Node, another bundle) is written anew; one that cannot be written is simply
-// not used. Only Node's built-in modules are used here, and the one file
-// that says where the cache directory is (itself made of built-ins only).
+// costs a few ms. A cache that V8 rejects (another Node, another bundle) is written anew; one that cannot be
+// written is simply not used. Only Node's built-in modules are used here, and the one file that says where the
+// cache directory is (itself made of built-ins only).
 import { createHash } from 'node:crypto';
 import fs = require('node:fs');
 import Module = require('node:module');
