@@ -61,7 +61,7 @@ function makeRepo(dir, jobs, env) {
 
 /** A copy of `repo` whose cache of objects read holds its own objects, then others' up to 4 MiB (random, never asked for). */
 function withFullObjectCache(repo, copy) {
-  const { CacheFile, cacheFileBytes } = requireOut('store/git/objectCacheFile');
+  const { CacheFile, cacheFileBytes, recordBytes } = requireOut('store/git/objectCacheFile');
   fs.cpSync(repo, copy, { recursive: true, verbatimSymlinks: true });
   const file = path.join(copy, '.git', 'datakit-ci', 'info', 'object-cache');
   const own = CacheFile.parse(fs.readFileSync(file));
@@ -69,15 +69,9 @@ function withFullObjectCache(repo, copy) {
   const records = [...own.records()].map((r) => Buffer.from(own.bytesOf(r)));
   let bytes = records.reduce((n, r) => n + r.length, 0);
   while (bytes < (4 << 20) - 1000) {
-    const raw = crypto.randomBytes(400 + records.length % 400);
-    const head = Buffer.alloc(48);
-    crypto.randomBytes(20).copy(head, 0);
-    head.writeDoubleLE(1, 20);
-    head.writeDoubleLE(raw.length, 28);
-    head.writeDoubleLE(1, 36);
-    head.writeUInt32LE(raw.length, 44);
-    records.push(Buffer.concat([head, raw]));
-    bytes += 48 + raw.length;
+    const record = recordBytes({ oid: crypto.randomBytes(20).toString('hex'), stamp: { ino: 1, size: 1, ctimeMs: 1 }, raw: crypto.randomBytes(400 + records.length % 400) });
+    records.push(record);
+    bytes += record.length;
   }
   fs.writeFileSync(file, cacheFileBytes(records));
   return records.length;

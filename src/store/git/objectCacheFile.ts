@@ -16,12 +16,12 @@
 /** What a loose file looked like when its object was cached. */
 export interface FileStamp { readonly ino: number; readonly size: number; readonly ctimeMs: number }
 
-export const MAGIC = Buffer.from('DKCI-OBJECTS 2\n');
+const MAGIC = Buffer.from('DKCI-OBJECTS 2\n');
 /** What every version of the file starts with: an earlier version's file is replaced without a word. */
-export const ANY_VERSION = Buffer.from('DKCI-OBJECTS ');
+const ANY_VERSION = Buffer.from('DKCI-OBJECTS ');
 const HEADER = MAGIC.length + 12;
 /** A record's head: the id, the stamp (inode, size, change time), the length of its bytes. */
-export const RECORD_HEAD = 20 + 24 + 4;
+const RECORD_HEAD = 20 + 24 + 4;
 /** Objects larger than this are not kept (a long log): reading them again costs little beside their size. */
 export const MAX_CACHED_OBJECT = 64 << 10;
 
