@@ -206,7 +206,7 @@ describe('the first-run prompt', () => {
 });
 
 describe('a saved suggestion keeps its results', () => {
-  it('suggested jobs run from the tree, saved as .datakit-ci.json and committed: the new HEAD\'s jobs are hits, run once', async () => {
+  it('suggested jobs run from the tree, saved as .datakit-ci.json and committed: the new HEAD\'s jobs are hits, run once', async (t) => {
     let dir;
     let ran;
     const script = (name) => `node -e "require('fs').appendFileSync('${ran}', '${name}\\n'); console.log('${name} ok')"`;
@@ -245,7 +245,7 @@ describe('a saved suggestion keeps its results', () => {
         await row(new RegExp(`^${job}$`)).filter({ hasText: /passed · cached · / }).waitFor({ timeout: 120_000 });
       }
       // Where from is in the row's tooltip: the build of the commit before.
-      assert.match(await wb.rowHover(/^lint$/, 'lint passed'), new RegExp(`^lint passed\\s+Cached · built for ${first.slice(0, 7)}\\.`));
+      assert.match(await wb.rowHover(/^lint$/, 'lint passed', t), new RegExp(`^lint passed\\s+Cached · built for ${first.slice(0, 7)}\\.`));
       await wb.page.mouse.move(0, 0);
       await wb.sideBarIdle(60_000);
       await widenSideBar(wb);

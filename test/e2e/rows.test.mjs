@@ -54,9 +54,9 @@ describe('the rows of the Builds view', () => {
     await wb.screenshot('rows-short.png');
   });
 
-  it('lead their tooltip with the outcome, then where a reused result came from', async () => {
+  it('lead their tooltip with the outcome, then where a reused result came from', async (t) => {
     const start = git(dir, 'rev-parse', '--short=7', 'HEAD~1');
-    const text = await wb.rowHover(/^unit$/, 'unit passed');
+    const text = await wb.rowHover(/^unit$/, 'unit passed', t);
     assert.match(text, new RegExp(`^unit passed\\s+Cached · built for ${start}\\.`), text);
     await wb.screenshot('rows-tooltip-cached.png');
     await page.mouse.move(0, 0);
@@ -86,7 +86,7 @@ describe('the rows of the Builds view', () => {
     await page.keyboard.press('Escape');
   });
 
-  it('tell a pass → fail of HEAD with its first problem, and Show Problem opens the file at it', async () => {
+  it('tell a pass → fail of HEAD with its first problem, and Show Problem opens the file at it', async (t) => {
     // Build Now builds what is missing (docs, lint) and keeps unit's hit; then a commit breaks unit.
     await runCommand('DataKit CI: Build Now');
     await row(/^lint$/).locator('.codicon-pass').waitFor({ timeout: 60_000 });
@@ -111,7 +111,7 @@ describe('the rows of the Builds view', () => {
     await page.locator('.panel .markers-panel, .panel [id="workbench.panel.markers"]').first().waitFor({ timeout: 30_000 });
     await page.locator('.markers-panel .monaco-list-row', { hasText: 'expected ok, found broken' }).first().waitFor({ timeout: 30_000 });
     await wb.screenshot('rows-show-problem.png');
-    assert.match(await wb.rowHover(/^unit$/, 'unit failed'), /^unit failed: Command exited with code 1\s+First problem: src\/a\.txt:1:1 expected ok, found broken/);
+    assert.match(await wb.rowHover(/^unit$/, 'unit failed', t), /^unit failed: Command exited with code 1\s+First problem: src\/a\.txt:1:1 expected ok, found broken/);
     await wb.screenshot('rows-tooltip-failure.png');
   });
 });

@@ -39,14 +39,33 @@ export async function openWorkbench({ name, folder, settings, trust = false, env
     },
     /**
      * The text of the hover a row's name shows when pointed at: the hover that holds `hasText`, since another
-     * one (the activity bar's, from a click before) can still be on screen for a moment.
+     * one (the activity bar's, from a click before) can still be on screen for a moment. The row is pointed at
+     * once the side bar is done fetching rows. A fetch that comes while the hover is awaited (a commit read in
+     * two steps, say) redraws the row, and VS Code then drops the hover it was about to show: the pointer did
+     * not move, so nothing asks for it again. The row is then pointed at anew, said with `t.diagnostic`, at most
+     * three times; a hover missing while no rows were fetched fails at once, saying what was on screen.
      */
-    async rowHover(label, hasText) {
-      await page.mouse.move(0, 0);
-      await this.row(label).locator('.label-name').hover();
+    async rowHover(label, hasText, t) {
       const hover = page.locator('.monaco-hover:visible, .workbench-hover:visible').filter({ hasText }).first();
-      await hover.waitFor({ timeout: 30_000 });
-      return hover.innerText();
+      const redraws = [];
+      for (let i = 1; ; i++) {
+        await this.sideBarIdle(60_000);
+        await page.mouse.move(0, 0);
+        const fetches = await this.sideBarFetches();
+        await this.row(label).locator('.label-name').hover();
+        try {
+          await hover.waitFor({ timeout: 30_000 });
+          return await hover.innerText();
+        } catch (e) {
+          const fetched = (await this.sideBarFetches()) - fetches;
+          const shown = await page.locator('.monaco-hover:visible, .workbench-hover:visible').allInnerTexts();
+          const missing = `no hover holding ${JSON.stringify(String(hasText))} on the row ${label} in 30 s (hovers on screen: ${JSON.stringify(shown)})`;
+          if (fetched === 0) { throw new Error(`${missing}, and the side bar fetched no rows meanwhile${redraws.length ? ` (before: ${redraws.join('; ')})` : ''}: ${e.message.split('\n')[0]}`); }
+          redraws.push(`the side bar fetched its rows ${fetched} time${fetched === 1 ? '' : 's'} meanwhile, redrawing the row`);
+          if (i >= 3) { throw new Error(`${missing}, ${i} times: ${redraws.join('; ')}`); }
+          t?.diagnostic(`${missing}: ${redraws.at(-1)}; pointing at it again`);
+        }
+      }
     },
     /** A command of the palette, by its title, as a person runs it. */
     async runCommand(title) {
