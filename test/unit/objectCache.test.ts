@@ -3,12 +3,13 @@
 // in it is trusted: a result whose loose file was damaged after it was cached is found damaged and built
 // again, and a cache whose bytes were altered is said to be damaged and not used.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ENV, git, repo, runCli, tempRoot } from '../fixtures';
 import { ObjectCache, sha1 } from '../../src/store/git/objectCache';
-import { CacheFile, cacheFileBytes, recordBytes } from '../../src/store/git/objectCacheFile';
+import { CacheFile, cacheFileBytes, FIRST_BYTES, recordBytes } from '../../src/store/git/objectCacheFile';
 
 const tmp = tempRoot('object-cache');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -192,6 +193,37 @@ describe('the file of the cache of objects read', () => {
     const written = CacheFile.parse(fs.readFileSync(cache.file));
     assert.ok(written instanceof CacheFile);
     assert.deepEqual([...written.records()].map((r) => typeof r === 'string' ? r : sha1(r.raw)), [a.oid]);
+  });
+
+  it('reads a full file\'s first MiB only until a record past it is asked for; past the start of a file replaced meanwhile, nothing is served or said', () => {
+    const gitdir = path.join(tmp, 'start');
+    fs.mkdirSync(path.join(gitdir, 'info'), { recursive: true });
+    const [first, last] = [blob('used last, written first\n'), blob('used long ago, written last\n')];
+    const stampOf = (name: string): { ino: number; size: number; ctimeMs: number } => {
+      const file = path.join(gitdir, name);
+      fs.writeFileSync(file, name);
+      const st = fs.statSync(file);
+      return { ino: st.ino, size: st.size, ctimeMs: st.ctimeMs };
+    };
+    const filler = Array.from({ length: 6000 }, (_, i) => recordBytes({ oid: crypto.randomBytes(20).toString('hex'), stamp: { ino: i, size: 1, ctimeMs: 1 }, raw: crypto.randomBytes(600) }));
+    const bytes = cacheFileBytes([recordBytes({ ...first, stamp: stampOf('loose-first') }), ...filler, recordBytes({ ...last, stamp: stampOf('loose-last') })]);
+    assert.ok(bytes.length > 3 * FIRST_BYTES, `a file of ${bytes.length} bytes`);
+    fs.writeFileSync(path.join(gitdir, 'info', 'object-cache'), bytes);
+    const warnings: string[] = [];
+    const cache = new ObjectCache(gitdir, false, (m) => warnings.push(m));
+    assert.deepEqual(cache.get(first.oid, path.join(gitdir, 'loose-first')), first.raw);
+    assert.equal(cache.heldBytes, FIRST_BYTES, 'the record near the start is served from the first MiB read');
+    assert.deepEqual(cache.get(last.oid, path.join(gitdir, 'loose-last')), last.raw);
+    assert.equal(cache.heldBytes, bytes.length, 'the record past it, once the rest is read');
+    // Another process writes the file anew between the two reads: its records are not mixed with the first's.
+    const again = new ObjectCache(gitdir, false, (m) => warnings.push(m));
+    assert.deepEqual(again.get(first.oid, path.join(gitdir, 'loose-first')), first.raw);
+    const replaced = Buffer.from(bytes);
+    fs.writeFileSync(`${again.file}.new`, replaced);
+    fs.renameSync(`${again.file}.new`, again.file);
+    assert.equal(again.get(last.oid, path.join(gitdir, 'loose-last')), undefined, 'read from its loose file instead');
+    assert.equal(again.heldBytes, FIRST_BYTES);
+    assert.deepEqual(warnings, []);
   });
 
   it('refuses a file whose table points outside its records, or that is cut short, saying why; an earlier version\'s file is replaced without a word', () => {

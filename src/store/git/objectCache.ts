@@ -14,9 +14,9 @@
 import crypto = require('node:crypto');
 import fs = require('node:fs');
 import path = require('node:path');
-import { CacheFile, cacheFileBytes, MAX_CACHED_OBJECT, recordBytes, type FileStamp } from './objectCacheFile';
+import { CacheFile, cacheFileBytes, FIRST_BYTES, MAX_CACHED_OBJECT, readWithStamp, recordBytes, type FileStamp } from './objectCacheFile';
 
-export { MAX_CACHED_OBJECT, type FileStamp } from './objectCacheFile';
+export { MAX_CACHED_OBJECT, readWithStamp, type FileStamp } from './objectCacheFile';
 
 /** An object held: its bytes and stamp, and whether they are a view of the file read (not counted again in memory). */
 interface Cached { readonly raw: Buffer; readonly stamp: FileStamp; readonly inFile?: true }
@@ -197,13 +197,14 @@ export class ObjectCache {
     if (this.read !== undefined) { return this.read; }
     this.read = null;
     let data: Buffer;
+    let stamp: FileStamp;
     try {
-      data = fs.readFileSync(this.file);
+      [data, stamp] = readWithStamp(this.file, FIRST_BYTES);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { this.discard(`it cannot be read: ${(e as Error).message}`); }
       return null;
     }
-    const parsed = CacheFile.parse(data);
+    const parsed = CacheFile.parse(data, stamp.size, () => this.readRest(stamp));
     if (typeof parsed === 'string') {
       this.discard(parsed);
     } else if (parsed === null) {
@@ -212,5 +213,19 @@ export class ObjectCache {
       this.read = parsed;
     }
     return this.read;
+  }
+
+  /**
+   * The whole file, when a record past its start is asked for: undefined when it was replaced since its start
+   * was read (another process wrote it anew: what it holds now is read at the next start) or cannot be read.
+   */
+  private readRest(first: FileStamp): Buffer | undefined {
+    try {
+      const [data, stamp] = readWithStamp(this.file);
+      return stamp.ino === first.ino && stamp.size === first.size && stamp.ctimeMs === first.ctimeMs ? data : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { this.onWarning?.(`The cache of objects read ${this.file} could not be read past its start: ${(e as Error).message}; the objects are read from their files.`); }
+      return undefined;
+    }
   }
 }

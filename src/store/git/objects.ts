@@ -15,7 +15,7 @@ import { DataKitError } from '../../shared/errors';
 import { growingLru, inflateAsync, lazily, zlib } from '../../shared/lazy';
 import { afterConcurrentGc, runningGcSince } from './gcGuard';
 import { CHUNK, looseFile, writeLooseObject, type ObjectType } from './looseObjects';
-import { MAX_CACHED_OBJECT, ObjectCache, sha1, type FileStamp } from './objectCache';
+import { MAX_CACHED_OBJECT, ObjectCache, readWithStamp, sha1, type FileStamp } from './objectCache';
 import { PackReader, type RawObject } from './packReader';
 import { withSignature } from './sshsig';
 import { formatCommit, formatTree, parseCommit, parseTree, type CommitInfo, type Tree, type TreeEntry } from './objectFormat';
@@ -336,24 +336,6 @@ function splitObject(oid: string, raw: Buffer, gitdir: string, checked?: true): 
     throw new DataKitError('CorruptObject', `The loose object ${oid} in ${gitdir} is corrupt.`);
   }
   return checked ? { type, content, hashed: raw, checked } : { type, content, hashed: raw };
-}
-
-/** A file's bytes and what its stat said when it was opened (what readFileSync does, keeping the stat). */
-function readWithStamp(file: string): [Buffer, FileStamp] {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const st = fs.fstatSync(fd);
-    const data = Buffer.allocUnsafe(st.size);
-    let n = 0;
-    while (n < st.size) {
-      const got = fs.readSync(fd, data, n, st.size - n, n);
-      if (got === 0) { break; }
-      n += got;
-    }
-    return [n === st.size ? data : data.subarray(0, n), { ino: st.ino, size: st.size, ctimeMs: st.ctimeMs }];
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
