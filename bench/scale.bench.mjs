@@ -3,7 +3,8 @@
 // each package's build needs the build of the package before it, as turbo's `^build`; its test needs its
 // build), whole-process wall time side by side in rotating order (every size in the same rounds), and the
 // cost per job (the slope between the smallest and the largest repository).
-// Run after `npm run build` and `npm run compile-tests`: node bench/scale.bench.mjs [rounds, default 10] [job counts, default 10,50,200]
+// Run after `npm run build` and `npm run compile-tests`: node bench/scale.bench.mjs [rounds, default 21] [job counts, default 10,50,200]
+// (medians of 11 rounds moved by ±5% from one run to the next at load 2: more than the margin they are read for).
 // The middle size also runs in a copy whose cache of objects read (info/object-cache) is full, as a repository's
 // gets after weeks of builds: its own objects first, then 4 MiB of others' (what a build must not pay for).
 // turbo is installed once into bench/results/turbo/ as by turbo.bench.mjs.
@@ -18,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gitIn, median, ms, record, requireOut, sideBySide, TURBO_DIR, wall, withTurbo } from './lib.mjs';
 
-const ROUNDS = Number(process.argv[2] ?? 10);
+const ROUNDS = Number(process.argv[2] ?? 21);
 const COUNTS = (process.argv[3] ?? '10,50,200').split(',').map(Number);
 
 const json = (v) => `${JSON.stringify(v, null, 2)}\n`;
