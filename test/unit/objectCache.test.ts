@@ -213,6 +213,12 @@ describe('the file of the cache of objects read', () => {
     const cache = new ObjectCache(gitdir, false, (m) => warnings.push(m));
     assert.deepEqual(cache.get(first.oid, path.join(gitdir, 'loose-first')), first.raw);
     assert.equal(cache.heldBytes, FIRST_BYTES, 'the record near the start is served from the first MiB read');
+    // An object not cached whose probe starts at the last record's slot (another id, the same slot): passed by
+    // the slot's own bytes, without reading that record past the start.
+    const slots = bytes.readUInt32LE('DKCI-OBJECTS 3\n'.length + 8);
+    const absent = `${((parseInt(last.oid.slice(0, 8), 16) + slots) >>> 0).toString(16).padStart(8, '0')}${last.oid.slice(8)}`;
+    assert.equal(cache.get(absent, path.join(gitdir, 'loose-first')), undefined);
+    assert.equal(cache.heldBytes, FIRST_BYTES, 'an id not cached reads nothing past the start');
     assert.deepEqual(cache.get(last.oid, path.join(gitdir, 'loose-last')), last.raw);
     assert.equal(cache.heldBytes, bytes.length, 'the record past it, once the rest is read');
     // Another process writes the file anew between the two reads: its records are not mixed with the first's.
@@ -232,7 +238,7 @@ describe('the file of the cache of objects read', () => {
     assert.match(String(CacheFile.parse(bytes.subarray(0, bytes.length - 1))), /^it is cut short at byte \d+ of \d+$/);
     const pointing = Buffer.from(bytes);
     const slot = parseInt(one.oid.slice(0, 8), 16) & 1; // two slots for one record
-    pointing.writeUInt32LE(8, 'DKCI-OBJECTS 2\n'.length + 12 + slot * 4);
+    pointing.writeUInt32LE(8, 'DKCI-OBJECTS 3\n'.length + 12 + slot * 8);
     const file = CacheFile.parse(pointing);
     assert.ok(file instanceof CacheFile);
     assert.match(String(file.find(one.oid)), /its table points past its records/);

@@ -29,7 +29,8 @@ export const sha1 = typeof crypto.hash === 'function'
   ? (data: Uint8Array): string => crypto.hash('sha1', data, 'hex')
   : (data: Uint8Array): string => crypto.createHash('sha1').update(data).digest('hex');
 
-const sameStamp = (a: FileStamp, b: fs.Stats): boolean => a.ino === b.ino && a.size === b.size && a.ctimeMs === b.ctimeMs;
+/** Whether a file is as it was (a stat, or a stamp taken from one: inode, size, change time). */
+const sameStamp = (a: FileStamp, b: FileStamp): boolean => a.ino === b.ino && a.size === b.size && a.ctimeMs === b.ctimeMs;
 
 export class ObjectCache {
   readonly file: string;
@@ -48,7 +49,7 @@ export class ObjectCache {
   /** Counts for tests and benchmarks: objects served from the cache, and records found unusable. */
   readonly counts = { hits: 0, stale: 0 };
 
-  /** How many bytes of objects this cache holds in memory: its own, and the file read (at most 4 MiB each). */
+  /** How many bytes of objects this cache holds in memory: its own, and what was read of the file (at most 4 MiB each). */
   get heldBytes(): number {
     return this.held + (this.read ? this.read.bytes : 0);
   }
@@ -222,7 +223,7 @@ export class ObjectCache {
   private readRest(first: FileStamp): Buffer | undefined {
     try {
       const [data, stamp] = readWithStamp(this.file);
-      return stamp.ino === first.ino && stamp.size === first.size && stamp.ctimeMs === first.ctimeMs ? data : undefined;
+      return sameStamp(stamp, first) ? data : undefined;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { this.onWarning?.(`The cache of objects read ${this.file} could not be read past its start: ${(e as Error).message}; the objects are read from their files.`); }
       return undefined;

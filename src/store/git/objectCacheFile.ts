@@ -2,12 +2,15 @@
 //
 // It holds up to 4 MiB of objects, those a build used last first. A cached build asks it for a few hundred
 // of them, so it is read by id, not record by record: a table of record offsets, open addressing on the first
-// four bytes of the id (a SHA-1's bytes are uniform), finds one record with a probe or two. Parsing every
+// four bytes of the id (a SHA-1's bytes are uniform), finds one record with a probe or two. Each slot also holds
+// those four bytes, so a probe passes another id's slot without reading its record (which may lie past the
+// start read: see below); version 2 had offsets only, and an object not cached (a log over 64 KiB) read the
+// whole file when its probe met a record written long ago. Parsing every
 // record into a map, as the first version of the file did, cost a cached build time in proportion to the
 // history kept (a 1.9 MiB file, 3,500 records: +6 ms on a 50-job build).
 //
-//   "DKCI-OBJECTS 2\n"  count u32  length u32  slots u32   the header (the length is the file's own)
-//   slots × u32                                            each a record's offset, or 0 for none
+//   "DKCI-OBJECTS 3\n"  count u32  length u32  slots u32   the header (the length is the file's own)
+//   slots × (u32, u32)                                     each a record's offset (0 for none) and its id's first four bytes
 //   records: id (20 bytes), inode, size, change time (3 × f64), length u32, the bytes
 //
 // Nothing read from it is trusted beyond bounds: a record is used only if it is where the table says, names
@@ -22,10 +25,12 @@ import fs = require('node:fs');
 /** What a loose file looked like when its object was cached. */
 export interface FileStamp { readonly ino: number; readonly size: number; readonly ctimeMs: number }
 
-const MAGIC = Buffer.from('DKCI-OBJECTS 2\n');
+const MAGIC = Buffer.from('DKCI-OBJECTS 3\n');
 /** What every version of the file starts with: an earlier version's file is replaced without a word. */
 const ANY_VERSION = Buffer.from('DKCI-OBJECTS ');
 const HEADER = MAGIC.length + 12;
+/** A slot of the table: a record's offset (little-endian), its id's first four bytes (as the id reads). */
+const SLOT = 8;
 /** A record's head: the id, the stamp (inode, size, change time), the length of its bytes. */
 const RECORD_HEAD = 20 + 24 + 4;
 /** Objects larger than this are not kept (a long log): reading them again costs little beside their size. */
@@ -57,8 +62,8 @@ export class CacheFile {
     const length = data.readUInt32LE(MAGIC.length + 4);
     const slots = data.readUInt32LE(MAGIC.length + 8);
     if (length !== size) { return `it is cut short at byte ${size} of ${length}`; }
-    if (slots === 0 || (slots & (slots - 1)) !== 0 || slots < count || HEADER + slots * 4 > length) { return `its table of ${slots} slots for ${count} records does not fit`; }
-    return new CacheFile(data, length, slots, HEADER + slots * 4, data.length < length ? rest : undefined);
+    if (slots === 0 || (slots & (slots - 1)) !== 0 || slots < count || HEADER + slots * SLOT > length) { return `its table of ${slots} slots for ${count} records does not fit`; }
+    return new CacheFile(data, length, slots, HEADER + slots * SLOT, data.length < length ? rest : undefined);
   }
 
   /** The bytes of the file held in memory (its start, or all of it). */
@@ -78,10 +83,12 @@ export class CacheFile {
   /** The record of `oid` (40 hex digits), undefined when the file has none, or what is wrong with it. */
   find(oid: string): FileRecord | undefined | string {
     const mask = this.slots - 1;
-    for (let slot = parseInt(oid.slice(0, 8), 16) & mask, probes = 0; probes < this.slots; slot = (slot + 1) & mask, probes++) {
-      if (!this.has(HEADER + slot * 4 + 4)) { return undefined; }
-      const offset = this.data.readUInt32LE(HEADER + slot * 4);
+    const start = parseInt(oid.slice(0, 8), 16);
+    for (let slot = start & mask, probes = 0; probes < this.slots; slot = (slot + 1) & mask, probes++) {
+      if (!this.has(HEADER + slot * SLOT + SLOT)) { return undefined; }
+      const offset = this.data.readUInt32LE(HEADER + slot * SLOT);
       if (offset === 0) { return undefined; }
+      if (this.data.readUInt32BE(HEADER + slot * SLOT + 4) !== start) { continue; }
       if (offset < this.recordsAt || offset + RECORD_HEAD > this.length) { return `its table points past its records (slot ${slot})`; }
       if (!this.has(offset + RECORD_HEAD)) { return undefined; }
       if (this.data.toString('hex', offset, offset + 20) === oid) { return this.record(offset); }
@@ -157,7 +164,7 @@ export function recordBytes(r: NewRecord): Buffer {
 export function cacheFileBytes(records: readonly Buffer[]): Buffer {
   let slots = 1;
   while (slots < records.length * 2) { slots *= 2; }
-  const recordsAt = HEADER + slots * 4;
+  const recordsAt = HEADER + slots * SLOT;
   const length = recordsAt + records.reduce((n, r) => n + r.length, 0);
   const head = Buffer.alloc(recordsAt);
   MAGIC.copy(head, 0);
@@ -168,8 +175,9 @@ export function cacheFileBytes(records: readonly Buffer[]): Buffer {
   let offset = recordsAt;
   for (const r of records) {
     let slot = r.readUInt32BE(0) & mask;
-    while (head.readUInt32LE(HEADER + slot * 4) !== 0) { slot = (slot + 1) & mask; }
-    head.writeUInt32LE(offset, HEADER + slot * 4);
+    while (head.readUInt32LE(HEADER + slot * SLOT) !== 0) { slot = (slot + 1) & mask; }
+    head.writeUInt32LE(offset, HEADER + slot * SLOT);
+    head.writeUInt32BE(r.readUInt32BE(0), HEADER + slot * SLOT + 4);
     offset += r.length;
   }
   return Buffer.concat([head, ...records], length);
